@@ -1,0 +1,42 @@
+# spm_model: two commands on a fresh machine (Python 3.11, pip, gcc, make):
+#   make report   set up .venv and run the main job on data/sample
+#   make test     set up .venv (with dev extras) and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.pytensor
+export MPLBACKEND ?= Agg
+
+.PHONY: venv report test lint bench clean sample
+
+# Re-installs only when pyproject.toml or constraints.txt change (idempotent).
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+report: $(STAMP)
+	@mkdir -p reports
+	$(BIN)/spm validate data/sample --summary-out reports/data_summary.csv
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check spm_model
+	$(BIN)/ruff format --check spm_model
+	$(BIN)/mypy spm_model
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+sample: $(STAMP)
+	$(BIN)/spm generate data/sample --reps 60 --accounts 3000 --years 3 --seed 20240101
+
+clean:
+	rm -rf $(VENV) .pytensor reports

@@ -1,0 +1,19 @@
+"""spm_model: sales performance management modelling (comp plans, comp-cost simulation,
+quotas, territories, Bayesian forecasts) for Jupyter and batch reports."""
+
+from spm_model.data import Dataset, DatasetMeta, load_dataset, parse_period
+from spm_model.errors import Problem, SpmConfigError, SpmDataError, SpmError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Dataset",
+    "DatasetMeta",
+    "Problem",
+    "SpmConfigError",
+    "SpmDataError",
+    "SpmError",
+    "__version__",
+    "load_dataset",
+    "parse_period",
+]
