@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from spm_model.data.schema import TABLES, TableSchema
-from spm_model.errors import Problem, SpmDataError
+from spm_model.errors import Problem
 
 Format = Literal["csv", "parquet", "xlsx", "duckdb"]
 
@@ -72,6 +69,8 @@ class Dataset:
     ):
         self.meta = meta or DatasetMeta()
         self.source = source
+        self.locations: dict[str, str] = {}
+        """Where each table was read from (file, sheet or database table), for messages."""
         self._tables: dict[str, pd.DataFrame] = {}
         for name, schema in TABLES.items():
             df = tables.get(name)
@@ -173,7 +172,7 @@ class Dataset:
 
 
 def empty_table(schema: TableSchema) -> pd.DataFrame:
-    """An empty frame with the canonical columns and dtypes of ``schema``."""
+    """Return an empty frame with the canonical columns and dtypes of ``schema``."""
     data: dict[str, Any] = {}
     for c in schema.columns:
         if c.kind == "date":
@@ -189,12 +188,109 @@ def empty_table(schema: TableSchema) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+_MAX_REPORTED = 50
+"""Rows reported per column and check; the rest are counted in one summary line."""
+
+_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+_NS_MIN = pd.Timestamp("1678-01-01")
+_NS_MAX = pd.Timestamp("2261-12-31")
+
+
+def _is_text(s: pd.Series) -> bool:
+    """Whether every non-null value of ``s`` is a Python/pandas string (vectorised test)."""
+    if pd.api.types.is_string_dtype(s) and s.dtype != object:
+        return True
+    if s.dtype != object:
+        return False
+    return pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+
+
 def _is_null(s: pd.Series) -> np.ndarray:
-    na = s.isna().to_numpy()
+    """Null mask: missing values and strings that are empty after stripping."""
+    na = np.array(s.isna().to_numpy(dtype=bool, na_value=True), dtype=bool)
     if s.dtype == object or pd.api.types.is_string_dtype(s):
-        stripped = s.astype(object).where(~s.isna(), "").map(lambda v: str(v).strip())
-        na = na | (stripped == "").to_numpy()
+        present = ~na
+        if present.any():
+            vals = s[present]
+            if _is_text(vals):
+                blank = vals.str.strip().eq("").to_numpy(dtype=bool, na_value=False)
+            else:
+                blank = vals.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(
+                    dtype=bool
+                )
+            na[present] = blank
     return na
+
+
+def _text_of(v: Any) -> str:
+    """Canonical text of one non-null cell (``1.0`` read from Excel becomes ``"1"``)."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    elif isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        v = v.isoformat()
+    return str(v).strip()
+
+
+def _to_text(s: pd.Series, null: np.ndarray) -> pd.Series:
+    """Object column of stripped strings, ``None`` where ``null`` (vectorised)."""
+    out = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    present = ~null
+    if not present.any():
+        return out
+    vals = s[present]
+    if _is_text(vals):
+        conv = vals.str.strip().to_numpy(dtype=object)
+    else:
+        codes, uniques = pd.factorize(vals, use_na_sentinel=True)
+        texts = np.array([_text_of(u) for u in uniques], dtype=object)
+        conv = texts[codes]
+    out[present] = conv
+    return out
+
+
+def _map_unique(s: pd.Series, func: Any) -> pd.Series:
+    """Apply ``func`` to each distinct non-null value once and map the results back."""
+    out = np.full(len(s), None, dtype=object)
+    present = s.notna().to_numpy()
+    if present.any():
+        codes, uniques = pd.factorize(s[present])
+        res = np.empty(len(uniques), dtype=object)
+        res[:] = [func(u) for u in uniques]
+        out[present] = res[codes]
+    return pd.Series(out, index=s.index)
+
+
+def _to_dates(s: pd.Series, null: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Datetime64[ns] column at midnight and the mask of unparseable cells."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        vals = s
+        if getattr(vals.dt, "tz", None) is not None:
+            vals = vals.dt.tz_localize(None)
+    else:
+        src = s.where(~null) if s.dtype == object else s.astype(object).where(~null)
+        if src.dtype == object and not _is_text(src.dropna()):
+            # Excel cells: datetime objects, dates or numbers mixed with text
+            src = _map_unique(
+                src, lambda v: v if isinstance(v, (dt.date, pd.Timestamp)) else _text_of(v)
+            )
+        vals = pd.to_datetime(src, errors="coerce", format="ISO8601")
+        if getattr(vals.dt, "tz", None) is not None:
+            vals = vals.dt.tz_localize(None)
+    oob = (vals.notna() & ((vals < _NS_MIN) | (vals > _NS_MAX))).to_numpy()
+    if oob.any():
+        vals = vals.where(~oob)
+    vals = vals.astype("datetime64[ns]").dt.normalize()
+    bad = ~null & vals.isna().to_numpy()
+    return vals, bad
+
+
+def _period_label(v: Any) -> str | None:
+    from spm_model.data.periods import parse_period
+
+    try:
+        return parse_period(str(v)).label
+    except ValueError:
+        return None
 
 
 def coerce_table(
@@ -202,105 +298,167 @@ def coerce_table(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Convert a raw frame to the canonical dtypes of ``schema``, collecting problems.
 
-    Checks done here (per column, every row at once): missing required column,
-    value of the wrong type, null in a non-nullable column, value not in the
-    allowed set, value below ``min_value`` or above ``max_value``.
+    Checks done here (per column, every row at once, vectorised): missing
+    required column, value of the wrong type, non-finite number, null in a
+    non-nullable column, bad period label, value not in the allowed set, value
+    below ``min_value`` or above ``max_value``. Only the first
+    ``50`` rows per column and check are listed; the rest are counted.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Table as read (text from CSV, mixed objects from Excel, typed from
+        Parquet/DuckDB or memory).
+    schema : TableSchema
+        Canonical schema of the table.
+    source : str
+        File, sheet or database table, used in messages.
 
     Returns
     -------
     (DataFrame, list of Problem)
-        The coerced frame (bad cells become null) and the problems found.
+        The coerced frame (canonical columns first, then any extra columns as
+        they were; bad cells become null) and the problems found. Row numbers
+        count the header as row 1, so the first data row is row 2.
     """
-    from spm_model.data.periods import parse_period
-
     problems: list[Problem] = []
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
-    out = pd.DataFrame(index=raw.index)
-    rownum = raw.index.to_numpy() + 2
+    out: dict[str, pd.Series] = {}
+    n = len(raw)
+    index = raw.index
 
     def report(mask: np.ndarray, column: str, msg_of: Any) -> None:
         idx = np.flatnonzero(mask)
-        for i in idx[:50]:
-            problems.append(Problem(source, schema.name, int(rownum[i]), column, msg_of(i)))
-        if len(idx) > 50:
+        for i in idx[:_MAX_REPORTED]:
+            problems.append(Problem(source, schema.name, int(i) + 2, column, msg_of(i)))
+        if len(idx) > _MAX_REPORTED:
             problems.append(
-                Problem(source, schema.name, None, column, f"... {len(idx) - 50} more rows with the same problem")
+                Problem(
+                    source,
+                    schema.name,
+                    None,
+                    column,
+                    f"... and {len(idx) - _MAX_REPORTED} more rows with the same problem",
+                )
             )
+
+    dup_cols = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    for c in dup_cols:
+        problems.append(Problem(source, schema.name, None, c, "column appears more than once"))
+    if dup_cols:
+        raw = raw.loc[:, ~raw.columns.duplicated()]
 
     for col in schema.columns:
         if col.name not in raw.columns:
             if col.required:
-                problems.append(Problem(source, schema.name, None, col.name, "required column is missing"))
-            out[col.name] = empty_table(TableSchema("x", "", (col,), ())).iloc[:0][col.name].reindex(raw.index)
+                problems.append(
+                    Problem(source, schema.name, None, col.name, "required column is missing")
+                )
+            out[col.name] = _empty_column(col.kind, n, index)
             continue
         s = raw[col.name]
         null = _is_null(s)
+        conv: pd.Series
         if col.kind in ("money", "float", "int"):
-            vals = pd.to_numeric(s.where(~null), errors="coerce").astype("float64")
-            bad = ~null & vals.isna().to_numpy()
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                vals = s.astype("float64")
+            else:
+                src = s.where(~null)
+                if src.dtype == object and not _is_text(src.dropna()):
+                    src = _map_unique(
+                        src, lambda v: v if isinstance(v, (int, float)) else _text_of(v)
+                    )
+                vals = pd.to_numeric(src, errors="coerce").astype("float64")
+            arr = vals.to_numpy()
+            bad = ~null & np.isnan(arr)
             report(bad, col.name, lambda i, s=s, c=col: f"{s.iloc[i]!r} is not a number ({c.kind})")
+            inf = ~null & np.isinf(arr)
+            report(inf, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not a finite number")
+            bad |= inf
+            arr = np.where(bad | null, np.nan, arr)
+            vals = pd.Series(arr, index=index)
             if col.kind == "money":
                 vals = vals.round(2)
+            ok = ~null & ~bad
             if col.kind == "int":
-                frac = ~null & ~bad & (vals % 1 != 0).to_numpy()
+                frac = ok & (np.mod(np.where(ok, arr, 0.0), 1) != 0)
                 report(frac, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not a whole number")
-                conv: pd.Series = vals.round().astype("Int64")
+                vals = vals.where(~frac)
+                ok &= ~frac
+                conv = vals.round().astype("Int64")
             else:
                 conv = vals
-            ok = ~null & ~bad
             if col.min_value is not None:
-                low = ok & (vals < col.min_value).to_numpy()
-                report(low, col.name, lambda i, v=vals, c=col: f"{v.iloc[i]:g} is below the minimum {c.min_value:g}")
+                low = ok & (arr < col.min_value)
+                report(
+                    low,
+                    col.name,
+                    lambda i, a=arr, c=col: f"{a[i]:g} is below the minimum {c.min_value:g}",
+                )
             if col.max_value is not None:
-                high = ok & (vals > col.max_value).to_numpy()
-                report(high, col.name, lambda i, v=vals, c=col: f"{v.iloc[i]:g} is above the maximum {c.max_value:g}")
+                high = ok & (arr > col.max_value)
+                report(
+                    high,
+                    col.name,
+                    lambda i, a=arr, c=col: f"{a[i]:g} is above the maximum {c.max_value:g}",
+                )
         elif col.kind == "date":
-            if pd.api.types.is_datetime64_any_dtype(s):
-                vals = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else pd.to_datetime(s)
-            else:
-                txt = s.where(~null).map(lambda v: v if v is None or isinstance(v, float) else (v.isoformat() if hasattr(v, "isoformat") else str(v).strip()))
-                vals = pd.to_datetime(txt, errors="coerce", format="mixed")
-            vals = vals.astype("datetime64[ns]").dt.normalize()
-            bad = ~null & vals.isna().to_numpy()
-            report(bad, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not a date (expected YYYY-MM-DD)")
-            conv = vals
+            conv, bad = _to_dates(s, null)
+            report(
+                bad, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not a date (expected YYYY-MM-DD)"
+            )
         elif col.kind == "bool":
-            mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-            vals = s.where(~null).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else mapping.get(str(v).strip().lower()))
-            bad = ~null & vals.isna().to_numpy()
+            if pd.api.types.is_bool_dtype(s):
+                conv = s.astype("boolean")
+                bad = np.zeros(n, dtype=bool)
+            else:
+                mapped = _map_unique(
+                    s.where(~null),
+                    lambda v: (
+                        _BOOL_WORDS.get(_text_of(v).lower()) if not isinstance(v, bool) else v
+                    ),
+                )
+                bad = ~null & mapped.isna().to_numpy()
+                conv = mapped.astype("boolean")
             report(bad, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not true/false")
-            conv = vals.astype("boolean")
         else:  # str, period
-            def to_text(v: Any) -> Any:
-                if v is None or (isinstance(v, float) and np.isnan(v)):
-                    return None
-                if isinstance(v, float) and v.is_integer():
-                    v = int(v)
-                t = str(v).strip()
-                return t or None
-
-            conv = s.map(to_text).astype(object)
+            conv = _to_text(s, null)
             if col.kind == "period":
-                def bad_period(v: Any) -> bool:
-                    if v is None:
-                        return False
-                    try:
-                        parse_period(v)
-                    except ValueError:
-                        return True
-                    return False
-
-                bad = conv.map(bad_period).to_numpy(dtype=bool)
-                report(bad, col.name, lambda i, c=conv: f"{c.iloc[i]!r} is not a period label (e.g. 2025, 2025-Q3, 2025-07)")
-                conv = conv.map(lambda v: None if v is None else (parse_period(v).label if not bad_period(v) else v)).astype(object)
+                labels = _map_unique(conv, _period_label)
+                bad = ~null & labels.isna().to_numpy()
+                report(
+                    bad,
+                    col.name,
+                    lambda i, c=conv: (
+                        f"{c.iloc[i]!r} is not a period label (e.g. 2025, 2025-Q3, 2025-07)"
+                    ),
+                )
+                conv = labels.where(~bad, conv).astype(object)
             if col.allowed:
                 notin = ~null & ~conv.isin(col.allowed).to_numpy()
-                report(notin, col.name, lambda i, c=conv, a=col.allowed: f"{c.iloc[i]!r} is not one of {', '.join(a)}")
+                report(
+                    notin,
+                    col.name,
+                    lambda i, c=conv, a=col.allowed: f"{c.iloc[i]!r} is not one of {', '.join(a)}",
+                )
         if not col.nullable:
             report(null, col.name, lambda i: "required value is empty")
         out[col.name] = conv
-    extra = [c for c in raw.columns if c not in out.columns]
-    for c in extra:
-        out[c] = raw[c]
-    return out, problems
+    for c in raw.columns:
+        if c not in out:
+            out[c] = raw[c]
+    return pd.DataFrame(out, index=index), problems
+
+
+def _empty_column(kind: str, n: int, index: pd.Index) -> pd.Series:
+    """Return an all-null column of ``kind`` (for optional columns absent from the source)."""
+    if kind == "date":
+        return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), index=index)
+    if kind in ("money", "float"):
+        return pd.Series(np.full(n, np.nan), index=index)
+    if kind == "int":
+        return pd.Series(pd.array([pd.NA] * n, dtype="Int64"), index=index)
+    if kind == "bool":
+        return pd.Series(pd.array([pd.NA] * n, dtype="boolean"), index=index)
+    return pd.Series(np.full(n, None, dtype=object), index=index)
