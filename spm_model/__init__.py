@@ -17,3 +17,8 @@ __all__ = [
     "load_dataset",
     "parse_period",
 ]
+
+# plans (bottom layer): plan specification and payout math
+from spm_model.plans import Plan, PlanError, load_plan  # noqa: E402
+
+__all__ += ["Plan", "PlanError", "load_plan"]

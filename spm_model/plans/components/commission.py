@@ -1,0 +1,301 @@
+"""Commission: flat, per-measure or tiered rates on amounts or on attainment."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from spm_model.plans.components.base import (
+    ArrayInputs,
+    Component,
+    PeriodInputs,
+    Step,
+    register_component,
+)
+from spm_model.plans.money import ZERO, D
+from spm_model.plans.vector import piecewise_linear, step_function
+
+
+def _fmt_bound(x: Decimal, basis: str) -> str:
+    return f"{x * 100:g}%" if basis == "attainment" else f"{x:,.2f}"
+
+
+class Tier(BaseModel):
+    """One commission tier ``[from, to)``; ``to`` omitted on the last (open) tier.
+
+    Bounds are currency (or units) for ``basis: amount`` and attainment fractions
+    (1.0 = 100% of quota) for ``basis: attainment``.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: float = Field(..., alias="from", description="Lower bound (inclusive).")
+    to: float | None = Field(None, description="Upper bound (exclusive); omit on the last tier.")
+    rate: float = Field(
+        ...,
+        description="Rate: fraction of the amount (or currency per unit for count measures); "
+        "with rate_basis=bcr, a multiple of the base commission rate.",
+    )
+    label: str = Field("", description="Name shown on statements (e.g. 'accelerator').")
+
+
+@register_component("commission")
+class Commission(Component):
+    """Commission on credited amounts.
+
+    Forms
+    -----
+    * flat: ``measure`` + ``rate``;
+    * per measure (or per product, with one measure per product family): ``rates``
+      ``{measure: rate}``;
+    * tiered: ``measure`` + ``tiers`` with ``basis`` (``amount`` or ``attainment``)
+      and ``method``: ``marginal`` (each tier's rate on its slice) or
+      ``retroactive`` (the reached tier's rate on everything).
+
+    Rates are fractions of the credited amount (currency per unit for count
+    measures). With ``rate_basis: bcr`` they are multiples of the base commission
+    rate ``BCR = weight * target_incentive / quota``, so 1.0 pays the component
+    target at 100% attainment.
+
+    Negative credited amounts (net cancellations) earn the first tier's rate.
+    Attainment tiers need a quota > 0; without one the component earns nothing.
+    """
+
+    type: Literal["commission"] = "commission"
+    measure: str | None = Field(None, description="Measure paid on (flat or tiered forms).")
+    rate: float | None = Field(None, description="Flat rate (see class doc for units).")
+    rates: dict[str, float] | None = Field(None, description="Flat rate per measure.")
+    tiers: list[Tier] | None = Field(None, description="Tiers, contiguous from 0, last open.")
+    basis: Literal["amount", "attainment"] = Field(
+        "amount", description="Tier bounds in currency/units (amount) or attainment fractions."
+    )
+    method: Literal["marginal", "retroactive"] = Field(
+        "marginal",
+        description="marginal: each slice at its rate; retroactive: all at reached rate.",
+    )
+    rate_basis: Literal["absolute", "bcr"] = Field(
+        "absolute", description="absolute rates, or multiples of the base commission rate."
+    )
+
+    def measures_used(self) -> list[str]:
+        """Measures paid on."""
+        if self.rates:
+            return list(self.rates)
+        return [self.measure] if self.measure else []
+
+    def _measure_field(self, measure: str) -> tuple[str | int, ...]:
+        return ("rates", measure) if self.rates else ("measure",)
+
+    # -- validation ----------------------------------------------------------------------
+    def check(self, measures: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        """Form, tier contiguity, rate signs, BCR prerequisites."""
+        p = super().check(measures)
+        forms = [self.rate is not None, bool(self.rates), bool(self.tiers)]
+        if sum(forms) != 1:
+            p.append(((), "give exactly one of 'rate', 'rates' or 'tiers'"))
+        if (self.rate is not None or self.tiers) and not self.measure:
+            p.append((("measure",), "'measure' is required with 'rate' or 'tiers'"))
+        if self.rates and self.measure:
+            p.append(
+                (("measure",), "use either 'measure' with 'rate'/'tiers' or 'rates', not both")
+            )
+        if self.rate is not None and self.rate < 0:
+            p.append((("rate",), f"negative rate {self.rate}"))
+        for m, r in (self.rates or {}).items():
+            if r < 0:
+                p.append((("rates", m), f"negative rate {r}"))
+        if self.rate_basis == "bcr" and self.weight is None:
+            p.append(
+                (("rate_basis",), "rate_basis 'bcr' needs a 'weight' (share of target incentive)")
+            )
+        if self.rate_basis == "bcr" and self.rates:
+            p.append((("rate_basis",), "rate_basis 'bcr' cannot be used with per-measure 'rates'"))
+        if self.tiers:
+            p += self._check_tiers()
+        return p
+
+    def _check_tiers(self) -> list[tuple[tuple[str | int, ...], str]]:
+        p: list[tuple[tuple[str | int, ...], str]] = []
+        tiers = self.tiers or []
+        if tiers[0].from_ != 0:
+            p.append((("tiers", 0, "from"), f"first tier must start at 0, not {tiers[0].from_:g}"))
+        for i, t in enumerate(tiers):
+            if t.rate < 0:
+                p.append((("tiers", i, "rate"), f"negative rate {t.rate}"))
+            if t.to is not None and t.to <= t.from_:
+                p.append(
+                    (
+                        ("tiers", i, "to"),
+                        f"tier upper bound {t.to:g} must exceed its lower bound {t.from_:g}",
+                    )
+                )
+            if i + 1 < len(tiers):
+                nxt = tiers[i + 1].from_
+                if t.to is None:
+                    p.append((("tiers", i, "to"), "only the last tier may be open-ended (no 'to')"))
+                elif nxt < t.to:
+                    p.append(
+                        (
+                            ("tiers", i + 1, "from"),
+                            f"overlapping tiers: tier {i + 1} starts at "
+                            f"{nxt:g}, before tier {i} ends at {t.to:g}",
+                        )
+                    )
+                elif nxt > t.to:
+                    p.append(
+                        (
+                            ("tiers", i + 1, "from"),
+                            f"gap between tiers: tier {i} ends at "
+                            f"{t.to:g}, tier {i + 1} starts at {nxt:g}",
+                        )
+                    )
+            elif t.to is not None:
+                p.append(
+                    (
+                        ("tiers", i, "to"),
+                        "the last tier must be open-ended (omit 'to'); use "
+                        "cap_amount or cap_multiple to cap earnings",
+                    )
+                )
+        return p
+
+    # -- exact ---------------------------------------------------------------------------
+    def _rate_factor_exact(self, inputs: PeriodInputs, target: Decimal) -> Decimal | None:
+        """Multiplier turning stated rates into absolute rates (1, or BCR)."""
+        if self.rate_basis == "absolute":
+            return Decimal(1)
+        q = inputs.quota_of(self.measure or "")
+        return None if q <= 0 else target / q
+
+    def _raw_exact(self, inputs: PeriodInputs, target: Decimal) -> tuple[Decimal, dict[str, Any]]:
+        if self.rates:
+            steps = []
+            total = ZERO
+            for m, r in self.rates.items():
+                c = inputs.credited_of(m)
+                amt = c * D(r)
+                total += amt
+                steps.append(Step(f"{m} at {r:g}", c, D(r), amt))
+            return total, {"steps": tuple(steps), "segment": "per-measure rates"}
+        assert self.measure is not None
+        factor = self._rate_factor_exact(inputs, target)
+        c = inputs.credited_of(self.measure)
+        if factor is None:
+            return ZERO, {"segment": "no quota: BCR undefined, nothing earned"}
+        if self.rate is not None:
+            r = D(self.rate) * factor
+            return c * r, {
+                "rate": r,
+                "segment": "flat rate",
+                "steps": (Step("flat rate", c, r, c * r),),
+            }
+        tiers = self.tiers or []
+        if self.basis == "attainment":
+            q = inputs.quota_of(self.measure)
+            if q <= 0:
+                return ZERO, {"segment": "no quota: attainment tiers earn nothing"}
+            scale = q
+        else:
+            scale = Decimal(1)
+        bounds = [(D(t.from_) * scale, None if t.to is None else D(t.to) * scale) for t in tiers]
+        rates = [D(t.rate) * factor for t in tiers]
+        # index of the tier reached (first tier for negative amounts)
+        reached = 0
+        for i, (lo, _hi) in enumerate(bounds):
+            if c >= lo:
+                reached = i
+        name = tiers[reached].label or f"tier {reached + 1}"
+        seg = f"{name}: {self._tier_text(tiers[reached])}"
+        if self.method == "retroactive":
+            amt = c * rates[reached]
+            return amt, {
+                "rate": rates[reached],
+                "segment": seg,
+                "steps": (Step(f"{seg} (retroactive, on all)", c, rates[reached], amt),),
+            }
+        steps = []
+        total = ZERO
+        if c < 0:
+            amt = c * rates[0]
+            steps.append(Step(f"{tiers[0].label or 'tier 1'} (negative amount)", c, rates[0], amt))
+            total = amt
+        else:
+            for i, ((lo, hi), r) in enumerate(zip(bounds, rates, strict=True)):
+                top = c if hi is None else min(c, hi)
+                slice_ = top - lo
+                if slice_ <= 0:
+                    break
+                amt = slice_ * r
+                total += amt
+                steps.append(
+                    Step(
+                        f"{tiers[i].label or f'tier {i + 1}'}: {self._tier_text(tiers[i])}",
+                        slice_,
+                        r,
+                        amt,
+                    )
+                )
+        return total, {"rate": rates[reached], "segment": seg, "steps": tuple(steps)}
+
+    def _tier_text(self, t: Tier) -> str:
+        lo = _fmt_bound(D(t.from_), self.basis)
+        hi = "and above" if t.to is None else f"to {_fmt_bound(D(t.to), self.basis)}"
+        return f"{lo} {hi}"
+
+    # -- vectorised ----------------------------------------------------------------------
+    def tier_knots(self) -> tuple[list[float], list[float]]:
+        """Knots of the marginal earnings function ``E(x) = sum rate_i * slice_i(x)``.
+
+        Returns ``(xs, ys)`` with ``xs`` the tier lower bounds (in tier units) and
+        ``ys`` the cumulative earnings (per unit of ``scale``) at each bound; beyond
+        the last bound the slope is the last tier's rate, below 0 the first's.
+        """
+        tiers = self.tiers or []
+        xs = [t.from_ for t in tiers]
+        ys = [0.0]
+        for t, nxt in itertools.pairwise(tiers):
+            ys.append(ys[-1] + t.rate * (nxt.from_ - t.from_))
+        return xs, ys
+
+    def _raw_arrays(self, inputs: ArrayInputs, target: np.ndarray) -> np.ndarray:
+        if self.rates:
+            out = 0.0
+            for m, r in self.rates.items():
+                out = out + inputs.credited_of(m) * r
+            return np.asarray(out, dtype=np.float64)
+        assert self.measure is not None
+        c = np.asarray(inputs.credited_of(self.measure), dtype=np.float64)
+        if self.rate_basis == "bcr" or self.basis == "attainment":
+            q = np.asarray(inputs.quota_of(self.measure), dtype=np.float64)
+            ok = q > 0
+            qs = np.where(ok, q, 1.0)
+        if self.rate_basis == "bcr":
+            factor = target / qs
+        else:
+            factor = 1.0
+        if self.rate is not None:
+            out = c * (self.rate * factor)
+        else:
+            tiers = self.tiers or []
+            x = c / qs if self.basis == "attainment" else c
+            if self.method == "retroactive":
+                r = step_function(
+                    x, [t.from_ for t in tiers], [t.rate for t in tiers], below=tiers[0].rate
+                )
+                out = c * r * factor
+            else:
+                xs, ys = self.tier_knots()
+                e = piecewise_linear(
+                    x, xs, ys, slope_before=tiers[0].rate, slope_after=tiers[-1].rate
+                )
+                if self.basis == "attainment":
+                    e = e * qs
+                out = e * factor
+        if self.rate_basis == "bcr" or self.basis == "attainment":
+            out = np.where(ok, out, 0.0)
+        return np.asarray(out, dtype=np.float64)

@@ -1,0 +1,182 @@
+"""Payout curve (quota bonus): attainment -> payout as a fraction of the component target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from spm_model.plans.components.base import (
+    ArrayInputs,
+    Component,
+    PeriodInputs,
+    Step,
+    register_component,
+)
+from spm_model.plans.money import ZERO, D
+from spm_model.plans.vector import piecewise_linear, step_function
+
+
+class CurvePoint(BaseModel):
+    """One point of a payout curve.
+
+    Give either ``payout`` (fraction of the component target at this attainment)
+    or ``slope`` (payout added per unit of attainment since the previous point:
+    1.0 = one point of payout per point of attainment; > 1 accelerates, < 1
+    decelerates).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    attainment: float = Field(..., description="Attainment (fraction, 1.0 = 100% of quota).")
+    payout: float | None = Field(None, description="Payout, fraction of component target.")
+    slope: float | None = Field(
+        None, description="Slope from the previous point instead of payout."
+    )
+    label: str = Field("", description="threshold, target, excellence, ...")
+
+
+@register_component("payout_curve")
+class PayoutCurve(Component):
+    """Quota bonus paid along a curve of attainment.
+
+    Below the first point (the threshold) nothing is paid; between points the
+    payout is interpolated linearly (``interpolation: linear``) or held at the
+    lower point (``step``); beyond the last point it grows with
+    ``slope_after_last`` (0 = flat). ``cap_multiple`` caps the payout as a multiple
+    of the component target. Earned = payout fraction * weight * target incentive.
+    Without a quota (<= 0) nothing is earned.
+    """
+
+    type: Literal["payout_curve"] = "payout_curve"
+    measure: str = Field(..., description="Measure whose attainment drives the payout.")
+    points: list[CurvePoint] = Field(..., min_length=1, description="Curve points.")
+    interpolation: Literal["linear", "step"] = Field("linear", description="Between points.")
+    slope_after_last: float = Field(
+        0.0, description="Payout fraction per unit attainment beyond the last point."
+    )
+
+    def measures_used(self) -> list[str]:
+        """Return the curve measure."""
+        return [self.measure]
+
+    def resolved_points(self) -> tuple[list[float], list[float]]:
+        """Knots ``(attainments, payouts)`` with slopes resolved to payouts."""
+        xs: list[float] = []
+        ys: list[float] = []
+        for i, p in enumerate(self.points):
+            if p.payout is not None:
+                y = p.payout
+            elif i > 0 and p.slope is not None:
+                y = ys[-1] + p.slope * (p.attainment - xs[-1])
+            else:
+                y = 0.0
+            xs.append(p.attainment)
+            ys.append(y)
+        return xs, ys
+
+    def _resolved_exact(self) -> tuple[list[Decimal], list[Decimal]]:
+        xs: list[Decimal] = []
+        ys: list[Decimal] = []
+        for i, p in enumerate(self.points):
+            if p.payout is not None:
+                y = D(p.payout)
+            elif i > 0 and p.slope is not None:
+                y = ys[-1] + D(p.slope) * (D(p.attainment) - xs[-1])
+            else:
+                y = ZERO
+            xs.append(D(p.attainment))
+            ys.append(y)
+        return xs, ys
+
+    def check(self, measures: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        """Increasing attainments, payout/slope given once, non-negative, cap >= target payout."""
+        p = super().check(measures)
+        if self.weight is None:
+            p.append((("weight",), "a payout curve needs a 'weight' (share of target incentive)"))
+        for i, pt in enumerate(self.points):
+            if (pt.payout is None) == (pt.slope is None):
+                p.append((("points", i), "give exactly one of 'payout' or 'slope'"))
+            if i == 0 and pt.slope is not None:
+                p.append(
+                    (("points", 0, "slope"), "the first point needs a 'payout', not a 'slope'")
+                )
+            if pt.attainment < 0:
+                p.append((("points", i, "attainment"), "attainment must be >= 0"))
+            if i > 0 and pt.attainment <= self.points[i - 1].attainment:
+                p.append(
+                    (
+                        ("points", i, "attainment"),
+                        f"curve points must increase: attainment "
+                        f"{pt.attainment:g} after {self.points[i - 1].attainment:g}",
+                    )
+                )
+        _xs, ys = self.resolved_points()
+        for i in range(len(ys)):
+            if ys[i] < 0:
+                p.append((("points", i), f"negative payout {ys[i]:g}"))
+            if i > 0 and ys[i] < ys[i - 1]:
+                p.append(
+                    (
+                        ("points", i),
+                        f"payout decreases from {ys[i - 1]:g} to {ys[i]:g}: "
+                        "a payout curve must not decrease",
+                    )
+                )
+        if self.slope_after_last < 0:
+            p.append((("slope_after_last",), "must be >= 0"))
+        if self.cap_multiple is not None:
+            at_target = float(self._value_exact(Decimal(1))[0])
+            if self.cap_multiple < at_target:
+                p.append(
+                    (
+                        ("cap_multiple",),
+                        f"cap below target: cap {self.cap_multiple:g} is below "
+                        f"the payout at 100% attainment ({at_target:g})",
+                    )
+                )
+        return p
+
+    def _value_exact(self, a: Decimal) -> tuple[Decimal, str, Decimal | None]:
+        """Payout fraction at attainment ``a``, the segment text and its slope."""
+        xs, ys = self._resolved_exact()
+        if a < xs[0]:
+            return ZERO, f"below threshold {xs[0] * 100:g}%", None
+        for i in range(len(xs) - 1):
+            if xs[i] <= a < xs[i + 1]:
+                seg = f"{xs[i] * 100:g}%-{xs[i + 1] * 100:g}%"
+                if self.interpolation == "step":
+                    return ys[i], f"step {seg}", ZERO
+                slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
+                return ys[i] + slope * (a - xs[i]), seg, slope
+        s = D(self.slope_after_last)
+        return ys[-1] + s * (a - xs[-1]), f"above {xs[-1] * 100:g}%", s
+
+    def _raw_exact(self, inputs: PeriodInputs, target: Decimal) -> tuple[Decimal, dict[str, Any]]:
+        a = inputs.attainment(self.measure)
+        if a is None:
+            return ZERO, {"segment": "no quota: nothing earned"}
+        frac, seg, slope = self._value_exact(a)
+        amt = frac * target
+        step = Step(f"curve {seg}: payout {frac * 100:.4f}% of target", target, frac, amt)
+        return amt, {"rate": slope, "segment": seg, "steps": (step,)}
+
+    def payout_fraction(self, attainment: np.ndarray) -> np.ndarray:
+        """Vectorised payout fraction of target at ``attainment`` (before cap)."""
+        xs, ys = self.resolved_points()
+        if self.interpolation == "step":
+            y = step_function(attainment, xs, ys)
+            if self.slope_after_last:
+                y = np.where(
+                    attainment > xs[-1], y + self.slope_after_last * (attainment - xs[-1]), y
+                )
+            return y
+        return piecewise_linear(attainment, xs, ys, below=0.0, slope_after=self.slope_after_last)
+
+    def _raw_arrays(self, inputs: ArrayInputs, target: np.ndarray) -> np.ndarray:
+        a = inputs.attainment(self.measure)
+        out = self.payout_fraction(a) * target
+        return np.where(inputs.has_quota(self.measure), out, 0.0)

@@ -1,0 +1,223 @@
+"""Loading and validating plans: every problem at once, with file, YAML line and field."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from spm_model.plans.components.base import COMPONENT_TYPES, Component
+from spm_model.plans.errors import PlanError, PlanProblem, format_path
+from spm_model.plans.model import PERIODS_PER_YEAR, Plan
+from spm_model.plans.money import D
+from spm_model.plans.yamlio import LineMap, load_yaml_with_lines
+
+PathT = tuple[str | int, ...]
+
+
+class _Collector:
+    def __init__(self, source: str, lines: LineMap):
+        self.source = source
+        self.lines = lines
+        self.problems: list[PlanProblem] = []
+
+    def add(self, path: PathT, message: str) -> None:
+        self.problems.append(
+            PlanProblem(self.source, self.lines.line_of(path), format_path(path), message)
+        )
+
+    def add_validation(self, prefix: PathT, err: ValidationError) -> None:
+        for e in err.errors():
+            loc = tuple(
+                x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-"))
+            )
+            msg = e["msg"]
+            if e["type"] == "extra_forbidden":
+                msg = f"unknown field {loc[-1]!r}" if loc else msg
+            elif e["type"] == "missing":
+                msg = f"missing required field {loc[-1]!r}" if loc else msg
+            elif e["type"] == "literal_error":
+                msg = f"{msg} (got {e.get('input')!r})"
+            self.add((*prefix, *loc), msg)
+
+
+def _parse_component(raw: Any, i: int, col: _Collector) -> Component | None:
+    path: PathT = ("components", i)
+    if not isinstance(raw, Mapping):
+        col.add(path, "a component must be a mapping with 'type' and 'name'")
+        return None
+    t = raw.get("type")
+    if t is None:
+        col.add(path, f"missing 'type' (one of: {', '.join(sorted(COMPONENT_TYPES))})")
+        return None
+    cls = COMPONENT_TYPES.get(str(t))
+    if cls is None:
+        col.add(
+            (*path, "type"),
+            f"unknown component type {t!r} (known: {', '.join(sorted(COMPONENT_TYPES))})",
+        )
+        return None
+    try:
+        return cls.model_validate(dict(raw))
+    except ValidationError as err:
+        col.add_validation(path, err)
+        return None
+
+
+def _plan_checks(plan: Plan, col: _Collector) -> None:
+    """Cross-field checks of a structurally valid plan."""
+    if plan.effective_to is not None and plan.effective_to < plan.effective_from:
+        col.add(
+            ("effective_to",),
+            f"effective_to {plan.effective_to} is before effective_from {plan.effective_from}",
+        )
+    if PERIODS_PER_YEAR[plan.pay_frequency] > PERIODS_PER_YEAR[plan.measurement_period]:
+        col.add(
+            ("pay_frequency",),
+            f"pay frequency {plan.pay_frequency!r} is finer than the "
+            f"measurement period {plan.measurement_period!r}; pay at most as often as you measure",
+        )
+    if plan.pay_mix is not None:
+        s = D(plan.pay_mix.base) + D(plan.pay_mix.variable)
+        if s != 1:
+            col.add(("pay_mix",), f"pay mix base + variable = {s}, not 1")
+    if plan.ote is not None and plan.pay_mix is not None and plan.target_incentive is not None:
+        derived = D(plan.ote) * D(plan.pay_mix.variable)
+        if abs(derived - D(plan.target_incentive)) > Decimal("0.01"):
+            col.add(
+                ("target_incentive",),
+                f"target incentive {plan.target_incentive:,.2f} differs "
+                f"from ote x variable = {derived:,.2f}",
+            )
+    for name, m in plan.measures.items():
+        if m.source == "activities" and not m.activity_kinds:
+            col.add(("measures", name, "source"), "source 'activities' needs 'activity_kinds'")
+        if m.unit == "count" and m.source in ("credit", "margin", "pipeline"):
+            col.add(("measures", name, "unit"), f"source {m.source!r} gives money, not counts")
+    weighted = [
+        (i, c)
+        for i, c in enumerate(plan.components)
+        if c.kind == "earning" and c.weight is not None
+    ]
+    if weighted:
+        total = sum((D(c.weight) for _, c in weighted), Decimal(0))
+        if total != 1:
+            detail = ", ".join(f"{c.name} {c.weight:g}" for _, c in weighted)
+            col.add(("components",), f"component weights sum to {total}, not 1 ({detail})")
+        if plan.pay_mix is None and plan.target_incentive is None:
+            col.add(
+                ("pay_mix",),
+                "weighted components need 'pay_mix' (to turn each rep's OTE into "
+                "a target incentive) or 'target_incentive'",
+            )
+    names = [c.name for c in plan.components]
+    for i, n in enumerate(names):
+        if names.index(n) != i:
+            col.add(("components", i, "name"), f"duplicate component name {n!r}")
+    earning = {c.name for c in plan.components if c.kind == "earning"}
+    for i, c in enumerate(plan.components):
+        for j, target in enumerate(getattr(c, "applies_to", None) or []):
+            if target not in earning:
+                col.add(
+                    ("components", i, "applies_to", j),
+                    f"{target!r} is not an earning component of this plan",
+                )
+    if plan.cap is not None:
+        if plan.cap.multiple_of_target is not None and plan.cap.multiple_of_target < 1:
+            col.add(
+                ("cap", "multiple_of_target"),
+                f"cap below target: {plan.cap.multiple_of_target:g} x target incentive < 1",
+            )
+        if plan.cap.multiple_of_target is None and plan.cap.amount is None:
+            col.add(("cap",), "give 'multiple_of_target' or 'amount'")
+    if plan.draw is not None and (plan.draw.amount is None) == (
+        plan.draw.fraction_of_target is None
+    ):
+        col.add(("draw",), "give exactly one of 'amount' or 'fraction_of_target'")
+
+
+def plan_from_data(data: Any, source: str = "<dict>", lines: LineMap | None = None) -> Plan:
+    """Validate plain data into a :class:`Plan`, collecting every problem.
+
+    Parameters
+    ----------
+    data : mapping
+        The plan as loaded from YAML/JSON.
+    source : str
+        File name used in messages.
+    lines : LineMap, optional
+        YAML line numbers by field path.
+
+    Raises
+    ------
+    PlanError
+        Listing every problem with its line and field.
+    """
+    col = _Collector(source, lines or LineMap())
+    if not isinstance(data, Mapping):
+        col.add((), "a plan file must be a YAML mapping (key: value pairs)")
+        raise PlanError(col.problems)
+    raw_components = data.get("components")
+    header = {k: v for k, v in data.items() if k != "components"}
+    plan_header: Plan | None = None
+    try:
+        plan_header = Plan.model_validate({**header, "components": []})
+    except ValidationError as err:
+        keep = [e for e in err.errors() if e["loc"][:1] != ("components",)]
+        if keep:
+            col.add_validation((), ValidationError.from_exception_data(err.title, keep))  # type: ignore[arg-type]
+    components: list[Component | None] = []
+    if raw_components is None:
+        col.add(("components",), "missing required field 'components'")
+    elif not isinstance(raw_components, list) or not raw_components:
+        col.add(("components",), "'components' must be a non-empty list")
+    else:
+        components = [_parse_component(c, i, col) for i, c in enumerate(raw_components)]
+    measures = data.get("measures") if isinstance(data.get("measures"), Mapping) else {}
+    for i, c in enumerate(components):
+        if c is not None:
+            for sub, msg in c.check(measures):
+                col.add(("components", i, *sub), msg)
+    if plan_header is not None and components and all(c is not None for c in components):
+        plan = plan_header.model_copy(update={"components": components})
+        _plan_checks(plan, col)
+        if not col.problems:
+            return plan
+    raise PlanError(col.problems)
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Load and validate a plan from a YAML file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        YAML plan file (see ``templates/plans/``).
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    PlanError
+        If the file is missing, is not YAML, or the plan is invalid; every
+        problem is listed with the file, YAML line and field path.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise PlanError(PlanProblem(str(p), None, "", "plan file not found"))
+    text = p.read_text(encoding="utf-8")
+    try:
+        data, lines = load_yaml_with_lines(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        msg = getattr(err, "problem", None) or str(err)
+        raise PlanError(PlanProblem(str(p), line, "", f"not valid YAML: {msg}")) from None
+    return plan_from_data(data, source=str(p), lines=lines)

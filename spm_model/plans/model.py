@@ -1,0 +1,688 @@
+"""The :class:`Plan` model: metadata, target incentive, measures, components and settings.
+
+A plan is a pydantic v2 model; :func:`spm_model.plans.load_plan` builds one from
+YAML with line-accurate errors, :meth:`Plan.from_dict` from a mapping, and
+:meth:`Plan.to_dict` / :meth:`Plan.to_yaml` write it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+
+from spm_model.plans.components.base import (
+    ArrayInputs,
+    Component,
+    ComponentResult,
+    PeriodInputs,
+    Step,
+    component_from_dict,
+)
+from spm_model.plans.components.multiplier import Multiplier
+from spm_model.plans.money import ZERO, D, round_cents, round_cents_array
+from spm_model.plans.sequencing import (
+    DrawPeriod,
+    TrueUpPeriod,
+    apply_draws_arrays,
+    apply_draws_exact,
+    true_up_arrays,
+    true_up_exact,
+)
+
+Frequency = Literal["month", "quarter", "year"]
+PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+
+
+# -- settings --------------------------------------------------------------------------------
+class Measure(BaseModel):
+    """A measure the plan pays on, and where its values come from.
+
+    ``source`` tells the calculation which data produce the credited values:
+
+    * ``credit``: credited transaction amounts of products whose
+      ``products.measure`` equals ``data_measure`` (default: the measure name),
+      optionally only ``product_families``; with ``rollup: true`` the team
+      roll-up credit (managers);
+    * ``margin``: the credited ``transactions.margin`` of those products;
+    * ``units``: credited ``transactions.units``;
+    * ``activities``: number of ``activities`` of the given ``activity_kinds``
+      logged by the rep (count measure);
+    * ``pipeline``: amount of ``opportunities`` created by the rep in the period.
+
+    Quotas come from the ``quotas`` table (``quota_measure``, default the name)
+    unless ``fixed_quota`` gives one per measurement period.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: Literal["money", "count"] = Field("money", description="Currency amounts or counts.")
+    source: Literal["credit", "margin", "units", "activities", "pipeline"] = Field(
+        "credit", description="Data the credited values come from."
+    )
+    data_measure: str | None = Field(None, description="products.measure value (default: name).")
+    product_families: list[str] | None = Field(None, description="Only these product families.")
+    activity_kinds: list[str] | None = Field(None, description="For source activities.")
+    rollup: bool = Field(False, description="Team roll-up credit (first-line managers).")
+    quota_measure: str | None = Field(None, description="Measure name in the quotas table.")
+    fixed_quota: float | None = Field(None, ge=0, description="Quota per measurement period.")
+    description: str = Field("", description="What the measure counts.")
+
+
+class PayMix(BaseModel):
+    """Split of on-target earnings between base salary and variable pay (fractions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: float = Field(..., ge=0, le=1, description="Base salary share of OTE.")
+    variable: float = Field(..., ge=0, le=1, description="Target incentive share of OTE.")
+
+
+class TotalCap(BaseModel):
+    """Cap on the total incentive of a measurement period (times periods for YTD)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    multiple_of_target: float | None = Field(None, description="Multiple of the target incentive.")
+    amount: float | None = Field(None, ge=0, description="Currency per measurement period.")
+
+
+class TrueUp(BaseModel):
+    """Year-to-date true-up settings (cumulative plans)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    negative: Literal["carry_forward", "recover"] = Field(
+        "carry_forward",
+        description="A negative true-up is carried into later periods or recovered at once.",
+    )
+
+
+class DrawSettings(BaseModel):
+    """Draw against future earnings, for a number of pay periods (usually new hires)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["recoverable", "non_recoverable"] = Field(..., description="Draw kind.")
+    amount: float | None = Field(None, ge=0, description="Currency per pay period.")
+    fraction_of_target: float | None = Field(
+        None, ge=0, description="Alternatively: fraction of the pay-period target incentive."
+    )
+    periods: int = Field(..., ge=1, description="Number of pay periods with a draw.")
+    starts: Literal["hire_date", "plan_start"] = Field(
+        "hire_date", description="Window starts at the rep's hire or at the plan's effective date."
+    )
+    recover_after_window: bool = Field(True, description="Keep recovering after the window.")
+
+
+class ClawbackSettings(BaseModel):
+    """Cancellations within ``window_days`` of booking reverse credit and commission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window_days: int = Field(..., ge=0, description="Days after booking a cancellation claws back.")
+    method: Literal["full", "pro_rata"] = Field("full", description="Full or pro rata reversal.")
+
+
+class ProrationSettings(BaseModel):
+    """Mid-period changes (plan, quota, territory, hire, leave) prorated by days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["days", "none"] = Field("days", description="Prorate by calendar days.")
+    apply_to: list[Literal["quota", "target_incentive"]] = Field(
+        default_factory=lambda: ["quota", "target_incentive"], description="What is prorated."
+    )
+
+
+# -- results ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanResult:
+    """Exact payout of one plan for one rep and span (one period, or year to date).
+
+    Parameters
+    ----------
+    lines : tuple of ComponentResult
+        One line per earning component, then one per multiplier adjustment.
+    subtotal : Decimal
+        Sum of the lines (currency).
+    total_cap : Decimal or None
+        Total cap of the span, if any.
+    total : Decimal
+        ``min(subtotal, total_cap)`` (currency, cents).
+    target_incentive : Decimal
+        Target incentive of the span.
+    """
+
+    lines: tuple[ComponentResult, ...]
+    subtotal: Decimal
+    total_cap: Decimal | None
+    total: Decimal
+    target_incentive: Decimal
+
+    @property
+    def capped(self) -> bool:
+        """Whether the total cap reduced the payout."""
+        return self.total < self.subtotal
+
+    def by_component(self) -> dict[str, Decimal]:
+        """Earned amount per line name."""
+        return {r.component: r.earned for r in self.lines}
+
+    def explain(self) -> str:
+        """Readable explanation of every line and the total."""
+        parts = [r.explain() for r in self.lines]
+        tail = f"subtotal {self.subtotal:,.2f}"
+        if self.total_cap is not None:
+            tail += f"; total cap {self.total_cap:,.2f}"
+        tail += f"; total {self.total:,.2f}"
+        return "\n".join([*parts, tail])
+
+
+@dataclass(frozen=True)
+class PeriodOutcome:
+    """Exact outcome of one measurement period in a multi-period run (currency).
+
+    ``result`` is the plan evaluated on the period (or on the year to date for a
+    cumulative plan); ``earned`` its total; ``due`` what the period adds after
+    true-up. Draw fields are set on the last measurement period of each pay
+    period (zero elsewhere) and ``payable`` is the net pay of that pay period.
+    """
+
+    index: int
+    result: PlanResult
+    earned: Decimal
+    true_up: TrueUpPeriod | None
+    due: Decimal
+    pay_period_end: bool
+    pay_due: Decimal = ZERO
+    draw: DrawPeriod | None = None
+
+    @property
+    def payable(self) -> Decimal:
+        """Net pay at the end of this period (0 if it does not close a pay period)."""
+        if not self.pay_period_end:
+            return ZERO
+        return self.draw.payable if self.draw is not None else self.pay_due
+
+
+@dataclass
+class PayoutArrays:
+    """Vectorised payout of one span: ``total`` and per-line arrays (currency, cents)."""
+
+    total: np.ndarray
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+    subtotal: np.ndarray | None = None
+
+
+# -- the plan --------------------------------------------------------------------------------
+class Plan(BaseModel):
+    """A compensation plan.
+
+    See ``templates/plans/*.yaml`` for documented examples and the package
+    docstring of :mod:`spm_model.plans` for the semantics of every field.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., description="Plan identifier (matches reps.plan_id).")
+    name: str = Field(..., description="Display name.")
+    version: str = Field("1", description="Plan version.")
+    description: str = Field("", description="What the plan is for.")
+    currency: str = Field("USD", min_length=3, max_length=3, description="ISO 4217 code.")
+    effective_from: date = Field(..., description="First day the plan applies.")
+    effective_to: date | None = Field(None, description="Last day (inclusive); open if empty.")
+    fy_start_month: int = Field(1, ge=1, le=12, description="First month of the fiscal year.")
+    measurement_period: Frequency = Field("quarter", description="Period results are measured on.")
+    pay_frequency: Frequency = Field("quarter", description="How often incentives are paid.")
+    cumulative: bool = Field(False, description="Measure year to date and true up each period.")
+    true_up: TrueUp = Field(default_factory=TrueUp, description="True-up settings.")
+    ote: float | None = Field(None, ge=0, description="Annual on-target earnings (currency).")
+    pay_mix: PayMix | None = Field(None, description="Base/variable split of OTE.")
+    target_incentive: float | None = Field(
+        None, ge=0, description="Annual target incentive (currency); default ote * variable."
+    )
+    measures: dict[str, Measure] = Field(..., min_length=1, description="Measures paid on.")
+    components: list[SerializeAsAny[Component]] = Field(
+        ..., description="Components (at least one)."
+    )
+    cap: TotalCap | None = Field(None, description="Cap on the total incentive.")
+    draw: DrawSettings | None = Field(None, description="Draw settings.")
+    clawback: ClawbackSettings | None = Field(None, description="Clawback settings.")
+    proration: ProrationSettings = Field(
+        default_factory=ProrationSettings, description="Proration."
+    )
+
+    @field_validator("components", mode="before")
+    @classmethod
+    def _build_components(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [component_from_dict(c) if isinstance(c, Mapping) else c for c in v]
+        return v
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<dict>") -> Plan:
+        """Build and validate a plan from a mapping (:class:`PlanError` lists every problem)."""
+        from spm_model.plans.loader import plan_from_data
+
+        return plan_from_data(data, source=source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping (YAML/JSON-ready) that :meth:`from_dict` reads back to an equal plan."""
+        out = self.model_dump(mode="json", exclude_none=True, exclude={"components"})
+        out["components"] = [c.to_dict() for c in self.components]
+        return out
+
+    def to_yaml(self) -> str:
+        """Return the plan as YAML text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    # -- lookups -------------------------------------------------------------------------
+    @property
+    def earning_components(self) -> list[Component]:
+        """Components that earn money (everything but multipliers)."""
+        return [c for c in self.components if c.kind == "earning"]
+
+    @property
+    def multipliers(self) -> list[Multiplier]:
+        """Multiplier components."""
+        return [c for c in self.components if isinstance(c, Multiplier)]
+
+    def component(self, name: str) -> Component:
+        """Return the component called ``name``."""
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def measure_weights(self) -> dict[str, float]:
+        """Share of the target incentive per measure (weights of weighted components)."""
+        out: dict[str, float] = {}
+        for c in self.earning_components:
+            if c.weight is not None:
+                key = c.main_measure() or c.name
+                out[key] = out.get(key, 0.0) + c.weight
+        return out
+
+    @property
+    def periods_per_year(self) -> int:
+        """Measurement periods per fiscal year."""
+        return PERIODS_PER_YEAR[self.measurement_period]
+
+    @property
+    def periods_per_pay(self) -> int:
+        """Measurement periods per pay period (1 when paid as often as measured)."""
+        return PERIODS_PER_YEAR[self.measurement_period] // PERIODS_PER_YEAR[self.pay_frequency]
+
+    def annual_target_incentive(self, ote: Decimal | float | None = None) -> Decimal:
+        """Annual target incentive (currency).
+
+        Parameters
+        ----------
+        ote : Decimal or float, optional
+            The rep's own annual OTE; with the plan's pay mix it gives the rep's
+            target incentive. Default: the plan's ``target_incentive``, else
+            ``ote * pay_mix.variable``.
+        """
+        if ote is not None:
+            variable = D(self.pay_mix.variable) if self.pay_mix else Decimal(1)
+            return round_cents(D(ote) * variable)
+        if self.target_incentive is not None:
+            return D(self.target_incentive)
+        if self.ote is not None and self.pay_mix is not None:
+            return round_cents(D(self.ote) * D(self.pay_mix.variable))
+        return ZERO
+
+    def period_target_incentive(self, ote: Decimal | float | None = None) -> Decimal:
+        """Target incentive of one measurement period (annual / periods per year, cents)."""
+        return round_cents(self.annual_target_incentive(ote) / self.periods_per_year)
+
+    def period_quota(self, measure: str) -> Decimal | None:
+        """Return the fixed quota per measurement period of ``measure``, if any."""
+        fq = self.measures[measure].fixed_quota
+        return None if fq is None else D(fq)
+
+    # -- exact evaluation ----------------------------------------------------------------
+    def _total_cap_exact(self, ti: Decimal, periods: int) -> Decimal | None:
+        if self.cap is None:
+            return None
+        caps = []
+        if self.cap.multiple_of_target is not None:
+            caps.append(round_cents(D(self.cap.multiple_of_target) * ti))
+        if self.cap.amount is not None:
+            caps.append(round_cents(D(self.cap.amount) * periods))
+        return min(caps) if caps else None
+
+    def evaluate_exact(self, inputs: PeriodInputs) -> PlanResult:
+        """Exact payout for one rep and span.
+
+        Parameters
+        ----------
+        inputs : PeriodInputs
+            Credited values, quotas, target incentive of the span (currency).
+
+        Returns
+        -------
+        PlanResult
+            Lines rounded to the cent (ROUND_HALF_UP), multiplier adjustments,
+            subtotal and total after the total cap.
+        """
+        lines = [c.evaluate_exact(inputs) for c in self.earning_components]
+        earned = {r.component: r.earned for r in lines}
+        for m in self.multipliers:
+            targets = m.applies_to or list(earned)
+            base = sum((earned[n] for n in targets if n in earned), ZERO)
+            f, seg = m.factor_exact(inputs)
+            adj = (f - 1) * base
+            lines.append(
+                ComponentResult(
+                    component=m.name,
+                    type=m.type,
+                    measure=m.measure,
+                    credited=inputs.credited_of(m.measure),
+                    quota=inputs.quota_of(m.measure),
+                    attainment=inputs.attainment(m.measure),
+                    target=ZERO,
+                    raw=adj,
+                    earned=round_cents(adj),
+                    rate=f,
+                    segment=seg,
+                    steps=(Step(f"{seg} on {', '.join(targets)}", base, f - 1, adj),),
+                )
+            )
+        subtotal = sum((r.earned for r in lines), ZERO)
+        cap = self._total_cap_exact(inputs.target_incentive, inputs.periods)
+        total = min(subtotal, cap) if cap is not None else subtotal
+        return PlanResult(tuple(lines), subtotal, cap, total, inputs.target_incentive)
+
+    def evaluate_periods_exact(
+        self,
+        inputs: Sequence[PeriodInputs],
+        *,
+        draws: Sequence[Decimal] | None = None,
+        opening_balance: Decimal = ZERO,
+        paid_before: Decimal = ZERO,
+    ) -> list[PeriodOutcome]:
+        """Exact multi-period run over consecutive measurement periods of one fiscal year.
+
+        Parameters
+        ----------
+        inputs : sequence of PeriodInputs
+            Per-period (not cumulative) inputs, in order, starting at the first
+            period of the fiscal year for a cumulative plan.
+        draws : sequence of Decimal, optional
+            Draw guarantee per **pay** period (0 outside the window); default from
+            the plan's draw settings applied from the first pay period
+            (:meth:`draw_amounts`). Pass zeros for reps without a draw.
+        opening_balance : Decimal
+            Draw balance carried in (negative = owed).
+        paid_before : Decimal
+            Incentive already paid this fiscal year before ``inputs[0]`` (true-up).
+
+        Returns
+        -------
+        list of PeriodOutcome
+        """
+        results = []
+        for t in range(len(inputs)):
+            span = accumulate_inputs(inputs[: t + 1]) if self.cumulative else inputs[t]
+            results.append(self.evaluate_exact(span))
+        earned = [r.total for r in results]
+        if self.cumulative:
+            tu: list[TrueUpPeriod | None] = list(
+                true_up_exact(earned, self.true_up.negative, paid_before)
+            )
+            due = [x.due for x in tu if x is not None]
+        else:
+            tu = [None] * len(earned)
+            due = earned
+        k = self.periods_per_pay
+        n_pay = (len(inputs) + k - 1) // k
+        pay_due = [sum(due[i * k : (i + 1) * k], ZERO) for i in range(n_pay)]
+        if draws is None:
+            draws = self.draw_amounts(
+                n_pay, [inputs[min(i * k, len(inputs) - 1)].target_incentive for i in range(n_pay)]
+            )
+        draw_rows: list[DrawPeriod | None]
+        if any(d > 0 for d in draws) and self.draw is not None:
+            draw_rows = list(
+                apply_draws_exact(
+                    pay_due,
+                    draws,
+                    recoverable=self.draw.kind == "recoverable",
+                    recover_after_window=self.draw.recover_after_window,
+                    opening_balance=opening_balance,
+                )
+            )
+        else:
+            draw_rows = [None] * n_pay
+        out = []
+        for t in range(len(inputs)):
+            end = (t + 1) % k == 0 or t == len(inputs) - 1
+            p = t // k
+            out.append(
+                PeriodOutcome(
+                    t,
+                    results[t],
+                    earned[t],
+                    tu[t],
+                    due[t],
+                    end,
+                    pay_due[p] if end else ZERO,
+                    draw_rows[p] if end else None,
+                )
+            )
+        return out
+
+    def draw_amounts(
+        self, n_pay_periods: int, pay_target_incentive: Sequence[Decimal] | None = None
+    ) -> list[Decimal]:
+        """Draw guarantee per pay period from the plan's settings (0 without a draw).
+
+        Parameters
+        ----------
+        n_pay_periods : int
+            Number of pay periods from the start of the window.
+        pay_target_incentive : sequence of Decimal, optional
+            Target incentive per measurement period, for ``fraction_of_target``.
+        """
+        if self.draw is None:
+            return [ZERO] * n_pay_periods
+        out = []
+        for t in range(n_pay_periods):
+            if t >= self.draw.periods:
+                out.append(ZERO)
+            elif self.draw.amount is not None:
+                out.append(D(self.draw.amount))
+            else:
+                ti = pay_target_incentive[t] if pay_target_incentive else ZERO
+                out.append(
+                    round_cents(D(self.draw.fraction_of_target or 0) * ti * self.periods_per_pay)
+                )
+        return out
+
+    # -- vectorised evaluation -----------------------------------------------------------
+    def payout_arrays(
+        self,
+        credited: Mapping[str, np.ndarray],
+        quota: Mapping[str, np.ndarray],
+        target_incentive: np.ndarray | float | None = None,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+        periods: np.ndarray | float = 1.0,
+        components: bool = True,
+    ) -> PayoutArrays:
+        """Vectorised payout of one span, same semantics as :meth:`evaluate_exact`.
+
+        Parameters
+        ----------
+        credited, quota : mapping str -> ndarray
+            Per measure, arrays broadcasting to a common shape (reps x scenarios,
+            ...). Currency (or units for count measures).
+        target_incentive : ndarray or float, optional
+            Target incentive of the span (currency); default the plan's period TI.
+        extras : mapping str -> ndarray, optional
+            MBO scores (``"<component>.<objective>"``) and SPIF counts (component name).
+        periods : ndarray or float
+            Measurement periods covered (for per-period cap amounts).
+        components : bool
+            Also return the per-line arrays.
+
+        Returns
+        -------
+        PayoutArrays
+            ``total`` and, when asked, ``components`` (currency, cents).
+        """
+        ti = float(self.period_target_incentive()) if target_incentive is None else target_incentive
+        ai = ArrayInputs(
+            {k: np.asarray(v, dtype=np.float64) for k, v in credited.items()},
+            {k: np.asarray(v, dtype=np.float64) for k, v in quota.items()},
+            np.asarray(ti, dtype=np.float64),
+            {k: np.asarray(v, dtype=np.float64) for k, v in (extras or {}).items()},
+            periods,
+        )
+        lines: dict[str, np.ndarray] = {}
+        subtotal: np.ndarray | float = 0.0
+        for c in self.earning_components:
+            v = c.evaluate_arrays(ai)
+            lines[c.name] = v
+            subtotal = subtotal + v
+        earned_only = dict(lines)
+        for m in self.multipliers:
+            targets = m.applies_to or list(earned_only)
+            base = sum((earned_only[n] for n in targets if n in earned_only), 0.0)
+            adj = round_cents_array((m.factor_arrays(ai) - 1.0) * base)
+            lines[m.name] = adj
+            subtotal = subtotal + adj
+        subtotal = np.asarray(subtotal, dtype=np.float64)
+        total = subtotal
+        if self.cap is not None:
+            t = np.asarray(ai.target_incentive)
+            if self.cap.multiple_of_target is not None:
+                total = np.minimum(total, round_cents_array(self.cap.multiple_of_target * t))
+            if self.cap.amount is not None:
+                total = np.minimum(total, round_cents_array(self.cap.amount * np.asarray(periods)))
+        total = round_cents_array(total)  # sums of cents: removes float dust
+        return PayoutArrays(total, lines if components else {}, subtotal)
+
+    def payout_arrays_periods(
+        self,
+        credited: Mapping[str, np.ndarray],
+        quota: Mapping[str, np.ndarray],
+        target_incentive: np.ndarray | float | None = None,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+        draws: np.ndarray | None = None,
+        opening_balance: np.ndarray | float = 0.0,
+        paid_before: np.ndarray | float = 0.0,
+    ) -> dict[str, np.ndarray]:
+        """Vectorised multi-period run; arrays have the period axis **last**.
+
+        Same semantics as :meth:`evaluate_periods_exact`: per-period inputs are
+        accumulated year to date for cumulative plans and trued up; measurement
+        periods are summed into pay periods; draws are applied per pay period.
+
+        Parameters
+        ----------
+        credited, quota : mapping str -> ndarray
+            Per-period (not cumulative) values, shape ``(..., P)``.
+        target_incentive : ndarray or float, optional
+            Target incentive per measurement period (default the plan's).
+        extras : mapping str -> ndarray, optional
+            Per-period MBO scores / SPIF counts, shape ``(..., P)``.
+        draws : ndarray, optional
+            Draw per pay period, shape broadcasting to ``(..., P_pay)``; default
+            from the plan's draw settings from the first pay period.
+        opening_balance, paid_before : ndarray or float
+            Draw balance carried in; incentive paid before the first period.
+
+        Returns
+        -------
+        dict of ndarray
+            ``earned`` (per period, or YTD for cumulative plans), ``due`` (per
+            period after true-up), and per pay period ``pay_due``, ``payable``,
+            ``advance``, ``recovery``, ``balance``.
+        """
+        n_per = next(iter(credited.values())).shape[-1]
+        ti = self.period_target_incentive() if target_incentive is None else target_incentive
+        ti_a = np.asarray(ti, dtype=np.float64)
+        if ti_a.ndim == 0 or ti_a.shape[-1] != n_per:
+            ti_a = ti_a[..., None] * np.ones(n_per)
+        c = {k: np.asarray(v, dtype=np.float64) for k, v in credited.items()}
+        q = {k: np.asarray(v, dtype=np.float64) * np.ones(n_per) for k, v in quota.items()}
+        ex = {k: np.asarray(v, dtype=np.float64) for k, v in (extras or {}).items()}
+        periods: np.ndarray | float = 1.0
+        ti_per = ti_a
+        if self.cumulative:
+            c = {k: np.cumsum(v, axis=-1) for k, v in c.items()}
+            q = {k: np.cumsum(v, axis=-1) for k, v in q.items()}
+            ti_a = np.cumsum(ti_a, axis=-1)
+            ex = {k: (v if "." in k else np.cumsum(v, axis=-1)) for k, v in ex.items()}
+            periods = np.arange(1, n_per + 1, dtype=np.float64)
+        res = self.payout_arrays(c, q, ti_a, extras=ex, periods=periods, components=False)
+        earned = res.total
+        if self.cumulative:
+            due = true_up_arrays(earned, self.true_up.negative, paid_before)
+        else:
+            due = earned
+        k = self.periods_per_pay
+        n_pay = (n_per + k - 1) // k
+        pad = n_pay * k - n_per
+        padded = np.concatenate([due, np.zeros((*due.shape[:-1], pad))], axis=-1) if pad else due
+        pay_due = round_cents_array(padded.reshape((*due.shape[:-1], n_pay, k)).sum(axis=-1))
+        if draws is None:
+            window = (np.arange(n_pay) < (self.draw.periods if self.draw else 0)).astype(float)
+            if self.draw is None:
+                draws = np.zeros(n_pay)
+            elif self.draw.amount is not None:
+                draws = self.draw.amount * window
+            else:
+                frac = self.draw.fraction_of_target or 0.0
+                draws = round_cents_array(frac * ti_per[..., ::k] * k) * window
+        out = {"earned": earned, "due": due, "pay_due": pay_due}
+        if self.draw is not None and np.any(np.asarray(draws) > 0):
+            d = apply_draws_arrays(
+                pay_due,
+                draws,
+                recoverable=self.draw.kind == "recoverable",
+                recover_after_window=self.draw.recover_after_window,
+                opening_balance=opening_balance,
+            )
+            out.update(d)
+        else:
+            zeros = np.zeros_like(pay_due)
+            out.update(
+                payable=pay_due, advance=zeros, recovery=zeros, balance=zeros + opening_balance
+            )
+        return out
+
+
+def accumulate_inputs(inputs: Sequence[PeriodInputs]) -> PeriodInputs:
+    """Sum per-period inputs into year-to-date inputs.
+
+    Credited values, quotas, target incentives and SPIF counts are summed, deals
+    concatenated, the latest MBO scores kept and ``periods`` set to the count.
+    """
+    credited: dict[str, Decimal] = {}
+    quota: dict[str, Decimal] = {}
+    counts: dict[str, Decimal] = {}
+    ti = ZERO
+    deals: list = []
+    for x in inputs:
+        for k, v in x.credited.items():
+            credited[k] = credited.get(k, ZERO) + v
+        for k, v in x.quota.items():
+            quota[k] = quota.get(k, ZERO) + v
+        for k, v in x.counts.items():
+            counts[k] = counts.get(k, ZERO) + v
+        ti += x.target_incentive
+        deals.extend(x.deals)
+    scores = dict(inputs[-1].scores) if inputs else {}
+    return PeriodInputs(credited, quota, ti, scores, counts, deals, len(inputs))
