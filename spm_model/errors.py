@@ -20,8 +20,9 @@ class Problem:
     table : str or None
         Canonical table name (``"reps"``, ``"transactions"``...), if any.
     row : int or None
-        1-based data row number in the source (header excluded); ``None`` when
-        the problem concerns a whole column or table.
+        Row number as a person sees it in the source: the header is row 1, the
+        first data row is row 2 (for YAML files: the line number); ``None`` when
+        the problem concerns a whole table or file.
     column : str or None
         Column or field name.
     message : str
@@ -39,7 +40,8 @@ class Problem:
         if self.table and self.table not in self.source:
             where.append(f"table {self.table}")
         if self.row is not None:
-            where.append(f"row {self.row}")
+            line = self.source.endswith((".yaml", ".yml"))
+            where.append(f"{'line' if line else 'row'} {self.row}")
         if self.column:
             where.append(f"column {self.column!r}")
         return f"{', '.join(where)}: {self.message}"

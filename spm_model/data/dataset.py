@@ -67,10 +67,12 @@ class Dataset:
         meta: DatasetMeta | None = None,
         source: str = "<memory>",
     ):
-        self.meta = meta or DatasetMeta()
+        self.meta = meta if meta is not None else DatasetMeta.model_validate({})
         self.source = source
         self.locations: dict[str, str] = {}
         """Where each table was read from (file, sheet or database table), for messages."""
+        self.meta_rows: dict[str, int] = {}
+        """Line (``meta.yaml``) or row (``meta`` sheet/table) of each metadata key."""
         self._tables: dict[str, pd.DataFrame] = {}
         for name, schema in TABLES.items():
             df = tables.get(name)
@@ -103,7 +105,10 @@ class Dataset:
         """Return a copy with some tables replaced."""
         new = dict(self._tables)
         new.update(tables)
-        return Dataset(new, self.meta.model_copy(), self.source)
+        ds = Dataset(new, self.meta.model_copy(), self.source)
+        ds.locations = dict(self.locations)
+        ds.meta_rows = dict(self.meta_rows)
+        return ds
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={len(v):,}" for k, v in self._tables.items() if len(v))
@@ -145,11 +150,33 @@ class Dataset:
         return pd.DataFrame(rows)
 
     # -- validation and I/O -----------------------------------------------------
-    def validate(self) -> list[Problem]:
-        """Return every problem found in the dataset (empty list when valid)."""
+    def validate(self, columns: bool = True) -> list[Problem]:
+        """Return every problem found in the dataset (empty list when valid).
+
+        Parameters
+        ----------
+        columns : bool
+            Also run the per-column checks (types, nulls, allowed values,
+            ranges); needed for tables built in memory, redundant right after
+            :func:`~spm_model.data.io.load_dataset`.
+
+        Returns
+        -------
+        list of Problem
+            Each with file/sheet, row, column and reason.
+        """
         from spm_model.data.validate import validate_dataset
 
-        return validate_dataset(self)
+        return validate_dataset(self, columns=columns)
+
+    def check(self) -> Dataset:
+        """Raise :class:`~spm_model.errors.SpmDataError` listing every problem; else return self."""
+        from spm_model.errors import SpmDataError
+
+        problems = self.validate()
+        if problems:
+            raise SpmDataError(problems)
+        return self
 
     def save(self, target: str | os.PathLike[str], format: Format | None = None) -> Path:
         """Write the dataset atomically (nothing half-written on failure).
@@ -345,7 +372,9 @@ def coerce_table(
 
     dup_cols = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
     for c in dup_cols:
-        problems.append(Problem(source, schema.name, None, c, "column appears more than once"))
+        problems.append(
+            Problem(source, schema.name, 1, c, "column appears more than once in the header")
+        )
     if dup_cols:
         raw = raw.loc[:, ~raw.columns.duplicated()]
 
@@ -353,7 +382,13 @@ def coerce_table(
         if col.name not in raw.columns:
             if col.required:
                 problems.append(
-                    Problem(source, schema.name, None, col.name, "required column is missing")
+                    Problem(
+                        source,
+                        schema.name,
+                        1,
+                        col.name,
+                        "required column is missing from the header",
+                    )
                 )
             out[col.name] = _empty_column(col.kind, n, index)
             continue

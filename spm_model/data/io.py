@@ -137,9 +137,26 @@ def _read_csv(p: Path, infer: bool) -> pd.DataFrame:
     return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
 
 
+def _yaml_key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key of a YAML mapping (for messages)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+
+
 def read_raw(
     source: Path,
-) -> tuple[dict[str, tuple[pd.DataFrame, str]], dict[str, Any], list[Problem], dict[str, str]]:
+) -> tuple[
+    dict[str, tuple[pd.DataFrame, str]],
+    dict[str, Any],
+    list[Problem],
+    dict[str, str],
+    dict[str, int],
+]:
     """Read raw tables from ``source``.
 
     Returns
@@ -153,8 +170,11 @@ def read_raw(
         Missing required tables or unreadable files.
     locations : dict
         Table name (and ``"meta"``) to the location used in messages.
+    meta_rows : dict
+        Metadata key to its line (``meta.yaml``) or row (``meta`` sheet or table).
     """
     problems: list[Problem] = []
+    meta_rows: dict[str, int] = {}
     tables: dict[str, tuple[pd.DataFrame, str]] = {}
     meta: dict[str, Any] = {}
     if not source.exists():
@@ -165,11 +185,15 @@ def read_raw(
         meta_path = source / META_FILE
         meta_where = str(meta_path)
         if meta_path.exists():
+            text = meta_path.read_text(encoding="utf-8")
             try:
-                loaded = yaml.safe_load(meta_path.read_text())
+                loaded = yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                problems.append(Problem(meta_where, "meta", None, None, f"not valid YAML: {exc}"))
+                mark = getattr(exc, "problem_mark", None)
+                line = mark.line + 1 if mark is not None else None
+                problems.append(Problem(meta_where, "meta", line, None, f"not valid YAML: {exc}"))
                 loaded = {}
+            meta_rows = _yaml_key_lines(text)
             if loaded is not None and not isinstance(loaded, dict):
                 problems.append(
                     Problem(meta_where, "meta", None, None, "expected a mapping of settings")
@@ -218,11 +242,10 @@ def read_raw(
         if META_TABLE in sheets:
             m = sheets.pop(META_TABLE)
             if m.shape[1] >= 2:
-                meta = {
-                    str(k): _decode_meta_value(v)
-                    for k, v in zip(m.iloc[:, 0], m.iloc[:, 1], strict=False)
-                    if isinstance(k, str)
-                }
+                for i, (k, v) in enumerate(zip(m.iloc[:, 0], m.iloc[:, 1], strict=False)):
+                    if isinstance(k, str):
+                        meta[k] = _decode_meta_value(v)
+                        meta_rows[k] = i + 2
         for name, df in sheets.items():
             tables[str(name)] = (df, f"{source}[{name}]")
     elif fmt == "duckdb":
@@ -244,10 +267,10 @@ def read_raw(
                 ).fetchall()
             ]
             if META_TABLE in existing:
-                meta = {
-                    str(k): _decode_meta_value(v)
-                    for k, v in con.execute(f'select * from "{META_TABLE}"').fetchall()
-                }
+                rows = con.execute(f'select * from "{META_TABLE}"').fetchall()
+                for i, (k, v) in enumerate(rows):
+                    meta[str(k)] = _decode_meta_value(v)
+                    meta_rows[str(k)] = i + 2
             for name in existing:
                 if name != META_TABLE:
                     tables[name] = (con.execute(f'select * from "{name}"').df(), f"{source}:{name}")
@@ -263,7 +286,7 @@ def read_raw(
     meta = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in meta.items()}
     locations = {name: where for name, (_, where) in tables.items()}
     locations["meta"] = meta_where
-    return tables, meta, problems, locations
+    return tables, meta, problems, locations, meta_rows
 
 
 def load_dataset(source: str | os.PathLike[str], validate: bool = True) -> Dataset:
@@ -292,29 +315,12 @@ def load_dataset(source: str | os.PathLike[str], validate: bool = True) -> Datas
     from spm_model.data.validate import validate_dataset
 
     path = Path(source)
-    raw_tables, raw_meta, problems, locations = read_raw(path)
+    raw_tables, raw_meta, problems, locations, meta_rows = read_raw(path)
     extra_dtypes = raw_meta.pop(EXTRA_DTYPES_KEY, None) or {}
     if not isinstance(extra_dtypes, dict):
         extra_dtypes = {}
-    try:
-        meta = DatasetMeta.model_validate(raw_meta)
-    except Exception as exc:
-        meta = DatasetMeta.model_validate({})
-        errors = getattr(exc, "errors", None)
-        if callable(errors):
-            for err in errors():
-                field = ".".join(str(x) for x in err.get("loc", ())) or None
-                problems.append(
-                    Problem(
-                        locations["meta"],
-                        "meta",
-                        None,
-                        field,
-                        f"{err.get('msg')} (got {err.get('input')!r})",
-                    )
-                )
-        else:
-            problems.append(Problem(locations["meta"], "meta", None, None, str(exc)))
+    meta, meta_problems = _parse_meta(raw_meta, locations["meta"], meta_rows)
+    problems += meta_problems
     tables: dict[str, pd.DataFrame] = {}
     for name, (raw, where) in raw_tables.items():
         dtypes = extra_dtypes.get(name) or {}
@@ -326,11 +332,40 @@ def load_dataset(source: str | os.PathLike[str], validate: bool = True) -> Datas
         tables[name] = _apply_extra_dtypes(df, dtypes) if isinstance(dtypes, dict) else df
     ds = Dataset(tables, meta, str(path))
     ds.locations = locations
+    ds.meta_rows = meta_rows
     if validate:
         problems += validate_dataset(ds)
     if problems:
         raise SpmDataError(problems)
     return ds
+
+
+def _parse_meta(
+    raw: dict[str, Any], where: str, rows: dict[str, int]
+) -> tuple[DatasetMeta, list[Problem]]:
+    """Validate metadata field by field; invalid fields are reported and left at their defaults."""
+    from pydantic import ValidationError
+
+    problems: list[Problem] = []
+    raw = dict(raw)
+    for _ in range(len(raw) + 1):
+        try:
+            return DatasetMeta.model_validate(raw), problems
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = err.get("loc", ())
+                field = str(loc[0]) if loc else None
+                problems.append(
+                    Problem(
+                        where,
+                        "meta",
+                        rows.get(field or ""),
+                        field,
+                        f"{err.get('msg')} (got {err.get('input')!r})",
+                    )
+                )
+                raw.pop(field or "", None)
+    return DatasetMeta.model_validate({}), problems  # pragma: no cover - defaults are valid
 
 
 # -- writing ---------------------------------------------------------------------

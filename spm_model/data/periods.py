@@ -102,14 +102,14 @@ def fiscal_year_of(d: date, fy_start_month: int = 1) -> int:
 
 
 def period_labels(
-    dates: pd.Series | pd.DatetimeIndex, freq: Frequency, fy_start_month: int = 1
+    dates: pd.Series | pd.DatetimeIndex | np.ndarray, freq: Frequency, fy_start_month: int = 1
 ) -> np.ndarray:
     """Vectorised period label of each date.
 
     Parameters
     ----------
-    dates : Series or DatetimeIndex
-        Dates to label.
+    dates : Series, DatetimeIndex or array of datetime64
+        Dates to label; missing dates (NaT) get ``None``.
     freq : {"month", "quarter", "year"}
         Period length.
     fy_start_month : int
@@ -117,23 +117,43 @@ def period_labels(
 
     Returns
     -------
-    numpy.ndarray of str
-        Labels such as ``"2025-Q3"``.
+    numpy.ndarray of object
+        Labels such as ``"2025-Q3"`` (``None`` for missing dates), one per date.
+        Each distinct period is formatted once, so millions of dates are cheap.
     """
-    d = pd.DatetimeIndex(pd.to_datetime(dates))
-    year = d.year.to_numpy()
-    month = d.month.to_numpy()
+    if freq not in ("month", "quarter", "year"):
+        raise ValueError(f"freq must be 'month', 'quarter' or 'year', got {freq!r}")
+    if not 1 <= fy_start_month <= 12:
+        raise ValueError(f"fy_start_month must be in 1..12, got {fy_start_month}")
+    d = pd.DatetimeIndex(pd.to_datetime(dates)).to_numpy()
+    valid = ~np.isnat(d)
+    # months since 1970-01 (NaT becomes an arbitrary value, masked below)
+    m = np.where(valid, d.astype("datetime64[M]").astype(np.int64), 0)
+    year, month = m // 12 + 1970, m % 12 + 1
     if freq == "month":
-        return np.char.add(np.char.add(year.astype(str), "-"), np.char.zfill(month.astype(str), 2))
-    shifted = (month - fy_start_month) % 12
-    fy = year + ((fy_start_month != 1) & (month >= fy_start_month)).astype(int)
-    if freq == "year":
-        return fy.astype(str)
-    q = shifted // 3 + 1
-    return np.char.add(np.char.add(fy.astype(str), "-Q"), q.astype(str))
+        code = m
+    else:
+        fy = year + ((fy_start_month != 1) & (month >= fy_start_month)).astype(np.int64)
+        code = fy * 4 + ((month - fy_start_month) % 12) // 3 if freq == "quarter" else fy
+    all_valid = bool(valid.all())
+    inv, uniq = pd.factorize(code if all_valid else code[valid])
+    if freq == "month":
+        names = [f"{u // 12 + 1970:04d}-{u % 12 + 1:02d}" for u in uniq]
+    elif freq == "quarter":
+        names = [f"{u // 4:04d}-Q{u % 4 + 1}" for u in uniq]
+    else:
+        names = [f"{u:04d}" for u in uniq]
+    labels = np.array(names, dtype=object)[inv]
+    if all_valid:
+        return labels
+    out = np.full(len(code), None, dtype=object)
+    out[valid] = labels
+    return out
 
 
-def periods_between(start: date, end: date, freq: Frequency, fy_start_month: int = 1) -> list[PeriodSpan]:
+def periods_between(
+    start: date, end: date, freq: Frequency, fy_start_month: int = 1
+) -> list[PeriodSpan]:
     """All periods of ``freq`` that overlap the inclusive span ``start``..``end``, in order."""
     rng = pd.period_range(
         pd.Timestamp(start), pd.Timestamp(end), freq=_pandas_freq(freq, fy_start_month)
@@ -146,7 +166,9 @@ def periods_between(start: date, end: date, freq: Frequency, fy_start_month: int
     return out
 
 
-def periods_in_fiscal_year(fiscal_year: int, freq: Frequency, fy_start_month: int = 1) -> list[PeriodSpan]:
-    """The periods of ``freq`` making up a fiscal year, in order."""
+def periods_in_fiscal_year(
+    fiscal_year: int, freq: Frequency, fy_start_month: int = 1
+) -> list[PeriodSpan]:
+    """Return the periods of ``freq`` making up a fiscal year, in order."""
     fy = parse_period(str(fiscal_year), fy_start_month)
     return periods_between(fy.start, fy.end, freq, fy_start_month)
