@@ -26,6 +26,7 @@ app = typer.Typer(
 # Modules that contribute commands; each defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES = [
     "data",
+    "plans",
 ]
 
 

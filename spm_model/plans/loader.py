@@ -83,9 +83,9 @@ def _plan_checks(plan: Plan, col: _Collector) -> None:
             f"measurement period {plan.measurement_period!r}; pay at most as often as you measure",
         )
     if plan.pay_mix is not None:
-        s = D(plan.pay_mix.base) + D(plan.pay_mix.variable)
-        if s != 1:
-            col.add(("pay_mix",), f"pay mix base + variable = {s}, not 1")
+        s = plan.pay_mix.base + plan.pay_mix.variable
+        if abs(s - 1) > 1e-9:
+            col.add(("pay_mix",), f"pay mix base + variable = {s:g}, not 1")
     if plan.ote is not None and plan.pay_mix is not None and plan.target_incentive is not None:
         derived = D(plan.ote) * D(plan.pay_mix.variable)
         if abs(derived - D(plan.target_incentive)) > Decimal("0.01"):
@@ -97,6 +97,18 @@ def _plan_checks(plan: Plan, col: _Collector) -> None:
     for name, m in plan.measures.items():
         if m.source == "activities" and not m.activity_kinds:
             col.add(("measures", name, "source"), "source 'activities' needs 'activity_kinds'")
+        if (m.quota_ratio_of is None) != (m.quota_ratio is None):
+            col.add(("measures", name), "give both 'quota_ratio_of' and 'quota_ratio'")
+        elif m.quota_ratio_of is not None and (
+            m.quota_ratio_of not in plan.measures
+            or m.quota_ratio_of == name
+            or plan.measures[m.quota_ratio_of].quota_ratio_of is not None
+        ):
+            col.add(
+                ("measures", name, "quota_ratio_of"),
+                f"{m.quota_ratio_of!r} must be another "
+                "plan measure whose quota is not itself a ratio",
+            )
         if m.unit == "count" and m.source in ("credit", "margin", "pipeline"):
             col.add(("measures", name, "unit"), f"source {m.source!r} gives money, not counts")
     weighted = [
@@ -105,10 +117,10 @@ def _plan_checks(plan: Plan, col: _Collector) -> None:
         if c.kind == "earning" and c.weight is not None
     ]
     if weighted:
-        total = sum((D(c.weight) for _, c in weighted), Decimal(0))
-        if total != 1:
+        total = sum(c.weight or 0.0 for _, c in weighted)
+        if abs(total - 1) > 1e-9:
             detail = ", ".join(f"{c.name} {c.weight:g}" for _, c in weighted)
-            col.add(("components",), f"component weights sum to {total}, not 1 ({detail})")
+            col.add(("components",), f"component weights sum to {total:g}, not 1 ({detail})")
         if plan.pay_mix is None and plan.target_incentive is None:
             col.add(
                 ("pay_mix",),
@@ -188,7 +200,11 @@ def plan_from_data(data: Any, source: str = "<dict>", lines: LineMap | None = No
         _plan_checks(plan, col)
         if not col.problems:
             return plan
-    raise PlanError(col.problems)
+    raise PlanError(_sorted(col.problems))
+
+
+def _sorted(problems: list[PlanProblem]) -> list[PlanProblem]:
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

@@ -57,7 +57,9 @@ class Measure(BaseModel):
     * ``pipeline``: amount of ``opportunities`` created by the rep in the period.
 
     Quotas come from the ``quotas`` table (``quota_measure``, default the name)
-    unless ``fixed_quota`` gives one per measurement period.
+    unless ``fixed_quota`` gives one per measurement period or ``quota_ratio_of``
+    / ``quota_ratio`` derive it from another measure's quota (see
+    :meth:`Plan.resolve_quotas`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -72,6 +74,12 @@ class Measure(BaseModel):
     rollup: bool = Field(False, description="Team roll-up credit (first-line managers).")
     quota_measure: str | None = Field(None, description="Measure name in the quotas table.")
     fixed_quota: float | None = Field(None, ge=0, description="Quota per measurement period.")
+    quota_ratio_of: str | None = Field(
+        None, description="Quota is quota_ratio times the quota of this other plan measure."
+    )
+    quota_ratio: float | None = Field(
+        None, gt=0, description="Ratio for quota_ratio_of (e.g. 0.7: margin target 70% of revenue)."
+    )
     description: str = Field("", description="What the measure counts.")
 
 
@@ -348,6 +356,55 @@ class Plan(BaseModel):
         """Return the fixed quota per measurement period of ``measure``, if any."""
         fq = self.measures[measure].fixed_quota
         return None if fq is None else D(fq)
+
+    def resolve_quotas(
+        self, table_quotas: Mapping[str, Decimal], periods: int = 1
+    ) -> dict[str, Decimal]:
+        """Quota of every plan measure from the quotas-table values of the rep and span.
+
+        Parameters
+        ----------
+        table_quotas : mapping str -> Decimal
+            Quota amounts keyed by the quotas-table measure name, for the span.
+        periods : int
+            Measurement periods in the span (fixed quotas are per period).
+
+        Returns
+        -------
+        dict str -> Decimal
+            ``fixed_quota * periods``, or ``quota_ratio * quota of quota_ratio_of``,
+            or the table value of ``quota_measure`` (default the measure name; 0
+            when absent).
+        """
+        out: dict[str, Decimal] = {}
+        for name, m in self.measures.items():
+            if m.fixed_quota is not None:
+                out[name] = D(m.fixed_quota) * periods
+            elif m.quota_ratio_of is None:
+                out[name] = D(table_quotas.get(m.quota_measure or name, ZERO))
+        for name, m in self.measures.items():
+            if m.quota_ratio_of is not None and m.fixed_quota is None:
+                out[name] = round_cents(D(m.quota_ratio or 0) * out.get(m.quota_ratio_of, ZERO))
+        return out
+
+    def resolve_quota_arrays(
+        self, table_quotas: Mapping[str, np.ndarray], periods: float | np.ndarray = 1.0
+    ) -> dict[str, np.ndarray]:
+        """Vectorised :meth:`resolve_quotas` (missing table measures give 0)."""
+        out: dict[str, np.ndarray] = {}
+        for name, m in self.measures.items():
+            if m.fixed_quota is not None:
+                out[name] = np.asarray(m.fixed_quota * np.asarray(periods), dtype=np.float64)
+            elif m.quota_ratio_of is None:
+                out[name] = np.asarray(
+                    table_quotas.get(m.quota_measure or name, 0.0), dtype=np.float64
+                )
+        for name, m in self.measures.items():
+            if m.quota_ratio_of is not None and m.fixed_quota is None:
+                out[name] = round_cents_array(
+                    (m.quota_ratio or 0.0) * out.get(m.quota_ratio_of, 0.0)
+                )
+        return out
 
     # -- exact evaluation ----------------------------------------------------------------
     def _total_cap_exact(self, ti: Decimal, periods: int) -> Decimal | None:

@@ -61,3 +61,8 @@ def round_cents_array(x: np.ndarray) -> np.ndarray:
     c = np.abs(x) * 100.0
     r = np.floor(c + 0.5 + _TIE_RTOL * np.maximum(c, 1.0))
     return np.copysign(r, x) / 100.0
+
+
+def pct(x: Decimal | float) -> str:
+    """Format a fraction as a short percentage: ``Decimal("1.25")`` -> ``"125%"``."""
+    return f"{float(x) * 100:.10g}%"

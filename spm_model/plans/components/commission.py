@@ -17,12 +17,12 @@ from spm_model.plans.components.base import (
     Step,
     register_component,
 )
-from spm_model.plans.money import ZERO, D
+from spm_model.plans.money import ZERO, D, pct
 from spm_model.plans.vector import piecewise_linear, step_function
 
 
 def _fmt_bound(x: Decimal, basis: str) -> str:
-    return f"{x * 100:g}%" if basis == "attainment" else f"{x:,.2f}"
+    return pct(x) if basis == "attainment" else f"{x:,.2f}"
 
 
 class Tier(BaseModel):

@@ -16,7 +16,7 @@ from spm_model.plans.components.base import (
     Step,
     register_component,
 )
-from spm_model.plans.money import ZERO, D
+from spm_model.plans.money import ZERO, D, pct
 from spm_model.plans.vector import piecewise_linear, step_function
 
 
@@ -128,7 +128,7 @@ class PayoutCurve(Component):
                 )
         if self.slope_after_last < 0:
             p.append((("slope_after_last",), "must be >= 0"))
-        if self.cap_multiple is not None:
+        if self.cap_multiple is not None and self.cap_multiple >= 1:
             at_target = float(self._value_exact(Decimal(1))[0])
             if self.cap_multiple < at_target:
                 p.append(
@@ -144,16 +144,16 @@ class PayoutCurve(Component):
         """Payout fraction at attainment ``a``, the segment text and its slope."""
         xs, ys = self._resolved_exact()
         if a < xs[0]:
-            return ZERO, f"below threshold {xs[0] * 100:g}%", None
+            return ZERO, f"below threshold {pct(xs[0])}", None
         for i in range(len(xs) - 1):
             if xs[i] <= a < xs[i + 1]:
-                seg = f"{xs[i] * 100:g}%-{xs[i + 1] * 100:g}%"
+                seg = f"{pct(xs[i])}-{pct(xs[i + 1])}"
                 if self.interpolation == "step":
                     return ys[i], f"step {seg}", ZERO
                 slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
                 return ys[i] + slope * (a - xs[i]), seg, slope
         s = D(self.slope_after_last)
-        return ys[-1] + s * (a - xs[-1]), f"above {xs[-1] * 100:g}%", s
+        return ys[-1] + s * (a - xs[-1]), f"above {pct(xs[-1])}", s
 
     def _raw_exact(self, inputs: PeriodInputs, target: Decimal) -> tuple[Decimal, dict[str, Any]]:
         a = inputs.attainment(self.measure)

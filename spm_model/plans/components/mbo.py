@@ -56,9 +56,9 @@ class Mbo(Component):
         p = super().check(measures)
         if self.weight is None:
             p.append((("weight",), "an MBO needs a 'weight' (share of target incentive)"))
-        total = sum(D(o.weight) for o in self.objectives)
-        if total != 1:
-            p.append((("objectives",), f"objective weights sum to {total}, not 1"))
+        total = sum(o.weight for o in self.objectives)
+        if abs(total - 1) > 1e-9:
+            p.append((("objectives",), f"objective weights sum to {total:g}, not 1"))
         names = [o.name for o in self.objectives]
         for i, n in enumerate(names):
             if names.index(n) != i:
