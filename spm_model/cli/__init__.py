@@ -27,6 +27,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "data",
     "plans",
+    "runner",
 ]
 
 
