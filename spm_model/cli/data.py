@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class OutputFormat(StrEnum):
+    """Dataset formats ``spm generate`` can write."""
+
+    csv = "csv"
+    parquet = "parquet"
+    duckdb = "duckdb"
+    xlsx = "xlsx"
+
+
+def _markdown_table(df: pd.DataFrame) -> str:
+    """Render a small frame as a GitHub Markdown table (no optional dependency)."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        cells = ["" if v is None or v != v else str(v) for v in row]  # v != v: NaN
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def register(app: typer.Typer) -> None:
@@ -13,21 +37,64 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def validate(
         source: Path = typer.Argument(..., help="Folder of CSV/Parquet, .xlsx or .duckdb file."),
-        summary_out: Path | None = typer.Option(None, help="Also write the per-table summary (CSV/Markdown) here."),
+        summary_out: Path | None = typer.Option(
+            None, help="Also write the per-table summary here (.md for Markdown, else CSV)."
+        ),
     ) -> None:
-        """Validate a dataset: a per-table summary on success, every problem and exit 1 on failure."""
+        """Validate a dataset: per-table summary on success, every problem and exit 1 on failure."""
         from spm_model.data import load_dataset
+        from spm_model.data.io import atomic_write_text
 
         ds = load_dataset(source)
         summary = ds.summary()
         typer.echo(f"{source}: valid ({ds.meta.name}, currency {ds.meta.currency})")
         typer.echo(summary.to_string(index=False))
         if summary_out is not None:
-            from spm_model.data.io import atomic_write_text
-
-            summary_out.parent.mkdir(parents=True, exist_ok=True)
-            if summary_out.suffix == ".md":
-                atomic_write_text(summary_out, summary.to_markdown(index=False) if hasattr(summary, "to_markdown") else summary.to_string())
-            else:
-                atomic_write_text(summary_out, summary.to_csv(index=False))
+            text = (
+                _markdown_table(summary)
+                if summary_out.suffix.lower() == ".md"
+                else summary.to_csv(index=False, lineterminator="\n")
+            )
+            atomic_write_text(summary_out, text)
             typer.echo(f"summary written to {summary_out}")
+
+    @app.command()
+    def generate(
+        out: Path = typer.Argument(..., help="Output folder (csv/parquet) or .duckdb/.xlsx file."),
+        reps: int = typer.Option(60, "--reps", min=12, help="People in the sales organisation."),
+        accounts: int = typer.Option(3000, "--accounts", min=50, help="Number of accounts."),
+        years: int = typer.Option(3, "--years", min=1, max=20, help="Years of history."),
+        seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same bytes)."),
+        format: OutputFormat | None = typer.Option(
+            None, "--format", help="Output format; inferred from OUT's suffix when omitted."
+        ),
+        validate: bool = typer.Option(
+            True, "--validate/--no-validate", help="Validate the generated data before saving."
+        ),
+    ) -> None:
+        """Generate a synthetic sales organisation and save it (atomically)."""
+        import time
+
+        from spm_model.data import synthetic
+        from spm_model.data.dataset import Format
+        from spm_model.data.io import infer_format
+        from spm_model.errors import SpmDataError
+
+        fmt = cast(Format, format.value) if format is not None else infer_format(out)
+        t0 = time.perf_counter()
+        ds = synthetic.generate(n_reps=reps, n_accounts=accounts, years=years, seed=seed)
+        t1 = time.perf_counter()
+        if validate:
+            problems = ds.validate()
+            if problems:
+                raise SpmDataError(problems)
+        t2 = time.perf_counter()
+        ds.save(out, fmt)
+        t3 = time.perf_counter()
+        sizes = ", ".join(f"{name} {len(df):,}" for name, df in ds.tables.items() if len(df))
+        typer.echo(f"wrote {out} ({fmt}): {sizes}")
+        typer.echo(
+            f"generate {t1 - t0:.1f} s"
+            + (f", validate {t2 - t1:.1f} s" if validate else "")
+            + f", save {t3 - t2:.1f} s"
+        )

@@ -179,7 +179,7 @@ def test_csv_and_parquet_of_same_table_is_a_problem(tmp_path):
     target = tmp_path / "ds"
     tiny_dataset().save(target)
     tiny_dataset().reps.to_parquet(target / "reps.parquet")
-    with pytest.raises(SpmDataError, match="both reps.csv and reps.parquet"):
+    with pytest.raises(SpmDataError, match=r"both reps\.csv and reps\.parquet"):
         load_dataset(target)
 
 

@@ -163,11 +163,14 @@ def test_overlays_may_overlap_owners():
     assert Dataset(tables, tiny_meta()).validate() == []
 
 
-@pytest.mark.parametrize(("fmt", "name", "where"), [
-    ("xlsx", "c.xlsx", "c.xlsx[transactions]"),
-    ("duckdb", "c.duckdb", "c.duckdb:transactions"),
-    ("parquet", "c", "transactions.parquet"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "name", "where"),
+    [
+        ("xlsx", "c.xlsx", "c.xlsx[transactions]"),
+        ("duckdb", "c.duckdb", "c.duckdb:transactions"),
+        ("parquet", "c", "transactions.parquet"),
+    ],
+)
 def test_problems_name_the_sheet_or_table(tmp_path, fmt, name, where):
     tables = tiny_tables()
     tables["transactions"].loc[2, "account_id"] = "A99"

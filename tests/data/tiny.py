@@ -51,7 +51,9 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
             "account_id": ["A1", "A1", "A2", "A3", "A4", "A1"],
             "rep_id": ["R1", "R2", "R1", "R2", "R3", "R3"],
             "role": ["owner", "owner", "owner", "owner", "owner", "overlay"],
-            "start_date": _d("2023-01-01", "2024-07-01", "2023-01-01", "2023-06-01", "2024-02-01", "2024-01-01"),
+            "start_date": _d(
+                "2023-01-01", "2024-07-01", "2023-01-01", "2023-06-01", "2024-02-01", "2024-01-01"
+            ),
             "end_date": _d("2024-06-30", None, None, None, None, "2024-12-31"),
         }
     )
@@ -66,7 +68,9 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
     transactions = pd.DataFrame(
         {
             "txn_id": ["T1", "T2", "T3", "T4", "T5", "T6"],
-            "date": _d("2024-02-10", "2024-03-31", "2024-05-05", "2024-08-20", "2024-11-30", "2024-09-01"),
+            "date": _d(
+                "2024-02-10", "2024-03-31", "2024-05-05", "2024-08-20", "2024-11-30", "2024-09-01"
+            ),
             "account_id": ["A1", "A2", "A3", "A1", "A4", "A1"],
             "product_id": ["P1", "P1", "P2", "P3", "P1", "P1"],
             "amount": [10000.0, 5000.5, 2500.25, 1200.0, 800.0, -10000.0],
@@ -76,7 +80,12 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         }
     )
     splits = pd.DataFrame(
-        {"txn_id": ["T2", "T2"], "rep_id": ["R1", "R2"], "share": [0.5, 0.5], "reason": ["team deal", "team deal"]}
+        {
+            "txn_id": ["T2", "T2"],
+            "rep_id": ["R1", "R2"],
+            "share": [0.5, 0.5],
+            "reason": ["team deal", "team deal"],
+        }
     )
     credit_exceptions = pd.DataFrame(
         {
@@ -158,7 +167,11 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
 
 def tiny_meta() -> DatasetMeta:
     return DatasetMeta(
-        name="tiny", currency="USD", fy_start_month=1, start_date=dt.date(2024, 1, 1), end_date=dt.date(2024, 12, 31)
+        name="tiny",
+        currency="USD",
+        fy_start_month=1,
+        start_date=dt.date(2024, 1, 1),
+        end_date=dt.date(2024, 12, 31),
     )
 
 
@@ -176,7 +189,9 @@ def tiny_truth() -> dict[str, pd.DataFrame]:
                 "note": ["ok", None, "00123"],
             }
         ),
-        "truth_seasonality": pd.DataFrame({"month": list(range(1, 13)), "factor": [0.8 + 0.05 * i for i in range(12)]}),
+        "truth_seasonality": pd.DataFrame(
+            {"month": list(range(1, 13)), "factor": [0.8 + 0.05 * i for i in range(12)]}
+        ),
     }
 
 
