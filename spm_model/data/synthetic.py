@@ -120,14 +120,16 @@ _SMALL_REGION_NAMES = {
     4: ["West", "Central", "Southeast", "Northeast"],
 }
 _FIRST = (
-    "Alex Sam Jordan Taylor Morgan Casey Riley Jamie Avery Quinn Drew Parker Rowan Blake Cameron Devon "
-    "Emery Finley Harper Hayden Jesse Kai Logan Marley Noel Peyton Reese Sage Skyler Toni Maria Chen Priya "
-    "Omar Lena Ivan Sofia Mateo Aisha Kenji Nora Luis Hana Ravi Elena Tomas Zoe Ming Yusuf Ingrid"
+    "Alex Sam Jordan Taylor Morgan Casey Riley Jamie Avery Quinn Drew Parker Rowan Blake "
+    "Cameron Devon Emery Finley Harper Hayden Jesse Kai Logan Marley Noel Peyton Reese Sage "
+    "Skyler Toni Maria Chen Priya Omar Lena Ivan Sofia Mateo Aisha Kenji Nora Luis Hana Ravi "
+    "Elena Tomas Zoe Ming Yusuf Ingrid"
 ).split()
 _LAST = (
-    "Smith Johnson Lee Garcia Brown Davis Miller Wilson Moore Clark Lewis Walker Hall Young King Wright Lopez "
-    "Hill Scott Green Adams Baker Nelson Carter Mitchell Perez Roberts Turner Phillips Campbell Parker Evans "
-    "Edwards Collins Stewart Morris Rogers Reed Cook Morgan Bell Murphy Bailey Rivera Cooper Kim Patel Nguyen"
+    "Smith Johnson Lee Garcia Brown Davis Miller Wilson Moore Clark Lewis Walker Hall Young "
+    "King Wright Lopez Hill Scott Green Adams Baker Nelson Carter Mitchell Perez Roberts Turner "
+    "Phillips Campbell Parker Evans Edwards Collins Stewart Morris Rogers Reed Cook Morgan Bell "
+    "Murphy Bailey Rivera Cooper Kim Patel Nguyen"
 ).split()
 _INDUSTRIES = np.array(
     [
@@ -356,7 +358,7 @@ def _organisation(
     n_teams = max(n_regions, int(np.ceil(n_below_vp / 9)))
     n_people_ic = n_below_vp - n_teams
     # Turnover events: each adds a leaver + backfill (two people, one seat).
-    n_turn = int(round(0.09 * years * n_people_ic / (1 + 0.09 * years)))
+    n_turn = round(0.09 * years * n_people_ic / (1 + 0.09 * years))
     n_seats = n_people_ic - n_turn
     seat_team = np.sort(np.arange(n_seats) % n_teams)
     team_region = np.sort(np.arange(n_teams) % n_regions)
@@ -407,14 +409,14 @@ def _organisation(
             last_leave = ld
         people.append((s, hire, -1))
     ppl = pd.DataFrame(people, columns=["seat", "hire_day", "end_day"])
-    # the count may differ slightly from n_people_ic when turnover events were merged; adjust with extra leavers-free seats
+    # the count may differ from n_people_ic when turnover events merged: adjust to n_reps
     n_ic = len(ppl)
     n_people = 1 + n_regions + n_teams + n_ic
     if n_people > n_reps:  # drop trailing backfills to hit the exact size
         drop = ppl.index[(ppl["end_day"] == -1) & ppl.duplicated("seat", keep="first")][
             : n_people - n_reps
         ]
-        # dropping a backfill re-opens its predecessor's end: predecessor stays a leaver, seat vacant after
+        # dropping a backfill leaves its seat vacant after the predecessor left
         ppl = ppl.drop(index=drop).reset_index(drop=True)
     elif n_people < n_reps:
         extra = n_reps - n_people
@@ -438,7 +440,6 @@ def _organisation(
     vp = rep_ids[0]
     rm = rep_ids[1 : 1 + n_regions]
     tm = rep_ids[1 + n_regions : 1 + n_regions + n_teams]
-    ic = rep_ids[1 + n_regions + n_teams :]
     team_names = np.array(
         [f"{region_names[team_region[t]]} {t + 1:03d}" for t in range(n_teams)], dtype=object
     )
@@ -500,7 +501,7 @@ def _organisation(
     pattern = np.full(n_total, "", dtype=object)
     penetration = np.ones(n_total)
     owners = np.flatnonzero(np.isin(role, _OWNER_ROLES))
-    n_plant = max(3, int(round(0.06 * len(owners))))
+    n_plant = max(3, round(0.06 * len(owners)))
     planted = rng.choice(owners, size=min(len(owners), 2 * n_plant), replace=False)
     hi_act, under = planted[:n_plant], planted[n_plant:]
     activity[hi_act] = 1.6 * np.exp(rng.normal(0, 0.05, len(hi_act)))
@@ -689,7 +690,8 @@ def _assignments(
     seat_team = org["seat_team"]
     seat_role = org["seat_role"]
     seat_open = org["seat_open"]
-    # account -> seat segments: expansion seats took their accounts from a team-mate's seat at opening;
+    # account -> seat segments: expansion seats took their accounts from a team-mate's seat
+    # at opening;
     # plus ~5%/year random reassignments to another owner seat of the same team
     team_owner_seats: dict[int, np.ndarray] = {}
     owner_mask = np.isin(seat_role, _OWNER_ROLES)
@@ -901,7 +903,7 @@ def _pipeline(
     product = np.where(rng.random(n) < 0.75, np.where(rng.random(n) < 0.6, "P01", "P02"), "P03")
     status = np.where(close > end_d, "open", np.where(won, "won", "lost"))
     visible = created <= end_d
-    # renewals: won platform deals renew 12 months later with p=0.85 at 0.9-1.2x; expansions with p=0.25
+    # renewals: won platform deals renew 12 months later (p=0.85, 0.9-1.2x); 25% are expansions
     ren_src = np.flatnonzero(won & (product != "P03") & (close + 365 <= horizon) & visible)
     r_close = close[ren_src] + 365
     r_n = len(ren_src)
@@ -1081,10 +1083,10 @@ def _corrections(
         "opportunity_owner_id",
     ]
     all_t = pd.concat([txns[cols], extra[cols]], ignore_index=True)
-    # splits: 2% of new-business bookings shared 50/50 or 60/40 between the owner and another owner of the region
+    # splits: 2% of new-business bookings shared 50/50 or 60/40 between the owner and another
+    # owner of the region
     reps = org["reps"]
     role = reps["role"].to_numpy()
-    owners = reps[np.isin(role, _OWNER_ROLES)]
     nb = np.flatnonzero(
         (txns["product_id"].isin(["P01", "P02"])).to_numpy() & (rng.random(n) < 0.02)
     )
@@ -1123,7 +1125,8 @@ def _corrections(
         split_rows.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
     )
     splits = split_rows
-    # exceptions: 0.3% of bookings re-credit part of the amount to the opportunity owner's manager-approved colleague
+    # exceptions: 0.3% of bookings re-credit part of the amount to the opportunity owner,
+    # approved by their manager
     ex = np.flatnonzero(rng.random(n) < 0.003)
     mgr = pd.Series(reps["manager_id"].to_numpy(), index=reps["rep_id"].to_numpy())
     exc = pd.DataFrame(
@@ -1165,11 +1168,11 @@ def _activities(
     d1 = o_created[oi] + (rng.random(len(oi)) * span).astype(np.int64)
     kind1 = np.where(rng.random(len(oi)) < 0.6, "meeting", "demo")
     opp_rep = pd.Index(rep_ids).get_indexer(opps["owner_rep_id"].to_numpy())
-    # prospecting: calls and emails per active rep-month ~ Poisson(6 * activity); SDR meetings ~ Poisson(14 * skill)
+    # prospecting: calls and emails per active rep-month ~ Poisson(6 * activity);
+    # SDR meetings ~ Poisson(14 * skill)
     months = pd.period_range(start, end, freq="M")
     m_start = _days(months.start_time.to_numpy())
     m_len = months.days_in_month.to_numpy()
-    n_r, n_m = len(rep_ids), len(months)
     hire, endd = org["hire_day"], org["end_day"]
     active = (hire[:, None] <= m_start[None, :] + m_len[None, :] - 1) & (
         (endd[:, None] < 0) | (endd[:, None] >= m_start[None, :])
@@ -1361,7 +1364,7 @@ def _quotas(
     end: pd.Timestamp,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Quarterly quotas: expected credit of an average rep in the seat, raised 5%, prorated and ramped."""
+    """Quarterly quotas: expected credit of an average rep in the seat, +5%, prorated, ramped."""
     reps = org["reps"]
     role = org["role"]
     n = len(reps)
@@ -1369,8 +1372,8 @@ def _quotas(
     labels = qs.astype(str).str.replace("Q", "-Q").to_numpy()
     q_start = _days(qs.start_time.to_numpy().astype("datetime64[D]"))
     q_end = _days(qs.end_time.to_numpy().astype("datetime64[D]"))
-    # average credit per (role, measure, quarter) among full-tenure reps, scaled by the rep's skill-free expectation:
-    # we use realised credit divided by true skill-related multipliers to get a "territory expectation".
+    # territory expectation: realised credit divided by the rep's true skill-related
+    # multipliers, i.e. what an average rep would have booked in the seat.
     skill_mult = org["win_rate"] / 0.28 * org["activity"] * org["penetration"]
     c = credit.copy()
     c["rep_role"] = role[c["rep_idx"].to_numpy()]
@@ -1469,7 +1472,7 @@ def _payments(
     correct = pay["amount"].to_numpy().copy()
     # planted errors
     n = len(pay)
-    n_err = max(3, int(round(0.01 * n)))
+    n_err = max(3, round(0.01 * n))
     err_idx = rng.choice(n, size=min(n, n_err), replace=False)
     kinds = np.array(["overpaid_10pct", "underpaid_flat", "rate_typo"])[np.arange(len(err_idx)) % 3]
     amt = pay["amount"].to_numpy().copy()
