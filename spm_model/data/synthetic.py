@@ -323,9 +323,7 @@ def generate(
         start_date=start.date(),
         end_date=end.date(),
         seed=seed,
-        n_reps=n_reps,
-        n_accounts=n_accounts,
-        years=years,
+        **{"n_reps": n_reps, "n_accounts": n_accounts, "years": years},
     )
     return Dataset(tables, meta, source=f"synthetic(seed={seed})")
 
@@ -374,7 +372,8 @@ def _organisation(
     if not (seat_role == "SDR").any():
         seat_role[-2] = "SDR"
 
-    start_d, end_d = _days(np.datetime64(start.date())), _days(np.datetime64(end.date()))
+    start_d = int(_days(np.datetime64(start.date())))
+    end_d = int(_days(np.datetime64(end.date())))
     # seat opening: most seats exist before the window; ~12% open during it (expansion hires)
     expansion = rng.random(n_seats) < 0.12
     expansion[first_of_team] = False
@@ -400,12 +399,12 @@ def _organisation(
         hire = int(first_hire[s])
         events = seat_events.get(s, [])
         last_leave = -(10**9)
-        for ld, g in events:
-            ld = max(ld, hire + 60, last_leave + 1)
+        for ld0, g in events:
+            ld = max(int(ld0), hire + 60, last_leave + 1)
             if ld >= end_d - 30:
                 break
             people.append((s, hire, ld))
-            hire = min(ld + g, end_d - 1)
+            hire = min(ld + int(g), end_d - 1)
             last_leave = ld
         people.append((s, hire, -1))
     ppl = pd.DataFrame(people, columns=["seat", "hire_day", "end_day"])
