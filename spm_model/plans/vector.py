@@ -63,3 +63,30 @@ def step_function(
     idx = np.searchsorted(np.asarray(xs, dtype=np.float64), x, side="right") - 1
     table = np.concatenate([[below], np.asarray(ys, dtype=np.float64)])
     return table[idx + 1]
+
+
+_REACH_RTOL = 1e-14
+
+
+def reached(credited: np.ndarray, quota: np.ndarray | float, bound: float) -> np.ndarray:
+    """Boolean array: ``credited >= bound * quota``, robust to float rounding.
+
+    The exact engine compares decimals exactly; on floats ``0.9 * 828083.0`` is
+    ``745274.7000000001``, so a credited 745,274.70 would miss a 90% threshold it
+    exactly meets. A relative tolerance of 1e-14 on ``bound * quota`` absorbs the
+    rounding while staying far below the smallest real gap between cent amounts
+    and bounds with a few decimals.
+    """
+    b = bound * np.asarray(quota, dtype=np.float64)
+    return np.asarray(credited) >= b - _REACH_RTOL * np.abs(b)
+
+
+def band_index(
+    credited: np.ndarray, quota: np.ndarray | float, bounds: Sequence[float]
+) -> np.ndarray:
+    """Index of the highest ``bounds[i]`` reached (``-1`` below the first), see :func:`reached`."""
+    shape = np.broadcast_shapes(np.shape(credited), np.shape(quota))
+    idx = np.full(shape, -1, dtype=np.int64)
+    for i, b in enumerate(bounds):
+        idx = np.where(reached(credited, quota, b), i, idx)
+    return idx

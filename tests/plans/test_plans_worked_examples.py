@@ -40,10 +40,14 @@ def vec(plan: Plan, credited, quota=None, ti=0.0) -> np.ndarray:
     return plan.payout_arrays(c, q, ti).total
 
 
-MARGINAL = plan_with({
-    "type": "commission", "name": "c", "measure": "new_business",
-    "tiers": [{"from": 0, "to": 5000, "rate": 0.10}, {"from": 5000, "rate": 0.12}],
-})
+MARGINAL = plan_with(
+    {
+        "type": "commission",
+        "name": "c",
+        "measure": "new_business",
+        "tiers": [{"from": 0, "to": 5000, "rate": 0.10}, {"from": 5000, "rate": 0.12}],
+    }
+)
 
 
 @pytest.mark.parametrize(("sales", "pay"), [(6000, "620.00"), (5000, "500.00"), (4000, "400.00")])
@@ -62,15 +66,20 @@ def test_marginal_tiers_explanation_lists_slices():
     assert "620.00" in res.explain()
 
 
-ATTAINMENT_TIERS = plan_with({
-    "type": "commission", "name": "c", "measure": "new_business", "basis": "attainment",
-    "tiers": [
-        {"from": 0, "to": 0.5, "rate": 0.05},
-        {"from": 0.5, "to": 1.0, "rate": 0.10},
-        {"from": 1.0, "to": 1.5, "rate": 0.15},
-        {"from": 1.5, "rate": 0.20},
-    ],
-})
+ATTAINMENT_TIERS = plan_with(
+    {
+        "type": "commission",
+        "name": "c",
+        "measure": "new_business",
+        "basis": "attainment",
+        "tiers": [
+            {"from": 0, "to": 0.5, "rate": 0.05},
+            {"from": 0.5, "to": 1.0, "rate": 0.10},
+            {"from": 1.0, "to": 1.5, "rate": 0.15},
+            {"from": 1.5, "rate": 0.20},
+        ],
+    }
+)
 
 
 def test_attainment_tiers():
@@ -80,10 +89,15 @@ def test_attainment_tiers():
     assert exact(ATTAINMENT_TIERS, 160_000, 100_000) == Decimal("17000.00")
 
 
-RETRO = plan_with({
-    "type": "commission", "name": "c", "measure": "new_business", "method": "retroactive",
-    "tiers": [{"from": 0, "to": 1000, "rate": 0.05}, {"from": 1000, "rate": 0.06}],
-})
+RETRO = plan_with(
+    {
+        "type": "commission",
+        "name": "c",
+        "measure": "new_business",
+        "method": "retroactive",
+        "tiers": [{"from": 0, "to": 1000, "rate": 0.05}, {"from": 1000, "rate": 0.06}],
+    }
+)
 
 
 def test_retroactive_tiers():
@@ -126,7 +140,10 @@ def test_recoverable_draw_through_the_plan():
 # target payout 50% of base: with base 100 the target incentive is 50, payouts in % of base
 CURVE = plan_with(
     {
-        "type": "payout_curve", "name": "bonus", "measure": "new_business", "weight": 1.0,
+        "type": "payout_curve",
+        "name": "bonus",
+        "measure": "new_business",
+        "weight": 1.0,
         "points": [
             {"attainment": 0.8, "payout": 0.8, "label": "threshold"},
             {"attainment": 1.0, "payout": 1.0, "label": "target"},
@@ -149,7 +166,9 @@ def test_payout_curve(attainment, pct_of_base):
 
 
 def test_payout_curve_segment_in_explanation():
-    line = CURVE.evaluate_exact(PeriodInputs({"new_business": 1100}, {"new_business": 1000}, 50)).lines[0]
+    line = CURVE.evaluate_exact(
+        PeriodInputs({"new_business": 1100}, {"new_business": 1000}, 50)
+    ).lines[0]
     assert line.segment == "100%-120%"
     assert line.rate == Decimal(3)
     assert line.attainment == Decimal("1.1")

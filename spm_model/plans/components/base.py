@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spm_model.plans.money import ZERO, D, round_cents, round_cents_array
+from spm_model.plans.vector import reached
 
 COMPONENT_TYPES: dict[str, type[Component]] = {}
 """Registry: ``type:`` name -> component class."""
@@ -335,7 +336,7 @@ class Gate(BaseModel):
         q = inputs.quota_of(self.measure)
         c = inputs.credited_of(self.measure)
         # credited >= min * quota avoids a division and matches the exact comparison
-        return (q > 0) & (c >= self.min_attainment * q)
+        return (q > 0) & reached(c, q, self.min_attainment)
 
 
 class Component(BaseModel):

@@ -18,7 +18,7 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D, pct
-from spm_model.plans.vector import piecewise_linear, step_function
+from spm_model.plans.vector import band_index, piecewise_linear
 
 
 def _fmt_bound(x: Decimal, basis: str) -> str:
@@ -284,9 +284,10 @@ class Commission(Component):
             tiers = self.tiers or []
             x = c / qs if self.basis == "attainment" else c
             if self.method == "retroactive":
-                r = step_function(
-                    x, [t.from_ for t in tiers], [t.rate for t in tiers], below=tiers[0].rate
+                idx = band_index(
+                    c, qs if self.basis == "attainment" else 1.0, [t.from_ for t in tiers]
                 )
+                r = np.asarray([t.rate for t in tiers])[np.maximum(idx, 0)]
                 out = c * r * factor
             else:
                 xs, ys = self.tier_knots()

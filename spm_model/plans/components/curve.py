@@ -17,7 +17,7 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D, pct
-from spm_model.plans.vector import piecewise_linear, step_function
+from spm_model.plans.vector import band_index, piecewise_linear, reached
 
 
 class CurvePoint(BaseModel):
@@ -164,19 +164,35 @@ class PayoutCurve(Component):
         step = Step(f"curve {seg}: payout {frac * 100:.4f}% of target", target, frac, amt)
         return amt, {"rate": slope, "segment": seg, "steps": (step,)}
 
-    def payout_fraction(self, attainment: np.ndarray) -> np.ndarray:
-        """Vectorised payout fraction of target at ``attainment`` (before cap)."""
+    def payout_fraction(
+        self,
+        attainment: np.ndarray,
+        credited: np.ndarray | None = None,
+        quota: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Vectorised payout fraction of target at ``attainment`` (before cap).
+
+        With ``credited`` and ``quota`` the threshold and steps are decided by
+        comparing ``credited`` with ``point * quota`` (as the exact engine does)
+        rather than on the rounded float attainment.
+        """
         xs, ys = self.resolved_points()
+        a = np.asarray(attainment, dtype=np.float64)
+        c, q = (a, 1.0) if credited is None or quota is None else (credited, quota)
         if self.interpolation == "step":
-            y = step_function(attainment, xs, ys)
+            idx = band_index(c, q, xs)
+            y = np.concatenate([[0.0], ys])[idx + 1]
             if self.slope_after_last:
                 y = np.where(
-                    attainment > xs[-1], y + self.slope_after_last * (attainment - xs[-1]), y
+                    idx == len(xs) - 1, y + self.slope_after_last * np.maximum(a - xs[-1], 0.0), y
                 )
             return y
-        return piecewise_linear(attainment, xs, ys, below=0.0, slope_after=self.slope_after_last)
+        y = piecewise_linear(a, xs, ys, below=ys[0], slope_after=self.slope_after_last)
+        return np.where(reached(c, q, xs[0]), y, 0.0)
 
     def _raw_arrays(self, inputs: ArrayInputs, target: np.ndarray) -> np.ndarray:
         a = inputs.attainment(self.measure)
-        out = self.payout_fraction(a) * target
-        return np.where(inputs.has_quota(self.measure), out, 0.0)
+        frac = self.payout_fraction(
+            a, inputs.credited_of(self.measure), inputs.quota_of(self.measure)
+        )
+        return np.where(inputs.has_quota(self.measure), frac * target, 0.0)

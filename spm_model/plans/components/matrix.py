@@ -17,6 +17,7 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D
+from spm_model.plans.vector import band_index
 
 
 def _band_index(a: Decimal, bands: list[float]) -> int:
@@ -104,12 +105,8 @@ class Matrix(Component):
         cq = inputs.quota_of(self.col_measure)
         rc = inputs.credited_of(self.row_measure)
         cc = inputs.credited_of(self.col_measure)
-        ri = np.zeros(np.broadcast_shapes(np.shape(rc), np.shape(rq)), dtype=np.int64) - 1
-        for k, lo in enumerate(self.row_bands):
-            ri = np.where(rc >= lo * rq, k, ri)
-        ci = np.zeros(np.broadcast_shapes(np.shape(cc), np.shape(cq)), dtype=np.int64) - 1
-        for k, lo in enumerate(self.col_bands):
-            ci = np.where(cc >= lo * cq, k, ci)
+        ri = band_index(rc, rq, self.row_bands)
+        ci = band_index(cc, cq, self.col_bands)
         table = np.zeros((len(self.row_bands) + 1, len(self.col_bands) + 1))
         table[1:, 1:] = np.asarray(self.payouts, dtype=np.float64)
         f = table[ri + 1, ci + 1]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spm_model.plans.components.base import ArrayInputs, Component, PeriodInputs, register_component
 from spm_model.plans.money import D
+from spm_model.plans.vector import band_index
 
 
 class Band(BaseModel):
@@ -82,7 +83,6 @@ class Multiplier(Component):
         """Vectorised factor."""
         q = inputs.quota_of(self.measure)
         c = inputs.credited_of(self.measure)
-        f = np.full(np.broadcast_shapes(np.shape(c), np.shape(q)), self.bands[0].factor)
-        for b in self.bands[1:]:
-            f = np.where(c >= b.from_ * q, b.factor, f)
+        idx = band_index(c, q, [b.from_ for b in self.bands])
+        f = np.asarray([b.factor for b in self.bands])[np.maximum(idx, 0)]
         return np.where(q > 0, f, 1.0)
