@@ -393,8 +393,8 @@ def _organisation(
     order = np.lexsort((leave_day, turn_seat))
     turn_seat, leave_day, gap = turn_seat[order], leave_day[order], gap[order]
     seat_events: dict[int, list[tuple[int, int]]] = {}
-    for s, ld, g in zip(turn_seat.tolist(), leave_day.tolist(), gap.tolist(), strict=True):
-        seat_events.setdefault(s, []).append((ld, g))
+    for s_, ld_, g_ in zip(turn_seat.tolist(), leave_day.tolist(), gap.tolist(), strict=True):
+        seat_events.setdefault(s_, []).append((ld_, g_))
     for s in range(n_seats):
         hire = int(first_hire[s])
         events = seat_events.get(s, [])
