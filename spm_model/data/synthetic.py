@@ -399,12 +399,12 @@ def _organisation(
         hire = int(first_hire[s])
         events = seat_events.get(s, [])
         last_leave = -(10**9)
-        for ld0, g in events:
+        for ld0, gap_days in events:
             ld = max(int(ld0), hire + 60, last_leave + 1)
             if ld >= end_d - 30:
                 break
             people.append((s, hire, ld))
-            hire = min(ld + int(g), end_d - 1)
+            hire = min(ld + int(gap_days), end_d - 1)
             last_leave = ld
         people.append((s, hire, -1))
     ppl = pd.DataFrame(people, columns=["seat", "hire_day", "end_day"])
