@@ -582,7 +582,8 @@ def write_collection(result: BatchResult, notebook: Path) -> None:
     out = result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     result.figures_csv = atomic_write_text(
-        out / "figures.csv", figures_frame(result.results, out).to_csv(index=False)
+        out / "figures.csv",
+        figures_frame(result.results, out).to_csv(index=False, float_format="%.15g"),
     )
     result.index_html = atomic_write_text(out / "index.html", index_html(result, notebook))
     atomic_write_text(

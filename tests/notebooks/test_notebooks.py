@@ -1,0 +1,61 @@
+"""Every notebook in notebooks/ runs in quick mode on the sample company.
+
+Each run goes through the runner (papermill, parameter checking, HTML), and
+the headline figures it records are checked against the data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spm_model.runner import notebook_parameters, run_notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SAMPLE = ROOT / "data" / "sample"
+
+
+def _check_01(fig: dict, tmp: Path) -> None:
+    txn = pd.read_csv(SAMPLE / "transactions.csv")
+    assert fig["data_problems"] == 0
+    assert fig["reps"] == len(pd.read_csv(SAMPLE / "reps.csv"))
+    assert fig["bookings_total"] == pytest.approx(txn["amount"].sum(), abs=0.01)
+    opp = pd.read_csv(SAMPLE / "opportunities.csv")
+    assert fig["open_pipeline"] == pytest.approx(
+        opp.loc[opp.status == "open", "amount"].sum(), abs=0.01
+    )
+    assert (tmp / "data_overview.xlsx").is_file()
+
+
+CHECKS = {"01_data_overview": _check_01}
+
+
+def test_notebooks_are_committed_clean():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged parameters"
+        for c in nb["cells"]:
+            if c["cell_type"] == "code":
+                assert not c["outputs"] and c["execution_count"] is None, (
+                    f"{path.name}: has outputs"
+                )
+        specs = notebook_parameters(path)
+        for name in ("data_path", "quick", "output_dir"):
+            assert name in specs, f"{path.name}: parameter {name!r} missing"
+        assert path.stem in CHECKS, f"{path.name}: no figure checks in this test"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_quick(path, tmp_path):
+    res = run_notebook(path, tmp_path, {"data_path": str(SAMPLE), "quick": True}, timeout=600)
+    assert res.status == "ok"
+    html = Path(res.files["html"]).read_text()
+    assert "data:image/png" in html or path.stem in ("07_rep_earnings_estimator",)
+    assert "Traceback" not in html
+    CHECKS[path.stem](res.figures, tmp_path)
