@@ -6,6 +6,7 @@ the headline figures it records are checked against the data.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -31,7 +32,19 @@ def _check_01(fig: dict, tmp: Path) -> None:
     assert (tmp / "data_overview.xlsx").is_file()
 
 
-CHECKS = {"01_data_overview": _check_01}
+def _check_02(fig: dict, tmp: Path) -> None:
+    # worked numbers in the plan templates' comments
+    assert fig["saas_ae_pct_at_100"] == pytest.approx(1.0)
+    assert fig["saas_ae_pct_at_150"] == pytest.approx(1.9)
+    reps = pd.read_csv(SAMPLE / "reps.csv")
+    assert (
+        fig["reps_on_compared_plans"]
+        == reps["plan_id"].isin(["saas_ae", "account_manager", "sdr"]).sum()
+    )
+    assert (tmp / "plan_design.xlsx").is_file()
+
+
+CHECKS = {"01_data_overview": _check_01, "02_plan_design": _check_02}
 
 
 def test_notebooks_are_committed_clean():
@@ -46,6 +59,16 @@ def test_notebooks_are_committed_clean():
                     f"{path.name}: has outputs"
                 )
         specs = notebook_parameters(path)
+        assigned = {
+            t.id
+            for node in ast.parse("".join(tagged[0]["source"])).body
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(t, ast.Name)
+        }
+        assert assigned == set(specs), (
+            f"{path.name}: papermill cannot parse {assigned - set(specs)}"
+        )
         for name in ("data_path", "quick", "output_dir"):
             assert name in specs, f"{path.name}: parameter {name!r} missing"
         assert path.stem in CHECKS, f"{path.name}: no figure checks in this test"
