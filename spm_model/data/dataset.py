@@ -211,7 +211,7 @@ def empty_table(schema: TableSchema) -> pd.DataFrame:
         elif c.kind == "bool":
             data[c.name] = pd.Series([], dtype="boolean")
         else:
-            data[c.name] = pd.Series([], dtype=object)
+            data[c.name] = pd.Series([], dtype=TEXT_DTYPE)
     return pd.DataFrame(data)
 
 
@@ -258,20 +258,33 @@ def _text_of(v: Any) -> str:
     return str(v).strip()
 
 
+TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
+"""dtype of canonical text columns (ids, names, categories, period labels).
+
+pandas' default string dtype (``"str"``): Arrow-backed, so millions of ids are
+compact and ``isin``/``duplicated``/``merge`` are fast; missing values are NaN.
+"""
+
+
 def _to_text(s: pd.Series, null: np.ndarray) -> pd.Series:
-    """Object column of stripped strings, ``None`` where ``null`` (vectorised)."""
-    out = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
-    present = ~null
-    if not present.any():
-        return out
-    vals = s[present]
-    if _is_text(vals):
-        conv = vals.str.strip().to_numpy(dtype=object)
-    else:
-        codes, uniques = pd.factorize(vals, use_na_sentinel=True)
-        texts = np.array([_text_of(u) for u in uniques], dtype=object)
-        conv = texts[codes]
-    out[present] = conv
+    """Text column of stripped strings, missing where ``null`` (vectorised)."""
+    if not pd.api.types.is_string_dtype(s) or s.dtype == object:
+        if _is_text(s.dropna()):
+            s = s.astype(TEXT_DTYPE)
+        else:
+            # Excel cells or in-memory objects: numbers, dates and text mixed
+            present = ~null
+            texts = np.full(len(s), None, dtype=object)
+            if present.any():
+                codes, uniques = pd.factorize(s[present], use_na_sentinel=True)
+                conv = np.array([_text_of(u) for u in uniques], dtype=object)
+                texts[present] = conv[codes]
+            s = pd.Series(texts, index=s.index).astype(TEXT_DTYPE)
+    elif s.dtype != TEXT_DTYPE:
+        s = s.astype(TEXT_DTYPE)
+    out = s.str.strip()
+    if null.any():
+        out = out.where(~null)
     return out
 
 
@@ -469,7 +482,7 @@ def coerce_table(
                         f"{c.iloc[i]!r} is not a period label (e.g. 2025, 2025-Q3, 2025-07)"
                     ),
                 )
-                conv = labels.where(~bad, conv).astype(object)
+                conv = labels.astype(TEXT_DTYPE).where(~bad, conv)
             if col.allowed:
                 notin = ~null & ~conv.isin(col.allowed).to_numpy()
                 report(
@@ -496,4 +509,4 @@ def _empty_column(kind: str, n: int, index: pd.Index) -> pd.Series:
         return pd.Series(pd.array([pd.NA] * n, dtype="Int64"), index=index)
     if kind == "bool":
         return pd.Series(pd.array([pd.NA] * n, dtype="boolean"), index=index)
-    return pd.Series(np.full(n, None, dtype=object), index=index)
+    return pd.Series(np.full(n, np.nan, dtype=object), index=index).astype(TEXT_DTYPE)

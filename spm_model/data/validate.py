@@ -233,15 +233,38 @@ def _dangling_references(ds: Dataset, df: pd.DataFrame, name: str, where: str) -
         if ref is None or col.name not in df:
             continue
         target = ds[ref.table]
-        known = target[ref.column].dropna().unique() if ref.column in target else np.array([])
+        known = target[ref.column] if ref.column in target else pd.Series([], dtype=object)
         vals = df[col.name]
-        pos = np.flatnonzero((vals.notna() & ~vals.isin(known)).to_numpy(dtype=bool))
+        pos = np.flatnonzero(vals.notna().to_numpy(dtype=bool) & ~isin(vals, known))
         msgs = [
             f"{vals.iloc[i]!r} is not a known {ref.table}.{ref.column}"
             for i in pos[:_MAX_PER_CHECK]
         ]
         _add(problems, where, name, pos, col.name, msgs)
     return problems
+
+
+def isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """Vectorised membership test of ``values`` in ``known`` (missing values: False).
+
+    Uses Arrow's hash-based ``is_in`` for text columns: pandas' own ``isin`` on
+    Arrow strings builds a Python list of the look-up values, which is slow for
+    hundreds of thousands of ids.
+    """
+    if pd.api.types.is_string_dtype(values) and pd.api.types.is_string_dtype(known):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            va = pa.array(values, from_pandas=True)
+            ks = pa.array(known.dropna().unique(), from_pandas=True)
+            if ks.type != va.type:
+                ks = ks.cast(va.type)
+            res = pc.is_in(va, value_set=ks).fill_null(False)
+            return np.asarray(res.to_numpy(zero_copy_only=False), dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+    return values.isin(known.dropna().unique()).to_numpy(dtype=bool)
 
 
 def _outside_declared_range(ds: Dataset) -> list[Problem]:
