@@ -1,0 +1,31 @@
+"""Interactive what-if widgets (ipywidgets) for JupyterLab.
+
+* :class:`PlanDesigner`: edit tiers, curve points and caps; payout curve and a
+  quick cost distribution follow;
+* :class:`EarningsEstimator`: "how much will I make if I close this";
+* :class:`Leaderboard`: ranked attainment with movement since the last period.
+
+The computations are plain functions in :mod:`spm_model.widgets.logic`.
+"""
+
+from __future__ import annotations
+
+from spm_model.widgets.logic import (
+    edit_plan,
+    estimate_earnings,
+    leaderboard,
+    payout_curve_table,
+    rep_position,
+)
+from spm_model.widgets.ui import EarningsEstimator, Leaderboard, PlanDesigner
+
+__all__ = [
+    "EarningsEstimator",
+    "Leaderboard",
+    "PlanDesigner",
+    "edit_plan",
+    "estimate_earnings",
+    "leaderboard",
+    "payout_curve_table",
+    "rep_position",
+]

@@ -1,0 +1,430 @@
+"""Widget logic as plain functions: everything a widget computes, testable without a browser.
+
+The ipywidgets front ends in :mod:`spm_model.widgets.ui` only read controls,
+call these functions and draw the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_model.data import Dataset, parse_period
+from spm_model.errors import SpmConfigError
+from spm_model.plans import Plan, PlanError
+
+DEFAULT_LEVELS = tuple(float(x) for x in np.round(np.linspace(0.0, 2.0, 41), 4))
+
+
+# -- plan designer ---------------------------------------------------------------
+def plan_components(plan: Plan) -> pd.DataFrame:
+    """List the components of ``plan``: name, type, measure, weight, cap and what is editable."""
+    rows = []
+    for c in plan.to_dict()["components"]:
+        editable = (
+            "tiers"
+            if c.get("tiers")
+            else "points"
+            if c.get("points")
+            else "rate"
+            if "rate" in c
+            else ""
+        )
+        rows.append(
+            {
+                "name": c["name"],
+                "type": c["type"],
+                "measure": c.get("measure", ""),
+                "weight": c.get("weight"),
+                "cap_multiple": c.get("cap_multiple"),
+                "editable": editable,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def component_steps(plan: Plan, component: str) -> pd.DataFrame:
+    """Return a component's tiers (``from``, ``to``, ``rate``) or curve points."""
+    c = _component_dict(plan.to_dict(), component)
+    if c.get("tiers"):
+        return pd.DataFrame(c["tiers"]).reindex(columns=["from", "to", "rate", "label"])
+    if c.get("points"):
+        return pd.DataFrame(c["points"]).reindex(columns=["attainment", "payout", "label"])
+    return pd.DataFrame(columns=["from", "to", "rate", "label"])
+
+
+def _component_dict(data: Mapping[str, Any], component: str) -> dict[str, Any]:
+    for c in data["components"]:
+        if c["name"] == component:
+            return c
+    names = ", ".join(c["name"] for c in data["components"])
+    raise SpmConfigError(f"plan has no component {component!r}; it has {names}")
+
+
+def edit_plan(
+    plan: Plan,
+    component: str,
+    *,
+    tiers: Sequence[Mapping[str, Any]] | pd.DataFrame | None = None,
+    points: Sequence[Mapping[str, Any]] | pd.DataFrame | None = None,
+    rate: float | None = None,
+    cap_multiple: float | None = None,
+    total_cap_multiple: float | None = None,
+) -> Plan:
+    """Return a copy of ``plan`` with one component's tiers, curve points, rate or cap changed.
+
+    Parameters
+    ----------
+    plan : Plan
+        Plan to start from (unchanged).
+    component : str
+        Name of the component to edit.
+    tiers : table, optional
+        Rows with ``from``, ``to`` (blank for the last tier), ``rate`` and
+        optional ``label``; bounds are fractions of quota for attainment tiers.
+    points : table, optional
+        Rows with ``attainment`` and ``payout`` (fractions; 1.0 = 100%).
+    rate : float, optional
+        Flat commission rate (fraction of credited amount).
+    cap_multiple : float, optional
+        Cap of the component as a multiple of its target (``None`` leaves it;
+        ``0`` or a negative value removes it).
+    total_cap_multiple : float, optional
+        Plan-wide cap as a multiple of target incentive (same convention).
+
+    Returns
+    -------
+    Plan
+        Validated by the plan model.
+
+    Raises
+    ------
+    PlanError
+        The edited plan is invalid (overlapping tiers, unsorted points...), with
+        the field of every problem.
+    """
+    data = plan.to_dict()
+    c = _component_dict(data, component)
+
+    def rows(table: Any) -> list[dict[str, Any]]:
+        recs = (
+            table.to_dict("records")
+            if isinstance(table, pd.DataFrame)
+            else [dict(r) for r in table]
+        )
+        out = []
+        for r in recs:
+            clean = {
+                k: v
+                for k, v in r.items()
+                if v is not None and not (isinstance(v, float) and np.isnan(v))
+            }
+            if "label" in clean and not str(clean["label"]).strip():
+                del clean["label"]
+            out.append(clean)
+        return out
+
+    if tiers is not None:
+        c["tiers"] = rows(tiers)
+    if points is not None:
+        c["points"] = rows(points)
+    if rate is not None:
+        c["rate"] = float(rate)
+    if cap_multiple is not None:
+        if cap_multiple > 0:
+            c["cap_multiple"] = float(cap_multiple)
+        else:
+            c.pop("cap_multiple", None)
+    if total_cap_multiple is not None:
+        if total_cap_multiple > 0:
+            data["cap"] = {
+                **(data.get("cap") or {}),
+                "multiple_of_target": float(total_cap_multiple),
+            }
+        else:
+            data.pop("cap", None)
+    return Plan.from_dict(data, source=f"{plan.id} (edited)")
+
+
+def payout_curve_table(plan: Plan, levels: Sequence[float] = DEFAULT_LEVELS) -> pd.DataFrame:
+    """Payout of one measurement period at each attainment level (every measure at that level).
+
+    Columns: ``attainment`` (fraction), one per component (currency), ``total``
+    and ``pct_of_target`` (fraction of the period target incentive).
+    """
+    from spm_model.plans.summary import payout_table
+
+    return payout_table(plan, [float(x) for x in levels])
+
+
+def try_edit(plan: Plan, component: str, **edits: Any) -> tuple[Plan | None, str]:
+    """Apply :func:`edit_plan`; return ``(None, message)`` instead of raising (live editing)."""
+    try:
+        return edit_plan(plan, component, **edits), ""
+    except (PlanError, SpmConfigError, ValueError, TypeError) as exc:
+        return None, str(exc)
+
+
+# -- rep earnings estimator ------------------------------------------------------
+@dataclass
+class RepPosition:
+    """Where a rep stands in one measurement period.
+
+    Parameters
+    ----------
+    rep_id, period : str
+    credited : dict
+        Credited amount so far per plan measure (currency).
+    quota : dict
+        Quota per plan measure (currency).
+    target_incentive : float
+        Target incentive of the period (currency).
+    open_deals : DataFrame
+        The rep's open opportunities: ``opportunity_id``, ``account_id``,
+        ``measure``, ``amount``, ``probability``, ``close_date``, ``stage``.
+    """
+
+    rep_id: str
+    period: str
+    credited: dict[str, float]
+    quota: dict[str, float]
+    target_incentive: float
+    open_deals: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def default_period(ds: Dataset, plan: Plan) -> str:
+    """Return the measurement period of the day after the as-of date (the period being sold in)."""
+    from spm_model.data import period_labels
+
+    day = pd.Timestamp(ds.as_of) + pd.Timedelta(days=1)
+    labels = period_labels(pd.Series([day]), plan.measurement_period, ds.meta.fy_start_month)
+    return str(np.asarray(labels)[0])
+
+
+def rep_position(
+    ds: Dataset,
+    plan: Plan,
+    rep_id: str,
+    period: str | None = None,
+    credit_totals: pd.DataFrame | None = None,
+) -> RepPosition:
+    """Credited so far, quota, target incentive and open deals of one rep for one period.
+
+    Parameters
+    ----------
+    ds : Dataset
+    plan : Plan
+        The rep's plan (its measures and measurement period are used).
+    rep_id : str
+    period : str, optional
+        Period label such as ``2026-Q4`` (default :func:`default_period`).
+    credit_totals : DataFrame, optional
+        ``CreditingResult.totals(plan.measurement_period)`` (``rep_id``,
+        ``period``, ``measure``, ``amount``); default: nothing credited yet.
+    """
+    reps = ds.reps.set_index("rep_id")
+    if rep_id not in reps.index:
+        raise SpmConfigError(f"unknown rep {rep_id!r}")
+    period = period or default_period(ds, plan)
+    span = parse_period(period, ds.meta.fy_start_month)
+    measures = list(plan.measures)
+    data_measure = {m: (getattr(plan.measures[m], "data_measure", None) or m) for m in measures}
+    credited = dict.fromkeys(measures, 0.0)
+    if credit_totals is not None and len(credit_totals):
+        ct = credit_totals[
+            (credit_totals["rep_id"] == rep_id) & (credit_totals["period"] == period)
+        ]
+        for m in measures:
+            credited[m] = round(float(ct.loc[ct["measure"] == data_measure[m], "amount"].sum()), 2)
+    q = ds.quotas[(ds.quotas["rep_id"] == rep_id) & (ds.quotas["period"] == period)]
+    quota = {
+        m: round(float(q.loc[q["measure"] == data_measure[m], "amount"].sum()), 2) for m in measures
+    }
+    ote = reps.at[rep_id, "ote"] if "ote" in reps.columns else None
+    ti = plan.period_target_incentive(None if ote is None or pd.isna(ote) else float(ote))
+    opp = ds.opportunities
+    opp = opp[(opp["owner_rep_id"] == rep_id) & (opp["status"] == "open")]
+    opp = opp.merge(ds.products[["product_id", "measure"]], on="product_id", how="left")
+    close = pd.to_datetime(opp["close_date"])
+    in_period = (close >= pd.Timestamp(span.start)) & (close <= pd.Timestamp(span.end))
+    deals = opp.assign(closes_in_period=in_period.to_numpy())[
+        [
+            "opportunity_id",
+            "account_id",
+            "measure",
+            "amount",
+            "probability",
+            "close_date",
+            "stage",
+            "closes_in_period",
+        ]
+    ].sort_values(["closes_in_period", "amount"], ascending=[False, False])
+    return RepPosition(rep_id, period, credited, quota, float(ti), deals.reset_index(drop=True))
+
+
+def estimate_earnings(
+    plan: Plan,
+    position: RepPosition,
+    deal_ids: Sequence[str] = (),
+    extra_amounts: Mapping[str, float] | None = None,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Estimate what the rep earns this period now, and if the chosen deals close.
+
+    Parameters
+    ----------
+    plan : Plan
+    position : RepPosition
+        From :func:`rep_position`.
+    deal_ids : sequence of str
+        Open opportunities assumed to close in the period (credited in full to
+        their product's measure).
+    extra_amounts : mapping of measure to amount, optional
+        Typed-in amounts (currency) per plan measure.
+
+    Returns
+    -------
+    by_measure : DataFrame
+        Per measure: ``credited``, ``added``, ``quota``, ``attainment_now``,
+        ``attainment_with`` (fractions of quota, 1.0 = 100%).
+    payout : dict
+        ``now``, ``with_deals`` and ``difference`` (currency, to the cent), and
+        ``target_incentive``.
+    """
+    added = dict.fromkeys(plan.measures, 0.0)
+    deals = position.open_deals
+    chosen = deals[deals["opportunity_id"].isin(list(deal_ids))] if len(deals) else deals
+    for m, amt in chosen.groupby("measure")["amount"].sum().items() if len(chosen) else []:
+        for pm, spec in plan.measures.items():
+            if (getattr(spec, "data_measure", None) or pm) == m:
+                added[pm] += float(amt)
+    for m, amt in (extra_amounts or {}).items():
+        if m not in added:
+            raise SpmConfigError(f"plan {plan.id} has no measure {m!r}; it has {', '.join(added)}")
+        added[m] += float(amt)
+    measures = list(plan.measures)
+    cred_now = {
+        m: np.array([position.credited.get(m, 0.0), position.credited.get(m, 0.0) + added[m]])
+        for m in measures
+    }
+    quota = {m: np.array([position.quota.get(m, 0.0)] * 2) for m in measures}
+    res = plan.payout_arrays(cred_now, quota, position.target_incentive, components=False)
+    total = np.asarray(res.total, dtype=float)
+    rows = []
+    for m in measures:
+        q = position.quota.get(m, 0.0)
+        rows.append(
+            {
+                "measure": m,
+                "credited": position.credited.get(m, 0.0),
+                "added": round(added[m], 2),
+                "quota": q,
+                "attainment_now": position.credited.get(m, 0.0) / q if q else np.nan,
+                "attainment_with": (position.credited.get(m, 0.0) + added[m]) / q if q else np.nan,
+            }
+        )
+    payout = {
+        "now": round(float(total[0]), 2),
+        "with_deals": round(float(total[1]), 2),
+        "difference": round(float(total[1] - total[0]), 2),
+        "target_incentive": round(position.target_incentive, 2),
+    }
+    return pd.DataFrame(rows), payout
+
+
+# -- leaderboard -----------------------------------------------------------------
+def leaderboard(
+    ds: Dataset,
+    credit_totals: pd.DataFrame,
+    period: str,
+    measure: str = "new_business",
+    previous_period: str | None = None,
+    roles: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Reps ranked by attainment in ``period``, with their movement since the previous period.
+
+    Parameters
+    ----------
+    ds : Dataset
+    credit_totals : DataFrame
+        ``CreditingResult.totals(freq)`` with periods of the same kind as ``period``.
+    period : str
+        Period label (``2026-Q3``).
+    measure : str
+        Data measure ranked on (``quotas.measure``).
+    previous_period : str, optional
+        Default: the period before ``period`` in ``credit_totals``/quotas labels.
+    roles : sequence of str, optional
+        Keep only these roles.
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, ``rep_id``, ``name``, ``role``, ``region``, ``credited``,
+        ``quota`` (currency), ``attainment`` (fraction), ``previous_rank`` and
+        ``movement`` (places gained; positive = up). Reps without quota are left out.
+    """
+    quotas = ds.quotas[ds.quotas["measure"] == measure]
+    periods = sorted(set(quotas["period"]))
+    if period not in periods:
+        raise SpmConfigError(f"no {measure} quotas for period {period!r}")
+    if previous_period is None:
+        i = periods.index(period)
+        previous_period = periods[i - 1] if i > 0 else None
+
+    def ranked(p: str) -> pd.DataFrame:
+        q = (
+            quotas[(quotas["period"] == p) & (quotas["amount"] > 0)]
+            .groupby("rep_id")["amount"]
+            .sum()
+        )
+        ct = credit_totals[(credit_totals["period"] == p) & (credit_totals["measure"] == measure)]
+        c = ct.groupby("rep_id")["amount"].sum()
+        df = pd.DataFrame({"quota": q}).join(c.rename("credited")).fillna({"credited": 0.0})
+        df = df.join(ds.reps.set_index("rep_id")[["name", "role", "region"]])
+        if roles:
+            df = df[df["role"].isin(list(roles))]
+        df["attainment"] = df["credited"] / df["quota"]
+        df = df.sort_values(["attainment", "credited"], ascending=[False, False])
+        df["rank"] = np.arange(1, len(df) + 1)
+        return df
+
+    now = ranked(period)
+    if previous_period is not None:
+        prev = ranked(previous_period)["rank"].rename("previous_rank")
+        now = now.join(prev)
+        now["movement"] = now["previous_rank"] - now["rank"]
+    else:
+        now["previous_rank"] = np.nan
+        now["movement"] = np.nan
+    out = now.reset_index().rename(columns={"index": "rep_id"})
+    cols = [
+        "rank",
+        "rep_id",
+        "name",
+        "role",
+        "region",
+        "credited",
+        "quota",
+        "attainment",
+        "previous_rank",
+        "movement",
+    ]
+    return out[cols].round({"credited": 2, "quota": 2})
+
+
+def movement_arrow(movement: float) -> str:
+    """Arrow and places for a leaderboard movement (``▲ 3``, ``▼ 1``, ``=``, ``new``)."""
+    if movement is None or (isinstance(movement, float) and np.isnan(movement)):
+        return "new"
+    m = int(movement)
+    return f"▲ {m}" if m > 0 else f"▼ {-m}" if m < 0 else "="
+
+
+def as_date(value: Any) -> dt.date:
+    """Date of a date-like value (helper for date pickers)."""
+    return pd.Timestamp(value).date()

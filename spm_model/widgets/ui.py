@@ -1,0 +1,348 @@
+"""ipywidgets front ends: plan designer, rep earnings estimator, leaderboard.
+
+Each class builds its controls, wires them to a plain ``update`` method that
+calls :mod:`spm_model.widgets.logic`, keeps the latest results in attributes
+(``plan``, ``table``, ``payout``...) so tests can drive the widget by setting
+control values, and displays itself in Jupyter.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_model.data import Dataset
+from spm_model.plans import Plan
+from spm_model.widgets import logic
+
+CostFunction = Callable[[Plan], tuple[np.ndarray, float | None]]
+
+
+def _w() -> Any:
+    import ipywidgets
+
+    return ipywidgets
+
+
+class _Base:
+    widget: Any
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class PlanDesigner(_Base):
+    """Edit a plan's tiers, curve points and caps; payout curve and cost distribution follow.
+
+    Parameters
+    ----------
+    plan : Plan
+        Starting plan (left unchanged; the edited one is :attr:`plan`).
+    cost_function : callable, optional
+        ``cost_function(plan) -> (costs, budget)``: simulated total costs
+        (currency) and an optional budget, drawn as a histogram under the curve
+        after every valid edit (e.g. a quick :mod:`spm_model.simulate` run).
+    levels : sequence of float
+        Attainment levels of the curve (fractions).
+    plot : bool
+        Draw with matplotlib (off in tests).
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        cost_function: CostFunction | None = None,
+        levels: Any = logic.DEFAULT_LEVELS,
+        plot: bool = True,
+    ) -> None:
+        w = _w()
+        self.original = plan
+        self.plan: Plan = plan
+        self.cost_function = cost_function
+        self.levels = levels
+        self.plot = plot
+        self.error = ""
+        self.table = logic.payout_curve_table(plan, levels)
+        self.costs: np.ndarray | None = None
+        comps = logic.plan_components(plan)
+        editable = comps[comps["editable"] != ""]["name"].tolist() or comps["name"].tolist()
+        self.component = w.Dropdown(options=editable, description="component")
+        self.cap = w.FloatText(description="cap x target", step=0.25)
+        self.total_cap = w.FloatText(
+            value=float((plan.to_dict().get("cap") or {}).get("multiple_of_target") or 0.0),
+            description="plan cap x TI",
+            step=0.25,
+        )
+        self.steps_box = w.VBox()
+        self.step_inputs: list[dict[str, Any]] = []
+        self.status = w.HTML()
+        self.out = w.Output()
+        self.component.observe(lambda _c: self._load_component(), names="value")
+        for ctl in (self.cap, self.total_cap):
+            ctl.observe(lambda _c: self.update(), names="value")
+        self.widget = w.VBox(
+            [
+                w.HBox([self.component, self.cap, self.total_cap]),
+                self.steps_box,
+                self.status,
+                self.out,
+            ]
+        )
+        self._load_component()
+
+    def _load_component(self) -> None:
+        w = _w()
+        name = self.component.value
+        steps = logic.component_steps(self.plan, name)
+        comp = next(c for c in self.plan.to_dict()["components"] if c["name"] == name)
+        self._suspend = True
+        self.cap.value = float(comp.get("cap_multiple") or 0.0)
+        self.kind = "tiers" if "rate" in steps.columns else "points"
+        cols = ["from", "to", "rate"] if self.kind == "tiers" else ["attainment", "payout"]
+        self.step_inputs, rows = [], []
+        for _, r in steps.iterrows():
+            inputs = {}
+            for c in cols:
+                v = r.get(c)
+                blank = v is None or (isinstance(v, float) and np.isnan(v))
+                inputs[c] = w.FloatText(
+                    value=0.0 if blank else float(v),
+                    description=c,
+                    step=0.05,
+                    layout=w.Layout(width="170px"),
+                )
+                if c == "to" and blank:
+                    inputs[c] = w.Text(
+                        value="",
+                        description="to",
+                        placeholder="open",
+                        layout=w.Layout(width="170px"),
+                    )
+                inputs[c].observe(lambda _c: self.update(), names="value")
+            inputs["label"] = r.get("label") if isinstance(r.get("label"), str) else None
+            self.step_inputs.append(inputs)
+            rows.append(w.HBox([inputs[c] for c in cols]))
+        self.steps_box.children = rows
+        self._suspend = False
+        self.update()
+
+    def current_steps(self) -> list[dict[str, Any]]:
+        """Return the tiers or points as typed in the controls."""
+        out = []
+        for inp in self.step_inputs:
+            row: dict[str, Any] = {}
+            for k, ctl in inp.items():
+                if k == "label":
+                    if ctl:
+                        row[k] = ctl
+                    continue
+                v = ctl.value
+                if isinstance(v, str):
+                    v = v.strip()
+                    if not v:
+                        continue
+                    try:
+                        v = float(v)
+                    except ValueError:
+                        row[k] = v  # reported by the plan model
+                        continue
+                row[k] = float(v)
+            out.append(row)
+        return out
+
+    def update(self) -> None:
+        """Re-validate the edited plan and redraw (the callback of every control)."""
+        if getattr(self, "_suspend", False):
+            return
+        edits: dict[str, Any] = {self.kind: self.current_steps(), "cap_multiple": self.cap.value}
+        edits["total_cap_multiple"] = self.total_cap.value
+        plan, err = logic.try_edit(
+            self.original if not hasattr(self, "_edited") else self._edited,
+            self.component.value,
+            **edits,
+        )
+        self.error = err
+        if plan is None:
+            self.status.value = f"<pre style='color:#b00020'>{html.escape(err)}</pre>"
+            return
+        self._edited = plan
+        self.plan = plan
+        self.table = logic.payout_curve_table(plan, self.levels)
+        at100 = float(np.interp(1.0, self.table["attainment"], self.table["pct_of_target"]))
+        self.status.value = f"valid plan; payout at 100% of quota: {at100:.0%} of target incentive"
+        if self.cost_function is not None:
+            self.costs, self.budget = self.cost_function(plan)
+        if self.plot:
+            self._draw()
+
+    def _draw(self) -> None:
+        import matplotlib.pyplot as plt
+
+        from spm_model.reports import plots
+
+        self.out.clear_output(wait=True)
+        with self.out:
+            n = 2 if self.costs is not None else 1
+            _, axes = plt.subplots(1, n, figsize=(6 * n, 3.6), layout="constrained", squeeze=False)
+            plots.payout_curve(
+                {
+                    "edited": (self.table["attainment"], self.table["pct_of_target"]),
+                    "original": (
+                        self.table["attainment"],
+                        logic.payout_curve_table(self.original, self.levels)["pct_of_target"],
+                    ),
+                },
+                title=self.plan.name,
+                ax=axes[0, 0],
+            )
+            if self.costs is not None:
+                plots.cost_distribution(
+                    self.costs, self.budget, currency=self.plan.currency, ax=axes[0, 1]
+                )
+            plt.show()
+
+
+class EarningsEstimator(_Base):
+    """A rep picks open deals (or types amounts) and sees attainment and estimated payout.
+
+    Parameters
+    ----------
+    ds : Dataset
+    plan : Plan
+        The plan paying the reps listed (reps with ``plan_id == plan.id``).
+    credit_totals : DataFrame, optional
+        ``CreditingResult.totals(plan.measurement_period)``; credit so far in the period.
+    period : str, optional
+        Measurement period (default: the one after the data's as-of date).
+    rep_id : str, optional
+        Rep selected first.
+    """
+
+    def __init__(
+        self,
+        ds: Dataset,
+        plan: Plan,
+        credit_totals: pd.DataFrame | None = None,
+        period: str | None = None,
+        rep_id: str | None = None,
+    ) -> None:
+        w = _w()
+        self.ds, self.plan, self.credit_totals = ds, plan, credit_totals
+        self.period = period or logic.default_period(ds, plan)
+        reps = ds.reps[ds.reps["plan_id"] == plan.id].sort_values("name")
+        options = [(f"{r.name} ({r.rep_id})", r.rep_id) for r in reps.itertuples()]
+        self.rep = w.Dropdown(
+            options=options, value=rep_id or (options[0][1] if options else None), description="rep"
+        )
+        self.deals = w.SelectMultiple(rows=8, description="deals", layout=w.Layout(width="95%"))
+        self.amounts = {m: w.FloatText(value=0.0, description=m, step=1000) for m in plan.measures}
+        self.result = w.HTML()
+        self.rep.observe(lambda _c: self._load_rep(), names="value")
+        self.deals.observe(lambda _c: self.update(), names="value")
+        for ctl in self.amounts.values():
+            ctl.observe(lambda _c: self.update(), names="value")
+        self.widget = w.VBox(
+            [
+                self.rep,
+                w.HTML(f"<b>Open deals</b> (closing in {self.period} first)"),
+                self.deals,
+                w.HTML("<b>Other amounts</b>"),
+                w.HBox(list(self.amounts.values())),
+                self.result,
+            ]
+        )
+        self._load_rep()
+
+    def _load_rep(self) -> None:
+        self.position = logic.rep_position(
+            self.ds, self.plan, self.rep.value, self.period, self.credit_totals
+        )
+        d = self.position.open_deals
+        self._suspend = True
+        self.deals.options = [
+            (
+                f"{r.opportunity_id} {r.measure} {r.amount:,.0f} "
+                f"close {pd.Timestamp(r.close_date):%Y-%m-%d}"
+                f" p={r.probability:.0%}{'' if r.closes_in_period else ' (later)'}",
+                r.opportunity_id,
+            )
+            for r in d.itertuples()
+        ]
+        self.deals.value = ()
+        self._suspend = False
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the estimate from the selected deals and typed amounts."""
+        if getattr(self, "_suspend", False):
+            return
+        extra = {m: c.value for m, c in self.amounts.items() if c.value}
+        self.table, self.payout = logic.estimate_earnings(
+            self.plan, self.position, list(self.deals.value), extra
+        )
+        cur = self.plan.currency
+        t = self.table.assign(
+            attainment_now=self.table["attainment_now"].map(
+                lambda v: f"{v:.0%}" if pd.notna(v) else "-"
+            ),
+            attainment_with=self.table["attainment_with"].map(
+                lambda v: f"{v:.0%}" if pd.notna(v) else "-"
+            ),
+        )
+        p = self.payout
+        self.result.value = (
+            t.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+            + f"<p>Estimated payout for {html.escape(self.period)}: "
+            f"<b>{p['now']:,.2f} {cur}</b> now, "
+            f"<b>{p['with_deals']:,.2f} {cur}</b> if these close "
+            f"(+{p['difference']:,.2f}; target incentive {p['target_incentive']:,.2f}).</p>"
+        )
+
+
+class Leaderboard(_Base):
+    """Reps ranked by attainment for a period and measure, with movement since the last period."""
+
+    def __init__(
+        self,
+        ds: Dataset,
+        credit_totals: pd.DataFrame,
+        period: str | None = None,
+        measure: str = "new_business",
+        roles: tuple[str, ...] = (),
+    ) -> None:
+        w = _w()
+        self.ds, self.credit_totals = ds, credit_totals
+        periods = sorted(set(ds.quotas["period"]) & set(credit_totals["period"]))
+        measures = sorted(set(ds.quotas["measure"]))
+        role_opts = sorted(set(ds.reps["role"].dropna()))
+        self.period = w.Dropdown(options=periods, value=period or periods[-1], description="period")
+        self.measure = w.Dropdown(options=measures, value=measure, description="measure")
+        self.roles = w.SelectMultiple(
+            options=role_opts, value=tuple(roles), description="roles", rows=4
+        )
+        self.out = w.HTML()
+        for ctl in (self.period, self.measure, self.roles):
+            ctl.observe(lambda _c: self.update(), names="value")
+        self.widget = w.VBox([w.HBox([self.period, self.measure, self.roles]), self.out])
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the ranking."""
+        self.table = logic.leaderboard(
+            self.ds,
+            self.credit_totals,
+            self.period.value,
+            self.measure.value,
+            roles=list(self.roles.value) or None,
+        )
+        shown = self.table.assign(
+            attainment=self.table["attainment"].map("{:.0%}".format),
+            movement=self.table["movement"].map(logic.movement_arrow),
+        ).drop(columns=["previous_rank"])
+        self.out.value = shown.to_html(index=False, float_format=lambda v: f"{v:,.2f}")

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spm_model import load_dataset
+from spm_model.crediting import credit_transactions
+from spm_model.errors import SpmConfigError
+from spm_model.plans import PlanError, load_plan
+from spm_model.widgets import EarningsEstimator, Leaderboard, PlanDesigner, logic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load_dataset(ROOT / "data" / "sample")
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan(ROOT / "templates" / "plans" / "saas_ae.yaml")
+
+
+@pytest.fixture(scope="module")
+def totals(ds):
+    return credit_transactions(ds).totals("quarter")
+
+
+# -- plan designer -------------------------------------------------------------
+def test_edit_plan_changes_payout_and_keeps_original(plan):
+    before = logic.payout_curve_table(plan, [1.0, 1.5, 2.0])
+    edited = logic.edit_plan(
+        plan, "new_arr", tiers=[{"from": 0.0, "to": 1.0, "rate": 1.0}, {"from": 1.0, "rate": 3.0}]
+    )
+    after = logic.payout_curve_table(edited, [1.0, 1.5, 2.0])
+    # TI 25,000 a quarter; new_arr is 80% of it: 20,000 at 100%, +3x BCR above
+    assert after["new_arr"].tolist() == [
+        20000.0,
+        50000.0,
+        60000.0,
+    ]  # 3x component cap bites at 200%
+    assert before["new_arr"].tolist() == [20000.0, 40000.0, 60000.0]
+    uncapped = logic.edit_plan(edited, "new_arr", cap_multiple=0)
+    assert logic.payout_curve_table(uncapped, [2.0])["new_arr"].iloc[0] == 80000.0
+    assert logic.payout_curve_table(uncapped, [2.0])["total"].iloc[0] == 75000.0  # plan cap 3x TI
+    free = logic.edit_plan(uncapped, "new_arr", total_cap_multiple=0)
+    assert logic.payout_curve_table(free, [2.0])["total"].iloc[0] == 87500.0
+
+
+def test_invalid_edit_is_reported_not_raised(plan):
+    new, err = logic.try_edit(
+        plan, "new_arr", tiers=[{"from": 0, "to": 1.0, "rate": 1}, {"from": 0.5, "rate": 3}]
+    )
+    assert new is None and "components[0].tiers[1].from" in err and "overlapping" in err
+    with pytest.raises(PlanError):
+        logic.edit_plan(
+            plan,
+            "renewals",
+            points=[{"attainment": 1.0, "payout": 1.0}, {"attainment": 0.5, "payout": 2.0}],
+        )
+    with pytest.raises(SpmConfigError, match="no component 'nope'"):
+        logic.edit_plan(plan, "nope", rate=0.1)
+
+
+def test_plan_designer_callbacks(plan):
+    seen = []
+
+    def cost(p):
+        seen.append(p)
+        return np.array([1.0, 2.0, 3.0]), 2.5
+
+    d = PlanDesigner(plan, cost_function=cost, plot=False)
+    assert d.component.value == "new_arr" and d.kind == "tiers" and len(d.step_inputs) == 4
+    assert d.table.set_index("attainment").loc[1.0, "pct_of_target"] == pytest.approx(1.0)
+    d.step_inputs[2]["rate"].value = 4.0  # accelerator 2x -> 4x BCR
+    assert d.error == "" and d.plan is not plan and seen[-1] is d.plan
+    assert d.table.set_index("attainment").loc[1.5, "new_arr"] == pytest.approx(
+        20000 + 0.5 * 4.0 * 20000
+    )
+    d.step_inputs[1][
+        "from"
+    ].value = 0.2  # overlaps the first tier: error shown, last valid plan kept
+    assert "overlapping" in d.error and "overlapping" in d.status.value
+    good = d.plan
+    d.step_inputs[1]["from"].value = 0.5
+    assert d.error == ""
+    assert good is not d.plan
+    d.component.value = "renewals"
+    assert d.kind == "points" and len(d.step_inputs) == 3
+    d.step_inputs[0]["payout"].value = 0.2
+    assert d.table.set_index("attainment").loc[0.5, "renewals"] == pytest.approx(0.2 * 5000)
+    # the edits of the other component are kept
+    assert d.table.set_index("attainment").loc[1.5, "new_arr"] == pytest.approx(60000.0)
+
+
+# -- earnings estimator --------------------------------------------------------
+def test_estimate_earnings_by_hand(ds, plan, totals):
+    rep = ds.reps[ds.reps["plan_id"] == "saas_ae"]["rep_id"].iloc[0]
+    pos = logic.rep_position(ds, plan, rep, "2026-Q3", totals)
+    q = ds.quotas[(ds.quotas.rep_id == rep) & (ds.quotas.period == "2026-Q3")].set_index("measure")[
+        "amount"
+    ]
+    assert pos.quota["new_business"] == q["new_business"]
+    t = totals[(totals.rep_id == rep) & (totals.period == "2026-Q3")].set_index("measure")["amount"]
+    assert pos.credited["new_business"] == pytest.approx(t["new_business"])
+    _, pay = logic.estimate_earnings(plan, pos)
+    assert pay["difference"] == 0.0
+    exact = plan.payout_arrays(
+        {m: np.array([pos.credited[m]]) for m in plan.measures},
+        {m: np.array([pos.quota[m]]) for m in plan.measures},
+        pos.target_incentive,
+    ).total[0]
+    assert pay["now"] == pytest.approx(float(exact), abs=0.005)
+    _, pay2 = logic.estimate_earnings(plan, pos, extra_amounts={"new_business": 50000})
+    assert pay2["with_deals"] > pay2["now"] == pay["now"]
+    with pytest.raises(SpmConfigError, match="no measure 'services'"):
+        logic.estimate_earnings(plan, pos, extra_amounts={"services": 1})
+
+
+def test_estimator_next_quarter_deals(ds, plan, totals):
+    rep = ds.reps[ds.reps["plan_id"] == "saas_ae"]["rep_id"].iloc[0]
+    est = EarningsEstimator(ds, plan, totals, rep_id=rep)
+    assert est.period == "2026-Q4" and est.payout["now"] == 0.0
+    d = est.position.open_deals
+    nb = d[d["measure"] == "new_business"]
+    pick = nb["opportunity_id"].iloc[:2].tolist()
+    est.deals.value = tuple(pick)
+    added = nb["amount"].iloc[:2].sum()
+    row = est.table.set_index("measure").loc["new_business"]
+    assert row["added"] == pytest.approx(added)
+    att = added / est.position.quota["new_business"]
+    assert row["attainment_with"] == pytest.approx(att)
+    # below 50% of quota new ARR pays 0.5x BCR: 0.5 * att * (0.8 * TI); renewals curve starts at 50%
+    if att <= 0.5:
+        assert est.payout["with_deals"] == pytest.approx(
+            0.5 * att * 0.8 * est.position.target_incentive, abs=0.01
+        )
+    assert "Estimated payout" in est.result.value
+
+
+# -- leaderboard ---------------------------------------------------------------
+def test_leaderboard_ranks_and_movement(ds, totals):
+    lb = logic.leaderboard(ds, totals, "2026-Q3", roles=["AE"])
+    assert lb["rank"].tolist() == list(range(1, len(lb) + 1))
+    assert lb["attainment"].is_monotonic_decreasing
+    prev = logic.leaderboard(ds, totals, "2026-Q2", roles=["AE"]).set_index("rep_id")["rank"]
+    both = lb.dropna(subset=["previous_rank"]).set_index("rep_id")
+    assert (both["previous_rank"] == prev.reindex(both.index)).all()
+    assert (both["movement"] == both["previous_rank"] - both["rank"]).all()
+    assert (
+        logic.movement_arrow(3) == "▲ 3"
+        and logic.movement_arrow(-1) == "▼ 1"
+        and logic.movement_arrow(np.nan) == "new"
+    )
+    w = Leaderboard(ds, totals, period="2026-Q3")
+    w.roles.value = ("AE",)
+    pd.testing.assert_frame_equal(w.table, lb)
+    w.period.value = "2026-Q2"
+    assert w.table["rank"].iloc[0] == 1 and "▲" in w.out.value
