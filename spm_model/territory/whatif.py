@@ -1,0 +1,193 @@
+"""What-if alignments compared side by side, and the travel-disruption frontier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from spm_model.territory.diagnose import InfeasibleAlignment
+from spm_model.territory.metrics import alignment_metrics
+from spm_model.territory.problem import TerritoryProblem
+from spm_model.territory.solve import AlignmentResult, solve
+
+
+def add_territory(
+    problem: TerritoryProblem,
+    territory_id: str,
+    home_lat: float,
+    home_lon: float,
+    capacity: float = 1.0,
+) -> TerritoryProblem:
+    """Return a copy of ``problem`` with one more territory (a new hire) at the given home."""
+    t = problem.territories
+    row = pd.DataFrame(
+        {
+            "territory_id": [territory_id],
+            "home_lat": [home_lat],
+            "home_lon": [home_lon],
+            "capacity": [capacity],
+        }
+    )
+    return problem.replace(
+        territories=pd.concat(
+            [t, row[[c for c in row.columns if c in t.columns or c == "capacity"]]],
+            ignore_index=True,
+        )
+    )
+
+
+def remove_territory(problem: TerritoryProblem, territory_id: str) -> TerritoryProblem:
+    """Return a copy without ``territory_id``; its units become unassigned.
+
+    Their reassignment is not counted as a move.
+
+    Units locked to the removed territory are unlocked.
+    """
+    t = problem.territories
+    u = problem.units.copy()
+    if "current" in u.columns:
+        u.loc[u["current"].astype(str) == territory_id, "current"] = None
+    if "locked" in u.columns:
+        u.loc[u["locked"].astype(str) == territory_id, "locked"] = None
+    dist = problem.distance
+    if isinstance(dist, pd.DataFrame):
+        dist = dist.drop(columns=[territory_id])
+    elif dist is not None:
+        keep = (t["territory_id"].astype(str) != territory_id).to_numpy()
+        dist = np.asarray(dist)[:, keep]
+    return problem.replace(
+        units=u, territories=t[t["territory_id"].astype(str) != territory_id], distance=dist
+    )
+
+
+def lock_units(problem: TerritoryProblem, locks: Mapping[str, str]) -> TerritoryProblem:
+    """Return a copy with units pinned: ``locks`` maps unit_id to territory_id."""
+    u = problem.units.copy()
+    if "locked" not in u.columns:
+        u["locked"] = None
+    u["locked"] = u["locked"].astype(object)
+    m = u["unit_id"].astype(str).map(dict(locks))
+    u.loc[m.notna(), "locked"] = m[m.notna()]
+    return problem.replace(units=u)
+
+
+def compare_scenarios(
+    base: TerritoryProblem,
+    scenarios: Mapping[str, TerritoryProblem | Mapping],
+    time_limit: float = 30.0,
+    method: str = "auto",
+    seed: int = 0,
+    include_current: bool = True,
+) -> tuple[pd.DataFrame, dict[str, AlignmentResult | str]]:
+    """Solve several what-if variants and put their metrics side by side.
+
+    Parameters
+    ----------
+    base : TerritoryProblem
+        The base problem.
+    scenarios : mapping of str to TerritoryProblem or dict
+        Each value is a full problem (e.g. from :func:`add_territory`) or a dict of
+        changed inputs (``{"tolerance": 0.03}``, ``{"max_moved": 0.10}``).
+    time_limit : float
+        Seconds per scenario.
+    method : str
+        Solver method (see :func:`~spm_model.territory.solve.solve`).
+    seed : int
+        Seed.
+    include_current : bool
+        Add a ``current`` column with the metrics of today's alignment.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        Metrics (rows) by scenario (columns), plus ``gap`` and ``seconds`` rows;
+        and the results by scenario (a message string for infeasible ones,
+        whose column is then empty).
+    """
+    cols: dict[str, dict[str, float]] = {}
+    results: dict[str, AlignmentResult | str] = {}
+    if include_current:
+        c0 = base.compile()
+        cols["current"] = alignment_metrics(c0, c0.current0)
+    for name, sc in scenarios.items():
+        p = sc if isinstance(sc, TerritoryProblem) else base.replace(**dict(sc))
+        try:
+            r = solve(p, method=method, time_limit=time_limit, seed=seed)  # type: ignore[arg-type]
+        except InfeasibleAlignment as exc:
+            results[name] = str(exc)
+            cols[name] = {}
+            continue
+        results[name] = r
+        met = alignment_metrics(p.compile(), r.assign)
+        met.update({"territories": float(p.compile().m), "gap": r.gap, "seconds": r.seconds})
+        cols[name] = met
+    return pd.DataFrame(cols), results
+
+
+def tradeoff_frontier(
+    problem: TerritoryProblem,
+    budgets: Sequence[float] | None = None,
+    time_limit: float = 20.0,
+    method: str = "auto",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Travel-versus-disruption frontier by the epsilon-constraint method.
+
+    For each disruption budget ``eps`` (largest moved share), minimise travel
+    subject to the balance tolerance and ``moved <= eps`` (disruption weight 0).
+    Points that are infeasible are reported with ``feasible=False``; dominated
+    points (more travel for more moves) are flagged, so a sales leader reads the
+    efficient compromises directly.
+
+    Parameters
+    ----------
+    problem : TerritoryProblem
+        Base problem (its tolerance is kept; its budget and disruption weight are replaced).
+    budgets : sequence of float, optional
+        Moved-share budgets (fractions); default 0.02 to 0.30 and no budget.
+    time_limit : float
+        Seconds per point.
+    method : str
+        Solver method.
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    DataFrame
+        One row per budget: ``max_moved``, ``feasible``, ``travel_km``,
+        ``accounts_moved_pct``, ``potential_moved_pct``, ``mean_km``, ``gap``,
+        ``dominated``, or the infeasibility message.
+    """
+    if budgets is None:
+        budgets = [0.02, 0.05, 0.10, 0.15, 0.20, 0.30, 1.0]
+    rows = []
+    for eps in budgets:
+        p = problem.replace(max_moved=float(eps), disruption_weight=0.0)
+        try:
+            r = solve(p, method=method, time_limit=time_limit, seed=seed)  # type: ignore[arg-type]
+        except InfeasibleAlignment as exc:
+            rows.append({"max_moved": eps, "feasible": False, "message": str(exc)})
+            continue
+        m = alignment_metrics(p.compile(), r.assign)
+        rows.append(
+            {
+                "max_moved": eps,
+                "feasible": True,
+                "travel_km": m["travel_km"],
+                "accounts_moved_pct": m["accounts_moved_pct"],
+                "potential_moved_pct": m["potential_moved_pct"],
+                "mean_km": m["mean_km"],
+                "gap": r.gap,
+                "message": "",
+            }
+        )
+    df = pd.DataFrame(rows)
+    if "travel_km" in df:
+        ok = df["feasible"].astype(bool)
+        tr = df["travel_km"].where(ok)
+        best_so_far = tr.cummin().shift(1)
+        df["dominated"] = ok & (tr >= best_so_far - 1e-9) & best_so_far.notna()
+    return df
