@@ -27,7 +27,9 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "data",
     "plans",
+    "calc",
     "runner",
+    "territory",
 ]
 
 
