@@ -1,0 +1,146 @@
+"""``spm quota`` and ``spm quota-backtest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _parse_mapping(text: str, what: str) -> float | dict[str, float]:
+    """``"4e7"`` -> 4e7; ``"new_business=4e7,renewal=2e7"`` -> mapping."""
+    from spm_model.errors import SpmConfigError
+
+    text = text.strip()
+    try:
+        if "=" not in text:
+            return float(text)
+        out = {}
+        for part in text.split(","):
+            k, v = part.split("=", 1)
+            out[k.strip()] = float(v)
+        return out
+    except ValueError:
+        raise SpmConfigError(
+            f"--{what} must be a number or name=number pairs separated by commas, got {text!r}"
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the quota commands to ``app``."""
+
+    @app.command("quota")
+    def quota(
+        data: Path = typer.Option(..., "--data", help="Dataset folder, .xlsx or .duckdb."),
+        year: int = typer.Option(..., "--year", help="Fiscal year to set quotas for."),
+        out: Path = typer.Option(..., "--out", help="Output quotas table (.csv or .parquet)."),
+        target: str | None = typer.Option(
+            None,
+            "--target",
+            help="Company target (currency per year) for --measure, or measure=amount pairs "
+            "('new_business=4e7,renewal=2e7'). Measures without a target are set bottom-up.",
+        ),
+        measure: str | None = typer.Option(
+            None, "--measure", help="Measure a plain --target applies to (default new_business)."
+        ),
+        method: str = typer.Option(
+            "blend",
+            "--method",
+            help="history, run_rate, potential, capacity, blend or probabilistic.",
+        ),
+        weights: str | None = typer.Option(
+            None, "--weights", help="Blend weights, e.g. 'history=0.5,potential=0.5' (sum 1)."
+        ),
+        aim: float = typer.Option(0.65, "--aim", help="Probabilistic: share of reps at quota."),
+        over_assign: str | None = typer.Option(
+            None,
+            "--over-assign",
+            help="Over-assignment fraction at every level (0.1) or per level "
+            "('region=0.05,team=0.05,rep=0.1').",
+        ),
+        freq: str = typer.Option("month", "--freq", help="month, quarter or year."),
+        excel: Path | None = typer.Option(
+            None, "--excel", help="Also write the Excel workbook with the allocation hierarchy."
+        ),
+        report: Path | None = typer.Option(
+            None, "--report", help="Also write the target-vs-assigned report (CSV)."
+        ),
+    ) -> None:
+        """Set quotas for a fiscal year and write the canonical quotas table (atomically)."""
+        from spm_model.data import load_dataset
+        from spm_model.data.io import atomic_path, atomic_write_text
+        from spm_model.errors import SpmConfigError
+        from spm_model.quota import set_quotas
+
+        spec: dict = {"method": method}
+        if weights is not None:
+            if method != "blend":
+                raise SpmConfigError("--weights only applies to --method blend")
+            w = _parse_mapping(weights, "weights")
+            if not isinstance(w, dict):
+                raise SpmConfigError(
+                    "--weights must be name=weight pairs, e.g. history=0.5,potential=0.5"
+                )
+            spec["weights"] = w
+        if method == "probabilistic":
+            spec["aim"] = aim
+        tgt = _parse_mapping(target, "target") if target is not None else None
+        oa = _parse_mapping(over_assign, "over-assign") if over_assign is not None else None
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            raise SpmConfigError(f"--out must end in .csv or .parquet, got {out}")
+        ds = load_dataset(data)
+        res = set_quotas(ds, year, spec, target=tgt, measure=measure, over_assign=oa, freq=freq)
+        if not res.reconciles:  # pragma: no cover - guarded by construction and tests
+            raise SpmConfigError("allocation does not reconcile; nothing written")
+        if out.suffix.lower() == ".csv":
+            atomic_write_text(out, res.quotas.to_csv(index=False, lineterminator="\n"))
+        else:
+            with atomic_path(out, is_dir=False) as tmp:
+                res.quotas.to_parquet(tmp, index=False)
+        if report is not None:
+            atomic_write_text(report, res.allocation.to_csv(index=False, lineterminator="\n"))
+        if excel is not None:
+            res.to_excel(excel)
+        typer.echo(
+            f"{len(res.quotas)} quota rows for FY{year} ({res.method.name}) written to {out}"
+        )
+        typer.echo(res.summary().to_string(index=False))
+        for n in res.notes[:20]:
+            typer.echo(f"note: {n}")
+        if len(res.notes) > 20:
+            typer.echo(f"note: ... and {len(res.notes) - 20} more")
+
+    @app.command("quota-backtest")
+    def quota_backtest(
+        data: Path = typer.Option(..., "--data", help="Dataset folder, .xlsx or .duckdb."),
+        year: int | None = typer.Option(
+            None, "--year", help="Held-out fiscal year (default the last complete one)."
+        ),
+        out: Path | None = typer.Option(None, "--out", help="Also write the table (CSV)."),
+        aim: float = typer.Option(0.65, "--aim", help="Probabilistic method's aim."),
+    ) -> None:
+        """Backtest every quota method on a held-out fiscal year and print the table."""
+        import pandas as pd
+
+        from spm_model.data import load_dataset, parse_period
+        from spm_model.data.io import atomic_write_text
+        from spm_model.quota import backtest
+        from spm_model.quota.backtest import DEFAULT_METHODS
+
+        ds = load_dataset(data)
+        if year is None:
+            end = pd.Timestamp(ds.meta.end_date)
+            fy = ds.meta.fy_start_month
+            y = parse_period(str(end.year + 1), fy).fiscal_year
+            while pd.Timestamp(parse_period(str(y), fy).end) > end:
+                y -= 1
+            year = y
+        methods = dict(DEFAULT_METHODS)
+        methods["probabilistic"] = {"method": "probabilistic", "aim": aim}
+        res = backtest(ds, year, methods)
+        pd.set_option("display.width", 200)
+        typer.echo(f"Backtest: quotas from data to the end of FY{year - 1}, scored on FY{year}")
+        typer.echo(res.table.round(3).to_string(index=False))
+        if out is not None:
+            atomic_write_text(out, res.table.to_csv(index=False, lineterminator="\n"))
+            typer.echo(f"table written to {out}")

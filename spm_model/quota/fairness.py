@@ -1,0 +1,240 @@
+"""Fairness diagnostics for a set of quotas, and the plots a reviewer uses.
+
+:func:`fairness_report` takes a :class:`QuotaResult` and predictive draws of each
+rep's performance (default: the history-based distribution of
+:mod:`spm_model.quota.predictive`, scaled by each rep's plan-year capacity and
+FTE) and reports per rep and measure:
+
+* expected attainment (mean of draws / quota; fraction, 1.0 = 100%) and the
+  probability of reaching the threshold, target and excellence levels;
+* quota-to-potential ratio (quota per unit of owned account potential), with
+  outliers flagged (outside the Tukey fences of the log ratio within the measure);
+* quota vs last fiscal year's actual (ratio);
+* optionally the expected payout under a plan (vectorised engine of
+  :mod:`spm_model.plans`), for single-measure plans.
+
+The summary per measure has the expected share of reps at each level and the
+Gini coefficient and CV of quota relative to potential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_model.errors import SpmConfigError
+from spm_model.quota.predictive import predictive_draws
+from spm_model.quota.setting import QuotaResult
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = all equal, 1 = one holds everything)."""
+    v = np.sort(np.asarray(x, dtype=float)[np.isfinite(x)])
+    if len(v) == 0 or v.sum() <= 0:
+        return float("nan")
+    if (v < 0).any():
+        raise SpmConfigError("gini needs non-negative values")
+    n = len(v)
+    return float((2 * np.arange(1, n + 1) - n - 1).dot(v) / (n * v.sum()))
+
+
+@dataclass
+class FairnessReport:
+    """Per-rep diagnostics and per-measure summary (see module docstring).
+
+    Attributes
+    ----------
+    per_rep : DataFrame
+        ``rep_id, measure, role, region, team, quota, potential, quota_to_potential,
+        potential_outlier, last_year_actual, quota_vs_last_year, expected_attainment,
+        p_threshold, p_target, p_excellence`` (+ ``expected_payout`` with a plan).
+    summary : DataFrame
+        Per measure: ``reps, share_threshold, share_target, share_excellence``
+        (expected shares, fractions), ``gini_quota_to_potential``,
+        ``cv_quota_to_potential``, ``outliers``.
+    levels : tuple of float
+        Attainment levels (threshold, target, excellence), fractions.
+    attainment_draws : ndarray
+        Reps x draws of attainment (for the histogram).
+    """
+
+    per_rep: pd.DataFrame
+    summary: pd.DataFrame
+    levels: tuple[float, float, float]
+    attainment_draws: np.ndarray
+
+    def plot_quota_vs_potential(self, measure: str | None = None, ax: Any = None) -> Any:
+        """Scatter of annual quota against owned potential, outliers highlighted."""
+        import matplotlib.pyplot as plt
+
+        d = self.per_rep
+        if measure is not None:
+            d = d[d["measure"] == measure]
+        d = d[d["potential"] > 0]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4.5))
+        for meas, g in d.groupby("measure"):
+            ax.scatter(g["potential"], g["quota"], s=22, alpha=0.75, label=str(meas))
+        o = d[d["potential_outlier"]]
+        ax.scatter(
+            o["potential"], o["quota"], s=80, facecolors="none", edgecolors="red", label="outlier"
+        )
+        for r in o.itertuples():
+            ax.annotate(
+                r.rep_id,
+                (r.potential, r.quota),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        ax.set_xlabel("owned account potential (currency per year)")
+        ax.set_ylabel("annual quota (currency)")
+        ax.set_title("Quota vs territory potential")
+        ax.legend(fontsize=8)
+        return ax
+
+    def plot_attainment_histogram(self, measure: str | None = None, ax: Any = None) -> Any:
+        """Histogram of expected attainment per rep with the threshold/target/excellence lines."""
+        import matplotlib.pyplot as plt
+
+        d = self.per_rep
+        if measure is not None:
+            d = d[d["measure"] == measure]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        ax.hist(d["expected_attainment"].clip(upper=3.0), bins=30, color="#4878a8", alpha=0.85)
+        for lv, name in zip(self.levels, ("threshold", "target", "excellence"), strict=True):
+            ax.axvline(lv, color="k", ls="--", lw=1)
+            ax.text(lv, ax.get_ylim()[1] * 0.95, f" {name}", fontsize=8, va="top")
+        ax.set_xlabel("expected attainment (1.0 = 100% of quota)")
+        ax.set_ylabel("reps")
+        ax.set_title("Expected attainment distribution")
+        return ax
+
+
+def fairness_report(
+    result: QuotaResult,
+    draws: np.ndarray | None = None,
+    *,
+    levels: Sequence[float] = (0.5, 1.0, 1.2),
+    n_draws: int = 1000,
+    seed: int = 0,
+    fence: float = 1.5,
+    plan: Any = None,
+) -> FairnessReport:
+    """Diagnose the fairness of ``result``'s annual quotas.
+
+    Parameters
+    ----------
+    result : QuotaResult
+        Quotas from :func:`set_quotas`.
+    draws : ndarray, optional
+        Predictive draws of each pair's plan-year credit (pairs x draws, the
+        order of ``result.annual``), e.g. from the forecast module. Default: the
+        history-based distribution at full capacity x FTE x capacity share.
+    levels : (threshold, target, excellence)
+        Attainment levels (fractions, increasing).
+    n_draws, seed : int
+        Size and seed of the default draws.
+    fence : float
+        Tukey fence multiple of the IQR of log quota-to-potential for outliers.
+    plan : spm_model.plans.Plan, optional
+        With a plan, ``expected_payout`` (mean over draws, currency per year) is
+        added for reps on single-measure plans whose measure matches.
+
+    Returns
+    -------
+    FairnessReport
+    """
+    lv = tuple(float(x) for x in levels)
+    if len(lv) != 3 or not (0 < lv[0] < lv[1] < lv[2]):
+        raise SpmConfigError(f"levels must be three increasing positive fractions, got {levels!r}")
+    a = result.annual
+    h = result.history
+    if draws is None:
+        d = predictive_draws(h, n_draws=n_draws, seed=seed)
+        d = d * (a["fte"].to_numpy() * a["capacity_share"].to_numpy())[:, None]
+    else:
+        d = np.asarray(draws, dtype=float)
+        if d.ndim != 2 or d.shape[0] != len(a):
+            raise SpmConfigError(f"draws must be pairs x draws ({len(a)} rows), got {d.shape}")
+    q = a["annual"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        att = np.where(q[:, None] > 0, d / q[:, None], np.nan)
+        pot = a["potential"].to_numpy(dtype=float)
+        q2p = np.where(pot > 0, q / pot, np.nan)
+        lya = a["last_year_actual"].to_numpy(dtype=float)
+        qly = np.where(lya > 0, q / lya, np.nan)
+    out = a[["rep_id", "measure", "role", "region", "team"]].copy()
+    out["quota"] = q
+    out["potential"] = pot
+    out["quota_to_potential"] = q2p
+    flag = np.zeros(len(a), dtype=bool)
+    for meas in out["measure"].unique():
+        sel = (out["measure"] == meas).to_numpy() & np.isfinite(q2p) & (q2p > 0)
+        if sel.sum() >= 4:
+            lr = np.log(q2p[sel])
+            q1, q3 = np.percentile(lr, [25, 75])
+            iqr = q3 - q1
+            flag[np.flatnonzero(sel)] = (lr < q1 - fence * iqr) | (lr > q3 + fence * iqr)
+    out["potential_outlier"] = flag
+    out["last_year_actual"] = lya
+    out["quota_vs_last_year"] = qly
+    out["expected_attainment"] = np.nanmean(att, axis=1) if att.size else np.nan
+    out["p_threshold"] = np.nanmean(att >= lv[0], axis=1)
+    out["p_target"] = np.nanmean(att >= lv[1], axis=1)
+    out["p_excellence"] = np.nanmean(att >= lv[2], axis=1)
+    if plan is not None:
+        out["expected_payout"] = _expected_payout(plan, out, d, h.pairs)
+    rows = []
+    for meas, g in out.groupby("measure", sort=True):
+        r = g["quota_to_potential"].to_numpy()
+        r = r[np.isfinite(r)]
+        rows.append(
+            {
+                "measure": meas,
+                "reps": len(g),
+                "share_threshold": float(g["p_threshold"].mean()),
+                "share_target": float(g["p_target"].mean()),
+                "share_excellence": float(g["p_excellence"].mean()),
+                "gini_quota_to_potential": gini(r) if len(r) else np.nan,
+                "cv_quota_to_potential": float(np.std(r, ddof=1) / np.mean(r))
+                if len(r) > 1
+                else np.nan,
+                "outliers": int(g["potential_outlier"].sum()),
+            }
+        )
+    return FairnessReport(out, pd.DataFrame(rows), lv, att)  # type: ignore[arg-type]
+
+
+def _expected_payout(
+    plan: Any, per_rep: pd.DataFrame, draws: np.ndarray, pairs: pd.DataFrame
+) -> np.ndarray:
+    """Mean payout over draws for reps whose plan has exactly one measure (NaN otherwise)."""
+    out = np.full(len(per_rep), np.nan)
+    names = list(plan.measures)
+    if len(names) != 1:
+        return out
+    pm = names[0]
+    spec = plan.measures[pm]
+    data_measure = getattr(spec, "data_measure", None) or getattr(spec, "quota_measure", None) or pm
+    sel = (per_rep["measure"] == data_measure).to_numpy() & (per_rep["quota"] > 0).to_numpy()
+    if "plan_id" in pairs and plan.id is not None:
+        sel &= (pairs["plan_id"] == plan.id).to_numpy()
+    if not sel.any():
+        return out
+    q = per_rep["quota"].to_numpy()[sel][:, None]
+    ti = getattr(plan, "target_incentive", None)  # annual target incentive (currency)
+    pa = plan.payout_arrays(
+        {pm: draws[sel]},
+        {pm: np.broadcast_to(q, draws[sel].shape)},
+        target_incentive=ti,
+        periods=1.0,
+        components=False,
+    )
+    out[sel] = np.asarray(pa.total).mean(axis=1)
+    return out

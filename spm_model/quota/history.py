@@ -1,0 +1,655 @@
+"""Quota-setting history: credited amounts per rep, measure and month, and the planning frame.
+
+:func:`attribute_history` credits each transaction to the account's owner on the
+transaction date (``assignments`` rows with ``role == "owner"``), overlays to the
+overlay rep of the product family, nets cancellations and adjustments, and counts
+``meeting`` activities as the ``meetings`` measure. It is the small, quota-only
+attribution; pass the output of :mod:`spm_model.crediting` instead (any frame with
+``rep_id, measure, period, amount``) for exact credit with splits and exceptions.
+
+:func:`build_history` turns a dataset into a :class:`QuotaHistory`: the
+quota-carrying (rep, measure) pairs for the plan year, their monthly history up to
+the cut-off with exposure (active days x FTE x history ramp), learnt seasonality
+and growth, territory potential by month of the plan year and the plan year's
+capacity factors (activity, FTE, leave, new-hire ramp).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from spm_model.data import Dataset, parse_period
+from spm_model.errors import Problem, SpmConfigError, SpmDataError
+
+#: Quota ramp by quarter of tenure (fraction of a full quota): 0/25/50/75/100%.
+DEFAULT_RAMP: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Weight of history months by quarter of tenure when annualising history.
+DEFAULT_HISTORY_RAMP: tuple[float, ...] = (0.0, 0.5, 1.0)
+#: Roles that carry individual quotas by default (managers get roll-ups).
+DEFAULT_EXCLUDED_ROLES: tuple[str, ...] = ("MANAGER",)
+
+
+def _month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of each date (int64); NaT gives a very large sentinel."""
+    d = pd.DatetimeIndex(pd.to_datetime(dates)).to_numpy().astype("datetime64[M]")
+    out = d.astype(np.int64)
+    return np.where(np.isnat(d), np.iinfo(np.int64).max // 2, out)
+
+
+def _month_label(m: np.ndarray | int) -> np.ndarray:
+    m = np.atleast_1d(np.asarray(m, dtype=np.int64))
+    return np.array([f"{x // 12 + 1970:04d}-{x % 12 + 1:02d}" for x in m], dtype=object)
+
+
+def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = True) -> pd.DataFrame:
+    """Credit per rep, measure and month from the dataset's raw tables.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Needs ``transactions``, ``products`` and ``assignments``; ``activities``
+        for meetings.
+    overlays : bool
+        Also credit overlay reps on transactions of their product family.
+    meetings : bool
+        Count ``activities`` of kind ``meeting`` as the ``meetings`` measure.
+
+    Returns
+    -------
+    DataFrame
+        ``rep_id, measure, period, amount`` with ``period`` a calendar month label
+        (``"2025-07"``); amounts in currency (meetings: counts), cancellations net.
+    """
+    tx = ds.transactions
+    frames: list[pd.DataFrame] = []
+    if len(tx):
+        prod = ds.products.set_index("product_id")
+        t = pd.DataFrame(
+            {
+                "account_id": tx["account_id"].to_numpy(),
+                "date": pd.to_datetime(tx["date"]).to_numpy(),
+                "amount": tx["amount"].to_numpy(dtype=float),
+                "measure": prod["measure"].reindex(tx["product_id"]).to_numpy(),
+                "family": prod["family"].reindex(tx["product_id"]).to_numpy()
+                if "family" in prod
+                else None,
+            }
+        )
+        asg = ds.assignments
+        own = asg[asg["role"] == "owner"][["account_id", "rep_id", "start_date", "end_date"]]
+        # owner on the transaction date: last owner row starting on or before the date
+        t = t.sort_values("date", kind="stable")
+        own = own.sort_values("start_date", kind="stable")
+        m = pd.merge_asof(
+            t,
+            own.rename(columns={"start_date": "date_"}),
+            left_on="date",
+            right_on="date_",
+            by="account_id",
+            direction="backward",
+        )
+        ok = m["rep_id"].notna() & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
+        frames.append(m.loc[ok, ["rep_id", "measure", "date", "amount"]])
+        if overlays and "product_family" in asg:
+            ov = asg[asg["role"] == "overlay"][
+                ["account_id", "rep_id", "product_family", "start_date", "end_date"]
+            ]
+            if len(ov):
+                o = t.merge(
+                    ov, left_on=["account_id", "family"], right_on=["account_id", "product_family"]
+                )
+                ok = (o["date"] >= o["start_date"]) & (
+                    o["end_date"].isna() | (o["date"] <= o["end_date"])
+                )
+                frames.append(o.loc[ok, ["rep_id", "measure", "date", "amount"]])
+    if meetings and "activities" in ds and len(ds.activities):
+        a = ds.activities
+        a = a[a["kind"] == "meeting"]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "rep_id": a["rep_id"].to_numpy(),
+                    "measure": "meetings",
+                    "date": a["date"].to_numpy(),
+                    "amount": 1.0,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame({"rep_id": [], "measure": [], "period": [], "amount": []})
+    allc = pd.concat(frames, ignore_index=True)
+    allc["month"] = _month_index(allc["date"])
+    out = allc.groupby(["rep_id", "measure", "month"], as_index=False, sort=True)["amount"].sum()
+    out["period"] = _month_label(out["month"].to_numpy()) if len(out) else []
+    return out[["rep_id", "measure", "period", "amount"]]
+
+
+def _credited_to_months(credited: pd.DataFrame, fy_start_month: int) -> pd.DataFrame:
+    """Validate a user credited frame and bring it to months (quarters/years spread evenly)."""
+    need = {"rep_id", "measure", "period", "amount"}
+    missing = need - set(credited.columns)
+    if missing:
+        raise SpmDataError(
+            Problem("<credited>", None, None, ", ".join(sorted(missing)), "missing column(s)")
+        )
+    rows = []
+    for label in pd.unique(credited["period"].astype(str)):
+        try:
+            span = parse_period(label, fy_start_month)
+        except ValueError as exc:
+            raise SpmDataError(Problem("<credited>", None, None, "period", str(exc))) from None
+        first = (span.start.year - 1970) * 12 + span.start.month - 1
+        last = (span.end.year - 1970) * 12 + span.end.month - 1
+        k = last - first + 1
+        rows += [(label, first + i, 1.0 / k) for i in range(k)]
+    spread = pd.DataFrame(rows, columns=["period", "month", "share"])
+    c = credited.assign(period=credited["period"].astype(str)).merge(spread, on="period")
+    c["amount"] = c["amount"].astype(float) * c["share"]
+    out = c.groupby(["rep_id", "measure", "month"], as_index=False)["amount"].sum()
+    out["period"] = _month_label(out["month"].to_numpy()) if len(out) else []
+    return out[["rep_id", "measure", "period", "amount"]]
+
+
+def ramp_factor(tenure_months: np.ndarray, schedule: Sequence[float]) -> np.ndarray:
+    """Fraction of full capacity by tenure: ``schedule[q]`` in tenure quarter ``q``.
+
+    Parameters
+    ----------
+    tenure_months : ndarray
+        Whole months since hire at the start of the month (0 = month of hire);
+        negative means not yet hired (factor 0).
+    schedule : sequence of float
+        Fraction (1.0 = full) in quarters 0, 1, 2...; the last value holds after.
+    """
+    s = np.asarray(schedule, dtype=float)
+    q = np.clip(np.asarray(tenure_months) // 3, 0, len(s) - 1)
+    return np.where(np.asarray(tenure_months) < 0, 0.0, s[q.astype(np.int64)])
+
+
+def _check_schedule(name: str, schedule: Sequence[float]) -> tuple[float, ...]:
+    s = tuple(float(x) for x in schedule)
+    if not s or any(not 0.0 <= x <= 1.0 for x in s) or s[-1] != 1.0:
+        raise SpmConfigError(
+            f"{name} must be fractions in [0, 1] ending with 1.0 (full capacity), got {list(s)}"
+        )
+    if any(b < a for a, b in itertools.pairwise(s)):
+        raise SpmConfigError(f"{name} must not decrease, got {list(s)}")
+    return s
+
+
+def _active_fraction(hire: np.ndarray, end: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Fraction of each month's days a rep is employed: reps x months."""
+    m0 = months.astype("datetime64[M]").astype("datetime64[D]")
+    m1 = (months + 1).astype("datetime64[M]").astype("datetime64[D]") - np.timedelta64(1, "D")
+    h = hire.astype("datetime64[D]")[:, None]
+    e = end.astype("datetime64[D]")[:, None]
+    e = np.where(np.isnat(e), np.datetime64("2262-01-01"), e)
+    h = np.where(np.isnat(h), np.datetime64("1900-01-01"), h)
+    a = np.maximum(h, m0[None, :])
+    b = np.minimum(e, m1[None, :])
+    days = (b - a).astype(np.int64) + 1
+    return np.clip(days, 0, None) / ((m1 - m0).astype(np.int64) + 1)[None, :]
+
+
+@dataclass
+class QuotaHistory:
+    """Everything a quota method learns from, for one plan year.
+
+    Attributes
+    ----------
+    year : int
+        Fiscal year quotas are set for.
+    fy_start_month : int
+        First month of the fiscal year.
+    cutoff : pandas.Timestamp
+        Last day of history used (the day before the plan year by default).
+    pairs : DataFrame
+        One row per quota-carrying (rep, measure): ``rep_id, measure, role, region,
+        team, manager_id, hire_date, end_date, fte``; row order is the order of
+        every array below.
+    hist_months : ndarray of int
+        History months (months since 1970-01), oldest first.
+    amounts : ndarray, pairs x hist months
+        Credited amount (currency; counts for ``meetings``).
+    exposure : ndarray, pairs x hist months
+        Active fraction x FTE x history ramp (1.0 = a full month at full capacity).
+    season : dict str -> ndarray(12)
+        Monthly seasonality per measure in fiscal-month order, mean 1.0.
+    growth : dict str -> float
+        Learnt (or given) annual growth per measure, a fraction (0.05 = +5%).
+    plan_months : ndarray of int
+        The twelve months of the plan year.
+    potential : ndarray, pairs x 12
+        Annual potential (currency per year) of the accounts the rep owns in each
+        plan month (effective-dated assignments).
+    capacity : ndarray, pairs x 12
+        Plan-year factor: employed fraction x leave x new-hire ramp (FTE excluded).
+    employed : ndarray, pairs x 12
+        Fraction of each plan month the rep is employed.
+    managers : DataFrame or None
+        Reps of excluded roles active in the plan year with a measure they carry
+        (``rep_id, measure, role, region, team, manager_id, hire_date, end_date``),
+        for roll-up quotas.
+    last_year_actual : ndarray or None
+        Credit in the fiscal year before the plan year (None if not complete).
+    notes : list of str
+        What was inferred or fell back, for the report.
+    """
+
+    year: int
+    fy_start_month: int
+    cutoff: pd.Timestamp
+    pairs: pd.DataFrame
+    hist_months: np.ndarray
+    amounts: np.ndarray
+    exposure: np.ndarray
+    season: dict[str, np.ndarray]
+    growth: dict[str, float]
+    plan_months: np.ndarray
+    potential: np.ndarray
+    capacity: np.ndarray
+    employed: np.ndarray | None = None
+    managers: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    last_year_actual: np.ndarray | None = None
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of quota-carrying (rep, measure) pairs."""
+        return len(self.pairs)
+
+    def season_matrix(self) -> np.ndarray:
+        """Plan-month seasonality per pair (pairs x 12, each row mean 1.0)."""
+        meas = self.pairs["measure"].to_numpy()
+        out = np.ones((self.n_pairs, 12))
+        for m, s in self.season.items():
+            out[meas == m] = s
+        return out
+
+    def hist_season(self) -> np.ndarray:
+        """History-month seasonality per pair (pairs x hist months)."""
+        pos = (self.hist_months % 12 - (self.fy_start_month - 1)) % 12
+        return self.season_matrix()[:, pos]
+
+    def annualised(self, months: int | None = 12, min_exposure: float = 3.0) -> np.ndarray:
+        """Full-capacity annual rate per pair from the last ``months`` history months.
+
+        Sum of credit divided by the season-weighted exposure, times 12: a rep who
+        worked the whole year at full FTE gets exactly last year's total. NaN where
+        the season-weighted exposure is below ``min_exposure`` months (no history).
+
+        Returns
+        -------
+        ndarray
+            Currency per year (counts per year for ``meetings``).
+        """
+        sl = slice(None) if months is None else slice(-months, None)
+        e = (self.exposure[:, sl] * self.hist_season()[:, sl]).sum(axis=1)
+        a = self.amounts[:, sl].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(e >= min_exposure, a / e * 12.0, np.nan)
+        return out
+
+    def tenure_months(self) -> np.ndarray:
+        """Whole months of tenure at the first plan month (negative: hired later)."""
+        return self.plan_months[0] - _month_index(self.pairs["hire_date"])
+
+
+def _measures_by_role(
+    ds: Dataset, credit: pd.DataFrame, reps: pd.DataFrame, before_year_start: pd.Timestamp
+) -> dict[str, list[str]]:
+    """Which measures each role carries: from past quotas if any, else from history."""
+    out: dict[str, list[str]] = {}
+    q = ds.quotas if "quotas" in ds else None
+    if q is not None and len(q):
+        qq = q.merge(reps[["rep_id", "role"]], on="rep_id")
+        for role, g in qq.groupby("role"):
+            out[str(role)] = sorted(g["measure"].unique().tolist())
+        return out
+    c = credit.merge(reps[["rep_id", "role"]], on="rep_id")
+    c = c[c["amount"] > 0]
+    for role, g in c.groupby("role"):
+        tot = g.groupby("measure")["amount"].sum()
+        money = tot.drop("meetings", errors="ignore")
+        keep = list(money[money >= 0.05 * money.sum()].index) if len(money) else []
+        if "meetings" in tot and not keep:
+            keep = ["meetings"]
+        out[str(role)] = sorted(keep)
+    return out
+
+
+def _learn_season(
+    monthly: pd.DataFrame, measures: Sequence[str], fy_start_month: int, cutoff_m: int
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Seasonality per measure from complete fiscal years of company totals (mean 1)."""
+    notes = []
+    season: dict[str, np.ndarray] = {}
+    tot = monthly.groupby(["measure", "month"])["amount"].sum()
+    for meas in measures:
+        s = tot.get(meas) if meas in tot.index.get_level_values(0) else None
+        if s is None or not len(s):
+            season[meas] = np.ones(12)
+            notes.append(f"{meas}: no history, flat seasonality")
+            continue
+        s = s[s.index <= cutoff_m]
+        fpos = (s.index.to_numpy() % 12 - (fy_start_month - 1)) % 12
+        fy_key = s.index.to_numpy() - fpos  # month index of the fiscal year start
+        df = pd.DataFrame({"fy": fy_key, "pos": fpos, "amount": s.to_numpy()})
+        counts = df.groupby("fy")["pos"].count()
+        full = counts[counts == 12].index
+        df = df[df["fy"].isin(full)]
+        if not len(full):
+            season[meas] = np.ones(12)
+            notes.append(f"{meas}: no complete fiscal year before the cut-off, flat seasonality")
+            continue
+        w = np.zeros(12)
+        for _, g in df.groupby("fy"):
+            total = g["amount"].sum()
+            if total > 0:
+                w[g["pos"].to_numpy()] += np.clip(g["amount"].to_numpy(), 0, None) / total
+        w = w / w.sum() * 12 if w.sum() > 0 else np.ones(12)
+        season[meas] = w
+    return season, notes
+
+
+def _learn_growth(
+    monthly: pd.DataFrame, measures: Sequence[str], cutoff_m: int
+) -> tuple[dict[str, float], list[str]]:
+    """Annual growth per measure: last 12 months vs the same calendar months a year earlier."""
+    tot = monthly.groupby(["measure", "month"])["amount"].sum()
+    out: dict[str, float] = {}
+    notes = []
+    recent_all = prior_all = 0.0
+    per: dict[str, tuple[float, float, int]] = {}
+    for meas in measures:
+        if meas not in tot.index.get_level_values(0):
+            continue
+        s = tot[meas]
+        rec = s[(s.index > cutoff_m - 12) & (s.index <= cutoff_m)]
+        pri = s.reindex(rec.index - 12)
+        ok = pri.notna().to_numpy() & (pri.to_numpy() != 0)
+        r, p = float(rec.to_numpy()[ok].sum()), float(pri.to_numpy()[ok].sum())
+        per[meas] = (r, p, int(ok.sum()))
+        if meas != "meetings":
+            recent_all += r
+            prior_all += p
+    overall = recent_all / prior_all - 1.0 if prior_all > 0 else 0.0
+    for meas in measures:
+        r, p, n = per.get(meas, (0.0, 0.0, 0))
+        if n >= 6 and p > 0:
+            out[meas] = float(np.clip(r / p - 1.0, -0.5, 1.0))
+        else:
+            out[meas] = float(np.clip(overall, -0.5, 1.0))
+            notes.append(
+                f"{meas}: only {n} month(s) to compare with a year earlier, "
+                f"company growth {out[meas]:+.1%} used"
+            )
+    return out, notes
+
+
+def _owned_potential(ds: Dataset, rep_ids: np.ndarray, plan_months: np.ndarray) -> np.ndarray:
+    """Annual potential owned by each rep in each plan month (day-weighted)."""
+    asg = ds.assignments
+    own = asg[(asg["role"] == "owner") & asg["rep_id"].isin(set(rep_ids))]
+    pot = ds.accounts.set_index("account_id")["potential"]
+    out = np.zeros((len(rep_ids), len(plan_months)))
+    if not len(own):
+        return out
+    p = pot.reindex(own["account_id"]).fillna(0.0).to_numpy(dtype=float)
+    frac = _active_fraction(own["start_date"].to_numpy(), own["end_date"].to_numpy(), plan_months)
+    ridx = pd.Index(rep_ids).get_indexer(own["rep_id"])
+    contrib = frac * p[:, None]
+    np.add.at(out, ridx, contrib)
+    return out
+
+
+def check_inputs(ds: Dataset) -> None:
+    """Quota-specific data checks: negative potential, non-positive FTE (all problems at once)."""
+    problems: list[Problem] = []
+    acc = ds.accounts
+    if "potential" in acc:
+        bad = np.flatnonzero(acc["potential"].to_numpy(dtype=float) < 0)
+        for i in bad[:50]:
+            problems.append(
+                Problem(
+                    "accounts",
+                    "accounts",
+                    int(i) + 2,
+                    "potential",
+                    f"negative potential {acc['potential'].iloc[i]} for account "
+                    f"{acc['account_id'].iloc[i]}: potential must be >= 0",
+                )
+            )
+    reps = ds.reps
+    if "fte" in reps:
+        f = reps["fte"].to_numpy(dtype=float)
+        for i in np.flatnonzero(~(f > 0) & ~np.isnan(f))[:50]:
+            problems.append(
+                Problem("reps", "reps", int(i) + 2, "fte", f"fte must be > 0, got {f[i]}")
+            )
+    if problems:
+        raise SpmDataError(problems)
+
+
+def _leave_factor(
+    leaves: pd.DataFrame | None, rep_ids: np.ndarray, plan_months: np.ndarray
+) -> np.ndarray:
+    """1 - share of each month on leave (leaves: rep_id, start_date, end_date[, fraction])."""
+    out = np.ones((len(rep_ids), len(plan_months)))
+    if leaves is None or not len(leaves):
+        return out
+    need = {"rep_id", "start_date", "end_date"}
+    missing = need - set(leaves.columns)
+    if missing:
+        raise SpmDataError(
+            Problem("<leaves>", None, None, ", ".join(sorted(missing)), "missing column(s)")
+        )
+    lv = leaves.copy()
+    lv["start_date"] = pd.to_datetime(lv["start_date"])
+    lv["end_date"] = pd.to_datetime(lv["end_date"])
+    frac = lv["fraction"].to_numpy(dtype=float) if "fraction" in lv else np.ones(len(lv))
+    problems = [
+        Problem("<leaves>", None, i + 2, "end_date", "end_date before start_date")
+        for i in np.flatnonzero((lv["end_date"] < lv["start_date"]).to_numpy())
+    ]
+    problems += [
+        Problem("<leaves>", None, i + 2, "fraction", "fraction must be in (0, 1]")
+        for i in np.flatnonzero(~((frac > 0) & (frac <= 1)))
+    ]
+    if problems:
+        raise SpmDataError(problems)
+    share = _active_fraction(lv["start_date"].to_numpy(), lv["end_date"].to_numpy(), plan_months)
+    ridx = pd.Index(rep_ids).get_indexer(lv["rep_id"])
+    keep = ridx >= 0
+    away = np.zeros_like(out)
+    np.add.at(away, ridx[keep], share[keep] * frac[keep, None])
+    return np.clip(1.0 - away, 0.0, 1.0)
+
+
+def build_history(
+    ds: Dataset,
+    year: int,
+    *,
+    credited: pd.DataFrame | None = None,
+    cutoff: str | pd.Timestamp | None = None,
+    measures: Sequence[str] | None = None,
+    measures_by_role: Mapping[str, Sequence[str]] | None = None,
+    exclude_roles: Sequence[str] = DEFAULT_EXCLUDED_ROLES,
+    ramp: Sequence[float] = DEFAULT_RAMP,
+    history_ramp: Sequence[float] = DEFAULT_HISTORY_RAMP,
+    growth: float | Mapping[str, float] | None = None,
+    leaves: pd.DataFrame | None = None,
+) -> QuotaHistory:
+    """Build the planning frame for fiscal ``year`` from a dataset.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Canonical tables (reps, accounts, assignments, products, transactions...).
+    year : int
+        Fiscal year to set quotas for.
+    credited : DataFrame, optional
+        ``rep_id, measure, period, amount`` (e.g. ``spm_model.crediting`` output);
+        default :func:`attribute_history`.
+    cutoff : date, optional
+        Last day of history to learn from; default the day before the plan year.
+    measures : sequence of str, optional
+        Only these measures.
+    measures_by_role : mapping, optional
+        Measures each role carries; default from past quotas, else from history.
+    exclude_roles : sequence of str
+        Roles without individual quotas (default managers).
+    ramp : sequence of float
+        New-hire quota ramp by quarter of tenure (fractions, last 1.0).
+    history_ramp : sequence of float
+        Weight of history months by quarter of tenure when annualising history.
+    growth : float or mapping, optional
+        Annual growth (fraction) for every measure or per measure; default learnt.
+    leaves : DataFrame, optional
+        Planned leaves ``rep_id, start_date, end_date[, fraction]``.
+
+    Returns
+    -------
+    QuotaHistory
+    """
+    if not isinstance(year, int | np.integer) or not 1900 < int(year) < 3000:
+        raise SpmConfigError(f"year must be a fiscal year like 2026, got {year!r}")
+    ramp = _check_schedule("ramp", ramp)
+    history_ramp = _check_schedule("history_ramp", history_ramp)
+    check_inputs(ds)
+    fy = ds.meta.fy_start_month
+    span = parse_period(str(int(year)), fy)
+    y0 = pd.Timestamp(span.start)
+    cut = pd.Timestamp(cutoff) if cutoff is not None else y0 - pd.Timedelta(days=1)
+    cut_m = int(_month_index(pd.Series([cut]))[0])
+    if cut.month == (cut + pd.Timedelta(days=1)).month:
+        cut_m -= 1  # a cut-off inside a month keeps only the complete months before it
+    notes: list[str] = []
+    if credited is None:
+        credit = attribute_history(ds)
+    else:
+        credit = _credited_to_months(credited, fy)
+    credit = credit.assign(month=_month_index(pd.to_datetime(credit["period"] + "-01")))
+    credit = credit[credit["month"] <= cut_m]
+    reps = ds.reps
+    plan_months = np.arange(12, dtype=np.int64) + int(_month_index(pd.Series([y0]))[0])
+    mbr = (
+        {k: list(v) for k, v in measures_by_role.items()}
+        if measures_by_role is not None
+        else _measures_by_role(ds, credit, reps, y0)
+    )
+    # reps employed at some point in the plan year, in quota-carrying roles
+    ye = pd.Timestamp(span.end)
+    hire = pd.to_datetime(reps["hire_date"])
+    endd = pd.to_datetime(reps["end_date"])
+    active = (hire.isna() | (hire <= ye)) & (endd.isna() | (endd >= y0))
+    pop = reps[active & ~reps["role"].isin(list(exclude_roles))]
+    rows = []
+    for r in pop.itertuples(index=False):
+        for m in mbr.get(str(r.role), []):
+            if measures is None or m in measures:
+                rows.append((r.rep_id, m))
+    if not rows:
+        raise SpmDataError(
+            Problem(
+                "reps",
+                "reps",
+                None,
+                "role",
+                f"no quota-carrying reps for fiscal year {year} "
+                f"(roles and measures: {mbr}; excluded roles {list(exclude_roles)})",
+            )
+        )
+    pairs = pd.DataFrame(rows, columns=["rep_id", "measure"])
+    mrows = [
+        (r.rep_id, m)
+        for r in reps[active & reps["role"].isin(list(exclude_roles))].itertuples(index=False)
+        for m in mbr.get(str(r.role), [])
+        if measures is None or m in measures
+    ]
+    cols0 = [
+        c
+        for c in ("rep_id", "role", "region", "team", "manager_id", "hire_date", "end_date")
+        if c in reps
+    ]
+    managers = pd.DataFrame(mrows, columns=["rep_id", "measure"]).merge(
+        reps[cols0], on="rep_id", how="left"
+    )
+    cols = ["rep_id", "role", "region", "team", "manager_id", "hire_date", "end_date", "fte"]
+    cols = [c for c in cols if c in reps]
+    pairs = pairs.merge(reps[cols], on="rep_id", how="left")
+    if "fte" not in pairs:
+        pairs["fte"] = 1.0
+    pairs["fte"] = pairs["fte"].fillna(1.0).astype(float)
+    for c in ("region", "team"):
+        if c not in pairs:
+            pairs[c] = "(all)"
+        pairs[c] = pairs[c].fillna("(none)").astype(str)
+    n = len(pairs)
+    # history matrix
+    first_m = int(credit["month"].min()) if len(credit) else cut_m
+    hist_months = np.arange(first_m, cut_m + 1, dtype=np.int64)
+    key = pd.MultiIndex.from_frame(pairs[["rep_id", "measure"]])
+    amounts = np.zeros((n, len(hist_months)))
+    if len(credit) and len(hist_months):
+        c = credit.set_index(["rep_id", "measure"])
+        pos = key.get_indexer(c.index)
+        ok = pos >= 0
+        np.add.at(
+            amounts,
+            (pos[ok], (c["month"].to_numpy() - first_m)[ok]),
+            c["amount"].to_numpy(dtype=float)[ok],
+        )
+    act = _active_fraction(pairs["hire_date"].to_numpy(), pairs["end_date"].to_numpy(), hist_months)
+    ten_h = hist_months[None, :] - _month_index(pairs["hire_date"])[:, None]
+    exposure = act * pairs["fte"].to_numpy()[:, None] * ramp_factor(ten_h, history_ramp)
+    last = (hist_months >= plan_months[0] - 12) & (hist_months < plan_months[0])
+    lya = amounts[:, last].sum(axis=1) if last.sum() == 12 else None
+    amounts = np.where(exposure > 0, amounts, 0.0)  # credit while not exposed is dropped
+    meas_list = sorted(pairs["measure"].unique())
+    season, n1 = _learn_season(credit, meas_list, fy, cut_m)
+    if growth is None:
+        gr, n2 = _learn_growth(credit, meas_list, cut_m)
+    elif isinstance(growth, Mapping):
+        gr, n2 = {m: float(growth.get(m, 0.0)) for m in meas_list}, []
+    else:
+        gr, n2 = {m: float(growth) for m in meas_list}, []
+    if any(g <= -1 for g in gr.values()):
+        raise SpmConfigError(f"growth must be > -1 (a fraction), got {gr}")
+    notes += n1 + n2
+    # plan year
+    act_p = _active_fraction(
+        pairs["hire_date"].to_numpy(), pairs["end_date"].to_numpy(), plan_months
+    )
+    ten_p = plan_months[None, :] - _month_index(pairs["hire_date"])[:, None]
+    capacity = (
+        act_p
+        * ramp_factor(ten_p, ramp)
+        * _leave_factor(leaves, pairs["rep_id"].to_numpy(), plan_months)
+    )
+    urep = pairs["rep_id"].unique()
+    pot_rep = _owned_potential(ds, urep, plan_months)
+    potential = pot_rep[pd.Index(urep).get_indexer(pairs["rep_id"])]
+    return QuotaHistory(
+        year=int(year),
+        fy_start_month=fy,
+        cutoff=cut,
+        pairs=pairs.reset_index(drop=True),
+        hist_months=hist_months,
+        amounts=amounts,
+        exposure=exposure,
+        season=season,
+        growth=gr,
+        plan_months=plan_months,
+        potential=potential,
+        capacity=capacity,
+        employed=act_p,
+        managers=managers,
+        notes=notes,
+        last_year_actual=lya,
+    )

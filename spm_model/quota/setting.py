@@ -1,0 +1,450 @@
+"""Set quotas: method basis -> adjustments -> top-down allocation -> phasing.
+
+:func:`set_quotas` is the one call analysts make. For each measure:
+
+1. the method's full-capacity annual basis per rep (reps without one fall back to
+   the capacity method, i.e. peers' productivity, and are reported);
+2. the **seat weight** ``basis x FTE`` (the territory for the whole year) and the
+   **rep weight** ``basis x FTE x capacity share``, where the capacity share is
+   the season-weighted mean over plan months of employed fraction x leave x
+   new-hire ramp (and, for potential-based methods, the monthly territory
+   potential, so mid-year moves prorate). The difference (months before a hire
+   or after a leaver, leave, ramp relief) is carried per team as an
+   ``unassigned`` line;
+3. with a ``target``: company -> region -> team -> rep (plus each team's
+   unassigned line) with over-assignment and largest-remainder rounding to whole
+   units, reconciling exactly at every level; without one, bottom-up: the
+   company total is the sum of seat weights;
+4. every annual amount is phased into months by learnt seasonality x capacity
+   (largest remainder again, so months sum to the year exactly), then to the
+   requested period length.
+
+Money is in whole currency units (counts for ``meetings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_model.data import Dataset
+from spm_model.errors import SpmConfigError, SpmDataError
+from spm_model.quota.allocation import (
+    Allocation,
+    allocate,
+    largest_remainder_grouped,
+    parse_over_assign,
+    round_half_up,
+)
+from spm_model.quota.history import QuotaHistory, _month_label, build_history
+from spm_model.quota.methods import CapacityBased, QuotaMethod, make_method
+
+UNASSIGNED = "(unassigned)"
+FREQS = ("month", "quarter", "year")
+
+
+@dataclass
+class QuotaResult:
+    """Quotas for one fiscal year, with everything needed to defend them.
+
+    Attributes
+    ----------
+    quotas : DataFrame
+        Canonical ``quotas`` table: ``rep_id, period, measure, amount`` (whole
+        currency units), ready for ``calc`` and ``simulate``.
+    annual : DataFrame
+        Per (rep, measure): ``basis`` (full capacity, currency per year),
+        ``source`` (method or fallback), ``fte``, ``capacity_share`` (fraction of a
+        full year), ``seat_weight``, ``weight``, ``annual`` (whole units),
+        ``potential`` (average owned, currency per year), ``last_year_actual``.
+    unassigned : DataFrame
+        ``region, team, measure, period, amount``: vacancy and relief quota per team.
+    allocation : DataFrame
+        Target vs assigned per level and node (see :class:`Allocation`), with ``measure``.
+    monthly : DataFrame
+        Every line (reps and unassigned) by plan month, long form.
+    notes : list of str
+        Fallbacks and inferences, in words.
+    """
+
+    year: int
+    freq: str
+    quotas: pd.DataFrame
+    annual: pd.DataFrame
+    unassigned: pd.DataFrame
+    allocation: pd.DataFrame
+    monthly: pd.DataFrame
+    method: QuotaMethod
+    history: QuotaHistory
+    targets: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        """True when every allocation node's children sum exactly to its amount to assign."""
+        inner = self.allocation[self.allocation["level"] != "rep"]
+        return bool((inner["difference"] == 0).all())
+
+    def summary(self) -> pd.DataFrame:
+        """Per measure: target, assigned to reps, unassigned, reps, over-assignment achieved."""
+        a = self.annual.groupby("measure").agg(
+            reps=("rep_id", "nunique"), assigned=("annual", "sum")
+        )
+        u = self.unassigned.groupby("measure")["amount"].sum().rename("unassigned")
+        out = a.join(u).fillna({"unassigned": 0}).astype({"unassigned": np.int64})
+        comp = self.allocation[self.allocation["level"] == "company"].set_index("measure")["target"]
+        out["company_target"] = comp.reindex(out.index)
+        out["over_assignment"] = (out["assigned"] + out["unassigned"]) / out["company_target"] - 1
+        return out.reset_index()
+
+    def __repr__(self) -> str:
+        return (
+            f"QuotaResult(year={self.year}, method={self.method!r}, freq={self.freq!r}, "
+            f"pairs={len(self.annual)}, rows={len(self.quotas)}, reconciles={self.reconciles})"
+        )
+
+    def to_excel(self, path: str) -> Any:
+        """Write the workbook with the allocation hierarchy (:func:`spm_model.quota.to_excel`)."""
+        from spm_model.quota.export import to_excel
+
+        return to_excel(self, path)
+
+
+def _parse_targets(
+    target: float | Mapping[str, float] | None, measures: Sequence[str], default_measure: str | None
+) -> dict[str, float]:
+    if target is None:
+        return {}
+    if isinstance(target, Mapping):
+        t = {str(k): v for k, v in target.items()}
+    else:
+        if default_measure is None:
+            default_measure = "new_business" if "new_business" in measures else sorted(measures)[0]
+        t = {default_measure: target}
+    problems = []
+    for k, v in t.items():
+        if k not in measures:
+            problems.append(
+                f"target for unknown measure {k!r} (quota measures: {sorted(measures)})"
+            )
+        elif not (
+            isinstance(v, int | float | np.integer | np.floating) and np.isfinite(v) and v > 0
+        ):
+            problems.append(f"target for {k!r} must be a positive amount, got {v!r}")
+    if problems:
+        raise SpmConfigError("; ".join(problems))
+    return {k: float(v) for k, v in t.items()}
+
+
+def _period_labels(
+    plan_months: np.ndarray, freq: str, fy_start_month: int, year: int
+) -> np.ndarray:
+    if freq == "month":
+        return _month_label(plan_months)
+    if freq == "quarter":
+        return np.array([f"{year}-Q{i // 3 + 1}" for i in range(12)], dtype=object)
+    return np.array([str(year)] * 12, dtype=object)
+
+
+def set_quotas(
+    data: Dataset | QuotaHistory,
+    year: int | None = None,
+    method: str | Mapping[str, Any] | QuotaMethod = "blend",
+    *,
+    target: float | Mapping[str, float] | None = None,
+    measure: str | None = None,
+    over_assign: float | Mapping[str, float] | None = None,
+    freq: str = "month",
+    manager_quotas: bool = True,
+    **history_options: Any,
+) -> QuotaResult:
+    """Set quotas for fiscal ``year``.
+
+    Parameters
+    ----------
+    data : Dataset or QuotaHistory
+        The company, or an already built planning frame (:func:`build_history`).
+    year : int
+        Fiscal year (not needed with a QuotaHistory).
+    method : str, mapping or QuotaMethod
+        ``"history"``, ``"run_rate"``, ``"potential"``, ``"capacity"``, ``"blend"``
+        or ``"probabilistic"``, a mapping ``{"method": ..., params}`` or an instance.
+    target : float or mapping, optional
+        Company target (currency per year, > 0) for ``measure`` or per measure;
+        measures without a target are set bottom-up.
+    measure : str, optional
+        Measure a plain-number ``target`` applies to (default ``new_business``).
+    over_assign : float or mapping, optional
+        Over-assignment per level (fraction; one number applies to region, team
+        and rep levels). Default none.
+    freq : {"month", "quarter", "year"}
+        Period length of the output quotas.
+    manager_quotas : bool
+        Also give managers (excluded roles) the amount handed to their team,
+        region or company, phased by seasonality.
+    **history_options
+        Passed to :func:`build_history` (``credited``, ``leaves``, ``ramp``,
+        ``growth``, ``measures_by_role``, ``cutoff``...).
+
+    Returns
+    -------
+    QuotaResult
+
+    Raises
+    ------
+    SpmConfigError
+        Non-positive target, unknown measure or method, bad weights or over-assignment.
+    SpmDataError
+        Negative potential, no quota-carrying reps, a measure nobody has history for
+        and no target.
+    """
+    if freq not in FREQS:
+        raise SpmConfigError(f"freq must be one of {list(FREQS)}, got {freq!r}")
+    oa = parse_over_assign(over_assign)
+    meth = make_method(method)  # validates parameters before any work
+    if isinstance(data, QuotaHistory):
+        hist = data
+    else:
+        if year is None:
+            raise SpmConfigError("year is required when setting quotas from a Dataset")
+        hist = build_history(data, int(year), **history_options)
+    measures = sorted(hist.pairs["measure"].unique())
+    targets = _parse_targets(target, measures, measure)
+    notes = list(hist.notes)
+    meth.fit(hist)
+    notes += list(getattr(meth, "notes_", []))
+    basis = meth.basis_.copy()
+    source = np.full(hist.n_pairs, meth.name, dtype=object)
+    p = hist.pairs
+    missing = ~np.isfinite(basis)
+    if missing.any():
+        cap = CapacityBased().fit(hist).basis_
+        basis = np.where(missing, cap, basis)
+        source[missing] = "capacity fallback"
+        for r, m in zip(p["rep_id"][missing], p["measure"][missing], strict=True):
+            notes.append(
+                f"{r} {m}: no basis from {meth.name} (no history or potential); "
+                "capacity-based (peer productivity) used"
+            )
+    still = ~np.isfinite(basis)
+    problems = []
+    for m in measures:
+        sel = (p["measure"] == m).to_numpy()
+        if (still[sel]).all() and m not in targets:
+            problems.append(f"measure {m!r}: no rep has history to set quotas from; give a target")
+    if problems:
+        raise SpmDataError("; ".join(problems))
+    if still.any():
+        for r, m in zip(p["rep_id"][still], p["measure"][still], strict=True):
+            notes.append(f"{r} {m}: no history for any peer; equal share of the target used")
+        source[still] = "equal share"
+    basis = np.maximum(np.nan_to_num(basis, nan=0.0), 0.0)
+    # measures with a target but no basis at all: equal weights per FTE
+    season = hist.season_matrix()
+    prof = meth.profile_
+    sp = season * prof
+    fte = p["fte"].to_numpy(dtype=float)
+    unit = np.where(still, 1.0, basis)
+    seat_w = unit * fte * sp.mean(axis=1)
+    rep_monthly_w = unit[:, None] * fte[:, None] * sp * hist.capacity / 12.0
+    rep_w = rep_monthly_w.sum(axis=1)
+    unas_monthly_w = unit[:, None] * fte[:, None] * sp * (1.0 - hist.capacity) / 12.0
+
+    annual_amt = np.zeros(hist.n_pairs, dtype=np.int64)
+    alloc_reports = []
+    unas_rows = []
+    target_units: dict[str, int] = {}
+    for m in measures:
+        sel = np.flatnonzero((p["measure"] == m).to_numpy())
+        sub = p.iloc[sel]
+        teams = sub[["region", "team"]].drop_duplicates()
+        tkey = sub["region"] + "/" + sub["team"]
+        um = pd.DataFrame(unas_monthly_w[sel]).groupby(tkey.to_numpy()).sum()
+        tk_teams = teams["region"] + "/" + teams["team"]
+        um = um.reindex(tk_teams.to_numpy())
+        leaves = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "rep_id": sub["rep_id"].to_numpy(),
+                        "region": sub["region"].to_numpy(),
+                        "team": sub["team"].to_numpy(),
+                        "weight": rep_w[sel],
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "rep_id": UNASSIGNED,
+                        "region": teams["region"].to_numpy(),
+                        "team": teams["team"].to_numpy(),
+                        "weight": um.sum(axis=1).to_numpy(),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        if m in targets:
+            tgt = targets[m]
+            oam = oa
+        else:
+            tgt = float(seat_w[sel].sum())
+            oam = dict.fromkeys(oa, 0.0)
+            if tgt < 0.5:
+                raise SpmDataError(f"measure {m!r}: the bottom-up total is zero; give a target")
+            notes.append(
+                f"{m}: no target given, set bottom-up (company total = sum of seat weights"
+                + (", over-assignment not applied)" if over_assign is not None else ")")
+            )
+        al: Allocation = allocate(tgt, leaves, oam)
+        rep_part = al.leaves.iloc[: len(sel)]
+        annual_amt[sel] = rep_part["amount"].to_numpy()
+        un = al.leaves.iloc[len(sel) :]
+        un_m = largest_remainder_grouped(
+            um.to_numpy().ravel(),
+            np.repeat(np.arange(len(un)), 12),
+            un["amount"].to_numpy(),
+        ).reshape(len(un), 12)
+        unas_rows.append((m, un[["region", "team"]].to_numpy(), un_m))
+        rep_ = al.report.assign(measure=m)
+        alloc_reports.append(rep_)
+        target_units[m] = int(round_half_up(tgt))
+    # phase every rep's annual amount into months
+    mw = rep_monthly_w.copy()
+    zero = mw.sum(axis=1) <= 0
+    mw[zero] = (sp * np.maximum(hist.employed, 1e-9))[zero]
+    monthly = largest_remainder_grouped(
+        mw.ravel(), np.repeat(np.arange(hist.n_pairs), 12), annual_amt
+    ).reshape(hist.n_pairs, 12)
+    labels = _period_labels(hist.plan_months, freq, hist.fy_start_month, hist.year)
+    month_labels = _month_label(hist.plan_months)
+    long = pd.DataFrame(
+        {
+            "rep_id": np.repeat(p["rep_id"].to_numpy(), 12),
+            "measure": np.repeat(p["measure"].to_numpy(), 12),
+            "month": np.tile(month_labels, hist.n_pairs),
+            "period": np.tile(labels, hist.n_pairs),
+            "amount": monthly.ravel(),
+            "employed": (hist.employed > 0).ravel(),
+        }
+    )
+    q = long.groupby(["rep_id", "period", "measure"], as_index=False, sort=False).agg(
+        amount=("amount", "sum"), employed=("employed", "any")
+    )
+    q = q[q["employed"]].drop(columns="employed")
+    # unassigned lines
+    urows = []
+    for m, keys, um_ in unas_rows:
+        for (reg, team), row in zip(keys, um_, strict=True):
+            for lab, mon, v in zip(labels, month_labels, row, strict=True):
+                urows.append((reg, team, m, lab, mon, int(v)))
+    un_long = pd.DataFrame(
+        urows, columns=["region", "team", "measure", "period", "month", "amount"]
+    )
+    unassigned = un_long.groupby(
+        ["region", "team", "measure", "period"], as_index=False, sort=False
+    )["amount"].sum()
+    allocation = pd.concat(alloc_reports, ignore_index=True)
+    # manager roll-ups: the amount handed to their team / region / company
+    mq = pd.DataFrame(columns=["rep_id", "period", "measure", "amount"])
+    if manager_quotas and hist.managers is not None and len(hist.managers):
+        mq = _manager_quotas(hist, allocation, season, labels, notes)
+    quotas = pd.concat([q, mq], ignore_index=True)
+    quotas["amount"] = quotas["amount"].astype(float)
+    quotas = quotas.sort_values(["rep_id", "measure", "period"], kind="stable").reset_index(
+        drop=True
+    )
+    cap_share = (sp * hist.capacity).sum(axis=1) / np.maximum(sp.sum(axis=1), 1e-12)
+    act = hist.employed > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg_pot = np.where(
+            act.any(axis=1), (hist.potential * act).sum(axis=1) / act.sum(axis=1), 0.0
+        )
+    annual = pd.DataFrame(
+        {
+            "rep_id": p["rep_id"].to_numpy(),
+            "measure": p["measure"].to_numpy(),
+            "role": p["role"].to_numpy(),
+            "region": p["region"].to_numpy(),
+            "team": p["team"].to_numpy(),
+            "fte": fte,
+            "basis": basis,
+            "source": source,
+            "capacity_share": cap_share,
+            "seat_weight": seat_w,
+            "weight": rep_w,
+            "annual": annual_amt,
+            "potential": avg_pot,
+            "last_year_actual": hist.last_year_actual
+            if hist.last_year_actual is not None
+            else np.nan,
+        }
+    )
+    long = pd.concat(
+        [
+            long.drop(columns="employed").assign(line="rep"),
+            un_long.assign(rep_id=UNASSIGNED, line="unassigned"),
+        ],
+        ignore_index=True,
+    )
+    return QuotaResult(
+        year=hist.year,
+        freq=freq,
+        quotas=quotas[["rep_id", "period", "measure", "amount"]],
+        annual=annual,
+        unassigned=unassigned,
+        allocation=allocation,
+        monthly=long,
+        method=meth,
+        history=hist,
+        targets=target_units,
+        notes=notes,
+    )
+
+
+def _manager_quotas(
+    hist: QuotaHistory,
+    allocation: pd.DataFrame,
+    season: np.ndarray,
+    labels: np.ndarray,
+    notes: list[str],
+) -> pd.DataFrame:
+    mg = hist.managers
+    assert mg is not None
+    plan_months = hist.plan_months
+    from spm_model.quota.history import _active_fraction
+
+    emp = _active_fraction(mg["hire_date"].to_numpy(), mg["end_date"].to_numpy(), plan_months)
+    rows = []
+    meas_season = {m: s for m, s in hist.season.items()}
+    for i, r in enumerate(mg.itertuples(index=False)):
+        a = allocation[allocation["measure"] == r.measure]
+        if not len(a):
+            continue
+        node = a[(a["level"] == "team") & (a["node"] == f"{r.region}/{r.team}")]
+        if not len(node):
+            node = a[(a["level"] == "region") & (a["node"] == str(r.region))]
+        if not len(node) and (pd.isna(r.manager_id) or r.manager_id in ("", None)):
+            node = a[a["level"] == "company"]
+        if not len(node):
+            continue
+        amount = int(node["target"].iloc[0])
+        s = meas_season.get(r.measure, np.ones(12))
+        w = s * np.maximum(emp[i], 0.0)
+        if w.sum() <= 0:
+            continue
+        share = round(amount * w.sum() / s.sum())
+        mon = largest_remainder_grouped(w, np.zeros(12, dtype=np.int64), np.array([share]))
+        df = pd.DataFrame({"period": labels, "amount": mon, "emp": emp[i] > 0})
+        g = df.groupby("period", sort=False).agg(amount=("amount", "sum"), emp=("emp", "any"))
+        g = g[g["emp"]]
+        for per, am in zip(g.index, g["amount"], strict=True):
+            rows.append((r.rep_id, per, r.measure, int(am)))
+    if rows:
+        notes.append(
+            f"{len({x[0] for x in rows})} manager(s) given the quota of the node they lead"
+        )
+    return pd.DataFrame(rows, columns=["rep_id", "period", "measure", "amount"])
