@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "calc",
     "runner",
     "territory",
+    "quota",
 ]
 
 
