@@ -22,3 +22,9 @@ __all__ = [
 from spm_model.plans import Plan, PlanError, load_plan  # noqa: E402
 
 __all__ += ["Plan", "PlanError", "load_plan"]
+
+# top layer: notebook runner and report helpers (widgets: spm_model.widgets)
+from spm_model.reports import record, render_html, write_excel  # noqa: E402
+from spm_model.runner import run_batch, run_notebook  # noqa: E402
+
+__all__ += ["record", "render_html", "run_batch", "run_notebook", "write_excel"]

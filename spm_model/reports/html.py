@@ -9,9 +9,12 @@ from typing import Any
 
 from spm_model.reports.figures import MIME_TYPE
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "<p><em>Interactive widget: open the notebook in JupyterLab to use it.</em></p>"
+
 
 def _strip_hidden(nb: Any) -> Any:
-    """Copy of ``nb`` without the figure records (not meant for the page)."""
+    """Copy of ``nb`` without figure records, with a note in place of live widgets."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -24,6 +27,10 @@ def _strip_hidden(nb: Any) -> Any:
                 if not rest:
                     continue
                 output["data"] = rest
+            if WIDGET_MIME in data:  # live widgets need a kernel: say so instead of a repr
+                output["data"] = {"text/html": WIDGET_NOTE}
+                output.pop("metadata", None)
+                output["metadata"] = {}
             kept.append(output)
         cell["outputs"] = kept
     return nb

@@ -11,6 +11,7 @@ The computations are plain functions in :mod:`spm_model.widgets.logic`.
 from __future__ import annotations
 
 from spm_model.widgets.logic import (
+    earnings_curve,
     edit_plan,
     estimate_earnings,
     leaderboard,
@@ -23,6 +24,7 @@ __all__ = [
     "EarningsEstimator",
     "Leaderboard",
     "PlanDesigner",
+    "earnings_curve",
     "edit_plan",
     "estimate_earnings",
     "leaderboard",

@@ -336,6 +336,45 @@ def estimate_earnings(
     return pd.DataFrame(rows), payout
 
 
+def earnings_curve(
+    plan: Plan, position: RepPosition, measure: str, amounts: Sequence[float]
+) -> pd.DataFrame:
+    """Estimated period payout as more is closed on one measure.
+
+    Parameters
+    ----------
+    plan : Plan
+    position : RepPosition
+    measure : str
+        Plan measure the extra amounts are credited to.
+    amounts : sequence of float
+        Additional credited amounts (currency).
+
+    Returns
+    -------
+    DataFrame
+        ``added`` (currency), ``attainment`` (fraction of that measure's quota)
+        and ``payout`` (currency, the whole plan for the period).
+    """
+    if measure not in plan.measures:
+        raise SpmConfigError(
+            f"plan {plan.id} has no measure {measure!r}; it has {', '.join(plan.measures)}"
+        )
+    add = np.asarray(amounts, dtype=float)
+    credited = {m: np.full(add.shape, position.credited.get(m, 0.0)) for m in plan.measures}
+    credited[measure] = credited[measure] + add
+    quota = {m: np.full(add.shape, position.quota.get(m, 0.0)) for m in plan.measures}
+    total = plan.payout_arrays(credited, quota, position.target_incentive, components=False).total
+    q = position.quota.get(measure, 0.0)
+    return pd.DataFrame(
+        {
+            "added": add,
+            "attainment": credited[measure] / q if q else np.nan,
+            "payout": np.round(np.asarray(total, dtype=float), 2),
+        }
+    )
+
+
 # -- leaderboard -----------------------------------------------------------------
 def leaderboard(
     ds: Dataset,

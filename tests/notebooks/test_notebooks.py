@@ -44,7 +44,26 @@ def _check_02(fig: dict, tmp: Path) -> None:
     assert (tmp / "plan_design.xlsx").is_file()
 
 
-CHECKS = {"01_data_overview": _check_01, "02_plan_design": _check_02}
+def _check_07(fig: dict, tmp: Path) -> None:
+    # first saas_ae rep, 2026-Q4 (nothing credited yet), OTE x 50% pay mix / 4 quarters
+    reps = pd.read_csv(SAMPLE / "reps.csv")
+    rep = reps[reps.plan_id == "saas_ae"].sort_values("rep_id").iloc[0]
+    assert fig["target_incentive"] == pytest.approx(rep["ote"] * 0.5 / 4, abs=0.01)
+    assert fig["payout_now"] == 0.0
+    assert fig["deals_assumed"] == 3
+    assert fig["payout_gain"] == pytest.approx(
+        fig["payout_with_deals"] - fig["payout_now"], abs=0.01
+    )
+    assert 0 < fig["payout_with_deals"] <= 3 * fig["target_incentive"]
+    assert fig["rank_last_period"] >= 1
+    assert (tmp / "rep_earnings.xlsx").is_file()
+
+
+CHECKS = {
+    "01_data_overview": _check_01,
+    "02_plan_design": _check_02,
+    "07_rep_earnings_estimator": _check_07,
+}
 
 
 def test_notebooks_are_committed_clean():
