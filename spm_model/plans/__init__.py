@@ -72,7 +72,10 @@ Vectorised engine (float64, any leading shape; same rounding)
 ``plan.payout_arrays_periods(credited, quota, ...)`` (period axis last) -> dict
     ``earned, due, pay_due, payable, advance, recovery, balance``.
 ``apply_draws_arrays``, ``true_up_arrays``, ``clawback_fraction_arrays``.
-``fast_payout_total(plan, credited, quota, ti)`` chunked, for 10^8 evaluations.
+``fast_payout_total(plan, credited, quota, ti)``: the same total from a fused,
+    parallel numba kernel (commission and payout-curve plans with gates and caps;
+    other plans fall back to ``payout_arrays``), for 10^8 evaluations
+    (:mod:`spm_model.plans.fast`, imported lazily).
 
 Other helpers: ``payout_table(plan, attainments)`` (payout at attainment levels),
 ``plan_summary(plan)`` (text used by ``spm check-plan``).
@@ -131,6 +134,16 @@ from spm_model.plans.sequencing import (
     true_up_exact,
 )
 
+
+def __getattr__(name: str):
+    # numba is imported only when the fused kernel is asked for (keeps imports fast)
+    if name in ("fast_payout_total", "compile_plan"):
+        from spm_model.plans import fast
+
+        return getattr(fast, name)
+    raise AttributeError(f"module 'spm_model.plans' has no attribute {name!r}")
+
+
 __all__ = [
     "COMPONENT_TYPES",
     "ArrayInputs",
@@ -172,8 +185,10 @@ __all__ = [
     "apply_draws_exact",
     "clawback_fraction_arrays",
     "clawback_fraction_exact",
+    "compile_plan",
     "component_from_dict",
     "draw_schedule",
+    "fast_payout_total",
     "load_plan",
     "plan_from_data",
     "proration_factor",
