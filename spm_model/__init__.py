@@ -28,3 +28,18 @@ from spm_model.reports import record, render_html, write_excel  # noqa: E402
 from spm_model.runner import run_batch, run_notebook  # noqa: E402
 
 __all__ += ["record", "render_html", "run_batch", "run_notebook", "write_excel"]
+
+# crediting and exact calculation (middle layer): statements, explanations, replay
+from spm_model.calc import CalcResult, calculate  # noqa: E402
+from spm_model.calc.replay import dispute_summary, replay  # noqa: E402
+from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions  # noqa: E402
+
+__all__ += [
+    "CalcResult",
+    "ClawbackPolicy",
+    "CreditingResult",
+    "calculate",
+    "credit_transactions",
+    "dispute_summary",
+    "replay",
+]

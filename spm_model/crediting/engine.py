@@ -35,7 +35,7 @@ owner/split credit adds up *exactly* to its amount.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,6 +73,8 @@ CREDIT_COLUMNS = (
     "date",
     "rep_id",
     "measure",
+    "account_id",
+    "product_id",
     "rule",
     "amount",
     "cents",
@@ -81,6 +83,7 @@ CREDIT_COLUMNS = (
     "source_rule",
     "level",
     "assignment_row",
+    "original_txn_id",
     "ref",
 )
 
@@ -100,7 +103,8 @@ class _Block:
     src_rule: np.ndarray
     level: np.ndarray
     arow: np.ndarray
-    ref: np.ndarray
+    ref: np.ndarray  # code into _Context.ref_small (split reason, exception id)
+    orig: np.ndarray  # original transaction of a cancellation/adjustment (-1 none)
 
     @staticmethod
     def make(
@@ -117,21 +121,23 @@ class _Block:
         level: np.ndarray | None = None,
         arow: np.ndarray | None = None,
         ref: np.ndarray | None = None,
+        orig: np.ndarray | None = None,
     ) -> _Block:
         n = len(txn)
         return _Block(
-            txn=np.asarray(txn, dtype=np.int64),
-            day=np.asarray(day, dtype=np.int64),
-            rep=np.asarray(rep, dtype=np.int64),
-            measure=np.asarray(measure, dtype=np.int64),
+            txn=np.asarray(txn, dtype=np.int32),
+            day=np.asarray(day, dtype=np.int32),
+            rep=np.asarray(rep, dtype=np.int32),
+            measure=np.asarray(measure, dtype=np.int16),
             rule=np.broadcast_to(np.asarray(rule, dtype=np.int8), (n,)).copy(),
             cents=np.asarray(cents, dtype=np.int64),
             share=np.asarray(share, dtype=np.float64),
-            src_rep=np.full(n, -1, np.int64) if src_rep is None else np.asarray(src_rep, np.int64),
+            src_rep=np.full(n, -1, np.int32) if src_rep is None else np.asarray(src_rep, np.int32),
             src_rule=np.full(n, -1, np.int8) if src_rule is None else np.asarray(src_rule, np.int8),
             level=np.zeros(n, np.int8) if level is None else np.asarray(level, np.int8),
-            arow=np.full(n, -1, np.int64) if arow is None else np.asarray(arow, np.int64),
-            ref=np.full(n, None, dtype=object) if ref is None else np.asarray(ref, dtype=object),
+            arow=np.full(n, -1, np.int32) if arow is None else np.asarray(arow, np.int32),
+            ref=np.full(n, -1, np.int32) if ref is None else np.asarray(ref, np.int32),
+            orig=np.full(n, -1, np.int32) if orig is None else np.asarray(orig, np.int32),
         )
 
     @staticmethod
@@ -159,7 +165,9 @@ def _days(s: pd.Series) -> np.ndarray:
 
 
 def _str_array(s: pd.Series) -> np.ndarray:
-    return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+    """Values as an object array with ``None`` for missing (no string-dtype conversion)."""
+    arr = s.to_numpy(dtype=object, na_value=None) if len(s) else np.zeros(0, object)
+    return arr
 
 
 @dataclass
@@ -173,6 +181,9 @@ class _Context:
     t_family: np.ndarray
     t_cents: np.ndarray
     t_kind: np.ndarray  # 0 booking, 1 cancellation, 2 adjustment
+    t_prod: np.ndarray
+    products: pd.Index
+    accounts: np.ndarray
     reps: pd.Index
     measures: pd.Index
     families: pd.Index
@@ -183,6 +194,7 @@ class _Context:
     a_role_owner: np.ndarray
     a_family: np.ndarray
     a_row: np.ndarray
+    ref_small: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
 
 
 def _encode(ds: Dataset) -> tuple[_Context, list[Problem]]:
@@ -191,7 +203,7 @@ def _encode(ds: Dataset) -> tuple[_Context, list[Problem]]:
     t = ds.transactions.reset_index(drop=True)
     a = ds.assignments.reset_index(drop=True)
     p = ds.products.reset_index(drop=True)
-    txn_ids = pd.Index(_str_array(t["txn_id"]))
+    txn_ids = pd.Index(_str_array(t["txn_id"]), dtype=object)
     if txn_ids.has_duplicates:
         dup = txn_ids[txn_ids.duplicated()].unique()[:20]
         raise SpmDataError(
@@ -209,16 +221,22 @@ def _encode(ds: Dataset) -> tuple[_Context, list[Problem]]:
         if len(ds[name]):
             rep_pool.append(_str_array(ds[name]["rep_id"]))
     pool = np.concatenate(rep_pool) if rep_pool else np.zeros(0, object)
-    reps = pd.Index(pd.unique(pool[pd.notna(pool)]))
-    acc_codes, _ = pd.factorize(
+    reps = pd.Index(pd.unique(pool[pd.notna(pool)]), dtype=object)
+    acc_codes, acc_uniques = pd.factorize(
         np.concatenate([_str_array(t["account_id"]), _str_array(a["account_id"])])
     )
     t_acc = acc_codes[: len(t)].astype(np.int64)
     a_acc = acc_codes[len(t) :].astype(np.int64)
-    measures = pd.Index(pd.unique(_str_array(p["measure"]).astype(object)))
-    measures = measures.append(pd.Index(["unmapped"])) if "unmapped" not in measures else measures
-    families = pd.Index(pd.unique(_str_array(p["family"])))
-    prod_idx = pd.Index(_str_array(p["product_id"])).get_indexer(_str_array(t["product_id"]))
+    measures = pd.Index(pd.unique(_str_array(p["measure"])), dtype=object)
+    measures = (
+        measures.append(pd.Index(["unmapped"], dtype=object))
+        if "unmapped" not in measures
+        else measures
+    )
+    families = pd.Index(pd.unique(_str_array(p["family"])), dtype=object)
+    prod_idx = pd.Index(_str_array(p["product_id"]), dtype=object).get_indexer(
+        _str_array(t["product_id"])
+    )
     p_measure = measures.get_indexer(_str_array(p["measure"]))
     p_family = families.get_indexer(_str_array(p["family"]))
     unknown = prod_idx < 0
@@ -255,6 +273,9 @@ def _encode(ds: Dataset) -> tuple[_Context, list[Problem]]:
         t_family=t_family,
         t_cents=to_cents(t["amount"].to_numpy(dtype=np.float64)),
         t_kind=t_kind,
+        t_prod=prod_idx.astype(np.int64),
+        products=pd.Index(_str_array(p["product_id"]), dtype=object),
+        accounts=np.asarray(acc_uniques, dtype=object),
         reps=reps,
         measures=measures,
         families=families,
@@ -406,7 +427,6 @@ def _linked_rows(
     )
     cents = allocate(raw, group.to_numpy())
     rule = np.where(is_cancel, _R["cancellation"], _R["adjustment"])
-    ref = ctx.txn_ids.to_numpy(dtype=object)[oi]
     blk = _Block.make(
         li,
         ctx.t_day[li],
@@ -417,7 +437,8 @@ def _linked_rows(
         o_rows.share * fraction * factor,
         src_rule=o_rows.rule,
         arow=o_rows.arow,
-        ref=ref,
+        ref=o_rows.ref,
+        orig=oi,
     )
     claw = pd.DataFrame(
         {
@@ -473,6 +494,7 @@ def _rollup_rows(rows: _Block, mgr: np.ndarray, rules: tuple[str, ...]) -> _Bloc
                 level=np.full(len(b), level),
                 arow=b.arow,
                 ref=b.ref,
+                orig=b.orig,
             )
         )
         current = up
@@ -580,6 +602,13 @@ def credit_transactions(
         cents=to_cents(e["amount"].to_numpy(np.float64)[ok]) if len(e) else np.zeros(0, np.int64),
         exc_id=_str_array(e["exception_id"])[ok] if len(e) else np.zeros(0, object),
     )
+
+    # reference table: split reasons and exception ids first, then transaction ids
+    small = np.concatenate([sp.reason, ex.exc_id]).astype(object)
+    codes, uniq = pd.factorize(small, use_na_sentinel=True)
+    ctx.ref_small = np.asarray(uniq, dtype=object)
+    sp.reason = codes[: len(sp.reason)].astype(np.int32)
+    ex.exc_id = codes[len(sp.reason) :].astype(np.int32)
 
     # linked cancellations / adjustments
     t = ds.transactions.reset_index(drop=True)

@@ -42,7 +42,8 @@ class CreditingResult:
     ----------
     credits : DataFrame
         One row per (transaction, rep, rule): ``txn_id``, ``date`` (credit
-        date: the transaction's date), ``rep_id``, ``measure``, ``rule``
+        date: the transaction's date), ``rep_id``, ``measure``, ``account_id``,
+        ``product_id``, ``rule``
         (owner, split, overlay, exception, cancellation, adjustment, rollup),
         ``amount`` (currency) and ``cents`` (integer cents), ``share`` (credit
         / transaction amount), ``source_rep_id`` (rollup: rep whose credit
@@ -50,7 +51,8 @@ class CreditingResult:
         rolled up or reversed), ``level`` (0 direct, n = n levels of
         management above the seller), ``assignment_row`` (file row of the
         assignment behind an owner/overlay credit, -1 if none), ``ref``
-        (split reason, exception id, or the booking a cancellation reverses).
+        (split reason or exception id), ``original_txn_id`` (cancellation /
+        adjustment: the booking whose credit it reverses or adjusts).
     conservation : DataFrame
         One row per transaction: ``amount``, ``primary_credit`` (owner + split,
         including their reversals), ``exception_credit``, ``overlay_credit``,
@@ -236,15 +238,20 @@ class CreditingResult:
         if end is not None:
             c = c[c["date"] <= pd.Timestamp(end)]
         c = c.copy()
-        for k in ("rep_id", "txn_id", "measure", "rule", "source_rule", "source_rep_id"):
+        for k in (
+            "rep_id",
+            "txn_id",
+            "measure",
+            "account_id",
+            "product_id",
+            "rule",
+            "source_rule",
+            "source_rep_id",
+        ):
             c[k] = c[k].astype(object)
         if self.transactions is not None and len(c):
             t = self.transactions
-            cols = [
-                x
-                for x in ("txn_id", "account_id", "product_id", "kind", "amount", "original_txn_id")
-                if x in t
-            ]
+            cols = [x for x in ("txn_id", "kind", "amount", "original_txn_id") if x in t]
             tt = t[cols].rename(columns={"amount": "txn_amount"})
             tt["txn_id"] = tt["txn_id"].astype(object)
             c = c.merge(tt, on="txn_id", how="left")
@@ -253,7 +260,8 @@ class CreditingResult:
 
 def _cat(codes: np.ndarray, categories: Sequence[object]) -> pd.Categorical:
     return pd.Categorical.from_codes(
-        np.asarray(codes, dtype=np.int64), categories=pd.Index(list(categories), dtype=object)
+        np.asarray(codes, dtype=np.int64),
+        categories=pd.Index(np.asarray(categories, dtype=object), dtype=object),
     )
 
 
@@ -277,10 +285,14 @@ def build_result(
     days = rows.day.astype("datetime64[D]").astype("datetime64[ns]")
     credits = pd.DataFrame(
         {
-            "txn_id": _cat(rows.txn, txn_ids),
+            "txn_id": pd.Categorical.from_codes(
+                rows.txn.astype(np.int64), dtype=pd.CategoricalDtype(ctx.txn_ids)
+            ),
             "date": days,
             "rep_id": _cat(rows.rep, ctx.reps),
             "measure": _cat(rows.measure, ctx.measures),
+            "account_id": _cat(ctx.t_acc[rows.txn], ctx.accounts),
+            "product_id": _cat(ctx.t_prod[rows.txn], ctx.products),
             "rule": _cat(rows.rule, RULES),
             "amount": rows.cents / 100.0,
             "cents": rows.cents,
@@ -289,7 +301,10 @@ def build_result(
             "source_rule": _cat(rows.src_rule, RULES),
             "level": rows.level,
             "assignment_row": rows.arow,
-            "ref": rows.ref,
+            "original_txn_id": pd.Categorical.from_codes(
+                rows.orig.astype(np.int64), dtype=pd.CategoricalDtype(ctx.txn_ids)
+            ),
+            "ref": _cat(rows.ref, ctx.ref_small),
         }
     )
 
@@ -313,12 +328,13 @@ def build_result(
     has_split &= ~is_linked
     diff = prim + exc - ctx.t_cents
 
-    status = np.full(n, "ok", dtype=object)
-    status[diff != 0] = "imbalance"
+    _S = {k: i for i, k in enumerate(CONSERVATION_STATUSES)}
+    status = np.full(n, _S["ok"], dtype=np.int8)
+    status[diff != 0] = _S["imbalance"]
     split_over = has_split & (share_total > 1 + 1e-9)
     split_under = has_split & (share_total < 1 - 1e-9)
-    status[split_under & (diff != 0)] = "split_under_100"
-    status[split_over] = "split_over_100"
+    status[split_under & (diff != 0)] = _S["split_under_100"]
+    status[split_over] = _S["split_over_100"]
     claw = np.zeros(n, bool)
     if clawbacks is not None and len(clawbacks):
         partial = clawbacks.loc[clawbacks["factor"] < 1, "t"].to_numpy(np.int64)
@@ -329,23 +345,25 @@ def build_result(
     orig_bal[:] = True
     lk = np.flatnonzero(is_linked)
     orig_bal[lk] = prim[o[lk]] + exc[o[lk]] == ctx.t_cents[o[lk]]
-    status[is_linked & ~orig_bal & (diff != 0)] = "follows_original"
-    status[is_linked & claw] = "clawback"
-    status[has_exc] = "exception"
+    status[is_linked & ~orig_bal & (diff != 0)] = _S["follows_original"]
+    status[is_linked & claw] = _S["clawback"]
+    status[has_exc] = _S["exception"]
     issue_map: dict[str, np.ndarray] = {}
     for idx, code, _ in issues:
         m = np.zeros(n, bool)
         m[idx] = True
         issue_map[code] = m
     if "unassigned" in issue_map:
-        status[issue_map["unassigned"] & ~has_exc] = "unassigned"
+        status[issue_map["unassigned"] & ~has_exc] = _S["unassigned"]
     if "circular_original" in issue_map:
-        status[issue_map["circular_original"]] = "not_credited"
-    explained = np.isin(status, list(_EXPLAINED)) | ((status == "unassigned") & (ctx.t_cents == 0))
+        status[issue_map["circular_original"]] = _S["not_credited"]
+    explained = np.isin(status, [_S[k] for k in _EXPLAINED]) | (
+        (status == _S["unassigned"]) & (ctx.t_cents == 0)
+    )
     t = ds.transactions.reset_index(drop=True)
     conservation = pd.DataFrame(
         {
-            "txn_id": txn_ids,
+            "txn_id": pd.Series(txn_ids, dtype=object),
             "date": pd.to_datetime(t["date"]).to_numpy(),
             "kind": t["kind"].astype(object).to_numpy(),
             "amount": ctx.t_cents / 100.0,
@@ -354,7 +372,10 @@ def build_result(
             "overlay_credit": ovl / 100.0,
             "difference": diff / 100.0,
             "split_share_total": np.where(has_split, share_total, np.nan),
-            "status": status,
+            "status": pd.Categorical.from_codes(
+                status.astype(np.int64),
+                categories=pd.Index(list(CONSERVATION_STATUSES), dtype=object),
+            ),
             "explained": explained,
         }
     )

@@ -88,7 +88,7 @@ def test_cancellation_reverses_original_reps_in_cancellation_period(res):
         "O1": -10000.0,
     }
     assert set(t6["rule"].astype(object)) == {"cancellation"}
-    assert set(t6["ref"]) == {"T1"}
+    assert set(t6["original_txn_id"].astype(object)) == {"T1"}
     assert (t6["date"] == pd.Timestamp("2025-08-01")).all()
     # partial cancellation: half of T2
     assert amount(res, txn_id="T7", rep_id="A2", level=0) == -3000.0

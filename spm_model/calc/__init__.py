@@ -1,0 +1,18 @@
+"""Exact calculation: statements, explanations, outputs, historical replay and reconciliation.
+
+Middle layer: imports only :mod:`spm_model.data`, :mod:`spm_model.plans` and
+(as the brief's flow puts calc right after it) the plain-DataFrame output of
+:mod:`spm_model.crediting`.
+"""
+
+from spm_model.calc.engine import CalcResult, calculate, clawback_policy
+from spm_model.calc.inputs import CalcInputs, annual_target_incentives, build_inputs
+
+__all__ = [
+    "CalcInputs",
+    "CalcResult",
+    "annual_target_incentives",
+    "build_inputs",
+    "calculate",
+    "clawback_policy",
+]

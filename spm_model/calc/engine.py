@@ -1,0 +1,486 @@
+"""Exact calculation: every rep's statement for a period, with ``Decimal`` money.
+
+:func:`calculate` runs one plan over the reps on it for a requested period:
+
+1. credit the transactions (:func:`spm_model.crediting.credit_transactions`,
+   with the plan's clawback window) unless credits are given;
+2. build the plan inputs from the fiscal-year start to the end of the period
+   (:func:`spm_model.calc.inputs.build_inputs`: credited values, quotas and
+   target incentives, prorated by covered days);
+3. evaluate the plan exactly per rep with
+   :meth:`spm_model.plans.Plan.evaluate_periods_exact` (year-to-date true-up,
+   pay-period grouping, draws), and measure each cancellation's clawback as
+   the payout it removed;
+4. keep the statement lines of the requested measurement periods.
+
+Rounding: every earned line is rounded to the cent ``ROUND_HALF_UP`` once, after
+its gate and cap (see :mod:`spm_model.plans.money`); totals add rounded lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+
+from spm_model.calc.inputs import CalcInputs, TISource, build_inputs, fiscal_periods_through
+from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions
+from spm_model.data.dataset import Dataset
+from spm_model.data.periods import PeriodSpan
+from spm_model.plans import PeriodOutcome, Plan, accumulate_inputs
+from spm_model.plans.money import ZERO, round_cents
+
+LINE_COLUMNS = [
+    "rep_id",
+    "name",
+    "plan_id",
+    "period",
+    "component",
+    "type",
+    "measure",
+    "basis",
+    "credited",
+    "cancelled_credit",
+    "quota",
+    "attainment",
+    "segment",
+    "rate",
+    "target",
+    "earned",
+    "ytd_earned",
+    "capped",
+    "gate",
+    "clawback",
+]
+"""Columns of :attr:`CalcResult.lines` (one row per rep, period and component)."""
+
+SUMMARY_COLUMNS = [
+    "rep_id",
+    "name",
+    "role",
+    "region",
+    "team",
+    "plan_id",
+    "period",
+    "covered_days",
+    "period_days",
+    "proration",
+    "target_incentive",
+    "earned",
+    "ytd_earned",
+    "previously_paid",
+    "true_up_due",
+    "clawback",
+    "capped",
+    "pay_period_end",
+    "pay_due",
+    "draw",
+    "draw_advanced",
+    "draw_recovered",
+    "draw_balance",
+    "payable",
+]
+"""Columns of :attr:`CalcResult.summary` (one row per rep and period)."""
+
+
+def clawback_policy(plan: Plan) -> ClawbackPolicy | None:
+    """Return the crediting clawback policy of ``plan`` (None: every cancellation reverses)."""
+    if plan.clawback is None:
+        return None
+    return ClawbackPolicy(plan.clawback.window_days, plan.clawback.method)
+
+
+@dataclass
+class RepRun:
+    """One rep's exact run over the fiscal year up to the requested period (internal)."""
+
+    rep_id: str
+    outcomes: list[PeriodOutcome]
+    clawbacks: list[dict[str, Decimal]]
+    draws: list[Decimal]
+
+
+@dataclass
+class CalcResult:
+    """Statements of one plan for one period.
+
+    Attributes
+    ----------
+    plan : Plan
+        Plan evaluated.
+    period : str
+        Requested period label.
+    periods : list of PeriodSpan
+        Measurement periods inside the requested period.
+    lines : DataFrame
+        One row per rep, measurement period and component (:data:`LINE_COLUMNS`):
+        credited (currency or units), cancelled_credit (part of credited that
+        comes from cancellations), quota, attainment (fraction), segment (tier
+        or curve point reached), rate, target (component target incentive),
+        earned (this period), ytd_earned, clawback (payout removed by this
+        period's cancellations). ``basis`` is ``ytd`` for cumulative plans
+        (credited/quota/attainment are year to date) and ``period`` otherwise.
+    summary : DataFrame
+        One row per rep and measurement period (:data:`SUMMARY_COLUMNS`),
+        currency: earned, ytd_earned, previously_paid (net pay of earlier pay
+        periods this fiscal year), true_up_due, draw, draw_advanced,
+        draw_recovered, draw_balance (negative = owed by the rep), payable.
+    inputs : CalcInputs
+        Inputs of both engines (credited values, quotas, target incentives).
+    credits : CreditingResult
+        Crediting behind the inputs (for :meth:`explain`).
+    runs : dict
+        Per rep: the exact outcomes of every fiscal-year period so far.
+    """
+
+    plan: Plan
+    period: str
+    periods: list[PeriodSpan]
+    lines: pd.DataFrame
+    summary: pd.DataFrame
+    inputs: CalcInputs
+    credits: CreditingResult
+    runs: dict[str, RepRun] = field(default_factory=dict)
+    dataset: Dataset | None = None
+
+    def __repr__(self) -> str:
+        tot = self.summary["payable"].sum() if len(self.summary) else 0.0
+        return (
+            f"CalcResult(plan={self.plan.id!r}, period={self.period!r}, "
+            f"{self.summary['rep_id'].nunique()} reps, payable {tot:,.2f} {self.plan.currency})"
+        )
+
+    @property
+    def reps(self) -> list[str]:
+        """Reps with a statement."""
+        return list(dict.fromkeys(self.summary["rep_id"]))
+
+    def statement(self, rep_id: str) -> pd.DataFrame:
+        """Statement lines of one rep (components, then a total line per period)."""
+        self._check_rep(rep_id)
+        lines = self.lines[self.lines["rep_id"] == rep_id]
+        summ = self.summary[self.summary["rep_id"] == rep_id]
+        tot = pd.DataFrame(
+            {
+                "rep_id": rep_id,
+                "period": summ["period"].to_numpy(),
+                "component": "TOTAL",
+                "earned": summ["earned"].to_numpy(),
+                "ytd_earned": summ["ytd_earned"].to_numpy(),
+                "clawback": summ["clawback"].to_numpy(),
+                "target": summ["target_incentive"].to_numpy(),
+            }
+        )
+        return (
+            pd.concat([lines, tot], ignore_index=True)
+            .sort_values("period", kind="stable")
+            .reset_index(drop=True)
+        )
+
+    def _check_rep(self, rep_id: str) -> None:
+        if rep_id not in self.runs:
+            from spm_model.errors import SpmConfigError
+
+            known = ", ".join(self.reps[:10])
+            raise SpmConfigError(
+                f"rep {rep_id!r} has no statement for plan {self.plan.id!r} in {self.period} "
+                f"(reps on it: {known}{' ...' if len(self.reps) > 10 else ''})"
+            )
+
+    def explain(self, rep_id: str, period: str | None = None):
+        """Trace every amount of a rep's statement back to transactions and rules.
+
+        Returns
+        -------
+        Explanation
+            ``.text`` (readable trace), ``.credits`` (DataFrame of the credit
+            rows behind each measure, with the rule that produced them) and
+            ``.lines`` (statement lines); ``print(explanation)`` shows the text.
+        """
+        from spm_model.calc.explain import explain
+
+        return explain(self, rep_id, period)
+
+    def write(self, out_dir, formats: Sequence[str] = ("csv", "xlsx", "md")):
+        """Write statements atomically to ``out_dir`` (see ``write_statements``)."""
+        from spm_model.calc.outputs import write_statements
+
+        return write_statements(self, out_dir, formats)
+
+
+# -- draws -----------------------------------------------------------------------------------
+def _draw_schedule(
+    plan: Plan,
+    hire: date | None,
+    fy_periods: list[PeriodSpan],
+    ti_by_period: list[Decimal],
+    pay_starts: list[date] | None = None,
+) -> list[Decimal]:
+    """Draw guarantee per pay period of the fiscal year for one rep.
+
+    The window opens in the pay period containing the rep's hire date (or the
+    plan's effective date with ``starts: plan_start``) and lasts
+    ``draw.periods`` pay periods; the amount is ``draw.amount`` or
+    ``fraction_of_target`` times the pay period's (prorated) target incentive.
+    """
+    k = plan.periods_per_pay
+    n_pay = (len(fy_periods) + k - 1) // k
+    if plan.draw is None:
+        return [ZERO] * n_pay
+    d = plan.draw
+    start = (
+        plan.effective_from
+        if d.starts == "plan_start" or hire is None
+        else max(hire, plan.effective_from)
+    )
+    if pay_starts is None:
+        pay_starts = [fy_periods[t * k].start for t in range(n_pay)]
+    # index of the pay period containing ``start`` relative to the first pay period of the year
+    months = {"month": 1, "quarter": 3, "year": 12}[plan.pay_frequency]
+    first = pay_starts[0]
+    delta_months = (start.year - first.year) * 12 + (start.month - first.month)
+    idx0 = delta_months // months
+    out = []
+    for t in range(n_pay):
+        pos = t - idx0
+        if 0 <= pos < d.periods:
+            if d.amount is not None:
+                out.append(Decimal(repr(float(d.amount))))
+            else:
+                ti = sum(ti_by_period[t * k : (t + 1) * k], ZERO)
+                out.append(round_cents(Decimal(repr(float(d.fraction_of_target or 0))) * ti))
+        else:
+            out.append(ZERO)
+    return out
+
+
+def run_rep(
+    plan: Plan, inputs: CalcInputs, rep_id: str, hire: date | None, clawback_from: int = 0
+) -> RepRun:
+    """Exact run of one rep over the input periods (year to date), with clawbacks.
+
+    Parameters
+    ----------
+    plan : Plan
+        Plan.
+    inputs : CalcInputs
+        Inputs (periods from the fiscal-year start).
+    rep_id : str
+        Rep.
+    hire : date or None
+        Hire date (draw window).
+    clawback_from : int
+        First period index for which clawbacks are measured.
+    """
+    pis = inputs.period_inputs(rep_id)
+    draws = _draw_schedule(plan, hire, inputs.periods, [p.target_incentive for p in pis])
+    outcomes = plan.evaluate_periods_exact(pis, draws=draws)
+    claws: list[dict[str, Decimal]] = [{} for _ in pis]
+    has_cancel = inputs.cancelled_periods(rep_id)
+    if has_cancel:
+        alt = inputs.period_inputs(rep_id, without_cancellations=True)
+        for t in range(clawback_from, len(pis)):
+            if inputs.labels[t] not in has_cancel:
+                continue
+            if plan.cumulative:
+                span = accumulate_inputs([*pis[:t], alt[t]])
+            else:
+                span = alt[t]
+            without = plan.evaluate_exact(span)
+            got = outcomes[t].result
+            w = without.by_component()
+            c = {name: w.get(name, ZERO) - e for name, e in got.by_component().items()}
+            c["__total__"] = without.total - got.total
+            claws[t] = c
+    return RepRun(rep_id, outcomes, claws, draws)
+
+
+# -- main entry ------------------------------------------------------------------------------
+def calculate(
+    plan: Plan,
+    ds: Dataset,
+    period: str,
+    *,
+    credits: CreditingResult | None = None,
+    reps: Sequence[str] | None = None,
+    ti_source: TISource = "auto",
+    progress: bool = False,
+) -> CalcResult:
+    """Compute every rep's exact statement for ``period``.
+
+    Parameters
+    ----------
+    plan : Plan
+        Plan to pay (``spm_model.load_plan``).
+    ds : Dataset
+        Company data.
+    period : str
+        Period label: ``2025-Q3``, ``2025-07`` or ``2025`` (whole measurement
+        periods of the plan).
+    credits : CreditingResult, optional
+        Crediting to use; default: credit ``ds`` with the plan's clawback policy.
+    reps : sequence of str, optional
+        Evaluate these reps (default: reps on the plan).
+    ti_source : {"auto", "rep", "plan_mix", "plan"}
+        Source of the annual target incentive (see
+        :func:`spm_model.calc.inputs.annual_target_incentives`).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    CalcResult
+        Statement lines and summary per rep; money in ``plan.currency``.
+    """
+    fy_periods, inside = fiscal_periods_through(plan, period)
+    if credits is None:
+        credits = credit_transactions(ds, clawback=clawback_policy(plan))
+    inputs = build_inputs(plan, ds, credits, fy_periods, reps=reps, ti_source=ti_source)
+    first_inside = len(fy_periods) - len(inside)
+    reps_t = ds.reps.set_index(ds.reps["rep_id"].astype(object))
+    hires = {
+        r: (None if pd.isna(h) else pd.Timestamp(h).date())
+        for r, h in zip(reps_t.index, reps_t["hire_date"], strict=True)
+    }
+    it = inputs.reps
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc=f"calc {plan.id} {period}", unit="rep")
+    runs = {r: run_rep(plan, inputs, r, hires.get(r), first_inside) for r in it}
+    lines, summary = _tables(plan, inputs, runs, reps_t, first_inside)
+    return CalcResult(plan, period, inside, lines, summary, inputs, credits, runs, ds)
+
+
+def _f(x: Decimal | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _tables(
+    plan: Plan, inputs: CalcInputs, runs: dict[str, RepRun], reps_t: pd.DataFrame, first: int
+):
+    labels = inputs.labels
+    c0 = inputs.coverage
+    cov = {
+        (r, p): (cd, pdays, f, ti)
+        for r, p, cd, pdays, f, ti in zip(
+            c0["rep_id"],
+            c0["period"],
+            c0["covered_days"],
+            c0["period_days"],
+            c0["factor"],
+            c0["target_incentive"],
+            strict=True,
+        )
+    }
+    v0 = inputs.values
+    vals = {
+        (r, p, m): x
+        for r, p, m, x in zip(
+            v0["rep_id"], v0["period"], v0["measure"], v0["cancelled"], strict=True
+        )
+        if x
+    }
+    info_of = {
+        r: (str(n) if isinstance(n, str) else "", ro, rg, tm)
+        for r, n, ro, rg, tm in zip(
+            reps_t.index,
+            reps_t.get("name", pd.Series("", index=reps_t.index)),
+            reps_t["role"],
+            reps_t["region"],
+            reps_t["team"],
+            strict=True,
+        )
+    }
+    line_rows, sum_rows = [], []
+    basis = "ytd" if plan.cumulative else "period"
+    for r, run in runs.items():
+        name, role, region, team = info_of.get(r, ("", None, None, None))
+        prev_lines: dict[str, Decimal] = {}
+        ytd_lines: dict[str, Decimal] = {}
+        ytd_total = ZERO
+        paid_so_far = ZERO
+        prev_total_ytd = ZERO
+        for t, out in enumerate(run.outcomes):
+            label = labels[t]
+            res = out.result
+            period_total = out.earned - prev_total_ytd if plan.cumulative else out.earned
+            prev_total_ytd = out.earned if plan.cumulative else prev_total_ytd
+            ytd_total = out.earned if plan.cumulative else ytd_total + out.earned
+            covered_days, period_days, factor, ti = cov[(r, label)]
+            if t >= first and covered_days > 0:
+                claw = run.clawbacks[t]
+                for ln in res.lines:
+                    if plan.cumulative:
+                        earned = ln.earned - prev_lines.get(ln.component, ZERO)
+                        ytd = ln.earned
+                    else:
+                        earned = ln.earned
+                        ytd = ytd_lines.get(ln.component, ZERO) + ln.earned
+                    canc = vals.get((r, label, ln.measure), 0.0)
+                    line_rows.append(
+                        (
+                            r,
+                            name,
+                            plan.id,
+                            label,
+                            ln.component,
+                            ln.type,
+                            ln.measure,
+                            basis,
+                            _f(ln.credited),
+                            float(canc),
+                            _f(ln.quota),
+                            _f(ln.attainment),
+                            ln.segment,
+                            _f(ln.rate),
+                            _f(ln.target),
+                            _f(earned),
+                            _f(ytd),
+                            bool(ln.capped),
+                            ln.gate,
+                            _f(claw.get(ln.component, ZERO)),
+                        )
+                    )
+                draw = out.draw
+                sum_rows.append(
+                    (
+                        r,
+                        name,
+                        role,
+                        region,
+                        team,
+                        plan.id,
+                        label,
+                        int(covered_days),
+                        int(period_days),
+                        float(factor),
+                        float(ti),
+                        _f(period_total),
+                        _f(ytd_total),
+                        _f(paid_so_far),
+                        _f(out.due),
+                        _f(claw.get("__total__", ZERO)),
+                        bool(res.capped),
+                        bool(out.pay_period_end),
+                        _f(out.pay_due),
+                        _f(draw.draw if draw else ZERO),
+                        _f(draw.advance if draw else ZERO),
+                        _f(draw.recovery if draw else ZERO),
+                        _f(draw.balance if draw else ZERO),
+                        _f(out.payable),
+                    )
+                )
+            for ln in res.lines:
+                if plan.cumulative:
+                    prev_lines[ln.component] = ln.earned
+                else:
+                    ytd_lines[ln.component] = ytd_lines.get(ln.component, ZERO) + ln.earned
+            if out.pay_period_end:
+                paid_so_far += out.payable
+    lines = pd.DataFrame(line_rows, columns=LINE_COLUMNS)
+    summary = pd.DataFrame(sum_rows, columns=SUMMARY_COLUMNS)
+    return lines, summary

@@ -1,0 +1,210 @@
+"""``spm calc``, ``spm explain``, ``spm replay``, ``spm credit``: statements and reconciliation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _load(plan: Path, data: Path):
+    from spm_model.data import load_dataset
+    from spm_model.plans import load_plan
+
+    return load_plan(plan), load_dataset(data)
+
+
+def _reps(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [r.strip() for r in value.split(",") if r.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the calculation commands to ``app``."""
+
+    @app.command()
+    def calc(
+        plan: Path = typer.Option(..., "--plan", help="Plan YAML file."),
+        data: Path = typer.Option(
+            ..., "--data", help="Dataset: folder of CSV/Parquet, .xlsx or .duckdb."
+        ),
+        period: str = typer.Option(
+            ..., "--period", help="Period label, e.g. 2025-Q3, 2025-07 or 2025."
+        ),
+        out: Path = typer.Option(
+            Path("statements"), "--out", help="Output folder (a sub-folder per run)."
+        ),
+        formats: str = typer.Option(
+            "csv,xlsx,md", "--formats", help="Comma list of csv, xlsx, md, html."
+        ),
+        reps: str | None = typer.Option(
+            None, "--reps", help="Comma list of reps (default: reps on the plan)."
+        ),
+        progress: bool = typer.Option(False, "--progress", help="Show a progress bar."),
+    ) -> None:
+        """Compute every rep's exact statement for a period; write CSV, Excel and statements."""
+        from spm_model.calc import calculate
+
+        p, ds = _load(plan, data)
+        res = calculate(p, ds, period, reps=_reps(reps), progress=progress)
+        target = res.write(out, [f.strip() for f in formats.split(",") if f.strip()])
+        s = res.summary
+        typer.echo(
+            f"{p.id} {period}: {s['rep_id'].nunique()} reps, earned {s['earned'].sum():,.2f}, "
+            f"payable {s['payable'].sum():,.2f} {p.currency}"
+        )
+        for prob in res.inputs.problems:
+            typer.secho(f"warning: {prob}", fg=typer.colors.YELLOW, err=True)
+        cons = res.credits
+        if not cons.conserved:
+            typer.secho(
+                f"warning: {len(cons.violations)} transaction(s) not fully credited "
+                f"(e.g. {', '.join(cons.violations['txn_id'].astype(str).head(5))})",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+        typer.echo(f"statements written to {target}")
+
+    @app.command()
+    def explain(
+        plan: Path = typer.Option(..., "--plan", help="Plan YAML file."),
+        data: Path = typer.Option(..., "--data", help="Dataset folder or file."),
+        rep: str = typer.Option(..., "--rep", help="Rep id."),
+        period: str = typer.Option(..., "--period", help="Period label, e.g. 2025-Q3."),
+        csv: Path | None = typer.Option(
+            None, "--csv", help="Also write the credit rows behind the trace here."
+        ),
+    ) -> None:
+        """Print a trace of one rep's statement back to transactions and crediting rules."""
+        from spm_model.calc import calculate
+
+        p, ds = _load(plan, data)
+        res = calculate(p, ds, period, reps=None if _is_member(p, ds, rep) else [rep])
+        ex = res.explain(rep)
+        typer.echo(ex.text)
+        if csv is not None:
+            from spm_model.data.io import atomic_write_text
+
+            atomic_write_text(csv, ex.credits.to_csv(index=False, lineterminator="\n"))
+            typer.echo(f"credit rows written to {csv}")
+
+    @app.command()
+    def replay(
+        plan: Path = typer.Option(
+            ..., "--plan", help="Plan YAML file (current plan or a new design)."
+        ),
+        data: Path = typer.Option(..., "--data", help="Dataset folder or file (with payments)."),
+        year: str = typer.Option(..., "--year", help="Fiscal year, e.g. 2025."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Write reconciliation CSVs to this folder."
+        ),
+        reps: str | None = typer.Option(
+            None, "--reps", help="Comma list of reps (default: reps on the plan)."
+        ),
+        tolerance: float = typer.Option(
+            0.01, "--tolerance", help="Largest difference counted as a match."
+        ),
+        top: int = typer.Option(20, "--top", help="Discrepancies to print."),
+    ) -> None:
+        """Replay a plan over a past year: what it would have paid versus what was paid."""
+        import pandas as pd
+
+        from spm_model.calc.replay import dispute_summary
+        from spm_model.calc.replay import replay as run_replay
+
+        p, ds = _load(plan, data)
+        res = run_replay(p, ds, year, reps=_reps(reps), tolerance=tolerance)
+        r = res.reconciliation
+        typer.echo(
+            f"{p.id} FY{year}: {r['rep_id'].nunique()} reps, "
+            f"would have paid {r['recomputed'].sum():,.2f}, "
+            f"paid {r['paid'].sum():,.2f} {p.currency}"
+        )
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            typer.echo("\nBy status:")
+            typer.echo(res.summary().to_string(index=False))
+            typer.echo("\nBy period:")
+            typer.echo(res.trends().to_string(index=False))
+            d = res.discrepancies
+            typer.echo(
+                f"\n{len(d)} discrepancies" + (f" (largest {min(top, len(d))}):" if len(d) else "")
+            )
+            if len(d):
+                typer.echo(
+                    d.head(top)[
+                        [
+                            "rep_id",
+                            "period",
+                            "recomputed",
+                            "paid",
+                            "difference",
+                            "status",
+                            "payment_ids",
+                        ]
+                    ].to_string(index=False)
+                )
+        if out is not None:
+            from spm_model.data.io import atomic_path
+
+            with atomic_path(out / f"replay_{p.id}_{year}", is_dir=True) as tmp:
+                r.to_csv(tmp / "reconciliation.csv", index=False, lineterminator="\n")
+                res.discrepancies.to_csv(
+                    tmp / "discrepancies.csv", index=False, lineterminator="\n"
+                )
+                res.by_rep().to_csv(tmp / "by_rep.csv", index=False, lineterminator="\n")
+                res.calc.summary.to_csv(
+                    tmp / "statements_summary.csv", index=False, lineterminator="\n"
+                )
+                for k, v in dispute_summary(ds).items():
+                    v.to_csv(tmp / f"disputes_{k}.csv", index=False, lineterminator="\n")
+            typer.echo(f"reconciliation written to {out / f'replay_{p.id}_{year}'}")
+
+    @app.command()
+    def credit(
+        data: Path = typer.Argument(..., help="Dataset folder or file."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Write credits.csv and the reports here."
+        ),
+        freq: str = typer.Option("quarter", "--freq", help="Totals per month, quarter or year."),
+    ) -> None:
+        """Credit the transactions of a dataset and report conservation, splits and issues."""
+        from spm_model.crediting import credit_transactions
+        from spm_model.data import load_dataset
+
+        ds = load_dataset(data)
+        res = credit_transactions(ds)
+        typer.echo(repr(res))
+        typer.echo(res.summary().to_string(index=False))
+        if len(res.violations):
+            typer.secho(f"{len(res.violations)} conservation violation(s):", fg=typer.colors.YELLOW)
+            typer.echo(res.violations.head(20).to_string(index=False))
+        if out is not None:
+            from spm_model.data.io import atomic_path
+
+            with atomic_path(out, is_dir=True) as tmp:
+                res.credits.to_csv(tmp / "credits.csv", index=False, lineterminator="\n")
+                res.totals(freq, "all", by=("rep_id", "period", "measure", "rule")).to_csv(
+                    tmp / f"totals_{freq}.csv", index=False, lineterminator="\n"
+                )
+                res.conservation.to_csv(tmp / "conservation.csv", index=False, lineterminator="\n")
+                res.split_report.to_csv(tmp / "split_report.csv", index=False, lineterminator="\n")
+                res.issues.to_csv(tmp / "issues.csv", index=False, lineterminator="\n")
+            typer.echo(f"credits written to {out}")
+
+
+def _is_member(plan, ds, rep: str) -> bool:
+    from spm_model.errors import SpmConfigError
+
+    r = ds.reps
+    ids = set(r["rep_id"].astype(object))
+    if rep not in ids:
+        raise SpmConfigError(f"unknown rep {rep!r} in {ds.source}")
+    if "plan_assignments" in ds.tables and len(ds["plan_assignments"]):
+        pa = ds["plan_assignments"]
+        return bool(
+            ((pa["rep_id"].astype(object) == rep) & (pa["plan_id"].astype(object) == plan.id)).any()
+        )
+    return bool(
+        ((r["rep_id"].astype(object) == rep) & (r["plan_id"].astype(object) == plan.id)).any()
+    )

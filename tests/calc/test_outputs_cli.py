@@ -1,0 +1,110 @@
+"""Statement outputs (CSV, Excel, Markdown, HTML) and the calc / explain / replay commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from spm_model.calc import calculate
+from spm_model.calc.outputs import sheet_names, write_statements
+from spm_model.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample"
+FLAT = [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}]
+
+
+def test_sheet_names_are_valid_and_unique():
+    names = sheet_names(["A" * 40, "A" * 40, "x/y:z", "Summary", "a[1]"])
+    assert all(len(n) <= 31 for n in names)
+    assert len({n.lower() for n in names}) == len(names)
+    assert names[2] == "x_y_z"
+    assert names[3] != "Summary"
+    assert not any(c in n for n in names for c in "[]:*?/\\")
+
+
+def test_write_statements_atomically(tmp_path, company, make_plan):
+    ds = company([("2025-02-10", 6000)])
+    res = calculate(make_plan(FLAT), ds, "2025-Q1")
+    (tmp_path / "other.txt").write_text("keep me")
+    out = write_statements(res, tmp_path, ("csv", "xlsx", "md", "html"))
+    assert out == tmp_path / "p_2025-Q1"
+    assert (tmp_path / "other.txt").read_text() == "keep me"
+    s = pd.read_csv(out / "summary.csv")
+    assert s["payable"].tolist() == [600.0]
+    wb = openpyxl.load_workbook(out / "statements.xlsx")
+    assert wb.sheetnames == ["Summary", "A"]
+    md = (out / "statements" / "A.md").read_text()
+    assert "| c | sales | 6,000.00 |" in md and "Payable: 600.00 USD" in md
+    assert "owner of account C" in md
+    assert "<table" in (out / "statements" / "A.html").read_text()
+    # a second run replaces the folder as a whole and leaves no temporary files behind
+    write_statements(res, tmp_path, ("csv",))
+    assert sorted(p.name for p in (tmp_path / "p_2025-Q1").iterdir()) == [
+        "lines.csv",
+        "summary.csv",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.txt", "p_2025-Q1"]
+
+
+def test_unknown_format_is_rejected(company, make_plan):
+    from spm_model.errors import SpmConfigError
+
+    res = calculate(make_plan(FLAT), company([("2025-02-10", 6000)]), "2025-Q1")
+    with pytest.raises(SpmConfigError, match="unknown output format"):
+        write_statements(res, "/tmp/never", ("pdf",))
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="data/sample not generated")
+def test_cli_calc_explain_replay_on_sample(tmp_path):
+    runner = CliRunner()
+    plan = str(ROOT / "templates" / "plans" / "saas_ae.yaml")
+    r = runner.invoke(
+        app,
+        [
+            "calc",
+            "--plan",
+            plan,
+            "--data",
+            str(SAMPLE),
+            "--period",
+            "2025-Q3",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "saas_ae_2025-Q3"
+    s = pd.read_csv(out / "summary.csv")
+    from spm_model.data import load_dataset
+
+    ds = load_dataset(SAMPLE)
+    on_plan = ds.reps[(ds.reps["plan_id"] == "saas_ae")]
+    employed = on_plan[
+        (on_plan["hire_date"] <= "2025-09-30") & ~(on_plan["end_date"] < "2025-07-01")
+    ]
+    assert set(s["rep_id"]) == set(employed["rep_id"])
+    assert len(list((out / "statements").glob("*.md"))) == len(employed)
+    rep = s["rep_id"].iloc[0]
+    r = runner.invoke(
+        app, ["explain", "--plan", plan, "--data", str(SAMPLE), "--rep", rep, "--period", "2025-Q3"]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"Statement trace for {rep}" in r.output and "PAYABLE" in r.output
+    r = runner.invoke(
+        app,
+        ["replay", "--plan", plan, "--data", str(SAMPLE), "--year", "2025", "--out", str(tmp_path)],
+    )
+    assert r.exit_code == 0, r.output
+    assert "would have paid" in r.output
+    assert (tmp_path / "replay_saas_ae_2025" / "reconciliation.csv").exists()
+    # errors are readable and exit 1 through the main entry point
+    r = runner.invoke(
+        app,
+        ["explain", "--plan", plan, "--data", str(SAMPLE), "--rep", "NOPE", "--period", "2025-Q3"],
+    )
+    assert r.exit_code != 0

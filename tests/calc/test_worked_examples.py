@@ -1,0 +1,131 @@
+"""The issue's worked examples, run end to end: transactions -> crediting -> statement."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from spm_model.calc import calculate
+
+MARGINAL = [
+    {
+        "type": "commission",
+        "name": "c",
+        "measure": "sales",
+        "basis": "amount",
+        "method": "marginal",
+        "tiers": [{"from": 0, "to": 5000, "rate": 0.10}, {"from": 5000, "rate": 0.12}],
+    }
+]
+
+
+@pytest.mark.parametrize(("sales", "pay"), [(6000, 620.00), (5000, 500.00), (4000, 400.00)])
+def test_marginal_tiers_on_amount(company, make_plan, sales, pay):
+    ds = company([("2025-02-10", sales)])
+    res = calculate(make_plan(MARGINAL), ds, "2025-Q1")
+    s = res.summary.iloc[0]
+    assert s["earned"] == pay
+    assert s["payable"] == pay
+    line = res.lines.iloc[0]
+    assert line["credited"] == sales
+
+
+def test_marginal_tiers_on_attainment(company, make_plan):
+    comps = [
+        {
+            "type": "commission",
+            "name": "c",
+            "measure": "sales",
+            "basis": "attainment",
+            "method": "marginal",
+            "tiers": [
+                {"from": 0, "to": 0.5, "rate": 0.05},
+                {"from": 0.5, "to": 1.0, "rate": 0.10},
+                {"from": 1.0, "to": 1.5, "rate": 0.15},
+                {"from": 1.5, "rate": 0.20},
+            ],
+        }
+    ]
+    # two bookings adding up to 140,000 against a quarterly quota of 100,000
+    ds = company([("2025-07-01", 90_000), ("2025-09-30", 50_000)], [("2025-Q3", 100_000)])
+    res = calculate(make_plan(comps), ds, "2025-Q3")
+    assert res.summary.iloc[0]["earned"] == 13_500.00
+    assert res.lines.iloc[0]["attainment"] == pytest.approx(1.4)
+
+
+@pytest.mark.parametrize(("sales", "pay"), [(999, 49.95), (1000, 60.00)])
+def test_retroactive_tier(company, make_plan, sales, pay):
+    comps = [
+        {
+            "type": "commission",
+            "name": "c",
+            "measure": "sales",
+            "basis": "amount",
+            "method": "retroactive",
+            "tiers": [{"from": 0, "to": 1000, "rate": 0.05}, {"from": 1000, "rate": 0.06}],
+        }
+    ]
+    res = calculate(make_plan(comps), company([("2025-01-15", sales)]), "2025-Q1")
+    assert res.summary.iloc[0]["earned"] == pay
+
+
+def test_recoverable_monthly_draw(company, make_plan):
+    # 10% commission on monthly sales gives earnings 2,750, 3,000, 1,500, 2,375, 3,000, 2,750
+    sales = [27_500, 30_000, 15_000, 23_750, 30_000, 27_500]
+    ds = company([(f"2025-{m:02d}-10", s) for m, s in zip(range(1, 7), sales, strict=True)])
+    plan = make_plan(
+        [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}],
+        measurement_period="month",
+        pay_frequency="month",
+        draw={"kind": "recoverable", "amount": 2000, "periods": 6, "starts": "plan_start"},
+        effective_from="2025-01-01",
+    )
+    res = calculate(plan, ds, "2025-Q2")
+    full = calculate(plan, ds, "2025-Q1")
+    s = pd.concat([full.summary, res.summary], ignore_index=True)
+    assert list(s["earned"]) == [2750, 3000, 1500, 2375, 3000, 2750]
+    assert list(s["payable"]) == [2750, 3000, 2000, 2000, 2875, 2750]
+    assert list(s["draw_balance"]) == [0, 0, -500, -125, 0, 0]
+    assert list(s["draw_advanced"]) == [0, 0, 500, 0, 0, 0]
+    assert list(s["draw_recovered"]) == [0, 0, 0, 375, 125, 0]
+    # previously paid is what earlier pay periods of the year paid out (draws included)
+    assert list(res.summary["previously_paid"]) == [7750, 9750, 12625]
+
+
+@pytest.mark.parametrize(
+    ("att", "pct_of_base"), [(0.79, 0), (0.80, 40), (0.90, 45), (1.10, 65), (1.20, 80), (1.50, 80)]
+)
+def test_payout_curve_percent_of_base(company, make_plan, att, pct_of_base):
+    # base 100,000 a year -> 25,000 a quarter; target payout 50% of base = TI 12,500 a quarter
+    comps = [
+        {
+            "type": "payout_curve",
+            "name": "bonus",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [
+                {"attainment": 0.8, "payout": 0.8},
+                {"attainment": 1.0, "payout": 1.0},
+                {"attainment": 1.2, "payout": 1.6},
+            ],
+            "cap_multiple": 1.6,
+        }
+    ]
+    ds = company([("2025-05-05", att * 100_000)], [("2025-Q2", 100_000)], ote=150_000, base=100_000)
+    res = calculate(make_plan(comps, pay_mix={"base": 0.5, "variable": 0.5}), ds, "2025-Q2")
+    # the rep's own OTE - base salary (50,000 a year) beats the plan's pay mix
+    assert res.summary.iloc[0]["target_incentive"] == 12_500.00
+    assert res.summary.iloc[0]["earned"] == pytest.approx(25_000 * pct_of_base / 100, abs=0.005)
+
+
+def test_statement_columns_and_ytd(company, make_plan):
+    ds = company([("2025-02-10", 6000), ("2025-05-10", 4000)])
+    res = calculate(make_plan(MARGINAL), ds, "2025-Q2")
+    line = res.lines.iloc[0]
+    assert line["earned"] == 400.0
+    assert line["ytd_earned"] == 1020.0
+    s = res.summary.iloc[0]
+    assert s["previously_paid"] == 620.0
+    assert s["ytd_earned"] == 1020.0
+    assert s["payable"] == 400.0
+    assert "tier" in line["segment"] or line["segment"]
