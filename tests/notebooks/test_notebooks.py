@@ -59,7 +59,20 @@ def _check_07(fig: dict, tmp: Path) -> None:
     assert (tmp / "rep_earnings.xlsx").is_file()
 
 
+def _check_04(fig: dict, tmp: Path) -> None:
+    assert fig["plan_year"] == 2027  # the sample ends 2026-09-30, fiscal year = calendar year
+    assert fig["reconciles"] is True
+    # bottom-up with 10% over-assignment per level: reps get more than the company
+    # target minus what stays unassigned, and never more than the target x 1.1^3
+    assert 0 < fig["assigned_to_reps"] <= fig["company_target"] * 1.1**3
+    assert 0 <= fig["share_expected_at_target"] <= 1
+    assert 0 <= fig["gini_quota_to_potential"] < 1
+    assert fig["backtest_best_method"] in ("history", "potential", "blend")
+    assert (tmp / "quotas_2027.xlsx").is_file()
+
+
 CHECKS = {
+    "04_quota_setting": _check_04,
     "01_data_overview": _check_01,
     "02_plan_design": _check_02,
     "07_rep_earnings_estimator": _check_07,
