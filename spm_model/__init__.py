@@ -43,3 +43,14 @@ __all__ += [
     "dispute_summary",
     "replay",
 ]
+
+# simulate (middle layer): Monte Carlo comp cost
+from spm_model.simulate import (  # noqa: E402
+    ScenarioModel,
+    SimulationResult,
+    from_assumptions,
+    from_dataset,
+    simulate,
+)
+
+__all__ += ["ScenarioModel", "SimulationResult", "from_assumptions", "from_dataset", "simulate"]

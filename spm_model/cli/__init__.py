@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "runner",
     "territory",
     "quota",
+    "simulate",
 ]
 
 
