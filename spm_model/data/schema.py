@@ -139,7 +139,13 @@ REPS = TableSchema(
         Column("hire_date", "date", description="First day in the sales organisation."),
         Column("end_date", "date", nullable=True, description="Last day; empty if still active."),
         Column("plan_id", "str", nullable=True, description="Compensation plan id the rep is on."),
-        Column("base_salary", "money", min_value=0, unit="currency/year", description="Annual base salary."),
+        Column(
+            "base_salary",
+            "money",
+            min_value=0,
+            unit="currency/year",
+            description="Annual base salary.",
+        ),
         Column(
             "ote",
             "money",
@@ -147,9 +153,32 @@ REPS = TableSchema(
             unit="currency/year",
             description="On-target earnings: base plus target incentive at 100% attainment.",
         ),
-        Column("fte", "float", min_value=0, max_value=1, unit="fraction", description="Full-time equivalent (1.0 = full time)."),
-        Column("home_lat", "float", nullable=True, min_value=-90, max_value=90, unit="degrees", description="Home/base latitude."),
-        Column("home_lon", "float", nullable=True, min_value=-180, max_value=180, unit="degrees", description="Home/base longitude."),
+        Column(
+            "fte",
+            "float",
+            min_value=0,
+            max_value=1,
+            unit="fraction",
+            description="Full-time equivalent (1.0 = full time).",
+        ),
+        Column(
+            "home_lat",
+            "float",
+            nullable=True,
+            min_value=-90,
+            max_value=90,
+            unit="degrees",
+            description="Home/base latitude.",
+        ),
+        Column(
+            "home_lon",
+            "float",
+            nullable=True,
+            min_value=-180,
+            max_value=180,
+            unit="degrees",
+            description="Home/base longitude.",
+        ),
     ),
 )
 
@@ -167,34 +196,92 @@ ACCOUNTS = TableSchema(
             references=_fk("accounts", "account_id"),
             description="Parent account in a corporate family; empty for a top-level account.",
         ),
-        Column("segment", "str", allowed=("enterprise", "mid_market", "smb"), description="Customer segment."),
+        Column(
+            "segment",
+            "str",
+            allowed=("enterprise", "mid_market", "smb"),
+            description="Customer segment.",
+        ),
         Column("industry", "str", description="Industry label."),
-        Column("region", "str", required=False, nullable=True, description="Sales region the account lies in."),
-        Column("lat", "float", nullable=True, min_value=-90, max_value=90, unit="degrees", description="Latitude."),
-        Column("lon", "float", nullable=True, min_value=-180, max_value=180, unit="degrees", description="Longitude."),
-        Column("potential", "money", min_value=0, unit="currency/year", description="Estimated annual sales potential."),
-        Column("workload", "float", min_value=0, unit="hours/year", description="Selling effort needed to cover the account."),
+        Column(
+            "region",
+            "str",
+            required=False,
+            nullable=True,
+            description="Sales region the account lies in.",
+        ),
+        Column(
+            "lat",
+            "float",
+            nullable=True,
+            min_value=-90,
+            max_value=90,
+            unit="degrees",
+            description="Latitude.",
+        ),
+        Column(
+            "lon",
+            "float",
+            nullable=True,
+            min_value=-180,
+            max_value=180,
+            unit="degrees",
+            description="Longitude.",
+        ),
+        Column(
+            "potential",
+            "money",
+            min_value=0,
+            unit="currency/year",
+            description="Estimated annual sales potential.",
+        ),
+        Column(
+            "workload",
+            "float",
+            min_value=0,
+            unit="hours/year",
+            description="Selling effort needed to cover the account.",
+        ),
     ),
 )
 
 ASSIGNMENTS = TableSchema(
     name="assignments",
-    description="Effective-dated territory ownership: which rep covers which account, in which role.",
+    description=(
+        "Effective-dated territory ownership: which rep covers which account, in which role."
+    ),
     key=("account_id", "rep_id", "role", "start_date"),
     date_ranges=(("start_date", "end_date"),),
     columns=(
-        Column("account_id", "str", references=_fk("accounts", "account_id"), description="Account covered."),
+        Column(
+            "account_id",
+            "str",
+            references=_fk("accounts", "account_id"),
+            description="Account covered.",
+        ),
         Column("rep_id", "str", references=_fk("reps", "rep_id"), description="Rep covering it."),
-        Column("role", "str", allowed=("owner", "overlay"), description="owner (one at a time per account) or overlay specialist."),
+        Column(
+            "role",
+            "str",
+            allowed=("owner", "overlay"),
+            description="owner (one at a time per account) or overlay specialist.",
+        ),
         Column(
             "product_family",
             "str",
             required=False,
             nullable=True,
-            description="For overlays: product family the specialist is credited on; empty means all.",
+            description=(
+                "For overlays: product family the specialist is credited on; empty means all."
+            ),
         ),
         Column("start_date", "date", description="First day of the assignment (inclusive)."),
-        Column("end_date", "date", nullable=True, description="Last day (inclusive); empty if open-ended."),
+        Column(
+            "end_date",
+            "date",
+            nullable=True,
+            description="Last day (inclusive); empty if open-ended.",
+        ),
     ),
 )
 
@@ -206,7 +293,11 @@ PRODUCTS = TableSchema(
         Column("product_id", "str", description="Unique product identifier."),
         Column("name", "str", description="Product name."),
         Column("family", "str", description="Product family (used by overlay crediting)."),
-        Column("measure", "str", description="Plan measure credited by sales of this product (e.g. new_business)."),
+        Column(
+            "measure",
+            "str",
+            description="Plan measure credited by sales of this product (e.g. new_business).",
+        ),
     ),
 )
 
@@ -217,15 +308,30 @@ TRANSACTIONS = TableSchema(
     columns=(
         Column("txn_id", "str", description="Unique transaction identifier."),
         Column("date", "date", description="Booking (or cancellation) date."),
-        Column("account_id", "str", references=_fk("accounts", "account_id"), description="Account the sale is for."),
-        Column("product_id", "str", references=_fk("products", "product_id"), description="Product sold."),
+        Column(
+            "account_id",
+            "str",
+            references=_fk("accounts", "account_id"),
+            description="Account the sale is for.",
+        ),
+        Column(
+            "product_id",
+            "str",
+            references=_fk("products", "product_id"),
+            description="Product sold.",
+        ),
         Column(
             "amount",
             "money",
             unit="currency",
             description="Booking value; negative for cancellations and downward adjustments.",
         ),
-        Column("kind", "str", allowed=("booking", "cancellation", "adjustment"), description="Transaction kind."),
+        Column(
+            "kind",
+            "str",
+            allowed=("booking", "cancellation", "adjustment"),
+            description="Transaction kind.",
+        ),
         Column(
             "original_txn_id",
             "str",
@@ -233,8 +339,23 @@ TRANSACTIONS = TableSchema(
             references=_fk("transactions", "txn_id"),
             description="For cancellations/adjustments: the booking they refer to.",
         ),
-        Column("units", "float", required=False, nullable=True, min_value=0, unit="units", description="Quantity sold (for per-unit SPIFs)."),
-        Column("margin", "money", required=False, nullable=True, unit="currency", description="Gross margin of the deal."),
+        Column(
+            "units",
+            "float",
+            required=False,
+            nullable=True,
+            min_value=0,
+            unit="units",
+            description="Quantity sold (for per-unit SPIFs).",
+        ),
+        Column(
+            "margin",
+            "money",
+            required=False,
+            nullable=True,
+            unit="currency",
+            description="Gross margin of the deal.",
+        ),
         Column(
             "opportunity_id",
             "str",
@@ -248,7 +369,9 @@ TRANSACTIONS = TableSchema(
             required=False,
             nullable=True,
             references=_fk("reps", "rep_id"),
-            description="Rep who owned the opportunity (informational; crediting uses assignments).",
+            description=(
+                "Rep who owned the opportunity (informational; crediting uses assignments)."
+            ),
         ),
     ),
 )
@@ -259,10 +382,25 @@ SPLITS = TableSchema(
     key=("txn_id", "rep_id"),
     required_table=False,
     columns=(
-        Column("txn_id", "str", references=_fk("transactions", "txn_id"), description="Transaction split."),
-        Column("rep_id", "str", references=_fk("reps", "rep_id"), description="Rep receiving a share."),
-        Column("share", "float", min_value=0, unit="fraction", description="Share of the amount credited (shares may total more than 1 for overlays)."),
-        Column("reason", "str", nullable=True, required=False, description="Why the deal is split."),
+        Column(
+            "txn_id",
+            "str",
+            references=_fk("transactions", "txn_id"),
+            description="Transaction split.",
+        ),
+        Column(
+            "rep_id", "str", references=_fk("reps", "rep_id"), description="Rep receiving a share."
+        ),
+        Column(
+            "share",
+            "float",
+            min_value=0,
+            unit="fraction",
+            description="Share of the amount credited (shares may total more than 1 for overlays).",
+        ),
+        Column(
+            "reason", "str", nullable=True, required=False, description="Why the deal is split."
+        ),
     ),
 )
 
@@ -273,9 +411,24 @@ CREDIT_EXCEPTIONS = TableSchema(
     required_table=False,
     columns=(
         Column("exception_id", "str", description="Unique exception identifier."),
-        Column("txn_id", "str", references=_fk("transactions", "txn_id"), description="Transaction affected."),
-        Column("rep_id", "str", references=_fk("reps", "rep_id"), description="Rep whose credit changes."),
-        Column("amount", "money", unit="currency", description="Credit added (negative to remove credit)."),
+        Column(
+            "txn_id",
+            "str",
+            references=_fk("transactions", "txn_id"),
+            description="Transaction affected.",
+        ),
+        Column(
+            "rep_id",
+            "str",
+            references=_fk("reps", "rep_id"),
+            description="Rep whose credit changes.",
+        ),
+        Column(
+            "amount",
+            "money",
+            unit="currency",
+            description="Credit added (negative to remove credit).",
+        ),
         Column("reason", "str", description="Reason for the exception."),
         Column("approved_by", "str", description="Who approved it."),
     ),
@@ -300,14 +453,45 @@ OPPORTUNITIES = TableSchema(
     date_ranges=(("created_date", "close_date"),),
     columns=(
         Column("opportunity_id", "str", description="Unique opportunity identifier."),
-        Column("account_id", "str", references=_fk("accounts", "account_id"), description="Account."),
+        Column(
+            "account_id", "str", references=_fk("accounts", "account_id"), description="Account."
+        ),
         Column("owner_rep_id", "str", references=_fk("reps", "rep_id"), description="Owning rep."),
-        Column("product_id", "str", required=False, nullable=True, references=_fk("products", "product_id"), description="Main product."),
+        Column(
+            "product_id",
+            "str",
+            required=False,
+            nullable=True,
+            references=_fk("products", "product_id"),
+            description="Main product.",
+        ),
         Column("created_date", "date", description="Date the opportunity was opened."),
-        Column("close_date", "date", nullable=True, description="Actual close date, or expected close date if open."),
-        Column("stage", "str", description="Sales stage (prospect, qualify, propose, negotiate, closed)."),
-        Column("amount", "money", min_value=0, unit="currency", description="Expected or won deal value."),
-        Column("probability", "float", min_value=0, max_value=1, unit="fraction", description="Win probability by stage."),
+        Column(
+            "close_date",
+            "date",
+            nullable=True,
+            description="Actual close date, or expected close date if open.",
+        ),
+        Column(
+            "stage",
+            "str",
+            description="Sales stage (prospect, qualify, propose, negotiate, closed).",
+        ),
+        Column(
+            "amount",
+            "money",
+            min_value=0,
+            unit="currency",
+            description="Expected or won deal value.",
+        ),
+        Column(
+            "probability",
+            "float",
+            min_value=0,
+            max_value=1,
+            unit="fraction",
+            description="Win probability by stage.",
+        ),
         Column("status", "str", allowed=("open", "won", "lost"), description="Outcome."),
     ),
 )
@@ -319,10 +503,28 @@ ACTIVITIES = TableSchema(
     columns=(
         Column("activity_id", "str", description="Unique activity identifier."),
         Column("rep_id", "str", references=_fk("reps", "rep_id"), description="Rep."),
-        Column("account_id", "str", nullable=True, references=_fk("accounts", "account_id"), description="Account, if any."),
-        Column("opportunity_id", "str", nullable=True, required=False, references=_fk("opportunities", "opportunity_id"), description="Opportunity, if any."),
+        Column(
+            "account_id",
+            "str",
+            nullable=True,
+            references=_fk("accounts", "account_id"),
+            description="Account, if any.",
+        ),
+        Column(
+            "opportunity_id",
+            "str",
+            nullable=True,
+            required=False,
+            references=_fk("opportunities", "opportunity_id"),
+            description="Opportunity, if any.",
+        ),
         Column("date", "date", description="Activity date."),
-        Column("kind", "str", allowed=("call", "email", "meeting", "demo"), description="Activity kind."),
+        Column(
+            "kind",
+            "str",
+            allowed=("call", "email", "meeting", "demo"),
+            description="Activity kind.",
+        ),
     ),
 )
 
@@ -335,7 +537,12 @@ PAYMENTS = TableSchema(
         Column("payment_id", "str", description="Unique payment identifier."),
         Column("rep_id", "str", references=_fk("reps", "rep_id"), description="Rep paid."),
         Column("period", "period", description="Period the payment is for."),
-        Column("amount", "money", unit="currency", description="Incentive amount paid (excluding base salary)."),
+        Column(
+            "amount",
+            "money",
+            unit="currency",
+            description="Incentive amount paid (excluding base salary).",
+        ),
         Column("paid_date", "date", description="Payment date."),
     ),
 )
@@ -350,12 +557,21 @@ DISPUTES = TableSchema(
         Column("dispute_id", "str", description="Unique dispute identifier."),
         Column("rep_id", "str", references=_fk("reps", "rep_id"), description="Rep who raised it."),
         Column("period", "period", description="Period disputed."),
-        Column("category", "str", description="crediting, quota, calculation, split, timing, other."),
+        Column(
+            "category", "str", description="crediting, quota, calculation, split, timing, other."
+        ),
         Column("amount", "money", min_value=0, unit="currency", description="Amount claimed."),
         Column("opened_date", "date", description="Date raised."),
         Column("resolved_date", "date", nullable=True, description="Date resolved; empty if open."),
         Column("status", "str", allowed=("open", "resolved", "rejected"), description="Status."),
-        Column("resolution_amount", "money", nullable=True, required=False, unit="currency", description="Amount granted."),
+        Column(
+            "resolution_amount",
+            "money",
+            nullable=True,
+            required=False,
+            unit="currency",
+            description="Amount granted.",
+        ),
     ),
 )
 
@@ -392,15 +608,23 @@ def render_markdown() -> str:
         out += [f"## {t.name}", "", t.description, "", f"Key: `{', '.join(t.key)}`."]
         if not t.required_table:
             out.append("Optional table.")
-        out += ["", "| column | type | unit | nullable | required | meaning |", "|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "| column | type | unit | nullable | required | meaning |",
+            "|---|---|---|---|---|---|",
+        ]
         for c in t.columns:
             meaning = c.description
             if c.allowed:
                 meaning += f" One of: {', '.join(c.allowed)}."
             if c.references:
                 meaning += f" References `{c.references.table}.{c.references.column}`."
-            if c.min_value is not None or c.max_value is not None:
-                meaning += f" Range [{c.min_value}, {c.max_value}]."
+            if c.min_value is not None and c.max_value is not None:
+                meaning += f" Range {c.min_value:g} to {c.max_value:g}."
+            elif c.min_value is not None:
+                meaning += f" At least {c.min_value:g}."
+            elif c.max_value is not None:
+                meaning += f" At most {c.max_value:g}."
             out.append(
                 f"| {c.name} | {c.kind} | {c.unit} | {'yes' if c.nullable else 'no'} | "
                 f"{'yes' if c.required else 'no'} | {meaning} |"
