@@ -71,7 +71,17 @@ def _check_04(fig: dict, tmp: Path) -> None:
     assert (tmp / "quotas_2027.xlsx").is_file()
 
 
+def _check_05(fig: dict, tmp: Path) -> None:
+    # tolerance 10%, at most 15% of accounts moved (per region, so overall too)
+    assert fig["potential_max_dev_pct_after"] <= 10.0 + 1e-6 < fig["potential_max_dev_pct_before"]
+    assert 0 < fig["accounts_moved_pct"] <= 15.0 + 1e-6
+    assert fig["accounts_changing_owner"] > 0
+    new = pd.read_csv(tmp / "assignments.csv")
+    assert {"account_id", "rep_id", "start_date", "end_date"} <= set(new.columns)
+
+
 CHECKS = {
+    "05_territory_balancing": _check_05,
     "04_quota_setting": _check_04,
     "01_data_overview": _check_01,
     "02_plan_design": _check_02,
