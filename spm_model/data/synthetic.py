@@ -50,6 +50,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from spm_model.data.dataset import Dataset, DatasetMeta
 
@@ -231,8 +233,29 @@ def _dates(days: np.ndarray) -> np.ndarray:
 
 
 def _ids(prefix: str, n: int, width: int | None = None) -> np.ndarray:
+    """Return identifiers ``prefix0001``... as an object array (small tables, lookups)."""
     width = width or max(4, len(str(n)))
-    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width)).astype(object)
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dtype
+
+
+def _arrow_ids(prefix: str, n: int, width: int) -> pd.Series:
+    """Return identifiers built in Arrow (fast for millions of rows) as a ``str`` Series."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), width, "0")
+    return pd.Series(pc.binary_join_element_wise(prefix, digits, ""), dtype=_STR)
+
+
+def _take_str(values: np.ndarray | pd.Series | pa.Array, idx: np.ndarray) -> pd.Series:
+    """``values[idx]`` as a ``str`` Series, taken in Arrow; ``idx < 0`` gives nulls."""
+    arr = (
+        values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    )
+    idx = np.asarray(idx, dtype=np.int64)
+    neg = idx < 0
+    taken = pc.take(arr, pa.array(np.where(neg, 0, idx), mask=neg if neg.any() else None))
+    return pd.Series(taken, dtype=_STR)
 
 
 def generate(
@@ -282,8 +305,9 @@ def generate(
 
     org = _organisation(n_reps, start, end, rng[0])
     accounts, account_seat = _accounts(n_accounts, org, rng[1])
-    assignments = _assignments(accounts, account_seat, org, start, end, rng[2])
-    opps, txns = _pipeline(accounts, assignments, org, start, end, rng[3])
+    assignments, owner_int = _assignments(accounts, account_seat, org, start, end, rng[2])
+    org["_owner_int"] = owner_int
+    opps, txns = _pipeline(accounts, owner_int, org, start, end, rng[3])
     txns, splits, exceptions = _corrections(txns, org, start, end, rng[4])
     activities = _activities(opps, org, start, end, rng[5])
     credit = _owner_credit(txns, splits, org, assignments, activities, opps)
@@ -751,83 +775,79 @@ def _assignments(
         acc=("acc", "first"), rep_idx=("rep_idx", "first"), s=("s", "min"), e=("e", "max")
     )
     rep_ids = org["reps"]["rep_id"].to_numpy()
-    owner = pd.DataFrame(
-        {
-            "account_id": accounts["account_id"].to_numpy()[m["acc"].to_numpy()],
-            "rep_id": rep_ids[m["rep_idx"].to_numpy()],
-            "role": "owner",
-            "product_family": None,
-            "start_date": _dates(m["s"].to_numpy()),
-            "end_date": pd.Series(_dates(np.minimum(m["e"].to_numpy(), end_d + 3650)))
-            .where(m["e"].to_numpy() <= end_d)
-            .to_numpy(),
-        }
-    )
+    o_acc = m["acc"].to_numpy().astype(np.int64)
+    o_rep = m["rep_idx"].to_numpy().astype(np.int64)
+    o_s = m["s"].to_numpy().astype(np.int64)
+    o_e = m["e"].to_numpy().astype(np.int64)
+    owner_int = {"acc": o_acc, "rep": o_rep, "s": o_s, "e": o_e}
     # overlays: services specialists and channel managers cover accounts of their team's region
-    ov = []
-    tl_idx = tl.set_index("seat")
+    ov_acc, ov_rep, ov_fam, ov_s, ov_e = [], [], [], [], []
+    tl_groups = {int(k): g for k, g in tl.groupby("seat")}
     region_of_acc = accounts["region"].to_numpy()
+    segment = accounts["segment"].to_numpy()
     seat_region = np.array(org["region_names"], dtype=object)[org["team_region"][seat_team]]
-    for role, family, seg_filter in (("OVERLAY", "services", None), ("CHANNEL", "platform", "smb")):
+    families = ["services", "platform"]
+    for fam_code, (role, seg_filter) in enumerate((("OVERLAY", None), ("CHANNEL", "smb"))):
         seats = np.flatnonzero(seat_role == role)
         for r in np.unique(seat_region[seats]):
             rs = seats[seat_region[seats] == r]
-            acc = np.flatnonzero(
-                (region_of_acc == r)
-                & ((accounts["segment"].to_numpy() == seg_filter) if seg_filter else True)
-            )
+            sel = region_of_acc == r
+            if seg_filter:
+                sel &= segment == seg_filter
+            acc = np.flatnonzero(sel)
             if len(acc) == 0:
                 continue
             which = rs[rng.integers(0, len(rs), len(acc))]
-            for s in np.unique(which):
-                a_idx = acc[which == s]
-                rows_s = tl_idx.loc[[s]]
-                for rep_i, a, b in rows_s[["rep_idx", "a", "b"]].itertuples(index=False):
+            for seat_i in np.unique(which):
+                a_idx = acc[which == seat_i]
+                for rep_i, a, b in tl_groups[int(seat_i)][["rep_idx", "a", "b"]].itertuples(
+                    index=False
+                ):
                     if org["role"][rep_i] != role:
                         continue  # overlays are not covered by managers during vacancies
-                    a = max(a, start_d - 365)
-                    ov.append(
-                        pd.DataFrame(
-                            {
-                                "account_id": accounts["account_id"].to_numpy()[a_idx],
-                                "rep_id": rep_ids[rep_i],
-                                "role": "overlay",
-                                "product_family": family,
-                                "start_date": _dates(np.full(len(a_idx), a)),
-                                "end_date": _dates(np.full(len(a_idx), b))
-                                if b <= end_d
-                                else pd.NaT,
-                            }
-                        )
-                    )
-    out = pd.concat([owner, *ov], ignore_index=True) if ov else owner
-    out["end_date"] = pd.to_datetime(out["end_date"])
-    return out.sort_values(
-        ["account_id", "role", "start_date", "rep_id"], kind="stable"
-    ).reset_index(drop=True)
-
-
-def _owner_lookup(
-    assign: pd.DataFrame,
-    account_idx_of: pd.Series,
-    acc: np.ndarray,
-    day: np.ndarray,
-    rep_index: pd.Index,
-) -> np.ndarray:
-    """Index of the owning rep of account ``acc[i]`` on ``day[i]`` (-1 if none)."""
-    own = assign[assign["role"] == "owner"]
-    key_acc = account_idx_of.reindex(own["account_id"]).to_numpy()
-    s = _days(own["start_date"].to_numpy())
-    e = np.where(
-        own["end_date"].isna().to_numpy(),
-        10**7,
-        _days(own["end_date"].fillna(pd.Timestamp("2262-01-01")).to_numpy()),
+                    k = len(a_idx)
+                    ov_acc.append(a_idx)
+                    ov_rep.append(np.full(k, rep_i))
+                    ov_fam.append(np.full(k, fam_code))
+                    ov_s.append(np.full(k, max(a, start_d - 365)))
+                    ov_e.append(np.full(k, b))
+    cat = (
+        (lambda x: np.concatenate(x).astype(np.int64))
+        if ov_acc
+        else (lambda x: np.zeros(0, np.int64))
     )
-    r = rep_index.get_indexer(own["rep_id"])
+    n_own = len(o_acc)
+    all_acc = np.r_[o_acc, cat(ov_acc)]
+    all_rep = np.r_[o_rep, cat(ov_rep)]
+    all_s = np.r_[o_s, cat(ov_s)]
+    all_e = np.r_[o_e, cat(ov_e)]
+    all_fam = np.r_[np.full(n_own, -1), cat(ov_fam)]
+    is_owner = np.r_[np.ones(n_own, bool), np.zeros(len(all_acc) - n_own, bool)]
+    # canonical order: account, role (overlay < owner), start date, rep (ids are zero-padded,
+    # so integer order equals text order)
+    order = np.lexsort((all_rep, all_s, is_owner, all_acc))
+    all_acc, all_rep, all_s, all_e = all_acc[order], all_rep[order], all_s[order], all_e[order]
+    all_fam, is_owner = all_fam[order], is_owner[order]
+    open_ended = all_e > end_d
+    out = pd.DataFrame(
+        {
+            "account_id": _take_str(pa.array(accounts["account_id"]), all_acc),
+            "rep_id": _take_str(rep_ids.astype(object), all_rep),
+            "role": _take_str(np.array(["overlay", "owner"], dtype=object), is_owner.astype(int)),
+            "product_family": _take_str(np.array(families, dtype=object), all_fam),
+            "start_date": _dates(all_s),
+            "end_date": pd.Series(_dates(np.where(open_ended, 0, all_e))).where(~open_ended),
+        }
+    )
+    return out, owner_int
+
+
+def _owner_lookup(owner_int: dict, acc: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Index of the owning rep of account ``acc[i]`` on ``day[i]`` (-1 if none)."""
     big = np.int64(10**8)
-    key = key_acc.astype(np.int64) * big + s
-    order = np.argsort(key)
-    key, e, r = key[order], e[order], r[order]
+    key = owner_int["acc"] * big + owner_int["s"]
+    order = np.argsort(key, kind="stable")
+    key, e, r = key[order], owner_int["e"][order], owner_int["rep"][order]
     q = acc.astype(np.int64) * big + day
     pos = np.searchsorted(key, q, side="right") - 1
     ok = pos >= 0
@@ -835,6 +855,12 @@ def _owner_lookup(
     ok &= (key[pos_c] // big) == acc
     ok &= e[pos_c] >= day
     return np.where(ok, r[pos_c], -1)
+
+
+def _index_of_ids(ids: pd.Series, prefix_len: int = 1) -> np.ndarray:
+    """Row index of zero-padded sequential ids (``A000123`` -> 122), computed in Arrow."""
+    num = pc.cast(pc.utf8_slice_codeunits(pa.array(ids, pa.string()), prefix_len), pa.int64())
+    return np.asarray(num.to_numpy(zero_copy_only=False), dtype=np.int64) - 1
 
 
 # -- pipeline ---------------------------------------------------------------------------
@@ -867,7 +893,6 @@ def _pipeline(
     horizon = end_d + 180  # open pipeline expected to close up to 6 months out
     reps = org["reps"]
     rep_index = pd.Index(reps["rep_id"])
-    acc_index = pd.Series(np.arange(len(accounts)), index=accounts["account_id"].to_numpy())
     seg = (
         pd.Series(accounts["segment"]).map({"enterprise": 0, "mid_market": 1, "smb": 2}).to_numpy()
     )
@@ -882,7 +907,7 @@ def _pipeline(
     n_cand = rng.poisson(base_rate * years_span * max_act / 1.0)
     acc = np.repeat(np.arange(len(accounts)), n_cand)
     close = _close_days(len(acc), burn_in, horizon, rng)
-    owner = _owner_lookup(assign, acc_index, acc, close, rep_index)
+    owner = _owner_lookup(assign, acc, close)
     has_owner = owner >= 0
     own_c = np.where(has_owner, owner, 0)
     tenure_m = (close - org["hire_day"][own_c]) / 30.44
@@ -908,7 +933,7 @@ def _pipeline(
     r_n = len(ren_src)
     r_won = rng.random(r_n) < 0.85
     r_amount = np.round(amount[ren_src] * rng.uniform(0.9, 1.2, r_n), 0)
-    r_owner = _owner_lookup(assign, acc_index, acc[ren_src], r_close, rep_index)
+    r_owner = _owner_lookup(assign, acc[ren_src], r_close)
     ok = r_owner >= 0
     exp_flag = rng.random(r_n) < 0.25
     r_product = np.where(exp_flag, "P05", "P04")
@@ -940,7 +965,7 @@ def _pipeline(
     )
     all_amount, all_product, all_status = all_amount[order], all_product[order], all_status[order]
     m = len(all_acc)
-    opp_ids = _ids("O", m, 8)
+    opp_ids = _arrow_ids("O", m, 8)
     elapsed = np.clip((end_d - all_created) / np.maximum(all_close - all_created, 1), 0, 1)
     stage_idx = np.minimum((elapsed * 4).astype(int), 3)
     stages = np.array(["prospect", "qualify", "propose", "negotiate"])
@@ -953,21 +978,31 @@ def _pipeline(
     prob = np.where(
         all_status == "won", 1.0, np.where(all_status == "lost", 0.0, prob_by_stage[stage_idx])
     )
+    acc_arrow = pa.array(accounts["account_id"].to_numpy(), pa.string())
+    rep_arrow = pa.array(rep_index.to_numpy(), pa.string())
+
+    def vocab(values: np.ndarray) -> pd.Series:
+        uniq, code = np.unique(values, return_inverse=True)
+        return _take_str(uniq.astype(object), code)
+
     opps = pd.DataFrame(
         {
             "opportunity_id": opp_ids,
-            "account_id": accounts["account_id"].to_numpy()[all_acc],
-            "owner_rep_id": rep_index.to_numpy()[all_owner],
-            "product_id": all_product.astype(object),
+            "account_id": _take_str(acc_arrow, all_acc),
+            "owner_rep_id": _take_str(rep_arrow, all_owner),
+            "product_id": vocab(all_product),
             "created_date": _dates(all_created),
             "close_date": _dates(all_close),
-            "stage": stage.astype(object),
+            "stage": vocab(stage),
             "amount": all_amount.astype(float),
             "probability": prob,
-            "status": all_status.astype(object),
+            "status": vocab(all_status),
         }
     )
+    org["_opp_owner"] = all_owner
     w = np.flatnonzero(all_status == "won")
+    opp_ids = opp_ids.to_numpy()[w]
+    w_sel = np.arange(len(w))
     bk = pd.DataFrame(
         {
             "date": _dates(all_close[w]),
@@ -977,7 +1012,7 @@ def _pipeline(
             "kind": "booking",
             "original_txn_id": None,
             "units": np.maximum(1, np.round(all_amount[w] / 1200)).astype(float),
-            "opportunity_id": opp_ids[w],
+            "opportunity_id": opp_ids,
             "opportunity_owner_id": rep_index.to_numpy()[all_owner[w]],
         }
     )
@@ -997,7 +1032,7 @@ def _pipeline(
             "kind": "booking",
             "original_txn_id": None,
             "units": np.maximum(1, np.round(s_amt / 1500)).astype(float),
-            "opportunity_id": opp_ids[w][att],
+            "opportunity_id": opp_ids[w_sel][att],
             "opportunity_owner_id": bk["opportunity_owner_id"].to_numpy()[att],
         }
     )
@@ -1166,7 +1201,7 @@ def _activities(
     span = np.maximum(o_close[oi] - o_created[oi], 1)
     d1 = o_created[oi] + (rng.random(len(oi)) * span).astype(np.int64)
     kind1 = np.where(rng.random(len(oi)) < 0.6, "meeting", "demo")
-    opp_rep = pd.Index(rep_ids).get_indexer(opps["owner_rep_id"].to_numpy())
+    opp_rep = org["_opp_owner"]
     # prospecting: calls and emails per active rep-month ~ Poisson(6 * activity);
     # SDR meetings ~ Poisson(14 * skill)
     months = pd.period_range(start, end, freq="M")
@@ -1214,18 +1249,15 @@ def _activities(
         kind_all[order],
         opp_all[order],
     )
-    has_opp = opp_all >= 0
-    opp_ids = opps["opportunity_id"].to_numpy().astype(object)
-    acc_ids = opps["account_id"].to_numpy().astype(object)
-    oc = np.where(has_opp, opp_all, 0)
+    kinds, kind_code = np.unique(kind_all, return_inverse=True)
     return pd.DataFrame(
         {
-            "activity_id": _ids("V", len(rep_all), 8),
-            "rep_id": rep_ids.astype(object)[rep_all],
-            "account_id": np.where(has_opp, acc_ids[oc], None),
-            "opportunity_id": np.where(has_opp, opp_ids[oc], None),
+            "activity_id": _arrow_ids("V", len(rep_all), 8),
+            "rep_id": _take_str(rep_ids.astype(object), rep_all),
+            "account_id": _take_str(pa.array(opps["account_id"]), opp_all),
+            "opportunity_id": _take_str(pa.array(opps["opportunity_id"]), opp_all),
             "date": _dates(day_all),
-            "kind": kind_all.astype(object),
+            "kind": _take_str(kinds.astype(object), kind_code),
         }
     )
 
@@ -1248,11 +1280,9 @@ def _owner_credit(
     """
     reps = org["reps"]
     rep_index = pd.Index(reps["rep_id"])
-    accounts_ids = pd.Index(assign["account_id"].unique())
-    acc_index = pd.Series(np.arange(len(accounts_ids)), index=accounts_ids)
-    acc = acc_index.reindex(txns["account_id"]).to_numpy()
+    acc = _index_of_ids(txns["account_id"])
     day = _days(txns["date"].to_numpy())
-    owner = _owner_lookup(assign, acc_index, acc, day, rep_index)
+    owner = _owner_lookup(org["_owner_int"], acc, day)
     measure = PRODUCTS.set_index("product_id")["measure"].reindex(txns["product_id"]).to_numpy()
     family = PRODUCTS.set_index("product_id")["family"].reindex(txns["product_id"]).to_numpy()
     q = pd.PeriodIndex(txns["date"], freq="Q").astype(str).str.replace("Q", "-Q").to_numpy()
