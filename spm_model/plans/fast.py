@@ -8,7 +8,7 @@ quota-carrying plans, including the SaaS AE template). Other plans (matrix, MBO,
 SPIF, multiplier components) fall back to :meth:`Plan.payout_arrays`, chunked.
 
 The kernel reproduces the engine's rounding (cents, half away from zero with the
-1e-11 tie tolerance) and threshold comparisons (``credited >= bound * quota``
+2e-14 relative tie tolerance) and threshold comparisons (``credited >= bound * quota``
 with a 1e-14 relative tolerance), and is tested equal to it.
 """
 
@@ -110,7 +110,7 @@ def compile_plan(plan: Plan) -> CompiledPlan | None:
             if c.gate.otherwise_cap_attainment is not None:
                 out.gate_cap[i] = c.gate.otherwise_cap_attainment
         if isinstance(c, Commission):
-            out.measure[i] = measures.index(c.measure)
+            out.measure[i] = measures.index(str(c.measure))
             out.attainment_basis[i] = c.basis == "attainment"
             out.bcr[i] = c.rate_basis == "bcr"
             if c.rate is not None:
@@ -134,7 +134,7 @@ def compile_plan(plan: Plan) -> CompiledPlan | None:
             else:
                 out.kind[i] = _RETRO
                 out.ys[i, : len(tiers)] = [t.rate for t in tiers]
-        else:
+        elif isinstance(c, PayoutCurve):
             out.measure[i] = measures.index(c.measure)
             out.kind[i] = _CURVE_LINEAR if c.interpolation == "linear" else _CURVE_STEP
             xs, ys = c.resolved_points()
@@ -165,7 +165,7 @@ if _HAVE_NUMBA:
     @numba.njit(cache=True, inline="always", error_model="numpy")
     def _round_cents(x):  # pragma: no cover - compiled
         c = abs(x) * 100.0
-        r = np.floor(c + 0.5 + 1e-11 * max(c, 1.0))
+        r = np.floor(c + 0.5 + 2e-14 * max(c, 1.0))
         return r / 100.0 if x >= 0 else -r / 100.0
 
     @numba.njit(cache=True, inline="always", error_model="numpy")

@@ -190,7 +190,8 @@ def plan_from_data(data: Any, source: str = "<dict>", lines: LineMap | None = No
         col.add(("components",), "'components' must be a non-empty list")
     else:
         components = [_parse_component(c, i, col) for i, c in enumerate(raw_components)]
-    measures = data.get("measures") if isinstance(data.get("measures"), Mapping) else {}
+    raw_measures = data.get("measures")
+    measures: Mapping[str, Any] = raw_measures if isinstance(raw_measures, Mapping) else {}
     for i, c in enumerate(components):
         if c is not None:
             for sub, msg in c.check(measures):

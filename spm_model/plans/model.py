@@ -145,7 +145,8 @@ class ProrationSettings(BaseModel):
 
     method: Literal["days", "none"] = Field("days", description="Prorate by calendar days.")
     apply_to: list[Literal["quota", "target_incentive"]] = Field(
-        default_factory=lambda: ["quota", "target_incentive"], description="What is prorated."
+        default_factory=lambda: ["quota", "target_incentive"],  # type: ignore[arg-type]
+        description="What is prorated.",
     )
 
 
@@ -250,7 +251,9 @@ class Plan(BaseModel):
     measurement_period: Frequency = Field("quarter", description="Period results are measured on.")
     pay_frequency: Frequency = Field("quarter", description="How often incentives are paid.")
     cumulative: bool = Field(False, description="Measure year to date and true up each period.")
-    true_up: TrueUp = Field(default_factory=TrueUp, description="True-up settings.")
+    true_up: TrueUp = Field(
+        default_factory=lambda: TrueUp.model_validate({}), description="True-up settings."
+    )
     ote: float | None = Field(None, ge=0, description="Annual on-target earnings (currency).")
     pay_mix: PayMix | None = Field(None, description="Base/variable split of OTE.")
     target_incentive: float | None = Field(
@@ -264,7 +267,7 @@ class Plan(BaseModel):
     draw: DrawSettings | None = Field(None, description="Draw settings.")
     clawback: ClawbackSettings | None = Field(None, description="Clawback settings.")
     proration: ProrationSettings = Field(
-        default_factory=ProrationSettings, description="Proration."
+        default_factory=lambda: ProrationSettings.model_validate({}), description="Proration."
     )
 
     @field_validator("components", mode="before")

@@ -199,12 +199,14 @@ def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS)
             f"{plan.clawback.method.replace('_', ' ')}"
         )
     lines.append(f"proration: {plan.proration.method} ({', '.join(plan.proration.apply_to)})")
-    q = reference_quotas(plan, ti)
-    table = payout_table(plan, attainments, target_incentive=ti, quotas=q)
+    ref_q = reference_quotas(plan, ti)
+    table = payout_table(plan, attainments, target_incentive=ti, quotas=ref_q)
     lines.append("")
     lines.append(
         f"payout per {plan.measurement_period} at target incentive {ti:,.2f}, all measures "
-        "at the same attainment (quotas: " + ", ".join(f"{k} {v:,.0f}" for k, v in q.items()) + "):"
+        "at the same attainment (quotas: "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in ref_q.items())
+        + "):"
     )
     shown = table.copy()
     shown["attainment"] = [f"{a:.0%}" for a in shown["attainment"]]

@@ -172,3 +172,33 @@ def test_payout_curve_segment_in_explanation():
     assert line.segment == "100%-120%"
     assert line.rate == Decimal(3)
     assert line.attainment == Decimal("1.1")
+
+
+def test_half_cent_ties_are_not_lost_to_a_rounded_attainment():
+    # 121,942.26 / 112,200 x 4,250 = 4,619.025 exactly: ROUND_HALF_UP pays 4,619.03
+    # (a 28-digit attainment 1.0868294117647... would give 4,619.0249999... -> 4,619.02)
+    curve = plan_with(
+        {
+            "type": "payout_curve",
+            "name": "b",
+            "measure": "new_business",
+            "weight": 1.0,
+            "points": [{"attainment": 0.5, "payout": 0.5}, {"attainment": 1.5, "payout": 1.5}],
+        },
+        target_incentive=17_000,
+    )
+    bcr = plan_with(
+        {
+            "type": "commission",
+            "name": "c",
+            "measure": "new_business",
+            "weight": 1.0,
+            "rate_basis": "bcr",
+            "rate": 1.0,
+        },
+        target_incentive=17_000,
+    )
+    c, q, ti = Decimal("121942.26"), Decimal("112200"), Decimal("4250")
+    for plan in (curve, bcr):
+        assert exact(plan, c, q, ti) == Decimal("4619.03")
+        assert vec(plan, [float(c)], [float(q)], float(ti))[0] == 4619.03

@@ -471,13 +471,14 @@ class Component(BaseModel):
                 closed = True
                 gate_text = f"not met ({g.measure} {shown} < {g.min_attainment:.0%}): pays nothing"
         m = self.main_measure()
+        info: dict[str, Any]
         if closed:
             raw, info = ZERO, {"segment": "gate closed"}
         else:
             raw, info = self._raw_exact(eval_inputs, target)
         cap = self._cap_exact(target, inputs.periods)
         capped = cap is not None and raw > cap
-        earned = round_cents(cap if capped else raw)
+        earned = round_cents(cap if cap is not None and capped else raw)
         return ComponentResult(
             component=self.name,
             type=self.type,

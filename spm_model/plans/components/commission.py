@@ -165,34 +165,33 @@ class Commission(Component):
         return p
 
     # -- exact ---------------------------------------------------------------------------
-    def _rate_factor_exact(self, inputs: PeriodInputs, target: Decimal) -> Decimal | None:
-        """Multiplier turning stated rates into absolute rates (1, or BCR)."""
-        if self.rate_basis == "absolute":
-            return Decimal(1)
-        q = inputs.quota_of(self.measure or "")
-        return None if q <= 0 else target / q
-
     def _raw_exact(self, inputs: PeriodInputs, target: Decimal) -> tuple[Decimal, dict[str, Any]]:
         if self.rates:
             steps = []
             total = ZERO
-            for m, r in self.rates.items():
+            for m, rate in self.rates.items():
                 c = inputs.credited_of(m)
-                amt = c * D(r)
+                amt = c * D(rate)
                 total += amt
-                steps.append(Step(f"{m} at {r:g}", c, D(r), amt))
+                steps.append(Step(f"{m} at {rate:g}", c, D(rate), amt))
             return total, {"steps": tuple(steps), "segment": "per-measure rates"}
         assert self.measure is not None
-        factor = self._rate_factor_exact(inputs, target)
+        # BCR rates are multiples of target / quota: keep that ratio as (num, den) and
+        # divide once at the end, so exact half-cent ties survive (no rounded rate)
+        if self.rate_basis == "bcr":
+            fnum, fden = target, inputs.quota_of(self.measure)
+            if fden <= 0:
+                return ZERO, {"segment": "no quota: BCR undefined, nothing earned"}
+        else:
+            fnum, fden = Decimal(1), Decimal(1)
         c = inputs.credited_of(self.measure)
-        if factor is None:
-            return ZERO, {"segment": "no quota: BCR undefined, nothing earned"}
         if self.rate is not None:
-            r = D(self.rate) * factor
-            return c * r, {
+            r = D(self.rate) * fnum / fden
+            amt = c * D(self.rate) * fnum / fden
+            return amt, {
                 "rate": r,
                 "segment": "flat rate",
-                "steps": (Step("flat rate", c, r, c * r),),
+                "steps": (Step("flat rate", c, r, amt),),
             }
         tiers = self.tiers or []
         if self.basis == "attainment":
@@ -203,7 +202,8 @@ class Commission(Component):
         else:
             scale = Decimal(1)
         bounds = [(D(t.from_) * scale, None if t.to is None else D(t.to) * scale) for t in tiers]
-        rates = [D(t.rate) * factor for t in tiers]
+        stated = [D(t.rate) for t in tiers]
+        rates = [r * fnum / fden for r in stated]  # effective rates, for display
         # index of the tier reached (first tier for negative amounts)
         reached = 0
         for i, (lo, _hi) in enumerate(bounds):
@@ -212,34 +212,34 @@ class Commission(Component):
         name = tiers[reached].label or f"tier {reached + 1}"
         seg = f"{name}: {self._tier_text(tiers[reached])}"
         if self.method == "retroactive":
-            amt = c * rates[reached]
+            amt = c * stated[reached] * fnum / fden
             return amt, {
                 "rate": rates[reached],
                 "segment": seg,
                 "steps": (Step(f"{seg} (retroactive, on all)", c, rates[reached], amt),),
             }
         steps = []
-        total = ZERO
+        weighted = ZERO  # sum of slice x stated rate
         if c < 0:
-            amt = c * rates[0]
-            steps.append(Step(f"{tiers[0].label or 'tier 1'} (negative amount)", c, rates[0], amt))
-            total = amt
+            weighted = c * stated[0]
+            label = f"{tiers[0].label or 'tier 1'} (negative amount)"
+            steps.append(Step(label, c, rates[0], weighted * fnum / fden))
         else:
-            for i, ((lo, hi), r) in enumerate(zip(bounds, rates, strict=True)):
+            for i, ((lo, hi), r) in enumerate(zip(bounds, stated, strict=True)):
                 top = c if hi is None else min(c, hi)
                 slice_ = top - lo
                 if slice_ <= 0:
                     break
-                amt = slice_ * r
-                total += amt
+                weighted += slice_ * r
                 steps.append(
                     Step(
                         f"{tiers[i].label or f'tier {i + 1}'}: {self._tier_text(tiers[i])}",
                         slice_,
-                        r,
-                        amt,
+                        rates[i],
+                        slice_ * r * fnum / fden,
                     )
                 )
+        total = weighted * fnum / fden
         return total, {"rate": rates[reached], "segment": seg, "steps": tuple(steps)}
 
     def _tier_text(self, t: Tier) -> str:
@@ -264,20 +264,18 @@ class Commission(Component):
 
     def _raw_arrays(self, inputs: ArrayInputs, target: np.ndarray) -> np.ndarray:
         if self.rates:
-            out = 0.0
+            acc: np.ndarray | float = 0.0
             for m, r in self.rates.items():
-                out = out + inputs.credited_of(m) * r
-            return np.asarray(out, dtype=np.float64)
+                acc = acc + inputs.credited_of(m) * r
+            return np.asarray(acc, dtype=np.float64)
         assert self.measure is not None
         c = np.asarray(inputs.credited_of(self.measure), dtype=np.float64)
         if self.rate_basis == "bcr" or self.basis == "attainment":
             q = np.asarray(inputs.quota_of(self.measure), dtype=np.float64)
             ok = q > 0
             qs = np.where(ok, q, 1.0)
-        if self.rate_basis == "bcr":
-            factor = target / qs
-        else:
-            factor = 1.0
+        factor: np.ndarray | float = target / qs if self.rate_basis == "bcr" else 1.0
+        out: np.ndarray
         if self.rate is not None:
             out = c * (self.rate * factor)
         else:

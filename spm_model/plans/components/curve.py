@@ -140,27 +140,42 @@ class PayoutCurve(Component):
                 )
         return p
 
-    def _value_exact(self, a: Decimal) -> tuple[Decimal, str, Decimal | None]:
-        """Payout fraction at attainment ``a``, the segment text and its slope."""
+    def _fraction_exact(
+        self, c: Decimal, q: Decimal
+    ) -> tuple[Decimal, Decimal, str, Decimal | None]:
+        """Payout fraction at credited ``c`` and quota ``q > 0`` as an exact ratio.
+
+        Returns ``(num, den, segment, slope)`` with fraction = ``num / den``; both
+        are exact products, so the amount ``target * num / den`` takes a single
+        division and a half-cent tie (4,619.025) is not lost to a rounded
+        attainment.
+        """
         xs, ys = self._resolved_exact()
-        if a < xs[0]:
-            return ZERO, f"below threshold {pct(xs[0])}", None
+        if c < xs[0] * q:
+            return ZERO, Decimal(1), f"below threshold {pct(xs[0])}", None
         for i in range(len(xs) - 1):
-            if xs[i] <= a < xs[i + 1]:
+            if xs[i] * q <= c < xs[i + 1] * q:
                 seg = f"{pct(xs[i])}-{pct(xs[i + 1])}"
                 if self.interpolation == "step":
-                    return ys[i], f"step {seg}", ZERO
-                slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
-                return ys[i] + slope * (a - xs[i]), seg, slope
+                    return ys[i], Decimal(1), f"step {seg}", ZERO
+                dx = xs[i + 1] - xs[i]
+                dy = ys[i + 1] - ys[i]
+                return ys[i] * q * dx + dy * (c - xs[i] * q), q * dx, seg, dy / dx
         s = D(self.slope_after_last)
-        return ys[-1] + s * (a - xs[-1]), f"above {pct(xs[-1])}", s
+        return ys[-1] * q + s * (c - xs[-1] * q), q, f"above {pct(xs[-1])}", s
+
+    def _value_exact(self, a: Decimal) -> tuple[Decimal, str, Decimal | None]:
+        """Payout fraction at attainment ``a``, the segment text and its slope."""
+        num, den, seg, slope = self._fraction_exact(a, Decimal(1))
+        return num / den, seg, slope
 
     def _raw_exact(self, inputs: PeriodInputs, target: Decimal) -> tuple[Decimal, dict[str, Any]]:
-        a = inputs.attainment(self.measure)
-        if a is None:
+        q = inputs.quota_of(self.measure)
+        if q <= 0:
             return ZERO, {"segment": "no quota: nothing earned"}
-        frac, seg, slope = self._value_exact(a)
-        amt = frac * target
+        num, den, seg, slope = self._fraction_exact(inputs.credited_of(self.measure), q)
+        amt = target * num / den
+        frac = num / den
         step = Step(f"curve {seg}: payout {frac * 100:.4f}% of target", target, frac, amt)
         return amt, {"rate": slope, "segment": seg, "steps": (step,)}
 

@@ -51,7 +51,9 @@ class Spif(Component):
     amount: float = Field(..., description="Currency paid per qualifying deal or unit.")
     start: date = Field(..., description="First booking date that qualifies.")
     end: date = Field(..., description="Last booking date that qualifies.")
-    filter: SpifFilter = Field(default_factory=SpifFilter, description="Qualifying conditions.")
+    filter: SpifFilter = Field(
+        default_factory=lambda: SpifFilter.model_validate({}), description="Qualifying conditions."
+    )
 
     def measures_used(self) -> list[str]:
         """Measure of the filter, if any."""
