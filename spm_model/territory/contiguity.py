@@ -167,8 +167,11 @@ def contiguous_local_search(
     min_stay = c.min_stay()
     members = [set(np.flatnonzero(a == t).tolist()) for t in range(m)]
 
-    def viol_rows(ld: np.ndarray) -> float:
-        return float((np.maximum(ld - c.hi, 0) / scale + np.maximum(c.lo - ld, 0) / scale).sum())
+    def viol_rows(ld: np.ndarray, rows: list[int]) -> float:
+        sc = scale[rows]
+        return float(
+            (np.maximum(ld - c.hi[rows], 0) / sc + np.maximum(c.lo[rows] - ld, 0) / sc).sum()
+        )
 
     def budget_v(k: float) -> float:
         return max(0.0, min_stay - k) / max(c.size_total, 1e-12) if c.budget is not None else 0.0
@@ -186,11 +189,11 @@ def contiguous_local_search(
             best_delta, best_t = -1e-9, -1
             for t in targets:
                 d_cost = c.cost[u, t] - c.cost[u, s]
-                old = viol_rows(load[[s, t]])
+                old = viol_rows(load[[s, t]], [s, t])
                 new_ld = load[[s, t]].copy()
                 new_ld[0] -= c.values[u]
                 new_ld[1] += c.values[u]
-                d_v = viol_rows(new_ld) - old
+                d_v = viol_rows(new_ld, [s, t]) - old
                 if stay_d is not None:
                     nk = kept - stay_d[u, s] + stay_d[u, t]
                     d_v += budget_v(nk) - budget_v(kept)

@@ -10,8 +10,9 @@ locks together, :func:`diagnose` solves small linear programs (HiGHS through
 * the smallest disruption (share of accounts or potential moved) that balancing
   to the requested tolerance needs.
 
-These are LP relaxation values, hence *lower bounds*: an integer alignment may
-need a little more (large accounts cannot be split).
+For large problems these are LP relaxation values, hence *lower bounds*: an
+integer alignment may need a little more (large accounts cannot be split). Small
+problems are also solved as MIPs, so the values are exact there.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class Diagnosis:
     binding : str
         ``"tolerance"``, ``"disruption budget"``, ``"locked accounts"``,
         ``"integrality"`` (the LP is feasible but large units make an integer
-        alignment hard) or ``"none"``.
+        alignment hard), ``"contiguity"`` (balance is reachable only with
+        disconnected territories, as far as the search could tell) or ``"none"``
+        (an alignment exists; the heuristic missed it).
     tightest_tolerance : dict of str to float
         Smallest tolerance per measure (fraction) with the budget and locks as given.
     tightest_tolerance_no_budget : dict of str to float
@@ -55,6 +58,9 @@ class Diagnosis:
         tolerance needs; ``None`` when balancing is impossible at any disruption.
     restricted : bool
         Whether the LPs offered each unit only its nearest territories (large problems).
+    exact : bool
+        Whether the values are proven optima of integer alignments (small problems);
+        otherwise they are LP lower bounds (an integer alignment may need a little more).
     message : str
         The explanation, in words.
     """
@@ -65,6 +71,7 @@ class Diagnosis:
     tightest_tolerance_no_locks: dict[str, float] | None
     min_moved: float | None
     restricted: bool
+    exact: bool
     message: str
 
 
@@ -77,10 +84,39 @@ def _columns(c: Compiled, max_pairs: int) -> tuple[np.ndarray, np.ndarray, bool]
     return cu, ct, True
 
 
-def _scale_lp(c: Compiled, cu: np.ndarray, ct: np.ndarray, use_budget: bool) -> float:
-    """Smallest s with |load - target| <= s * tau_k * target for all territories, measures."""
-    from scipy.optimize import linprog
+def _solve(cost, A_ub, b_ub, A_eq, ncol_int, lower, upper, integer, time_limit):
+    from scipy.optimize import Bounds, LinearConstraint, milp
 
+    integ = np.zeros(len(cost))
+    if integer:
+        integ[:ncol_int] = 1
+    cons = [LinearConstraint(A_ub, -np.inf, b_ub), LinearConstraint(A_eq, 1.0, 1.0)]
+    res = milp(
+        cost,
+        integrality=integ,
+        bounds=Bounds(lower, upper),
+        constraints=cons,
+        options={"time_limit": time_limit, "mip_rel_gap": 1e-6, "disp": False},
+    )
+    # status 0: optimal; 1: limit reached (x may hold a feasible point, not proven)
+    proven = res.status == 0
+    return res, proven
+
+
+def _scale(
+    c: Compiled,
+    cu: np.ndarray,
+    ct: np.ndarray,
+    use_budget: bool,
+    integer: bool = False,
+    time_limit: float = 10.0,
+) -> tuple[float, bool]:
+    """Smallest s with |load - target| <= s * tau_k * target for every territory and measure.
+
+    Returns ``(s, proven)``; ``s`` is ``inf`` when no alignment exists at any
+    tolerance (the budget cannot be met) and ``proven`` is False when the time
+    limit stopped an integer solve (``s`` is then the best found, an upper value).
+    """
     units, urow = np.unique(cu, return_inverse=True)
     nu, m, kk = len(units), c.m, c.values.shape[1]
     ncol = len(cu)
@@ -92,14 +128,10 @@ def _scale_lp(c: Compiled, cu: np.ndarray, ct: np.ndarray, use_budget: bool) -> 
     T = c.target.ravel()
     slope = np.tile(tau, m) * T
     # load - slope*s <= T ; -load - slope*s <= -T
-    up = sp.csr_matrix(
-        (np.r_[v, -slope], (np.r_[r, np.arange(m * kk)], np.r_[cidx, np.full(m * kk, ncol)])),
-        shape=(m * kk, ncol + 1),
-    )
-    dn = sp.csr_matrix(
-        (np.r_[-v, -slope], (np.r_[r, np.arange(m * kk)], np.r_[cidx, np.full(m * kk, ncol)])),
-        shape=(m * kk, ncol + 1),
-    )
+    rows = np.r_[r, np.arange(m * kk)]
+    cols = np.r_[cidx, np.full(m * kk, ncol)]
+    up = sp.csr_matrix((np.r_[v, -slope], (rows, cols)), shape=(m * kk, ncol + 1))
+    dn = sp.csr_matrix((np.r_[-v, -slope], (rows, cols)), shape=(m * kk, ncol + 1))
     blocks = [up, dn]
     b = [T, -T]
     if use_budget and c.budget is not None:
@@ -108,22 +140,27 @@ def _scale_lp(c: Compiled, cu: np.ndarray, ct: np.ndarray, use_budget: bool) -> 
         b.append(np.array([-c.min_stay()]))
     cost = np.zeros(ncol + 1)
     cost[-1] = 1.0
-    res = linprog(
+    upper = np.r_[np.ones(ncol), np.inf]
+    res, proven = _solve(
         cost,
-        A_ub=sp.vstack(blocks).tocsr(),
-        b_ub=np.concatenate(b),
-        A_eq=A_eq,
-        b_eq=np.ones(nu),
-        bounds=(0, None),
-        method="highs",
+        sp.vstack(blocks).tocsr(),
+        np.concatenate(b),
+        A_eq,
+        ncol,
+        np.zeros(ncol + 1),
+        upper,
+        integer,
+        time_limit,
     )
-    return float(res.x[-1]) if res.status == 0 else np.inf
+    if res.x is None:
+        return np.inf, proven
+    return float(res.x[-1]), proven
 
 
-def _min_moved_lp(c: Compiled, cu: np.ndarray, ct: np.ndarray) -> float | None:
-    """Smallest moved share (fraction) that meets the balance tolerance, by LP."""
-    from scipy.optimize import linprog
-
+def _min_moved(
+    c: Compiled, cu: np.ndarray, ct: np.ndarray, integer: bool = False, time_limit: float = 10.0
+) -> tuple[float | None, bool]:
+    """Smallest moved share (fraction) that meets the balance tolerance; ``(share, proven)``."""
     units, urow = np.unique(cu, return_inverse=True)
     nu, m, kk = len(units), c.m, c.values.shape[1]
     ncol = len(cu)
@@ -133,22 +170,31 @@ def _min_moved_lp(c: Compiled, cu: np.ndarray, ct: np.ndarray) -> float | None:
     v = c.values[cu].ravel()
     A = sp.csr_matrix((v, (r, cidx)), shape=(m * kk, ncol))
     sv = c.stay_of(cu, ct)
-    res = linprog(
+    res, proven = _solve(
         -sv,
-        A_ub=sp.vstack([A, -A]).tocsr(),
-        b_ub=np.r_[c.hi.ravel(), -c.lo.ravel()],
-        A_eq=A_eq,
-        b_eq=np.ones(nu),
-        bounds=(0, 1),
-        method="highs",
+        sp.vstack([A, -A]).tocsr(),
+        np.r_[c.hi.ravel(), -c.lo.ravel()],
+        A_eq,
+        ncol,
+        np.zeros(ncol),
+        np.ones(ncol),
+        integer,
+        time_limit,
     )
-    if res.status != 0 or c.size_total <= 0:
-        return None
-    return float((c.size_total + res.fun) / c.size_total)
+    if res.x is None or c.size_total <= 0:
+        return None, proven
+    return float((c.size_total - sv @ res.x) / c.size_total), proven
 
 
-def diagnose(c: Compiled, max_pairs: int = 2_000_000) -> Diagnosis:
+def diagnose(
+    c: Compiled, max_pairs: int = 2_000_000, exact_pairs: int = 20_000, time_limit: float = 10.0
+) -> Diagnosis:
     """Find which constraint makes the alignment infeasible and the tightest feasible values.
+
+    LP relaxations give bounds for any size. When units x territories is at most
+    ``exact_pairs`` the same questions are also solved as MIPs (HiGHS, up to
+    ``time_limit`` seconds each), so the reported tightest tolerance and smallest
+    disruption are those of integer alignments (``exact=True``).
 
     Parameters
     ----------
@@ -157,19 +203,35 @@ def diagnose(c: Compiled, max_pairs: int = 2_000_000) -> Diagnosis:
     max_pairs : int
         Largest number of unit-territory pairs in the LPs; larger problems offer
         each unit only its nearest territories (``restricted=True``).
+    exact_pairs : int
+        Largest problem solved exactly.
+    time_limit : float
+        Seconds per exact solve.
 
     Returns
     -------
     Diagnosis
     """
     cu, ct, restricted = _columns(c, max_pairs)
-    s_all = _scale_lp(c, cu, ct, use_budget=True)
-    s_nobud = _scale_lp(c, cu, ct, use_budget=False) if c.budget is not None else s_all
+    exact = not restricted and c.n * c.m <= exact_pairs
+    proven = True
+
+    def scale(cc: Compiled, u: np.ndarray, t: np.ndarray, budget: bool) -> float:
+        nonlocal proven
+        s_lp, _ = _scale(cc, u, t, budget)
+        if not exact or not np.isfinite(s_lp):
+            return s_lp
+        s_int, ok = _scale(cc, u, t, budget, integer=True, time_limit=time_limit)
+        proven &= ok
+        return s_int
+
+    s_all = scale(c, cu, ct, True)
+    s_nobud = scale(c, cu, ct, False) if c.budget is not None else s_all
     s_nolock = None
     if (c.locked >= 0).any():
         free = replace(c, locked=np.full(c.n, -1))
         fu, ft, _ = _columns(free, max_pairs)
-        s_nolock = _scale_lp(free, fu, ft, use_budget=True)
+        s_nolock = scale(free, fu, ft, True)
     names = c.measures
     tau = np.where(c.tau > 0, c.tau, 1.0)
 
@@ -187,7 +249,9 @@ def diagnose(c: Compiled, max_pairs: int = 2_000_000) -> Diagnosis:
     eps = 1e-7
     min_moved = None
     if s_nobud <= 1 + eps and c.budget is not None:
-        min_moved = _min_moved_lp(c, cu, ct)
+        min_moved, ok = _min_moved(c, cu, ct, integer=exact, time_limit=time_limit)
+        proven &= ok
+    how = ("exact MIP" if proven else "best MIP found in the time limit") if exact else "LP bound"
     where = " (LP over each unit's nearest territories)" if restricted else ""
     if not np.isfinite(s_all):
         binding = "disruption budget"
@@ -198,26 +262,41 @@ def diagnose(c: Compiled, max_pairs: int = 2_000_000) -> Diagnosis:
             f"{forced / max(c.size_total, 1e-12):.1%} of {basis} or more, above max_moved "
             f"{c.max_moved:.1%}"
         )
-    elif s_all <= 1 + eps:
-        binding = "integrality"
+    elif s_all <= 1 + eps and c.edges is not None:
+        binding = "contiguity"
         msg = (
-            f"the LP relaxation meets tolerance {fmt(asked)} (it needs {fmt(tol(s_all))}), but no "
-            f"integer alignment was found: some units are large compared with the tolerance band; "
-            f"widen the tolerance a little or allow more time"
+            f"balance within {fmt(asked)} is reachable when territories need not be connected "
+            f"(it needs {fmt(tol(s_all))}, {how}), but no connected alignment was found: "
+            f"contiguity binds; widen the tolerance, allow more time, or check the adjacency "
+            f"(isolated units, or units whose only neighbours are locked elsewhere)"
         )
+    elif s_all <= 1 + eps:
+        if exact:
+            binding = "none"
+            msg = (
+                f"an alignment within {fmt(asked)} exists (the exact check found one needing "
+                f"{fmt(tol(s_all))}); the heuristic missed it: use method='mip' or more time"
+            )
+        else:
+            binding = "integrality"
+            msg = (
+                f"the LP relaxation meets tolerance {fmt(asked)} (it needs {fmt(tol(s_all))}), "
+                f"but no integer alignment was found: some units are large compared with the "
+                f"tolerance band; widen the tolerance a little or allow more time"
+            )
     elif s_nobud <= 1 + eps:
         binding = "disruption budget"
         mm = "unknown" if min_moved is None else f"{min_moved:.1%}"
         msg = (
             f"the disruption budget binds: balancing to {fmt(asked)} moves at least {mm} of "
-            f"{basis} (LP bound) but max_moved is {c.max_moved:.1%}; with that budget the "
+            f"{basis} ({how}) but max_moved is {c.max_moved:.1%}; with that budget the "
             f"tightest tolerance is {fmt(tol(s_all))}{where}"
         )
     elif s_nolock is not None and s_nolock <= 1 + eps:
         binding = "locked accounts"
         msg = (
             f"locked accounts bind: without locks tolerance {fmt(asked)} is reachable, with them "
-            f"the tightest tolerance is {fmt(tol(s_all))}{where}"
+            f"the tightest tolerance is {fmt(tol(s_all))} ({how}){where}"
         )
     else:
         binding = "tolerance"
@@ -231,7 +310,7 @@ def diagnose(c: Compiled, max_pairs: int = 2_000_000) -> Diagnosis:
         )
         msg = (
             f"the balance tolerance binds: {fmt(asked)} is not reachable; the tightest feasible "
-            f"tolerance is {fmt(tol(s_nobud))}{extra} (LP bound){where}"
+            f"tolerance is {fmt(tol(s_nobud))}{extra} ({how}){where}"
         )
     return Diagnosis(
         binding=binding,
@@ -240,6 +319,7 @@ def diagnose(c: Compiled, max_pairs: int = 2_000_000) -> Diagnosis:
         tightest_tolerance_no_locks=None if s_nolock is None else tol(s_nolock),
         min_moved=min_moved,
         restricted=restricted,
+        exact=exact and proven,
         message=msg,
     )
 

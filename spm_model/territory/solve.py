@@ -206,10 +206,20 @@ def solve(
     used = []
     if method in ("auto", "heuristic"):
         share = 1.0 if method == "heuristic" or c.n * c.m > mip_max_pairs else 0.5
-        best, lb = _heuristic(c, time_limit * share, gap_target, k, seed, log)
-        used.append("heuristic")
+        try:
+            best, lb = _heuristic(c, time_limit * share, gap_target, k, seed, log)
+        except InfeasibleAlignment as exc:
+            # the heuristic is not a proof: small problems get the exact MIP's word
+            d = exc.diagnosis
+            proven = d is not None and d.binding not in ("integrality", "none")
+            if method == "heuristic" or proven or c.n * c.m > mip_max_pairs:
+                raise
+        if best is not None:
+            used.append("heuristic")
     if method == "mip" or (
-        method == "auto" and c.n * c.m <= mip_max_pairs and _gap(c.objective(best), lb) > gap_target
+        method == "auto"
+        and c.n * c.m <= mip_max_pairs
+        and (best is None or _gap(c.objective(best), lb) > gap_target)
     ):
         left = max(time_limit - (time.perf_counter() - t0), 1.0)
         a_mip, mip_lb = _mip(c, left, gap_target, best, log, verbose)

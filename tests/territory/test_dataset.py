@@ -1,0 +1,185 @@
+"""Problems from a Dataset, region scope, and the CLI on a small company."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from spm_model.cli import app
+from spm_model.data import Dataset, DatasetMeta
+from spm_model.errors import SpmDataError
+from spm_model.territory import problem_from_dataset, solve_dataset
+
+
+def _company(seed: int = 0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["M1", "E1", "E2", "E3", "W1", "W2", "S1", "X1"],
+            "name": list("abcdefgh"),
+            "role": ["MANAGER", "AE", "AM", "FIELD", "AE", "AE", "SDR", "AE"],
+            "region": ["All", "East", "East", "East", "West", "West", "East", "West"],
+            "team": "t",
+            "manager_id": [None, "M1", "M1", "M1", "M1", "M1", "M1", "M1"],
+            "hire_date": pd.to_datetime(["2015-01-01"] * 7 + ["2020-01-01"]),
+            "end_date": pd.to_datetime([None] * 7 + ["2024-06-30"]),  # X1 left
+            "plan_id": "p",
+            "base_salary": 1.0,
+            "ote": 2.0,
+            "fte": [1, 1, 1, 0.5, 1, 1, 1, 1.0],
+            "home_lat": [40, 40.0, 41.0, 42, 35, 36, 40, 35],
+            "home_lon": [-74, -74.0, -73.0, -72, -118, -119, -74, -118],
+        }
+    )
+    n = 30
+    east = np.arange(n) < 18
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:02d}" for i in range(n)],
+            "name": [f"acc{i}" for i in range(n)],
+            "parent_account_id": [None] * n,
+            "segment": "smb",
+            "industry": "x",
+            "region": np.where(east, "East", "West"),
+            "lat": np.where(east, rng.uniform(39.5, 42.5, n), rng.uniform(34.5, 36.5, n)),
+            "lon": np.where(east, rng.uniform(-74.5, -71.5, n), rng.uniform(-119.5, -117.5, n)),
+            "potential": rng.integers(10, 50, n) * 1000.0,
+            "workload": rng.integers(10, 40, n) * 1.0,
+        }
+    )
+    accounts.loc[1, "parent_account_id"] = "A00"
+    accounts.loc[2, "parent_account_id"] = "A01"  # grandchild of A00
+    # unbalanced start: E1 owns almost all East; W1 all West but one account owned by the leaver
+    owner = np.where(east, "E1", "W1").astype(object)
+    owner[[5]] = "E2"
+    owner[[25]] = "X1"
+    owner[[26]] = "M1"  # manager covering a vacancy
+    asg = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"],
+            "rep_id": owner,
+            "role": "owner",
+            "product_family": None,
+            "start_date": pd.Timestamp("2023-01-01"),
+            "end_date": pd.NaT,
+        }
+    )
+    asg.loc[25, "end_date"] = pd.Timestamp("2024-06-30")
+    return Dataset(
+        {"reps": reps, "accounts": accounts, "assignments": asg},
+        DatasetMeta(name="Tiny", end_date="2024-12-31"),
+    )
+
+
+def test_problem_from_dataset_region_roles_and_families():
+    ds = _company()
+    p = problem_from_dataset(ds, region="East", tolerance=0.3)
+    assert sorted(p.territories["territory_id"]) == ["E1", "E2", "E3"]  # no SDR, no manager
+    assert p.territories.set_index("territory_id").loc["E3", "capacity"] == 0.5
+    assert len(p.units) == 18
+    fam = p.units.set_index("unit_id")["family"]
+    assert fam["A00"] == fam["A01"] == fam["A02"] == "A00"
+    pw = problem_from_dataset(ds, region="West", tolerance=0.3)
+    cur = pw.units.set_index("unit_id")["current"]
+    assert pd.isna(cur["A25"]) and pd.isna(cur["A26"])  # leaver and manager: unassigned
+
+
+def test_solve_dataset_by_region_and_assignments():
+    ds = _company()
+    res = solve_dataset(ds, tolerance=0.25, time_limit=10)
+    assert set(res.results) == {"East", "West"}
+    owners = res.owners()
+    reps = ds.reps.set_index("rep_id")
+    acc_region = ds.accounts.set_index("account_id")["region"]
+    assert (owners.map(reps["region"]) == acc_region.reindex(owners.index)).all()
+    assert owners["A00"] == owners["A01"] == owners["A02"]
+    summ = res.summary_table().set_index("scope")
+    assert (summ["potential_max_dev_pct_after"] <= 25 + 1e-6).all()
+    assert (summ["potential_max_dev_pct_before"] > 25).all()
+    asg = res.assignments(ds)
+    day = pd.Timestamp("2025-02-01")
+    own = asg[
+        (asg["role"] == "owner")
+        & (asg["start_date"] <= day)
+        & (asg["end_date"].isna() | (asg["end_date"] >= day))
+    ]
+    assert own["account_id"].is_unique and len(own) == 30
+    assert (
+        own.set_index("account_id")["rep_id"] == owners.reindex(own["account_id"]).to_numpy()
+    ).all()
+    m = res.metrics()
+    assert m.loc["potential.max_dev_pct", "after"] <= 25 + 1e-6
+
+
+def test_locked_on_unknown_rep_and_missing_location():
+    ds = _company()
+    with pytest.raises(
+        SpmDataError, match="locked to 'W1', which is not an active account-owning rep in East"
+    ):
+        problem_from_dataset(ds, region="East", locked={"A03": "W1"})
+    acc = ds.accounts.copy()
+    acc.loc[3, "lat"] = np.nan
+    with pytest.raises(
+        SpmDataError, match="accounts, row 5, column 'lat': account 'A03' has no location"
+    ):
+        problem_from_dataset(ds.replace(accounts=acc))
+
+
+def test_cli_rebalances_and_writes_assignments(tmp_path):
+    ds = _company()
+    src = tmp_path / "tiny"
+    ds.save(src)
+    out = tmp_path / "out" / "alignment.csv"
+    r = CliRunner().invoke(
+        app,
+        [
+            "territory",
+            "--data",
+            str(src),
+            "--tolerance",
+            "0.25",
+            "--max-moved",
+            "0.6",
+            "--out",
+            str(out),
+            "--time-limit",
+            "10",
+            "--plot",
+            str(tmp_path / "map.png"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Per scope" in r.output and "East" in r.output and "West" in r.output
+    assert "potential.max_dev_pct" in r.output
+    table = pd.read_csv(out)
+    assert list(table.columns[:3]) == ["account_id", "rep_id", "role"]
+    assert (tmp_path / "out" / "alignment_changes.csv").exists()
+    assert (tmp_path / "out" / "alignment_metrics.csv").exists()
+    assert (tmp_path / "map.png").stat().st_size > 10_000
+
+
+def test_cli_infeasible_exits_nonzero(tmp_path):
+    ds = _company()
+    src = tmp_path / "tiny"
+    ds.save(src)
+    r = CliRunner().invoke(
+        app,
+        [
+            "territory",
+            "--data",
+            str(src),
+            "--tolerance",
+            "0.001",
+            "--max-moved",
+            "0.05",
+            "--out",
+            str(tmp_path / "a.csv"),
+            "--time-limit",
+            "5",
+        ],
+    )
+    assert r.exit_code != 0
+    msg = str(r.exception) + r.output
+    assert "region East" in msg and "binds" in msg and "tightest" in msg
