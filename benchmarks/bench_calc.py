@@ -239,7 +239,7 @@ def main() -> None:
         load_plan(ROOT / "templates/plans/sales_manager.yaml"),
     ]
     t2 = time.perf_counter()
-    res = credit_transactions(ds)
+    res = credit_transactions(ds, rollup="lazy")
     t3 = time.perf_counter()
     print(
         f"crediting: {len(res.credits):,} credit rows in {t3 - t2:.1f} s; conserved={res.conserved}"

@@ -5,7 +5,7 @@ Middle layer: imports only :mod:`spm_model.data`, :mod:`spm_model.plans` and
 :mod:`spm_model.crediting`.
 """
 
-from spm_model.calc.engine import CalcResult, calculate, clawback_policy
+from spm_model.calc.engine import CalcResult, calculate, calculate_many, clawback_policy
 from spm_model.calc.inputs import CalcInputs, annual_target_incentives, build_inputs
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "annual_target_incentives",
     "build_inputs",
     "calculate",
+    "calculate_many",
     "clawback_policy",
 ]

@@ -181,7 +181,7 @@ class CalcResult:
         )
 
     def _check_rep(self, rep_id: str) -> None:
-        if rep_id not in self.runs:
+        if rep_id not in set(self.summary["rep_id"]) and rep_id not in self.runs:
             from spm_model.errors import SpmConfigError
 
             known = ", ".join(self.reps[:10])
@@ -308,6 +308,7 @@ def calculate(
     reps: Sequence[str] | None = None,
     ti_source: TISource = "auto",
     progress: bool = False,
+    workers: int = 1,
 ) -> CalcResult:
     """Compute every rep's exact statement for ``period``.
 
@@ -328,7 +329,10 @@ def calculate(
         Source of the annual target incentive (see
         :func:`spm_model.calc.inputs.annual_target_incentives`).
     progress : bool
-        Show a progress bar.
+        Show a progress bar (single process).
+    workers : int
+        Processes for the per-rep exact evaluation (``fork`` start method;
+        results are identical to a single process).
 
     Returns
     -------
@@ -337,7 +341,7 @@ def calculate(
     """
     fy_periods, inside = fiscal_periods_through(plan, period)
     if credits is None:
-        credits = credit_transactions(ds, clawback=clawback_policy(plan))
+        credits = credit_transactions(ds, clawback=clawback_policy(plan), rollup="lazy")
     inputs = build_inputs(plan, ds, credits, fy_periods, reps=reps, ti_source=ti_source)
     first_inside = len(fy_periods) - len(inside)
     reps_t = ds.reps.set_index(ds.reps["rep_id"].astype(object))
@@ -345,24 +349,156 @@ def calculate(
         r: (None if pd.isna(h) else pd.Timestamp(h).date())
         for r, h in zip(reps_t.index, reps_t["hire_date"], strict=True)
     }
-    it = inputs.reps
-    if progress:
-        from tqdm.auto import tqdm
+    import multiprocessing as mp
 
-        it = tqdm(it, desc=f"calc {plan.id} {period}", unit="rep")
-    runs = {r: run_rep(plan, inputs, r, hires.get(r), first_inside) for r in it}
-    lines, summary = _tables(plan, inputs, runs, reps_t, first_inside)
+    can_fork = "fork" in mp.get_all_start_methods()
+    if workers > 1 and can_fork and len(inputs.reps) >= 2 * MIN_REPS_PER_WORKER:
+        lines, summary, runs = _run_parallel(plan, inputs, hires, first_inside, workers, reps_t)
+    else:
+        it = inputs.reps
+        if progress:
+            from tqdm.auto import tqdm
+
+            it = tqdm(it, desc=f"calc {plan.id} {period}", unit="rep")
+        runs = {r: run_rep(plan, inputs, r, hires.get(r), first_inside) for r in it}
+        lines, summary = _tables(plan, inputs, runs, reps_t, first_inside)
     return CalcResult(plan, period, inside, lines, summary, inputs, credits, runs, ds)
+
+
+MIN_REPS_PER_WORKER = 100
+"""Below this many reps per worker a single process is faster."""
+
+_SHARED: dict = {}
+
+
+class LazyRuns(dict):
+    """Exact runs per rep, computed on first access (used after a parallel calculation).
+
+    Workers send back only the statement rows (cheap to transfer); a rep's full
+    run (for :meth:`CalcResult.explain`) is recomputed on demand, which gives
+    the same numbers because the calculation is deterministic.
+    """
+
+    def __init__(self, plan: Plan, inputs: CalcInputs, hires: dict, first: int):
+        super().__init__()
+        self._job = (plan, inputs, hires, first)
+        self._reps = set(inputs.reps)
+
+    def __missing__(self, rep_id: str) -> RepRun:
+        if rep_id not in self._reps:
+            raise KeyError(rep_id)
+        plan, inputs, hires, first = self._job
+        run = run_rep(plan, inputs, rep_id, hires.get(rep_id), first)
+        self[rep_id] = run
+        return run
+
+
+def _run_chunk(reps: list[str]) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    plan, inputs, hires, first, lookups = _SHARED["job"]
+    out = {}
+    for r in reps:
+        run = run_rep(plan, inputs, r, hires.get(r), first)
+        out[r] = _rep_rows(plan, inputs.labels, lookups, r, run, first)
+    return out
+
+
+def _run_parallel(
+    plan: Plan, inputs: CalcInputs, hires: dict, first: int, workers: int, reps_t: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, RepRun]]:
+    """Evaluate reps in ``workers`` forked processes (inputs shared copy-on-write)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    lookups = _lookups(inputs, reps_t)
+    inputs._by_rep()  # build the lookup caches once, before forking
+    inputs._cov_by_rep()
+    inputs.cancelled_periods("")
+    reps = inputs.reps
+    n_chunks = workers * 4
+    chunks = [reps[i::n_chunks] for i in range(n_chunks) if reps[i::n_chunks]]
+    _SHARED["job"] = (plan, inputs, hires, first, lookups)
+    try:
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            parts = list(pool.map(_run_chunk, chunks))
+    finally:
+        _SHARED.pop("job", None)
+    merged: dict[str, tuple[list[tuple], list[tuple]]] = {}
+    for part in parts:
+        merged.update(part)
+    line_rows: list[tuple] = []
+    sum_rows: list[tuple] = []
+    for r in reps:
+        lr, sr = merged[r]
+        line_rows += lr
+        sum_rows += sr
+    lines = pd.DataFrame(line_rows, columns=LINE_COLUMNS)
+    summary = pd.DataFrame(sum_rows, columns=SUMMARY_COLUMNS)
+    return lines, summary, LazyRuns(plan, inputs, hires, first)
+
+
+def calculate_many(
+    plans: Sequence[Plan],
+    ds: Dataset,
+    period: str,
+    *,
+    credits: CreditingResult | None = None,
+    workers: int = 1,
+    ti_source: TISource = "auto",
+) -> list[CalcResult]:
+    """Statements of several plans for one period, each rep on their own plan.
+
+    The transactions are credited once, with each rep's clawback window taken
+    from the plan the rep is on (``reps.plan_id``).
+
+    Parameters
+    ----------
+    plans : sequence of Plan
+        Plans to pay (e.g. every template).
+    ds : Dataset
+        Company data.
+    period : str
+        Period label.
+    credits : CreditingResult, optional
+        Crediting to use.
+    workers : int
+        Processes per plan for the exact evaluation.
+    ti_source : {"auto", "rep", "plan_mix", "plan"}
+        Source of the target incentive.
+
+    Returns
+    -------
+    list of CalcResult
+        One per plan that has reps in the period (plans without reps are skipped).
+    """
+    from spm_model.errors import SpmDataError
+
+    if credits is None:
+        by_plan = {p.id: clawback_policy(p) for p in plans}
+        rep_plan = dict(
+            zip(ds.reps["rep_id"].astype(object), ds.reps["plan_id"].astype(object), strict=True)
+        )
+        policies = {r: by_plan[pid] for r, pid in rep_plan.items() if by_plan.get(pid) is not None}
+        credits = credit_transactions(ds, clawback=policies, rollup="lazy")
+    out = []
+    for p in plans:
+        try:
+            out.append(
+                calculate(p, ds, period, credits=credits, workers=workers, ti_source=ti_source)
+            )
+        except SpmDataError as exc:
+            if "no rep" in str(exc):
+                continue
+            raise
+    return out
 
 
 def _f(x: Decimal | None) -> float:
     return float("nan") if x is None else float(x)
 
 
-def _tables(
-    plan: Plan, inputs: CalcInputs, runs: dict[str, RepRun], reps_t: pd.DataFrame, first: int
-):
-    labels = inputs.labels
+def _lookups(inputs: CalcInputs, reps_t: pd.DataFrame) -> tuple[dict, dict, dict]:
+    """Dictionaries used to turn runs into table rows (internal)."""
     c0 = inputs.coverage
     cov = {
         (r, p): (cd, pdays, f, ti)
@@ -395,92 +531,113 @@ def _tables(
             strict=True,
         )
     }
-    line_rows, sum_rows = [], []
+    return cov, vals, info_of
+
+
+def _rep_rows(
+    plan: Plan, labels: list[str], lookups: tuple[dict, dict, dict], r: str, run: RepRun, first: int
+) -> tuple[list[tuple], list[tuple]]:
+    """Statement line rows and summary rows of one rep (internal)."""
+    cov, vals, info_of = lookups
     basis = "ytd" if plan.cumulative else "period"
-    for r, run in runs.items():
-        name, role, region, team = info_of.get(r, ("", None, None, None))
-        prev_lines: dict[str, Decimal] = {}
-        ytd_lines: dict[str, Decimal] = {}
-        ytd_total = ZERO
-        paid_so_far = ZERO
-        prev_total_ytd = ZERO
-        for t, out in enumerate(run.outcomes):
-            label = labels[t]
-            res = out.result
-            period_total = out.earned - prev_total_ytd if plan.cumulative else out.earned
-            prev_total_ytd = out.earned if plan.cumulative else prev_total_ytd
-            ytd_total = out.earned if plan.cumulative else ytd_total + out.earned
-            covered_days, period_days, factor, ti = cov[(r, label)]
-            if t >= first and covered_days > 0:
-                claw = run.clawbacks[t]
-                for ln in res.lines:
-                    if plan.cumulative:
-                        earned = ln.earned - prev_lines.get(ln.component, ZERO)
-                        ytd = ln.earned
-                    else:
-                        earned = ln.earned
-                        ytd = ytd_lines.get(ln.component, ZERO) + ln.earned
-                    canc = vals.get((r, label, ln.measure), 0.0)
-                    line_rows.append(
-                        (
-                            r,
-                            name,
-                            plan.id,
-                            label,
-                            ln.component,
-                            ln.type,
-                            ln.measure,
-                            basis,
-                            _f(ln.credited),
-                            float(canc),
-                            _f(ln.quota),
-                            _f(ln.attainment),
-                            ln.segment,
-                            _f(ln.rate),
-                            _f(ln.target),
-                            _f(earned),
-                            _f(ytd),
-                            bool(ln.capped),
-                            ln.gate,
-                            _f(claw.get(ln.component, ZERO)),
-                        )
-                    )
-                draw = out.draw
-                sum_rows.append(
+    line_rows: list[tuple] = []
+    sum_rows: list[tuple] = []
+    name, role, region, team = info_of.get(r, ("", None, None, None))
+    prev_lines: dict[str, Decimal] = {}
+    ytd_lines: dict[str, Decimal] = {}
+    ytd_total = ZERO
+    paid_so_far = ZERO
+    prev_total_ytd = ZERO
+    for t, out in enumerate(run.outcomes):
+        label = labels[t]
+        res = out.result
+        period_total = out.earned - prev_total_ytd if plan.cumulative else out.earned
+        prev_total_ytd = out.earned if plan.cumulative else prev_total_ytd
+        ytd_total = out.earned if plan.cumulative else ytd_total + out.earned
+        covered_days, period_days, factor, ti = cov[(r, label)]
+        if t >= first and covered_days > 0:
+            claw = run.clawbacks[t]
+            for ln in res.lines:
+                if plan.cumulative:
+                    earned = ln.earned - prev_lines.get(ln.component, ZERO)
+                    ytd = ln.earned
+                else:
+                    earned = ln.earned
+                    ytd = ytd_lines.get(ln.component, ZERO) + ln.earned
+                canc = vals.get((r, label, ln.measure), 0.0)
+                line_rows.append(
                     (
                         r,
                         name,
-                        role,
-                        region,
-                        team,
                         plan.id,
                         label,
-                        int(covered_days),
-                        int(period_days),
-                        float(factor),
-                        float(ti),
-                        _f(period_total),
-                        _f(ytd_total),
-                        _f(paid_so_far),
-                        _f(out.due),
-                        _f(claw.get("__total__", ZERO)),
-                        bool(res.capped),
-                        bool(out.pay_period_end),
-                        _f(out.pay_due),
-                        _f(draw.draw if draw else ZERO),
-                        _f(draw.advance if draw else ZERO),
-                        _f(draw.recovery if draw else ZERO),
-                        _f(draw.balance if draw else ZERO),
-                        _f(out.payable),
+                        ln.component,
+                        ln.type,
+                        ln.measure,
+                        basis,
+                        _f(ln.credited),
+                        float(canc),
+                        _f(ln.quota),
+                        _f(ln.attainment),
+                        ln.segment,
+                        _f(ln.rate),
+                        _f(ln.target),
+                        _f(earned),
+                        _f(ytd),
+                        bool(ln.capped),
+                        ln.gate,
+                        _f(claw.get(ln.component, ZERO)),
                     )
                 )
-            for ln in res.lines:
-                if plan.cumulative:
-                    prev_lines[ln.component] = ln.earned
-                else:
-                    ytd_lines[ln.component] = ytd_lines.get(ln.component, ZERO) + ln.earned
-            if out.pay_period_end:
-                paid_so_far += out.payable
+            draw = out.draw
+            sum_rows.append(
+                (
+                    r,
+                    name,
+                    role,
+                    region,
+                    team,
+                    plan.id,
+                    label,
+                    int(covered_days),
+                    int(period_days),
+                    float(factor),
+                    float(ti),
+                    _f(period_total),
+                    _f(ytd_total),
+                    _f(paid_so_far),
+                    _f(out.due),
+                    _f(claw.get("__total__", ZERO)),
+                    bool(res.capped),
+                    bool(out.pay_period_end),
+                    _f(out.pay_due),
+                    _f(draw.draw if draw else ZERO),
+                    _f(draw.advance if draw else ZERO),
+                    _f(draw.recovery if draw else ZERO),
+                    _f(draw.balance if draw else ZERO),
+                    _f(out.payable),
+                )
+            )
+        for ln in res.lines:
+            if plan.cumulative:
+                prev_lines[ln.component] = ln.earned
+            else:
+                ytd_lines[ln.component] = ytd_lines.get(ln.component, ZERO) + ln.earned
+        if out.pay_period_end:
+            paid_so_far += out.payable
+    return line_rows, sum_rows
+
+
+def _tables(
+    plan: Plan, inputs: CalcInputs, runs: dict[str, RepRun], reps_t: pd.DataFrame, first: int
+):
+    lookups = _lookups(inputs, reps_t)
+    line_rows: list[tuple] = []
+    sum_rows: list[tuple] = []
+    for r, run in runs.items():
+        lr, sr = _rep_rows(plan, inputs.labels, lookups, r, run, first)
+        line_rows += lr
+        sum_rows += sr
     lines = pd.DataFrame(line_rows, columns=LINE_COLUMNS)
     summary = pd.DataFrame(sum_rows, columns=SUMMARY_COLUMNS)
     return lines, summary

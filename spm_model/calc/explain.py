@@ -128,9 +128,9 @@ def _rows_for(result: CalcResult, rep_id: str, measure_name: str, span: PeriodSp
 
     ds = result.dataset
     if m.source in ("credit", "margin", "units"):
-        c = result.credits.credits
+        cr = result.credits
+        c = cr.rollup_rows([rep_id]) if m.rollup else cr.direct
         c = c[(c["rep_id"] == rep_id) & (c["date"] >= lo) & (c["date"] <= hi)]
-        c = c[c["level"] > 0] if m.rollup else c[c["level"] == 0]
         c = c[c["measure"] == (m.data_measure or measure_name)]
         if m.product_families is not None and ds is not None:
             fam = ds.products.set_index(ds.products["product_id"].astype(object))["family"].astype(

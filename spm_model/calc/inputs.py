@@ -517,11 +517,11 @@ def _credit_rows(
     p_end: np.ndarray,
 ) -> pd.DataFrame:
     """Credit rows feeding a credit/margin/units measure, restricted to covered days."""
-    c = credits.credits
-    c = c[c["level"] > 0] if m.rollup else c[c["level"] == 0]
+    members = list(iv["rep_id"].unique())
+    c = credits.rollup_rows(members) if m.rollup else credits.direct
     dm = m.data_measure or name
     c = c[c["measure"] == dm]
-    c = c[c["rep_id"].isin(iv["rep_id"].unique())]
+    c = c[c["rep_id"].isin(members)]
     if m.product_families is not None:
         fam = ds.products.set_index(ds.products["product_id"].astype(object))["family"].astype(
             object
@@ -708,8 +708,7 @@ def _quota(
 
 
 def _deals(plan, ds, credits, iv, p_start, p_end, labels) -> dict[tuple[str, str], list[Deal]]:
-    c = credits.credits
-    c = c[(c["level"] == 0)]
+    c = credits.direct
     eff = c["source_rule"].astype(object).where(c["source_rule"].notna(), c["rule"].astype(object))
     c = c[eff.isin(["owner", "split", "overlay"]).to_numpy()]
     day = c["date"].to_numpy().astype("datetime64[D]").astype(np.int64)

@@ -25,7 +25,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def calc(
-        plan: Path = typer.Option(..., "--plan", help="Plan YAML file."),
+        plan: Path = typer.Option(
+            ...,
+            "--plan",
+            help="Plan YAML file, or a folder of plans (every rep on their own plan).",
+        ),
         data: Path = typer.Option(
             ..., "--data", help="Dataset: folder of CSV/Parquet, .xlsx or .duckdb."
         ),
@@ -44,27 +48,55 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(False, "--progress", help="Show a progress bar."),
     ) -> None:
         """Compute every rep's exact statement for a period; write CSV, Excel and statements."""
-        from spm_model.calc import calculate
+        from spm_model.calc import calculate, calculate_many
+        from spm_model.data import load_dataset
+        from spm_model.errors import SpmConfigError
+        from spm_model.plans import load_plan
 
-        p, ds = _load(plan, data)
-        res = calculate(p, ds, period, reps=_reps(reps), progress=progress)
-        target = res.write(out, [f.strip() for f in formats.split(",") if f.strip()])
-        s = res.summary
-        typer.echo(
-            f"{p.id} {period}: {s['rep_id'].nunique()} reps, earned {s['earned'].sum():,.2f}, "
-            f"payable {s['payable'].sum():,.2f} {p.currency}"
-        )
-        for prob in res.inputs.problems:
-            typer.secho(f"warning: {prob}", fg=typer.colors.YELLOW, err=True)
-        cons = res.credits
-        if not cons.conserved:
+        fmts = [f.strip() for f in formats.split(",") if f.strip()]
+        ds = load_dataset(data)
+        if plan.is_dir():
+            files = sorted([*plan.glob("*.yaml"), *plan.glob("*.yml")])
+            if not files:
+                raise SpmConfigError(f"no plan files (*.yaml) in {plan}")
+            if reps:
+                raise SpmConfigError("--reps needs a single --plan file")
+            results = calculate_many([load_plan(f) for f in files], ds, period)
+        else:
+            results = [calculate(load_plan(plan), ds, period, reps=_reps(reps), progress=progress)]
+        covered: set[str] = set()
+        for res in results:
+            target = res.write(out, fmts)
+            s = res.summary
+            covered |= set(s["rep_id"])
+            typer.echo(
+                f"{res.plan.id} {period}: {s['rep_id'].nunique()} reps, "
+                f"earned {s['earned'].sum():,.2f}, "
+                f"payable {s['payable'].sum():,.2f} {res.plan.currency} -> {target}"
+            )
+            for prob in res.inputs.problems:
+                typer.secho(f"warning: {prob}", fg=typer.colors.YELLOW, err=True)
+        if len(results) > 1:
+            import pandas as pd
+
+            from spm_model.data.io import atomic_write_text
+
+            allsum = pd.concat([r.summary for r in results], ignore_index=True)
+            atomic_write_text(
+                Path(out) / f"summary_{period}.csv", allsum.to_csv(index=False, lineterminator="\n")
+            )
+            typer.echo(
+                f"all plans: {len(covered)} reps, payable {allsum['payable'].sum():,.2f}; "
+                f"combined summary in {Path(out) / f'summary_{period}.csv'}"
+            )
+        cons = results[0].credits if results else None
+        if cons is not None and not cons.conserved:
             typer.secho(
                 f"warning: {len(cons.violations)} transaction(s) not fully credited "
                 f"(e.g. {', '.join(cons.violations['txn_id'].astype(str).head(5))})",
                 fg=typer.colors.YELLOW,
                 err=True,
             )
-        typer.echo(f"statements written to {target}")
 
     @app.command()
     def explain(

@@ -36,7 +36,7 @@ owner/split credit adds up *exactly* to its amount.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -506,7 +506,7 @@ def credit_transactions(
     ds: Dataset,
     *,
     clawback: ClawbackSpec = None,
-    rollup: bool = True,
+    rollup: bool | Literal["lazy"] = True,
     rollup_rules: tuple[str, ...] = DIRECT_RULES,
 ) -> CreditingResult:
     """Credit every transaction of ``ds`` to reps, with lineage and conservation checks.
@@ -519,8 +519,12 @@ def credit_transactions(
     clawback : ClawbackPolicy or mapping of rep_id to ClawbackPolicy, optional
         Clawback window and mode per rep's plan; default: cancellations
         reverse their booking's credit in full.
-    rollup : bool
-        Add ``rollup`` rows crediting every manager above each rep.
+    rollup : bool or "lazy"
+        ``True``: add ``rollup`` rows crediting every manager above each rep to
+        :attr:`CreditingResult.credits`; ``"lazy"``: keep only the hierarchy
+        and compute roll-up rows when asked
+        (:meth:`CreditingResult.rollup_rows`, ``totals(basis="rollup")``),
+        which saves memory and time on large data; ``False``: no roll-up.
     rollup_rules : tuple of str
         Rules whose credit rolls up (default all). Cancellation and adjustment
         rows follow the rule of the credit they reverse, so
@@ -692,8 +696,13 @@ def credit_transactions(
         done[ready] = True
         pending = pending[~done[pending]]
 
-    if rollup:
-        rows = _Block.concat([rows, _rollup_rows(rows, _ancestors(ds, ctx.reps), rollup_rules)])
+    mgr = _ancestors(ds, ctx.reps)
+    if rollup is True:
+        rows = _Block.concat([rows, _rollup_rows(rows, mgr, rollup_rules)])
 
     clawbacks = pd.concat(claws, ignore_index=True) if claws else None
-    return build_result(ds, ctx, rows, sp, orig, is_linked, issues, problems, policies, clawbacks)
+    res = build_result(ds, ctx, rows, sp, orig, is_linked, issues, problems, policies, clawbacks)
+    res.managers = mgr if rollup else None
+    res.rollup_rules = rollup_rules
+    res.rollup_materialised = rollup is True
+    return res

@@ -81,6 +81,9 @@ class CreditingResult:
     transactions: pd.DataFrame | None = None
     exceptions: pd.DataFrame | None = None
     splits: pd.DataFrame | None = None
+    managers: np.ndarray | None = None
+    rollup_rules: tuple[str, ...] = ()
+    rollup_materialised: bool = True
 
     # -- checks --------------------------------------------------------------------------------
     @property
@@ -220,19 +223,107 @@ class CreditingResult:
     def _basis(self, basis: Basis) -> pd.DataFrame:
         c = self.credits
         if basis == "direct":
-            return c[c["level"] == 0]
+            return self.direct
         if basis == "rollup":
-            return c[c["level"] > 0]
+            return self.rollup_rows()
         if basis == "all":
-            return c
+            return (
+                c
+                if self.rollup_materialised
+                else pd.concat([c, self.rollup_rows()], ignore_index=True)
+            )
         raise SpmConfigError(f"basis must be 'direct', 'rollup' or 'all', got {basis!r}")
+
+    @property
+    def direct(self) -> pd.DataFrame:
+        """Direct credit rows (everything but roll-ups)."""
+        c = self.credits
+        return c if not self.rollup_materialised else c[c["level"] == 0]
+
+    def rollup_rows(
+        self, rep_ids: Sequence[str] | None = None, max_level: int | None = None
+    ) -> pd.DataFrame:
+        """Roll-up credit rows of managers (rule ``rollup``), materialised or computed now.
+
+        Parameters
+        ----------
+        rep_ids : sequence of str, optional
+            Only the roll-up credit of these managers.
+        max_level : int, optional
+            Only credit from at most this many levels down (1 = direct reports).
+
+        Returns
+        -------
+        DataFrame
+            Same columns as :attr:`credits`; ``source_rep_id`` is the rep whose
+            credit rolls up, ``source_rule`` the rule of that credit, ``level``
+            the number of levels between them.
+        """
+        c = self.credits
+        if self.rollup_materialised:
+            r = c[c["level"] > 0]
+            if rep_ids is not None:
+                r = r[r["rep_id"].isin(list(rep_ids))]
+            if max_level is not None:
+                r = r[r["level"] <= max_level]
+            return r
+        if self.managers is None:
+            return c.iloc[:0]
+        from spm_model.crediting.engine import _R
+
+        rep_cat = c["rep_id"].cat
+        cats = rep_cat.categories
+        eff = np.where(
+            c["source_rule"].cat.codes.to_numpy() >= 0,
+            c["source_rule"].cat.codes,
+            c["rule"].cat.codes,
+        )
+        base_idx = np.flatnonzero(np.isin(eff, [_R[x] for x in self.rollup_rules]))
+        codes = rep_cat.codes.to_numpy().astype(np.int64)[base_idx]
+        want = None
+        if rep_ids is not None:
+            want = np.zeros(len(cats), bool)
+            pos = cats.get_indexer(list(rep_ids))
+            want[pos[pos >= 0]] = True
+        parts = []
+        idx = base_idx
+        current = codes
+        seller = codes
+        level = 0
+        mgr = self.managers
+        while len(idx) and (max_level is None or level < max_level):
+            level += 1
+            up = mgr[current]
+            keep = up >= 0
+            idx, up, seller = idx[keep], up[keep], seller[keep]
+            if not len(idx):
+                break
+            sel = want[up] if want is not None else np.ones(len(up), bool)
+            if sel.any():
+                part = c.iloc[idx[sel]].copy()
+                part["source_rep_id"] = pd.Categorical.from_codes(
+                    seller[sel], dtype=c["rep_id"].dtype
+                )
+                part["source_rule"] = pd.Categorical.from_codes(
+                    eff[idx[sel]].astype(np.int64), dtype=c["rule"].dtype
+                )
+                part["rep_id"] = pd.Categorical.from_codes(up[sel], dtype=c["rep_id"].dtype)
+                part["rule"] = pd.Categorical.from_codes(
+                    np.full(int(sel.sum()), _R["rollup"]), dtype=c["rule"].dtype
+                )
+                part["level"] = np.int8(level)
+                parts.append(part)
+            current = up
+        if not parts:
+            return c.iloc[:0]
+        return pd.concat(parts, ignore_index=True)
 
     def for_rep(
         self, rep_id: str, start: object | None = None, end: object | None = None
     ) -> pd.DataFrame:
         """Every credit row of one rep (optionally ``start``..``end``), with transaction details."""
-        c = self.credits
-        c = c[c["rep_id"] == rep_id]
+        c = self.direct
+        c = pd.concat([c[c["rep_id"] == rep_id], self.rollup_rows([rep_id])], ignore_index=True)
         if start is not None:
             c = c[c["date"] >= pd.Timestamp(start)]
         if end is not None:

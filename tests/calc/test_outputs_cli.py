@@ -102,6 +102,29 @@ def test_cli_calc_explain_replay_on_sample(tmp_path):
     assert r.exit_code == 0, r.output
     assert "would have paid" in r.output
     assert (tmp_path / "replay_saas_ae_2025" / "reconciliation.csv").exists()
+    # a folder of plans: every employed rep gets a statement from their own plan
+    r = runner.invoke(
+        app,
+        [
+            "calc",
+            "--plan",
+            str(ROOT / "templates" / "plans"),
+            "--data",
+            str(SAMPLE),
+            "--period",
+            "2025-Q3",
+            "--out",
+            str(tmp_path / "all"),
+            "--formats",
+            "csv",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    allsum = pd.read_csv(tmp_path / "all" / "summary_2025-Q3.csv")
+    employed_all = ds.reps[
+        (ds.reps["hire_date"] <= "2025-09-30") & ~(ds.reps["end_date"] < "2025-07-01")
+    ]
+    assert set(allsum["rep_id"]) == set(employed_all["rep_id"])
     # errors are readable and exit 1 through the main entry point
     r = runner.invoke(
         app,

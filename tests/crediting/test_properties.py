@@ -194,6 +194,9 @@ def test_rollup_equals_sum_of_all_reports(ds):
             frontier = kids
         expect = int(direct.reindex(below).fillna(0).sum())
         assert int(rolled.get(m, 0)) == expect
+    lazy = credit_transactions(ds, rollup="lazy").rollup_rows()
+    lz = lazy.groupby(lazy["rep_id"].astype(object))["cents"].sum()
+    assert lz.reindex(rolled.index).fillna(0).astype(int).equals(rolled.astype(int))
 
 
 @SETTINGS

@@ -179,3 +179,18 @@ def test_cancellation_of_unknown_booking_is_reported(ds):
     res = credit_transactions(ds.replace(transactions=pd.concat([t, extra], ignore_index=True)))
     assert "missing_original" in set(res.issues["issue"])
     assert amount(res, txn_id="T11", rep_id="A2", rule="owner") == -100.0
+
+
+def test_lazy_rollup_equals_materialised(ds, res):
+    lazy = credit_transactions(ds, rollup="lazy")
+    assert (lazy.credits["level"] == 0).all()
+    a = res.totals("month", "rollup", by=("rep_id", "period", "measure", "source_rep_id"))
+    b = lazy.totals("month", "rollup", by=("rep_id", "period", "measure", "source_rep_id"))
+    pd.testing.assert_frame_equal(a, b)
+    for lvl in (1, 2):
+        want = res.totals("year", "rollup", max_level=lvl)
+        pd.testing.assert_frame_equal(want, lazy.totals("year", "rollup", max_level=lvl))
+    m2 = lazy.rollup_rows(["M2"])
+    assert set(m2["rep_id"].astype(object)) == {"M2"}
+    assert m2["cents"].sum() == res.rollup_rows(["M2"])["cents"].sum()
+    assert len(lazy.for_rep("M1")) == len(res.for_rep("M1"))
