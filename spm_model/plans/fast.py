@@ -216,7 +216,43 @@ if _HAVE_NUMBA:
             return 0.0
         return v
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    _RO2 = numba.types.Array(numba.float64, 2, "A", readonly=True)
+    _RO1 = numba.types.Array(numba.float64, 1, "A", readonly=True)
+    _F, _I, _B = numba.float64, numba.int64, numba.boolean
+    # one explicit signature: every input is a read-only broadcast view, so a single
+    # compiled (and cached) specialisation serves all shapes and layouts
+    _PASS_SIG = numba.void(
+        _RO2,
+        _RO2,
+        _RO2,
+        _RO2,
+        _RO2,
+        numba.float64[:, ::1],
+        _I,
+        _B,
+        _B,
+        _F,
+        _F,
+        _I,
+        _RO1,
+        _RO1,
+        _RO1,
+        _RO1,
+        _RO1,
+        _F,
+        _F,
+        _F,
+        _F,
+        _B,
+        _F,
+        _F,
+        _B,
+        _B,
+        _F,
+        _F,
+    )
+
+    @numba.njit(_PASS_SIG, parallel=True, cache=True, error_model="numpy")
     def _component_pass(
         credited,
         quota,
@@ -282,13 +318,17 @@ if _HAVE_NUMBA:
 
 
 def _as_2d(x: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
-    """View ``x`` broadcast to ``shape`` as 2-D (leading axes collapsed; copies only then)."""
+    """Read-only 2-D view of ``x`` broadcast to ``shape`` (leading axes collapsed)."""
     b = np.broadcast_to(np.asarray(x, dtype=np.float64), shape)
-    if len(shape) == 2:
-        return b
     if len(shape) == 1:
-        return b[None, :]
-    return b.reshape(-1, shape[-1])
+        b = b[None, :]
+    elif len(shape) > 2:
+        b = b.reshape(-1, shape[-1])  # copies only if the axes cannot be merged
+    return np.broadcast_to(b, b.shape)
+
+
+def _ro1(x: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(np.asarray(x, dtype=np.float64), np.shape(x))
 
 
 def fast_payout_total(
@@ -343,33 +383,12 @@ def fast_payout_total(
         g = cp.gate_measure[k]
         gc, gq = (c2[g], q2[g]) if g >= 0 else (c2[m], q2[m])
         _component_pass(
-            c2[m],
-            q2[m],
-            t2,
-            gc,
-            gq,
-            out,
-            cp.kind[k],
-            cp.attainment_basis[k],
-            cp.bcr[k],
-            cp.weight[k],
-            cp.rate[k],
-            cp.n_knots[k],
-            cp.xs[k],
-            cp.ys[k],
-            cp.seg_x[k],
-            cp.seg_w[k],
-            cp.seg_slope[k],
-            cp.slope_before[k],
-            cp.y0[k],
-            cp.cap_multiple[k],
-            cp.cap_amount[k],
-            g >= 0,
-            cp.gate_min[k],
-            cp.gate_cap[k],
-            k == 0,
-            k == n_comp - 1,
-            cp.total_cap_multiple,
-            cp.total_cap_amount,
-        )
+            c2[m], q2[m], t2, gc, gq, out, int(cp.kind[k]), bool(cp.attainment_basis[k]),
+            bool(cp.bcr[k]), float(cp.weight[k]), float(cp.rate[k]), int(cp.n_knots[k]),
+            _ro1(cp.xs[k]), _ro1(cp.ys[k]), _ro1(cp.seg_x[k]), _ro1(cp.seg_w[k]),
+            _ro1(cp.seg_slope[k]), float(cp.slope_before[k]), float(cp.y0[k]),
+            float(cp.cap_multiple[k]), float(cp.cap_amount[k]), bool(g >= 0),
+            float(cp.gate_min[k]), float(cp.gate_cap[k]), k == 0, k == n_comp - 1,
+            float(cp.total_cap_multiple), float(cp.total_cap_amount),
+        )  # fmt: skip
     return out.reshape(final_shape)
