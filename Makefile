@@ -23,6 +23,9 @@ venv: $(STAMP)
 report: $(STAMP)
 	@mkdir -p reports
 	$(BIN)/spm validate data/sample --summary-out reports/data_summary.csv
+	$(BIN)/spm run notebooks/00_end_to_end_report.ipynb --out reports --name end_to_end --no-progress \
+		-p data_path data/sample -p plan_dir templates/plans -p output_dir reports/end_to_end
+	@echo "The report is at $(CURDIR)/reports/end_to_end.html (executed notebook: reports/end_to_end.ipynb)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

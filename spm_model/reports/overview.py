@@ -7,6 +7,7 @@ record live in the middle layer); every function takes a
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset, period_labels
@@ -162,3 +163,16 @@ def roster(ds: Dataset) -> pd.DataFrame:
     as_of = pd.Timestamp(ds.as_of)
     active = reps[reps["end_date"].isna() | (reps["end_date"] >= as_of)]
     return pd.crosstab(active["role"], active["region"], margins=True, margins_name="total")
+
+
+def last_complete_period(ds: Dataset, freq: str = "quarter") -> str:
+    """Label of the last fiscal period that ends on or before the data's as-of date."""
+    from spm_model.data import parse_period
+
+    as_of = pd.Timestamp(ds.as_of)
+    label = str(np.asarray(period_labels(pd.Series([as_of]), freq, ds.meta.fy_start_month))[0])
+    span = parse_period(label, ds.meta.fy_start_month)
+    if pd.Timestamp(span.end) <= as_of:
+        return label
+    before = pd.Timestamp(span.start) - pd.Timedelta(days=1)
+    return str(np.asarray(period_labels(pd.Series([before]), freq, ds.meta.fy_start_month))[0])

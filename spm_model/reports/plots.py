@@ -110,18 +110,32 @@ def cost_distribution(
 
 
 def attainment_histogram(
-    attainment: Sequence[float] | np.ndarray, title: str = "Attainment", ax: Any = None
+    attainment: Sequence[float] | np.ndarray,
+    title: str = "Attainment",
+    clip: float = 3.0,
+    ax: Any = None,
 ) -> Any:
-    """Histogram of attainment (fractions of quota, 1.0 = 100%) with the 100% line."""
+    """Histogram of attainment (fractions of quota, 1.0 = 100%) with the 100% line.
+
+    Values above ``clip`` are counted in the last bin (and the title says how many).
+    """
     ax = _ax(ax)
     a = np.asarray(attainment, dtype=float)
     a = a[np.isfinite(a)]
-    ax.hist(a, bins=np.arange(0, max(2.0, float(a.max(initial=0)) + 0.1), 0.1), color="#55A868")
+    over = int((a > clip).sum())
+    shown = np.minimum(a, clip)
+    top = min(clip, max(2.0, float(a.max(initial=0)))) + 0.1
+    ax.hist(shown, bins=np.arange(0, top + 1e-9, 0.1), color="#55A868")
     ax.axvline(1.0, color="black", lw=1, ls="--")
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.set_xlabel("attainment")
     ax.set_ylabel("reps")
-    ax.set_title(f"{title} (median {np.median(a):.0%}, {np.mean(a >= 1):.0%} at or above quota)")
+    extra = f"; {over} above {clip:.0%} in the last bar" if over else ""
+    med = float(np.median(a)) if a.size else float("nan")
+    ax.set_title(
+        f"{title}\n(median {med:.0%}, {np.mean(a >= 1):.0%} at or above quota{extra})",
+        fontsize="medium",
+    )
     return ax
 
 

@@ -80,7 +80,31 @@ def _check_05(fig: dict, tmp: Path) -> None:
     assert {"account_id", "rep_id", "start_date", "end_date"} <= set(new.columns)
 
 
+def _check_00(fig: dict, tmp: Path) -> None:
+    from spm_model import load_dataset, load_plan
+    from spm_model.calc import calculate
+    from spm_model.crediting import credit_transactions
+
+    ds = load_dataset(SAMPLE)
+    credits = credit_transactions(ds)
+    plans = [load_plan(p) for p in sorted((ROOT / "templates" / "plans").glob("*.yaml"))]
+    used = set(ds.reps["plan_id"])
+    payable = sum(
+        float(calculate(p, ds, "2026-Q3", credits=credits).summary["payable"].sum())
+        for p in plans
+        if p.id in used
+    )
+    assert fig["data_problems"] == 0 and fig["credit_conserved"] is True
+    assert fig["payable_total"] == pytest.approx(payable, abs=0.01)
+    assert fig["quota_year"] == 2027 and fig["quota_reconciles"] is True
+    assert fig["territory_potential_dev_after_pct"] <= 10.0 + 1e-6
+    assert fig["territory_accounts_moved_pct"] <= 15.0 + 1e-6
+    assert (tmp / "end_to_end_tables.xlsx").is_file()
+    assert any((tmp / "statements").rglob("*.csv"))
+
+
 CHECKS = {
+    "00_end_to_end_report": _check_00,
     "05_territory_balancing": _check_05,
     "04_quota_setting": _check_04,
     "01_data_overview": _check_01,
