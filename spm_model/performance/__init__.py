@@ -1,0 +1,44 @@
+"""Rep performance analytics: scorecards, coaching flags, drivers, leaderboards, trends.
+
+Middle layer: imports only :mod:`spm_model.data` and :mod:`spm_model.plans`.
+
+* :func:`scorecards` - per rep and period: attainment and pace against the
+  period's usual booking profile, bookings, win rate, deal size, sales cycle,
+  pipeline coverage, activity, with peer percentiles (role, tenure band, region);
+* :func:`coaching_flags` - who needs help and why (thresholds in :class:`FlagConfig`);
+* :func:`attainment_drivers` - regression of attainment on behaviours and territory;
+* :func:`leaderboard` and :func:`estimated_payouts` - rankings with movement and
+  the payout at current attainment through the plan engine;
+* :func:`trends` and :func:`plot_trends` - payout, attainment and disputes over periods.
+"""
+
+from spm_model.performance.config import FlagConfig, ScorecardConfig
+from spm_model.performance.credit import attribute_bookings, owner_on_date
+from spm_model.performance.data import PerformanceData
+from spm_model.performance.drivers import DriversResult, attainment_drivers, driver_panel
+from spm_model.performance.flags import FLAG_NAMES, coaching_flags, tenure_curve
+from spm_model.performance.leaderboard import estimated_payouts, leaderboard, load_plans
+from spm_model.performance.scorecard import PEER_METRICS, attainment_panel, scorecards
+from spm_model.performance.trends import plot_trends, trends
+
+__all__ = [
+    "FLAG_NAMES",
+    "PEER_METRICS",
+    "DriversResult",
+    "FlagConfig",
+    "PerformanceData",
+    "ScorecardConfig",
+    "attainment_drivers",
+    "attainment_panel",
+    "attribute_bookings",
+    "coaching_flags",
+    "driver_panel",
+    "estimated_payouts",
+    "leaderboard",
+    "load_plans",
+    "owner_on_date",
+    "plot_trends",
+    "scorecards",
+    "tenure_curve",
+    "trends",
+]
