@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "territory",
     "quota",
     "simulate",
+    "performance",
 ]
 
 
