@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         scheduler: str | None = typer.Option(None, help="Dask scheduler address (else local)."),
         plots: bool = typer.Option(True, help="Write PNG plots with --out."),
     ) -> None:
-        """Simulate what the plan(s) will cost on the reps of the first plan, and how risky it is."""
+        """Simulate what the plan(s) will cost for the reps of the first plan, and the risk."""
         from spm_model.data import load_dataset
         from spm_model.plans import load_plan
         from spm_model.simulate import from_dataset

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,7 @@ class PlanContext:
     draws: np.ndarray | None
     backfill_draws: np.ndarray | None
     pay_end: np.ndarray
+    compiled: Any = None
 
     @property
     def n_pay(self) -> int:
@@ -133,7 +135,72 @@ def prepare_plan(plan: Plan, model: ScenarioModel) -> PlanContext:
             draws = amounts(np.zeros(model.n_reps, dtype=np.int64))
         backfill = np.stack([amounts(np.full(model.n_reps, t // k)) for t in range(p + 1)])
     idx = {m: i for i, m in enumerate(model.measures)}
-    return PlanContext(plan, idx, ti, draws, backfill, pay_end)
+    compiled = None
+    if not plan.cumulative:
+        from spm_model.plans.fast import _HAVE_NUMBA, compile_plan
+
+        compiled = compile_plan(plan) if _HAVE_NUMBA else None
+    return PlanContext(plan, idx, ti, draws, backfill, pay_end, compiled)
+
+
+def period_payable(
+    ctx: PlanContext,
+    credited: dict[str, np.ndarray],
+    quota: dict[str, np.ndarray],
+    ti: np.ndarray,
+    draws: np.ndarray | None,
+) -> np.ndarray:
+    """Net pay per pay period, shape ``(..., P_pay)``: ``payout_arrays_periods()["payable"]``.
+
+    For plans measured period by period (not cumulative) whose components the
+    fused kernel supports, the per-period totals come from
+    :func:`spm_model.plans.fast.fast_payout_total` (one pass over memory) and the
+    pay-period sums and draws follow the engine's own rules; otherwise the
+    engine's :meth:`Plan.payout_arrays_periods` is used. Both give the same cents.
+    """
+    plan = ctx.plan
+    if draws is None:
+        draws = np.zeros(ctx.n_pay)
+    if ctx.compiled is None:
+        return plan.payout_arrays_periods(credited, quota, ti, draws=draws)["payable"]
+    from spm_model.plans.fast import fast_payout_total
+    from spm_model.plans.sequencing import apply_draws_arrays
+
+    shape = np.broadcast_shapes(*(np.shape(v) for v in credited.values()))
+    p = shape[-1]
+    lead = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    width = shape[-2] * p if len(shape) >= 2 else p
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape == shape:
+            return x.reshape(lead, width)
+        tail = np.broadcast_to(x, shape[-2:] if len(shape) >= 2 else shape)
+        return np.broadcast_to(np.ascontiguousarray(tail).reshape(1, width), (lead, width))
+
+    earned = fast_payout_total(
+        plan,
+        {k: flat(v) for k, v in credited.items()},
+        {k: flat(v) for k, v in quota.items()},
+        flat(ti),
+        compiled=ctx.compiled,
+    ).reshape(shape)
+    k = plan.periods_per_pay
+    if k > 1:
+        pad = ctx.n_pay * k - p
+        if pad:
+            earned = np.concatenate([earned, np.zeros((*shape[:-1], pad))], axis=-1)
+        pay_due = round_cents_array(earned.reshape((*shape[:-1], ctx.n_pay, k)).sum(axis=-1))
+    else:
+        pay_due = earned
+    if plan.draw is not None and np.any(np.asarray(draws) > 0):
+        return apply_draws_arrays(
+            pay_due,
+            draws,
+            recoverable=plan.draw.kind == "recoverable",
+            recover_after_window=plan.draw.recover_after_window,
+        )["payable"]
+    return pay_due
 
 
 def _fixed(plan: Plan) -> set[str]:
@@ -160,6 +227,22 @@ class ChunkOutput:
     lev_ti: np.ndarray  # (n_plans, NB)
     lev_n: np.ndarray  # (NB,)
     att_hist: np.ndarray  # (NH,)
+
+
+def bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index of the last edge ``<= x`` (equally spaced edges), clipped to the bins.
+
+    Same as ``searchsorted(edges, x, "right") - 1`` but a multiply and two
+    corrections instead of a binary search.
+    """
+    n = len(edges)
+    step = (edges[-1] - edges[0]) / (n - 1)
+    f = np.nan_to_num((np.asarray(x, dtype=np.float64) - edges[0]) / step, nan=0.0)
+    i = np.clip(np.floor(f), 0, n - 1).astype(np.int64)
+    i -= (edges[i] > x) & (i > 0)
+    up = np.minimum(i + 1, n - 1)
+    i += (edges[up] <= x) & (up > i)
+    return i
 
 
 def _cents(x: np.ndarray) -> np.ndarray:
@@ -414,10 +497,8 @@ def _evaluate(
     out.eligible[rows] += eligible.sum(axis=1).astype(np.int32)
     for j, lvl in enumerate(settings.levels):
         out.level_counts[rows, j] += (eligible & (att >= lvl - 1e-12)).sum(axis=1).astype(np.int32)
-    lev_idx = np.clip(
-        np.searchsorted(LEVERAGE_EDGES, att, side="right") - 1, 0, len(LEVERAGE_EDGES) - 1
-    )
-    hist_idx = np.clip(np.searchsorted(HIST_EDGES, att, side="right") - 1, 0, len(HIST_EDGES) - 1)
+    lev_idx = bin_index(att, LEVERAGE_EDGES)
+    hist_idx = bin_index(att, HIST_EDGES)
     el = eligible.ravel()
     out.lev_n += np.bincount(lev_idx.ravel()[el], minlength=len(LEVERAGE_EDGES))
     out.att_hist += np.bincount(hist_idx.ravel()[el], minlength=len(HIST_EDGES))
@@ -432,10 +513,7 @@ def _evaluate(
         quota = {name: model.quota[reps, ctx.measure_index[name], :] for name in cred}
         ti = ctx.ti[reps]
         draws = ctx.draws[reps] if ctx.draws is not None else None
-        res = plan.payout_arrays_periods(
-            cred, quota, ti, draws=draws if draws is not None else np.zeros(ctx.n_pay)
-        )
-        pay = _cents(res["payable"])  # (S, K, P_pay)
+        pay = _cents(period_payable(ctx, cred, quota, ti, draws))  # (S, K, P_pay)
         if depart is not None:
             paid = ctx.pay_end[None, None, :] < depart[:, :, None]
             pay *= paid
@@ -514,7 +592,6 @@ def _backfill(
         draws = ctx.backfill_draws[seats.start, seats.r_idx]
     else:
         draws = np.zeros(ctx.n_pay)
-    res = plan.payout_arrays_periods(cred, quota, ti, draws=draws)
-    pay = _cents(res["payable"])
+    pay = _cents(period_payable(ctx, cred, quota, ti, draws))
     np.add.at(rep_h, (seats.s_idx, seats.k_idx), pay.sum(axis=1))
     np.add.at(out.cost_pay[i], seats.s_idx + rows.start, pay.astype(np.int64))

@@ -187,7 +187,9 @@ def simulate(
     max_scenarios : int, optional
         Scenario limit with ``tol`` (default 100 x ``n_scenarios``).
     check_every : int
-        Convergence check interval (scenarios); chunks align to it.
+        Convergence check interval (scenarios); with ``tol`` every chunk is
+        ``check_every`` scenarios, so the stopping point never depends on
+        ``chunk_size``.
     progress : bool
         Show a progress bar (tqdm).
     levels : tuple of float, optional
@@ -244,7 +246,7 @@ def simulate(
                     bar.update(o.stop - o.start)
         else:
             step = max(1, check_every)
-            chunk = max(step, chunk_size // step * step)
+            chunk = step  # checks at every step; accumulators never need cutting
             done = 0
             converged = False
             wave = chunk * (max(1, n_workers or 2) if backend == "dask" else 1)

@@ -1,0 +1,214 @@
+"""Scenario sources and dynamics: marginals, copula, history fits, posterior draws, attrition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from spm_model.data import load_dataset
+from spm_model.errors import SpmConfigError
+from spm_model.plans import Plan
+from spm_model.simulate import Distribution, from_assumptions, from_dataset, simulate, with_draws
+from spm_model.simulate.engine import _scenario_credited
+from spm_model.simulate.marginals import fit_quantiles
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _credited(model, n=2_000, seed=0):
+    """Credited arrays (S, R, P) per measure for scenarios [0, n) (rep block 0)."""
+    r = model.n_reps
+    a_c, a_g, a_r = np.sqrt([model.rho_company, model.rho_group, model.rho_rep])
+    a_e = np.sqrt(1 - model.rho_company - model.rho_group - model.rho_rep)
+    scale = model.quota * model.season[None] * model.ramp_factor()[:, None, :]
+    return _scenario_credited(
+        model, seed, 0, 0, n, slice(0, r), scale, (a_c, a_g, a_r, a_e), len(model.group_names)
+    )
+
+
+@pytest.mark.parametrize("family", ["lognormal", "normal", "gamma"])
+def test_marginal_moments(family):
+    model = from_assumptions(
+        {"m": {"quota": 1_000.0, "distribution": {"family": family, "mean": 1.1, "sd": 0.3}}},
+        n_reps=50,
+        periods=4,
+        rho_company=0.3,
+    )
+    x = _credited(model, 4_000)[0] / 1_000.0
+    assert x.mean() == pytest.approx(1.1, rel=0.02)
+    assert x.std() == pytest.approx(0.3, rel=0.05)
+    if family != "normal":
+        assert x.min() >= 0
+
+
+def test_empirical_bootstrap_and_hurdle():
+    sample = [0.2, 0.5, 0.8, 1.0, 1.1, 1.3, 2.0]
+    model = from_assumptions(
+        {
+            "m": {"quota": 100.0, "distribution": Distribution.empirical(sample)},
+            "z": {
+                "quota": 100.0,
+                "distribution": {"family": "lognormal", "mean": 1.0, "sd": 0.2, "p_zero": 0.25},
+            },
+        },
+        n_reps=20,
+        periods=4,
+    )
+    emp, hz = _credited(model, 3_000)
+    assert emp.min() >= 20 - 1e-9 and emp.max() <= 200 + 1e-9
+    assert np.median(emp) == pytest.approx(100, rel=0.05)
+    assert (hz == 0).mean() == pytest.approx(0.25, abs=0.01)
+    assert hz[hz > 0].mean() == pytest.approx(100, rel=0.02)
+
+
+def test_quantile_specified_distribution():
+    mean, sd = fit_quantiles({0.1: 0.7, 0.5: 1.0, 0.9: 1.4})
+    d = stats.lognorm(
+        s=np.sqrt(np.log1p((sd / mean) ** 2)), scale=mean / np.sqrt(1 + (sd / mean) ** 2)
+    )
+    assert d.ppf(0.5) == pytest.approx(1.0, rel=0.03)
+    assert d.ppf(0.9) == pytest.approx(1.4, rel=0.05)
+    with pytest.raises(SpmConfigError):
+        fit_quantiles({0.1: 1.0, 0.9: 0.5})
+
+
+def test_copula_correlation_structure():
+    groups = ["a", "b"] * 10
+    model = from_assumptions(
+        {"m": {"quota": 1.0, "distribution": {"family": "normal", "mean": 0.0, "sd": 1.0}}},
+        n_reps=20,
+        periods=4,
+        groups=groups,
+        rho_company=0.3,
+        rho_group=0.2,
+        rho_rep=0.1,
+    )
+    x = _credited(model, 6_000)[0]
+    same_group = np.corrcoef(x[:, 0, 0], x[:, 2, 0])[0, 1]
+    other_group = np.corrcoef(x[:, 0, 0], x[:, 1, 0])[0, 1]
+    same_rep = np.corrcoef(x[:, 0, 0], x[:, 0, 1])[0, 1]
+    assert same_group == pytest.approx(0.5, abs=0.04)
+    assert other_group == pytest.approx(0.3, abs=0.04)
+    assert same_rep == pytest.approx(0.1, abs=0.04)
+
+
+def test_seasonality_and_large_deals():
+    model = from_assumptions(
+        {
+            "m": {
+                "quota": 1_000.0,
+                "distribution": {"mean": 1.0, "sd": 0.2},
+                "season": [0.5, 1, 1, 1.5],
+            }
+        },
+        n_reps=30,
+        periods=4,
+        large_deals={"m": {"prob": 0.1, "size_mean": 2.0, "size_sd": 1.0}},
+    )
+    x = _credited(model, 3_000)[0]
+    per = x.mean(axis=(0, 1))
+    expected = np.array([0.5, 1, 1, 1.5]) * 1_000 + 0.1 * 2.0 * 1_000
+    np.testing.assert_allclose(per, expected, rtol=0.03)
+
+
+def test_attrition_backfills_and_ramp(saas_plan):
+    base = dict(n_reps=40, periods=4, ote=200_000.0)
+    meas = {"new_business": {"quota": 500_000.0}, "renewal": {"quota": 250_000.0}}
+    stay = simulate(from_assumptions(meas, **base), saas_plan, 1_000, seed=1)
+    go = simulate(from_assumptions(meas, attrition=0.4, **base), saas_plan, 1_000, seed=1)
+    quarterly = 1 - 0.6**0.25
+    p_leave = 1 - (1 - quarterly) ** 4
+    assert go.leavers.mean() / 40 == pytest.approx(p_leave, rel=0.05)
+    # leavers forfeit, vacancies earn nothing, backfills ramp: cost and revenue fall
+    assert go.costs().mean() < stay.costs().mean()
+    assert go.revenue().mean() < stay.revenue().mean()
+    # a new hire in the horizon gets the template's draw (half of target for two quarters)
+    hire = from_assumptions(meas, hire_period=[0] * 40, ramp=(0.0, 0.0), **base)
+    r = simulate(hire, saas_plan, 200, seed=1)
+    pay = r.cost_pay_cents[0] / 100.0
+    assert np.all(pay[:, 0] == 40 * 25_000 * 0.5)  # nothing sold while ramping: the draw
+    assert np.all(pay[:, 1] == 40 * 25_000 * 0.5)
+
+
+def test_posterior_draws_numpy_and_xarray(saas_plan, make_model):
+    xr = pytest.importorskip("xarray")
+    model = make_model(6)
+    rng = np.random.default_rng(0)
+    d = model.quota[None] * rng.lognormal(0, 0.3, (250, 6, 2, 4))
+    m1 = with_draws(model, d)
+    res = simulate(m1, saas_plan, 500, seed=1)
+    # draw s % D feeds scenario s: 500 scenarios reuse the 250 draws twice (before attrition)
+    assert res.n_scenarios == 500
+    da = xr.DataArray(
+        d.reshape(2, 125, 6, 2, 4)[:, :, ::-1],
+        dims=("chain", "draw", "rep_id", "measure", "period"),
+        coords={
+            "rep_id": list(model.rep_ids)[::-1],
+            "measure": model.measures,
+            "period": model.periods,
+        },
+    )
+    m2 = with_draws(model, da)
+    np.testing.assert_array_equal(m1.draws, m2.draws)
+    with pytest.raises(SpmConfigError, match="shape"):
+        with_draws(model, d[:, :3])
+
+
+def test_from_dataset_sample_history(saas_plan):
+    ds = load_dataset(ROOT / "data" / "sample")
+    model = from_dataset(ds, saas_plan)
+    assert model.periods == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert set(model.measures) == {"new_business", "renewal"}
+    fit = model.info["fit"]
+    nb = fit[fit.measure == "new_business"]
+    # shrinkage: reps with little history sit closer to the group than their own mean
+    grand = nb["mean"].mean()
+    few = nb[(nb.periods > 0) & (nb.periods <= 4)]
+    many = nb[nb.periods >= 12]
+    assert ((few["mean"] - grand).abs() <= (few["own_mean"] - grand).abs() + 1e-9).mean() > 0.7
+    assert (many["mean"] - many["own_mean"]).abs().mean() < (
+        few["mean"] - few["own_mean"]
+    ).abs().mean()
+    res = simulate(model, saas_plan, 2_000, seed=1)
+    assert 0.01 < res.summary().value("mean cost of sales") < 0.2
+
+
+def test_from_dataset_with_credited_input_and_families(saas_plan):
+    crediting = pytest.importorskip("spm_model.crediting")
+    ds = load_dataset(ROOT / "data" / "sample")
+    credited = crediting.credit_transactions(ds).totals("quarter")
+    for fam in ("empirical", "gamma", "normal"):
+        m = from_dataset(
+            ds,
+            saas_plan,
+            credited=credited,
+            family=fam,
+            group_by=("role", "tenure_band"),
+            correlation={"rho_company": 0.2},
+            attrition=0.1,
+            horizon="2027",
+            quota_growth=1.1,
+        )
+        assert m.periods[0] == "2027-Q1" and m.rho_company == 0.2 and m.attrition == 0.1
+        assert np.all(m.quota.sum(axis=(1, 2)) > 0)
+        res = simulate(m, saas_plan, 300, seed=2)
+        assert res.costs().mean() > 0
+
+
+def test_plan_without_history_measure_is_clear():
+    ds = load_dataset(ROOT / "data" / "sample")
+    plan = Plan.from_dict(
+        {
+            "id": "saas_ae",
+            "name": "x",
+            "effective_from": "2026-01-01",
+            "target_incentive": 1000,
+            "measures": {"widgets": {"source": "credit"}},
+            "components": [{"type": "commission", "name": "c", "measure": "widgets", "rate": 0.1}],
+        }
+    )
+    with pytest.raises(Exception, match="widgets"):
+        from_dataset(ds, plan)
