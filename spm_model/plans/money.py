@@ -20,6 +20,7 @@ by one cent (probability about 4e-14 x amount in cents per value, e.g. 1 in
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,12 +41,18 @@ def D(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return _float_decimal(value)
     if isinstance(value, (np.floating,)):
         return Decimal(repr(float(value)))
     if isinstance(value, (np.integer,)):
         return Decimal(int(value))
     return Decimal(value)
+
+
+@lru_cache(maxsize=65536)
+def _float_decimal(value: float) -> Decimal:
+    # plan numbers (rates, bounds, weights) are converted again and again: cache them
+    return Decimal(repr(value))
 
 
 def round_cents(value: Decimal) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -243,9 +244,7 @@ class Commission(Component):
         return total, {"rate": rates[reached], "segment": seg, "steps": tuple(steps)}
 
     def _tier_text(self, t: Tier) -> str:
-        lo = _fmt_bound(D(t.from_), self.basis)
-        hi = "and above" if t.to is None else f"to {_fmt_bound(D(t.to), self.basis)}"
-        return f"{lo} {hi}"
+        return _tier_text_cached(t.from_, t.to, self.basis)
 
     # -- vectorised ----------------------------------------------------------------------
     def tier_knots(self) -> tuple[list[float], list[float]]:
@@ -298,3 +297,10 @@ class Commission(Component):
         if self.rate_basis == "bcr" or self.basis == "attainment":
             out = np.where(ok, out, 0.0)
         return np.asarray(out, dtype=np.float64)
+
+
+@lru_cache(maxsize=4096)
+def _tier_text_cached(lo_f: float, hi_f: float | None, basis: str) -> str:
+    lo = _fmt_bound(D(lo_f), basis)
+    hi = "and above" if hi_f is None else f"to {_fmt_bound(D(hi_f), basis)}"
+    return f"{lo} {hi}"
