@@ -103,7 +103,30 @@ def _check_00(fig: dict, tmp: Path) -> None:
     assert any((tmp / "statements").rglob("*.csv"))
 
 
+def _check_03(fig: dict, tmp: Path) -> None:
+    import json
+
+    # the default budget is the simulated reps' total annual target incentive
+    from spm_model import load_dataset, load_plan
+
+    summary = json.loads((tmp / "simulation" / "summary.json").read_text())
+    plan = load_plan(ROOT / "templates" / "plans" / "saas_ae.yaml")
+    reps = load_dataset(SAMPLE).reps
+    simulated = pd.read_csv(tmp / "simulation" / "reps.csv")["rep_id"].unique()
+    ote = reps.set_index("rep_id").loc[list(simulated), "ote"]
+    budget = sum(float(plan.annual_target_incentive(float(o))) for o in ote)
+    assert fig["budget"] == pytest.approx(budget, abs=0.01) == summary["budget"]
+    mean = summary["plans"]["saas_ae"]["figures"]["mean cost"]["estimate"]
+    assert fig["mean_cost"] == pytest.approx(mean, abs=0.01)
+    assert fig["scenarios"] == 2000
+    assert fig["budget"] > 0 and 0 <= fig["p_over_budget"] <= 1
+    assert fig["p95_cost"] >= fig["mean_cost"] > 0.5 * fig["budget"]
+    assert 0 < fig["mean_cost_of_sales"] < 0.5
+    assert (tmp / "comp_cost.xlsx").is_file()
+
+
 CHECKS = {
+    "03_comp_cost_simulation": _check_03,
     "00_end_to_end_report": _check_00,
     "05_territory_balancing": _check_05,
     "04_quota_setting": _check_04,
