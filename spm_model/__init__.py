@@ -54,3 +54,9 @@ from spm_model.simulate import (  # noqa: E402
 )
 
 __all__ += ["ScenarioModel", "SimulationResult", "from_assumptions", "from_dataset", "simulate"]
+
+# forecast (middle layer): Bayesian bookings forecasts, baselines, backtest
+from spm_model.forecast import BookingsForecaster, ForecastConfig  # noqa: E402
+from spm_model.forecast import backtest as forecast_backtest  # noqa: E402
+
+__all__ += ["BookingsForecaster", "ForecastConfig", "forecast_backtest"]

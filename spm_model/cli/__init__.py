@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "quota",
     "simulate",
     "performance",
+    "forecast",
 ]
 
 

@@ -1,0 +1,96 @@
+"""Benchmark of the Bayesian bookings forecaster (issue 7).
+
+500 reps x 36 months simulated from the model itself; each available sampler
+fits the full model (compilation included). Reports wall time, divergences,
+max R-hat, min bulk/tail ESS of the main parameters and ESS per second.
+
+Targets: under 120 s on 2 cores, no divergences, R-hat <= 1.01, bulk ESS >= 400
+for the main parameters.
+
+    .venv/bin/python benchmarks/bench_forecast.py [--reps 500] [--samplers nutpie,pymc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+os.environ.setdefault("PYTENSOR_FLAGS", "base_compiledir=/tmp/spm_pytensor")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=500)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument("--samplers", default="nutpie,pymc")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", default=None, help="Also write the results here.")
+    args = ap.parse_args()
+
+    from spm_model.forecast import BookingsForecaster, ConvergenceWarning, simulate_panel
+    from spm_model.forecast.config import nutpie_available
+
+    panel, _ = simulate_panel(
+        n_reps=args.reps, n_months=args.months, n_regions=4, teams_per_region=5, seed=args.seed
+    )
+    print(
+        f"data: {panel['rep_id'].nunique()} reps x {args.months} months = "
+        f"{len(panel):,} rep-months, "
+        f"{(panel['bookings'] == 0).mean():.1%} zero months; cores={os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    results = []
+    ok = True
+    for sampler in args.samplers.split(","):
+        if sampler == "nutpie" and not nutpie_available():
+            print("nutpie: not installed, skipped")
+            continue
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fc = BookingsForecaster(
+                draws=args.draws, tune=args.tune, chains=2, cores=2, sampler=sampler, seed=args.seed
+            ).fit(panel)
+        wall = time.perf_counter() - t
+        d = fc.diagnostics_
+        main = d.main()
+        row = {
+            "sampler": sampler,
+            "wall_s": round(wall, 1),
+            "divergences": d.divergences,
+            "max_r_hat_main": round(float(main["r_hat"].max()), 4),
+            "max_r_hat_all": round(d.max_r_hat, 4),
+            "min_ess_bulk_main": round(float(main["ess_bulk"].min())),
+            "min_ess_tail_main": round(float(main["ess_tail"].min())),
+            "min_ess_bulk_all": round(d.min_ess_bulk),
+            "ess_bulk_per_s_main_min": round(float(main["ess_bulk"].min()) / wall, 1),
+            "load_avg_after": round(os.getloadavg()[0], 2),
+        }
+        passed = (
+            wall < 120
+            and d.divergences == 0
+            and row["max_r_hat_main"] <= 1.01
+            and row["min_ess_bulk_main"] >= 400
+        )
+        row["meets_target"] = passed
+        results.append(row)
+        print(json.dumps(row))
+        sys.stdout.flush()
+        if sampler == results[0]["sampler"]:
+            ok = ok and passed
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    print("PASS" if ok else "FAIL: the first sampler missed a target")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""``spm forecast`` and ``spm forecast-backtest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the forecasting commands to ``app``."""
+
+    @app.command("forecast")
+    def forecast_cmd(
+        data: Path = typer.Option(
+            ..., "--data", help="Dataset: folder of CSV/Parquet, .xlsx or .duckdb."
+        ),
+        horizon: int = typer.Option(
+            6, "--horizon", min=1, max=36, help="Months to forecast after the cut-off."
+        ),
+        out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
+        measure: str | None = typer.Option(
+            None, help="Plan measure to forecast (default: all bookings)."
+        ),
+        cutoff: str | None = typer.Option(
+            None, help="Last month used for fitting, YYYY-MM (default: last complete month)."
+        ),
+        draws: int = typer.Option(1000, min=10, help="Posterior draws per chain."),
+        tune: int = typer.Option(1000, min=0, help="Warm-up iterations per chain."),
+        chains: int = typer.Option(2, min=1, help="Markov chains."),
+        sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
+        target_accept: float = typer.Option(0.9, help="NUTS target acceptance rate."),
+        seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
+        plan: Path | None = typer.Option(
+            None, help="Plan YAML: also write expected and P90 commission accruals."
+        ),
+    ) -> None:
+        """Fit the Bayesian model and write draws (NetCDF), summary CSVs and plots to OUT."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import pandas as pd
+
+        from spm_model.data import load_dataset
+        from spm_model.data.io import atomic_path
+        from spm_model.forecast import BookingsForecaster
+        from spm_model.forecast.outputs import interval_table, quota_attainment_probability
+        from spm_model.forecast.plots import fan_chart, ppc_plot
+
+        ds = load_dataset(data)
+        fc = BookingsForecaster(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            sampler=sampler,
+            target_accept=target_accept,
+            seed=seed,
+        )
+        typer.echo(f"fitting {fc!r} ...")
+        fc.fit(ds, measure=measure, cutoff=cutoff)
+        typer.echo(fc.diagnostics_.summary())
+        pred = fc.predict(horizon)
+        with atomic_path(out, is_dir=True) as tmp:
+            pred.to_dataset(name="bookings").to_netcdf(tmp / "draws.nc")
+            fc.idata_.to_netcdf(str(tmp / "posterior.nc"))
+            tables = [interval_table(pred, lv) for lv in ("rep", "team", "region", "company")]
+            summary = pd.concat(tables, ignore_index=True)
+            summary.to_csv(tmp / "summary.csv", index=False)
+            fc.diagnostics_.table.to_csv(tmp / "diagnostics.csv")
+            fc.parameter_summary().to_csv(tmp / "parameters.csv")
+            notes = [fc.diagnostics_.summary()]
+            try:
+                qa = quota_attainment_probability(pred, fc.panel_, ds.quotas, measure=measure)
+                qa.to_csv(tmp / "quota_probability.csv", index=False)
+                notes.append(
+                    f"quota: {len(qa)} reps, expected {qa['p_reach_quota'].sum():.1f} to reach "
+                    f"their FY{qa.attrs['fiscal_year']} quota"
+                )
+            except Exception as exc:
+                notes.append(f"quota probability not written: {exc}")
+            if plan is not None:
+                from spm_model.forecast.accrual import accrual_from_dataset
+                from spm_model.plans import load_plan
+
+                acc = accrual_from_dataset(pred, fc.panel_, ds, load_plan(plan), measure=measure)
+                acc.to_csv(tmp / "accruals.csv", index=False)
+                tot = acc[acc["rep_id"] == "TOTAL"].iloc[0]
+                notes.append(
+                    f"accrual ({plan.name}): expected {tot['expected_payout']:,.2f}, "
+                    f"P90 {tot['p90_payout']:,.2f} {ds.meta.currency}"
+                )
+            fig, ax = plt.subplots(figsize=(9, 4))
+            fan_chart(pred, fc.panel_, "company", ax=ax)
+            fig.savefig(tmp / "fan_company.png", dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            regions = sorted(set(pred["region"].to_numpy()))
+            fig, axes = plt.subplots(
+                len(regions), 1, figsize=(9, 3.2 * len(regions)), squeeze=False
+            )
+            for ax, reg in zip(axes[:, 0], regions, strict=True):
+                fan_chart(pred, fc.panel_, "region", reg, ax=ax)
+            fig.tight_layout()
+            fig.savefig(tmp / "fan_regions.png", dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            fig = ppc_plot(fc)
+            fig.savefig(tmp / "ppc.png", dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            (tmp / "README.txt").write_text("\n".join(notes) + "\n")
+        first = pd.Timestamp(pred["month"].values[0])
+        company = summary[(summary["level"] == "company") & (summary["month"] == "total")].iloc[0]
+        typer.echo(
+            f"{len(pred['rep'])} reps, {horizon} months from {first:%Y-%m}: "
+            f"company total median {company['p50']:,.0f}, 80% interval {company['p10']:,.0f} to "
+            f"{company['p90']:,.0f} {ds.meta.currency}"
+        )
+        for n in notes[1:]:
+            typer.echo(n)
+        typer.echo(f"written to {out}")
+
+    @app.command("forecast-backtest")
+    def backtest_cmd(
+        data: Path = typer.Option(
+            ..., "--data", help="Dataset: folder of CSV/Parquet, .xlsx or .duckdb."
+        ),
+        horizon: int = typer.Option(6, min=1, max=24, help="Months forecast after each cut-off."),
+        cutoffs: str | None = typer.Option(None, help="Comma-separated cut-off months (YYYY-MM)."),
+        n_cutoffs: int = typer.Option(
+            4, min=1, help="Number of default cut-offs (3 months apart)."
+        ),
+        measure: str | None = typer.Option(
+            None, help="Plan measure to forecast (default: all bookings)."
+        ),
+        baselines: str = typer.Option(
+            "seasonal_naive,ets,sarimax", help="Comma-separated baselines."
+        ),
+        draws: int = typer.Option(1000, min=10, help="Posterior draws per chain."),
+        tune: int = typer.Option(1000, min=0, help="Warm-up iterations per chain."),
+        sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
+        seed: int = typer.Option(20240101, help="Seed."),
+        out: Path | None = typer.Option(
+            None, help="Also write the table (CSV, or Markdown for .md)."
+        ),
+    ) -> None:
+        """Backtest the Bayesian model and the baselines (rolling origin): CRPS, WAPE, coverage."""
+        from spm_model.data import load_dataset
+        from spm_model.data.io import atomic_write_text
+        from spm_model.forecast.backtest import backtest
+
+        ds = load_dataset(data)
+        res = backtest(
+            ds,
+            horizon=horizon,
+            cutoffs=[c.strip() for c in cutoffs.split(",")] if cutoffs else None,
+            n_cutoffs=n_cutoffs,
+            baselines=[b.strip() for b in baselines.split(",") if b.strip()],
+            config={"draws": draws, "tune": tune, "sampler": sampler, "seed": seed},
+            measure=measure,
+            progress=typer.echo,
+        )
+        typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")
+        typer.echo(res.to_markdown())
+        if out is not None:
+            text = res.to_markdown() + "\n" if out.suffix == ".md" else res.table.to_csv()
+            atomic_write_text(out, text)
+            typer.echo(f"written to {out}")

@@ -1,0 +1,253 @@
+"""Rolling-origin backtest of the Bayesian forecaster against the baselines.
+
+For each cut-off month every model is fitted on the history up to the cut-off
+(end dates after the cut-off are hidden, as they were unknown then) and
+forecasts the following ``horizon`` months for the reps employed at the
+cut-off. Forecasts are scored on the rep-months that really happened (a rep
+who left during the horizon is scored up to the month of leaving):
+
+* ``crps_rep``: mean CRPS per rep and month (currency; lower is better),
+  from the sample draws (:func:`~spm_model.forecast.metrics.crps_samples`);
+* ``crps_vs_best_baseline``: ``1 - crps / crps of the best baseline``, as a
+  fraction (0.10 = 10% better);
+* ``wape_total``, ``mape_total``: errors of the monthly total over those reps,
+  point forecast = median of the summed draws (fractions);
+* ``wape_rep``: WAPE of the per-rep medians (fraction);
+* ``coverage_50/80/95``: share of rep-months inside the central 50/80/95%
+  intervals (fractions; ideal = the nominal level).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_model.data import Dataset
+from spm_model.errors import SpmConfigError
+from spm_model.forecast.baselines import BASELINES
+from spm_model.forecast.config import ForecastConfig
+from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
+
+LEVELS = (0.5, 0.8, 0.95)
+
+
+@dataclass
+class BacktestResult:
+    """Outcome of :func:`backtest`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per model with the scores listed in the module docstring.
+    by_cutoff : DataFrame
+        The same scores per model and cut-off.
+    cutoffs : list of str
+        Cut-off months (``YYYY-MM``).
+    horizon : int
+        Months forecast after each cut-off.
+    details : dict
+        Extra information (fit seconds, convergence summaries of the Bayesian fits).
+    """
+
+    table: pd.DataFrame
+    by_cutoff: pd.DataFrame
+    cutoffs: list[str]
+    horizon: int
+    details: dict[str, Any]
+
+    def to_markdown(self) -> str:
+        """Return the summary table as Markdown (used in the README)."""
+        t = self.table.copy()
+        cols = {
+            "crps_rep": "CRPS per rep-month",
+            "crps_vs_best_baseline": "vs best baseline",
+            "wape_total": "WAPE total",
+            "mape_total": "MAPE total",
+            "wape_rep": "WAPE per rep",
+            "coverage_50": "50% cover",
+            "coverage_80": "80% cover",
+            "coverage_95": "95% cover",
+        }
+        out = ["| model | " + " | ".join(cols.values()) + " |", "|---|" + "---:|" * len(cols)]
+        for name, r in t.iterrows():
+            cells = [f"{r['crps_rep']:,.0f}"]
+            cells.append(f"{r['crps_vs_best_baseline']:+.1%}")
+            cells += [f"{r[c]:.1%}" for c in ("wape_total", "mape_total", "wape_rep")]
+            cells += [f"{r[c]:.1%}" for c in ("coverage_50", "coverage_80", "coverage_95")]
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return (
+            f"BacktestResult(cutoffs={self.cutoffs}, horizon={self.horizon})\n"
+            + self.table.to_string(float_format=lambda v: f"{v:,.3f}")
+        )
+
+
+def default_cutoffs(
+    panel: pd.DataFrame, horizon: int, n_cutoffs: int, step: int = 3
+) -> list[pd.Timestamp]:
+    """Return ``n_cutoffs`` cut-offs ``step`` months apart, the last ``horizon`` before the end."""
+    last = pd.Timestamp(panel["month"].max())
+    return sorted(last - pd.DateOffset(months=horizon + step * i) for i in range(n_cutoffs))
+
+
+def _training_panel(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    train = panel[panel["month"] <= cutoff].copy()
+    future_end = train["end_date"].notna() & (train["end_date"] > cutoff + pd.offsets.MonthEnd(0))
+    train.loc[future_end, "end_date"] = pd.NaT
+    train.attrs.update(panel.attrs)
+    return train
+
+
+def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
+    """Score one forecast (DataArray ``(sample, rep, month)``) against the long ``actual`` panel."""
+    act = actual.pivot(index="rep_id", columns="month", values="bookings")
+    act = act.reindex(
+        index=draws["rep"].to_numpy(), columns=pd.DatetimeIndex(draws["month"].to_numpy())
+    )
+    a = act.to_numpy(dtype=float)
+    seen = ~np.isnan(a)
+    x = draws.to_numpy()
+    a0 = np.nan_to_num(a)
+    crps = crps_samples(x, a0)[seen]
+    hits = {lv: interval_hits(x, a0, lv)[seen] for lv in LEVELS}
+    masked = np.where(seen[None], x, 0.0)
+    total_draws = masked.sum(axis=1)  # (sample, month)
+    total_actual = np.where(seen, a0, 0.0).sum(axis=0)
+    total_point = np.median(total_draws, axis=0)
+    rep_point = np.median(x, axis=0)[seen]
+    return {
+        "crps": crps,
+        "hits": hits,
+        "total_actual": total_actual,
+        "total_point": total_point,
+        "rep_actual": a0[seen],
+        "rep_point": rep_point,
+    }
+
+
+def _summarise(parts: list[dict[str, Any]]) -> dict[str, float]:
+    crps = np.concatenate([p["crps"] for p in parts])
+    out = {"crps_rep": float(crps.mean())}
+    ta = np.concatenate([p["total_actual"] for p in parts])
+    tp = np.concatenate([p["total_point"] for p in parts])
+    out["wape_total"] = wape(ta, tp)
+    out["mape_total"] = mape(ta, tp)
+    out["wape_rep"] = wape(
+        np.concatenate([p["rep_actual"] for p in parts]),
+        np.concatenate([p["rep_point"] for p in parts]),
+    )
+    for lv in LEVELS:
+        out[f"coverage_{round(lv * 100)}"] = float(
+            np.concatenate([p["hits"][lv] for p in parts]).mean()
+        )
+    out["n_rep_months"] = len(crps)
+    return out
+
+
+ModelFactory = Callable[[pd.DataFrame, pd.Timestamp, int, int], Any]
+
+
+def backtest(
+    data: Dataset | pd.DataFrame,
+    horizon: int = 6,
+    cutoffs: Sequence[str] | None = None,
+    n_cutoffs: int = 4,
+    baselines: Sequence[str] = ("seasonal_naive", "ets", "sarimax"),
+    config: ForecastConfig | dict | None = None,
+    measure: str | None = None,
+    include_bayes: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    """Rolling-origin backtest of the Bayesian model and the baselines, in one table.
+
+    Parameters
+    ----------
+    data : Dataset or DataFrame
+        Company data or a monthly panel (see :mod:`spm_model.forecast.panel`).
+    horizon : int
+        Months forecast after each cut-off.
+    cutoffs : sequence of str, optional
+        Cut-off months (``"2025-06"``); default: ``n_cutoffs`` cut-offs three
+        months apart, the last ``horizon`` months before the end of the data.
+    n_cutoffs : int
+        Number of default cut-offs.
+    baselines : sequence of str
+        Names from :data:`~spm_model.forecast.baselines.BASELINES`.
+    config : ForecastConfig or dict, optional
+        Settings of the Bayesian model.
+    measure : str, optional
+        Plan measure to forecast (Dataset input).
+    include_bayes : bool
+        Also fit the Bayesian model (set False to score baselines only).
+    progress : callable, optional
+        Called with a short message as each model finishes.
+
+    Returns
+    -------
+    BacktestResult
+    """
+    from spm_model.forecast.estimator import BookingsForecaster, config_from, prepare_panel
+
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise SpmConfigError(f"unknown baseline(s) {unknown}; choose from {sorted(BASELINES)}")
+    cfg = config_from(config)
+    panel = prepare_panel(data, measure)
+    if cutoffs is None:
+        cuts = default_cutoffs(panel, horizon, n_cutoffs)
+    else:
+        cuts = [pd.Period(str(c)[:7], "M").to_timestamp() for c in cutoffs]
+    first = panel["month"].min()
+    for c in cuts:
+        if (
+            c < first + pd.DateOffset(months=12)
+            or c + pd.DateOffset(months=horizon) > panel["month"].max()
+        ):
+            raise SpmConfigError(
+                f"cut-off {c:%Y-%m} leaves less than 12 months of history or fewer than {horizon} "
+                f"months to score (data {first:%Y-%m} to {panel['month'].max():%Y-%m})"
+            )
+    names = (["bayes"] if include_bayes else []) + list(baselines)
+    parts: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    rows = []
+    details: dict[str, Any] = {"fit_seconds": {n: 0.0 for n in names}, "diagnostics": {}}
+    for c in cuts:
+        train = _training_panel(panel, c)
+        fut = panel[(panel["month"] > c) & (panel["month"] <= c + pd.DateOffset(months=horizon))]
+        for name in names:
+            t = time.perf_counter()
+            if name == "bayes":
+                fc = BookingsForecaster(cfg).fit(train)
+                draws = fc.predict(horizon)
+                details["diagnostics"][f"{c:%Y-%m}"] = fc.diagnostics_.summary()
+            else:
+                n_samples = cfg.draws * cfg.chains
+                draws = (
+                    BASELINES[name](seed=cfg.seed).fit(train).predict(horizon, n_samples=n_samples)
+                )
+            details["fit_seconds"][name] += time.perf_counter() - t
+            s = score(draws, fut)
+            parts[name].append(s)
+            rows.append({"model": name, "cutoff": f"{c:%Y-%m}", **_summarise([s])})
+            if progress is not None:
+                progress(f"cut-off {c:%Y-%m}: {name} CRPS {rows[-1]['crps_rep']:,.0f}")
+    table = pd.DataFrame({n: _summarise(parts[n]) for n in names}).T
+    base = [b for b in baselines if b in table.index]
+    best = table.loc[base, "crps_rep"].min() if base else np.nan
+    table.insert(1, "crps_vs_best_baseline", 1.0 - table["crps_rep"] / best)
+    table["fit_seconds"] = pd.Series(details["fit_seconds"])
+    table.index.name = "model"
+    return BacktestResult(
+        table=table,
+        by_cutoff=pd.DataFrame(rows),
+        cutoffs=[f"{c:%Y-%m}" for c in cuts],
+        horizon=horizon,
+        details=details,
+    )

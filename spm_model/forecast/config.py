@@ -1,0 +1,80 @@
+"""Settings of the Bayesian bookings forecaster, in one validated object."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Sampler = Literal["auto", "nutpie", "pymc", "advi"]
+Likelihood = Literal["student_t", "normal"]
+
+
+def nutpie_available() -> bool:
+    """Whether the nutpie sampler can be imported."""
+    return importlib.util.find_spec("nutpie") is not None
+
+
+class ForecastConfig(BaseModel):
+    """Sampler and model settings of :class:`~spm_model.forecast.BookingsForecaster`.
+
+    Every field is validated once, on construction; a bad value raises a
+    ``pydantic.ValidationError`` naming the field and the allowed values (the
+    forecaster turns it into an ``SpmConfigError``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    draws: int = Field(1000, ge=10, description="Posterior draws kept per chain.")
+    tune: int = Field(1000, ge=0, description="Warm-up (adaptation) iterations per chain.")
+    chains: int = Field(
+        2, ge=1, le=16, description="Independent Markov chains (>= 2 to compute R-hat)."
+    )
+    cores: int | None = Field(
+        None,
+        ge=1,
+        description="Chains run in parallel on this many cores; default min(chains, CPUs).",
+    )
+    target_accept: float = Field(
+        0.9,
+        gt=0.5,
+        lt=1.0,
+        description="NUTS target acceptance rate; raise it if there are divergences.",
+    )
+    sampler: Sampler = Field(
+        "auto",
+        description=(
+            "'nutpie' (fast Rust NUTS), 'pymc' (PyMC's NUTS), 'advi' (mean-field variational "
+            "quick mode for very large data: fast, but intervals are too narrow) or 'auto' "
+            "(nutpie where installed, else PyMC)."
+        ),
+    )
+    advi_iterations: int = Field(
+        30_000, ge=100, description="Optimisation steps of the 'advi' quick mode."
+    )
+    likelihood: Likelihood = Field(
+        "student_t",
+        description=(
+            "Noise of log bookings in months with bookings: 'student_t' (heavy tails; robust "
+            "to the odd huge deal) or 'normal' (a lognormal amount)."
+        ),
+    )
+    rep_noise: bool = Field(
+        True, description="Give each rep its own noise scale (partially pooled on the log scale)."
+    )
+    hurdle: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description=(
+            "Model zero months with a hurdle (logistic) part; 'auto' = on when the data has "
+            "zero months."
+        ),
+    )
+    seed: int = Field(20240101, description="Seed of the sampler and of predictive draws.")
+    progressbar: bool = Field(False, description="Show the sampler's progress bar.")
+
+    def resolved_sampler(self) -> Literal["nutpie", "pymc", "advi"]:
+        """Return the sampler actually used ('auto' resolved)."""
+        if self.sampler == "auto":
+            return "nutpie" if nutpie_available() else "pymc"
+        return self.sampler

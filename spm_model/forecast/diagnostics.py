@@ -1,0 +1,154 @@
+"""Convergence diagnostics of a fitted forecaster: computed, summarised and warned about."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class ConvergenceWarning(UserWarning):
+    """The sampler's output fails a convergence check; the forecast may be unreliable."""
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence summary of one fit.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per parameter element: ``r_hat``, ``ess_bulk``, ``ess_tail``,
+        ``mcse_mean`` and whether it is a main parameter.
+    divergences : int
+        Divergent transitions after warm-up.
+    n_samples : int
+        Posterior draws in total (all chains).
+    sampling_seconds : float
+        Wall time of the sampler (compilation included).
+    sampler : str
+        Sampler used.
+    """
+
+    table: pd.DataFrame
+    divergences: int
+    n_samples: int
+    sampling_seconds: float
+    sampler: str
+
+    @property
+    def max_r_hat(self) -> float:
+        """Largest R-hat over all parameters (NaN with one chain)."""
+        return float(self.table["r_hat"].max())
+
+    @property
+    def min_ess_bulk(self) -> float:
+        """Smallest bulk ESS over all parameters."""
+        return float(self.table["ess_bulk"].min())
+
+    def main(self) -> pd.DataFrame:
+        """Rows of the main (global and group-level) parameters."""
+        return self.table[self.table["main"]]
+
+    def problems(self, r_hat_max: float = 1.01, ess_min: float = 400.0) -> list[str]:
+        """Failed checks, each with advice; empty when the fit looks healthy."""
+        out = []
+        if self.sampler == "advi":
+            out.append(
+                "fitted with the 'advi' quick mode: intervals are approximate "
+                "(usually too narrow); "
+                "use sampler='nutpie' or 'pymc' for final numbers"
+            )
+            return out
+        if self.divergences:
+            out.append(
+                f"{self.divergences} divergent transitions: raise target_accept "
+                "(e.g. 0.95 or 0.99) "
+                "and check the data for outliers or reps with very few months"
+            )
+        rh = self.table["r_hat"].to_numpy(dtype=float)
+        if np.isfinite(rh).any() and np.nanmax(rh) > r_hat_max:
+            worst = self.table.loc[self.table["r_hat"].idxmax()]
+            out.append(
+                f"R-hat up to {worst['r_hat']:.3f} ({worst.name}) > {r_hat_max}: chains disagree; "
+                "increase tune and draws or run more chains"
+            )
+        main = self.main()
+        if len(main) and main["ess_bulk"].min() < ess_min:
+            worst = main.loc[main["ess_bulk"].idxmin()]
+            out.append(
+                f"bulk ESS down to {worst['ess_bulk']:.0f} ({worst.name}) < {ess_min:.0f} "
+                "for a main "
+                "parameter: increase draws (intervals are noisy)"
+            )
+        if len(main) and main["ess_tail"].min() < ess_min:
+            worst = main.loc[main["ess_tail"].idxmin()]
+            out.append(
+                f"tail ESS down to {worst['ess_tail']:.0f} ({worst.name}) < {ess_min:.0f} "
+                "for a main "
+                "parameter: increase draws (tail quantiles such as P90 are noisy)"
+            )
+        return out
+
+    def warn(self, r_hat_max: float = 1.01, ess_min: float = 400.0) -> None:
+        """Issue a :class:`ConvergenceWarning` listing every failed check."""
+        probs = self.problems(r_hat_max, ess_min)
+        if probs:
+            warnings.warn(
+                "forecast model convergence checks failed:\n  - " + "\n  - ".join(probs),
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def summary(self) -> str:
+        """Return a short human-readable report."""
+        ess_per_s = self.main()["ess_bulk"].min() / max(self.sampling_seconds, 1e-9)
+        main = self.main()
+        lines = [
+            f"sampler {self.sampler}: {self.n_samples} draws in {self.sampling_seconds:.1f} s, "
+            f"{self.divergences} divergences",
+            f"max R-hat {self.max_r_hat:.3f}; main parameters: min bulk ESS "
+            f"{main['ess_bulk'].min():.0f}, min tail ESS {main['ess_tail'].min():.0f}; "
+            f"all parameters: min bulk ESS {self.min_ess_bulk:.0f}",
+            f"bulk ESS per second (main, min): {ess_per_s:.1f}",
+        ]
+        probs = self.problems()
+        lines += [f"WARNING: {p}" for p in probs] or ["all convergence checks passed"]
+        return "\n".join(lines)
+
+
+def compute_diagnostics(
+    idata: Any, main_params: tuple[str, ...], seconds: float, sampler: str
+) -> Diagnostics:
+    """Compute R-hat, bulk and tail ESS for every free parameter of ``idata``.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        Result of the sampler.
+    main_params : tuple of str
+        Names treated as main parameters (the others are per-rep effects and
+        derived quantities).
+    seconds : float
+        Wall time of the fit, in seconds.
+    sampler : str
+        Sampler name.
+    """
+    import arviz as az
+
+    post = idata.posterior
+    names = [v for v in post.data_vars if v != "team_mean"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab = az.summary(idata, var_names=names, kind="diagnostics")
+    tab = tab.rename(columns={"mcse_mean": "mcse_mean", "mcse_sd": "mcse_sd"})
+    base = tab.index.to_series().str.replace(r"\[.*\]$", "", regex=True)
+    tab["main"] = base.isin(main_params).to_numpy()
+    div = 0
+    if "sample_stats" in idata and "diverging" in idata.sample_stats:
+        div = int(idata.sample_stats["diverging"].sum())
+    n = int(post.sizes["chain"] * post.sizes["draw"])
+    return Diagnostics(tab, div, n, seconds, sampler)

@@ -1,0 +1,326 @@
+"""The Bayesian bookings forecaster: configure, ``fit``, ``predict``."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from spm_model.data import Dataset
+from spm_model.errors import SpmConfigError, SpmDataError
+from spm_model.forecast.config import ForecastConfig
+from spm_model.forecast.diagnostics import Diagnostics, compute_diagnostics
+from spm_model.forecast.model import (
+    MAIN_PARAMS,
+    Design,
+    build_model,
+    draw_bookings,
+    fiscal_month_index,
+    linear_predictors,
+    make_design,
+    posterior_arrays,
+    tenure_months,
+)
+from spm_model.forecast.panel import check_panel, monthly_bookings
+
+
+def config_from(config: ForecastConfig | dict | None, **overrides: Any) -> ForecastConfig:
+    """Build a :class:`ForecastConfig`, turning validation errors into ``SpmConfigError``."""
+    base = config.model_dump() if isinstance(config, ForecastConfig) else dict(config or {})
+    base.update(overrides)
+    try:
+        return ForecastConfig(**base)
+    except ValidationError as exc:
+        msgs = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise SpmConfigError("invalid forecast settings: " + "; ".join(msgs)) from None
+
+
+def prepare_panel(
+    data: Dataset | pd.DataFrame,
+    measure: str | None = None,
+    cutoff: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Return the monthly panel of a Dataset (owner-attributed) or a checked user panel, cut."""
+    if isinstance(data, Dataset):
+        return monthly_bookings(data, measure=measure, cutoff=cutoff)
+    if isinstance(data, pd.DataFrame):
+        panel = check_panel(data)
+        if cutoff is not None:
+            cut = pd.Period(str(cutoff)[:7], "M").to_timestamp()
+            attrs = dict(panel.attrs)
+            panel = panel[panel["month"] <= cut].reset_index(drop=True)
+            panel.attrs.update(attrs)
+        return panel
+    raise SpmConfigError(
+        f"fit() needs a Dataset or a monthly panel DataFrame, got {type(data).__name__}"
+    )
+
+
+class BookingsForecaster:
+    """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
+
+    The model is described in :mod:`spm_model.forecast.model`: a hurdle for
+    months without bookings, a Student-t (or normal) model of log bookings
+    otherwise, rep effects partially pooled within team and region, fiscal
+    seasonality with quarter-end effects, a trend and a tenure ramp.
+
+    Parameters
+    ----------
+    config : ForecastConfig or dict, optional
+        Sampler and model settings.
+    **overrides
+        Individual settings (``draws=500``, ``sampler="pymc"``...).
+
+    Attributes
+    ----------
+    panel_ : DataFrame
+        Monthly training panel (see :mod:`spm_model.forecast.panel`).
+    design_ : Design
+        Index arrays of the training data.
+    model_ : pymc.Model
+        The fitted model.
+    idata_ : arviz.InferenceData
+        Posterior draws and sampler statistics.
+    diagnostics_ : Diagnostics
+        R-hat, ESS and divergences (a ``ConvergenceWarning`` is issued in
+        ``fit`` when a check fails).
+    cutoff_ : Timestamp
+        Last training month (month start).
+    reps_ : DataFrame
+        One row per rep: team, region, hire and end dates, last month seen,
+        and ``active`` (employed after the cutoff, so forecast by ``predict``).
+
+    Examples
+    --------
+    >>> ds = load_dataset("data/sample")  # doctest: +SKIP
+    >>> fc = BookingsForecaster(draws=500, tune=500).fit(ds)  # doctest: +SKIP
+    >>> draws = fc.predict(horizon=6)  # xarray (sample, rep, month)  # doctest: +SKIP
+    """
+
+    def __init__(self, config: ForecastConfig | dict | None = None, **overrides: Any):
+        self.config = config_from(config, **overrides)
+
+    def __repr__(self) -> str:
+        state = "unfitted"
+        if hasattr(self, "idata_"):
+            d = self.diagnostics_
+            state = (
+                f"fitted to {len(self.design_.reps)} reps x {self.design_.n_obs} rep-months up to "
+                f"{self.cutoff_:%Y-%m}; {d.divergences} divergences, max R-hat {d.max_r_hat:.3f}"
+            )
+        c = self.config
+        return (
+            f"BookingsForecaster(sampler={c.resolved_sampler()!r}, draws={c.draws}, tune={c.tune}, "
+            f"chains={c.chains}, likelihood={c.likelihood!r}; {state})"
+        )
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(
+        self,
+        data: Dataset | pd.DataFrame,
+        measure: str | None = None,
+        cutoff: str | pd.Timestamp | None = None,
+    ) -> BookingsForecaster:
+        """Fit the model to the bookings history up to ``cutoff``.
+
+        Parameters
+        ----------
+        data : Dataset or DataFrame
+            The company data (bookings are attributed to account owners) or a
+            monthly panel with ``rep_id, month, bookings`` and optionally
+            ``team, region, hire_date, end_date``.
+        measure : str, optional
+            Forecast only products crediting this plan measure (Dataset input).
+        cutoff : str or Timestamp, optional
+            Last month used for fitting (``"2025-06"``); default: the last
+            complete month.
+
+        Returns
+        -------
+        BookingsForecaster
+            ``self``, fitted.
+        """
+        import pymc as pm
+
+        panel = prepare_panel(data, measure, cutoff)
+        if panel.empty:
+            raise SpmDataError("no rep-months to fit (is the cutoff before the first month?)")
+        try:
+            design = make_design(panel)
+        except ValueError as exc:
+            raise SpmDataError(str(exc)) from None
+        cfg = self.config
+        use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
+        model = build_model(design, cfg.likelihood, cfg.rep_noise, use_hurdle)
+        sampler = cfg.resolved_sampler()
+        cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
+        t = time.perf_counter()
+        with model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
+            if sampler == "advi":
+                approx = pm.fit(
+                    n=cfg.advi_iterations,
+                    method="advi",
+                    random_seed=cfg.seed,
+                    progressbar=cfg.progressbar,
+                )
+                idata = approx.sample(cfg.draws * cfg.chains, random_seed=cfg.seed)
+                post = idata.posterior.stack(s=("chain", "draw"))
+                # Present the draws as `chains` pseudo-chains so downstream code sees one layout.
+                idata.posterior = (
+                    post.drop_vars(["chain", "draw", "s"])
+                    .assign_coords(s=np.arange(post.sizes["s"]))
+                    .coarsen(s=cfg.draws)
+                    .construct(s=("chain", "draw"))
+                    .transpose("chain", "draw", ...)
+                )
+            else:
+                kwargs: dict[str, Any] = dict(
+                    draws=cfg.draws,
+                    tune=cfg.tune,
+                    chains=cfg.chains,
+                    target_accept=cfg.target_accept,
+                    random_seed=cfg.seed,
+                    progressbar=cfg.progressbar,
+                    compute_convergence_checks=False,
+                )
+                if sampler == "nutpie":
+                    idata = pm.sample(
+                        nuts_sampler="nutpie", nuts_sampler_kwargs={"cores": cores}, **kwargs
+                    )
+                else:
+                    idata = pm.sample(cores=cores, **kwargs)
+        seconds = time.perf_counter() - t
+        self.panel_ = panel
+        self.design_: Design = design
+        self.model_ = model
+        self.idata_ = idata
+        self.hurdle_ = use_hurdle
+        self.cutoff_ = pd.Timestamp(panel["month"].max())
+        self.diagnostics_: Diagnostics = compute_diagnostics(idata, MAIN_PARAMS, seconds, sampler)
+        self.reps_ = self._rep_table()
+        self.diagnostics_.warn()
+        return self
+
+    def _rep_table(self) -> pd.DataFrame:
+        p = self.panel_
+        tab = p.groupby("rep_id", sort=True).agg(
+            team=("team", "first"),
+            region=("region", "first"),
+            hire_date=("hire_date", "first"),
+            end_date=("end_date", "first"),
+            last_month=("month", "max"),
+        )
+        next_month = self.cutoff_ + pd.offsets.MonthBegin(1)
+        tab["active"] = (tab["last_month"] == self.cutoff_) & (
+            tab["end_date"].isna() | (tab["end_date"] >= next_month)
+        )
+        return tab
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "idata_"):
+            raise SpmConfigError("this BookingsForecaster is not fitted yet: call fit() first")
+
+    # -- prediction ------------------------------------------------------------------------
+    def posterior(self) -> dict[str, np.ndarray]:
+        """Posterior draws of every parameter, flattened over chains (samples first)."""
+        self._check_fitted()
+        return posterior_arrays(self.idata_)
+
+    def predict(
+        self, horizon: int = 6, seed: int | None = None, include_inactive: bool = False
+    ) -> Any:
+        """Draw bookings per rep for the ``horizon`` months after the cutoff (posterior predictive).
+
+        Parameters
+        ----------
+        horizon : int
+            Months ahead (>= 1).
+        seed : int, optional
+            Seed of the predictive draws (default: the config's seed).
+        include_inactive : bool
+            Also forecast reps who left before the cutoff (normally dropped).
+
+        Returns
+        -------
+        xarray.DataArray
+            ``bookings`` (currency) with dims ``(sample, rep, month)``; the
+            ``rep`` axis carries ``team`` and ``region`` coordinates. A rep
+            with a known end date in the horizon books zero after it.
+        """
+        import xarray as xr
+
+        self._check_fitted()
+        if int(horizon) < 1:
+            raise SpmConfigError(f"horizon must be at least 1 month, got {horizon}")
+        reps = self.reps_ if include_inactive else self.reps_[self.reps_["active"]]
+        if reps.empty:
+            raise SpmDataError(
+                f"no rep is employed after {self.cutoff_:%Y-%m}; nothing to forecast"
+            )
+        months = pd.date_range(
+            self.cutoff_ + pd.offsets.MonthBegin(1), periods=int(horizon), freq="MS"
+        )
+        d = self.design_
+        rep_pos = {r: i for i, r in enumerate(d.reps)}
+        ridx = np.repeat([rep_pos[r] for r in reps.index], len(months))
+        mm = pd.DatetimeIndex(np.tile(months.to_numpy(), len(reps)))
+        hires = pd.DatetimeIndex(np.repeat(reps["hire_date"].to_numpy(), len(months)))
+        years = (mm - d.t0).days.to_numpy() / 365.25
+        p = self.posterior()
+        mu, logit, sigma = linear_predictors(
+            p, ridx, years, fiscal_month_index(mm, d.fy_start_month), tenure_months(mm, hires)
+        )
+        rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        y = draw_bookings(p, mu, logit, sigma, rng)
+        ends = pd.DatetimeIndex(np.repeat(reps["end_date"].to_numpy(), len(months)))
+        gone = np.asarray(ends.notna() & (mm > ends.to_period("M").to_timestamp()))
+        y[:, gone] = 0.0
+        arr = y.reshape(y.shape[0], len(reps), len(months))
+        return xr.DataArray(
+            arr,
+            dims=("sample", "rep", "month"),
+            coords={
+                "sample": np.arange(arr.shape[0]),
+                "rep": reps.index.to_numpy(dtype=object),
+                "month": months,
+                "team": ("rep", reps["team"].to_numpy(dtype=object)),
+                "region": ("rep", reps["region"].to_numpy(dtype=object)),
+            },
+            name="bookings",
+            attrs={
+                "units": self.panel_.attrs.get("currency", "currency"),
+                "measure": self.panel_.attrs.get("measure", "all"),
+                "cutoff": f"{self.cutoff_:%Y-%m}",
+            },
+        )
+
+    def predict_in_sample(self, seed: int | None = None, max_samples: int = 500) -> np.ndarray:
+        """Replicate the training data (posterior predictive): (samples, rows of ``panel_``)."""
+        self._check_fitted()
+        d = self.design_
+        p = self.posterior()
+        n = next(iter(p.values())).shape[0]
+        rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        keep = np.sort(rng.choice(n, size=min(n, max_samples), replace=False))
+        p = {k: v[keep] for k, v in p.items()}
+        mu, logit, sigma = linear_predictors(p, d.rep_idx, d.years, d.fiscal_month, d.tenure)
+        if not self.hurdle_:
+            logit = None
+        return draw_bookings(p, mu, logit, sigma, rng)
+
+    def parameter_summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Posterior mean, sd, central interval and diagnostics of the main parameters."""
+        import arviz as az
+
+        self._check_fitted()
+        names = [v for v in MAIN_PARAMS if v in self.idata_.posterior]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return az.summary(self.idata_, var_names=names, hdi_prob=hdi_prob, stat_focus="mean")

@@ -1,0 +1,208 @@
+"""The Bayesian model on data simulated from itself: parameter recovery, outputs, diagnostics.
+
+One small model is fitted once for the whole module (PyTensor compilation is
+the slow part); every test reads it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spm_model.errors import SpmConfigError
+from spm_model.forecast import BookingsForecaster, ConvergenceWarning, simulate_panel
+from spm_model.forecast.model import linear_predictors
+from spm_model.forecast.outputs import interval_table, quota_attainment_probability, rollup
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_panel(n_reps=36, n_months=30, n_regions=2, teams_per_region=3, seed=11)
+
+
+@pytest.fixture(scope="module")
+def fitted(sim):
+    panel, _ = sim
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return BookingsForecaster(
+            draws=300, tune=400, chains=2, cores=1, sampler="pymc", seed=3
+        ).fit(panel)
+
+
+def _interval(fc, name, prob=0.9):
+    post = fc.posterior()[name]
+    a = (1 - prob) / 2
+    return np.quantile(post, a, axis=0), np.quantile(post, 1 - a, axis=0)
+
+
+@pytest.mark.parametrize(
+    "name", ["trend", "sigma_rep", "ramp_tau", "log_sigma_mean", "hurdle_intercept"]
+)
+def test_true_scalar_parameters_inside_90pct_intervals(fitted, sim, name):
+    _, truth = sim
+    lo, hi = _interval(fitted, name)
+    true = float(np.ravel(truth[name])[0])
+    assert lo <= true <= hi, (name, true, lo, hi)
+
+
+def test_true_seasonal_effects_inside_90pct_intervals(fitted, sim):
+    """Each element is a separate 90% interval, so about one miss in ten is expected."""
+    _, truth = sim
+    inside = []
+    for name in (
+        "season_quarter",
+        "season_month_of_quarter",
+        "hurdle_month_of_quarter",
+        "season_resid",
+    ):
+        lo, hi = _interval(fitted, name)
+        true = np.ravel(truth[name])
+        inside += list((true >= lo) & (true <= hi))
+        # and the estimate has the right shape: correlation with the truth
+        if name in ("season_quarter", "season_month_of_quarter"):
+            assert np.corrcoef(fitted.posterior()[name].mean(0), true)[0, 1] > 0.9
+    assert np.mean(inside) >= 0.8, inside
+
+
+def test_rep_effects_recovered(fitted, sim):
+    _, truth = sim
+    lo, hi = _interval(fitted, "rep_effect")
+    reps = fitted.design_.reps
+    true = truth["rep_effect"][0][[int(r[1:]) - 1 for r in reps]]
+    inside = (true >= lo) & (true <= hi)
+    assert inside.mean() >= 0.8
+    est = fitted.posterior()["rep_effect"].mean(0)
+    assert np.corrcoef(est, true)[0, 1] > 0.9
+
+
+def test_diagnostics_are_computed_and_reported(fitted):
+    d = fitted.diagnostics_
+    assert {"r_hat", "ess_bulk", "ess_tail", "main"} <= set(d.table.columns)
+    assert d.n_samples == 600 and d.sampler == "pymc"
+    assert d.divergences >= 0
+    assert d.main()["r_hat"].max() < 1.05
+    assert "divergences" in d.summary() and "R-hat" in d.summary()
+    assert "fitted to 36 reps" in repr(fitted)
+    params = fitted.parameter_summary()
+    assert "trend" in params.index
+
+
+def test_failed_checks_give_advice(fitted):
+    d = fitted.diagnostics_
+    from dataclasses import replace
+
+    bad = replace(d, divergences=12)
+    assert any("target_accept" in p for p in bad.problems())
+    with pytest.warns(ConvergenceWarning, match="divergent"):
+        bad.warn()
+
+
+def test_numpy_predictor_matches_the_pymc_model(fitted):
+    """The numpy forecast path computes the same location and scale as the PyMC graph."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    m = fitted.model_
+    post = fitted.posterior()
+    point = {k: v[7] for k, v in post.items()}
+    d = fitted.design_
+    ip = np.flatnonzero(d.y > 0)
+    mu_np, _, sigma_np = linear_predictors(
+        {k: v[None] for k, v in point.items()}, d.rep_idx, d.years, d.fiscal_month, d.tenure
+    )
+    obs = m["log_bookings"]
+    mu_rv, sigma_rv = obs.owner.inputs[-2], obs.owner.inputs[-1]
+    givens = {rv: pt.constant(np.asarray(point[rv.name], dtype=rv.dtype)) for rv in m.free_RVs}
+    mu_pm, sigma_pm = (v.eval() for v in pytensor.clone_replace([mu_rv, sigma_rv], givens))
+    np.testing.assert_allclose(mu_np[0, ip], mu_pm, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sigma_np[0, ip], np.broadcast_to(sigma_pm, ip.shape), rtol=1e-6)
+
+
+def test_predict_shapes_coords_and_reproducibility(fitted):
+    pred = fitted.predict(6)
+    assert pred.dims == ("sample", "rep", "month")
+    assert pred.sizes["sample"] == 600 and pred.sizes["month"] == 6
+    assert pd.Timestamp(pred.month.values[0]) == fitted.cutoff_ + pd.offsets.MonthBegin(1)
+    assert (pred.values >= 0).all()
+    assert set(pred.rep.values) == set(fitted.reps_.index[fitted.reps_.active])
+    left = set(fitted.reps_.index[~fitted.reps_.active])
+    assert left and not left & set(pred.rep.values)  # leavers are not forecast
+    assert "team" in pred.coords and "region" in pred.coords
+    np.testing.assert_array_equal(
+        fitted.predict(6, seed=5).values, fitted.predict(6, seed=5).values
+    )
+    with pytest.raises(SpmConfigError):
+        fitted.predict(0)
+
+
+def test_forecast_is_calibrated_on_in_sample_replicates(fitted):
+    rep = fitted.predict_in_sample(max_samples=300)
+    y = fitted.design_.y
+    assert abs((rep == 0).mean() - (y == 0).mean()) < 0.03
+    lo, hi = np.quantile(rep, [0.1, 0.9], axis=0)
+    cover = ((y >= lo) & (y <= hi)).mean()
+    assert 0.72 < cover < 0.9
+
+
+def test_rollups_are_coherent(fitted):
+    pred = fitted.predict(3)
+    company = rollup(pred, "company")
+    np.testing.assert_allclose(company.values, pred.values.sum(axis=1))
+    teams = rollup(pred, "team")
+    np.testing.assert_allclose(teams.sum("team").values, company.values)
+    regions = rollup(pred, "region")
+    np.testing.assert_allclose(regions.sum("region").values, company.values)
+    tab = interval_table(pred, "company")
+    total = tab[tab.month == "total"].iloc[0]
+    assert total["mean"] == pytest.approx(pred.values.sum(axis=(1, 2)).mean(), rel=1e-9, abs=0.01)
+    assert total["p05"] <= total["p50"] <= total["p95"]
+    reps = interval_table(pred, "rep")
+    assert len(reps) == pred.sizes["rep"] * 4
+
+
+def test_quota_probability(fitted, sim):
+    panel = sim[0]
+    pred = fitted.predict(12)
+    fy = fitted.cutoff_.year
+    reps = list(pred.rep.values)
+    ytd = panel[(panel.month.dt.year == fy)].groupby("rep_id").bookings.sum()
+    # quota = YTD for rep 0 (already reached), absurdly high for rep 1, quarterly rows for rep 2
+    quotas = pd.DataFrame(
+        {
+            "rep_id": [reps[0], reps[1]] + [reps[2]] * 4,
+            "period": [str(fy), str(fy)] + [f"{fy}-Q{q}" for q in range(1, 5)],
+            "measure": ["new_business"] * 6,
+            "amount": [float(ytd.get(reps[0], 0.0)), 1e12, 1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    qa = quota_attainment_probability(pred, fitted.panel_, quotas, fiscal_year=fy).set_index(
+        "rep_id"
+    )
+    assert qa.loc[reps[0], "p_reach_quota"] == 1.0
+    assert qa.loc[reps[1], "p_reach_quota"] == 0.0
+    assert qa.loc[reps[2], "quota"] == 4.0
+    assert len(qa) == 3
+    assert qa.loc[reps[0], "ytd"] == pytest.approx(ytd.get(reps[0], 0.0))
+    short = fitted.predict(1)
+    if fitted.cutoff_.month < 11:
+        with pytest.raises(SpmConfigError, match="must reach the end of fiscal year"):
+            quota_attainment_probability(short, fitted.panel_, quotas, fiscal_year=fy)
+
+
+def test_plots(fitted, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from spm_model.forecast.plots import fan_chart, ppc_plot
+
+    pred = fitted.predict(6)
+    ax = fan_chart(pred, fitted.panel_, "company")
+    assert len(ax.collections) == 3 and ax.get_title().startswith("Company")
+    ax = fan_chart(pred, fitted.panel_, "rep", str(pred.rep.values[0]))
+    fig = ppc_plot(fitted)
+    fig.savefig(tmp_path / "ppc.png")
+    assert (tmp_path / "ppc.png").stat().st_size > 10_000
+    plt.close("all")

@@ -1,0 +1,44 @@
+"""Scores: CRPS against closed forms, coverage, WAPE and MAPE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
+
+
+def test_crps_of_a_point_forecast_is_the_absolute_error():
+    x = np.full((7, 3), 5.0)
+    np.testing.assert_allclose(crps_samples(x, np.array([5.0, 7.0, 1.5])), [0.0, 2.0, 3.5])
+
+
+def test_crps_matches_the_normal_closed_form():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20000, 1))
+    for y in (0.0, 1.3, -2.0):
+        exact = y * (2 * stats.norm.cdf(y) - 1) + 2 * stats.norm.pdf(y) - 1 / np.sqrt(np.pi)
+        assert crps_samples(x, np.array([y]))[0] == pytest.approx(exact, abs=0.01)
+
+
+def test_crps_equals_the_brute_force_energy_form():
+    rng = np.random.default_rng(1)
+    x = rng.gamma(2.0, size=(50, 4))
+    y = rng.gamma(2.0, size=4)
+    brute = np.abs(x - y).mean(0) - 0.5 * np.abs(x[:, None, :] - x[None, :, :]).mean((0, 1))
+    np.testing.assert_allclose(crps_samples(x, y), brute)
+
+
+def test_interval_hits_and_levels():
+    x = np.arange(1, 101, dtype=float)[:, None] * np.ones((1, 3))
+    hits = interval_hits(x, np.array([50.0, 5.0, 99.0]), 0.8)
+    assert hits.tolist() == [True, False, False]
+    with pytest.raises(ValueError):
+        interval_hits(x, np.zeros(3), 1.2)
+
+
+def test_wape_and_mape():
+    assert wape(np.array([100.0, 0.0, 100.0]), np.array([90.0, 10.0, 120.0])) == pytest.approx(0.2)
+    assert mape(np.array([100.0, 0.0, 50.0]), np.array([90.0, 10.0, 60.0])) == pytest.approx(0.15)
+    assert np.isnan(wape(np.zeros(2), np.ones(2)))
