@@ -48,6 +48,8 @@ class _Collector:
 
 def _parse_component(raw: Any, i: int, col: _Collector) -> Component | None:
     path: PathT = ("components", i)
+    if isinstance(raw, Component):
+        return raw
     if not isinstance(raw, Mapping):
         col.add(path, "a component must be a mapping with 'type' and 'name'")
         return None

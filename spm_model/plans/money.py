@@ -40,10 +40,9 @@ def D(value: Any) -> Decimal:
     """
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, float):
-        return _float_decimal(value)
-    if isinstance(value, (np.floating,)):
-        return Decimal(repr(float(value)))
+    if isinstance(value, (float, np.floating)):
+        # float() first: repr(np.float64(0.5)) is "np.float64(0.5)" under numpy 2
+        return _float_decimal(float(value))
     if isinstance(value, (np.integer,)):
         return Decimal(int(value))
     return Decimal(value)

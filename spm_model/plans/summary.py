@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from spm_model.plans.components import (
@@ -17,7 +18,7 @@ from spm_model.plans.components import (
     PeriodInputs,
     Spif,
 )
-from spm_model.plans.model import Plan
+from spm_model.plans.model import PayoutArrays, Plan
 from spm_model.plans.money import D, round_cents
 
 DEFAULT_ATTAINMENTS = (0.0, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0)
@@ -78,6 +79,46 @@ def payout_table(
         row["pct_of_target"] = float(res.total / ti) if ti else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def payout_curve_arrays(
+    plan: Plan,
+    attainment: np.ndarray,
+    *,
+    target_incentive: float | None = None,
+    quotas: Mapping[str, float] | None = None,
+    extras: Mapping[str, np.ndarray] | None = None,
+) -> PayoutArrays:
+    """Vectorised payout when every measure is at ``attainment`` (for plots and widgets).
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan.
+    attainment : ndarray
+        Attainment levels (fractions, 1.0 = 100%), any shape.
+    target_incentive : float, optional
+        Period target incentive (currency); default the plan's.
+    quotas : mapping, optional
+        Quota per plan measure; default :func:`reference_quotas`.
+    extras : mapping, optional
+        MBO scores / SPIF counts (default: MBO default scores, no SPIF deals).
+
+    Returns
+    -------
+    PayoutArrays
+        Total and per-line payouts (currency, cents) with the shape of ``attainment``.
+    """
+    ti = float(plan.period_target_incentive()) if target_incentive is None else target_incentive
+    q = (
+        {k: float(v) for k, v in quotas.items()}
+        if quotas is not None
+        else {k: float(v) for k, v in reference_quotas(plan, D(ti)).items()}
+    )
+    a = np.asarray(attainment, dtype=np.float64)
+    credited = {m: np.round(a * q.get(m, 0.0), 2) for m in plan.measures}
+    quota = {m: np.full(a.shape, q.get(m, 0.0)) for m in plan.measures}
+    return plan.payout_arrays(credited, quota, ti, extras=extras)
 
 
 def _describe(c: Component) -> list[str]:
@@ -174,6 +215,13 @@ def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS)
             else ""
         )
         lines.append(f"- {name} [{m.unit}, from {src}{q}]")
+    weights = plan.measure_weights()
+    if weights:
+        lines.append(
+            "weights: "
+            + ", ".join(f"{k} {v:.0%}" for k, v in weights.items())
+            + " of target incentive"
+        )
     lines.append("components:")
     for c in plan.components:
         lines += _describe(c)

@@ -202,3 +202,15 @@ def test_half_cent_ties_are_not_lost_to_a_rounded_attainment():
     for plan in (curve, bcr):
         assert exact(plan, c, q, ti) == Decimal("4619.03")
         assert vec(plan, [float(c)], [float(q)], float(ti))[0] == 4619.03
+
+
+def test_decimal_conversion_of_numpy_and_python_numbers():
+    from spm_model.plans import D
+
+    assert D(np.float64(0.1)) == Decimal("0.1")
+    assert D(np.float32(0.5)) == Decimal("0.5")
+    assert D(0.1) == Decimal("0.1")
+    assert D(np.int64(7)) == Decimal(7)
+    assert D("1.25") == Decimal("1.25")
+    res = MARGINAL.evaluate_exact(PeriodInputs({"new_business": np.float64(6000.0)}))
+    assert res.total == Decimal("620.00")
