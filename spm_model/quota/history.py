@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,14 +37,60 @@ DEFAULT_EXCLUDED_ROLES: tuple[str, ...] = ("MANAGER",)
 
 def _month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Months since 1970-01 of each date (int64); NaT gives a very large sentinel."""
-    d = pd.DatetimeIndex(pd.to_datetime(dates)).to_numpy().astype("datetime64[M]")
+    raw = np.asarray(dates)
+    if np.issubdtype(raw.dtype, np.datetime64):
+        d = raw.astype("datetime64[M]")
+    else:
+        d = pd.DatetimeIndex(pd.to_datetime(dates)).to_numpy().astype("datetime64[M]")
     out = d.astype(np.int64)
     return np.where(np.isnat(d), np.iinfo(np.int64).max // 2, out)
 
 
 def _month_label(m: np.ndarray | int) -> np.ndarray:
     m = np.atleast_1d(np.asarray(m, dtype=np.int64))
-    return np.array([f"{x // 12 + 1970:04d}-{x % 12 + 1:02d}" for x in m], dtype=object)
+    if not len(m):
+        return np.array([], dtype=object)
+    u, inv = np.unique(m, return_inverse=True)
+    names = np.array([f"{x // 12 + 1970:04d}-{x % 12 + 1:02d}" for x in u], dtype=object)
+    return names[inv]
+
+
+def _aggregate(rep: Any, measure: Any, month: np.ndarray, amount: np.ndarray) -> pd.DataFrame:
+    """Sum amounts per (rep, measure, month) on integer codes (fast for millions of rows)."""
+    if not len(rep):
+        return pd.DataFrame({"rep_id": [], "measure": [], "period": [], "amount": []})
+    rc, ru = pd.factorize(rep, sort=True)
+    mc, mu = pd.factorize(measure, sort=True)
+    m0 = int(month.min())
+    nm = int(month.max()) - m0 + 1
+    key = (rc.astype(np.int64) * len(mu) + mc) * nm + (month - m0)
+    size = len(ru) * len(mu) * nm
+    if size <= 50_000_000:  # dense bins: no sort
+        cnt = np.bincount(key, minlength=size)
+        ukey = np.flatnonzero(cnt)
+        amt = np.bincount(key, weights=amount.astype(float), minlength=size)[ukey]
+    else:
+        ukey, inv = np.unique(key, return_inverse=True)
+        amt = np.bincount(inv, weights=amount.astype(float))
+    rm = ukey // nm
+    return pd.DataFrame(
+        {
+            "rep_id": np.asarray(ru, dtype=object)[rm // len(mu)],
+            "measure": np.asarray(mu, dtype=object)[rm % len(mu)],
+            "period": _month_label(ukey % nm + m0),
+            "amount": amt,
+        }
+    )
+
+
+def _aggregate_frame(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[df["measure"].notna()]
+    return _aggregate(
+        df["rep_id"],
+        df["measure"],
+        _month_index(df["date"].to_numpy()),
+        df["amount"].to_numpy(dtype=float),
+    )
 
 
 def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = True) -> pd.DataFrame:
@@ -69,15 +116,19 @@ def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = Tr
     frames: list[pd.DataFrame] = []
     if len(tx):
         prod = ds.products.set_index("product_id")
+        ppos = prod.index.get_indexer(tx["product_id"])
+        pmeas = np.append(prod["measure"].to_numpy(dtype=object), None)
+        pfam = np.append(
+            prod["family"].to_numpy(dtype=object) if "family" in prod else np.full(len(prod), None),
+            None,
+        )
         t = pd.DataFrame(
             {
                 "account_id": tx["account_id"].to_numpy(),
                 "date": pd.to_datetime(tx["date"]).to_numpy(),
                 "amount": tx["amount"].to_numpy(dtype=float),
-                "measure": prod["measure"].reindex(tx["product_id"]).to_numpy(),
-                "family": prod["family"].reindex(tx["product_id"]).to_numpy()
-                if "family" in prod
-                else None,
+                "measure": pmeas[ppos],  # unknown product -> None (position -1)
+                "family": pfam[ppos],
             }
         )
         asg = ds.assignments
@@ -94,7 +145,7 @@ def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = Tr
             direction="backward",
         )
         ok = m["rep_id"].notna() & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
-        frames.append(m.loc[ok, ["rep_id", "measure", "date", "amount"]])
+        frames.append(_aggregate_frame(m.loc[ok]))
         if overlays and "product_family" in asg:
             ov = asg[asg["role"] == "overlay"][
                 ["account_id", "rep_id", "product_family", "start_date", "end_date"]
@@ -106,27 +157,24 @@ def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = Tr
                 ok = (o["date"] >= o["start_date"]) & (
                     o["end_date"].isna() | (o["date"] <= o["end_date"])
                 )
-                frames.append(o.loc[ok, ["rep_id", "measure", "date", "amount"]])
+                frames.append(_aggregate_frame(o.loc[ok]))
     if meetings and "activities" in ds and len(ds.activities):
         a = ds.activities
-        a = a[a["kind"] == "meeting"]
+        sel = (a["kind"] == "meeting").to_numpy(dtype=bool)
+        rep = a["rep_id"][sel]
         frames.append(
-            pd.DataFrame(
-                {
-                    "rep_id": a["rep_id"].to_numpy(),
-                    "measure": "meetings",
-                    "date": a["date"].to_numpy(),
-                    "amount": 1.0,
-                }
-            )
+            _aggregate(
+                rep,
+                np.zeros(len(rep), dtype=np.int64),
+                _month_index(a["date"].to_numpy()[sel]),
+                np.ones(len(rep)),
+            ).assign(measure="meetings")
         )
     if not frames:
         return pd.DataFrame({"rep_id": [], "measure": [], "period": [], "amount": []})
-    allc = pd.concat(frames, ignore_index=True)
-    allc["month"] = _month_index(allc["date"])
-    out = allc.groupby(["rep_id", "measure", "month"], as_index=False, sort=True)["amount"].sum()
-    out["period"] = _month_label(out["month"].to_numpy()) if len(out) else []
-    return out[["rep_id", "measure", "period", "amount"]]
+    out = pd.concat(frames, ignore_index=True)
+    out = out.groupby(["rep_id", "measure", "period"], as_index=False, sort=True)["amount"].sum()
+    return out
 
 
 def _credited_to_months(credited: pd.DataFrame, fy_start_month: int) -> pd.DataFrame:
@@ -464,11 +512,12 @@ def _leave_factor(
     if problems:
         raise SpmDataError(problems)
     share = _active_fraction(lv["start_date"].to_numpy(), lv["end_date"].to_numpy(), plan_months)
-    ridx = pd.Index(rep_ids).get_indexer(lv["rep_id"])
+    urep = pd.Index(pd.unique(np.asarray(rep_ids)))
+    ridx = urep.get_indexer(lv["rep_id"])
     keep = ridx >= 0
-    away = np.zeros_like(out)
+    away = np.zeros((len(urep), len(plan_months)))
     np.add.at(away, ridx[keep], share[keep] * frac[keep, None])
-    return np.clip(1.0 - away, 0.0, 1.0)
+    return np.clip(1.0 - away, 0.0, 1.0)[urep.get_indexer(rep_ids)]
 
 
 def build_history(

@@ -91,7 +91,8 @@ class QuotaMethod:
     def fit(self, history: QuotaHistory) -> QuotaMethod:
         """Learn from ``history``; returns ``self``."""
         self.history_ = history
-        self.basis_ = np.asarray(self._basis(history), dtype=float)
+        b = np.asarray(self._basis(history), dtype=float)
+        self.basis_ = np.where(np.isfinite(b), np.maximum(b, 0.0), np.nan)  # net credit can be < 0
         if not hasattr(self, "profile_") or self.profile_.shape != (history.n_pairs, 12):
             self.profile_ = np.ones((history.n_pairs, 12))
         return self

@@ -294,7 +294,10 @@ def set_quotas(
             tgt = float(seat_w[sel].sum())
             oam = dict.fromkeys(oa, 0.0)
             if tgt < 0.5:
-                raise SpmDataError(f"measure {m!r}: the bottom-up total is zero; give a target")
+                raise SpmDataError(
+                    f"measure {m!r}: no credit in the history, so the bottom-up total is "
+                    "zero; give a target for it or leave it out (measures=[...])"
+                )
             notes.append(
                 f"{m}: no target given, set bottom-up (company total = sum of seat weights"
                 + (", over-assignment not applied)" if over_assign is not None else ")")
@@ -412,39 +415,61 @@ def _manager_quotas(
     labels: np.ndarray,
     notes: list[str],
 ) -> pd.DataFrame:
-    mg = hist.managers
-    assert mg is not None
-    plan_months = hist.plan_months
+    """Give managers the target of the team, region or company node they lead, phased."""
     from spm_model.quota.history import _active_fraction
 
-    emp = _active_fraction(mg["hire_date"].to_numpy(), mg["end_date"].to_numpy(), plan_months)
-    rows = []
-    meas_season = {m: s for m, s in hist.season.items()}
-    for i, r in enumerate(mg.itertuples(index=False)):
-        a = allocation[allocation["measure"] == r.measure]
-        if not len(a):
-            continue
-        node = a[(a["level"] == "team") & (a["node"] == f"{r.region}/{r.team}")]
-        if not len(node):
-            node = a[(a["level"] == "region") & (a["node"] == str(r.region))]
-        if not len(node) and (pd.isna(r.manager_id) or r.manager_id in ("", None)):
-            node = a[a["level"] == "company"]
-        if not len(node):
-            continue
-        amount = int(node["target"].iloc[0])
-        s = meas_season.get(r.measure, np.ones(12))
-        w = s * np.maximum(emp[i], 0.0)
-        if w.sum() <= 0:
-            continue
-        share = round(amount * w.sum() / s.sum())
-        mon = largest_remainder_grouped(w, np.zeros(12, dtype=np.int64), np.array([share]))
-        df = pd.DataFrame({"period": labels, "amount": mon, "emp": emp[i] > 0})
-        g = df.groupby("period", sort=False).agg(amount=("amount", "sum"), emp=("emp", "any"))
-        g = g[g["emp"]]
-        for per, am in zip(g.index, g["amount"], strict=True):
-            rows.append((r.rep_id, per, r.measure, int(am)))
-    if rows:
-        notes.append(
-            f"{len({x[0] for x in rows})} manager(s) given the quota of the node they lead"
+    mg = hist.managers
+    assert mg is not None
+    target = {
+        (m, lv, n): int(t)
+        for m, lv, n, t in zip(
+            allocation["measure"],
+            allocation["level"],
+            allocation["node"],
+            allocation["target"],
+            strict=True,
         )
-    return pd.DataFrame(rows, columns=["rep_id", "period", "measure", "amount"])
+        if lv != "rep"
+    }
+    amounts = np.full(len(mg), -1, dtype=np.int64)
+    for i, (meas, reg, team, boss) in enumerate(
+        zip(mg["measure"], mg["region"], mg["team"], mg["manager_id"], strict=True)
+    ):
+        for key in ((meas, "team", f"{reg}/{team}"), (meas, "region", str(reg))):
+            if key in target:
+                amounts[i] = target[key]
+                break
+        else:
+            if (boss is None or boss != boss or boss == "") and (
+                meas,
+                "company",
+                "company",
+            ) in target:
+                amounts[i] = target[(meas, "company", "company")]
+    emp = _active_fraction(mg["hire_date"].to_numpy(), mg["end_date"].to_numpy(), hist.plan_months)
+    s = np.ones((len(mg), 12))
+    for meas, sv in hist.season.items():
+        s[(mg["measure"] == meas).to_numpy()] = sv
+    w = s * emp
+    ok = (amounts >= 0) & (w.sum(axis=1) > 0)
+    if not ok.any():
+        return pd.DataFrame(columns=["rep_id", "period", "measure", "amount"])
+    share = round_half_up(amounts[ok] * w[ok].sum(axis=1) / s[ok].sum(axis=1))
+    mon = largest_remainder_grouped(
+        w[ok].ravel(), np.repeat(np.arange(ok.sum()), 12), share
+    ).reshape(-1, 12)
+    df = pd.DataFrame(
+        {
+            "rep_id": np.repeat(mg["rep_id"].to_numpy()[ok], 12),
+            "measure": np.repeat(mg["measure"].to_numpy()[ok], 12),
+            "period": np.tile(labels, ok.sum()),
+            "amount": mon.ravel(),
+            "emp": (emp[ok] > 0).ravel(),
+        }
+    )
+    g = df.groupby(["rep_id", "period", "measure"], as_index=False, sort=False).agg(
+        amount=("amount", "sum"), emp=("emp", "any")
+    )
+    g = g[g["emp"]].drop(columns="emp")
+    notes.append(f"{g['rep_id'].nunique()} manager(s) given the quota of the node they lead")
+    return g
