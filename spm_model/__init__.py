@@ -55,6 +55,11 @@ from spm_model.simulate import (  # noqa: E402
 
 __all__ += ["ScenarioModel", "SimulationResult", "from_assumptions", "from_dataset", "simulate"]
 
+# quota (middle layer): quota methods, allocation, phasing, fairness, backtests
+from spm_model.quota import QuotaResult, backtest, fairness_report, set_quotas  # noqa: E402
+
+__all__ += ["QuotaResult", "backtest", "fairness_report", "set_quotas"]
+
 # forecast (middle layer): Bayesian bookings forecasts, baselines, backtest
 from spm_model.forecast import BookingsForecaster, ForecastConfig  # noqa: E402
 from spm_model.forecast import backtest as forecast_backtest  # noqa: E402
