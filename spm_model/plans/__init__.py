@@ -77,8 +77,11 @@ Vectorised engine (float64, any leading shape; same rounding)
     other plans fall back to ``payout_arrays``), for 10^8 evaluations
     (:mod:`spm_model.plans.fast`, imported lazily).
 
-Other helpers: ``payout_table(plan, attainments)`` (payout at attainment levels),
-``plan_summary(plan)`` (text used by ``spm check-plan``).
+Other helpers: ``payout_table(plan, attainments)`` (exact payout at attainment
+levels, a DataFrame), ``payout_curve_arrays(plan, attainment_array)`` (vectorised,
+for plots and widgets), ``plan_summary(plan)`` (text used by ``spm check-plan``),
+``plan.resolve_quotas(table_quotas)`` / ``plan.resolve_quota_arrays`` (fixed and
+ratio quotas), ``plan.period_target_incentive(ote)``.
 """
 
 from spm_model.plans.components import (
@@ -133,6 +136,7 @@ from spm_model.plans.sequencing import (
     true_up_arrays,
     true_up_exact,
 )
+from spm_model.plans.summary import payout_curve_arrays, payout_table, plan_summary
 
 
 def __getattr__(name: str):
@@ -190,7 +194,10 @@ __all__ = [
     "draw_schedule",
     "fast_payout_total",
     "load_plan",
+    "payout_curve_arrays",
+    "payout_table",
     "plan_from_data",
+    "plan_summary",
     "proration_factor",
     "register_component",
     "round_cents",
