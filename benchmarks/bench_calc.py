@@ -165,13 +165,16 @@ def build_company(
     )
     transactions = pd.concat([book, extra], ignore_index=True)
     sp = rng.choice(n_book, int(0.02 * n_book), replace=False)
-    other = ids[ic[rng.integers(0, n_ic, len(sp))]]
+    first = owner[rng.integers(0, n_accounts, len(sp))]
+    # a different individual contributor than the first rep
+    pos = np.searchsorted(ic, first)
+    other = ids[ic[(pos + 1 + rng.integers(0, n_ic - 1, len(sp))) % n_ic]]
     splits = pd.concat(
         [
             pd.DataFrame(
                 {
                     "txn_id": tid[sp],
-                    "rep_id": ids[owner[rng.integers(0, n_accounts, len(sp))]],
+                    "rep_id": ids[first],
                     "share": 0.6,
                     "reason": "co-sell",
                 }
@@ -254,6 +257,15 @@ def main() -> None:
         f"({args.workers} workers)"
     )
     total = t4 - t2
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"CPU: {me.ru_utime + me.ru_stime:.1f} s this process (incl. building the company), "
+        f"{kids.ru_utime + kids.ru_stime:.1f} s workers; peak RSS {me.ru_maxrss / 1e6:.2f} GB; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"TOTAL crediting + exact calculation: {total:.1f} s (target < 60 s) "
         f"on {os.cpu_count()} cores"

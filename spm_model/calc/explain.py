@@ -377,7 +377,13 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
                     credit_frames.append(df.assign(measure_plan=mname, component=ln.component))
                 q = float(ln.quota) if ln.quota is not None else 0.0
                 if mname == ln.measure:
-                    out.append("   " + _quota_text(result, rep_id, mname, span, q))
+                    qspan = span
+                    if plan.cumulative:  # year-to-date quota: every quota row since the year start
+                        first = result.inputs.periods[0]
+                        qspan = PeriodSpan(
+                            span.label, span.freq, first.start, span.end, span.fiscal_year
+                        )
+                    out.append("   " + _quota_text(result, rep_id, mname, qspan, q))
             for text_line in ln.explain().splitlines()[1:]:
                 tl = text_line.strip()
                 if tl.startswith(("credited ", "quota ")):

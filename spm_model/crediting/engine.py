@@ -257,7 +257,8 @@ def _encode(ds: Dataset) -> tuple[_Context, list[Problem]]:
             )
         )
     kind_map = {"booking": 0, "cancellation": 1, "adjustment": 2}
-    t_kind = t["kind"].map(kind_map).fillna(0).to_numpy(dtype=np.int64)
+    kinds = pd.Categorical(_str_array(t["kind"]), categories=list(kind_map))
+    t_kind = np.maximum(kinds.codes, 0).astype(np.int64)  # unknown kinds count as bookings
     if "product_family" in a:
         fam = _str_array(a["product_family"])
         a_family = np.where(pd.isna(fam), -1, families.get_indexer(fam))
