@@ -97,6 +97,8 @@ def _check_00(fig: dict, tmp: Path) -> None:
     assert fig["data_problems"] == 0 and fig["credit_conserved"] is True
     assert fig["payable_total"] == pytest.approx(payable, abs=0.01)
     assert fig["quota_year"] == 2027 and fig["quota_reconciles"] is True
+    assert fig["sim_plans"] >= 1 and fig["sim_expected_cost_total"] > 0
+    assert 0 <= fig["sim_largest_plan_p_over_budget"] <= 1
     assert fig["territory_potential_dev_after_pct"] <= 10.0 + 1e-6
     assert fig["territory_accounts_moved_pct"] <= 15.0 + 1e-6
     assert (tmp / "end_to_end_tables.xlsx").is_file()
