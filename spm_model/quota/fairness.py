@@ -228,7 +228,7 @@ def _expected_payout(
     if not sel.any():
         return out
     q = per_rep["quota"].to_numpy()[sel][:, None]
-    ti = getattr(plan, "target_incentive", None)  # annual target incentive (currency)
+    ti = float(plan.annual_target_incentive())  # annual target incentive (currency)
     pa = plan.payout_arrays(
         {pm: draws[sel]},
         {pm: np.broadcast_to(q, draws[sel].shape)},

@@ -629,7 +629,8 @@ def build_history(
     managers = pd.DataFrame(mrows, columns=["rep_id", "measure"]).merge(
         reps[cols0], on="rep_id", how="left"
     )
-    cols = ["rep_id", "role", "region", "team", "manager_id", "hire_date", "end_date", "fte"]
+    cols = ["rep_id", "role", "region", "team", "manager_id", "hire_date", "end_date", "fte",
+            "plan_id"]
     cols = [c for c in cols if c in reps]
     pairs = pairs.merge(reps[cols], on="rep_id", how="left")
     if "fte" not in pairs:

@@ -200,3 +200,22 @@ def test_crediting_output_can_be_the_history(sample):
     b = own.annual.set_index(["rep_id", "measure"])["basis"]
     # crediting adds splits/exceptions/roll-ups, so bases differ a little but agree overall
     assert abs(a.sum() / b.sum() - 1) < 0.25
+
+
+def test_expected_payout_through_the_plan_engine(blend):
+    from pathlib import Path
+
+    from spm_model.plans import load_plan
+
+    root = Path(__file__).resolve().parents[2]
+    plan = load_plan(root / "templates" / "plans" / "channel_manager.yaml")
+    f = fairness_report(blend, plan=plan, n_draws=200)
+    pay = f.per_rep.dropna(subset=["expected_payout"])
+    assert set(pay["rep_id"]) == {"R0046", "R0051"}  # the channel managers on that plan
+    assert (pay["expected_payout"] > 0).all()
+    # a higher quota lowers the expected payout of the same draws
+    d = np.full((len(blend.annual), 50), 400_000.0)
+    lo = fairness_report(blend, d, plan=plan).per_rep.set_index("rep_id")["expected_payout"]
+    res2 = set_quotas(blend.history, method="blend", target=60e6)
+    hi = fairness_report(res2, d, plan=plan).per_rep.set_index("rep_id")["expected_payout"]
+    assert hi["R0051"] < lo["R0051"]
