@@ -480,7 +480,8 @@ class Plan(BaseModel):
         draws : sequence of Decimal, optional
             Draw guarantee per **pay** period (0 outside the window); default from
             the plan's draw settings applied from the first pay period
-            (:meth:`draw_amounts`). Pass zeros for reps without a draw.
+            (:meth:`draw_amounts`). Pass zeros for reps without a draw; draws
+            passed to a plan without draw settings are treated as recoverable.
         opening_balance : Decimal
             Draw balance carried in (negative = owed).
         paid_before : Decimal
@@ -511,13 +512,14 @@ class Plan(BaseModel):
                 n_pay, [inputs[min(i * k, len(inputs) - 1)].target_incentive for i in range(n_pay)]
             )
         draw_rows: list[DrawPeriod | None]
-        if any(d > 0 for d in draws) and self.draw is not None:
+        if any(d > 0 for d in draws) or opening_balance:
+            # explicit draws on a plan without draw settings are recoverable
             draw_rows = list(
                 apply_draws_exact(
                     pay_due,
                     draws,
-                    recoverable=self.draw.kind == "recoverable",
-                    recover_after_window=self.draw.recover_after_window,
+                    recoverable=self.draw is None or self.draw.kind == "recoverable",
+                    recover_after_window=self.draw is None or self.draw.recover_after_window,
                     opening_balance=opening_balance,
                 )
             )
@@ -707,12 +709,12 @@ class Plan(BaseModel):
                 frac = self.draw.fraction_of_target or 0.0
                 draws = round_cents_array(frac * ti_per[..., ::k] * k) * window
         out = {"earned": earned, "due": due, "pay_due": pay_due}
-        if self.draw is not None and np.any(np.asarray(draws) > 0):
+        if np.any(np.asarray(draws) > 0) or np.any(np.asarray(opening_balance) != 0):
             d = apply_draws_arrays(
                 pay_due,
                 draws,
-                recoverable=self.draw.kind == "recoverable",
-                recover_after_window=self.draw.recover_after_window,
+                recoverable=self.draw is None or self.draw.kind == "recoverable",
+                recover_after_window=self.draw is None or self.draw.recover_after_window,
                 opening_balance=opening_balance,
             )
             out.update(d)

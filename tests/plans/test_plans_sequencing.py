@@ -158,3 +158,34 @@ def test_spif_counts_qualifying_deals():
     line = res.lines[1]
     assert line.earned == Decimal("750.00")  # T1 + T6 - T5 (cancellation)
     assert "T1" in line.steps[0].label and "T6" in line.steps[0].label
+
+
+def test_opening_balance_and_explicit_draws_without_plan_settings():
+    plan = Plan.from_dict(
+        {
+            "id": "p",
+            "name": "p",
+            "effective_from": "2025-01-01",
+            "measurement_period": "month",
+            "pay_frequency": "month",
+            "measures": {"m": {}},
+            "components": [{"type": "commission", "name": "c", "measure": "m", "rate": 1.0}],
+        }
+    )
+    sales = [100, 500, 1000]
+    out = plan.evaluate_periods_exact(
+        [PeriodInputs({"m": s}) for s in sales],
+        draws=[Decimal(0)] * 3,
+        opening_balance=Decimal(-300),
+    )
+    assert [o.payable for o in out] == [0, 300, 1000]
+    assert [o.draw.balance for o in out] == [-200, 0, 0]
+    arr = plan.payout_arrays_periods(
+        {"m": np.array(sales, dtype=float)}, {}, draws=np.zeros(3), opening_balance=-300.0
+    )
+    np.testing.assert_array_equal(arr["payable"], [0, 300, 1000])
+    out2 = plan.evaluate_periods_exact(
+        [PeriodInputs({"m": s}) for s in sales], draws=[Decimal(400)] * 2 + [Decimal(0)]
+    )
+    # 300 advanced in month 1; 100 recovered above the draw in month 2, the rest in month 3
+    assert [o.payable for o in out2] == [400, 400, 800]
