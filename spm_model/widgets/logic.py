@@ -375,6 +375,116 @@ def earnings_curve(
     )
 
 
+# -- what-if simulation ----------------------------------------------------------
+@dataclass
+class WhatIf:
+    """Outcome of one what-if simulation.
+
+    Parameters
+    ----------
+    figures : dict
+        ``mean_cost``, ``p50_cost``, ``p95_cost`` (currency), ``p_over_budget``
+        and ``share_at_target`` (fractions), ``budget`` (currency).
+    costs : ndarray
+        Total cost per scenario (currency).
+    """
+
+    figures: dict[str, float]
+    costs: np.ndarray
+
+
+def plan_budget(model: Any, plan: Plan) -> float:
+    """Total annual target incentive of the reps in a scenario model (currency)."""
+    return round(float(sum(plan.annual_target_incentive(float(o)) for o in model.ote)), 2)
+
+
+def what_if(
+    model: Any,
+    plan: Plan,
+    *,
+    mean_scale: float = 1.0,
+    sd_scale: float = 1.0,
+    rho_company: float | None = None,
+    rho_group: float | None = None,
+    attrition: float | None = None,
+    n_scenarios: int = 1000,
+    seed: int = 0,
+    budget: float | None = None,
+) -> WhatIf:
+    """Simulate ``plan`` under shifted assumptions of a fitted scenario model.
+
+    Parameters
+    ----------
+    model : spm_model.simulate.ScenarioModel
+        Fitted once (``spm_model.simulate.from_dataset``); shifted here with
+        ``model.with_assumptions``.
+    plan : Plan
+    mean_scale, sd_scale : float
+        Multipliers on mean attainment and on its volatility (1.0 = as fitted).
+    rho_company, rho_group : float, optional
+        Copula correlation shares (company-wide and regional swings); their sum
+        with the rep share must stay at most 0.95.
+    attrition : float, optional
+        Annual probability of leaving (fraction).
+    n_scenarios, seed : int
+        Size and seed; the same seed gives the same scenarios for every setting.
+    budget : float, optional
+        Budget for the horizon (currency); default :func:`plan_budget`.
+
+    Raises
+    ------
+    SpmConfigError
+        Invalid settings (negative scales, correlations summing above 0.95).
+    """
+    from spm_model.simulate import simulate
+
+    if mean_scale <= 0 or sd_scale < 0:
+        raise SpmConfigError("mean_scale must be > 0 and sd_scale >= 0")
+    rc = model.rho_company if rho_company is None else rho_company
+    rg = model.rho_group if rho_group is None else rho_group
+    if min(rc, rg) < 0 or rc + rg + model.rho_rep > 0.95:
+        raise SpmConfigError(
+            f"correlation shares must be >= 0 and sum to at most 0.95 "
+            f"(company {rc:.2f} + regional {rg:.2f} + rep {model.rho_rep:.2f})"
+        )
+    if attrition is not None and not 0 <= attrition < 1:
+        raise SpmConfigError("attrition is an annual probability in [0, 1)")
+    shifted = model.with_assumptions(
+        mean_scale=mean_scale, sd_scale=sd_scale, rho_company=rc, rho_group=rg, attrition=attrition
+    )
+    budget = plan_budget(model, plan) if budget is None else float(budget)
+    res = simulate(shifted, plan, n_scenarios, seed=seed, budget=budget)
+    costs = np.asarray(res.costs(), dtype=float)
+    levels = {lv["level"]: lv["share"] for lv in res.summary().to_dict()["levels"]}
+    return WhatIf(
+        figures={
+            "budget": budget,
+            "mean_cost": round(float(costs.mean()), 2),
+            "p50_cost": round(float(np.percentile(costs, 50)), 2),
+            "p95_cost": round(float(np.percentile(costs, 95)), 2),
+            "p_over_budget": float(np.mean(costs > budget)),
+            "share_at_target": float(levels.get("target", np.nan)),
+        },
+        costs=costs,
+    )
+
+
+def cost_function(model: Any, n_scenarios: int = 1000, seed: int = 0, budget: float | None = None):
+    """Return a ``plan -> (costs, budget)`` function for :class:`~spm_model.widgets.PlanDesigner`.
+
+    Every edited plan is costed on the same scenarios of ``model`` (fitted for
+    the original plan, whose measures the edits keep).
+    """
+    from spm_model.simulate import simulate
+
+    def run(plan: Plan) -> tuple[np.ndarray, float]:
+        b = plan_budget(model, plan) if budget is None else float(budget)
+        res = simulate(model, plan, n_scenarios, seed=seed, budget=b)
+        return np.asarray(res.costs(), dtype=float), b
+
+    return run
+
+
 # -- leaderboard -----------------------------------------------------------------
 def leaderboard(
     ds: Dataset,

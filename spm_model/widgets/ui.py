@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset
+from spm_model.errors import SpmConfigError
 from spm_model.plans import Plan
 from spm_model.widgets import logic
 
@@ -346,3 +347,110 @@ class Leaderboard(_Base):
             movement=self.table["movement"].map(logic.movement_arrow),
         ).drop(columns=["previous_rank"])
         self.out.value = shown.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
+
+
+class WhatIfSliders(_Base):
+    """Sliders for the simulation assumptions; cost distribution and figures follow.
+
+    Parameters
+    ----------
+    model : spm_model.simulate.ScenarioModel
+        Fitted scenario model (``from_dataset(ds, plan)``).
+    plan : Plan
+    n_scenarios, seed : int
+        Size and seed of every run (same seed: differences come from the assumptions).
+    budget : float, optional
+        Budget (currency); default the reps' total target incentive.
+    plot : bool
+        Draw with matplotlib (off in tests).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        plan: Plan,
+        n_scenarios: int = 1000,
+        seed: int = 0,
+        budget: float | None = None,
+        plot: bool = True,
+    ) -> None:
+        w = _w()
+        self.model, self.plan, self.n_scenarios, self.seed = model, plan, n_scenarios, seed
+        self.budget = budget
+        self.plot = plot
+        self.error = ""
+        self.result: logic.WhatIf | None = None
+
+        def slider(desc: str, value: float, lo: float, hi: float, step: float) -> Any:
+            return w.FloatSlider(
+                value=value,
+                min=lo,
+                max=hi,
+                step=step,
+                description=desc,
+                continuous_update=False,
+                readout_format=".2f",
+                style={"description_width": "150px"},
+                layout=w.Layout(width="420px"),
+            )
+
+        self.mean_scale = slider("mean attainment x", 1.0, 0.5, 1.5, 0.05)
+        self.sd_scale = slider("volatility x", 1.0, 0.0, 2.0, 0.1)
+        self.rho_company = slider("company swing share", float(model.rho_company), 0.0, 0.9, 0.05)
+        self.rho_group = slider("regional swing share", float(model.rho_group), 0.0, 0.9, 0.05)
+        self.attrition = slider("attrition per year", float(model.attrition), 0.0, 0.5, 0.01)
+        self.controls = [
+            self.mean_scale,
+            self.sd_scale,
+            self.rho_company,
+            self.rho_group,
+            self.attrition,
+        ]
+        for ctl in self.controls:
+            ctl.observe(lambda _c: self.update(), names="value")
+        self.figures = w.HTML()
+        self.out = w.Output()
+        self.widget = w.VBox([w.VBox(self.controls), self.figures, self.out])
+        self.update()
+
+    def update(self) -> None:
+        """Re-simulate with the slider values (the callback of every slider)."""
+        try:
+            self.result = logic.what_if(
+                self.model,
+                self.plan,
+                mean_scale=self.mean_scale.value,
+                sd_scale=self.sd_scale.value,
+                rho_company=self.rho_company.value,
+                rho_group=self.rho_group.value,
+                attrition=self.attrition.value,
+                n_scenarios=self.n_scenarios,
+                seed=self.seed,
+                budget=self.budget,
+            )
+        except SpmConfigError as exc:
+            self.error = str(exc)
+            self.figures.value = f"<pre style='color:#b00020'>{html.escape(self.error)}</pre>"
+            return
+        self.error = ""
+        f = self.result.figures
+        cur = self.plan.currency
+        self.figures.value = (
+            f"<p>mean cost <b>{f['mean_cost']:,.0f} {cur}</b>, P95 {f['p95_cost']:,.0f}; "
+            f"budget {f['budget']:,.0f}: <b>{f['p_over_budget']:.0%}</b> chance of overrun; "
+            f"{f['share_at_target']:.0%} of rep-periods at or above quota</p>"
+        )
+        if self.plot:
+            import matplotlib.pyplot as plt
+
+            from spm_model.reports import plots
+
+            self.out.clear_output(wait=True)
+            with self.out:
+                plots.cost_distribution(
+                    self.result.costs,
+                    f["budget"],
+                    currency=cur,
+                    title=f"Simulated cost: {self.plan.name}",
+                )
+                plt.show()

@@ -161,3 +161,48 @@ def test_leaderboard_ranks_and_movement(ds, totals):
     pd.testing.assert_frame_equal(w.table, lb)
     w.period.value = "2026-Q2"
     assert w.table["rank"].iloc[0] == 1 and "▲" in w.out.value
+
+
+# -- what-if simulation --------------------------------------------------------
+@pytest.fixture(scope="module")
+def model(ds, plan, totals):
+    from spm_model.simulate import from_dataset
+
+    return from_dataset(ds, plan, credited=totals)
+
+
+def test_what_if_moves_cost_the_right_way(model, plan):
+    base = logic.what_if(model, plan, n_scenarios=400, seed=3)
+    again = logic.what_if(model, plan, n_scenarios=400, seed=3)
+    assert base.figures == again.figures  # same seed, same numbers
+    assert base.figures["budget"] == logic.plan_budget(model, plan)
+    assert base.figures["budget"] == pytest.approx(
+        sum(float(plan.annual_target_incentive(float(o))) for o in model.ote)
+    )
+    up = logic.what_if(model, plan, mean_scale=1.2, n_scenarios=400, seed=3)
+    down = logic.what_if(model, plan, mean_scale=0.8, n_scenarios=400, seed=3)
+    assert down.figures["mean_cost"] < base.figures["mean_cost"] < up.figures["mean_cost"]
+    assert up.figures["p_over_budget"] >= base.figures["p_over_budget"]
+    assert base.figures["p_over_budget"] == pytest.approx(
+        np.mean(base.costs > base.figures["budget"])
+    )
+    with pytest.raises(SpmConfigError, match=r"at most 0\.95"):
+        logic.what_if(model, plan, rho_company=0.6, rho_group=0.5)
+
+
+def test_what_if_sliders_and_designer_cost(model, plan):
+    from spm_model.widgets import WhatIfSliders
+
+    w = WhatIfSliders(model, plan, n_scenarios=300, seed=1, plot=False)
+    base = w.result.figures["mean_cost"]
+    w.mean_scale.value = 1.3
+    assert w.result.figures["mean_cost"] > base and "chance of overrun" in w.figures.value
+    w.rho_company.value = 0.9
+    w.rho_group.value = 0.5
+    assert "at most 0.95" in w.error and w.result.figures["mean_cost"] > base
+    d = PlanDesigner(
+        plan, cost_function=logic.cost_function(model, n_scenarios=300, seed=1), plot=False
+    )
+    before = d.costs.mean()
+    d.cap.value = 1.0  # new_arr capped at its target: cheaper on the same scenarios
+    assert d.costs.mean() < before and d.budget == logic.plan_budget(model, plan)
