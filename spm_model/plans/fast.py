@@ -338,6 +338,7 @@ def fast_payout_total(
     target_incentive: np.ndarray | float | None = None,
     *,
     compiled: CompiledPlan | None = None,
+    periods: float = 1.0,
 ) -> np.ndarray:
     """Total payout per element, fused and parallel when possible.
 
@@ -355,6 +356,9 @@ def fast_payout_total(
         Target incentive of the period (currency); default the plan's.
     compiled : CompiledPlan, optional
         Result of :func:`compile_plan` (to skip recompiling in loops).
+    periods : float
+        Measurement periods the inputs cover (year-to-date spans): per-period cap
+        amounts are multiplied by it, as in ``payout_arrays(periods=...)``.
 
     Returns
     -------
@@ -364,7 +368,7 @@ def fast_payout_total(
     ti = float(plan.period_target_incentive()) if target_incentive is None else target_incentive
     cp = compiled if compiled is not None else compile_plan(plan)
     if cp is None or not _HAVE_NUMBA:
-        return plan.payout_arrays(credited, quota, ti, components=False).total
+        return plan.payout_arrays(credited, quota, ti, components=False, periods=periods).total
     used = sorted({int(m) for m in cp.measure} | {int(g) for g in cp.gate_measure if g >= 0})
     names = [cp.measures[i] for i in used]
     shapes = [np.shape(credited[m]) for m in names] + [np.shape(quota[m]) for m in names]
@@ -387,8 +391,8 @@ def fast_payout_total(
             bool(cp.bcr[k]), float(cp.weight[k]), float(cp.rate[k]), int(cp.n_knots[k]),
             _ro1(cp.xs[k]), _ro1(cp.ys[k]), _ro1(cp.seg_x[k]), _ro1(cp.seg_w[k]),
             _ro1(cp.seg_slope[k]), float(cp.slope_before[k]), float(cp.y0[k]),
-            float(cp.cap_multiple[k]), float(cp.cap_amount[k]), bool(g >= 0),
+            float(cp.cap_multiple[k]), float(cp.cap_amount[k]) * periods, bool(g >= 0),
             float(cp.gate_min[k]), float(cp.gate_cap[k]), k == 0, k == n_comp - 1,
-            float(cp.total_cap_multiple), float(cp.total_cap_amount),
+            float(cp.total_cap_multiple), float(cp.total_cap_amount) * periods,
         )  # fmt: skip
     return out.reshape(final_shape)

@@ -71,3 +71,15 @@ def test_broadcasting_reps_by_scenarios():
     got = fast_payout_total(plan, c, q, ti)
     assert got.shape == (30, 400)
     np.testing.assert_array_equal(got, plan.payout_arrays(c, q, ti).total)
+
+
+def test_periods_scale_cap_amounts_like_the_numpy_engine():
+    plan = load_plan(ROOT / "templates" / "plans" / "sdr.yaml")  # meetings capped at 3,000/month
+    meetings = np.arange(0, 200, dtype=float)
+    credited = {"meetings": meetings, "pipeline": np.full(200, 300_000.0)}
+    quota = {"meetings": np.full(200, 45.0), "pipeline": np.full(200, 450_000.0)}
+    for periods in (1.0, 3.0):
+        got = fast_payout_total(plan, credited, quota, 6750.0, periods=periods)
+        want = plan.payout_arrays(credited, quota, 6750.0, periods=periods).total
+        np.testing.assert_array_equal(got, want)
+    assert got.max() == 9000.0 + 6750.0 * 0.4 * 0.5  # 3 months of meeting cap + pipeline step
