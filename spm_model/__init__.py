@@ -65,3 +65,13 @@ from spm_model.forecast import BookingsForecaster, ForecastConfig  # noqa: E402
 from spm_model.forecast import backtest as forecast_backtest  # noqa: E402
 
 __all__ += ["BookingsForecaster", "ForecastConfig", "forecast_backtest"]
+
+# performance (middle layer): scorecards, coaching flags, drivers, leaderboards, trends
+from spm_model.performance import (  # noqa: E402
+    attainment_drivers,
+    coaching_flags,
+    leaderboard,
+    scorecards,
+)
+
+__all__ += ["attainment_drivers", "coaching_flags", "leaderboard", "scorecards"]
