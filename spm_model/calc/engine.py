@@ -30,6 +30,7 @@ from spm_model.calc.inputs import CalcInputs, TISource, build_inputs, fiscal_per
 from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions
 from spm_model.data.dataset import Dataset
 from spm_model.data.periods import PeriodSpan
+from spm_model.errors import SpmError
 from spm_model.plans import PeriodOutcome, Plan, accumulate_inputs
 from spm_model.plans.money import ZERO, round_cents
 
@@ -101,6 +102,7 @@ class RepRun:
     outcomes: list[PeriodOutcome]
     clawbacks: list[dict[str, Decimal]]
     draws: list[Decimal]
+    opening_balance: Decimal = ZERO
 
 
 @dataclass
@@ -258,7 +260,12 @@ def _draw_schedule(
 
 
 def run_rep(
-    plan: Plan, inputs: CalcInputs, rep_id: str, hire: date | None, clawback_from: int = 0
+    plan: Plan,
+    inputs: CalcInputs,
+    rep_id: str,
+    hire: date | None,
+    clawback_from: int = 0,
+    opening_balance: Decimal = ZERO,
 ) -> RepRun:
     """Exact run of one rep over the input periods (year to date), with clawbacks.
 
@@ -274,10 +281,12 @@ def run_rep(
         Hire date (draw window).
     clawback_from : int
         First period index for which clawbacks are measured.
+    opening_balance : Decimal
+        Draw balance carried in from the previous fiscal year (negative = owed).
     """
     pis = inputs.period_inputs(rep_id)
     draws = _draw_schedule(plan, hire, inputs.periods, [p.target_incentive for p in pis])
-    outcomes = plan.evaluate_periods_exact(pis, draws=draws)
+    outcomes = plan.evaluate_periods_exact(pis, draws=draws, opening_balance=opening_balance)
     claws: list[dict[str, Decimal]] = [{} for _ in pis]
     has_cancel = inputs.cancelled_periods(rep_id)
     if has_cancel:
@@ -295,7 +304,58 @@ def run_rep(
             c = {name: w.get(name, ZERO) - e for name, e in got.by_component().items()}
             c["__total__"] = without.total - got.total
             claws[t] = c
-    return RepRun(rep_id, outcomes, claws, draws)
+    return RepRun(rep_id, outcomes, claws, draws, opening_balance)
+
+
+def _opening_balances(
+    plan: Plan,
+    ds: Dataset,
+    credits: CreditingResult,
+    fy_periods: list[PeriodSpan],
+    inputs: CalcInputs,
+    hires: dict,
+    ti_source: TISource,
+    reps: Sequence[str] | None,
+) -> dict[str, Decimal]:
+    """Draw balances carried into the fiscal year by reps whose recoverable draw began last year.
+
+    The previous fiscal year is run for those reps (their draw window opened in
+    it); its closing balance opens this year. Balances older than one year are
+    not carried (a draw window longer than a year is unusual).
+    """
+    d = plan.draw
+    if d is None or d.kind != "recoverable":
+        return {}
+    fy_start = fy_periods[0].start
+    prev_fy = fy_periods[0].fiscal_year - 1
+    try:
+        prev_periods, _ = fiscal_periods_through(plan, str(prev_fy))
+    except SpmError:  # no previous year for this calendar
+        return {}
+    lo = prev_periods[0].start
+    cands = []
+    for r in inputs.reps:
+        start = (
+            plan.effective_from if d.starts == "plan_start" or hires.get(r) is None else hires[r]
+        )
+        start = max(start, plan.effective_from)
+        if lo <= start < fy_start:
+            cands.append(r)
+    if not cands:
+        return {}
+    try:
+        prev = build_inputs(plan, ds, credits, prev_periods, reps=reps, ti_source=ti_source)
+    except SpmError:
+        return {}
+    out = {}
+    for r in cands:
+        if r not in prev.reps:
+            continue
+        run = run_rep(plan, prev, r, hires.get(r), len(prev_periods))
+        last = [o for o in run.outcomes if o.pay_period_end and o.draw is not None]
+        if last and last[-1].draw.balance != 0:
+            out[r] = last[-1].draw.balance
+    return out
 
 
 # -- main entry ------------------------------------------------------------------------------
@@ -349,18 +409,24 @@ def calculate(
         r: (None if pd.isna(h) else pd.Timestamp(h).date())
         for r, h in zip(reps_t.index, reps_t["hire_date"], strict=True)
     }
+    openings = _opening_balances(plan, ds, credits, fy_periods, inputs, hires, ti_source, reps)
     import multiprocessing as mp
 
     can_fork = "fork" in mp.get_all_start_methods()
     if workers > 1 and can_fork and len(inputs.reps) >= 2 * MIN_REPS_PER_WORKER:
-        lines, summary, runs = _run_parallel(plan, inputs, hires, first_inside, workers, reps_t)
+        lines, summary, runs = _run_parallel(
+            plan, inputs, hires, first_inside, workers, reps_t, openings
+        )
     else:
         it = inputs.reps
         if progress:
             from tqdm.auto import tqdm
 
             it = tqdm(it, desc=f"calc {plan.id} {period}", unit="rep")
-        runs = {r: run_rep(plan, inputs, r, hires.get(r), first_inside) for r in it}
+        runs = {
+            r: run_rep(plan, inputs, r, hires.get(r), first_inside, openings.get(r, ZERO))
+            for r in it
+        }
         lines, summary = _tables(plan, inputs, runs, reps_t, first_inside)
     return CalcResult(plan, period, inside, lines, summary, inputs, credits, runs, ds)
 
@@ -379,31 +445,37 @@ class LazyRuns(dict):
     the same numbers because the calculation is deterministic.
     """
 
-    def __init__(self, plan: Plan, inputs: CalcInputs, hires: dict, first: int):
+    def __init__(self, plan: Plan, inputs: CalcInputs, hires: dict, first: int, openings: dict):
         super().__init__()
-        self._job = (plan, inputs, hires, first)
+        self._job = (plan, inputs, hires, first, openings)
         self._reps = set(inputs.reps)
 
     def __missing__(self, rep_id: str) -> RepRun:
         if rep_id not in self._reps:
             raise KeyError(rep_id)
-        plan, inputs, hires, first = self._job
-        run = run_rep(plan, inputs, rep_id, hires.get(rep_id), first)
+        plan, inputs, hires, first, openings = self._job
+        run = run_rep(plan, inputs, rep_id, hires.get(rep_id), first, openings.get(rep_id, ZERO))
         self[rep_id] = run
         return run
 
 
 def _run_chunk(reps: list[str]) -> dict[str, tuple[list[tuple], list[tuple]]]:
-    plan, inputs, hires, first, lookups = _SHARED["job"]
+    plan, inputs, hires, first, lookups, openings = _SHARED["job"]
     out = {}
     for r in reps:
-        run = run_rep(plan, inputs, r, hires.get(r), first)
+        run = run_rep(plan, inputs, r, hires.get(r), first, openings.get(r, ZERO))
         out[r] = _rep_rows(plan, inputs.labels, lookups, r, run, first)
     return out
 
 
 def _run_parallel(
-    plan: Plan, inputs: CalcInputs, hires: dict, first: int, workers: int, reps_t: pd.DataFrame
+    plan: Plan,
+    inputs: CalcInputs,
+    hires: dict,
+    first: int,
+    workers: int,
+    reps_t: pd.DataFrame,
+    openings: dict,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, RepRun]]:
     """Evaluate reps in ``workers`` forked processes (inputs shared copy-on-write)."""
     import multiprocessing as mp
@@ -416,7 +488,7 @@ def _run_parallel(
     reps = inputs.reps
     n_chunks = workers * 4
     chunks = [reps[i::n_chunks] for i in range(n_chunks) if reps[i::n_chunks]]
-    _SHARED["job"] = (plan, inputs, hires, first, lookups)
+    _SHARED["job"] = (plan, inputs, hires, first, lookups, openings)
     try:
         ctx = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -434,7 +506,7 @@ def _run_parallel(
         sum_rows += sr
     lines = pd.DataFrame(line_rows, columns=LINE_COLUMNS)
     summary = pd.DataFrame(sum_rows, columns=SUMMARY_COLUMNS)
-    return lines, summary, LazyRuns(plan, inputs, hires, first)
+    return lines, summary, LazyRuns(plan, inputs, hires, first, openings)
 
 
 def calculate_many(

@@ -129,3 +129,31 @@ def test_statement_columns_and_ytd(company, make_plan):
     assert s["ytd_earned"] == 1020.0
     assert s["payable"] == 400.0
     assert "tier" in line["segment"] or line["segment"]
+
+
+def test_recoverable_draw_balance_carries_into_the_next_year(company, make_plan):
+    # hired 2024-11-01, draw 2,000 a month for 4 months; 10% commission
+    sales = [
+        ("2024-11-10", 5_000),
+        ("2024-12-10", 5_000),
+        ("2025-01-10", 25_000),
+        ("2025-02-10", 40_000),
+        ("2025-03-10", 30_000),
+    ]
+    ds = company(sales, hire="2024-11-01")
+    plan = make_plan(
+        [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}],
+        measurement_period="month",
+        pay_frequency="month",
+        draw={"kind": "recoverable", "amount": 2000, "periods": 4, "starts": "hire_date"},
+    )
+    prev = calculate(plan, ds, "2024-Q4")
+    assert list(prev.summary["draw_balance"]) == [-1500.0, -3000.0]
+    res = calculate(plan, ds, "2025-Q1")
+    s = res.summary
+    assert res.runs["A"].opening_balance == -3000
+    # Jan: earns 2,500 >= draw 2,000 -> 500 recovered; Feb: 4,000 -> 2,000 recovered;
+    # Mar (window over): 3,000 -> the last 500 recovered
+    assert list(s["payable"]) == [2000.0, 2000.0, 2500.0]
+    assert list(s["draw_recovered"]) == [500.0, 2000.0, 500.0]
+    assert list(s["draw_balance"]) == [-2500.0, -500.0, 0.0]
