@@ -42,6 +42,7 @@ def _check_02(fig: dict, tmp: Path) -> None:
         == reps["plan_id"].isin(["saas_ae", "account_manager", "sdr"]).sum()
     )
     assert (tmp / "plan_design.xlsx").is_file()
+    assert 0.5 * fig["saas_ae_budget"] < fig["saas_ae_mean_cost"] < 3 * fig["saas_ae_budget"]
 
 
 def _check_07(fig: dict, tmp: Path) -> None:
