@@ -192,7 +192,8 @@ def backtest(
             keep = keep & np.array(
                 [(r, mm) in had for r, mm in zip(p["rep_id"], p["measure"], strict=True)]
             )
-    rows = []
+    rows: list[dict[str, Any]] = []
+    aims: dict[str, float | None] = {}
     details = []
     for label, spec in specs.items():
         res = set_quotas(hist, method=spec, manager_quotas=False)
@@ -216,12 +217,12 @@ def backtest(
         details.append(d)
         meth = res.method
         aim = getattr(meth, "aim", None)
+        aims[label] = aim
         rows.append({"method": label, **_scores(d, aim)})
     detail = pd.concat(details, ignore_index=True)
     table = pd.DataFrame(rows)
     table["aim_gap"] = table["share_at_quota"] - table["aim"]
     bm = []
     for (label, meas), g in detail.groupby(["method", "measure"], sort=False):
-        aim = next((r["aim"] for r in rows if r["method"] == label), np.nan)
-        bm.append({"method": label, "measure": meas, **_scores(g, None if np.isnan(aim) else aim)})
+        bm.append({"method": label, "measure": meas, **_scores(g, aims.get(str(label)))})
     return BacktestResult(year=int(year), table=table, by_measure=pd.DataFrame(bm), detail=detail)

@@ -117,11 +117,14 @@ def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = Tr
     if len(tx):
         prod = ds.products.set_index("product_id")
         ppos = prod.index.get_indexer(tx["product_id"])
-        pmeas = np.append(prod["measure"].to_numpy(dtype=object), None)
-        pfam = np.append(
-            prod["family"].to_numpy(dtype=object) if "family" in prod else np.full(len(prod), None),
-            None,
+        none = np.array([None], dtype=object)
+        pmeas = np.concatenate([prod["measure"].to_numpy(dtype=object), none])
+        fam = (
+            prod["family"].to_numpy(dtype=object)
+            if "family" in prod
+            else np.full(len(prod), None, dtype=object)
         )
+        pfam = np.concatenate([fam, none])
         t = pd.DataFrame(
             {
                 "account_id": tx["account_id"].to_numpy(),
@@ -502,11 +505,11 @@ def _leave_factor(
     lv["end_date"] = pd.to_datetime(lv["end_date"])
     frac = lv["fraction"].to_numpy(dtype=float) if "fraction" in lv else np.ones(len(lv))
     problems = [
-        Problem("<leaves>", None, i + 2, "end_date", "end_date before start_date")
+        Problem("<leaves>", None, int(i) + 2, "end_date", "end_date before start_date")
         for i in np.flatnonzero((lv["end_date"] < lv["start_date"]).to_numpy())
     ]
     problems += [
-        Problem("<leaves>", None, i + 2, "fraction", "fraction must be in (0, 1]")
+        Problem("<leaves>", None, int(i) + 2, "fraction", "fraction must be in (0, 1]")
         for i in np.flatnonzero(~((frac > 0) & (frac <= 1)))
     ]
     if problems:
@@ -629,8 +632,17 @@ def build_history(
     managers = pd.DataFrame(mrows, columns=["rep_id", "measure"]).merge(
         reps[cols0], on="rep_id", how="left"
     )
-    cols = ["rep_id", "role", "region", "team", "manager_id", "hire_date", "end_date", "fte",
-            "plan_id"]
+    cols = [
+        "rep_id",
+        "role",
+        "region",
+        "team",
+        "manager_id",
+        "hire_date",
+        "end_date",
+        "fte",
+        "plan_id",
+    ]
     cols = [c for c in cols if c in reps]
     pairs = pairs.merge(reps[cols], on="rep_id", how="left")
     if "fte" not in pairs:

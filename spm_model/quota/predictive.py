@@ -25,6 +25,7 @@ the plan-year capacity to get expected credit.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,7 +159,7 @@ def predictive_draws(
     history: QuotaHistory,
     n_draws: int = 2000,
     seed: int | np.random.Generator = 0,
-    **params: float,
+    **params: Any,
 ) -> np.ndarray:
     """Draws of next fiscal year's full-capacity amount per pair (pairs x draws).
 

@@ -245,6 +245,7 @@ def set_quotas(
     basis = np.maximum(np.nan_to_num(basis, nan=0.0), 0.0)
     # measures with a target but no basis at all: equal weights per FTE
     season = hist.season_matrix()
+    employed = hist.employed if hist.employed is not None else (hist.capacity > 0).astype(float)
     prof = meth.profile_
     sp = season * prof
     fte = p["fte"].to_numpy(dtype=float)
@@ -318,7 +319,7 @@ def set_quotas(
     # phase every rep's annual amount into months
     mw = rep_monthly_w.copy()
     zero = mw.sum(axis=1) <= 0
-    mw[zero] = (sp * np.maximum(hist.employed, 1e-9))[zero]
+    mw[zero] = (sp * np.maximum(employed, 1e-9))[zero]
     monthly = largest_remainder_grouped(
         mw.ravel(), np.repeat(np.arange(hist.n_pairs), 12), annual_amt
     ).reshape(hist.n_pairs, 12)
@@ -331,7 +332,7 @@ def set_quotas(
             "month": np.tile(month_labels, hist.n_pairs),
             "period": np.tile(labels, hist.n_pairs),
             "amount": monthly.ravel(),
-            "employed": (hist.employed > 0).ravel(),
+            "employed": (employed > 0).ravel(),
         }
     )
     q = long.groupby(["rep_id", "period", "measure"], as_index=False, sort=False).agg(
@@ -361,7 +362,7 @@ def set_quotas(
         drop=True
     )
     cap_share = (sp * hist.capacity).sum(axis=1) / np.maximum(sp.sum(axis=1), 1e-12)
-    act = hist.employed > 0
+    act = employed > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         avg_pot = np.where(
             act.any(axis=1), (hist.potential * act).sum(axis=1) / act.sum(axis=1), 0.0

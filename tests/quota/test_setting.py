@@ -219,3 +219,14 @@ def test_expected_payout_through_the_plan_engine(blend):
     res2 = set_quotas(blend.history, method="blend", target=60e6)
     hi = fairness_report(res2, d, plan=plan).per_rep.set_index("rep_id")["expected_payout"]
     assert hi["R0051"] < lo["R0051"]
+
+
+def test_fiscal_year_starting_in_april(sample):
+    ds = sample.replace()
+    ds.meta = sample.meta.model_copy(update={"fy_start_month": 4})
+    res = set_quotas(ds, 2026, "blend", target=40e6, over_assign=0.1, freq="quarter")
+    assert res.reconciles
+    h = res.history
+    assert h.cutoff == pd.Timestamp("2025-03-31")  # FY2026 runs 2025-04-01 .. 2026-03-31
+    assert sorted(res.quotas["period"].unique()) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert h.season["new_business"].mean() == pytest.approx(1.0)
