@@ -352,9 +352,9 @@ def _opening_balances(
         if r not in prev.reps:
             continue
         run = run_rep(plan, prev, r, hires.get(r), len(prev_periods))
-        last = [o for o in run.outcomes if o.pay_period_end and o.draw is not None]
-        if last and last[-1].draw.balance != 0:
-            out[r] = last[-1].draw.balance
+        balances = [o.draw.balance for o in run.outcomes if o.pay_period_end and o.draw is not None]
+        if balances and balances[-1] != 0:
+            out[r] = balances[-1]
     return out
 
 
@@ -550,7 +550,11 @@ def calculate_many(
         rep_plan = dict(
             zip(ds.reps["rep_id"].astype(object), ds.reps["plan_id"].astype(object), strict=True)
         )
-        policies = {r: by_plan[pid] for r, pid in rep_plan.items() if by_plan.get(pid) is not None}
+        policies: dict[str, ClawbackPolicy] = {}
+        for r, pid in rep_plan.items():
+            pol = by_plan.get(pid)
+            if pol is not None:
+                policies[r] = pol
         credits = credit_transactions(ds, clawback=policies, rollup="lazy")
     out = []
     for p in plans:

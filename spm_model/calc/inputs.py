@@ -718,7 +718,7 @@ def _deals(plan, ds, credits, iv, p_start, p_end, labels) -> dict[tuple[str, str
     keep &= k >= 0
     c = c[keep]
     k = k[keep]
-    to_plan = {}
+    to_plan: dict[str, str] = {}
     for name, m in plan.measures.items():
         if m.source == "credit" and not m.rollup:
             to_plan.setdefault(m.data_measure or name, name)

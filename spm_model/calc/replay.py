@@ -21,7 +21,7 @@ import pandas as pd
 from spm_model.calc.engine import CalcResult, calculate
 from spm_model.crediting import CreditingResult
 from spm_model.data.dataset import Dataset
-from spm_model.data.periods import parse_period, period_labels
+from spm_model.data.periods import Frequency, parse_period, period_labels
 from spm_model.errors import SpmConfigError
 from spm_model.plans import Plan
 
@@ -159,7 +159,7 @@ def replay(
     return ReplayResult(calc, recon, tolerance)
 
 
-def _freq_of(labels: pd.Series) -> str | None:
+def _freq_of(labels: pd.Series) -> Frequency | None:
     for lab in labels.dropna().astype(str).unique()[:50]:
         try:
             return parse_period(lab).freq
@@ -186,7 +186,7 @@ def reconcile(calc: CalcResult, ds: Dataset, tolerance: float = 0.01) -> pd.Data
     pay = ds.payments.copy()
     pay_freq = _freq_of(pay["period"]) if len(pay) else None
     order = {"month": 1, "quarter": 2, "year": 3}
-    freq = plan.pay_frequency
+    freq: Frequency = plan.pay_frequency
     if pay_freq is not None and order[pay_freq] > order[freq]:
         freq = pay_freq
     end_dates = pd.DatetimeIndex([pd.Timestamp(ends[p].end) for p in s["period"]])

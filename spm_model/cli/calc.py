@@ -203,7 +203,10 @@ def register(app: typer.Typer) -> None:
         """Credit the transactions of a dataset and report conservation, splits and issues."""
         from spm_model.crediting import credit_transactions
         from spm_model.data import load_dataset
+        from spm_model.errors import SpmConfigError
 
+        if freq not in ("month", "quarter", "year"):
+            raise SpmConfigError(f"--freq must be month, quarter or year, got {freq!r}")
         ds = load_dataset(data)
         res = credit_transactions(ds)
         typer.echo(repr(res))
@@ -216,9 +219,8 @@ def register(app: typer.Typer) -> None:
 
             with atomic_path(out, is_dir=True) as tmp:
                 res.credits.to_csv(tmp / "credits.csv", index=False, lineterminator="\n")
-                res.totals(freq, "all", by=("rep_id", "period", "measure", "rule")).to_csv(
-                    tmp / f"totals_{freq}.csv", index=False, lineterminator="\n"
-                )
+                totals = res.totals(freq, "all", by=("rep_id", "period", "measure", "rule"))  # type: ignore[arg-type]
+                totals.to_csv(tmp / f"totals_{freq}.csv", index=False, lineterminator="\n")
                 res.conservation.to_csv(tmp / "conservation.csv", index=False, lineterminator="\n")
                 res.split_report.to_csv(tmp / "split_report.csv", index=False, lineterminator="\n")
                 res.issues.to_csv(tmp / "issues.csv", index=False, lineterminator="\n")

@@ -144,9 +144,8 @@ class _Block:
     def concat(blocks: list[_Block]) -> _Block:
         fields = _Block.__dataclass_fields__
         if not blocks:
-            return _Block.make(
-                *(np.zeros(0, np.int64) for _ in range(4)), 0, np.zeros(0, np.int64), np.zeros(0)
-            )
+            z = np.zeros(0, np.int64)
+            return _Block.make(z, z, z, z, 0, z, np.zeros(0))
         return _Block(**{f: np.concatenate([getattr(b, f) for b in blocks]) for f in fields})
 
     def take(self, idx: np.ndarray) -> _Block:

@@ -213,6 +213,7 @@ def worked_example_dataset() -> Dataset:
         fy_start_month=1,
         start_date=pd.Timestamp("2025-01-01").date(),
         end_date=pd.Timestamp("2025-12-31").date(),
+        seed=None,
     )
     return Dataset(
         {

@@ -349,7 +349,7 @@ class CreditingResult:
         return c.reset_index(drop=True)
 
 
-def _cat(codes: np.ndarray, categories: Sequence[object]) -> pd.Categorical:
+def _cat(codes: np.ndarray, categories: Sequence[object] | np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(
         np.asarray(codes, dtype=np.int64),
         categories=pd.Index(np.asarray(categories, dtype=object), dtype=object),
