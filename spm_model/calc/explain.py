@@ -9,6 +9,7 @@ and payable lines. The same information comes back as DataFrames.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -53,6 +54,14 @@ class Explanation:
 
     def _repr_markdown_(self) -> str:  # Jupyter
         return "```\n" + self.text + "\n```"
+
+
+_LONG_DECIMAL = re.compile(r"(?<![\d.])(-?\d+\.\d{7,})")
+
+
+def _short_decimal(m: re.Match[str]) -> str:
+    """Show a long exact rate with 6 decimals (the calculation keeps full precision)."""
+    return f"{Decimal(m.group(1)):.6f}".rstrip("0").rstrip(".")
 
 
 def _n(k: int, noun: str) -> str:
@@ -385,7 +394,7 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
                         )
                     out.append("   " + _quota_text(result, rep_id, mname, qspan, q))
             for text_line in ln.explain().splitlines()[1:]:
-                tl = text_line.strip()
+                tl = _LONG_DECIMAL.sub(_short_decimal, text_line.strip())
                 if tl.startswith(("credited ", "quota ")):
                     continue  # already shown above with their sources
                 out.append("   " + tl)
