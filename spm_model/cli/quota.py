@@ -59,6 +59,12 @@ def register(app: typer.Typer) -> None:
             "('region=0.05,team=0.05,rep=0.1').",
         ),
         freq: str = typer.Option("month", "--freq", help="month, quarter or year."),
+        cutoff: str | None = typer.Option(
+            None,
+            "--cutoff",
+            help="Last day of history to learn from (default: the day before the year, "
+            "or the end of the data if earlier).",
+        ),
         excel: Path | None = typer.Option(
             None, "--excel", help="Also write the Excel workbook with the allocation hierarchy."
         ),
@@ -89,7 +95,10 @@ def register(app: typer.Typer) -> None:
         if out.suffix.lower() not in (".csv", ".parquet"):
             raise SpmConfigError(f"--out must end in .csv or .parquet, got {out}")
         ds = load_dataset(data)
-        res = set_quotas(ds, year, spec, target=tgt, measure=measure, over_assign=oa, freq=freq)
+        opts = {} if cutoff is None else {"cutoff": cutoff}
+        res = set_quotas(
+            ds, year, spec, target=tgt, measure=measure, over_assign=oa, freq=freq, **opts
+        )
         if not res.reconciles:  # pragma: no cover - guarded by construction and tests
             raise SpmConfigError("allocation does not reconcile; nothing written")
         if out.suffix.lower() == ".csv":

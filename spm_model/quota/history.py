@@ -577,11 +577,24 @@ def build_history(
     fy = ds.meta.fy_start_month
     span = parse_period(str(int(year)), fy)
     y0 = pd.Timestamp(span.start)
-    cut = pd.Timestamp(cutoff) if cutoff is not None else y0 - pd.Timedelta(days=1)
+    notes: list[str] = []
+    if cutoff is not None:
+        cut = pd.Timestamp(cutoff)
+    else:
+        cut = y0 - pd.Timedelta(days=1)
+        try:
+            as_of = pd.Timestamp(ds.as_of)
+        except (TypeError, ValueError):  # no end date and no transactions
+            as_of = pd.NaT
+        if pd.notna(as_of) and as_of < cut:
+            notes.append(
+                f"history cut-off {as_of.date()} (end of the data), "
+                f"{(cut - as_of).days} days before fiscal year {year} starts"
+            )
+            cut = as_of
     cut_m = int(_month_index(pd.Series([cut]))[0])
     if cut.month == (cut + pd.Timedelta(days=1)).month:
         cut_m -= 1  # a cut-off inside a month keeps only the complete months before it
-    notes: list[str] = []
     if credited is None:
         credit = attribute_history(ds)
     else:

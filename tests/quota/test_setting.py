@@ -230,3 +230,12 @@ def test_fiscal_year_starting_in_april(sample):
     assert h.cutoff == pd.Timestamp("2025-03-31")  # FY2026 runs 2025-04-01 .. 2026-03-31
     assert sorted(res.quotas["period"].unique()) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
     assert h.season["new_business"].mean() == pytest.approx(1.0)
+
+
+def test_next_year_learns_from_the_data_up_to_its_end(sample):
+    res = set_quotas(sample, 2027, "history", target=45e6)
+    h = res.history
+    assert h.cutoff == pd.Timestamp("2026-09-30")  # the data ends before FY2027 starts
+    assert any("cut-off 2026-09-30" in n for n in res.notes)
+    explicit = set_quotas(sample, 2027, "history", target=45e6, cutoff="2026-09-30")
+    assert explicit.annual["annual"].tolist() == res.annual["annual"].tolist()
