@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
         if out.suffix.lower() not in (".csv", ".parquet"):
             raise SpmConfigError(f"--out must end in .csv or .parquet, got {out}")
         ds = load_dataset(data)
-        opts = {} if cutoff is None else {"cutoff": cutoff}
+        opts: dict[str, Any] = {} if cutoff is None else {"cutoff": cutoff}
         res = set_quotas(
             ds, year, spec, target=tgt, measure=measure, over_assign=oa, freq=freq, **opts
         )

@@ -24,6 +24,7 @@ Money is in whole currency units (counts for ``meetings``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,7 +108,7 @@ class QuotaResult:
             f"pairs={len(self.annual)}, rows={len(self.quotas)}, reconciles={self.reconciles})"
         )
 
-    def to_excel(self, path: str) -> Any:
+    def to_excel(self, path: str | os.PathLike[str]) -> Any:
         """Write the workbook with the allocation hierarchy (:func:`spm_model.quota.to_excel`)."""
         from spm_model.quota.export import to_excel
 
