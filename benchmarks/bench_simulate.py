@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -64,12 +65,13 @@ def part_sim(reps: int, scenarios: int) -> dict:
 
     plan = load_plan(ROOT / "templates" / "plans" / "saas_ae.yaml")
     model = _model(reps)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     res = simulate(model, plan, scenarios, seed=2026, chunk_size=1_000)
-    el = time.perf_counter() - t
+    el, cpu = time.perf_counter() - t, time.process_time() - c
     s = res.summary()
     return {
         "seconds": el,
+        "cpu_seconds": cpu,
         "peak_mb": _peak_mb(),
         "mean_cost": s.value("mean cost"),
         "mcse": s.se("mean cost"),
@@ -81,14 +83,19 @@ def part_bare(reps: int, scenarios: int) -> dict:
     rng = np.random.default_rng(1)
     xs, ys = [0.0, 0.5, 1.0, 1.5, 3.0], [0.0, 0.25, 1.0, 1.4, 2.0]
     chunk = 1_000
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     acc = 0.0
     for a in range(0, scenarios, chunk):
         n = min(chunk, scenarios - a)
         for _ in range(2 * 4):  # two measures x four quarters
             x = rng.lognormal(0.0, 0.4, size=(n, reps))
             acc += float(np.interp(x, xs, ys).sum())
-    return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(), "checksum": acc}
+    return {
+        "seconds": time.perf_counter() - t,
+        "cpu_seconds": time.process_time() - c,
+        "peak_mb": _peak_mb(),
+        "checksum": acc,
+    }
 
 
 def part_dask(reps: int, scenarios: int) -> dict:
@@ -167,9 +174,13 @@ def main() -> None:
         f"mean cost {out['sim']['mean_cost']:,.0f} (MCSE {out['sim']['mcse']:,.0f})"
     )
     print(f"bare pass: {out['bare']['seconds']:7.1f} s, peak {out['bare']['peak_mb']:,.0f} MB")
+    sim, bare = out["sim"], out["bare"]
     print(
-        f"ratio simulate / bare numpy pass: {out['sim']['seconds'] / out['bare']['seconds']:.2f}x"
+        f"ratio simulate / bare numpy pass: {sim['seconds'] / bare['seconds']:.2f}x wall, "
+        f"{sim['cpu_seconds'] / bare['cpu_seconds']:.2f}x CPU "
+        f"(CPU {sim['cpu_seconds']:.1f} s vs {bare['cpu_seconds']:.1f} s)"
     )
+    print(f"load average at the end: {os.getloadavg()}")
     if "dask" in out:
         d = out["dask"]
         print(

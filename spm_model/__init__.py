@@ -45,15 +45,10 @@ __all__ += [
 ]
 
 # simulate (middle layer): Monte Carlo comp cost
-from spm_model.simulate import (  # noqa: E402
-    ScenarioModel,
-    SimulationResult,
-    from_assumptions,
-    from_dataset,
-    simulate,
-)
+# (the function is spm_model.simulate.simulate: re-exporting it here would hide the subpackage)
+from spm_model.simulate import ScenarioModel, SimulationResult  # noqa: E402
 
-__all__ += ["ScenarioModel", "SimulationResult", "from_assumptions", "from_dataset", "simulate"]
+__all__ += ["ScenarioModel", "SimulationResult"]
 
 # quota (middle layer): quota methods, allocation, phasing, fairness, backtests
 from spm_model.quota import QuotaResult, backtest, fairness_report, set_quotas  # noqa: E402
@@ -75,3 +70,9 @@ from spm_model.performance import (  # noqa: E402
 )
 
 __all__ += ["attainment_drivers", "coaching_flags", "leaderboard", "scorecards"]
+
+# territory (middle layer): balanced, compact, low-disruption alignments (HiGHS)
+from spm_model.territory import AlignmentResult, TerritoryProblem, solve_dataset  # noqa: E402
+from spm_model.territory import solve as solve_territories  # noqa: E402
+
+__all__ += ["AlignmentResult", "TerritoryProblem", "solve_dataset", "solve_territories"]

@@ -28,8 +28,8 @@ import numpy as np
 from spm_model.errors import SpmConfigError
 from spm_model.plans import Plan
 from spm_model.plans.money import round_cents_array
-from spm_model.simulate.marginals import attainment_from_scores
-from spm_model.simulate.model import ScenarioModel
+from spm_model.simulate.marginals import attainment_from_scores, lognormal_params
+from spm_model.simulate.model import FAMILY_CODE, ScenarioModel
 
 SCENARIO_BLOCK = 100
 REP_BLOCK = 1024
@@ -245,6 +245,11 @@ def bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return i
 
 
+def _last_sum(x: np.ndarray) -> np.ndarray:
+    """Sum over the last (short) axis as a matrix-vector product (exact on integer cents)."""
+    return (x.reshape(-1, x.shape[-1]) @ np.ones(x.shape[-1])).reshape(x.shape[:-1])
+
+
 def _cents(x: np.ndarray) -> np.ndarray:
     """Integer-valued float cents of a money array."""
     return np.rint(x * 100.0)
@@ -409,10 +414,9 @@ def run_chunk(
                 )
                 for m in range(m_all):
                     credited[m] *= keep
-            cents = [_cents(c) for c in credited]
-            for m in range(m_all):
-                credited[m] = cents[m] * 0.01
-            rev_m = np.stack([c.sum(axis=(1, 2)) for c in cents], axis=1)
+            cents = [np.rint(c, out=c) for c in credited]
+            credited = [c * 0.01 for c in cents]
+            rev_m = np.stack([c.reshape(c.shape[0], -1).sum(axis=1) for c in cents], axis=1)
             if seats is not None:
                 for m in range(m_all):
                     np.add.at(rev_m[:, m], seats.s_idx, _cents(seats.credited[m]).sum(axis=1))
@@ -433,14 +437,14 @@ def _scenario_credited(
     loads: tuple[float, float, float, float],
     n_groups: int,
 ) -> list[np.ndarray]:
-    """Credited amounts (currency, unrounded) per measure, each of shape (S, K, P)."""
+    """Credited amounts in cents (unrounded) per measure, each of shape (S, K, P)."""
     k = reps.stop - reps.start
     p, n_m = model.n_periods, model.n_measures
     n_s = b - a
     if model.draws is not None:
         d = model.draws.shape[0]
         idx = np.arange(a, b) % d
-        return [np.ascontiguousarray(model.draws[idx, reps, m, :]) for m in range(n_m)]
+        return [model.draws[idx, reps, m, :] * 100.0 for m in range(n_m)]
     a_c, a_g, a_r, a_e = loads
     common = None
     if a_c > 0 or a_g > 0:
@@ -454,17 +458,30 @@ def _scenario_credited(
         common = rep_part if common is None else common + rep_part
     eps = _fill(seed, KIND_EPS, rb, a, b, (k, p), n_m)
     out = []
+    mg = model.marginals
     for m in range(n_m):
         z = eps[m]
-        if a_e != 1.0:
-            z *= a_e
-        if common is not None:
-            z += common
-        x = attainment_from_scores(z, model.marginals, reps, m)
-        x *= scale[reps, m, :][None, :, :]
+        scale_c = 100.0 * scale[reps, m, :]  # quota x season x ramp, in cents
+        plain = not np.any(mg.p_zero[reps, m])
+        if plain and np.all(mg.family[reps, m] == FAMILY_CODE["lognormal"]):
+            # exp(mu + s z) x scale folded into one exponent: exp(s z + mu + log(scale))
+            mu, sig = lognormal_params(mg.mean[reps, m], mg.sd[reps, m])
+            z *= (a_e * sig)[None, :, None]
+            if common is not None:
+                z += common * sig[None, :, None]
+            with np.errstate(divide="ignore"):
+                z += (mu[:, None] + np.log(scale_c))[None, :, :]
+            x = np.exp(z, out=z)
+        else:
+            if a_e != 1.0:
+                z *= a_e
+            if common is not None:
+                z += common
+            x = attainment_from_scores(z, mg, reps, m)
+            x *= scale_c[None, :, :]
         if model.large_deals is not None and model.large_deals.prob[m] > 0:
             pos, size = _large_deals(model, seed, rb, a, b, reps, m)
-            q = np.broadcast_to(model.quota[reps, m, :][None], (n_s, k, p)).ravel()
+            q = np.broadcast_to(100.0 * model.quota[reps, m, :][None], (n_s, k, p)).ravel()
             np.add.at(x.reshape(-1), pos, size * q[pos])
         out.append(x)
     return out
@@ -488,8 +505,7 @@ def _evaluate(
     out.revenue[rows] += rev_m.sum(axis=1).astype(np.int64)
     pm = settings.primary
     q_h = model.quota[reps, pm, :].sum(axis=1)  # horizon quota of the primary measure
-    with np.errstate(divide="ignore", invalid="ignore"):
-        att = cents[pm].sum(axis=2) * 0.01 / np.where(q_h > 0, q_h, 1.0)[None, :]
+    att = _last_sum(cents[pm]) * 0.01 / np.where(q_h > 0, q_h, 1.0)[None, :]
     eligible = np.broadcast_to(q_h > 0, att.shape)
     if depart is not None:
         eligible = eligible & (depart >= p)
@@ -517,7 +533,7 @@ def _evaluate(
         if depart is not None:
             paid = ctx.pay_end[None, None, :] < depart[:, :, None]
             pay *= paid
-        rep_h = pay.sum(axis=2)  # (S, K) horizon payout per seat
+        rep_h = _last_sum(pay)  # (S, K) horizon payout per seat
         out.cost_pay[i, rows] += pay.sum(axis=1).astype(np.int64)
         ti_h = _cents(ti).sum(axis=1)
         out.lev_pay[i] += np.bincount(
@@ -573,7 +589,7 @@ def _backfill_seats(
         undo = np.where(ramp_now > 0, 1.0 / np.where(ramp_now > 0, ramp_now, 1.0), 0.0)
     cred, quota = [], []
     for m in range(model.n_measures):
-        cred.append(_cents(credited[m][s_idx, k_idx, :] * undo * prod) * 0.01)
+        cred.append(np.rint(credited[m][s_idx, k_idx, :] * undo * prod) * 0.01)
         quota.append(_cents(model.quota[r_idx, m, :] * qfac) * 0.01)
     return _Seats(s_idx, k_idx, r_idx, st, cred, quota, tenure)
 

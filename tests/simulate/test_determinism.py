@@ -31,7 +31,7 @@ def _same(a, b):
 
 @pytest.fixture(scope="module")
 def runs(saas_plan, make_model):
-    model = make_model(12)
+    model = make_model(6)
     out = {
         c: simulate(model, saas_plan, 52_000, seed=99, chunk_size=c, detail_scenarios=3_000)
         for c in (1_000, 7_777, 50_000)
@@ -69,12 +69,12 @@ def test_dask_local_cluster_identical(runs, saas_plan):
             res = simulate(
                 model,
                 saas_plan,
-                16_000,
+                9_000,
                 seed=99,
                 chunk_size=7_777,
                 backend="dask",
                 client=client,
                 detail_scenarios=3_000,
             )
-    local = simulate(model, saas_plan, 16_000, seed=99, chunk_size=1_000, detail_scenarios=3_000)
+    local = simulate(model, saas_plan, 9_000, seed=99, chunk_size=1_000, detail_scenarios=3_000)
     _same(res, local)

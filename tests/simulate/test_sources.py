@@ -19,14 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _credited(model, n=2_000, seed=0):
-    """Credited arrays (S, R, P) per measure for scenarios [0, n) (rep block 0)."""
+    """Credited arrays (S, R, P) per measure (currency) for scenarios [0, n) (rep block 0)."""
     r = model.n_reps
     a_c, a_g, a_r = np.sqrt([model.rho_company, model.rho_group, model.rho_rep])
     a_e = np.sqrt(1 - model.rho_company - model.rho_group - model.rho_rep)
     scale = model.quota * model.season[None] * model.ramp_factor()[:, None, :]
-    return _scenario_credited(
+    cents = _scenario_credited(
         model, seed, 0, 0, n, slice(0, r), scale, (a_c, a_g, a_r, a_e), len(model.group_names)
     )
+    return [c / 100.0 for c in cents]
 
 
 @pytest.mark.parametrize("family", ["lognormal", "normal", "gamma"])
