@@ -287,6 +287,11 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
     )
     out.append(f"Statement trace for {rep_id}{name}{role}")
     out.append(f"Plan {plan.id} - {plan.name} (version {plan.version}); amounts in {cur}")
+    own = None if info is None else info.get("plan_id")
+    if own is not None and not pd.isna(own) and own != plan.id:
+        out.append(
+            f"Note: {rep_id} is on plan {own!r} (reps.plan_id); this is a what-if on {plan.id!r}."
+        )
     if plan.cumulative:
         out.append(
             "The plan is cumulative: credit, quota and earnings are measured year to date "

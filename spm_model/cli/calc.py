@@ -49,11 +49,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compute every rep's exact statement for a period; write CSV, Excel and statements."""
         from spm_model.calc import calculate, calculate_many
+        from spm_model.calc.outputs import FORMATS
         from spm_model.data import load_dataset
         from spm_model.errors import SpmConfigError
         from spm_model.plans import load_plan
 
         fmts = [f.strip() for f in formats.split(",") if f.strip()]
+        bad = [f for f in fmts if f not in FORMATS]
+        if bad:
+            raise SpmConfigError(
+                f"unknown output format(s) {bad}; choose from {', '.join(FORMATS)}"
+            )
         ds = load_dataset(data)
         if plan.is_dir():
             files = sorted([*plan.glob("*.yaml"), *plan.glob("*.yml")])
