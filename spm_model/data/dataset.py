@@ -288,6 +288,19 @@ def _to_text(s: pd.Series, null: np.ndarray) -> pd.Series:
     return out
 
 
+def _text_column(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Return the stripped text column (missing where empty) and its null mask (one strip)."""
+    if pd.api.types.is_string_dtype(s) and s.dtype != object:
+        t = s if s.dtype == TEXT_DTYPE else s.astype(TEXT_DTYPE)
+        stripped = t.str.strip()
+        null = np.asarray(
+            stripped.isna().to_numpy() | stripped.eq("").to_numpy(na_value=False), dtype=bool
+        )
+        return (stripped.where(~null) if null.any() else stripped), null
+    null = _is_null(s)
+    return _to_text(s, null), null
+
+
 def _map_unique(s: pd.Series, func: Any) -> pd.Series:
     """Apply ``func`` to each distinct non-null value once and map the results back."""
     out = np.full(len(s), None, dtype=object)
@@ -406,8 +419,11 @@ def coerce_table(
             out[col.name] = _empty_column(col.kind, n, index)
             continue
         s = raw[col.name]
-        null = _is_null(s)
         conv: pd.Series
+        if col.kind in ("str", "period"):
+            text, null = _text_column(s)
+        else:
+            null = _is_null(s)
         if col.kind in ("money", "float", "int"):
             if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
                 vals = s.astype("float64")
@@ -471,7 +487,7 @@ def coerce_table(
                 conv = mapped.astype("boolean")
             report(bad, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not true/false")
         else:  # str, period
-            conv = _to_text(s, null)
+            conv = text
             if col.kind == "period":
                 labels = _map_unique(conv, _period_label)
                 bad = ~null & labels.isna().to_numpy()
