@@ -14,6 +14,7 @@ with a 1e-14 relative tolerance), and is tested equal to it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -166,7 +167,7 @@ if _HAVE_NUMBA:
     def _round_cents(x):  # pragma: no cover - compiled
         c = abs(x) * 100.0
         r = np.floor(c + 0.5 + 2e-14 * max(c, 1.0))
-        return r / 100.0 if x >= 0 else -r / 100.0
+        return math.copysign(r / 100.0, x)
 
     @numba.njit(cache=True, inline="always", error_model="numpy")
     def _reached(c, q, b):  # pragma: no cover - compiled
@@ -286,11 +287,25 @@ if _HAVE_NUMBA:
         # ``first`` overwrites ``acc`` (no zero-fill sweep); ``last`` applies the total cap
         # and final rounding in the same sweep, so a plan of K components costs K sweeps
         rows, cols = acc.shape
+        inf = np.inf
+        cap_a = _round_cents(capa) if not np.isnan(capa) else inf
+        tcap_amount = _round_cents(tcap_a) if not np.isnan(tcap_a) else inf
+        has_capm = not np.isnan(capm)
+        has_tcap_m = not np.isnan(tcap_m)
         for r in numba.prange(rows):
+            # caps depend on the target incentive only: recompute them when it changes
+            # (usually once per rep row), not for every scenario
+            t_prev = np.nan
+            cap_m = inf
+            tcap_mv = inf
             for s in range(cols):
                 c = credited[r, s]
                 q = quota[r, s]
                 t = ti[r, s]
+                if t != t_prev:
+                    t_prev = t
+                    cap_m = _round_cents(capm * w * t) if has_capm else inf
+                    tcap_mv = _round_cents(tcap_m * t) if has_tcap_m else inf
                 open_ = True
                 if has_gate:
                     gq = gate_q[r, s]
@@ -302,18 +317,11 @@ if _HAVE_NUMBA:
                 raw = _component_value(
                     kind, c, q, t, basis, bcr, w, rate, n, xs, ys, sx, sw, ss, sb, y0
                 )
-                if not np.isnan(capm):
-                    raw = min(raw, _round_cents(capm * w * t))
-                if not np.isnan(capa):
-                    raw = min(raw, _round_cents(capa))
+                raw = min(raw, cap_m, cap_a)
                 v = _round_cents(raw) if open_ else 0.0
                 total = v if first else acc[r, s] + v
                 if last:
-                    if not np.isnan(tcap_m):
-                        total = min(total, _round_cents(tcap_m * t))
-                    if not np.isnan(tcap_a):
-                        total = min(total, _round_cents(tcap_a))
-                    total = _round_cents(total)
+                    total = _round_cents(min(total, tcap_mv, tcap_amount))
                 acc[r, s] = total
 
 
