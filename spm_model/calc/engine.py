@@ -521,7 +521,8 @@ def calculate_many(
     """Statements of several plans for one period, each rep on their own plan.
 
     The transactions are credited once, with each rep's clawback window taken
-    from the plan the rep is on (``reps.plan_id``).
+    from the plan the rep is on (``reps.plan_id``); a manager's roll-up follows
+    the credit of the reps below, so their windows apply to it.
 
     Parameters
     ----------
