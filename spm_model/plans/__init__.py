@@ -34,7 +34,9 @@ Components (``type:`` registry, :data:`COMPONENT_TYPES`; every one has ``name``,
 ``cap_amount`` (per period), ``gate`` {measure, min_attainment,
 otherwise_cap_attainment}):
 
-* ``commission``: ``measure`` + ``rate`` | ``rates`` {measure: rate} |
+* ``commission``: ``measure`` + ``rate`` | ``rates`` {measure: rate} (per-product
+  rates: declare one measure per product family with ``product_families`` and
+  key ``rates`` by those measures) |
   ``tiers`` [{from, to, rate, label}] with ``basis`` amount|attainment,
   ``method`` marginal|retroactive, ``rate_basis`` absolute|bcr;
 * ``payout_curve``: ``measure``, ``points`` [{attainment, payout | slope,

@@ -189,3 +189,51 @@ def test_kitchen_sink_vector_equals_exact(vals, ti_cents):
         assert out.total[i] == float(res.total), res.explain()
         for line in res.lines:
             assert out.components[line.component][i] == float(line.earned), line.explain()
+
+
+def test_per_product_rates_through_product_family_measures():
+    plan = Plan.from_dict(
+        {
+            "id": "pp",
+            "name": "per product",
+            "effective_from": "2025-01-01",
+            "measures": {
+                "platform": {"data_measure": "new_business", "product_families": ["platform"]},
+                "addon": {"data_measure": "new_business", "product_families": ["addon"]},
+                "services": {},
+            },
+            "components": [
+                {
+                    "type": "commission",
+                    "name": "by_product",
+                    "rates": {"platform": 0.08, "addon": 0.12, "services": 0.03},
+                }
+            ],
+        }
+    )
+    res = plan.evaluate_exact(
+        PeriodInputs(
+            {
+                "platform": Decimal("10000.05"),
+                "addon": Decimal("2500"),
+                "services": Decimal("-1000"),
+            }
+        )
+    )
+    # 800.004 + 300 - 30 = 1,070.004 -> 1,070.00
+    assert res.total == Decimal("1070.00")
+    assert [s.label for s in res.lines[0].steps] == [
+        "platform at 0.08",
+        "addon at 0.12",
+        "services at 0.03",
+    ]
+    arr = plan.payout_arrays(
+        {
+            "platform": np.array([10000.05]),
+            "addon": np.array([2500.0]),
+            "services": np.array([-1000.0]),
+        },
+        {},
+        0.0,
+    )
+    assert arr.total[0] == 1070.0
