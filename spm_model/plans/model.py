@@ -720,9 +720,9 @@ class Plan(BaseModel):
             out.update(d)
         else:
             zeros = np.zeros_like(pay_due)
-            out.update(
-                payable=pay_due, advance=zeros, recovery=zeros, balance=zeros + opening_balance
-            )
+            # opening_balance has the leading shape (no period axis): broadcast it per period
+            ob = np.asarray(opening_balance, dtype=np.float64)[..., None]
+            out.update(payable=pay_due, advance=zeros, recovery=zeros, balance=zeros + ob)
         return out
 
 

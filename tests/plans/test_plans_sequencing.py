@@ -189,3 +189,23 @@ def test_opening_balance_and_explicit_draws_without_plan_settings():
     )
     # 300 advanced in month 1; 100 recovered above the draw in month 2, the rest in month 3
     assert [o.payable for o in out2] == [400, 400, 800]
+
+
+def test_opening_balance_array_of_zeros_without_draws():
+    plan = Plan.from_dict(
+        {
+            "id": "p",
+            "name": "p",
+            "effective_from": "2025-01-01",
+            "measurement_period": "quarter",
+            "pay_frequency": "quarter",
+            "measures": {"m": {}},
+            "components": [{"type": "commission", "name": "c", "measure": "m", "rate": 0.1}],
+        }
+    )
+    sales = np.array([[1000.0, 2000, 3000, 4000]] * 3)
+    out = plan.payout_arrays_periods(
+        {"m": sales}, {}, draws=np.zeros(4), opening_balance=np.zeros(3)
+    )
+    assert out["balance"].shape == (3, 4) and not out["balance"].any()
+    np.testing.assert_array_equal(out["payable"][0], [100, 200, 300, 400])
