@@ -58,6 +58,8 @@ class LPBound:
     rounds: int
     columns: int
     seconds: float
+    y_bal: np.ndarray | None = None  # balance duals of the last LP, (m, K)
+    y_bud: float = 0.0  # budget dual of the last LP
 
 
 def _block_rows(n: int, m: int, budget: int = 4_000_000) -> int:
@@ -192,6 +194,8 @@ def lp_bound(
         rounds,
         len(cu),
         time.perf_counter() - t0,
+        y_bal=y_bal,
+        y_bud=y_bud,
     )
 
 
@@ -387,3 +391,53 @@ def lns_improve(
             tried = {nb}  # neighbourhoods may improve again after a change
             fails = 0
     return assign, improved
+
+
+def reduced_cost_mip(
+    c: Compiled,
+    lp: LPBound,
+    assign: np.ndarray,
+    time_limit: float,
+    per_unit: int = 3,
+    gap_target: float = 1e-3,
+) -> np.ndarray:
+    """Re-optimise every unit at once over its most promising territories (sub-MIP).
+
+    Each unit may keep its territory in ``assign``, return to its current one, or
+    take one of its ``per_unit`` territories of lowest LP reduced cost; HiGHS
+    solves that restricted MIP warm-started from ``assign``. Pairs with a high
+    reduced cost rarely appear in good alignments, so the restricted MIP is small
+    but covers the whole map (unlike LNS neighbourhoods).
+
+    Returns
+    -------
+    ndarray
+        The better of ``assign`` and the sub-MIP's incumbent.
+    """
+    if lp.reduced is None or time_limit < 0.5:
+        return assign
+    r = min(per_unit, c.m)
+    part = np.argpartition(lp.reduced, r - 1, axis=1)[:, :r] if r < c.m else None
+    if part is None:
+        cu, ct = candidate_columns(c, k=None)
+    else:
+        cu, ct = candidate_columns(
+            c,
+            k=0,
+            extra=(
+                np.r_[np.repeat(np.arange(c.n), r), np.arange(c.n)],
+                np.r_[part.ravel(), assign],
+            ),
+        )
+    start = (ct == assign[cu]).astype(float)
+    out = build_and_solve(
+        c, cu, ct, integer=True, time_limit=time_limit, mip_rel_gap=gap_target, start=start
+    )
+    if out.x is None:
+        return assign
+    b = assign.copy()
+    sel = out.x > 0.5
+    b[cu[sel]] = ct[sel]
+    if c.is_feasible(b) and c.objective(b) < c.objective(assign):
+        return b
+    return assign

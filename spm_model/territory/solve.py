@@ -259,17 +259,33 @@ def _stage(log: list[dict], stage: str, t: float, obj: float, bound: float, **ex
 
 
 def _heuristic(
-    c: Compiled, time_limit: float, gap_target: float, k: int, seed: int, log: list[dict]
+    c: Compiled,
+    time_limit: float,
+    gap_target: float,
+    k: int,
+    seed: int,
+    log: list[dict],
+    decompose_pairs: int = 3_000_000,
 ) -> tuple[np.ndarray, float]:
     from spm_model.territory.contiguity import (
         contiguity_violations,
         contiguous_local_search,
         repair_contiguity,
     )
-    from spm_model.territory.heuristic import lns_improve, lp_bound, round_and_repair
+    from spm_model.territory.heuristic import (
+        lns_improve,
+        lp_bound,
+        reduced_cost_mip,
+        round_and_repair,
+    )
     from spm_model.territory.repair import improve_local
 
     t0 = time.perf_counter()
+    if c.n * c.m > decompose_pairs and c.edges is None and c.m > 60:
+        from spm_model.territory.decompose import solve_decomposed
+
+        a, lb = solve_decomposed(c, time_limit, gap_target, k, seed, log)
+        return a, lb
     lp = lp_bound(c, k=k, time_limit=max(time_limit * 0.5, 5.0))
     _stage(
         log, "lp_bound", t0, lp.lp_objective, lp.lower_bound, rounds=lp.rounds, columns=lp.columns
@@ -319,7 +335,12 @@ def _heuristic(
         return a, lp.lower_bound
     t = time.perf_counter()
     left = time_limit - (t - t0)
-    if left > 0.5:
+    if left > 1.0 and _gap(c.objective(a), lp.lower_bound) > gap_target:
+        a = reduced_cost_mip(c, lp, a, time_limit=left * 0.6, gap_target=gap_target)
+        _stage(log, "reduced_cost_mip", t, c.objective(a), lp.lower_bound)
+    t = time.perf_counter()
+    left = time_limit - (t - t0)
+    if left > 0.5 and _gap(c.objective(a), lp.lower_bound) > gap_target:
         a, n_imp = lns_improve(
             c,
             a,
