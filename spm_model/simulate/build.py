@@ -469,6 +469,9 @@ def from_dataset(
         attr = float(attrition)
     hire = _month_index(r_tab["hire_date"]) - _month_index(h_start)
     hire_period = np.floor_divide(hire.fillna(-1000).to_numpy(np.int64), 12 // ppy)
+    leave = _month_index(r_tab["end_date"]) - _month_index(h_start)
+    departure = np.floor_divide(leave.fillna(10_000).to_numpy(np.int64), 12 // ppy)
+    departure = np.minimum(departure, len(labels) + 1)
     base = from_assumptions(
         {m: {"quota": quota[:, j, :]} for j, m in enumerate(measures)},
         rep_ids=r_tab["rep_id"].tolist(),
@@ -487,6 +490,7 @@ def from_dataset(
         marginals=marg,
         season=season_h,
         hire_period=hire_period,
+        departure=departure if np.any(departure < len(labels)) else None,
         ramp_existing=False,
         rho_company=rho["rho_company"],
         rho_group=rho["rho_group"],

@@ -404,10 +404,27 @@ def run_chunk(
             # attrition: departure period T per (scenario, rep); T >= P means staying
             rows = slice(a - start, b - start)
             depart = seats = None
-            if model.attrition > 0:
-                (u,) = _fill(seed, KIND_ATTRITION, rb, a, b, (k,), 1, draw="uniform")
-                depart = np.floor(np.log1p(-u) / np.log1p(-hazard)).astype(np.int64)
-                seats = _backfill_seats(model, credited, depart, reps)
+            known = None if model.departure is None else model.departure[reps]
+            if known is not None and not np.any(known < p):
+                known = None
+            if model.attrition > 0 or known is not None:
+                if model.attrition > 0:
+                    (u,) = _fill(seed, KIND_ATTRITION, rb, a, b, (k,), 1, draw="uniform")
+                    with np.errstate(divide="ignore"):
+                        t_rand = np.floor(np.log1p(-u) / np.log1p(-hazard))
+                    depart = np.minimum(t_rand, p + 1).astype(np.int64)
+                else:
+                    depart = np.full((b - a, k), p + 1, np.int64)
+                # random leavers get a modelled backfill; known leavers (end_date in the data)
+                # do not: their replacements are the data's own new hires
+                if known is not None:
+                    random_first = depart < known[None, :]
+                    seats = _backfill_seats(
+                        model, credited, np.where(random_first, depart, p + 1), reps
+                    )
+                    depart = np.minimum(depart, known[None, :])
+                else:
+                    seats = _backfill_seats(model, credited, depart, reps)
                 tt = np.arange(p)[None, None, :]
                 keep = np.where(
                     tt < depart[:, :, None], 1.0, np.where(tt == depart[:, :, None], 0.5, 0.0)

@@ -141,6 +141,10 @@ class ScenarioModel:
         Posterior-predictive draws of credited amounts (currency). When set,
         scenario ``s`` uses draw ``s % D`` instead of the copula and marginals;
         attrition still applies.
+    departure : ndarray of int, shape (R,), optional
+        Known departure period of each rep (``end_date`` in the data; >= P: none).
+        The rep keeps half of that period's credit and forfeits its payouts from
+        that pay period on; no modelled backfill (the data's new hires are).
     source : str
         How the model was built (shown in summaries).
     """
@@ -166,6 +170,7 @@ class ScenarioModel:
     backfill_quota: str = "ramped"
     large_deals: LargeDeals | None = None
     draws: np.ndarray | None = None
+    departure: np.ndarray | None = None
     source: str = "user"
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -198,6 +203,7 @@ class ScenarioModel:
         shape("quota", self.quota, (r, m, p))
         shape("ote", self.ote, (r,))
         shape("hire_period", self.hire_period, (r,))
+        shape("departure", self.departure, (r,))
         shape("season", self.season, (m, p))
         for f in ("family", "mean", "sd", "p_zero"):
             shape(f"marginals.{f}", getattr(self.marginals, f), (r, m))

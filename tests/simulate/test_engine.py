@@ -107,3 +107,63 @@ def test_bad_distribution_is_clear():
 def test_seed_required(saas_plan, make_model):
     with pytest.raises(SpmConfigError, match="seed"):
         simulate(make_model(3), saas_plan, 10, seed=-1)
+
+
+def test_period_payable_monthly_gate_recoverable_draw():
+    """Monthly measurement, quarterly pay, a gate and a recoverable draw: fused == engine."""
+    plan = Plan.from_dict(
+        {
+            "id": "gated",
+            "name": "gated monthly",
+            "effective_from": "2027-01-01",
+            "measurement_period": "month",
+            "pay_frequency": "quarter",
+            "target_incentive": 120_000,
+            "measures": {"a": {"source": "credit"}, "b": {"source": "credit"}},
+            "components": [
+                {
+                    "type": "commission",
+                    "name": "ca",
+                    "measure": "a",
+                    "weight": 0.7,
+                    "basis": "attainment",
+                    "rate_basis": "bcr",
+                    "tiers": [{"from": 0, "to": 1, "rate": 1.0}, {"from": 1, "rate": 1.8}],
+                    "gate": {
+                        "measure": "b",
+                        "min_attainment": 0.6,
+                        "otherwise_cap_attainment": 1.0,
+                    },
+                },
+                {
+                    "type": "payout_curve",
+                    "name": "cb",
+                    "measure": "b",
+                    "weight": 0.3,
+                    "points": [
+                        {"attainment": 0.5, "payout": 0.25},
+                        {"attainment": 1.0, "payout": 1.0},
+                    ],
+                    "gate": {"measure": "a", "min_attainment": 0.4},
+                },
+            ],
+            "cap": {"multiple_of_target": 2.5},
+            "draw": {"kind": "recoverable", "fraction_of_target": 0.5, "periods": 2},
+        }
+    )
+    model = from_assumptions(
+        {"a": {"quota": 40_000.0}, "b": {"quota": 20_000.0}},
+        n_reps=8,
+        periods=12,
+        freq="month",
+        hire_period=[0, 0, 3, -20, -20, -20, -20, -20],
+    )
+    ctx = prepare_plan(plan, model)
+    assert ctx.compiled is not None and ctx.n_pay == 4
+    rng = np.random.default_rng(1)
+    q = {m: model.quota[:, i, :] for i, m in enumerate(model.measures)}
+    cred = {m: np.round(q[m] * rng.lognormal(-0.1, 0.5, (40, 8, 12)), 2) for m in q}
+    fast = period_payable(ctx, cred, q, ctx.ti, ctx.draws)
+    ref = plan.payout_arrays_periods(cred, q, ctx.ti, draws=ctx.draws)["payable"]
+    np.testing.assert_array_equal(fast, ref)
+    assert ctx.draws[2, 1] > 0 and ctx.draws[2, 0] == 0  # hired in month 3: draws from Q2

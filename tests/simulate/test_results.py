@@ -89,7 +89,16 @@ def test_mcse_matches_spread_across_seeds(saas_plan, make_model):
 
 def test_convergence_stops_and_is_deterministic(saas_plan, make_model):
     model = make_model(12)
-    a = simulate(model, saas_plan, 1_000, seed=3, tol=0.004, chunk_size=3_000, max_scenarios=60_000)
+    a = simulate(
+        model,
+        saas_plan,
+        1_000,
+        seed=3,
+        tol=0.004,
+        chunk_size=3_000,
+        max_scenarios=60_000,
+        progress=True,
+    )
     b = simulate(model, saas_plan, 1_000, seed=3, tol=0.004, chunk_size=1_000, max_scenarios=60_000)
     assert a.converged and a.n_scenarios == b.n_scenarios and a.n_scenarios % 1_000 == 0
     np.testing.assert_array_equal(a.cost_cents, b.cost_cents)

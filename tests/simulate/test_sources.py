@@ -213,3 +213,16 @@ def test_plan_without_history_measure_is_clear():
     )
     with pytest.raises(Exception, match="widgets"):
         from_dataset(ds, plan)
+
+
+def test_known_departures_from_data(saas_plan):
+    ds = load_dataset(ROOT / "data" / "sample")
+    model = from_dataset(ds, saas_plan, attrition=0.0)
+    assert model.departure is not None
+    leavers = model.rep_ids[model.departure < model.n_periods]
+    assert len(leavers) >= 1
+    res = simulate(model, saas_plan, 300, seed=1)
+    assert np.all(res.leavers == len(leavers))  # every scenario: the known leavers leave
+    stay = simulate(model.replace(departure=None), saas_plan, 300, seed=1)
+    i = [list(model.rep_ids).index(r) for r in leavers]
+    assert np.all(res.rep_sum_cents[0, i] < stay.rep_sum_cents[0, i])
