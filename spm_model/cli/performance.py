@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
             ignore_index=True,
         )
         trend = trends(pdata, "region", span.freq)
+        trend_role = trends(pdata, "role", span.freq)
 
         out.mkdir(parents=True, exist_ok=True)
         files = {
@@ -137,6 +138,7 @@ def register(app: typer.Typer) -> None:
             "drivers.csv": drivers.table,
             "leaderboards.csv": boards,
             "trends.csv": trend,
+            "trends_by_role.csv": trend_role,
         }
         for name, df in files.items():
             atomic_write_text(out / name, df.to_csv(index=False, lineterminator="\n"))
@@ -145,9 +147,16 @@ def register(app: typer.Typer) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 for name, df in files.items():
                     df.to_excel(xw, sheet_name=name.removesuffix(".csv"), index=False)
-        fig = plot_trends(trend, "region")
-        with atomic_path(out / "trends.png", is_dir=False) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
+        import matplotlib.pyplot as plt
+
+        for name, table, by in (
+            ("trends.png", trend, "region"),
+            ("trends_by_role.png", trend_role, "role"),
+        ):
+            fig = plot_trends(table, by)
+            with atomic_path(out / name, is_dir=False) as tmp:
+                fig.savefig(tmp, dpi=100, format="png")
+            plt.close(fig)
         # one page per team, and an index
         (out / "teams").mkdir(exist_ok=True)
         links = []
@@ -184,7 +193,8 @@ def register(app: typer.Typer) -> None:
             )
         index = (
             f"<p>{len(card)} reps, {len(flags)} coaching flags.</p><ul>{''.join(links)}</ul>"
-            "<p><img src='trends.png' alt='trends' style='max-width:100%'></p>"
+            "<p><img src='trends.png' alt='trends by region' style='max-width:100%'></p>"
+            "<p><img src='trends_by_role.png' alt='trends by role' style='max-width:100%'></p>"
             f"<p class='caution'>{html.escape(drivers.caution)}</p>"
         )
         atomic_write_text(out / "index.html", _page(f"Scorecards {span.label}", index))

@@ -34,7 +34,8 @@ def trends(
     -------
     DataFrame
         ``period, <by>, reps, median_attainment, share_at_quota`` (fractions),
-        ``payout`` (sum of ``payments.amount``, currency), ``disputes`` (opened),
+        ``payout`` (sum of ``payments.amount`` by the period paid for, currency),
+        ``disputes`` (opened),
         ``disputed_amount`` (currency). Empty groups are absent, never zero-divided.
     """
     pdata = data if isinstance(data, PerformanceData) else PerformanceData(data)
@@ -50,9 +51,17 @@ def trends(
     )
     pay = ds.payments
     if not pay.empty:
+        # the period a payment is for (its ``period`` label), not the day it was paid
+        starts = pay["period"].map(
+            {
+                lab: pd.Timestamp(pdata.span(str(lab)).start)
+                for lab in pay["period"].dropna().unique()
+            }
+        )
+        when = pd.to_datetime(starts).fillna(pay["paid_date"])
         p = pd.DataFrame(
             {
-                "period": period_labels(pay["paid_date"], freq, fy),  # type: ignore[arg-type]
+                "period": period_labels(when, freq, fy),  # type: ignore[arg-type]
                 by: pay["rep_id"].map(group_of).to_numpy(),
                 "payout": pay["amount"].to_numpy(),
             }
@@ -77,7 +86,11 @@ def trends(
     out = att.join(pay_g, how="outer").join(dis_g, how="outer").reset_index()
     out["disputes"] = out["disputes"].fillna(0).astype(int)
     out["disputed_amount"] = out["disputed_amount"].fillna(0.0)
-    out["payout"] = out["payout"].fillna(0.0).round(2)
+    # a group without payments in a period that has payments was paid nothing; a period
+    # without any payment yet (e.g. the current one) is missing, not zero
+    paid_periods = set(pay_g.index.get_level_values(0)) if len(pay_g) else set()
+    has_pay = out["period"].isin(paid_periods)
+    out["payout"] = out["payout"].where(~has_pay, out["payout"].fillna(0.0)).round(2)
     return out.sort_values(["period", by]).reset_index(drop=True)
 
 
@@ -101,6 +114,9 @@ def plot_trends(table: pd.DataFrame, by: str = "region") -> Figure:
         ax.set_xticks(range(len(periods)), periods, rotation=45, ha="right")
         ax.yaxis.set_major_formatter(fmt)
         ax.grid(alpha=0.3)
+    from matplotlib.ticker import MaxNLocator
+
+    axes[2].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].legend(title=by, fontsize="small")
     if len(periods) and np.isfinite(table["median_attainment"]).any():
         axes[1].axhline(1.0, color="grey", lw=0.8, ls="--")

@@ -41,6 +41,8 @@ def test_scorecards_command_on_the_last_quarter(tmp_path, monkeypatch, capsys):
         "leaderboards.csv",
         "trends.csv",
         "trends.png",
+        "trends_by_role.csv",
+        "trends_by_role.png",
         "performance.xlsx",
         "index.html",
     ):

@@ -210,6 +210,7 @@ def test_drivers_on_the_sample(sample_pdata):
 
 def test_trends_handmade():
     t = trends(handmade(), "region", "quarter").set_index("period")
-    assert t.loc["2024-Q2", "payout"] == 6_000.0  # paid 2024-04-15
+    assert t.loc["2024-Q1", "payout"] == 6_000.0  # for 2024-Q1, paid 2024-04-15
+    assert np.isnan(t.loc["2024-Q2", "payout"])  # nothing paid for Q2 yet: missing, not 0
     assert t.loc["2024-Q2", "disputes"] == 1 and t.loc["2024-Q2", "disputed_amount"] == 300.0
     assert t.loc["2024-Q1", "median_attainment"] == 0.5
