@@ -98,6 +98,9 @@ def _check_00(fig: dict, tmp: Path) -> None:
     assert fig["data_problems"] == 0 and fig["credit_conserved"] is True
     assert fig["payable_total"] == pytest.approx(payable, abs=0.01)
     assert fig["quota_year"] == 2027 and fig["quota_reconciles"] is True
+    assert 0 < fig["forecast_new_business_p10"] < fig["forecast_new_business_mean"]
+    assert fig["forecast_new_business_mean"] < fig["forecast_new_business_p90"]
+    assert fig["expected_reps_at_quota"] >= 0
     assert fig["sim_plans"] >= 1 and fig["sim_expected_cost_total"] > 0
     assert 0 <= fig["sim_largest_plan_p_over_budget"] <= 1
     assert fig["territory_potential_dev_after_pct"] <= 10.0 + 1e-6
@@ -128,7 +131,17 @@ def _check_03(fig: dict, tmp: Path) -> None:
     assert (tmp / "comp_cost.xlsx").is_file()
 
 
+def _check_06(fig: dict, tmp: Path) -> None:
+    assert fig["reps_forecast"] > 0 and fig["divergences"] >= 0
+    assert 0 < fig["forecast_total_p10"] < fig["forecast_total_mean"] < fig["forecast_total_p90"]
+    # the sample books about 10-20M of new business a quarter; the forecast covers Q4 2026
+    assert 3e6 < fig["forecast_total_mean"] < 6e7
+    assert 0 <= fig["mean_p_reach_quota"] <= 1
+    assert (tmp / "forecast.xlsx").is_file()
+
+
 CHECKS = {
+    "06_bayesian_forecast": _check_06,
     "03_comp_cost_simulation": _check_03,
     "00_end_to_end_report": _check_00,
     "05_territory_balancing": _check_05,
@@ -166,11 +179,21 @@ def test_notebooks_are_committed_clean():
         assert path.stem in CHECKS, f"{path.name}: no figure checks in this test"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_quick(path, tmp_path):
+def run_quick(path: Path, tmp_path: Path) -> None:
+    """Run one notebook in quick mode on the sample company and check its figures."""
     res = run_notebook(path, tmp_path, {"data_path": str(SAMPLE), "quick": True}, timeout=600)
     assert res.status == "ok"
     html = Path(res.files["html"]).read_text()
     assert "data:image/png" in html or path.stem in ("07_rep_earnings_estimator",)
     assert "Traceback" not in html
     CHECKS[path.stem](res.figures, tmp_path)
+
+
+# Two files, so that ``pytest -n 2 --dist loadfile`` runs the notebooks on both workers.
+FIRST_HALF = [p for p in NOTEBOOKS if p.stem[:2] in ("00", "01", "02", "07")]
+SECOND_HALF = [p for p in NOTEBOOKS if p not in FIRST_HALF]
+
+
+@pytest.mark.parametrize("path", FIRST_HALF, ids=[p.stem for p in FIRST_HALF])
+def test_notebook_runs_quick(path, tmp_path):
+    run_quick(path, tmp_path)

@@ -1,0 +1,11 @@
+"""The other half of the quick notebook runs (see test_notebooks.py)."""
+
+from __future__ import annotations
+
+import pytest
+from test_notebooks import SECOND_HALF, run_quick
+
+
+@pytest.mark.parametrize("path", SECOND_HALF, ids=[p.stem for p in SECOND_HALF])
+def test_notebook_runs_quick(path, tmp_path):
+    run_quick(path, tmp_path)
