@@ -46,7 +46,8 @@ class Diagnosis:
         ``"integrality"`` (the LP is feasible but large units make an integer
         alignment hard), ``"contiguity"`` (balance is reachable only with
         disconnected territories, as far as the search could tell) or ``"none"``
-        (an alignment exists; the heuristic missed it).
+        (an alignment exists; the heuristic missed it) or ``"unknown"`` (the
+        checks ran out of time).
     tightest_tolerance : dict of str to float
         Smallest tolerance per measure (fraction) with the budget and locks as given.
     tightest_tolerance_no_budget : dict of str to float
@@ -153,7 +154,8 @@ def _scale(
         time_limit,
     )
     if res.x is None:
-        return np.inf, proven
+        # infeasible (status 2) at any tolerance, or no answer within the time limit
+        return (np.inf if res.status == 2 else np.nan), proven
     return float(res.x[-1]), proven
 
 
@@ -223,7 +225,7 @@ def diagnose(
             return s_lp
         s_int, ok = _scale(cc, u, t, budget, integer=True, time_limit=time_limit)
         proven &= ok
-        return s_int
+        return s_lp if np.isnan(s_int) else s_int
 
     s_all = scale(c, cu, ct, True)
     s_nobud = scale(c, cu, ct, False) if c.budget is not None else s_all
@@ -253,7 +255,15 @@ def diagnose(
         proven &= ok
     how = ("exact MIP" if proven else "best MIP found in the time limit") if exact else "LP bound"
     where = " (LP over each unit's nearest territories)" if restricted else ""
-    if not np.isfinite(s_all):
+    if np.isnan(s_all) or np.isnan(s_nobud):
+        binding = "unknown"
+        msg = (
+            "the feasibility check did not finish within its time limit; no alignment was found "
+            f"for tolerance {fmt(asked)}"
+            + ("" if c.budget is None else f" and max_moved {c.max_moved:.1%}")
+            + ": allow more time or widen the settings"
+        )
+    elif not np.isfinite(s_all):
         binding = "disruption budget"
         lk = np.flatnonzero(c.locked >= 0)
         forced = float(c.size[lk].sum() - c.stay_of(lk, c.locked[lk]).sum()) if len(lk) else 0.0

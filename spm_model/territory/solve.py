@@ -21,6 +21,10 @@ from spm_model.territory.problem import Compiled, TerritoryProblem
 Method = Literal["auto", "mip", "heuristic"]
 
 
+class _HeuristicFailed(Exception):
+    """The heuristic found no feasible alignment (not a proof of infeasibility)."""
+
+
 @dataclass
 class AlignmentResult:
     """An optimised alignment with its quality certificate.
@@ -142,7 +146,7 @@ def solve(
     gap_target: float = 1e-3,
     k: int = 8,
     seed: int = 0,
-    mip_max_pairs: int = 200_000,
+    mip_max_pairs: int = 50_000,
     verbose: bool = False,
 ) -> AlignmentResult:
     """Find a balanced, compact, low-disruption alignment.
@@ -208,12 +212,11 @@ def solve(
         share = 1.0 if method == "heuristic" or c.n * c.m > mip_max_pairs else 0.5
         try:
             best, lb = _heuristic(c, time_limit * share, gap_target, k, seed, log)
-        except InfeasibleAlignment as exc:
+        except _HeuristicFailed as exc:
             # the heuristic is not a proof: small problems get the exact MIP's word
-            d = exc.diagnosis
-            proven = d is not None and d.binding not in ("integrality", "none")
-            if method == "heuristic" or proven or c.n * c.m > mip_max_pairs:
-                raise
+            if method == "heuristic" or c.n * c.m > mip_max_pairs:
+                d = diagnose(c)
+                raise InfeasibleAlignment(f"{exc}: {d.message}", d) from None
         if best is not None:
             used.append("heuristic")
     if method == "mip" or (
@@ -305,13 +308,11 @@ def _heuristic(
         violation=viol,
     )
     if a is None or not c.is_feasible(a):
-        d = diagnose(c)
         worst = c.violation(a) if a is not None else {}
-        raise InfeasibleAlignment(
+        raise _HeuristicFailed(
             f"no feasible alignment found by the heuristic (best found exceeds the balance band by "
             f"{worst.get('balance', float('nan')):.2%} of a target and the budget by "
-            f"{worst.get('budget', float('nan')):.2%}): {d.message}",
-            d,
+            f"{worst.get('budget', float('nan')):.2%})"
         )
     pu, pt = candidate_columns(c, k=min(k, c.m), extra=(lp.cu, lp.ct))
     t = time.perf_counter()
@@ -324,13 +325,11 @@ def _heuristic(
         nv = contiguity_violations(c.edges, a, c.m)
         _stage(log, "contiguity", t, c.objective(a), lp.lower_bound, contiguity_violations=nv)
         if nv or not c.is_feasible(a):
-            d = diagnose(c)
             v = c.violation(a)
-            raise InfeasibleAlignment(
+            raise _HeuristicFailed(
                 f"no contiguous alignment found by the heuristic ({nv} disconnected piece(s), "
                 f"balance excess {v['balance']:.2%} of a target); try method='mip' on small "
-                f"problems or a wider tolerance. LP check: {d.message}",
-                d,
+                f"problems or a wider tolerance"
             )
         return a, lp.lower_bound
     t = time.perf_counter()
