@@ -145,3 +145,13 @@ def test_generate_infers_format_and_rejects_bad_options(tmp_path, monkeypatch, c
     code, _, err = run(["generate", tmp_path / "y", "--format", "json"], monkeypatch, capsys)
     assert code == 2 and "--format" in err
     assert not (tmp_path / "y").exists()
+
+
+def test_validate_the_sample_company(monkeypatch, capsys):
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    code, out, err = run(["validate", sample], monkeypatch, capsys)
+    assert code == 0, err
+    for table in ("reps", "accounts", "transactions", "opportunities", "activities", "quotas"):
+        assert f"\n{table:>20} " in out or f" {table} " in out
