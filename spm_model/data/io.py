@@ -446,7 +446,11 @@ def _meta_dict(ds: Dataset) -> dict[str, Any]:
 
 
 def _check_folder_target(target: Path) -> list[Path]:
-    """Files of an existing folder target that are not dataset files (kept on save)."""
+    """Entries of an existing folder target that are not dataset files (kept on save).
+
+    Hidden sub-folders (``.ipynb_checkpoints``...) are kept too; any other sub-folder
+    means the target is not a dataset folder, and replacing it is refused.
+    """
     if not target.exists():
         return []
     if not target.is_dir():
@@ -455,6 +459,9 @@ def _check_folder_target(target: Path) -> list[Path]:
         )
     keep: list[Path] = []
     for p in target.iterdir():
+        if p.is_dir() and p.name.startswith("."):
+            keep.append(p)
+            continue
         if p.is_dir():
             raise SpmConfigError(
                 f"refusing to replace folder {target}: it contains the sub-folder {p.name!r}, "
@@ -496,7 +503,10 @@ def save_dataset(ds: Dataset, target: Path, fmt: Format) -> Path:
         keep = _check_folder_target(target)
         with atomic_path(target, is_dir=True) as tmp:
             for p in keep:
-                shutil.copy2(p, tmp / p.name)
+                if p.is_dir():
+                    shutil.copytree(p, tmp / p.name, symlinks=True)
+                else:
+                    shutil.copy2(p, tmp / p.name)
             (tmp / META_FILE).write_text(
                 yaml.safe_dump(meta, sort_keys=False, allow_unicode=True), encoding="utf-8"
             )

@@ -147,8 +147,11 @@ def test_save_keeps_other_files_and_refuses_non_dataset_folders(tmp_path):
     target = tmp_path / "ds"
     tiny_dataset().save(target)
     (target / "README.md").write_text("about this data")
+    (target / ".ipynb_checkpoints").mkdir()
+    (target / ".ipynb_checkpoints" / "x.txt").write_text("kept")
     tiny_dataset().save(target, "parquet")
     assert (target / "README.md").read_text() == "about this data"
+    assert (target / ".ipynb_checkpoints" / "x.txt").read_text() == "kept"
     assert not list(target.glob("*.csv"))  # the old CSV tables are gone
     (target / "sub").mkdir()
     with pytest.raises(SpmConfigError, match="sub-folder"):
