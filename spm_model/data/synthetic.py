@@ -1098,11 +1098,9 @@ def _corrections(
     )
     extra = pd.concat([canc, adjs], ignore_index=True)
     extra = extra.sort_values(["date", "original_txn_id"], kind="stable").reset_index(drop=True)
-    extra["txn_id"] = _ids("T", len(extra), 8)
-    extra["txn_id"] = "T" + (np.arange(len(extra)) + n + 1).astype(str).astype(object)
-    extra["txn_id"] = np.char.add(
-        "T", np.char.zfill((np.arange(len(extra)) + n + 1).astype(str), 8)
-    ).astype(object)
+    extra["txn_id"] = np.array(
+        [f"T{i:08d}" for i in range(n + 1, n + 1 + len(extra))], dtype=object
+    )
     cols = [
         "txn_id",
         "date",

@@ -62,14 +62,6 @@ def test_sample_loads_and_validates():
     assert ds.validate(columns=False) == []
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=False,
-    reason=(
-        "synthetic._corrections: np.char.zfill on zero ids fails when a small company has no "
-        "cancellations or adjustments (reported to the lead)"
-    ),
-)
 @settings(
     max_examples=8,
     deadline=None,
