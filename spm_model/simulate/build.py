@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset, parse_period, period_labels, periods_in_fiscal_year
+from spm_model.data.periods import Frequency
 from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.plans import Plan
 from spm_model.simulate.history import (
@@ -271,7 +272,7 @@ def _month_index(d: pd.Series | pd.Timestamp) -> Any:
     return d.year * 12 + (d.month - 1)
 
 
-def _horizon(ds: Dataset, freq: str, horizon: str | None) -> tuple[list[str], int]:
+def _horizon(ds: Dataset, freq: Frequency, horizon: str | None) -> tuple[list[str], int]:
     fy0 = ds.meta.fy_start_month
     if horizon is None:
         q = ds.quotas
@@ -284,7 +285,7 @@ def _horizon(ds: Dataset, freq: str, horizon: str | None) -> tuple[list[str], in
     return [s.label for s in periods_in_fiscal_year(fy, freq, fy0)], fy
 
 
-def _quota_labels(ds: Dataset, freq: str) -> pd.DataFrame:
+def _quota_labels(ds: Dataset, freq: Frequency) -> pd.DataFrame:
     """Quotas re-labelled at ``freq`` (summed from finer periods when needed)."""
     q = ds.quotas.copy()
     fy0 = ds.meta.fy_start_month

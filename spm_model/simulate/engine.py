@@ -104,7 +104,7 @@ def prepare_plan(plan: Plan, model: ScenarioModel) -> PlanContext:
             f"plan {plan.id!r} measures per {plan.measurement_period}, but the scenarios are "
             f"per {freq}: build the scenario model with freq={plan.measurement_period!r}"
         )
-    missing = [m for m in plan.measures if m not in model.measures and m not in _fixed(plan)]
+    missing = [m for m in plan.measures if m not in model.measures]
     if missing:
         raise SpmConfigError(
             f"plan {plan.id!r} pays on measure(s) {', '.join(missing)} that the scenario model "
@@ -201,10 +201,6 @@ def period_payable(
             recover_after_window=plan.draw.recover_after_window,
         )["payable"]
     return pay_due
-
-
-def _fixed(plan: Plan) -> set[str]:
-    return {n for n, m in plan.measures.items() if m.fixed_quota is not None and m.unit == "count"}
 
 
 # -- chunk output ------------------------------------------------------------------------------

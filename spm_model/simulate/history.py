@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset, period_labels
+from spm_model.data.periods import Frequency
 from spm_model.errors import SpmDataError
 from spm_model.simulate.marginals import quantile_table
 
 
-def attribute_bookings(ds: Dataset, freq: str = "quarter") -> pd.DataFrame:
+def attribute_bookings(ds: Dataset, freq: Frequency = "quarter") -> pd.DataFrame:
     """Transactions credited to the account owner on the transaction date.
 
     Parameters

@@ -17,7 +17,7 @@ otherwise the family applies (the copula score is split, so dependence is kept).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import special, stats
@@ -147,7 +147,7 @@ def quantile_table(values: np.ndarray, weights: np.ndarray | None = None) -> np.
 
 
 def fit_quantiles(
-    quantiles: dict[float, float] | Sequence[tuple[float, float]], family: str = "lognormal"
+    quantiles: Mapping[float, float] | Sequence[tuple[float, float]], family: str = "lognormal"
 ) -> tuple[float, float]:
     """Mean and sd of a lognormal or normal matching given quantiles (least squares).
 

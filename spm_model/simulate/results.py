@@ -143,6 +143,7 @@ class Comparison:
     __repr__ = __str__
 
 
+@dataclass(repr=False)
 class SimulationResult:
     """Outcome of :func:`spm_model.simulate.simulate`.
 
@@ -161,8 +162,37 @@ class SimulationResult:
         Reps at threshold/target/excellence and reps counted (tenured, stayed).
     """
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    plans: list[str]
+    plan_objects: dict[str, Plan]
+    n_scenarios: int
+    cost_cents: np.ndarray
+    cost_pay_cents: np.ndarray
+    revenue_cents: np.ndarray
+    revenue_measure_cents: np.ndarray
+    level_counts: np.ndarray
+    eligible: np.ndarray
+    leavers: np.ndarray
+    rep_sum_cents: np.ndarray
+    rep_detail_cents: np.ndarray
+    lev_pay_cents: np.ndarray
+    lev_ti_cents: np.ndarray
+    lev_n: np.ndarray
+    att_hist: np.ndarray
+    rep_ids: np.ndarray
+    measures: list[str]
+    periods: list[str]
+    pay_periods: list[str]
+    measure: str
+    levels: tuple[float, float, float]
+    seed: int
+    budget: float | None
+    tol: float | None
+    converged: bool | None
+    elapsed: float
+    backend: str
+    currency: str
+    ti_total: list[float]
+    model_repr: str
 
     # -- construction ----------------------------------------------------------------------
     @classmethod

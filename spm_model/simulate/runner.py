@@ -131,9 +131,12 @@ class _Backend:
         futures = [
             self.client.submit(run_chunk, m, c, s, self.seed, a, b, pure=False) for a, b in ranges
         ]
-        for f in futures:  # in order: the combination order never depends on timing
-            yield f.result()
-            f.release()
+        try:
+            for f in futures:  # in order: the combination order never depends on timing
+                yield f.result()
+                f.release()
+        finally:  # a converged run stops early: drop the chunks still queued
+            self.client.cancel([f for f in futures if not f.done()])
 
     def close(self) -> None:
         for obj in self._own:
