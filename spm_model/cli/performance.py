@@ -24,6 +24,7 @@ TEAM_COLUMNS = [
     "avg_deal_size",
     "sales_cycle_days",
     "coverage_weighted",
+    "next_coverage_weighted",
     "activities",
     "prospecting_per_month",
     "attainment_peer_pct",
@@ -43,7 +44,7 @@ def _fmt_table(df: pd.DataFrame) -> str:
     for c in shown.columns:
         if c in _PCT:
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
-        elif c == "coverage_weighted":
+        elif c in ("coverage_weighted", "next_coverage_weighted"):
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.1f}x")
         elif pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")

@@ -103,6 +103,9 @@ class FlagConfig(BaseModel):
             "periods is a sudden drop."
         ),
     )
+    drop_clip: float = Field(
+        2.0, description="Past attainment is clipped at this before averaging (fraction)."
+    )
     drop_history: int = Field(4, description="Previous periods averaged for the drop check.")
     drop_min_mean: float = Field(
         0.5, description="Only reps whose own mean attainment was at least this are checked."

@@ -233,7 +233,8 @@ def coaching_flags(
                 add(m4, "slow_ramp", reasons, 1 - _ratio(proj, cfg.ramp_ratio * expected))
         if not hist.empty:
             last = hist.sort_values("end").groupby("rep_id").tail(cfg.drop_history)
-            mean = last.groupby("rep_id")["attainment"].mean()
+            # clip so one quarter on a tiny ramp quota (e.g. 478%) does not set the bar
+            mean = last["attainment"].clip(upper=cfg.drop_clip).groupby(last["rep_id"]).mean()
             n = last.groupby("rep_id")["attainment"].count()
             own = card["rep_id"].map(mean).to_numpy(dtype=float)
             nh = card["rep_id"].map(n).fillna(0).to_numpy()
