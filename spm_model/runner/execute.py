@@ -20,6 +20,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,25 @@ def _failure_from(exc: BaseException) -> RunFailure:
     return RunFailure(None, None, type(exc).__name__, str(exc))
 
 
+@contextmanager
+def _inline_plots() -> Iterator[None]:
+    """Let the kernel draw inline plots even when the caller set ``MPLBACKEND=Agg``.
+
+    The kernel inherits the environment; a non-interactive backend there would
+    make ``plt.show()`` draw nothing into the report. The variable is restored
+    afterwards (runs in a batch each execute in their own process).
+    """
+    old = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = old
+
+
 def _source_index(executed: Path, index: int) -> int:
     """Index in the source notebook of cell ``index`` of papermill's executed notebook.
 
@@ -282,15 +303,16 @@ def run_notebook(
     start = time.perf_counter()
     failure: RunFailure | None = None
     try:
-        papermill.execute_notebook(
-            str(nb_path),
-            str(partial),
-            parameters=params,
-            kernel_name=kernel_name,
-            progress_bar=progress_bar,
-            cwd=str(nb_path.resolve().parent),
-            execution_timeout=timeout,
-        )
+        with _inline_plots():
+            papermill.execute_notebook(
+                str(nb_path),
+                str(partial),
+                parameters=params,
+                kernel_name=kernel_name,
+                progress_bar=progress_bar,
+                cwd=str(nb_path.resolve().parent),
+                execution_timeout=timeout,
+            )
     except Exception as exc:
         failure = _failure_from(exc)
     if partial.exists():

@@ -179,12 +179,25 @@ def test_notebooks_are_committed_clean():
         assert path.stem in CHECKS, f"{path.name}: no figure checks in this test"
 
 
+MIN_PLOTS = {
+    "00_end_to_end_report": 6,
+    "01_data_overview": 1,
+    "02_plan_design": 2,
+    "03_comp_cost_simulation": 3,
+    "04_quota_setting": 1,
+    "05_territory_balancing": 1,
+    "06_bayesian_forecast": 2,
+    "07_rep_earnings_estimator": 2,
+}
+
+
 def run_quick(path: Path, tmp_path: Path) -> None:
     """Run one notebook in quick mode on the sample company and check its figures."""
     res = run_notebook(path, tmp_path, {"data_path": str(SAMPLE), "quick": True}, timeout=600)
     assert res.status == "ok"
     html = Path(res.files["html"]).read_text()
-    assert "data:image/png" in html or path.stem in ("07_rep_earnings_estimator",)
+    # plots are drawn inline even though the tests run with MPLBACKEND=Agg
+    assert html.count('src="data:image/png') >= MIN_PLOTS[path.stem]
     assert "Traceback" not in html
     CHECKS[path.stem](res.figures, tmp_path)
 

@@ -109,14 +109,18 @@ def test_parallel_batch_isolates_failures_and_resumes(tmp_path):
     assert pd.read_csv(out / "figures.csv").set_index("run_id").loc["a", "label"] == "a"
 
     # changed parameters make a completed run stale
-    bf2 = _batch(tmp_path, {"name": "{label}", "runs": [{"label": "a", "seed": 9}]}, name="b2.yaml")
+    bf2 = _batch(
+        tmp_path,
+        {"name": "{label}", "html": False, "runs": [{"label": "a", "seed": 9}]},
+        name="b2.yaml",
+    )
     res3 = run_batch(bf2, resume=True, progress=False)
     assert res3.results[0].status == "ok" and res3.results[0].figures["seed_times_rate"] == 4.5
 
 
 def test_cli_batch_exit_code_and_kill_then_resume(tmp_path):
     runs = [{"label": f"r{i}", "delay": 1.0} for i in range(4)]
-    bf = _batch(tmp_path, {"name": "{label}", "workers": 1, "runs": runs})
+    bf = _batch(tmp_path, {"name": "{label}", "workers": 1, "html": False, "runs": runs})
     proc = subprocess.Popen(
         [SPM, "batch", str(bf), "--no-progress"],
         start_new_session=True,
@@ -144,7 +148,9 @@ def test_cli_batch_exit_code_and_kill_then_resume(tmp_path):
 
 
 def test_dask_local_cluster(tmp_path):
-    bf = _batch(tmp_path, {"name": "{label}", "runs": [{"label": "a"}, {"label": "b"}]})
+    bf = _batch(
+        tmp_path, {"name": "{label}", "html": False, "runs": [{"label": "a"}, {"label": "b"}]}
+    )
     res = run_batch(bf, dask_address="local", workers=2, progress=False)
     assert [r.status for r in res.results] == ["ok", "ok"]
     assert res.results[1].figures["label"] == "b"
