@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -228,7 +229,10 @@ def read_raw(
                 else:
                     df = pd.read_parquet(p)
             except Exception as exc:
-                problems.append(Problem(str(p), name, None, None, f"cannot read file: {exc}"))
+                # CSV parser errors name the line ("Expected 5 fields in line 7, saw 6")
+                found = re.search(r"line (\d+)", str(exc))
+                line = int(found.group(1)) if found else None
+                problems.append(Problem(str(p), name, line, None, f"cannot read file: {exc}"))
                 continue
             tables[name] = (df, str(p))
     elif fmt == "xlsx":

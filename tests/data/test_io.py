@@ -192,3 +192,16 @@ def test_foreign_extra_csv_is_loaded_with_inferred_types(tmp_path):
     (target / "notes.csv").write_text("k,v\na,1\nb,2\n")
     ds = load_dataset(target)
     assert ds["notes"]["v"].tolist() == [1, 2]
+
+
+def test_malformed_csv_names_the_line(tmp_path):
+    target = tmp_path / "ds"
+    tiny_dataset().save(target)
+    p = target / "products.csv"
+    lines = p.read_text().splitlines()
+    lines[2] += ",extra,cells"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SpmDataError) as err:
+        load_dataset(target)
+    (prob,) = [x for x in err.value.problems if x.source.endswith("products.csv")]
+    assert prob.row == 3 and "cannot read file" in prob.message
