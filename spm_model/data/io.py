@@ -280,8 +280,17 @@ def read_raw(
                     tables[name] = (con.execute(f'select * from "{name}"').df(), f"{source}:{name}")
         finally:
             con.close()
-    else:  # pragma: no cover - infer_format only returns the above
-        raise SpmDataError(Problem(str(source), None, None, None, f"unsupported format {fmt}"))
+    else:  # a single file that is not a workbook or a database
+        raise SpmDataError(
+            Problem(
+                str(source),
+                None,
+                None,
+                None,
+                "not a dataset: expected a folder of CSV/Parquet files (with meta.yaml), "
+                "an .xlsx workbook or a .duckdb file",
+            )
+        )
     for name, schema in TABLES.items():
         if schema.required_table and name not in tables:
             problems.append(

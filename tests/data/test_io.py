@@ -170,6 +170,9 @@ def test_xlsx_refuses_too_long_tables(tmp_path, monkeypatch):
 def test_missing_source_and_missing_tables(tmp_path):
     with pytest.raises(SpmDataError, match="no such file"):
         load_dataset(tmp_path / "nope")
+    (tmp_path / "one.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(SpmDataError, match="not a dataset: expected a folder"):
+        load_dataset(tmp_path / "one.csv")
     (tmp_path / "empty").mkdir()
     with pytest.raises(SpmDataError) as err:
         load_dataset(tmp_path / "empty")
