@@ -221,35 +221,59 @@ def fit_marginals(
 def estimate_dependence(hist: pd.DataFrame, group_of: pd.Series | None) -> dict[str, float]:
     """Copula correlation shares from history (variance components of log attainment).
 
-    Residuals of log attainment around each rep's mean are split into a company
-    part (the mean residual of each period), a group part (the group's mean
-    residual minus the company's) and the rest; the variance of each part,
-    corrected for the noise of averaging, gives ``rho_company`` and ``rho_group``.
+    Residuals ``e`` of log attainment around each rep's mean are split into the
+    company mean of each period ``c``, the group's deviation from it ``d`` and
+    the rep's deviation from the group ``w``. With ``e = a_c C + a_g G + a_e eps``
+    and ``Ng`` groups of ``n`` reps among ``N``: ``Var(w) = a_e^2 (1 - 1/n)``,
+    ``Var(d) = a_g^2 (1 - 1/Ng) + a_e^2 (1/n - 1/N)`` and
+    ``Var(c) = a_c^2 + a_g^2 / Ng + a_e^2 / N``, solved for the shares.
     """
+    zero = {"rho_company": 0.0, "rho_group": 0.0, "rho_rep": 0.0}
     h = hist[hist["attainment"] > 0].copy()
     if h.empty:
-        return {"rho_company": 0.0, "rho_group": 0.0, "rho_rep": 0.0}
+        return zero
     h["y"] = np.log(h["attainment"])
     h["e"] = h["y"] - h.groupby(["rep_id", "measure"])["y"].transform("mean")
     total = float(h["e"].var())
     if not np.isfinite(total) or total <= 0:
-        return {"rho_company": 0.0, "rho_group": 0.0, "rho_rep": 0.0}
-    per = h.groupby(["measure", "period"])["e"].agg(["mean", "count"])
-    rc = (per["mean"].var() - total * np.mean(1.0 / per["count"])) / total
+        return zero
+    keys = ["measure", "period"]
+    h["c"] = h.groupby(keys)["e"].transform("mean")
+    h["n_all"] = h.groupby(keys)["e"].transform("count")
+    per = h.groupby(keys).agg(c=("c", "first"), n=("n_all", "first"))
+    per = per[per["n"] > 1]
+    if len(per) < 2:
+        return zero
     rg = 0.0
     if group_of is not None:
-        h["g"] = h["rep_id"].map(group_of)
-        h["c"] = h.groupby(["measure", "period"])["e"].transform("mean")
-        grp = (
-            h.assign(d=h["e"] - h["c"])
-            .groupby(["measure", "period", "g"])["d"]
-            .agg(["mean", "count"])
+        h["g"] = h["rep_id"].map(group_of).fillna("other")
+        gk = [*keys, "g"]
+        h["gm"] = h.groupby(gk)["e"].transform("mean")
+        h["n_g"] = h.groupby(gk)["e"].transform("count")
+        h["n_groups"] = h.groupby(keys)["g"].transform("nunique")
+        inner = h[h["n_g"] > 1]
+        ae2 = float((inner["e"] - inner["gm"]).var() / np.mean(1 - 1 / inner["n_g"]))
+        grp = h.groupby(gk).agg(
+            gm=("gm", "first"),
+            c=("c", "first"),
+            n_g=("n_g", "first"),
+            n=("n_all", "first"),
+            ng=("n_groups", "first"),
         )
-        grp = grp[grp["count"] > 1]
+        grp = grp[grp["ng"] > 1]
         if len(grp) > 1:
-            rg = (grp["mean"].var() - total * np.mean(1.0 / grp["count"])) / total
+            var_d = float((grp["gm"] - grp["c"]).var())
+            noise = ae2 * float(np.mean(1 / grp["n_g"] - 1 / grp["n"]))
+            rg = (var_d - noise) / float(np.mean(1 - 1 / grp["ng"])) / total
+        ng_mean = float(grp["ng"].mean()) if len(grp) else 1.0
+    else:
+        ae2 = float((h["e"] - h["c"]).var() / np.mean(1 - 1 / h["n_all"]))
+        ng_mean = 1.0
+    rg = float(rg) if np.isfinite(rg) else 0.0
+    rg = max(rg, 0.0)
+    rc = (float(per["c"].var()) - rg * total / ng_mean - ae2 * float(np.mean(1 / per["n"]))) / total
     rc = float(np.clip(rc if np.isfinite(rc) else 0.0, 0.0, 0.6))
-    rg = float(np.clip(rg if np.isfinite(rg) else 0.0, 0.0, 0.6 - rc))
+    rg = float(np.clip(rg, 0.0, 0.6 - rc))
     return {"rho_company": round(rc, 4), "rho_group": round(rg, 4), "rho_rep": 0.0}
 
 

@@ -226,3 +226,41 @@ def test_known_departures_from_data(saas_plan):
     stay = simulate(model.replace(departure=None), saas_plan, 300, seed=1)
     i = [list(model.rep_ids).index(r) for r in leavers]
     assert np.all(res.rep_sum_cents[0, i] < stay.rep_sum_cents[0, i])
+
+
+def test_estimate_dependence_recovers_copula():
+    import pandas as pd
+
+    from spm_model.simulate import estimate_attrition, estimate_dependence
+
+    groups = ["a", "b", "c", "d"] * 10
+    model = from_assumptions(
+        {"m": {"quota": 1.0, "distribution": {"family": "lognormal", "mean": 1.0, "sd": 0.4}}},
+        n_reps=40,
+        periods=1,
+        groups=groups,
+        rho_company=0.3,
+        rho_group=0.2,
+    )
+    x = _credited(model, 300, seed=4)[0][:, :, 0]  # 300 independent "periods" x 40 reps
+    s_idx, r_idx = np.meshgrid(np.arange(300), np.arange(40), indexing="ij")
+    hist = pd.DataFrame(
+        {
+            "rep_id": model.rep_ids[r_idx.ravel()],
+            "measure": "m",
+            "period": s_idx.ravel().astype(str),
+            "attainment": x.ravel(),
+        }
+    )
+    est = estimate_dependence(hist, pd.Series(groups, index=model.rep_ids))
+    assert est["rho_company"] == pytest.approx(0.3, abs=0.07)
+    assert est["rho_group"] == pytest.approx(0.2, abs=0.07)
+    reps = pd.DataFrame(
+        {
+            "hire_date": pd.to_datetime(["2020-01-01"] * 10),
+            "end_date": pd.to_datetime(["2021-01-01", "2021-07-01"] + [None] * 8),
+        }
+    )
+    rate = estimate_attrition(reps, pd.Timestamp("2021-01-01"), pd.Timestamp("2022-12-31"))
+    years = 0 + 0.5 + 8 * 2  # exposure within the window
+    assert rate == pytest.approx(1 - np.exp(-2 / years), rel=0.02)
