@@ -7,13 +7,36 @@ from pathlib import Path
 import typer
 
 
+def _load(data: Path) -> tuple:
+    """Load a dataset, or a monthly panel file (returned as the fit source, no dataset)."""
+    import pandas as pd
+
+    from spm_model.data import load_dataset
+    from spm_model.errors import Problem, SpmDataError
+    from spm_model.forecast.panel import check_panel
+
+    if data.is_file() and data.suffix.lower() in (".csv", ".parquet"):
+        try:
+            panel = pd.read_csv(data) if data.suffix.lower() == ".csv" else pd.read_parquet(data)
+        except Exception as exc:
+            raise SpmDataError(
+                Problem(str(data), "panel", None, None, f"cannot read: {exc}")
+            ) from None
+        return None, check_panel(panel, source=str(data))
+    ds = load_dataset(data)
+    return ds, ds
+
+
 def register(app: typer.Typer) -> None:
     """Add the forecasting commands to ``app``."""
 
     @app.command("forecast")
     def forecast_cmd(
         data: Path = typer.Option(
-            ..., "--data", help="Dataset: folder of CSV/Parquet, .xlsx or .duckdb."
+            ...,
+            "--data",
+            help="Dataset (folder of CSV/Parquet, .xlsx, .duckdb) or a monthly panel file "
+            "(.csv/.parquet with rep_id, month, bookings[, team, region, hire_date, end_date]).",
         ),
         horizon: int = typer.Option(
             6, "--horizon", min=1, max=36, help="Months to forecast after the cut-off."
@@ -42,13 +65,12 @@ def register(app: typer.Typer) -> None:
         import matplotlib.pyplot as plt
         import pandas as pd
 
-        from spm_model.data import load_dataset
         from spm_model.data.io import atomic_path
         from spm_model.forecast import BookingsForecaster
         from spm_model.forecast.outputs import interval_table, quota_attainment_probability
         from spm_model.forecast.plots import fan_chart, ppc_plot
 
-        ds = load_dataset(data)
+        ds, source = _load(data)
         fc = BookingsForecaster(
             draws=draws,
             tune=tune,
@@ -58,7 +80,8 @@ def register(app: typer.Typer) -> None:
             seed=seed,
         )
         typer.echo(f"fitting {fc!r} ...")
-        fc.fit(ds, measure=measure, cutoff=cutoff)
+        fc.fit(source, measure=measure, cutoff=cutoff)
+        currency = fc.panel_.attrs.get("currency", "currency")
         typer.echo(fc.diagnostics_.summary())
         pred = fc.predict(horizon)
         with atomic_path(out, is_dir=True) as tmp:
@@ -71,6 +94,8 @@ def register(app: typer.Typer) -> None:
             fc.parameter_summary().to_csv(tmp / "parameters.csv")
             notes = [fc.diagnostics_.summary()]
             try:
+                if ds is None:
+                    raise ValueError("a panel file has no quotas table")
                 qa = quota_attainment_probability(pred, fc.panel_, ds.quotas, measure=measure)
                 qa.to_csv(tmp / "quota_probability.csv", index=False)
                 notes.append(
@@ -79,7 +104,9 @@ def register(app: typer.Typer) -> None:
                 )
             except Exception as exc:
                 notes.append(f"quota probability not written: {exc}")
-            if plan is not None:
+            if plan is not None and ds is None:
+                notes.append("accruals not written: a panel file has no quotas or OTEs")
+            elif plan is not None:
                 from spm_model.forecast.accrual import accrual_from_dataset
                 from spm_model.plans import load_plan
 
@@ -88,7 +115,7 @@ def register(app: typer.Typer) -> None:
                 tot = acc[acc["rep_id"] == "TOTAL"].iloc[0]
                 notes.append(
                     f"accrual ({plan.name}): expected {tot['expected_payout']:,.2f}, "
-                    f"P90 {tot['p90_payout']:,.2f} {ds.meta.currency}"
+                    f"P90 {tot['p90_payout']:,.2f} {currency}"
                 )
             fig, ax = plt.subplots(figsize=(9, 4))
             fan_chart(pred, fc.panel_, "company", ax=ax)
@@ -112,7 +139,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"{len(pred['rep'])} reps, {horizon} months from {first:%Y-%m}: "
             f"company total median {company['p50']:,.0f}, 80% interval {company['p10']:,.0f} to "
-            f"{company['p90']:,.0f} {ds.meta.currency}"
+            f"{company['p90']:,.0f} {currency}"
         )
         for n in notes[1:]:
             typer.echo(n)

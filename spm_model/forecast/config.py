@@ -60,6 +60,17 @@ class ForecastConfig(BaseModel):
             "to the odd huge deal) or 'normal' (a lognormal amount)."
         ),
     )
+    level_drift: bool = Field(
+        True,
+        description="Let each rep's level drift from year to year (a random walk over blocks of "
+        "block_months); off = one constant level per rep.",
+    )
+    lag12: bool = Field(
+        True,
+        description="Use the rep's bookings in the same month a year earlier as a covariate "
+        "(repeat business such as renewals); beyond 12 months ahead it counts as unknown.",
+    )
+    block_months: int = Field(12, ge=3, le=36, description="Length of a level block, in months.")
     rep_noise: bool = Field(
         True, description="Give each rep its own noise scale (partially pooled on the log scale)."
     )

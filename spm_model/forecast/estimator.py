@@ -21,6 +21,7 @@ from spm_model.forecast.model import (
     build_model,
     draw_bookings,
     fiscal_month_index,
+    lag12_covariate,
     linear_predictors,
     make_design,
     posterior_arrays,
@@ -147,16 +148,18 @@ class BookingsForecaster:
         """
         import pymc as pm
 
+        cfg = self.config
         panel = prepare_panel(data, measure, cutoff)
         if panel.empty:
             raise SpmDataError("no rep-months to fit (is the cutoff before the first month?)")
         try:
-            design = make_design(panel)
+            design = make_design(panel, cfg.block_months)
         except ValueError as exc:
             raise SpmDataError(str(exc)) from None
-        cfg = self.config
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
-        model = build_model(design, cfg.likelihood, cfg.rep_noise, use_hurdle)
+        model = build_model(
+            design, cfg.likelihood, cfg.rep_noise, use_hurdle, cfg.level_drift, cfg.lag12
+        )
         sampler = cfg.resolved_sampler()
         cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
         t = time.perf_counter()
@@ -275,9 +278,20 @@ class BookingsForecaster:
         years = (mm - d.t0).days.to_numpy() / 365.25
         p = self.posterior()
         mu, logit, sigma = linear_predictors(
-            p, ridx, years, fiscal_month_index(mm, d.fy_start_month), tenure_months(mm, hires)
+            p,
+            ridx,
+            years,
+            fiscal_month_index(mm, d.fy_start_month),
+            tenure_months(mm, hires),
+            lag12=lag12_covariate(d, ridx, mm),
         )
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        if "sigma_drift" in p:
+            # the level keeps walking after the cut-off: monthly steps of sigma_drift / sqrt(block)
+            n_s, n_r, n_m = mu.shape[0], len(reps), len(months)
+            steps = rng.standard_normal((n_s, n_r, n_m)) / np.sqrt(d.block_months)
+            walk = p["sigma_drift"][:, None, None] * np.cumsum(steps, axis=2)
+            mu = mu + walk.reshape(n_s, n_r * n_m)
         y = draw_bookings(p, mu, logit, sigma, rng)
         ends = pd.DatetimeIndex(np.repeat(reps["end_date"].to_numpy(), len(months)))
         gone = np.asarray(ends.notna() & (mm > ends.to_period("M").to_timestamp()))
@@ -310,7 +324,9 @@ class BookingsForecaster:
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
         keep = np.sort(rng.choice(n, size=min(n, max_samples), replace=False))
         p = {k: v[keep] for k, v in p.items()}
-        mu, logit, sigma = linear_predictors(p, d.rep_idx, d.years, d.fiscal_month, d.tenure)
+        mu, logit, sigma = linear_predictors(
+            p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
+        )
         if not self.hurdle_:
             logit = None
         return draw_bookings(p, mu, logit, sigma, rng)

@@ -9,9 +9,16 @@ month within the quarter ``k(m)``, ``tenure`` months since hire)::
     P(bookings > 0) = logistic(hurdle_intercept + sigma_hurdle_rep * hurdle_rep_z[r]
                                + hurdle_month_of_quarter[k] + hurdle_ramp * log ramp)
     log bookings | bookings > 0 ~ StudentT(nu, mu, sigma_r)   (or Normal)
-    mu = rep_effect[r] + trend * years(t)
+    mu = rep_effect[r] + sigma_drift * sum(drift_z[r, 1..b(t)]) + trend * years(t)
          + season_quarter[q] + season_month_of_quarter[k] + season_resid . B[m]
          + log ramp(tenure)
+
+``rep_effect[r]`` is the rep's level over the latest ``block_months`` (12)
+months before the cut-off; in earlier blocks ``b(t) = 1, 2...`` the level
+differs by a random walk (the book of accounts changes: reassignments,
+vacancies covered by the manager, backfills). After the cut-off the level keeps
+walking month by month on the same yearly scale ``sigma_drift``, so the
+uncertainty about a rep's level grows with the horizon.
 
 Rep effects are partially pooled within team, teams within region::
 
@@ -40,6 +47,8 @@ Priors (weakly informative, on the log scale of bookings):
 * ``sigma_team ~ HalfNormal(0.5)``, ``sigma_rep ~ HalfNormal(1)``: a factor of
   e^0.5 ~ 1.6 between teams, e^1 ~ 2.7 between reps is plausible, 10x is not;
 * ``trend ~ Normal(0, 0.5)`` per year (+-65% a year at 1 sd);
+* ``sigma_drift ~ HalfNormal(0.3)``: a rep's level moves by about 25% from one
+  year to the next; ``drift_z ~ Normal(0, 1)`` (non-centred);
 * ``season_quarter, season_month_of_quarter ~ ZeroSumNormal(0.5)``;
   ``season_resid ~ Normal(0, 0.25)``;
 * ``ramp_tau ~ LogNormal(log 3, 0.6)`` months (63% of full productivity after
@@ -64,6 +73,9 @@ import pandas as pd
 MAIN_PARAMS = (
     "region_mean",
     "sigma_team",
+    "sigma_drift",
+    "lag12",
+    "hurdle_lag12",
     "sigma_rep",
     "trend",
     "season_quarter",
@@ -125,6 +137,13 @@ class Design:
     y: np.ndarray
     loc: float
     positive_share: float
+    block: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    n_blocks: int = 1
+    block_months: int = 12
+    lag12: np.ndarray = field(default_factory=lambda: np.array([]))
+    rep_scale: np.ndarray = field(default_factory=lambda: np.array([]))
+    rep_lag_mean: np.ndarray = field(default_factory=lambda: np.array([]))
+    history: pd.Series | None = None
     rep_hire: np.ndarray = field(default_factory=lambda: np.array([]))
     rep_end: np.ndarray = field(default_factory=lambda: np.array([]))
 
@@ -158,7 +177,26 @@ def tenure_months(
     return np.clip(days / 30.4375, 0.0, 600.0)
 
 
-def make_design(panel: pd.DataFrame) -> Design:
+def lag12_raw(
+    history: pd.Series, rep_idx: np.ndarray, months: pd.DatetimeIndex, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``log1p(bookings a year earlier / rep's mean month)`` and whether it was observed."""
+    prev = pd.DatetimeIndex(months) - pd.DateOffset(months=12)
+    key = pd.MultiIndex.from_arrays([rep_idx, prev])
+    lagged = history.reindex(key).to_numpy(dtype=float)
+    s = scale[rep_idx]
+    has = ~np.isnan(lagged) & (s > 0)
+    raw = np.where(has, np.log1p(np.nan_to_num(lagged) / np.where(s > 0, s, 1.0)), 0.0)
+    return raw, has
+
+
+def lag12_covariate(d: Design, rep_idx: np.ndarray, months: pd.DatetimeIndex) -> np.ndarray:
+    """Return the centred lag-12 covariate of rep-months (0 where last year is not in the data)."""
+    raw, has = lag12_raw(d.history, rep_idx, months, d.rep_scale)
+    return np.where(has, raw - d.rep_lag_mean[rep_idx], 0.0)
+
+
+def make_design(panel: pd.DataFrame, block_months: int = 12) -> Design:
     """Turn a checked monthly panel (see :mod:`spm_model.forecast.panel`) into a :class:`Design`."""
     reps_tab = (
         panel.groupby("rep_id", sort=True)
@@ -188,11 +226,23 @@ def make_design(panel: pd.DataFrame) -> Design:
     t0 = first + (last - first) / 2
     years = (months - t0).days.to_numpy() / 365.25
     fy = int(panel.attrs.get("fy_start_month", 1))
+    back = months_between(pd.DatetimeIndex([last] * len(months)), months)
+    block = (back // block_months).astype(np.int64)
     y = panel["bookings"].to_numpy(dtype=float)
     pos = y > 0
     if not pos.any():
         raise ValueError("the panel has no month with bookings; nothing to forecast from")
     hire = panel["hire_date"]
+    rep_idx = panel["rep_id"].map(rep_pos).to_numpy(dtype=np.int64)
+    # Same month a year earlier, scaled by the rep's mean month: repeat business (renewals).
+    counts = np.maximum(np.bincount(rep_idx, minlength=len(reps)), 1)
+    scale = np.bincount(rep_idx, weights=y, minlength=len(reps)) / counts
+    history = pd.Series(y, index=pd.MultiIndex.from_arrays([rep_idx, months]))
+    raw, has = lag12_raw(history, rep_idx, months, scale)
+    n_has = np.bincount(rep_idx, weights=has.astype(float), minlength=len(reps))
+    sum_has = np.bincount(rep_idx, weights=np.where(has, raw, 0.0), minlength=len(reps))
+    lag_mean = np.where(n_has > 0, sum_has / np.maximum(n_has, 1), 0.0)
+    lag12 = np.where(has, raw - lag_mean[rep_idx], 0.0)
     return Design(
         reps=reps,
         teams=teams,
@@ -201,20 +251,32 @@ def make_design(panel: pd.DataFrame) -> Design:
         team_region=team_region,
         fy_start_month=fy,
         t0=pd.Timestamp(t0),
-        rep_idx=panel["rep_id"].map(rep_pos).to_numpy(dtype=np.int64),
+        rep_idx=rep_idx,
         years=years,
         fiscal_month=fiscal_month_index(months, fy),
         tenure=tenure_months(months, hire),
         y=y,
         loc=float(np.median(np.log(y[pos]))),
         positive_share=float(pos.mean()),
+        block=block,
+        n_blocks=int(block.max()) + 1,
+        block_months=block_months,
+        lag12=lag12,
+        rep_scale=scale,
+        rep_lag_mean=lag_mean,
+        history=history,
         rep_hire=pd.DatetimeIndex(reps_tab["hire"]).to_numpy(),
         rep_end=pd.DatetimeIndex(reps_tab["end"]).to_numpy(),
     )
 
 
 def build_model(
-    d: Design, likelihood: str = "student_t", rep_noise: bool = True, hurdle: bool = True
+    d: Design,
+    likelihood: str = "student_t",
+    rep_noise: bool = True,
+    hurdle: bool = True,
+    level_drift: bool = True,
+    lag_effect: bool = True,
 ) -> Any:
     """Build the PyMC model of :mod:`this module <spm_model.forecast.model>` for a design.
 
@@ -229,6 +291,11 @@ def build_model(
     hurdle : bool
         Model zero months; without it every month is assumed to have bookings
         and zero months are dropped from the likelihood.
+    lag_effect : bool
+        Include the same month a year earlier (:func:`lag12_covariate`) as a covariate.
+    level_drift : bool
+        Let each rep's level drift from one block of ``d.block_months`` to the
+        next (a random walk, non-centred); the current level is ``rep_effect``.
 
     Returns
     -------
@@ -245,6 +312,7 @@ def build_model(
         "quarter": ["Q1", "Q2", "Q3", "Q4"],
         "month_of_quarter": ["first", "second", "third"],
         "season_basis": [f"b{i}" for i in range(basis.shape[1])],
+        "past_block": [f"-{b}" for b in range(1, max(d.n_blocks, 2))],
     }
     pos = d.y > 0
     ip = np.flatnonzero(pos)
@@ -258,6 +326,14 @@ def build_model(
         )
         sigma_rep = pm.HalfNormal("sigma_rep", sigma=1.0)
         rep_effect = pm.Normal("rep_effect", mu=team_mean[d.rep_team], sigma=sigma_rep, dims="rep")
+        level = rep_effect[d.rep_idx[ip]]
+        if level_drift and d.n_blocks > 1:
+            # Each rep's level walks back in time block by block from its current level
+            # (territory changes, backfills): level[r, b] = level[r, b - 1] + sigma_drift * z[r, b].
+            sigma_drift = pm.HalfNormal("sigma_drift", 0.3)
+            drift_z = pm.Normal("drift_z", 0.0, 1.0, dims=("rep", "past_block"))
+            dev = pt.concatenate([pt.zeros((len(d.reps), 1)), pt.cumsum(drift_z, axis=1)], axis=1)
+            level = level + sigma_drift * dev[d.rep_idx[ip], d.block[ip]]
         trend = pm.Normal("trend", 0.0, 0.5)
         season_q = pm.ZeroSumNormal("season_quarter", sigma=0.5, dims="quarter")
         season_k = pm.ZeroSumNormal("season_month_of_quarter", sigma=0.5, dims="month_of_quarter")
@@ -270,12 +346,9 @@ def build_model(
             # log of the ramp fraction, log(1 - exp(-(tenure + 0.5) / tau)); ~0 for tenured reps
             return pt.log1p(-pt.exp(-(d.tenure[idx] + 0.5) / ramp_tau))
 
-        mu_pos = (
-            rep_effect[d.rep_idx[ip]]
-            + trend * d.years[ip]
-            + season12[d.fiscal_month[ip]]
-            + log_ramp(ip)
-        )
+        mu_pos = level + trend * d.years[ip] + season12[d.fiscal_month[ip]] + log_ramp(ip)
+        if lag_effect:
+            mu_pos = mu_pos + pm.Normal("lag12", 0.0, 0.5) * d.lag12[ip]
         if rep_noise:
             ls_mean = pm.Normal("log_sigma_mean", np.log(0.5), 1.0)
             ls_sd = pm.HalfNormal("log_sigma_sd", 0.3)
@@ -299,6 +372,8 @@ def build_model(
             hr = pm.Normal("hurdle_ramp", 1.0, 1.0)
             all_idx = np.arange(d.n_obs)
             logit_p = (h0 + sh * hz)[d.rep_idx] + hk[d.fiscal_month % 3] + hr * log_ramp(all_idx)
+            if lag_effect:
+                logit_p = logit_p + pm.Normal("hurdle_lag12", 0.0, 1.0) * d.lag12
             pm.Bernoulli("has_bookings", logit_p=logit_p, observed=pos.astype(np.int8))
     return model
 
@@ -320,6 +395,8 @@ def linear_predictors(
     years: np.ndarray,
     fiscal_month: np.ndarray,
     tenure: np.ndarray,
+    block: np.ndarray | None = None,
+    lag12: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Location ``mu``, hurdle logit and noise scale for each draw and rep-month.
 
@@ -330,6 +407,12 @@ def linear_predictors(
         :func:`posterior_arrays`.
     rep_idx, years, fiscal_month, tenure : numpy.ndarray
         One entry per rep-month to predict.
+    block : numpy.ndarray, optional
+        For training months: the level block (0 = the latest) of each entry.
+        Omitted for future months, whose level is the current one (the
+        estimator adds the drift after the cut-off).
+    lag12 : numpy.ndarray, optional
+        The lag-12 covariate of each entry (:func:`lag12_covariate`).
 
     Returns
     -------
@@ -350,6 +433,12 @@ def linear_predictors(
         + season12[:, fiscal_month]
         + log_ramp
     )
+    if lag12 is not None and "lag12" in p:
+        mu = mu + p["lag12"][:, None] * lag12[None, :]
+    if block is not None and "drift_z" in p:
+        z = p["drift_z"]
+        dev = np.concatenate([np.zeros((*z.shape[:2], 1)), np.cumsum(z, axis=2)], axis=2)
+        mu = mu + p["sigma_drift"][:, None] * dev[:, rep_idx, block]
     if "log_sigma_rep" in p:
         sigma = np.exp(p["log_sigma_rep"][:, rep_idx])
     else:
@@ -362,6 +451,8 @@ def linear_predictors(
             + p["hurdle_month_of_quarter"][:, k]
             + p["hurdle_ramp"][:, None] * log_ramp
         )
+        if lag12 is not None and "hurdle_lag12" in p:
+            logit = logit + p["hurdle_lag12"][:, None] * lag12[None, :]
     return mu, logit, sigma
 
 

@@ -28,6 +28,9 @@ DEFAULT_TRUTH: dict[str, float | list[float]] = {
     "log_sigma_mean": np.log(0.45),
     "log_sigma_sd": 0.15,
     "nu": 8.0,
+    "sigma_drift": 0.15,
+    "lag12": 0.0,  # the simulation has no repeat business; the fit should find none
+    "hurdle_lag12": 0.0,
     "hurdle_intercept": 2.5,
     "sigma_hurdle_rep": 0.5,
     "hurdle_month_of_quarter": [-0.3, 0.0, 0.3],
@@ -101,6 +104,7 @@ def simulate_panel(
         rep_effect=rep_effect[None],
         log_sigma_rep=log_sigma_rep[None],
         hurdle_rep_z=hurdle_rep_z[None],
+        drift_z=rng.normal(size=(n_reps, max(1, (n_months - 1) // 12)))[None],
         season_resid=rng.normal(0, 0.08, seasonal_basis().shape[1])[None],
     )
     months = pd.date_range(pd.Period(start, "M").to_timestamp(), periods=n_months, freq="MS")
@@ -130,8 +134,14 @@ def simulate_panel(
     t0 = months[0] + (months[-1] - months[0]) / 2
     years = (pm_ - t0).days.to_numpy() / 365.25
     hires = pd.DatetimeIndex(hire[r_idx].astype("datetime64[ns]"))
+    block = ((months[-1].year - pm_.year) * 12 + (months[-1].month - pm_.month)).to_numpy() // 12
     mu, logit, sigma = linear_predictors(
-        truth_out, r_idx, years, fiscal_month_index(pm_, 1), tenure_months(pm_, hires)
+        truth_out,
+        r_idx,
+        years,
+        fiscal_month_index(pm_, 1),
+        tenure_months(pm_, hires),
+        block,
     )
     y = draw_bookings(truth_out, mu, logit, sigma, rng)[0]
     panel["bookings"] = np.round(y, 2)

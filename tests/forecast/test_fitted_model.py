@@ -40,7 +40,7 @@ def _interval(fc, name, prob=0.9):
 
 
 @pytest.mark.parametrize(
-    "name", ["trend", "sigma_rep", "ramp_tau", "log_sigma_mean", "hurdle_intercept"]
+    "name", ["trend", "sigma_rep", "ramp_tau", "log_sigma_mean", "hurdle_intercept", "lag12"]
 )
 def test_true_scalar_parameters_inside_90pct_intervals(fitted, sim, name):
     _, truth = sim
@@ -112,7 +112,13 @@ def test_numpy_predictor_matches_the_pymc_model(fitted):
     d = fitted.design_
     ip = np.flatnonzero(d.y > 0)
     mu_np, _, sigma_np = linear_predictors(
-        {k: v[None] for k, v in point.items()}, d.rep_idx, d.years, d.fiscal_month, d.tenure
+        {k: v[None] for k, v in point.items()},
+        d.rep_idx,
+        d.years,
+        d.fiscal_month,
+        d.tenure,
+        d.block,
+        d.lag12,
     )
     obs = m["log_bookings"]
     mu_rv, sigma_rv = obs.owner.inputs[-2], obs.owner.inputs[-1]
@@ -206,3 +212,46 @@ def test_plots(fitted, tmp_path):
     fig.savefig(tmp_path / "ppc.png")
     assert (tmp_path / "ppc.png").stat().st_size > 10_000
     plt.close("all")
+
+
+def test_cli_forecast_on_a_panel_file(sim, tmp_path):
+    """``spm forecast`` end to end (small sampler settings; same model shape as the fixture)."""
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    panel, _ = sim
+    src = tmp_path / "panel.csv"
+    panel.to_csv(src, index=False)
+    out = tmp_path / "fc"
+    args = ["forecast", "--data", str(src), "--horizon", "3", "--out", str(out)]
+    args += ["--draws", "60", "--tune", "60", "--sampler", "pymc", "--chains", "2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "company total median" in res.output
+    names = {p.name for p in out.iterdir()}
+    assert {"draws.nc", "posterior.nc", "summary.csv", "diagnostics.csv"} <= names
+    assert {"fan_company.png"} <= names
+    assert {"fan_regions.png", "ppc.png", "README.txt", "parameters.csv"} <= names
+    import xarray as xr
+
+    with xr.open_dataset(out / "draws.nc") as ds:
+        assert ds["bookings"].dims == ("sample", "rep", "month") and ds.sizes["month"] == 3
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary.level) == {"rep", "team", "region", "company"}
+    assert "no quotas table" in (out / "README.txt").read_text()
+
+
+def test_cli_reports_bad_input(tmp_path):
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"rep_id": ["a"], "month": ["2024-01"], "bookings": [-5]}).to_csv(bad, index=False)
+    res = CliRunner().invoke(app, ["forecast", "--data", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code != 0
+    assert "bookings" in str(res.exception) or "bookings" in res.output
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,71 @@
+"""Baselines and the rolling-origin backtest (baselines only: no PyMC compile here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spm_model.errors import SpmConfigError
+from spm_model.forecast import BASELINES, SeasonalNaive, backtest, simulate_panel
+from spm_model.forecast.backtest import score
+
+
+@pytest.fixture(scope="module")
+def panel():
+    p, _ = simulate_panel(n_reps=10, n_months=30, n_regions=1, teams_per_region=2, seed=4)
+    return p
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_baselines_forecast_every_active_rep(panel, name):
+    cut = pd.Timestamp("2024-12-01")
+    model = BASELINES[name](seed=1).fit(panel, cutoff=cut)
+    d = model.predict(horizon=4, n_samples=200)
+    assert d.dims == ("sample", "rep", "month") and d.shape[0] == 200 and d.shape[2] == 4
+    assert pd.Timestamp(d.month.values[0]) == pd.Timestamp("2025-01-01")
+    assert (d.values >= 0).all() and np.isfinite(d.values).all()
+    active = panel[(panel.month == cut)].rep_id.unique()
+    assert set(d.rep.values) <= set(active)
+    np.testing.assert_array_equal(d.values, model.predict(horizon=4, n_samples=200).values)
+
+
+def test_seasonal_naive_repeats_last_year_with_no_noise():
+    months = pd.date_range("2022-01-01", periods=36, freq="MS")
+    y = np.tile(np.arange(1.0, 13.0) * 100, 3)
+    p = pd.DataFrame({"rep_id": "a", "month": months, "bookings": y})
+    d = SeasonalNaive().fit(p).predict(horizon=14, n_samples=50)
+    np.testing.assert_allclose(
+        d.values[:, 0, :], np.tile(np.r_[np.arange(1.0, 13.0), 1, 2] * 100, (50, 1))
+    )
+
+
+def test_score_only_counts_rep_months_that_happened(panel):
+    d = SeasonalNaive(seed=0).fit(panel, cutoff="2024-12").predict(3, 100)
+    fut = panel[panel.month > "2024-12-01"]
+    fut = fut[~((fut.rep_id == d.rep.values[0]) & (fut.month == "2025-03-01"))]
+    s = score(d, fut)
+    assert len(s["crps"]) == len(fut[fut.rep_id.isin(d.rep.values) & (fut.month <= "2025-03-01")])
+
+
+def test_backtest_table_of_baselines(panel):
+    res = backtest(
+        panel, horizon=3, n_cutoffs=2, include_bayes=False, config={"draws": 100, "chains": 2}
+    )
+    t = res.table
+    assert list(t.index) == ["seasonal_naive", "ets", "sarimax"]
+    for c in ("crps_rep", "wape_total", "mape_total", "coverage_50", "coverage_80", "coverage_95"):
+        assert np.isfinite(t[c]).all()
+    assert ((t.coverage_50 <= t.coverage_80) & (t.coverage_80 <= t.coverage_95)).all()
+    assert t.crps_vs_best_baseline.max() == pytest.approx(0.0)
+    assert res.cutoffs == ["2024-12", "2025-03"]  # data end 2025-06, horizon 3, 3 months apart
+    assert len(res.by_cutoff) == 6
+    md = res.to_markdown()
+    assert md.startswith("| model |") and "seasonal_naive" in md
+
+
+def test_backtest_rejects_bad_settings(panel):
+    with pytest.raises(SpmConfigError, match="unknown baseline"):
+        backtest(panel, baselines=["prophet"], include_bayes=False)
+    with pytest.raises(SpmConfigError, match="less than 12 months"):
+        backtest(panel, cutoffs=["2023-06"], include_bayes=False)
