@@ -76,5 +76,19 @@ def test_dask_local_cluster_identical(runs, saas_plan):
                 client=client,
                 detail_scenarios=3_000,
             )
+        # the user path: a scheduler address (simulate opens and closes its own client)
+        conv = simulate(
+            model,
+            saas_plan,
+            1_000,
+            seed=99,
+            tol=0.004,
+            max_scenarios=8_000,
+            backend="dask",
+            scheduler=cluster.scheduler_address,
+        )
     local = simulate(model, saas_plan, 9_000, seed=99, chunk_size=1_000, detail_scenarios=3_000)
     _same(res, local)
+    conv_local = simulate(model, saas_plan, 1_000, seed=99, tol=0.004, max_scenarios=8_000)
+    assert conv.n_scenarios == conv_local.n_scenarios
+    np.testing.assert_array_equal(conv.cost_cents, conv_local.cost_cents)
