@@ -359,6 +359,10 @@ def from_dataset(
     ScenarioModel
         ``info`` holds the fitted per-rep table (``info["fit"]``).
     """
+    if family not in FAMILY_CODE:
+        raise SpmConfigError(f"family: {family!r} (use one of {', '.join(FAMILY_CODE)})")
+    if shrinkage < 0:
+        raise SpmConfigError(f"shrinkage: {shrinkage} (must be >= 0)")
     freq = plan.measurement_period
     fy0 = ds.meta.fy_start_month
     labels, fy = _horizon(ds, freq, horizon)

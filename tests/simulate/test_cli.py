@@ -47,3 +47,24 @@ def test_spm_simulate_bad_plan_exits_1(tmp_path):
         ["simulate", "--plan", str(bad), "--data", str(ROOT / "data" / "sample"), "--seed", "1"],
     )
     assert r.exit_code != 0
+
+
+def test_spm_simulate_bad_family_is_a_clear_error():
+    from spm_model.cli import main  # noqa: F401  (main turns SpmError into exit 1)
+
+    r = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--plan",
+            PLAN,
+            "--data",
+            str(ROOT / "data" / "sample"),
+            "--seed",
+            "1",
+            "--family",
+            "weibull",
+        ],
+    )
+    assert r.exit_code != 0
+    assert "weibull" in str(r.exception)
