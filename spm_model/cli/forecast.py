@@ -71,6 +71,16 @@ def register(app: typer.Typer) -> None:
         from spm_model.forecast.plots import fan_chart, ppc_plot
 
         ds, source = _load(data)
+        plan_obj = None
+        if plan is not None:
+            from spm_model.errors import SpmConfigError
+            from spm_model.forecast.accrual import plan_measure
+            from spm_model.plans import load_plan
+
+            if ds is None:
+                raise SpmConfigError("--plan needs a dataset (quotas and OTEs), not a panel file")
+            plan_obj = load_plan(plan)
+            plan_measure(plan_obj, measure)  # fail before the (long) fit if it cannot be paid
         fc = BookingsForecaster(
             draws=draws,
             tune=tune,
@@ -104,18 +114,20 @@ def register(app: typer.Typer) -> None:
                 )
             except Exception as exc:
                 notes.append(f"quota probability not written: {exc}")
-            if plan is not None and ds is None:
-                notes.append("accruals not written: a panel file has no quotas or OTEs")
-            elif plan is not None:
+            if plan_obj is not None:
                 from spm_model.forecast.accrual import accrual_from_dataset
-                from spm_model.plans import load_plan
 
-                acc = accrual_from_dataset(pred, fc.panel_, ds, load_plan(plan), measure=measure)
+                acc = accrual_from_dataset(pred, fc.panel_, ds, plan_obj, measure=measure)
                 acc.to_csv(tmp / "accruals.csv", index=False)
                 tot = acc[acc["rep_id"] == "TOTAL"].iloc[0]
                 notes.append(
                     f"accrual ({plan.name}): expected {tot['expected_payout']:,.2f}, "
-                    f"P90 {tot['p90_payout']:,.2f} {currency}"
+                    f"P90 {tot['p90_payout']:,.2f} {currency} for {', '.join(acc.attrs['periods'])}"
+                    + (
+                        f" (no quotas yet for {', '.join(acc.attrs['skipped_periods'])})"
+                        if acc.attrs["skipped_periods"]
+                        else ""
+                    )
                 )
             fig, ax = plt.subplots(figsize=(9, 4))
             fan_chart(pred, fc.panel_, "company", ax=ax)

@@ -27,7 +27,14 @@ from spm_model.data.periods import parse_period, period_labels, periods_in_fisca
 from spm_model.errors import SpmConfigError
 
 
-def _draws_measure(plan: Any, data_measure: str | None, measure: str | None) -> str:
+def plan_measure(plan: Any, data_measure: str | None, measure: str | None = None) -> str:
+    """Return the plan measure a forecast of ``data_measure`` feeds (or ``measure`` if given).
+
+    Raises
+    ------
+    SpmConfigError
+        When the plan has no such measure, or several measures and no way to choose.
+    """
     if measure is not None:
         if measure not in plan.measures:
             raise SpmConfigError(
@@ -81,11 +88,13 @@ def commission_accrual(
     DataFrame
         One row per rep plus a ``TOTAL`` row: ``expected_payout, p10_payout,
         p50_payout, p90_payout`` (currency, cents) over the open measurement
-        periods listed in ``attrs["periods"]``.
+        periods listed in ``attrs["periods"]``. Open periods without any quota
+        in the table (not set yet) are left out and listed in
+        ``attrs["skipped_periods"]``.
     """
     fy_start = plan.fy_start_month
     freq = plan.measurement_period
-    target = _draws_measure(plan, draws.attrs.get("measure"), measure)
+    target = plan_measure(plan, draws.attrs.get("measure"), measure)
     months = pd.DatetimeIndex(draws["month"].to_numpy())
     reps = [str(r) for r in draws["rep"].to_numpy()]
     x = draws.transpose("sample", "rep", "month").to_numpy()
@@ -107,6 +116,7 @@ def commission_accrual(
     )
     ti_period = np.round(ti_year / plan.periods_per_year, 2)
     accrual = np.zeros((n_s, n_r))
+    skipped: list[str] = []
     fys = sorted({parse_period(lbl, fy_start).fiscal_year for lbl in open_labels})
     for fy in fys:
         spans = periods_in_fiscal_year(fy, freq, fy_start)
@@ -148,6 +158,11 @@ def commission_accrual(
         out = plan.payout_arrays_periods(cred, {k: np.asarray(v) for k, v in quota.items()}, ti)
         due = out["due"]
         is_open = np.array([s.label in open_labels for s in spans])
+        no_quota = np.zeros(n_p, dtype=bool)
+        if table:
+            no_quota = np.all([np.all(v == 0, axis=0) for v in table.values()], axis=0)
+        skipped += [s.label for s, o, nq in zip(spans, is_open, no_quota, strict=True) if o and nq]
+        is_open &= ~no_quota
         accrual += due[..., is_open].sum(axis=-1)
     total = accrual.sum(axis=1)
     full = np.concatenate([accrual, total[:, None]], axis=1)
@@ -162,7 +177,12 @@ def commission_accrual(
     )
     cols = ["expected_payout", "p10_payout", "p50_payout", "p90_payout"]
     res[cols] = res[cols].round(2)
-    res.attrs.update(periods=open_labels, plan=plan.id, measure=target)
+    res.attrs.update(
+        periods=[p for p in open_labels if p not in skipped],
+        skipped_periods=skipped,
+        plan=plan.id,
+        measure=target,
+    )
     return res
 
 

@@ -133,3 +133,24 @@ def test_measure_must_be_resolvable():
         commission_accrual(draws, plan, empty, q, measure="services")
     res = commission_accrual(draws, plan, empty, q, measure="new_business")
     assert len(res) == 3
+
+
+def test_open_periods_without_quotas_are_skipped_not_paid_at_zero():
+    plan = _plan()
+    draws = _draws(
+        np.full((3, 2, 4), 10e3), ["2025-11-01", "2025-12-01", "2026-01-01", "2026-02-01"]
+    )
+    quotas = pd.DataFrame(
+        {
+            "rep_id": ["a", "b"],
+            "period": ["2025-Q4"] * 2,
+            "measure": "new_business",
+            "amount": [50e3] * 2,
+        }
+    )
+    empty = pd.DataFrame({"rep_id": [], "month": pd.to_datetime([]), "bookings": []})
+    res = commission_accrual(draws, plan, empty, quotas)
+    assert res.attrs["periods"] == ["2025-Q4"]
+    assert res.attrs["skipped_periods"] == ["2026-Q1"]
+    # 20k of 50k in Q4 at BCR 10,000 / 50,000 = 4,000 each
+    assert res.set_index("rep_id").loc["a", "expected_payout"] == pytest.approx(4000.0)
