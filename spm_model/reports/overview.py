@@ -7,11 +7,15 @@ record live in the middle layer); every function takes a
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset, period_labels
 from spm_model.errors import SpmConfigError
+
+Freq = Literal["month", "quarter", "year"]
 
 #: Tables filtered by rep id when a dataset is narrowed to one region.
 _REP_TABLES = {
@@ -114,7 +118,7 @@ def bookings(ds: Dataset) -> pd.DataFrame:
     return txn.merge(ds.accounts[acc_cols], on="account_id", how="left")
 
 
-def bookings_by_period(ds: Dataset, freq: str = "quarter", by: str = "measure") -> pd.DataFrame:
+def bookings_by_period(ds: Dataset, freq: Freq = "quarter", by: str = "measure") -> pd.DataFrame:
     """Net booked amount per fiscal period (rows) and ``by`` (columns).
 
     Parameters
@@ -165,7 +169,7 @@ def roster(ds: Dataset) -> pd.DataFrame:
     return pd.crosstab(active["role"], active["region"], margins=True, margins_name="total")
 
 
-def last_complete_period(ds: Dataset, freq: str = "quarter") -> str:
+def last_complete_period(ds: Dataset, freq: Freq = "quarter") -> str:
     """Label of the last fiscal period that ends on or before the data's as-of date."""
     from spm_model.data import parse_period
 

@@ -65,6 +65,7 @@ class PlanDesigner(_Base):
         w = _w()
         self.original = plan
         self.plan: Plan = plan
+        self._edited: Plan = plan
         self.cost_function = cost_function
         self.levels = levels
         self.plot = plot
@@ -164,7 +165,7 @@ class PlanDesigner(_Base):
         edits: dict[str, Any] = {self.kind: self.current_steps(), "cap_multiple": self.cap.value}
         edits["total_cap_multiple"] = self.total_cap.value
         plan, err = logic.try_edit(
-            self.original if not hasattr(self, "_edited") else self._edited,
+            self._edited,
             self.component.value,
             **edits,
         )

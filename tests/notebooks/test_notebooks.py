@@ -183,7 +183,7 @@ MIN_PLOTS = {
     "00_end_to_end_report": 6,
     "01_data_overview": 1,
     "02_plan_design": 2,
-    "03_comp_cost_simulation": 3,
+    "03_comp_cost_simulation": 2,
     "04_quota_setting": 1,
     "05_territory_balancing": 1,
     "06_bayesian_forecast": 2,
