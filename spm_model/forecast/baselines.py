@@ -22,9 +22,11 @@ exponentiating the resulting wide intervals gives absurd draws); draws below
 zero are set to zero.
 
 Short histories fall back to simpler forms (no seasonality below two years,
-no trend below six months, the mean below three months), and a fit that fails
-falls back to the rep's mean with its standard deviation; the number of
-fallbacks is kept in ``fallbacks_``.
+no trend below six months, resampling the rep's own months below three; six
+for SARIMAX), and a fit that fails
+falls back to resampling the rep's own past months (never to a log-scale
+normal, which explodes for a short series with zero months); the number of
+failed fits is kept in ``fallbacks_``.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class _PerRepBaseline:
                     self.fallbacks_ += 1
                     sim = None
             if sim is None or not np.all(np.isfinite(sim)):
-                sim = np.expm1(_mean_sim(np.log1p(y), len(months), n_samples, rng))
+                sim = _history_sim(y, len(months), n_samples, rng)
             out[:, i, :] = np.clip(sim, 0.0, None)
         return xr.DataArray(
             out,
@@ -151,9 +153,9 @@ def _back(y: np.ndarray):
     return _from_log1p if np.all(y > 0) else (lambda s: s)
 
 
-def _mean_sim(z: np.ndarray, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    sd = float(np.std(z, ddof=1)) if len(z) > 2 else max(1.0, abs(float(np.mean(z))) * 0.2)
-    return float(np.mean(z)) + sd * rng.standard_normal((n, h))
+def _history_sim(y: np.ndarray, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Fallback for short or unfittable series: resample the rep's own past months (currency)."""
+    return rng.choice(np.asarray(y, dtype=float), size=(n, h), replace=True)
 
 
 class SeasonalNaive(_PerRepBaseline):
@@ -171,7 +173,7 @@ class SeasonalNaive(_PerRepBaseline):
     ) -> np.ndarray:
         h = len(future)
         if len(y) < 12:
-            return _from_log1p(_mean_sim(np.log1p(y), h, n, rng))
+            return _history_sim(y, h, n, rng)
         resid = y[12:] - y[:-12]
         if len(resid) < 6:
             resid = self.pooled_resid_
@@ -196,7 +198,7 @@ class ETSBaseline(_PerRepBaseline):
 
         z, back, h = _to_model_scale(y), _back(y), len(future)
         if len(z) < 3:
-            return _from_log1p(_mean_sim(np.log1p(y), h, n, rng))
+            return _history_sim(y, h, n, rng)
         kw: dict[str, Any] = {"error": "add"}
         if len(z) >= 6:
             kw.update(trend="add", damped_trend=True)
@@ -224,7 +226,7 @@ class SARIMAXBaseline(_PerRepBaseline):
 
         z, back, h = _to_model_scale(y), _back(y), len(future)
         if len(z) < 6:
-            return _from_log1p(_mean_sim(np.log1p(y), h, n, rng))
+            return _history_sim(y, h, n, rng)
         harmonics = 2 if len(z) >= 18 else (1 if len(z) >= 12 else 0)
         if harmonics:
             ex_past, ex_future = _fourier(past, harmonics), _fourier(future, harmonics)
