@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,23 +168,37 @@ def _failure_from(exc: BaseException) -> RunFailure:
     return RunFailure(None, None, type(exc).__name__, str(exc))
 
 
+_ENV_LOCK = threading.Lock()
+_ENV_USERS = 0
+_ENV_SAVED: str | None = None
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
 @contextmanager
 def _inline_plots() -> Iterator[None]:
     """Let the kernel draw inline plots even when the caller set ``MPLBACKEND=Agg``.
 
     The kernel inherits the environment; a non-interactive backend there would
     make ``plt.show()`` draw nothing into the report. The variable is restored
-    afterwards (runs in a batch each execute in their own process).
+    when the last concurrent run in this process (threads of a Dask worker)
+    is done.
     """
-    old = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    global _ENV_USERS, _ENV_SAVED
+    with _ENV_LOCK:
+        if _ENV_USERS == 0:
+            _ENV_SAVED = os.environ.get("MPLBACKEND")
+            os.environ["MPLBACKEND"] = INLINE_BACKEND
+        _ENV_USERS += 1
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = old
+        with _ENV_LOCK:
+            _ENV_USERS -= 1
+            if _ENV_USERS == 0:
+                if _ENV_SAVED is None:
+                    os.environ.pop("MPLBACKEND", None)
+                else:
+                    os.environ["MPLBACKEND"] = _ENV_SAVED
 
 
 def _source_index(executed: Path, index: int) -> int:

@@ -77,3 +77,27 @@ def test_rerun_that_fails_is_not_complete(tmp_path):
     assert res.failure.ename == "ValueError"
     assert res.failure.cell_index == 4  # the injected parameters cell is not counted
     assert not is_complete(tmp_path, "ok")
+
+
+def test_inline_plot_backend_is_restored(monkeypatch):
+    import os
+    import threading
+
+    from spm_model.runner.execute import INLINE_BACKEND, _inline_plots
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    inside = []
+
+    def worker():
+        with _inline_plots():
+            inside.append(os.environ["MPLBACKEND"])
+
+    with _inline_plots():
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert os.environ["MPLBACKEND"] == INLINE_BACKEND
+    assert inside == [INLINE_BACKEND] * 4
+    assert os.environ["MPLBACKEND"] == "Agg"
