@@ -28,6 +28,7 @@ duals from separate groups).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 
@@ -44,6 +45,8 @@ from spm_model.territory.heuristic import (
 from spm_model.territory.model import candidate_columns
 from spm_model.territory.problem import Compiled
 from spm_model.territory.repair import balance_repair, improve_local
+
+_log = logging.getLogger(__name__)
 
 
 def territory_groups(c: Compiled, group_size: int, seed: int) -> np.ndarray:
@@ -165,6 +168,20 @@ def _group_lp(c: Compiled, tg: np.ndarray, k_groups: int = 3) -> np.ndarray:
     first = np.r_[0, np.flatnonzero(np.diff(cu[order])) + 1]
     ug = np.empty(c.n, dtype=int)
     ug[cu[order][first]] = cg[order][first]
+    # rounding can push a small group out of its band: repair at group level
+    lkg = np.where(lk, tg[np.maximum(c.locked, 0)], -1)
+    coarse = replace(
+        c,
+        territory_ids=np.arange(G).astype(object),
+        target=gt,
+        lo=gt * (1 - half),
+        hi=gt * (1 + half),
+        cost=np.where(np.isfinite(gcost), gcost, 1e12),
+        stay=sp.csr_matrix(stay_g),
+        locked=lkg,
+    )
+    if not coarse.is_feasible(ug):
+        ug = balance_repair(coarse, ug, cu, cg, time_limit=60.0)
     return ug
 
 
@@ -175,7 +192,7 @@ def solve_decomposed(
     k: int,
     seed: int,
     log: list[dict],
-    group_size: int = 40,
+    group_size: int = 25,
 ) -> tuple[np.ndarray, float]:
     """Solve a large alignment by spatial decomposition (see the module docstring).
 
@@ -188,7 +205,7 @@ def solve_decomposed(
     tg = territory_groups(c, group_size, seed)
     G = int(tg.max()) + 1
     ug = _group_lp(c, tg)
-    log.append({"stage": "groups", "seconds": round(time.perf_counter() - t0, 3), "groups": G})
+    _note(log, {"stage": "groups", "seconds": round(time.perf_counter() - t0, 3), "groups": G})
     # budget left after group changes, shared pro rata to what each group keeps
     cur = c.current_super()
     has_cur = cur >= 0
@@ -205,32 +222,21 @@ def solve_decomposed(
         units = np.flatnonzero(ug == g)
         terrs = np.flatnonzero(tg == g)
         subs.append((units, terrs, restrict(c, units, terrs, None)))
-    budgets: list[float | None] = [None] * G
-    if left_budget is not None:
-        # each group gets the moves its own balance needs (LP), plus a pro-rata share of the rest
-        from spm_model.territory.diagnose import _min_moved
-
-        need = np.zeros(G)
-        for g, (_, _, sub0) in enumerate(subs):
-            cu, ct = candidate_columns(sub0, k=min(k, sub0.m))
-            share, _ = _min_moved(sub0, cu, ct, time_limit=300.0)
-            need[g] = (share if share is not None else 0.0) * sub0.size_total * 1.02
-        sizes = np.array([s0.size_total for _, _, s0 in subs])
-        surplus = max(left_budget - need.sum(), 0.0)
-        budgets = list(need + surplus * sizes / max(sizes.sum(), 1e-12))
-        log.append(
-            {
-                "stage": "group_budgets",
-                "seconds": round(time.perf_counter() - t0, 3),
-                "needed": float(need.sum()),
-                "available": left_budget,
-            }
-        )
+    pool = left_budget
     per_group = (time_limit * 0.75 - (time.perf_counter() - t0)) / G
     for g, (units, terrs, sub0) in enumerate(subs):
         tl = time.perf_counter()
-        sub = replace(sub0, budget=budgets[g], max_moved=c.max_moved)
-        lp = lp_bound(sub, k=k, time_limit=max(per_group * 0.5, 5.0))
+        # budget: the pooled budget left, shared pro rata among the groups still to solve;
+        # a group that cannot balance with its share may take the whole pool, then none
+        tries: list[float | None] = [None]
+        if pool is not None:
+            rest_size = max(float(sum(s0.size_total for _, _, s0 in subs[g:])), 1e-12)
+            tries = [pool * sub0.size_total / rest_size, pool, None]
+        for bud in tries:
+            sub = replace(sub0, budget=bud, max_moved=c.max_moved)
+            lp = lp_bound(sub, k=k, time_limit=max(per_group * 0.5, 5.0))
+            if lp.x is not None:
+                break
         if lp.x is None:
             raise InfeasibleAlignment(
                 f"territory group {g + 1} of {G} has no feasible LP ({lp.status}); "
@@ -248,6 +254,17 @@ def solve_decomposed(
             rest = per_group - (time.perf_counter() - tl)
             a = reduced_cost_mip(sub, lp, a, time_limit=max(rest, 1.0), gap_target=gap_target)
         assign[units] = terrs[a]
+        if pool is not None:
+            pool = max(pool - (sub0.size_total - sub0.stayed(a)), 0.0)
+        _log.info(
+            "group %d/%d: %d units, %d territories, %.1f s, feasible %s",
+            g + 1,
+            G,
+            len(units),
+            len(terrs),
+            time.perf_counter() - tl,
+            not pending,
+        )
         if lp.y_bal is not None:
             y_bal[terrs] = lp.y_bal
         y_buds.append(max(lp.y_bud, 0.0))
@@ -260,24 +277,26 @@ def solve_decomposed(
                 f"no feasible alignment found by decomposition (balance excess {v['balance']:.2%} "
                 f"of a target, budget excess {v['budget']:.2%}); widen the tolerance or the budget"
             )
-    log.append(
+    _note(
+        log,
         {
             "stage": "group_solves",
             "seconds": round(time.perf_counter() - t0, 3),
             "objective": c.objective(assign),
-        }
+        },
     )
     # global polish across group borders
     tl = time.perf_counter()
     left = time_limit - (tl - t0)
     pu, pt = candidate_columns(c, k=min(k, c.m))
     assign = improve_local(c, assign, pu, pt, time_limit=max(left * 0.6, 5.0))
-    log.append(
+    _note(
+        log,
         {
             "stage": "global_local_search",
             "seconds": round(time.perf_counter() - tl, 3),
             "objective": c.objective(assign),
-        }
+        },
     )
     # lower bound: Lagrangian at the joined duals, small search over the budget dual
     tl = time.perf_counter()
@@ -286,5 +305,10 @@ def solve_decomposed(
     for yb in cands:
         val, _ = lagrangian_bound(c, y_bal, yb)
         lb = max(lb, val)
-    log.append({"stage": "lower_bound", "seconds": round(time.perf_counter() - tl, 3), "bound": lb})
+    _note(log, {"stage": "lower_bound", "seconds": round(time.perf_counter() - tl, 3), "bound": lb})
     return assign, lb
+
+
+def _note(log: list[dict], entry: dict) -> None:
+    log.append(entry)
+    _log.info("%s", entry)

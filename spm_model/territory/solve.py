@@ -162,8 +162,10 @@ def solve(
         LP relaxation by column generation + Lagrangian lower bound, rounding
         and repair by moves, swaps and elastic sub-MIPs, local search, then
         large-neighbourhood search (see :mod:`spm_model.territory.heuristic`).
-        Scales to 50,000 x 300. Guarantee: feasible if returned, gap against a
-        valid lower bound, no a-priori ratio.
+        Above 3 million unit-territory pairs (and more than 60 territories, no
+        adjacency) it decomposes by territory groups
+        (:mod:`spm_model.territory.decompose`). Guarantee: feasible if returned,
+        gap against a valid lower bound, no a-priori ratio.
     ``"auto"``
         The heuristic, then (when units x territories <= ``mip_max_pairs``) the
         MIP warm-started with its alignment for the remaining time; the better

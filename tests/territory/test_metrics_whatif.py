@@ -130,3 +130,19 @@ def test_heuristic_contiguity_with_delaunay():
     assert m.loc["contiguity_violations", "after"] == 0
     assert p.compile().is_feasible(r.assign)
     assert r.lower_bound <= r.objective
+
+
+def test_decomposition_gives_feasible_alignment_and_valid_bound():
+    from spm_model.territory.decompose import solve_decomposed
+    from spm_model.territory.heuristic import lp_bound
+
+    units, terrs = generate_instance(1200, 12, seed=5)
+    p = TerritoryProblem(units, terrs, tolerance=0.06, max_moved=0.3)
+    c = p.compile()
+    log: list[dict] = []
+    a, lb = solve_decomposed(c, time_limit=20, gap_target=1e-3, k=6, seed=0, log=log, group_size=6)
+    assert c.is_feasible(a)
+    full = lp_bound(c, k=12, pricing_rounds=1)
+    assert lb <= full.lp_objective + 1e-6  # a valid bound never exceeds the LP optimum
+    assert lb <= c.objective(a)
+    assert any(e["stage"] == "groups" and e["groups"] >= 2 for e in log)
