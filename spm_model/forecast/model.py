@@ -11,7 +11,12 @@ month within the quarter ``k(m)``, ``tenure`` months since hire)::
     log bookings | bookings > 0 ~ StudentT(nu, mu, sigma_r)   (or Normal)
     mu = rep_effect[r] + sigma_drift * sum(drift_z[r, 1..b(t)]) + trend * years(t)
          + season_quarter[q] + season_month_of_quarter[k] + season_resid . B[m]
-         + log ramp(tenure)
+         + log ramp(tenure) + lag12 * x12[r, t]
+
+``x12[r, t]`` is ``log1p(bookings a year earlier / rep's mean month)``, centred
+per rep and 0 where the month a year earlier is not in the data: repeat
+business (renewals a year after a sale) makes a month resemble the same month
+last year. The hurdle gets its own coefficient ``hurdle_lag12``.
 
 ``rep_effect[r]`` is the rep's level over the latest ``block_months`` (12)
 months before the cut-off; in earlier blocks ``b(t) = 1, 2...`` the level
@@ -47,6 +52,7 @@ Priors (weakly informative, on the log scale of bookings):
 * ``sigma_team ~ HalfNormal(0.5)``, ``sigma_rep ~ HalfNormal(1)``: a factor of
   e^0.5 ~ 1.6 between teams, e^1 ~ 2.7 between reps is plausible, 10x is not;
 * ``trend ~ Normal(0, 0.5)`` per year (+-65% a year at 1 sd);
+* ``lag12 ~ Normal(0, 0.5)``, ``hurdle_lag12 ~ Normal(0, 1)``;
 * ``sigma_drift ~ HalfNormal(0.3)``: a rep's level moves by about 25% from one
   year to the next; ``drift_z ~ Normal(0, 1)`` (non-centred);
 * ``season_quarter, season_month_of_quarter ~ ZeroSumNormal(0.5)``;

@@ -29,7 +29,7 @@ def fitted(sim):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return BookingsForecaster(
-            draws=300, tune=400, chains=2, cores=1, sampler="pymc", seed=3
+            draws=300, tune=400, chains=2, cores=1, sampler="pymc", likelihood="student_t", seed=3
         ).fit(panel)
 
 
