@@ -177,6 +177,9 @@ def register(app: typer.Typer) -> None:
         tune: int = typer.Option(1000, min=0, help="Warm-up iterations per chain."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         seed: int = typer.Option(20240101, help="Seed."),
+        bayes: bool = typer.Option(
+            True, help="Include the Bayesian model (--no-bayes: baselines only)."
+        ),
         out: Path | None = typer.Option(
             None, help="Also write the table (CSV, or Markdown for .md)."
         ),
@@ -195,6 +198,7 @@ def register(app: typer.Typer) -> None:
             baselines=[b.strip() for b in baselines.split(",") if b.strip()],
             config={"draws": draws, "tune": tune, "sampler": sampler, "seed": seed},
             measure=measure,
+            include_bayes=bayes,
             progress=typer.echo,
         )
         typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")

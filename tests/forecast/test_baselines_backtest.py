@@ -69,3 +69,29 @@ def test_backtest_rejects_bad_settings(panel):
         backtest(panel, baselines=["prophet"], include_bayes=False)
     with pytest.raises(SpmConfigError, match="less than 12 months"):
         backtest(panel, cutoffs=["2023-06"], include_bayes=False)
+
+
+def test_cli_backtest_baselines_on_the_sample_company(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    out = tmp_path / "bt.md"
+    args = ["forecast-backtest", "--data", str(sample), "--horizon", "3", "--n-cutoffs", "1"]
+    args += [
+        "--no-bayes",
+        "--baselines",
+        "seasonal_naive,sarimax",
+        "--draws",
+        "100",
+        "--out",
+        str(out),
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "cut-offs 2026-06" in res.output
+    text = out.read_text()
+    assert text.startswith("| model |") and "sarimax" in text and "bayes" not in text
