@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Sampler = Literal["auto", "nutpie", "pymc", "advi"]
-Likelihood = Literal["student_t", "normal"]
+Likelihood = Literal["gamma", "student_t", "normal"]
 
 
 def nutpie_available() -> bool:
@@ -56,8 +56,9 @@ class ForecastConfig(BaseModel):
     likelihood: Likelihood = Field(
         "student_t",
         description=(
-            "Noise of log bookings in months with bookings: 'student_t' (heavy tails; robust "
-            "to the odd huge deal) or 'normal' (a lognormal amount)."
+            "Amounts in months with bookings: 'gamma' (mean exp(mu), per-rep coefficient of "
+            "variation; log amounts skewed to the left, as sums of deals are), 'student_t' "
+            "(Student-t on the log scale: heavy tails) or 'normal' (lognormal amounts)."
         ),
     )
     level_drift: bool = Field(

@@ -140,7 +140,8 @@ def compute_diagnostics(
     import arviz as az
 
     post = idata.posterior
-    names = [v for v in post.data_vars if v != "team_mean"]
+    # nutpie also stores the unconstrained values (``sigma_log__``...): report the model's own
+    names = [v for v in post.data_vars if v != "team_mean" and not str(v).endswith("__")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tab = az.summary(idata, var_names=names, kind="diagnostics")

@@ -292,7 +292,7 @@ class BookingsForecaster:
             steps = rng.standard_normal((n_s, n_r, n_m)) / np.sqrt(d.block_months)
             walk = p["sigma_drift"][:, None, None] * np.cumsum(steps, axis=2)
             mu = mu + walk.reshape(n_s, n_r * n_m)
-        y = draw_bookings(p, mu, logit, sigma, rng)
+        y = draw_bookings(p, mu, logit, sigma, rng, gamma=self.config.likelihood == "gamma")
         ends = pd.DatetimeIndex(np.repeat(reps["end_date"].to_numpy(), len(months)))
         gone = np.asarray(ends.notna() & (mm > ends.to_period("M").to_timestamp()))
         y[:, gone] = 0.0
@@ -329,7 +329,7 @@ class BookingsForecaster:
         )
         if not self.hurdle_:
             logit = None
-        return draw_bookings(p, mu, logit, sigma, rng)
+        return draw_bookings(p, mu, logit, sigma, rng, gamma=self.config.likelihood == "gamma")
 
     def parameter_summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
         """Posterior mean, sd, central interval and diagnostics of the main parameters."""

@@ -8,7 +8,8 @@ month within the quarter ``k(m)``, ``tenure`` months since hire)::
     ramp(tenure)   = 1 - exp(-(tenure + 0.5) / ramp_tau)          new-hire ramp, in (0, 1]
     P(bookings > 0) = logistic(hurdle_intercept + sigma_hurdle_rep * hurdle_rep_z[r]
                                + hurdle_month_of_quarter[k] + hurdle_ramp * log ramp)
-    log bookings | bookings > 0 ~ StudentT(nu, mu, sigma_r)   (or Normal)
+    log bookings | bookings > 0 ~ StudentT(nu, mu, sigma_r)   (or Normal), or
+    bookings | bookings > 0 ~ Gamma(mean exp(mu), coefficient of variation sigma_r)
     mu = rep_effect[r] + sigma_drift * sum(drift_z[r, 1..b(t)]) + trend * years(t)
          + season_quarter[q] + season_month_of_quarter[k] + season_resid . B[m]
          + log ramp(tenure) + lag12 * x12[r, t]
@@ -364,7 +365,11 @@ def build_model(
         else:
             sigma_obs = pm.HalfNormal("sigma", 1.0)
         logy = np.log(d.y[ip])
-        if likelihood == "student_t":
+        if likelihood == "gamma":
+            # amount ~ Gamma with mean exp(mu) and coefficient of variation sigma
+            shape = 1.0 / pt.sqr(sigma_obs)
+            pm.Gamma("bookings", alpha=shape, beta=shape * pt.exp(-mu_pos), observed=d.y[ip])
+        elif likelihood == "student_t":
             nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
             pm.StudentT("log_bookings", nu=nu, mu=mu_pos, sigma=sigma_obs, observed=logy)
         else:
@@ -468,8 +473,16 @@ def draw_bookings(
     logit: np.ndarray | None,
     sigma: np.ndarray,
     rng: np.random.Generator,
+    gamma: bool = False,
 ) -> np.ndarray:
     """Draw bookings (currency, >= 0) from the hurdle likelihood for each sample and rep-month."""
+    if gamma:
+        shape = 1.0 / np.square(sigma)
+        amount = rng.gamma(shape, np.exp(np.clip(mu, -50.0, 50.0)) / shape)
+        if logit is not None:
+            has = rng.random(mu.shape) < 1.0 / (1.0 + np.exp(-logit))
+            amount = np.where(has, amount, 0.0)
+        return amount
     if "nu" in p:
         eps = rng.standard_t(p["nu"][:, None], size=mu.shape)
     else:

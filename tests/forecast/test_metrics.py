@@ -42,3 +42,17 @@ def test_wape_and_mape():
     assert wape(np.array([100.0, 0.0, 100.0]), np.array([90.0, 10.0, 120.0])) == pytest.approx(0.2)
     assert mape(np.array([100.0, 0.0, 50.0]), np.array([90.0, 10.0, 60.0])) == pytest.approx(0.15)
     assert np.isnan(wape(np.zeros(2), np.ones(2)))
+
+
+def test_gamma_draws_have_mean_exp_mu_and_the_hurdle_share():
+    from spm_model.forecast.model import draw_bookings
+
+    rng = np.random.default_rng(5)
+    mu = np.full((200_000, 1), np.log(1000.0))
+    sigma = np.full_like(mu, 0.8)
+    y = draw_bookings({}, mu, np.full_like(mu, 2.0), sigma, rng, gamma=True)
+    pos = y[y > 0]
+    assert (y == 0).mean() == pytest.approx(1 / (1 + np.exp(2.0)), abs=0.005)
+    assert pos.mean() == pytest.approx(1000.0, rel=0.01)
+    assert pos.std() / pos.mean() == pytest.approx(0.8, rel=0.02)
+    assert np.median(np.log(pos)) > np.mean(np.log(pos))  # log amounts skewed to the left
