@@ -22,8 +22,9 @@ def to_cents(amount: np.ndarray) -> np.ndarray:
 def allocate(raw: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Round real-valued cent amounts to integers, exactly preserving group totals.
 
-    Each group's rounded rows add up to the group's raw total rounded half away
-    from zero; within a group the cents left over after flooring go to the rows
+    Values within 1e-6 cent of a whole cent are first snapped to it (float noise
+    such as 59.99999999 for 0.6 * 100). Each group's rounded rows then add up to
+    the group's total rounded half away from zero; within a group the cents left over after flooring go to the rows
     with the largest fractional parts (ties to the earlier row).
 
     Parameters

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_notebooks import SECOND_HALF, run_quick
+from tests.notebooks.test_notebooks import SECOND_HALF, run_quick
 
 
 @pytest.mark.parametrize("path", SECOND_HALF, ids=[p.stem for p in SECOND_HALF])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from territory_helpers import small_instance
+from tests.territory.territory_helpers import small_instance
 
 from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.territory import InfeasibleAlignment, TerritoryProblem, diagnose, solve

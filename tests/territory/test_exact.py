@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from territory_helpers import brute_force, small_instance
+from tests.territory.territory_helpers import brute_force, small_instance
 
 from spm_model.territory import TerritoryProblem, solve
 from spm_model.territory.heuristic import lp_bound

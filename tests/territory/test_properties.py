@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from territory_helpers import brute_force
+from tests.territory.territory_helpers import brute_force
 
 from spm_model.territory import InfeasibleAlignment, TerritoryProblem, solve
 
