@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_plans_vector_exact import COMPONENTS, random_inputs, vector_all
+from tests.plans.test_plans_vector_exact import COMPONENTS, random_inputs, vector_all
 
 from spm_model.plans import Plan, load_plan
 from spm_model.plans.fast import compile_plan, fast_payout_total
