@@ -24,8 +24,9 @@ def allocate(raw: np.ndarray, group: np.ndarray) -> np.ndarray:
 
     Values within 1e-6 cent of a whole cent are first snapped to it (float noise
     such as 59.99999999 for 0.6 * 100). Each group's rounded rows then add up to
-    the group's total rounded half away from zero; within a group the cents left over after flooring go to the rows
-    with the largest fractional parts (ties to the earlier row).
+    the group's total rounded half away from zero; within a group the cents left
+    over after flooring go to the rows with the largest fractional parts (ties to
+    the earlier row).
 
     Parameters
     ----------
