@@ -234,7 +234,7 @@ def solve_decomposed(
             tries = [pool * sub0.size_total / rest_size, pool, None]
         for bud in tries:
             sub = replace(sub0, budget=bud, max_moved=c.max_moved)
-            lp = lp_bound(sub, k=k, time_limit=max(per_group * 0.5, 5.0))
+            lp = lp_bound(sub, k=k, time_limit=max(per_group * 0.5, 120.0))
             if lp.x is not None:
                 break
         if lp.x is None:

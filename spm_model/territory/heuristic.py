@@ -126,12 +126,16 @@ def lp_bound(
     out = None
     red = None
     rounds = 0
+    prev = None
     kk = c.values.shape[1]
     while True:
         left = time_limit - (time.perf_counter() - t0)
         out = build_and_solve(
             c, cu, ct, integer=False, time_limit=max(left, 1.0), drop_budget=drop_budget
         )
+        if (out.x is None or out.row_dual is None) and prev is not None:
+            out, cu, ct = prev  # a later pricing round ran out of time: keep the last LP
+            break
         if out.x is None or out.row_dual is None:
             if out.status == "Infeasible" and len(cu) < c.n * c.m and k < c.m:
                 # the candidate restriction may cause it: widen to all pairs once
@@ -150,6 +154,7 @@ def lp_bound(
                 len(cu),
                 time.perf_counter() - t0,
             )
+        prev = (out, cu, ct)
         nu = len(np.unique(cu))
         y_bal = out.row_dual[nu : nu + c.m * kk].reshape(c.m, kk)
         use_budget = c.budget is not None and not drop_budget
