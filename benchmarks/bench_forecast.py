@@ -31,6 +31,7 @@ def main() -> int:
     ap.add_argument("--tune", type=int, default=500)
     ap.add_argument("--samplers", default="nutpie,pymc")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--likelihood", default="gamma", choices=["gamma", "student_t", "normal"])
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args()
 
@@ -38,7 +39,12 @@ def main() -> int:
     from spm_model.forecast.config import nutpie_available
 
     panel, _ = simulate_panel(
-        n_reps=args.reps, n_months=args.months, n_regions=4, teams_per_region=5, seed=args.seed
+        n_reps=args.reps,
+        n_months=args.months,
+        n_regions=4,
+        teams_per_region=5,
+        seed=args.seed,
+        likelihood=args.likelihood,
     )
     print(
         f"data: {panel['rep_id'].nunique()} reps x {args.months} months = "
@@ -57,7 +63,13 @@ def main() -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fc = BookingsForecaster(
-                draws=args.draws, tune=args.tune, chains=2, cores=2, sampler=sampler, seed=args.seed
+                draws=args.draws,
+                tune=args.tune,
+                chains=2,
+                cores=2,
+                sampler=sampler,
+                seed=args.seed,
+                likelihood=args.likelihood,
             ).fit(panel)
         wall = time.perf_counter() - t
         cpu = time.process_time() - cpu  # this process only; nutpie's threads are included

@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         target_accept: float = typer.Option(0.9, help="NUTS target acceptance rate."),
+        likelihood: str = typer.Option("gamma", help="Amounts: gamma, student_t or normal."),
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
@@ -87,6 +88,7 @@ def register(app: typer.Typer) -> None:
             chains=chains,
             sampler=sampler,
             target_accept=target_accept,
+            likelihood=likelihood,
             seed=seed,
         )
         typer.echo(f"fitting {fc!r} ...")

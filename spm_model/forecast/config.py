@@ -54,7 +54,7 @@ class ForecastConfig(BaseModel):
         30_000, ge=100, description="Optimisation steps of the 'advi' quick mode."
     )
     likelihood: Likelihood = Field(
-        "student_t",
+        "gamma",
         description=(
             "Amounts in months with bookings: 'gamma' (mean exp(mu), per-rep coefficient of "
             "variation; log amounts skewed to the left, as sums of deals are), 'student_t' "

@@ -50,6 +50,7 @@ def simulate_panel(
     start: str = "2023-01",
     seed: int | np.random.Generator = 0,
     truth: dict | None = None,
+    likelihood: str = "student_t",
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Simulate a monthly bookings panel from the hurdle model with known parameters.
 
@@ -69,6 +70,9 @@ def simulate_panel(
         Randomness.
     truth : dict, optional
         Overrides of :data:`DEFAULT_TRUTH`.
+    likelihood : {"student_t", "normal", "gamma"}
+        Distribution of the amounts (as in :class:`ForecastConfig`); with
+        ``"gamma"`` the noise scale is the coefficient of variation.
 
     Returns
     -------
@@ -143,7 +147,9 @@ def simulate_panel(
         tenure_months(pm_, hires),
         block,
     )
-    y = draw_bookings(truth_out, mu, logit, sigma, rng)[0]
+    if likelihood != "student_t":
+        truth_out.pop("nu", None)
+    y = draw_bookings(truth_out, mu, logit, sigma, rng, gamma=likelihood == "gamma")[0]
     panel["bookings"] = np.round(y, 2)
     panel["team"] = np.array(teams)[rep_team[r_idx]]
     panel["region"] = np.array(regions)[team_region[rep_team[r_idx]]]

@@ -226,6 +226,7 @@ def test_cli_forecast_on_a_panel_file(sim, tmp_path):
     out = tmp_path / "fc"
     args = ["forecast", "--data", str(src), "--horizon", "3", "--out", str(out)]
     args += ["--draws", "60", "--tune", "60", "--sampler", "pymc", "--chains", "2"]
+    args += ["--likelihood", "student_t"]  # the fixture's model: compiled code is reused
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = CliRunner().invoke(app, args)
