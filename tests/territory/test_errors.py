@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests.territory.territory_helpers import small_instance
 
 from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.territory import InfeasibleAlignment, TerritoryProblem, diagnose, solve
+from tests.territory.territory_helpers import small_instance
 
 
 def test_missing_location_duplicate_ids_unknown_lock_all_reported():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests.territory.territory_helpers import brute_force, small_instance
 
 from spm_model.territory import TerritoryProblem, solve
 from spm_model.territory.heuristic import lp_bound
+from tests.territory.territory_helpers import brute_force, small_instance
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

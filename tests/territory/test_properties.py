@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.territory.territory_helpers import brute_force
 
 from spm_model.territory import InfeasibleAlignment, TerritoryProblem, solve
+from tests.territory.territory_helpers import brute_force
 
 
 @st.composite
