@@ -1,5 +1,10 @@
-"""spm_model: sales performance management modelling (comp plans, comp-cost simulation,
-quotas, territories, Bayesian forecasts) for Jupyter and batch reports."""
+"""spm_model: sales performance management modelling for Jupyter and batch reports.
+
+Comp plans as code with exact statements, Monte Carlo comp-cost simulation, quota
+setting, territory optimisation, Bayesian forecasts and performance analytics.
+The public API of every area is re-exported here; the CLI ``spm`` is a thin layer
+over it.
+"""
 
 from spm_model.data import Dataset, DatasetMeta, load_dataset, parse_period
 from spm_model.errors import Problem, SpmConfigError, SpmDataError, SpmError
@@ -19,7 +24,7 @@ __all__ = [
 ]
 
 # plans (bottom layer): plan specification and payout math
-from spm_model.plans import Plan, PlanError, load_plan  # noqa: E402
+from spm_model.plans import Plan, PlanError, load_plan
 
 __all__ += ["Plan", "PlanError", "load_plan"]
 
