@@ -77,12 +77,13 @@ def register(app: typer.Typer) -> None:
                 path = Path(adjacency)
                 if not path.exists():
                     raise SpmConfigError(f"--adjacency: file {path} not found")
-                adj = pd.read_csv(path, dtype=str)
-                missing = [c for c in ("unit_a", "unit_b") if c not in adj.columns]
+                adj_df = pd.read_csv(path, dtype=str)
+                missing = [c for c in ("unit_a", "unit_b") if c not in adj_df.columns]
                 if missing:
                     raise SpmDataError(
                         f"{path}: adjacency needs columns unit_a and unit_b, missing {missing}"
                     )
+                adj = adj_df
         res = solve_dataset(
             ds,
             scope=scope,  # type: ignore[arg-type]
@@ -156,11 +157,11 @@ def register(app: typer.Typer) -> None:
             n = len(res.results)
             fig, axes = plt.subplots(n, 2, figsize=(13, 5 * n), squeeze=False)
             for i, (name, r) in enumerate(res.results.items()):
-                c = r.compiled
-                cur = c.current0.copy()
+                comp = r.compiled
+                cur = comp.current0.copy()
                 cur[cur < 0] = r.assign[cur < 0]
-                plot_alignment(c, cur, ax=axes[i, 0], title=f"{name}: before", show_moved=False)
-                plot_alignment(c, r.assign, ax=axes[i, 1], title=f"{name}: after")
+                plot_alignment(comp, cur, ax=axes[i, 0], title=f"{name}: before", show_moved=False)
+                plot_alignment(comp, r.assign, ax=axes[i, 1], title=f"{name}: after")
             fig.tight_layout()
             plot.parent.mkdir(parents=True, exist_ok=True)
             tmp = plot.with_name(plot.stem + ".tmp" + plot.suffix)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,7 @@ def problem_from_dataset(
     keep_families: bool = True,
     locked: dict[str, str] | None = None,
     adjacency: pd.DataFrame | str | None = None,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> TerritoryProblem:
     """Territory problem for a dataset's accounts and account-owning reps.
 
@@ -110,7 +110,7 @@ def problem_from_dataset(
     -------
     TerritoryProblem
     """
-    as_of = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    as_of_ts = pd.Timestamp(as_of if as_of is not None else ds.as_of)
     src = f"{ds.source}"
     acc = ds.accounts.copy()
     reps = ds.reps
@@ -122,8 +122,8 @@ def problem_from_dataset(
             )
     active = reps[
         reps["role"].isin(list(roles))
-        & (reps["hire_date"] <= as_of)
-        & (reps["end_date"].isna() | (reps["end_date"] >= as_of))
+        & (reps["hire_date"] <= as_of_ts)
+        & (reps["end_date"].isna() | (reps["end_date"] >= as_of_ts))
     ]
     if region is not None:
         if region not in set(reps["region"]):
@@ -133,7 +133,7 @@ def problem_from_dataset(
         active = active[active["region"] == region]
         in_region = (acc["region"] == region) if "region" in acc.columns else None
         if in_region is None:
-            cur = owners_on(ds, as_of)
+            cur = owners_on(ds, as_of_ts)
             rep_region = reps.set_index("rep_id")["region"]
             in_region = acc["account_id"].map(cur).map(rep_region) == region
         acc_rows = np.flatnonzero(in_region.to_numpy())
@@ -141,7 +141,7 @@ def problem_from_dataset(
         acc_rows = np.arange(len(acc))
     if len(active) == 0:
         raise SpmConfigError(
-            f"no active reps with roles {list(roles)} on {as_of.date()}"
+            f"no active reps with roles {list(roles)} on {as_of_ts.date()}"
             + (f" in region {region!r}" if region else "")
         )
     rep_rows = {r: i for i, r in enumerate(reps["rep_id"])}
@@ -165,7 +165,7 @@ def problem_from_dataset(
                 )
     if problems:
         raise SpmDataError(problems)
-    cur = owners_on(ds, as_of)
+    cur = owners_on(ds, as_of_ts)
     eligible = set(active["rep_id"])
     current = sub["account_id"].map(cur)
     current = current.where(current.isin(eligible), None)
@@ -237,7 +237,7 @@ def problem_from_dataset(
         adjacency=adjacency,
         source=label,
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 @dataclass
@@ -370,7 +370,7 @@ def solve_dataset(
     method: Literal["auto", "mip", "heuristic"] = "auto",
     time_limit: float = 60.0,
     seed: int = 0,
-    **problem_kwargs: object,
+    **problem_kwargs: Any,
 ) -> DatasetAlignment:
     """Rebalance a dataset's territories, region by region (default) or company-wide.
 
@@ -403,14 +403,14 @@ def solve_dataset(
     results: dict[str, AlignmentResult] = {}
     errors: dict[str, str] = {}
     if scope == "all":
-        p = problem_from_dataset(ds, as_of=as_of_ts, **problem_kwargs)  # type: ignore[arg-type]
+        p = problem_from_dataset(ds, as_of=as_of_ts, **problem_kwargs)
         results["all"] = solve(p, method=method, time_limit=time_limit, seed=seed)
     else:
         reps = ds.reps
         roles = problem_kwargs.get("roles", OWNER_ROLES)
-        regions = sorted(set(reps.loc[reps["role"].isin(list(roles)), "region"]))  # type: ignore[arg-type]
+        regions = sorted(set(reps.loc[reps["role"].isin(list(roles)), "region"]))
         for reg in regions:
-            p = problem_from_dataset(ds, as_of=as_of_ts, region=reg, **problem_kwargs)  # type: ignore[arg-type]
+            p = problem_from_dataset(ds, as_of=as_of_ts, region=reg, **problem_kwargs)
             try:
                 results[reg] = solve(p, method=method, time_limit=time_limit, seed=seed)
             except InfeasibleAlignment as exc:

@@ -320,7 +320,7 @@ def _compile(p: TerritoryProblem) -> Compiled:
             )
         )
 
-    def row(i: int) -> int:
+    def row(i: int | np.integer) -> int:
         return int(i) + 2  # spreadsheet row: header is row 1
 
     uid = units["unit_id"].astype(str).str.strip()

@@ -97,6 +97,7 @@ def balance_repair(
                 - vt[t]
             )
             if use_b:
+                assert stay_col is not None  # set whenever use_b
                 stay_cur = c.stay_of(u, ss)
                 d = d + bviol(kept - stay_cur + stay_col[idx]) - vb
             score = d + cscale * (cost_col[idx] - c.cost[u, ss])
@@ -106,6 +107,7 @@ def balance_repair(
                 load[s0] -= c.values[uu]
                 load[tt] += c.values[uu]
                 if use_b:
+                    assert stay_col is not None  # set whenever use_b
                     kept += stay_col[idx[j]] - float(c.stay_of(uu, s0)[0])
                 a[uu] = tt
                 continue
@@ -124,7 +126,7 @@ def _best_swap(c, a, load, vt, cu, ct, use_b, kept, bviol) -> bool:
             break
         us = cu[a[cu] == s]
         ts = np.unique(ct[(a[cu] == s) & (ct != s)])
-        best = (-1e-12, None)
+        best: tuple[float, tuple[int, int, int] | None] = (-1e-12, None)
         for t in ts:
             u_idx = np.flatnonzero((a[cu] == s) & (ct == t))
             v_idx = np.flatnonzero((a[cu] == t) & (ct == s))
@@ -306,7 +308,7 @@ def _paired_moves(c, a, load, cu, ct, cost_col, stay_col, lo, hi, eps) -> int:
                 break
             if -d_keep[j] > d_keep[jj] + 1e-9:
                 continue
-            new = {}
+            new: dict[int, np.ndarray] = {}
             for terr, dv in ((s0, -v_u), (t, v_u), (q, -c.values[w]), (r, c.values[w])):
                 new[terr] = new.get(terr, load[terr]) + dv
             if any(np.any(ld < lo[tt]) or np.any(ld > hi[tt]) for tt, ld in new.items()):

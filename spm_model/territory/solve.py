@@ -289,8 +289,8 @@ def _heuristic(
     if c.n * c.m > decompose_pairs and c.edges is None and c.m > 60:
         from spm_model.territory.decompose import solve_decomposed
 
-        a, lb = solve_decomposed(c, time_limit, gap_target, k, seed, log)
-        return a, lb
+        a_dec, lb = solve_decomposed(c, time_limit, gap_target, k, seed, log)
+        return a_dec, lb
     lp = lp_bound(c, k=k, time_limit=max(time_limit * 0.5, 5.0))
     _stage(
         log, "lp_bound", t0, lp.lp_objective, lp.lower_bound, rounds=lp.rounds, columns=lp.columns
