@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
                 acc.to_csv(tmp / "accruals.csv", index=False)
                 tot = acc[acc["rep_id"] == "TOTAL"].iloc[0]
                 notes.append(
-                    f"accrual ({plan.name}): expected {tot['expected_payout']:,.2f}, "
+                    f"accrual ({plan_obj.id}): expected {tot['expected_payout']:,.2f}, "
                     f"P90 {tot['p90_payout']:,.2f} {currency} for {', '.join(acc.attrs['periods'])}"
                     + (
                         f" (no quotas yet for {', '.join(acc.attrs['skipped_periods'])})"

@@ -228,10 +228,10 @@ class SARIMAXBaseline(_PerRepBaseline):
         if len(z) < 6:
             return _history_sim(y, h, n, rng)
         harmonics = 2 if len(z) >= 18 else (1 if len(z) >= 12 else 0)
+        ex_past: np.ndarray | None = None
+        ex_future: np.ndarray | None = None
         if harmonics:
             ex_past, ex_future = _fourier(past, harmonics), _fourier(future, harmonics)
-        else:
-            ex_past = ex_future = None
         res = SARIMAX(z, exog=ex_past, order=(1, 0, 0), trend="c").fit(disp=False, cov_type="none")
         fc = res.get_forecast(h, exog=ex_future)
         mean = np.asarray(fc.predicted_mean)

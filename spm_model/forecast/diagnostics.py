@@ -145,7 +145,6 @@ def compute_diagnostics(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tab = az.summary(idata, var_names=names, kind="diagnostics")
-    tab = tab.rename(columns={"mcse_mean": "mcse_mean", "mcse_sd": "mcse_sd"})
     base = tab.index.to_series().str.replace(r"\[.*\]$", "", regex=True)
     tab["main"] = base.isin(main_params).to_numpy()
     div = 0

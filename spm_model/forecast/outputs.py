@@ -132,7 +132,7 @@ def annual_quotas(
         raise SpmDataError(
             Problem("quotas", "quotas", None, "period", f"no quota in fiscal year {fiscal_year}")
         )
-    out = {}
+    out: dict = {}
     for (rep, _measure), g in q.groupby(["rep_id", "measure"]):
         yearly = g[g["_freq"] == "year"]
         if len(yearly):

@@ -108,8 +108,8 @@ def simulate_panel(
         rep_effect=rep_effect[None],
         log_sigma_rep=log_sigma_rep[None],
         hurdle_rep_z=hurdle_rep_z[None],
-        drift_z=rng.normal(size=(n_reps, max(1, (n_months - 1) // 12)))[None],
-        season_resid=rng.normal(0, 0.08, seasonal_basis().shape[1])[None],
+        drift_z=np.asarray(rng.normal(size=(n_reps, max(1, (n_months - 1) // 12))))[None],
+        season_resid=np.asarray(rng.normal(0, 0.08, seasonal_basis().shape[1]))[None],
     )
     months = pd.date_range(pd.Period(start, "M").to_timestamp(), periods=n_months, freq="MS")
     first = months[0]
