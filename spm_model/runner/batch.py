@@ -330,21 +330,25 @@ def _run_local(tasks: list[_Task], workers: int, on_done: Callable[[RunResult], 
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     task = pending.pop(fut)
-                    try:
-                        res = fut.result()
-                    except BaseException as exc:
-                        res = RunResult(
-                            task.run_id,
-                            task.notebook,
-                            task.run_dir,
-                            task.parameters,
-                            status="failed",
-                            failure=RunFailure(None, None, type(exc).__name__, str(exc)),
-                        )
-                    on_done(res)
+                    on_done(_result_of(fut, task))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _result_of(fut: Any, task: _Task) -> RunResult:
+    """Return the run's result, or a failed result when the worker itself crashed."""
+    try:
+        return fut.result()
+    except BaseException as exc:
+        return RunResult(
+            task.run_id,
+            task.notebook,
+            task.run_dir,
+            task.parameters,
+            status="failed",
+            failure=RunFailure(None, None, type(exc).__name__, str(exc)),
+        )
 
 
 def _run_dask(
@@ -367,18 +371,7 @@ def _run_dask(
         }
         for fut in as_completed(list(futures)):
             task = futures[fut]
-            try:
-                res = fut.result()
-            except BaseException as exc:
-                res = RunResult(
-                    task.run_id,
-                    task.notebook,
-                    task.run_dir,
-                    task.parameters,
-                    status="failed",
-                    failure=RunFailure(None, None, type(exc).__name__, str(exc)),
-                )
-            on_done(res)
+            on_done(_result_of(fut, task))
     finally:
         client.close()
         if cluster is not None:
