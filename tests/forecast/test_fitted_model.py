@@ -107,10 +107,8 @@ def test_numpy_predictor_matches_the_pymc_model(fitted):
     import pytensor.tensor as pt
 
     m = fitted.model_
-    post = fitted.posterior()
-    point = {k: v[7] for k, v in post.items()}
+    point = {k: v[7] for k, v in fitted.posterior().items()}
     d = fitted.design_
-    ip = np.flatnonzero(d.y > 0)
     mu_np, _, sigma_np = linear_predictors(
         {k: v[None] for k, v in point.items()},
         d.rep_idx,
@@ -120,12 +118,43 @@ def test_numpy_predictor_matches_the_pymc_model(fitted):
         d.block,
         d.lag12,
     )
-    obs = m["log_bookings"]
-    mu_rv, sigma_rv = obs.owner.inputs[-2], obs.owner.inputs[-1]
     givens = {rv: pt.constant(np.asarray(point[rv.name], dtype=rv.dtype)) for rv in m.free_RVs}
-    mu_pm, sigma_pm = (v.eval() for v in pytensor.clone_replace([mu_rv, sigma_rv], givens))
-    np.testing.assert_allclose(mu_np[0, ip], mu_pm, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sigma_np[0, ip], np.broadcast_to(sigma_pm, ip.shape), rtol=1e-6)
+    mu_pm, log_sigma_pm = (
+        v.eval() for v in pytensor.clone_replace([m.spm_mu, m.spm_log_sigma], givens)
+    )
+    assert (d.tenure < 48).any() and (d.tenure >= 48).any()  # both sides of the ramp horizon
+    np.testing.assert_allclose(mu_np[0], mu_pm[d.rep_idx, d.month_idx], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sigma_np[0], np.exp(log_sigma_pm)[d.rep_idx], rtol=1e-6)
+
+
+def test_dense_likelihood_equals_the_textbook_densities(fitted):
+    """The Potential terms sum the same log densities as per-observation PyMC distributions."""
+    import pymc as pm
+    import pytensor
+    import pytensor.tensor as pt
+    from scipy import stats
+
+    m = fitted.model_
+    point = {k: v[11] for k, v in fitted.posterior().items()}
+    givens = {rv: pt.constant(np.asarray(point[rv.name], dtype=rv.dtype)) for rv in m.free_RVs}
+    pots = {p.name: p for p in m.potentials}
+    d = fitted.design_
+    mu_np, logit_np, sigma_np = linear_predictors(
+        {k: v[None] for k, v in point.items()},
+        d.rep_idx,
+        d.years,
+        d.fiscal_month,
+        d.tenure,
+        d.block,
+        d.lag12,
+    )
+    pos = d.y > 0
+    (hurdle_ll,) = (v.eval() for v in pytensor.clone_replace([pots["has_bookings_loglik"]], givens))
+    expected = stats.bernoulli.logpmf(pos.astype(int), 1 / (1 + np.exp(-logit_np[0]))).sum()
+    assert hurdle_ll == pytest.approx(expected, rel=1e-9)
+    (amount_ll,) = (v.eval() for v in pytensor.clone_replace([pots["log_bookings_loglik"]], givens))
+    dist = pm.StudentT.dist(nu=point["nu"], mu=mu_np[0, pos], sigma=sigma_np[0, pos])
+    assert amount_ll == pytest.approx(float(pm.logp(dist, np.log(d.y[pos])).sum().eval()), rel=1e-9)
 
 
 def test_predict_shapes_coords_and_reproducibility(fitted):
