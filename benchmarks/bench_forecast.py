@@ -24,6 +24,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def main() -> int:
+    from spm_model.forecast.config import ForecastConfig
+    from spm_model.forecast.model import LIKELIHOODS
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=500)
     ap.add_argument("--months", type=int, default=36)
@@ -31,7 +34,14 @@ def main() -> int:
     ap.add_argument("--tune", type=int, default=500)
     ap.add_argument("--samplers", default="nutpie,pymc")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--likelihood", default="gamma", choices=["gamma", "student_t", "normal"])
+    ap.add_argument(
+        "--likelihood",
+        default=ForecastConfig.model_fields["likelihood"].default,
+        choices=list(LIKELIHOODS),
+    )
+    ap.add_argument(
+        "--target-accept", type=float, default=ForecastConfig.model_fields["target_accept"].default
+    )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args()
 
@@ -70,6 +80,7 @@ def main() -> int:
                 sampler=sampler,
                 seed=args.seed,
                 likelihood=args.likelihood,
+                target_accept=args.target_accept,
             ).fit(panel)
         wall = time.perf_counter() - t
         cpu = time.process_time() - cpu  # this process only; nutpie's threads are included
@@ -77,6 +88,8 @@ def main() -> int:
         main = d.main()
         row = {
             "sampler": sampler,
+            "likelihood": args.likelihood,
+            "target_accept": args.target_accept,
             "wall_s": round(wall, 1),
             "divergences": d.divergences,
             "max_r_hat_main": round(float(main["r_hat"].max()), 4),

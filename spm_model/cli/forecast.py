@@ -53,7 +53,9 @@ def register(app: typer.Typer) -> None:
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         target_accept: float = typer.Option(0.9, help="NUTS target acceptance rate."),
-        likelihood: str = typer.Option("gamma", help="Amounts: gamma, student_t or normal."),
+        likelihood: str = typer.Option(
+            "generalized_gamma", help="Amounts: generalized_gamma, gamma, student_t or normal."
+        ),
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Sampler = Literal["auto", "nutpie", "pymc", "advi"]
-Likelihood = Literal["gamma", "student_t", "normal"]
+Likelihood = Literal["gamma", "generalized_gamma", "student_t", "normal"]
 
 
 def nutpie_available() -> bool:
@@ -54,10 +54,12 @@ class ForecastConfig(BaseModel):
         30_000, ge=100, description="Optimisation steps of the 'advi' quick mode."
     )
     likelihood: Likelihood = Field(
-        "gamma",
+        "generalized_gamma",
         description=(
             "Amounts in months with bookings: 'gamma' (mean exp(mu), per-rep coefficient of "
-            "variation; log amounts skewed to the left, as sums of deals are), 'student_t' "
+            "variation; log amounts skewed to the left, as sums of deals are), "
+            "'generalized_gamma' (the skew of the log amounts estimated too: from gamma-like to "
+            "lognormal), 'student_t' "
             "(Student-t on the log scale: heavy tails) or 'normal' (lognormal amounts)."
         ),
     )
@@ -72,6 +74,11 @@ class ForecastConfig(BaseModel):
         "(repeat business such as renewals); beyond 12 months ahead it counts as unknown.",
     )
     block_months: int = Field(12, ge=3, le=36, description="Length of a level block, in months.")
+    quarter_noise: bool = Field(
+        False,
+        description="Let the noise scale differ by month of the quarter (quarter-end months "
+        "close more deals, so their totals vary less relative to their level).",
+    )
     rep_noise: bool = Field(
         True, description="Give each rep its own noise scale (partially pooled on the log scale)."
     )

@@ -158,7 +158,13 @@ class BookingsForecaster:
             raise SpmDataError(str(exc)) from None
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
         model = build_model(
-            design, cfg.likelihood, cfg.rep_noise, use_hurdle, cfg.level_drift, cfg.lag12
+            design,
+            cfg.likelihood,
+            cfg.rep_noise,
+            use_hurdle,
+            cfg.level_drift,
+            cfg.lag12,
+            cfg.quarter_noise,
         )
         sampler = cfg.resolved_sampler()
         cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
@@ -292,7 +298,7 @@ class BookingsForecaster:
             steps = rng.standard_normal((n_s, n_r, n_m)) / np.sqrt(d.block_months)
             walk = p["sigma_drift"][:, None, None] * np.cumsum(steps, axis=2)
             mu = mu + walk.reshape(n_s, n_r * n_m)
-        y = draw_bookings(p, mu, logit, sigma, rng, gamma=self.config.likelihood == "gamma")
+        y = draw_bookings(p, mu, logit, sigma, rng, likelihood=self.config.likelihood)
         ends = pd.DatetimeIndex(np.repeat(reps["end_date"].to_numpy(), len(months)))
         gone = np.asarray(ends.notna() & (mm > ends.to_period("M").to_timestamp()))
         y[:, gone] = 0.0
@@ -329,7 +335,7 @@ class BookingsForecaster:
         )
         if not self.hurdle_:
             logit = None
-        return draw_bookings(p, mu, logit, sigma, rng, gamma=self.config.likelihood == "gamma")
+        return draw_bookings(p, mu, logit, sigma, rng, likelihood=self.config.likelihood)
 
     def parameter_summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
         """Posterior mean, sd, central interval and diagnostics of the main parameters."""

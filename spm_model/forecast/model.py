@@ -10,7 +10,10 @@ month within the quarter ``k(m)``, ``tenure`` months since hire)::
     P(bookings > 0) = logistic(hurdle_intercept + sigma_hurdle_rep * hurdle_rep_z[r]
                                + hurdle_month_of_quarter[k] + hurdle_ramp * log ramp)
     log bookings | bookings > 0 ~ StudentT(nu, mu, sigma_r)   (or Normal), or
-    bookings | bookings > 0 ~ Gamma(mean exp(mu), coefficient of variation sigma_r)
+    bookings | bookings > 0 ~ Gamma(mean exp(mu), coefficient of variation sigma_r), or
+    log bookings | bookings > 0 = mu + sigma_r * u,  u a standardised log-gamma(gg_shape)
+        (a generalised gamma amount: log amounts skewed to the left for a small shape,
+        symmetric, i.e. lognormal, for a large one; the data choose)
     mu = rep_effect[r] + sigma_drift * sum(drift_z[r, 1..b(t)]) + trend * years(t)
          + season_quarter[q] + season_month_of_quarter[k] + season_resid . B[m]
          + log ramp(tenure) + lag12 * x12[r, t]
@@ -33,6 +36,7 @@ Rep effects are partially pooled within team, teams within region::
     team_mean[j]     = region_mean[g(j)] + sigma_team * team_z[j]      (non-centred: few teams)
     rep_effect[r]    ~ Normal(team_mean[j(r)], sigma_rep)              (centred: ~24-36 months each)
     log sigma_r      = log_sigma_mean + log_sigma_sd * log_sigma_z[r]   (non-centred)
+    log sigma_r,t    = log sigma_r + log_sigma_month_of_quarter[k(m)]    (noise scale)
 
 Why this parameterisation: each rep has two to three years of monthly data, so
 the likelihood pins its intercept and the **centred** form samples far better
@@ -61,9 +65,12 @@ Priors (weakly informative, on the log scale of bookings):
   ``season_resid ~ Normal(0, 0.25)``;
 * ``ramp_tau ~ LogNormal(log 3, 0.6)`` months (63% of full productivity after
   about 3 months; 90% prior interval 1.1 to 8 months);
-* ``log_sigma_mean ~ Normal(log 0.5, 1)``, ``log_sigma_sd ~ HalfNormal(0.3)``;
+* ``log_sigma_mean ~ Normal(log 0.5, 1)``, ``log_sigma_sd ~ HalfNormal(0.3)``,
+  ``log_sigma_month_of_quarter ~ ZeroSumNormal(0.3)``;
 * ``nu ~ Gamma(2, 0.1)`` (Juarez and Steel's prior, mean 20: tails heavy only
   when the data say so);
+* ``gg_shape ~ LogNormal(log 4, 1.2)`` (90% prior interval 0.6 to 29: from the
+  skew of a gamma with a coefficient of variation above 1 to nearly lognormal);
 * hurdle: ``hurdle_intercept ~ Normal(logit(share of months with bookings), 1.5)``,
   ``sigma_hurdle_rep ~ HalfNormal(1)``, ``hurdle_month_of_quarter ~ ZeroSumNormal(0.5)``,
   ``hurdle_ramp ~ Normal(1, 1)``.
@@ -76,6 +83,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+#: Distributions of the amount in a month with bookings (see ``ForecastConfig.likelihood``).
+LIKELIHOODS = ("gamma", "generalized_gamma", "student_t", "normal")
 
 # Parameters whose convergence is checked and reported (the "main parameters").
 MAIN_PARAMS = (
@@ -93,7 +103,9 @@ MAIN_PARAMS = (
     "sigma",
     "log_sigma_mean",
     "log_sigma_sd",
+    "log_sigma_month_of_quarter",
     "nu",
+    "gg_shape",
     "hurdle_intercept",
     "sigma_hurdle_rep",
     "hurdle_month_of_quarter",
@@ -357,11 +369,12 @@ def make_grid(d: Design) -> Grid:
 
 def build_model(
     d: Design,
-    likelihood: str = "gamma",
+    likelihood: str = "generalized_gamma",
     rep_noise: bool = True,
     hurdle: bool = True,
     level_drift: bool = True,
     lag_effect: bool = True,
+    quarter_noise: bool = False,
 ) -> Any:
     """Build the PyMC model of :mod:`this module <spm_model.forecast.model>` for a design.
 
@@ -377,8 +390,8 @@ def build_model(
     ----------
     d : Design
         Observations and group structure.
-    likelihood : {"gamma", "student_t", "normal"}
-        Amounts in months with bookings.
+    likelihood : {"gamma", "generalized_gamma", "student_t", "normal"}
+        Amounts in months with bookings (:data:`LIKELIHOODS`).
     rep_noise : bool
         Partially pooled noise scale per rep (else one shared scale).
     hurdle : bool
@@ -389,6 +402,9 @@ def build_model(
         next (a random walk, non-centred); the current level is ``rep_effect``.
     lag_effect : bool
         Include the same month a year earlier (:func:`lag12_covariate`) as a covariate.
+    quarter_noise : bool
+        Let the noise scale differ by month of the quarter (``ZeroSumNormal`` on
+        the log scale), shared by all reps.
 
     Returns
     -------
@@ -453,16 +469,43 @@ def build_model(
             log_sigma = pm.Deterministic("log_sigma_rep", ls_mean + ls_sd * ls_z, dims="rep")
         else:
             log_sigma = pt.log(pm.HalfNormal("sigma", 1.0)) * pt.ones(n_r)
+        # Noise scale = rep scale x month-of-quarter factor: more deals close in the last month
+        # of a quarter, so its sum varies less relative to its level.
+        k_of_t = g.fiscal_month % 3
+        if quarter_noise:
+            ls_k = pm.ZeroSumNormal(
+                "log_sigma_month_of_quarter", sigma=0.3, dims="month_of_quarter"
+            )
+        else:
+            ls_k = pt.zeros(3)
+        log_noise = pt.shape_padright(log_sigma) + ls_k[k_of_t][None, :]  # (R, T)
+        # positive months per rep and month of quarter, (R, 3)
+        n_rk = g.positive @ (k_of_t[:, None] == np.arange(3)[None, :]).astype(float)
         pos = g.positive
         if likelihood == "gamma":
-            # Gamma(shape a, rate a exp(-mu)) summed over a rep's positive months:
-            # n (a log a - lgamma a) + a sum(log y - mu - y exp(-mu)) - sum log y
-            a = pt.exp(-2.0 * log_sigma)
-            stat = pt.sum(pos * (g.log_y - mu - g.y * pt.exp(-mu)), axis=1)
-            ll = pt.sum(g.n_positive * (a * pt.log(a) - pt.gammaln(a)) + a * stat)
+            # Gamma(shape a, rate a exp(-mu)), a = 1 / sigma^2, summed over positive months:
+            # n (a log a - lgamma a) per rep and month of quarter
+            # + sum a (log y - mu - y exp(-mu)) - sum log y
+            a_rk = pt.exp(-2.0 * (pt.shape_padright(log_sigma) + ls_k[None, :]))
+            a = pt.shape_padright(pt.exp(-2.0 * log_sigma)) * pt.exp(-2.0 * ls_k)[k_of_t][None, :]
+            stat = pt.sum(pos * a * (g.log_y - mu - g.y * pt.exp(-mu)))
+            ll = pt.sum(n_rk * (a_rk * pt.log(a_rk) - pt.gammaln(a_rk))) + stat
             pm.Potential("bookings_loglik", ll - float(g.log_y.sum()))
+        elif likelihood == "generalized_gamma":
+            # log amount = mu + sigma * u, u a standardised log-gamma(k) variable:
+            # z = digamma(k) + sqrt(trigamma(k)) * (log y - mu) / sigma has density
+            # exp(k z - e^z) / Gamma(k); k small = left-skewed log amounts (k = a and sigma =
+            # sqrt(trigamma(a)) is a gamma with shape a), k large = symmetric (lognormal).
+            k = pm.LogNormal("gg_shape", mu=np.log(4.0), sigma=1.2)
+            root = pt.sqrt(pt.tri_gamma(k))
+            inv_s = pt.shape_padright(pt.exp(-log_sigma)) * pt.exp(-ls_k)[k_of_t][None, :]
+            z = pt.digamma(k) + root * (g.log_y - mu) * inv_s
+            stat = pt.sum(pos * (k * z - pt.exp(z)))
+            log_s_rk = pt.shape_padright(log_sigma) + ls_k[None, :]
+            per_cell = pt.sum(n_rk * (pt.log(root) - pt.gammaln(k) - log_s_rk))
+            pm.Potential("bookings_loglik", stat + per_cell - float(g.log_y.sum()))
         else:
-            scale = pt.shape_padright(pt.exp(log_sigma))
+            scale = pt.exp(log_noise)
             if likelihood == "student_t":
                 nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
                 dist = pm.StudentT.dist(nu=nu, mu=mu, sigma=scale)
@@ -483,7 +526,7 @@ def build_model(
             bern = pos * logit_p - pt.softplus(logit_p)
             pm.Potential("has_bookings_loglik", pt.sum(g.observed * bern))
     model.spm_mu = mu
-    model.spm_log_sigma = log_sigma
+    model.spm_log_sigma = log_noise
     model.spm_grid = g
     return model
 
@@ -550,9 +593,12 @@ def linear_predictors(
         dev = np.concatenate([np.zeros((*z.shape[:2], 1)), np.cumsum(z, axis=2)], axis=2)
         mu = mu + p["sigma_drift"][:, None] * dev[:, rep_idx, block]
     if "log_sigma_rep" in p:
-        sigma = np.exp(p["log_sigma_rep"][:, rep_idx])
+        log_sigma = p["log_sigma_rep"][:, rep_idx]
     else:
-        sigma = np.broadcast_to(p["sigma"][:, None], mu.shape)
+        log_sigma = np.broadcast_to(np.log(p["sigma"])[:, None], mu.shape)
+    if "log_sigma_month_of_quarter" in p:
+        log_sigma = log_sigma + p["log_sigma_month_of_quarter"][:, k]
+    sigma = np.exp(log_sigma)
     logit = None
     if "hurdle_intercept" in p:
         logit = (
@@ -572,17 +618,29 @@ def draw_bookings(
     logit: np.ndarray | None,
     sigma: np.ndarray,
     rng: np.random.Generator,
-    gamma: bool = False,
+    likelihood: str = "student_t",
 ) -> np.ndarray:
-    """Draw bookings (currency, >= 0) from the hurdle likelihood for each sample and rep-month."""
-    if gamma:
+    """Draw bookings (currency, >= 0) from the hurdle likelihood for each sample and rep-month.
+
+    ``likelihood`` is one of :data:`LIKELIHOODS`; the parameters it needs
+    (``nu``, ``gg_shape``) are read from ``p``.
+    """
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"unknown likelihood {likelihood!r}; choose from {LIKELIHOODS}")
+    if likelihood == "gamma":
         shape = 1.0 / np.square(sigma)
         amount = rng.gamma(shape, np.exp(np.clip(mu, -50.0, 50.0)) / shape)
         if logit is not None:
             has = rng.random(mu.shape) < 1.0 / (1.0 + np.exp(-logit))
             amount = np.where(has, amount, 0.0)
         return amount
-    if "nu" in p:
+    if likelihood == "generalized_gamma":
+        from scipy.special import digamma, polygamma
+
+        k = np.broadcast_to(p["gg_shape"][:, None], mu.shape)
+        z = np.log(rng.gamma(k))
+        eps = (z - digamma(k)) / np.sqrt(polygamma(1, k))
+    elif likelihood == "student_t":
         eps = rng.standard_t(p["nu"][:, None], size=mu.shape)
     else:
         eps = rng.standard_normal(mu.shape)

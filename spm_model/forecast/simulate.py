@@ -28,6 +28,7 @@ DEFAULT_TRUTH: dict[str, float | list[float]] = {
     "log_sigma_mean": np.log(0.45),
     "log_sigma_sd": 0.15,
     "nu": 8.0,
+    "gg_shape": 3.0,
     "sigma_drift": 0.15,
     "lag12": 0.0,  # the simulation has no repeat business; the fit should find none
     "hurdle_lag12": 0.0,
@@ -70,7 +71,7 @@ def simulate_panel(
         Randomness.
     truth : dict, optional
         Overrides of :data:`DEFAULT_TRUTH`.
-    likelihood : {"student_t", "normal", "gamma"}
+    likelihood : {"student_t", "normal", "gamma", "generalized_gamma"}
         Distribution of the amounts (as in :class:`ForecastConfig`); with
         ``"gamma"`` the noise scale is the coefficient of variation.
 
@@ -149,7 +150,9 @@ def simulate_panel(
     )
     if likelihood != "student_t":
         truth_out.pop("nu", None)
-    y = draw_bookings(truth_out, mu, logit, sigma, rng, gamma=likelihood == "gamma")[0]
+    if likelihood != "generalized_gamma":
+        truth_out.pop("gg_shape", None)
+    y = draw_bookings(truth_out, mu, logit, sigma, rng, likelihood=likelihood)[0]
     panel["bookings"] = np.round(y, 2)
     panel["team"] = np.array(teams)[rep_team[r_idx]]
     panel["region"] = np.array(regions)[team_region[rep_team[r_idx]]]

@@ -124,7 +124,7 @@ def test_numpy_predictor_matches_the_pymc_model(fitted):
     )
     assert (d.tenure < 48).any() and (d.tenure >= 48).any()  # both sides of the ramp horizon
     np.testing.assert_allclose(mu_np[0], mu_pm[d.rep_idx, d.month_idx], rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sigma_np[0], np.exp(log_sigma_pm)[d.rep_idx], rtol=1e-6)
+    np.testing.assert_allclose(sigma_np[0], np.exp(log_sigma_pm)[d.rep_idx, d.month_idx], rtol=1e-6)
 
 
 def test_dense_likelihood_equals_the_textbook_densities(fitted):

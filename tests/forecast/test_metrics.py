@@ -50,7 +50,7 @@ def test_gamma_draws_have_mean_exp_mu_and_the_hurdle_share():
     rng = np.random.default_rng(5)
     mu = np.full((200_000, 1), np.log(1000.0))
     sigma = np.full_like(mu, 0.8)
-    y = draw_bookings({}, mu, np.full_like(mu, 2.0), sigma, rng, gamma=True)
+    y = draw_bookings({}, mu, np.full_like(mu, 2.0), sigma, rng, likelihood="gamma")
     pos = y[y > 0]
     assert (y == 0).mean() == pytest.approx(1 / (1 + np.exp(2.0)), abs=0.005)
     assert pos.mean() == pytest.approx(1000.0, rel=0.01)

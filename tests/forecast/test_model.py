@@ -45,10 +45,10 @@ def _numpy_point(model, point, evaluate):
     return p
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_gamma_potential_is_the_sum_of_gamma_and_bernoulli_densities(design, seed):
+@pytest.mark.parametrize("seed,quarter_noise", [(1, False), (2, True)])
+def test_gamma_potential_is_the_sum_of_gamma_and_bernoulli_densities(design, seed, quarter_noise):
     d = design
-    model = build_model(d, "gamma")
+    model = build_model(d, "gamma", quarter_noise=quarter_noise)
     point, evaluate = _at_prior_draw(model, seed)
     p = _numpy_point(model, point, evaluate)
     mu, logit, sigma = linear_predictors(
@@ -76,3 +76,47 @@ def test_ramp_is_complete_at_the_horizon():
     r = np.exp(log_ramp_fraction(tenure, 3.0))
     assert r[0] == pytest.approx(1 - np.exp(-0.5 / 3))
     assert np.all(np.diff(r) >= 0) and r[-2] == 1.0 and r[-1] == 1.0
+
+
+@pytest.mark.parametrize("seed,quarter_noise", [(3, False), (4, True)])
+def test_generalized_gamma_potential_is_scipys_gengamma(design, seed, quarter_noise):
+    from scipy.special import digamma, polygamma
+
+    d = design
+    model = build_model(d, "generalized_gamma", quarter_noise=quarter_noise)
+    point, evaluate = _at_prior_draw(model, seed)
+    p = _numpy_point(model, point, evaluate)
+    mu, _, sigma = linear_predictors(
+        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
+    )
+    pos = d.y > 0
+    k = float(point["gg_shape"])
+    root = np.sqrt(polygamma(1, k))
+    s = sigma[0, pos]
+    expected = stats.gengamma.logpdf(
+        d.y[pos], a=k, c=root / s, scale=np.exp(mu[0, pos] - s * digamma(k) / root)
+    ).sum()
+    pots = {v.name: v for v in model.potentials}
+    assert evaluate(pots["bookings_loglik"]) == pytest.approx(expected, rel=1e-9)
+    assert ("log_sigma_month_of_quarter" in point) == quarter_noise
+
+
+@pytest.mark.parametrize("likelihood", ["gamma", "generalized_gamma", "student_t", "normal"])
+def test_draws_have_the_model_location_and_scale(likelihood):
+    """log amounts have mean mu and sd sigma (gamma: mean exp(mu) and CV sigma)."""
+    from spm_model.forecast.model import draw_bookings
+
+    rng = np.random.default_rng(0)
+    n = 200_000
+    p = {"nu": np.array([30.0]), "gg_shape": np.array([2.0])}
+    mu, sigma = np.full((1, n), 1.5), np.full((1, n), 0.4)
+    y = draw_bookings(p, mu, None, sigma, rng, likelihood=likelihood)
+    if likelihood == "gamma":
+        assert y.mean() == pytest.approx(np.exp(1.5), rel=0.01)
+        assert y.std() / y.mean() == pytest.approx(0.4, rel=0.02)
+    else:
+        sd = 0.4 * (np.sqrt(30 / 28) if likelihood == "student_t" else 1.0)
+        assert np.log(y).mean() == pytest.approx(1.5, abs=0.005)
+        assert np.log(y).std() == pytest.approx(sd, rel=0.02)
+    with pytest.raises(ValueError, match="unknown likelihood"):
+        draw_bookings(p, mu, None, sigma, rng, likelihood="poisson")
