@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from spm_model.forecast.config import ForecastConfig
+
+_DEFAULT = {name: f.default for name, f in ForecastConfig.model_fields.items()}
+
 
 def _load(data: Path) -> tuple:
     """Load a dataset, or a monthly panel file (returned as the fit source, no dataset)."""
@@ -48,13 +52,15 @@ def register(app: typer.Typer) -> None:
         cutoff: str | None = typer.Option(
             None, help="Last month used for fitting, YYYY-MM (default: last complete month)."
         ),
-        draws: int = typer.Option(1000, min=10, help="Posterior draws per chain."),
-        tune: int = typer.Option(1000, min=0, help="Warm-up iterations per chain."),
+        draws: int = typer.Option(_DEFAULT["draws"], min=10, help="Posterior draws per chain."),
+        tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
-        target_accept: float = typer.Option(0.9, help="NUTS target acceptance rate."),
+        target_accept: float = typer.Option(
+            _DEFAULT["target_accept"], help="NUTS target acceptance rate."
+        ),
         likelihood: str = typer.Option(
-            "generalized_gamma", help="Amounts: generalized_gamma, gamma, student_t or normal."
+            _DEFAULT["likelihood"], help="Amounts: generalized_gamma, gamma, student_t or normal."
         ),
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         plan: Path | None = typer.Option(
@@ -177,9 +183,15 @@ def register(app: typer.Typer) -> None:
         baselines: str = typer.Option(
             "seasonal_naive,ets,sarimax", help="Comma-separated baselines."
         ),
-        draws: int = typer.Option(1000, min=10, help="Posterior draws per chain."),
-        tune: int = typer.Option(1000, min=0, help="Warm-up iterations per chain."),
+        draws: int = typer.Option(_DEFAULT["draws"], min=10, help="Posterior draws per chain."),
+        tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
+        likelihood: str = typer.Option(
+            _DEFAULT["likelihood"], help="Amounts: generalized_gamma, gamma, student_t or normal."
+        ),
+        level_drift: bool = typer.Option(
+            _DEFAULT["level_drift"], help="Let rep levels drift from year to year."
+        ),
         seed: int = typer.Option(20240101, help="Seed."),
         bayes: bool = typer.Option(
             True, help="Include the Bayesian model (--no-bayes: baselines only)."
@@ -200,7 +212,14 @@ def register(app: typer.Typer) -> None:
             cutoffs=[c.strip() for c in cutoffs.split(",")] if cutoffs else None,
             n_cutoffs=n_cutoffs,
             baselines=[b.strip() for b in baselines.split(",") if b.strip()],
-            config={"draws": draws, "tune": tune, "sampler": sampler, "seed": seed},
+            config={
+                "draws": draws,
+                "tune": tune,
+                "sampler": sampler,
+                "seed": seed,
+                "likelihood": likelihood,
+                "level_drift": level_drift,
+            },
             measure=measure,
             include_bayes=bayes,
             progress=typer.echo,

@@ -14,7 +14,11 @@ who left during the horizon is scored up to the month of leaving):
   point forecast = median of the summed draws (fractions);
 * ``wape_rep``: WAPE of the per-rep medians (fraction);
 * ``coverage_50/80/95``: share of rep-months inside the central 50/80/95%
-  intervals (fractions; ideal = the nominal level).
+  intervals (fractions; ideal = the nominal level);
+* ``content_50/80/95``: the mean probability each forecast puts inside its own
+  interval: the coverage a calibrated forecast would show. It equals the
+  nominal level unless forecasts have an atom at zero (a rep with a 30% chance
+  of booking nothing has an 80% interval from 0 that holds 90%).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from spm_model.data import Dataset
 from spm_model.errors import SpmConfigError
 from spm_model.forecast.baselines import BASELINES
 from spm_model.forecast.config import ForecastConfig
-from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
+from spm_model.forecast.metrics import crps_samples, interval_content, interval_hits, mape, wape
 
 LEVELS = (0.5, 0.8, 0.95)
 
@@ -72,13 +76,16 @@ class BacktestResult:
             "coverage_50": "50% cover",
             "coverage_80": "80% cover",
             "coverage_95": "95% cover",
+            "content_80": "80% content",
         }
         out = ["| model | " + " | ".join(cols.values()) + " |", "|---|" + "---:|" * len(cols)]
         for name, r in t.iterrows():
             cells = [f"{r['crps_rep']:,.0f}"]
             cells.append(f"{r['crps_vs_best_baseline']:+.1%}")
             cells += [f"{r[c]:.1%}" for c in ("wape_total", "mape_total", "wape_rep")]
-            cells += [f"{r[c]:.1%}" for c in ("coverage_50", "coverage_80", "coverage_95")]
+            cells += [
+                f"{r[c]:.1%}" for c in ("coverage_50", "coverage_80", "coverage_95", "content_80")
+            ]
             out.append(f"| {name} | " + " | ".join(cells) + " |")
         return "\n".join(out)
 
@@ -117,6 +124,7 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
     a0 = np.nan_to_num(a)
     crps = crps_samples(x, a0)[seen]
     hits = {lv: interval_hits(x, a0, lv)[seen] for lv in LEVELS}
+    content = {lv: interval_content(x, lv)[seen] for lv in LEVELS}
     masked = np.where(seen[None], x, 0.0)
     total_draws = masked.sum(axis=1)  # (sample, month)
     total_actual = np.where(seen, a0, 0.0).sum(axis=0)
@@ -125,6 +133,7 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
     return {
         "crps": crps,
         "hits": hits,
+        "content": content,
         "total_actual": total_actual,
         "total_point": total_point,
         "rep_actual": a0[seen],
@@ -146,6 +155,10 @@ def _summarise(parts: list[dict[str, Any]]) -> dict[str, float]:
     for lv in LEVELS:
         out[f"coverage_{round(lv * 100)}"] = float(
             np.concatenate([p["hits"][lv] for p in parts]).mean()
+        )
+    for lv in LEVELS:
+        out[f"content_{round(lv * 100)}"] = float(
+            np.concatenate([p["content"][lv] for p in parts]).mean()
         )
     out["n_rep_months"] = len(crps)
     return out

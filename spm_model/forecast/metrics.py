@@ -36,6 +36,34 @@ def crps_samples(samples: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return term1 - 0.5 * term2
 
 
+def interval_content(samples: np.ndarray, level: float) -> np.ndarray:
+    """Probability the forecast itself puts inside its central ``level`` interval.
+
+    For a continuous forecast this is ``level``; where the forecast has an atom
+    (a probability of exactly zero bookings above ``(1 - level) / 2``) the
+    interval starts at 0 and holds more. The mean over outcomes is the coverage
+    a perfectly calibrated forecast would show, the yardstick for
+    :func:`interval_hits`.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Shape (S, ...).
+    level : float
+        Interval probability as a fraction.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``samples.shape[1:]``, fractions.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a fraction in (0, 1), got {level}")
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(samples, [a, 1.0 - a], axis=0)
+    return ((samples >= lo[None]) & (samples <= hi[None])).mean(axis=0)
+
+
 def interval_hits(samples: np.ndarray, observed: np.ndarray, level: float) -> np.ndarray:
     """Whether each outcome lies in the central ``level`` interval of its samples.
 

@@ -56,3 +56,16 @@ def test_gamma_draws_have_mean_exp_mu_and_the_hurdle_share():
     assert pos.mean() == pytest.approx(1000.0, rel=0.01)
     assert pos.std() / pos.mean() == pytest.approx(0.8, rel=0.02)
     assert np.median(np.log(pos)) > np.mean(np.log(pos))  # log amounts skewed to the left
+
+
+def test_interval_content_is_nominal_without_atoms_and_larger_with_one():
+    from spm_model.forecast.metrics import interval_content
+
+    rng = np.random.default_rng(3)
+    smooth = rng.gamma(2.0, 1.0, size=(20_000, 3))
+    np.testing.assert_allclose(interval_content(smooth, 0.8), 0.8, atol=1e-3)
+    atom = np.where(rng.random((20_000, 1)) < 0.3, 0.0, rng.gamma(2.0, 1.0, size=(20_000, 1)))
+    # 30% at zero: the 10-90% interval runs from 0 and holds P(y <= q90) = 90%
+    assert interval_content(atom, 0.8)[0] == pytest.approx(0.9, abs=0.005)
+    with pytest.raises(ValueError):
+        interval_content(smooth, 1.2)

@@ -120,3 +120,14 @@ def test_draws_have_the_model_location_and_scale(likelihood):
         assert np.log(y).std() == pytest.approx(sd, rel=0.02)
     with pytest.raises(ValueError, match="unknown likelihood"):
         draw_bookings(p, mu, None, sigma, rng, likelihood="poisson")
+
+
+def test_digamma_and_trigamma_match_scipy():
+    from scipy.special import polygamma
+    from scipy.special import digamma as scipy_digamma
+
+    from spm_model.forecast.model import digamma, trigamma
+
+    x = np.geomspace(0.01, 1e4, 200)
+    np.testing.assert_allclose(trigamma(x), polygamma(1, x), rtol=1e-9)
+    np.testing.assert_allclose(digamma(x), scipy_digamma(x), rtol=1e-9, atol=1e-12)
