@@ -16,9 +16,14 @@ who left during the horizon is scored up to the month of leaving):
 * ``coverage_50/80/95``: share of rep-months inside the central 50/80/95%
   intervals (fractions; ideal = the nominal level);
 * ``content_50/80/95``: the mean probability each forecast puts inside its own
-  interval: the coverage a calibrated forecast would show. It equals the
-  nominal level unless forecasts have an atom at zero (a rep with a 30% chance
-  of booking nothing has an 80% interval from 0 that holds 90%).
+  central interval: the coverage a calibrated forecast would show. It equals
+  the nominal level unless forecasts have an atom at zero (a rep with a 30%
+  chance of booking nothing has a central 80% interval from 0 that holds 90%);
+* ``coverage_nominal_50/80/95``: coverage of the intervals that hold exactly
+  the nominal probability (central where the chance of zero is small, from 0
+  to the ``level`` quantile otherwise; see
+  :func:`~spm_model.forecast.metrics.interval_bounds`); ideal = the nominal
+  level, also for reps who often book nothing.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ class BacktestResult:
             "coverage_80": "80% cover",
             "coverage_95": "95% cover",
             "content_80": "80% content",
+            "coverage_nominal_80": "80% cover, nominal interval",
         }
         out = ["| model | " + " | ".join(cols.values()) + " |", "|---|" + "---:|" * len(cols)]
         for name, r in t.iterrows():
@@ -84,7 +90,14 @@ class BacktestResult:
             cells.append(f"{r['crps_vs_best_baseline']:+.1%}")
             cells += [f"{r[c]:.1%}" for c in ("wape_total", "mape_total", "wape_rep")]
             cells += [
-                f"{r[c]:.1%}" for c in ("coverage_50", "coverage_80", "coverage_95", "content_80")
+                f"{r[c]:.1%}"
+                for c in (
+                    "coverage_50",
+                    "coverage_80",
+                    "coverage_95",
+                    "content_80",
+                    "coverage_nominal_80",
+                )
             ]
             out.append(f"| {name} | " + " | ".join(cells) + " |")
         return "\n".join(out)
@@ -125,6 +138,7 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
     crps = crps_samples(x, a0)[seen]
     hits = {lv: interval_hits(x, a0, lv)[seen] for lv in LEVELS}
     content = {lv: interval_content(x, lv)[seen] for lv in LEVELS}
+    nominal = {lv: interval_hits(x, a0, lv, kind="nominal")[seen] for lv in LEVELS}
     masked = np.where(seen[None], x, 0.0)
     total_draws = masked.sum(axis=1)  # (sample, month)
     total_actual = np.where(seen, a0, 0.0).sum(axis=0)
@@ -134,6 +148,7 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
         "crps": crps,
         "hits": hits,
         "content": content,
+        "nominal": nominal,
         "total_actual": total_actual,
         "total_point": total_point,
         "rep_actual": a0[seen],
@@ -159,6 +174,10 @@ def _summarise(parts: list[dict[str, Any]]) -> dict[str, float]:
     for lv in LEVELS:
         out[f"content_{round(lv * 100)}"] = float(
             np.concatenate([p["content"][lv] for p in parts]).mean()
+        )
+    for lv in LEVELS:
+        out[f"coverage_nominal_{round(lv * 100)}"] = float(
+            np.concatenate([p["nominal"][lv] for p in parts]).mean()
         )
     out["n_rep_months"] = len(crps)
     return out

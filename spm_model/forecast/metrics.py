@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 
@@ -36,14 +38,56 @@ def crps_samples(samples: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return term1 - 0.5 * term2
 
 
-def interval_content(samples: np.ndarray, level: float) -> np.ndarray:
-    """Probability the forecast itself puts inside its central ``level`` interval.
+IntervalKind = Literal["central", "nominal"]
 
-    For a continuous forecast this is ``level``; where the forecast has an atom
-    (a probability of exactly zero bookings above ``(1 - level) / 2``) the
-    interval starts at 0 and holds more. The mean over outcomes is the coverage
-    a perfectly calibrated forecast would show, the yardstick for
-    :func:`interval_hits`.
+
+def interval_bounds(
+    samples: np.ndarray, level: float, kind: IntervalKind = "central"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the ``level`` prediction interval of sample forecasts.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Shape (S, ...); bookings, so no value is below 0.
+    level : float
+        Interval probability as a fraction (0.8 = an 80% interval).
+    kind : {"central", "nominal"}
+        ``"central"``: the equal-tailed interval from the ``(1 - level) / 2``
+        to the ``(1 + level) / 2`` quantile. When a forecast puts more than
+        ``(1 - level) / 2`` on exactly zero (a rep who may book nothing), that
+        interval starts at 0 and holds more than ``level``: a 30% chance of
+        zero makes the 80% interval hold 90%. ``"nominal"``: the interval that
+        holds ``level``: the central one where the chance of zero is at most
+        ``(1 - level) / 2``, otherwise from 0 to the ``level`` quantile.
+
+    Returns
+    -------
+    lo, hi : numpy.ndarray
+        Shape ``samples.shape[1:]``.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a fraction in (0, 1), got {level}")
+    if kind not in ("central", "nominal"):
+        raise ValueError(f"kind must be 'central' or 'nominal', got {kind!r}")
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(samples, [a, 1.0 - a], axis=0)
+    if kind == "nominal":
+        atom = (samples <= 0.0).mean(axis=0) > a
+        lo = np.where(atom, 0.0, lo)
+        hi = np.where(atom, np.quantile(samples, level, axis=0), hi)
+    return lo, hi
+
+
+def interval_content(
+    samples: np.ndarray, level: float, kind: IntervalKind = "central"
+) -> np.ndarray:
+    """Probability the forecast itself puts inside its ``level`` interval.
+
+    For a continuous forecast this is ``level``; with an atom at zero the
+    central interval holds more (see :func:`interval_bounds`). The mean over
+    outcomes is the coverage a perfectly calibrated forecast would show, the
+    yardstick for :func:`interval_hits`.
 
     Parameters
     ----------
@@ -51,21 +95,22 @@ def interval_content(samples: np.ndarray, level: float) -> np.ndarray:
         Shape (S, ...).
     level : float
         Interval probability as a fraction.
+    kind : {"central", "nominal"}
+        Which interval (:func:`interval_bounds`).
 
     Returns
     -------
     numpy.ndarray
         Shape ``samples.shape[1:]``, fractions.
     """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be a fraction in (0, 1), got {level}")
-    a = (1.0 - level) / 2.0
-    lo, hi = np.quantile(samples, [a, 1.0 - a], axis=0)
+    lo, hi = interval_bounds(samples, level, kind)
     return ((samples >= lo[None]) & (samples <= hi[None])).mean(axis=0)
 
 
-def interval_hits(samples: np.ndarray, observed: np.ndarray, level: float) -> np.ndarray:
-    """Whether each outcome lies in the central ``level`` interval of its samples.
+def interval_hits(
+    samples: np.ndarray, observed: np.ndarray, level: float, kind: IntervalKind = "central"
+) -> np.ndarray:
+    """Whether each outcome lies in the ``level`` interval of its samples.
 
     Parameters
     ----------
@@ -75,15 +120,14 @@ def interval_hits(samples: np.ndarray, observed: np.ndarray, level: float) -> np
         Shape ``samples.shape[1:]``.
     level : float
         Interval probability as a fraction (0.8 = the 10%-90% interval).
+    kind : {"central", "nominal"}
+        Which interval (:func:`interval_bounds`).
 
     Returns
     -------
     numpy.ndarray of bool
     """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be a fraction in (0, 1), got {level}")
-    a = (1.0 - level) / 2.0
-    lo, hi = np.quantile(samples, [a, 1.0 - a], axis=0)
+    lo, hi = interval_bounds(samples, level, kind)
     y = np.asarray(observed, dtype=float)
     return (y >= lo) & (y <= hi)
 

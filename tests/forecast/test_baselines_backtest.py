@@ -57,6 +57,10 @@ def test_backtest_table_of_baselines(panel):
     for c in ("crps_rep", "wape_total", "mape_total", "coverage_50", "coverage_80", "coverage_95"):
         assert np.isfinite(t[c]).all()
     assert ((t.coverage_50 <= t.coverage_80) & (t.coverage_80 <= t.coverage_95)).all()
+    # the nominal interval is never wider than the central one; its content is the level
+    assert (t.coverage_nominal_80 <= t.coverage_80 + 1e-12).all()
+    assert (t.content_80 >= 0.8 - 0.01).all()
+    assert "nominal interval" in res.to_markdown()
     assert t.crps_vs_best_baseline.max() == pytest.approx(0.0)
     assert res.cutoffs == ["2024-12", "2025-03"]  # data end 2025-06, horizon 3, 3 months apart
     assert len(res.by_cutoff) == 6

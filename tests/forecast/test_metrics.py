@@ -69,3 +69,26 @@ def test_interval_content_is_nominal_without_atoms_and_larger_with_one():
     assert interval_content(atom, 0.8)[0] == pytest.approx(0.9, abs=0.005)
     with pytest.raises(ValueError):
         interval_content(smooth, 1.2)
+
+
+def test_nominal_interval_holds_the_nominal_probability_with_an_atom_at_zero():
+    from spm_model.forecast.metrics import interval_bounds, interval_content
+
+    rng = np.random.default_rng(4)
+    n = 40_000
+    positive = rng.gamma(2.0, 1.0, size=(n, 1))
+    x = np.hstack([positive, np.where(rng.random((n, 1)) < 0.3, 0.0, positive)])
+    lo_c, hi_c = interval_bounds(x, 0.8, "central")
+    lo_n, hi_n = interval_bounds(x, 0.8, "nominal")
+    # no atom: the same interval; with a 30% atom: [0, q80] instead of [0, q90]
+    assert lo_n[0] == lo_c[0] and hi_n[0] == hi_c[0]
+    assert lo_n[1] == 0.0 and hi_n[1] == pytest.approx(np.quantile(x[:, 1], 0.8))
+    np.testing.assert_allclose(interval_content(x, 0.8, "nominal"), 0.8, atol=2e-3)
+    # a calibrated forecast covers the nominal share of outcomes drawn from itself
+    y = np.where(rng.random(n) < 0.3, 0.0, rng.gamma(2.0, 1.0, size=n))
+    samples = np.repeat(x[:2000, 1:2], 500, axis=1)  # the same forecast for 500 outcomes
+    hits = interval_hits(samples, y[:500], 0.8, "nominal")
+    assert hits.mean() == pytest.approx(0.8, abs=0.05)
+    assert interval_hits(samples, y[:500], 0.8, "central").mean() > 0.85
+    with pytest.raises(ValueError, match="kind"):
+        interval_bounds(x, 0.8, "shortest")
