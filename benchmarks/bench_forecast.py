@@ -5,7 +5,8 @@ fits the full model (compilation included). Reports wall time, divergences,
 max R-hat, min bulk/tail ESS of the main parameters and ESS per second.
 
 Targets: under 120 s on 2 cores, no divergences, R-hat <= 1.01, bulk ESS >= 400
-for the main parameters.
+for the main parameters. Sampler settings: 2 chains x (500 tune + 1000 draws),
+target_accept 0.8.
 
     .venv/bin/python benchmarks/bench_forecast.py [--reps 500] [--samplers nutpie,pymc]
 """
@@ -39,9 +40,9 @@ def main() -> int:
         default=ForecastConfig.model_fields["likelihood"].default,
         choices=list(LIKELIHOODS),
     )
-    ap.add_argument(
-        "--target-accept", type=float, default=ForecastConfig.model_fields["target_accept"].default
-    )
+    # 0.8 (PyMC's and nutpie's own default) rather than the forecaster's cautious 0.9: larger
+    # steps, and no divergences at this size; the fit still checks and reports them.
+    ap.add_argument("--target-accept", type=float, default=0.8)
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args()
 

@@ -37,7 +37,7 @@ class ForecastConfig(BaseModel):
         description="Chains run in parallel on this many cores; default min(chains, CPUs).",
     )
     target_accept: float = Field(
-        0.8,
+        0.9,
         gt=0.5,
         lt=1.0,
         description="NUTS target acceptance rate; raise it if there are divergences.",
