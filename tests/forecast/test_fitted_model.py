@@ -101,15 +101,14 @@ def test_failed_checks_give_advice(fitted):
         bad.warn()
 
 
-def test_numpy_predictor_matches_the_pymc_model(fitted):
-    """The numpy forecast path computes the same location and scale as the PyMC graph."""
+def _at_draw(fitted, i):
+    """Posterior draw ``i``: the point, the numpy predictors there and a graph evaluator."""
     import pytensor
     import pytensor.tensor as pt
 
-    m = fitted.model_
-    point = {k: v[7] for k, v in fitted.posterior().items()}
+    point = {k: v[i] for k, v in fitted.posterior().items()}
     d = fitted.design_
-    mu_np, _, sigma_np = linear_predictors(
+    predictors = linear_predictors(
         {k: v[None] for k, v in point.items()},
         d.rep_idx,
         d.years,
@@ -118,10 +117,20 @@ def test_numpy_predictor_matches_the_pymc_model(fitted):
         d.block,
         d.lag12,
     )
+    m = fitted.model_
     givens = {rv: pt.constant(np.asarray(point[rv.name], dtype=rv.dtype)) for rv in m.free_RVs}
-    mu_pm, log_sigma_pm = (
-        v.eval() for v in pytensor.clone_replace([m.spm_mu, m.spm_log_sigma], givens)
-    )
+
+    def evaluate(*variables):
+        return [v.eval() for v in pytensor.clone_replace(list(variables), givens)]
+
+    return point, predictors, evaluate
+
+
+def test_numpy_predictor_matches_the_pymc_model(fitted):
+    """The numpy forecast path computes the same location and scale as the PyMC graph."""
+    m, d = fitted.model_, fitted.design_
+    _, (mu_np, _, sigma_np), evaluate = _at_draw(fitted, 7)
+    mu_pm, log_sigma_pm = evaluate(m.spm_mu, m.spm_log_sigma)
     assert (d.tenure < 48).any() and (d.tenure >= 48).any()  # both sides of the ramp horizon
     np.testing.assert_allclose(mu_np[0], mu_pm[d.rep_idx, d.month_idx], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(sigma_np[0], np.exp(log_sigma_pm)[d.rep_idx, d.month_idx], rtol=1e-6)
@@ -130,29 +139,15 @@ def test_numpy_predictor_matches_the_pymc_model(fitted):
 def test_dense_likelihood_equals_the_textbook_densities(fitted):
     """The Potential terms sum the same log densities as per-observation PyMC distributions."""
     import pymc as pm
-    import pytensor
-    import pytensor.tensor as pt
     from scipy import stats
 
-    m = fitted.model_
-    point = {k: v[11] for k, v in fitted.posterior().items()}
-    givens = {rv: pt.constant(np.asarray(point[rv.name], dtype=rv.dtype)) for rv in m.free_RVs}
-    pots = {p.name: p for p in m.potentials}
     d = fitted.design_
-    mu_np, logit_np, sigma_np = linear_predictors(
-        {k: v[None] for k, v in point.items()},
-        d.rep_idx,
-        d.years,
-        d.fiscal_month,
-        d.tenure,
-        d.block,
-        d.lag12,
-    )
+    point, (mu_np, logit_np, sigma_np), evaluate = _at_draw(fitted, 11)
+    pots = {p.name: p for p in fitted.model_.potentials}
     pos = d.y > 0
-    (hurdle_ll,) = (v.eval() for v in pytensor.clone_replace([pots["has_bookings_loglik"]], givens))
+    hurdle_ll, amount_ll = evaluate(pots["has_bookings_loglik"], pots["log_bookings_loglik"])
     expected = stats.bernoulli.logpmf(pos.astype(int), 1 / (1 + np.exp(-logit_np[0]))).sum()
     assert hurdle_ll == pytest.approx(expected, rel=1e-9)
-    (amount_ll,) = (v.eval() for v in pytensor.clone_replace([pots["log_bookings_loglik"]], givens))
     dist = pm.StudentT.dist(nu=point["nu"], mu=mu_np[0, pos], sigma=sigma_np[0, pos])
     assert amount_ll == pytest.approx(float(pm.logp(dist, np.log(d.y[pos])).sum().eval()), rel=1e-9)
 

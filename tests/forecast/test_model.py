@@ -23,44 +23,41 @@ def design():
     return make_design(panel)
 
 
-def _at_prior_draw(model, seed):
-    """Free random variables of ``model`` -> one joint prior draw, and a replacer of them."""
+def _at_prior_draw(d, likelihood, seed, quarter_noise):
+    """Build the model and take one joint prior draw of its free variables.
+
+    Returns the draw, the numpy predictors ``(mu, logit, sigma)`` there, and
+    the model's log-likelihood terms evaluated there (name -> value).
+    """
     import pymc as pm
     import pytensor
     import pytensor.tensor as pt
 
+    model = build_model(d, likelihood, quarter_noise=quarter_noise)
     values = pm.draw(model.free_RVs, random_seed=seed)
     point = {rv.name: np.asarray(v) for rv, v in zip(model.free_RVs, values, strict=True)}
     givens = {rv: pt.constant(point[rv.name].astype(rv.dtype)) for rv in model.free_RVs}
-
-    def evaluate(var):
-        return pytensor.clone_replace(var, givens).eval()
-
-    return point, evaluate
-
-
-def _numpy_point(model, point, evaluate):
+    terms = [model["log_sigma_rep"], *model.potentials]
+    log_sigma_rep, *pots = (v.eval() for v in pytensor.clone_replace(terms, givens))
     p = {k: v[None] for k, v in point.items()}
-    p["log_sigma_rep"] = evaluate(model["log_sigma_rep"])[None]
-    return p
+    p["log_sigma_rep"] = log_sigma_rep[None]
+    predictors = linear_predictors(
+        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
+    )
+    assert ("log_sigma_month_of_quarter" in point) == quarter_noise
+    return point, predictors, {v.name: x for v, x in zip(model.potentials, pots, strict=True)}
 
 
 @pytest.mark.parametrize("seed,quarter_noise", [(1, False), (2, True)])
 def test_gamma_potential_is_the_sum_of_gamma_and_bernoulli_densities(design, seed, quarter_noise):
     d = design
-    model = build_model(d, "gamma", quarter_noise=quarter_noise)
-    point, evaluate = _at_prior_draw(model, seed)
-    p = _numpy_point(model, point, evaluate)
-    mu, logit, sigma = linear_predictors(
-        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
-    )
+    _, (mu, logit, sigma), loglik = _at_prior_draw(d, "gamma", seed, quarter_noise)
     pos = d.y > 0
     shape = 1.0 / sigma[0, pos] ** 2
     expected = stats.gamma.logpdf(d.y[pos], a=shape, scale=np.exp(mu[0, pos]) / shape).sum()
-    pots = {v.name: v for v in model.potentials}
-    assert evaluate(pots["bookings_loglik"]) == pytest.approx(expected, rel=1e-9)
+    assert loglik["bookings_loglik"] == pytest.approx(expected, rel=1e-9)
     hurdle = stats.bernoulli.logpmf(pos.astype(int), 1.0 / (1.0 + np.exp(-logit[0]))).sum()
-    assert evaluate(pots["has_bookings_loglik"]) == pytest.approx(hurdle, rel=1e-9)
+    assert loglik["has_bookings_loglik"] == pytest.approx(hurdle, rel=1e-9)
 
 
 def test_grid_holds_every_observation_once(design):
@@ -83,12 +80,7 @@ def test_generalized_gamma_potential_is_scipys_gengamma(design, seed, quarter_no
     from scipy.special import digamma, polygamma
 
     d = design
-    model = build_model(d, "generalized_gamma", quarter_noise=quarter_noise)
-    point, evaluate = _at_prior_draw(model, seed)
-    p = _numpy_point(model, point, evaluate)
-    mu, _, sigma = linear_predictors(
-        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
-    )
+    point, (mu, _, sigma), loglik = _at_prior_draw(d, "generalized_gamma", seed, quarter_noise)
     pos = d.y > 0
     k = float(point["gg_shape"])
     root = np.sqrt(polygamma(1, k))
@@ -96,9 +88,7 @@ def test_generalized_gamma_potential_is_scipys_gengamma(design, seed, quarter_no
     expected = stats.gengamma.logpdf(
         d.y[pos], a=k, c=root / s, scale=np.exp(mu[0, pos] - s * digamma(k) / root)
     ).sum()
-    pots = {v.name: v for v in model.potentials}
-    assert evaluate(pots["bookings_loglik"]) == pytest.approx(expected, rel=1e-9)
-    assert ("log_sigma_month_of_quarter" in point) == quarter_noise
+    assert loglik["bookings_loglik"] == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("likelihood", ["gamma", "generalized_gamma", "student_t", "normal"])
