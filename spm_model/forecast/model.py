@@ -14,7 +14,7 @@ month within the quarter ``k(m)``, ``tenure`` months since hire)::
     log bookings | bookings > 0 = mu + sigma_r * u,  u a standardised log-gamma(gg_shape)
         (a generalised gamma amount: log amounts skewed to the left for a small shape,
         symmetric, i.e. lognormal, for a large one; the data choose)
-    mu = rep_effect[r] + sigma_drift * sum(drift_z[r, 1..b(t)]) + trend * years(t)
+    mu = rep_effect[r] + sigma_drift * sum(drift_z[1..b(t), r]) + trend * years(t)
          + season_quarter[q] + season_month_of_quarter[k] + season_resid . B[m]
          + log ramp(tenure) + lag12 * x12[r, t]
 
@@ -63,7 +63,8 @@ Priors (weakly informative, on the log scale of bookings):
 * ``trend ~ Normal(0, 0.5)`` per year (+-65% a year at 1 sd);
 * ``lag12 ~ Normal(0, 0.5)``, ``hurdle_lag12 ~ Normal(0, 1)``;
 * ``sigma_drift ~ HalfNormal(0.3)``: a rep's level moves by about 25% from one
-  year to the next; ``drift_z ~ Normal(0, 1)`` (non-centred);
+  year to the next; ``drift_z ~ ZeroSumNormal(1)`` over reps in each block
+  (non-centred; zero-sum so that company-wide movement is left to ``trend``);
 * ``season_quarter, season_month_of_quarter ~ ZeroSumNormal(0.5)``;
   ``season_resid ~ Normal(0, 0.25)``;
 * ``ramp_tau ~ LogNormal(log 3, 0.6)`` months (63% of full productivity after
@@ -481,7 +482,9 @@ def build_model(
             # Each rep's level walks back in time block by block from its current level
             # (territory changes, backfills): level[r, b] = level[r, b - 1] + sigma_drift * z[r, b].
             sigma_drift = pm.HalfNormal("sigma_drift", 0.3)
-            drift_z = pm.Normal("drift_z", 0.0, 1.0, dims=("rep", "past_block"))
+            # Zero-sum over reps within each block: the company-wide movement is the trend's,
+            # not a ridge between the trend and the reps' mean drift (which mixed slowly).
+            drift_z = pm.ZeroSumNormal("drift_z", sigma=1.0, dims=("past_block", "rep")).T
             dev = pt.concatenate([pt.zeros((n_r, 1)), pt.cumsum(drift_z, axis=1)], axis=1)
             one_hot = (g.block[None, :] == np.arange(d.n_blocks)[:, None]).astype(float)
             level = level + sigma_drift * pt.dot(dev[:, : d.n_blocks], one_hot)  # (R, T)
@@ -629,7 +632,7 @@ def linear_predictors(
     if lag12 is not None and "lag12" in p:
         mu = mu + p["lag12"][:, None] * lag12[None, :]
     if block is not None and "drift_z" in p:
-        z = p["drift_z"]
+        z = np.swapaxes(p["drift_z"], 1, 2)  # (samples, past_block, rep) -> (samples, rep, block)
         dev = np.concatenate([np.zeros((*z.shape[:2], 1)), np.cumsum(z, axis=2)], axis=2)
         mu = mu + p["sigma_drift"][:, None] * dev[:, rep_idx, block]
     if "log_sigma_rep" in p:

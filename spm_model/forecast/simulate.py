@@ -38,6 +38,12 @@ DEFAULT_TRUTH: dict[str, float | list[float]] = {
     "hurdle_ramp": 1.0,
 }
 
+
+def _zero_sum_rows(z: np.ndarray) -> np.ndarray:
+    """Centre each row, as the model's zero-sum drift steps are (block x rep)."""
+    return z - z.mean(axis=1, keepdims=True)
+
+
 _VECTORS = ("season_quarter", "season_month_of_quarter", "hurdle_month_of_quarter")
 
 
@@ -100,6 +106,7 @@ def simulate_panel(
     rep_effect = team_mean[rep_team] + t["sigma_rep"][0] * rng.normal(size=n_reps)
     log_sigma_rep = t["log_sigma_mean"][0] + t["log_sigma_sd"][0] * rng.normal(size=n_reps)
     hurdle_rep_z = rng.normal(size=n_reps)
+    hurdle_rep_z -= hurdle_rep_z.mean()  # zero-sum, as in the model
     truth_out = {
         k: (v if v.size == 1 and k not in _VECTORS else v[None, ...]) for k, v in t.items()
     }
@@ -109,7 +116,7 @@ def simulate_panel(
         rep_effect=rep_effect[None],
         log_sigma_rep=log_sigma_rep[None],
         hurdle_rep_z=hurdle_rep_z[None],
-        drift_z=np.asarray(rng.normal(size=(n_reps, max(1, (n_months - 1) // 12))))[None],
+        drift_z=_zero_sum_rows(rng.normal(size=(max(1, (n_months - 1) // 12), n_reps)))[None],
         season_resid=np.asarray(rng.normal(0, 0.08, seasonal_basis().shape[1]))[None],
     )
     months = pd.date_range(pd.Period(start, "M").to_timestamp(), periods=n_months, freq="MS")

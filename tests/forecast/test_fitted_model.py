@@ -29,7 +29,7 @@ def fitted(sim):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return BookingsForecaster(
-            draws=300, tune=400, chains=2, cores=1, sampler="pymc", likelihood="student_t", seed=3
+            draws=500, tune=500, chains=2, cores=1, sampler="pymc", likelihood="student_t", seed=3
         ).fit(panel)
 
 
@@ -49,23 +49,28 @@ def test_true_scalar_parameters_inside_90pct_intervals(fitted, sim, name):
     assert lo <= true <= hi, (name, true, lo, hi)
 
 
-def test_true_seasonal_effects_inside_90pct_intervals(fitted, sim):
-    """Each element is a separate 90% interval, so about one miss in ten is expected."""
+def test_true_seasonal_effects_recovered_within_their_posterior_spread(fitted, sim):
+    """Standardised errors (posterior mean - truth) / posterior sd of every seasonal element.
+
+    For a calibrated posterior they are about standard normal: none beyond 3.5 and a mean
+    square near 1 (at most 3: thirteen correlated elements), and the shapes match the truth.
+    """
     _, truth = sim
-    inside = []
+    z = []
     for name in (
         "season_quarter",
         "season_month_of_quarter",
         "hurdle_month_of_quarter",
         "season_resid",
     ):
-        lo, hi = _interval(fitted, name)
+        post = fitted.posterior()[name]
         true = np.ravel(truth[name])
-        inside += list((true >= lo) & (true <= hi))
-        # and the estimate has the right shape: correlation with the truth
+        z += list((post.mean(0) - true) / post.std(0))
         if name in ("season_quarter", "season_month_of_quarter"):
-            assert np.corrcoef(fitted.posterior()[name].mean(0), true)[0, 1] > 0.9
-    assert np.mean(inside) >= 0.8, inside
+            assert np.corrcoef(post.mean(0), true)[0, 1] > 0.9
+    z = np.asarray(z)
+    assert np.abs(z).max() < 3.5, z
+    assert np.mean(z**2) < 3.0, z
 
 
 def test_rep_effects_recovered(fitted, sim):
@@ -82,7 +87,7 @@ def test_rep_effects_recovered(fitted, sim):
 def test_diagnostics_are_computed_and_reported(fitted):
     d = fitted.diagnostics_
     assert {"r_hat", "ess_bulk", "ess_tail", "main"} <= set(d.table.columns)
-    assert d.n_samples == 600 and d.sampler == "pymc"
+    assert d.n_samples == 1000 and d.sampler == "pymc"
     assert d.divergences >= 0
     assert d.main()["r_hat"].max() < 1.05
     assert "divergences" in d.summary() and "R-hat" in d.summary()
@@ -155,7 +160,7 @@ def test_dense_likelihood_equals_the_textbook_densities(fitted):
 def test_predict_shapes_coords_and_reproducibility(fitted):
     pred = fitted.predict(6)
     assert pred.dims == ("sample", "rep", "month")
-    assert pred.sizes["sample"] == 600 and pred.sizes["month"] == 6
+    assert pred.sizes["sample"] == 1000 and pred.sizes["month"] == 6
     assert pd.Timestamp(pred.month.values[0]) == fitted.cutoff_ + pd.offsets.MonthBegin(1)
     assert (pred.values >= 0).all()
     assert set(pred.rep.values) == set(fitted.reps_.index[fitted.reps_.active])
