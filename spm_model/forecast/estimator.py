@@ -66,9 +66,11 @@ class BookingsForecaster:
     """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
 
     The model is described in :mod:`spm_model.forecast.model`: a hurdle for
-    months without bookings, a Student-t (or normal) model of log bookings
-    otherwise, rep effects partially pooled within team and region, fiscal
-    seasonality with quarter-end effects, a trend and a tenure ramp.
+    months without bookings, a generalised-gamma model of the amount otherwise
+    (or gamma, Student-t or normal: ``likelihood``), rep effects partially
+    pooled within team and region and drifting from year to year, fiscal
+    seasonality with quarter-end effects, a trend, a tenure ramp and the same
+    month a year earlier as a covariate.
 
     Parameters
     ----------
