@@ -673,21 +673,15 @@ def draw_bookings(
     if likelihood == "gamma":
         shape = 1.0 / np.square(sigma)
         amount = rng.gamma(shape, np.exp(np.clip(mu, -50.0, 50.0)) / shape)
-        if logit is not None:
-            has = rng.random(mu.shape) < 1.0 / (1.0 + np.exp(-logit))
-            amount = np.where(has, amount, 0.0)
-        return amount
-    if likelihood == "generalized_gamma":
-        from scipy.special import digamma, polygamma
-
-        k = np.broadcast_to(p["gg_shape"][:, None], mu.shape)
-        z = np.log(rng.gamma(k))
-        eps = (z - digamma(k)) / np.sqrt(polygamma(1, k))
-    elif likelihood == "student_t":
-        eps = rng.standard_t(p["nu"][:, None], size=mu.shape)
     else:
-        eps = rng.standard_normal(mu.shape)
-    amount = np.exp(np.clip(mu + sigma * eps, -50.0, 50.0))
+        if likelihood == "generalized_gamma":
+            k = np.broadcast_to(p["gg_shape"][:, None], mu.shape)
+            eps = (np.log(rng.gamma(k)) - digamma(k)) / np.sqrt(trigamma(k))
+        elif likelihood == "student_t":
+            eps = rng.standard_t(p["nu"][:, None], size=mu.shape)
+        else:
+            eps = rng.standard_normal(mu.shape)
+        amount = np.exp(np.clip(mu + sigma * eps, -50.0, 50.0))
     if logit is not None:
         has = rng.random(mu.shape) < 1.0 / (1.0 + np.exp(-logit))
         amount = np.where(has, amount, 0.0)
