@@ -5,7 +5,8 @@ Middle layer: imports only :mod:`spm_model.data`, :mod:`spm_model.plans` and
 :mod:`spm_model.crediting`.
 """
 
-from spm_model.calc.engine import CalcResult, calculate, calculate_many, clawback_policy
+from spm_model.calc.credit import clawback_policy, credit_dataset, rep_clawback_policies
+from spm_model.calc.engine import CalcResult, calculate, calculate_many
 from spm_model.calc.inputs import CalcInputs, annual_target_incentives, build_inputs
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "calculate",
     "calculate_many",
     "clawback_policy",
+    "credit_dataset",
+    "rep_clawback_policies",
 ]

@@ -26,8 +26,9 @@ from decimal import Decimal
 
 import pandas as pd
 
+from spm_model.calc.credit import clawback_policy, credit_dataset
 from spm_model.calc.inputs import CalcInputs, TISource, build_inputs, fiscal_periods_through
-from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions
+from spm_model.crediting import CreditingResult, credit_transactions
 from spm_model.data.dataset import Dataset
 from spm_model.data.periods import PeriodSpan
 from spm_model.errors import SpmError
@@ -85,13 +86,6 @@ SUMMARY_COLUMNS = [
     "payable",
 ]
 """Columns of :attr:`CalcResult.summary` (one row per rep and period)."""
-
-
-def clawback_policy(plan: Plan) -> ClawbackPolicy | None:
-    """Return the crediting clawback policy of ``plan`` (None: every cancellation reverses)."""
-    if plan.clawback is None:
-        return None
-    return ClawbackPolicy(plan.clawback.window_days, plan.clawback.method)
 
 
 @dataclass
@@ -547,16 +541,7 @@ def calculate_many(
     from spm_model.errors import SpmDataError
 
     if credits is None:
-        by_plan = {p.id: clawback_policy(p) for p in plans}
-        rep_plan = dict(
-            zip(ds.reps["rep_id"].astype(object), ds.reps["plan_id"].astype(object), strict=True)
-        )
-        policies: dict[str, ClawbackPolicy] = {}
-        for r, pid in rep_plan.items():
-            pol = by_plan.get(pid)
-            if pol is not None:
-                policies[r] = pol
-        credits = credit_transactions(ds, clawback=policies, rollup="lazy")
+        credits = credit_dataset(ds, plans)
     out = []
     for p in plans:
         try:

@@ -167,8 +167,14 @@ class CreditingResult:
         start: object | None = None,
         end: object | None = None,
         max_level: int | None = None,
+        rules: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Credited amount per rep, period and measure.
+
+        This is the one place every model reads credited history from (quota
+        history, simulation history, forecast panel, performance analytics):
+        each picks a *view* of the same credit rows with ``basis``, ``rules``
+        and ``max_level`` rather than attributing transactions itself.
 
         Parameters
         ----------
@@ -187,6 +193,13 @@ class CreditingResult:
         max_level : int, optional
             With ``rollup``/``all``: keep roll-up credit from at most this many
             levels down (1 = direct reports only).
+        rules : sequence of str, optional
+            Keep only credit whose *effective* rule is one of these
+            (:data:`~spm_model.crediting.RULES` minus ``rollup``): a cancellation,
+            adjustment or roll-up row counts under the rule of the credit it
+            reverses or rolls up. ``("owner", "split")`` is the direct
+            owner's selling pattern (no overlays, no exceptions), with its
+            cancellations.
 
         Returns
         -------
@@ -196,6 +209,8 @@ class CreditingResult:
         c = self._basis(basis)
         if max_level is not None:
             c = c[c["level"] <= max_level]
+        if rules is not None:
+            c = c[self.effective_rule(c).isin(list(rules)).to_numpy()]
         if start is not None:
             c = c[c["date"] >= pd.Timestamp(start)]
         if end is not None:
@@ -219,6 +234,36 @@ class CreditingResult:
             if isinstance(g[k].dtype, pd.CategoricalDtype):
                 g[k] = g[k].astype(object)
         return g
+
+    @staticmethod
+    def effective_rule(rows: pd.DataFrame) -> pd.Series:
+        """Rule of each credit row, reading through reversals and roll-ups.
+
+        A cancellation, adjustment or roll-up row carries the rule of the
+        credit it reverses or rolls up in ``source_rule``; that rule is
+        returned for it (a cancellation of an unknown booking, credited like a
+        booking, keeps its own rule).
+        """
+        rule = rows["rule"].astype(object)
+        src = rows["source_rule"].astype(object)
+        return src.where(src.notna(), rule)
+
+    def until(self, as_of: object) -> CreditingResult:
+        """Return the crediting as it stood at the end of ``as_of`` (credit dated up to it).
+
+        Credit depends only on the transaction and the assignments on its date
+        (a cancellation's clawback on the days between booking and
+        cancellation), so this equals crediting only the transactions dated up
+        to ``as_of``, without crediting again.
+        """
+        from dataclasses import replace
+
+        cut = pd.Timestamp(as_of)
+        c = self.credits
+        keep = (c["date"] <= cut).to_numpy()
+        cons = self.conservation
+        cons = cons[(cons["date"] <= cut).to_numpy()] if "date" in cons else cons
+        return replace(self, credits=c[keep].reset_index(drop=True), conservation=cons)
 
     def _basis(self, basis: Basis) -> pd.DataFrame:
         c = self.credits
