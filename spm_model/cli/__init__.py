@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "data",
     "plans",
     "calc",
+    "estimate",
     "runner",
     "territory",
     "quota",
