@@ -4,80 +4,152 @@ Comp plans as code with exact statements, Monte Carlo comp-cost simulation, quot
 setting, territory optimisation, Bayesian forecasts and performance analytics.
 The public API of every area is re-exported here; the CLI ``spm`` is a thin layer
 over it.
+
+The re-exports are lazy (module ``__getattr__``, PEP 562): ``import spm_model``
+loads nothing heavy, and ``spm_model.calculate`` imports :mod:`spm_model.calc`
+on first use. This keeps ``spm --help`` and light scripts fast.
 """
 
-from spm_model.data import Dataset, DatasetMeta, load_dataset, parse_period
-from spm_model.errors import Problem, SpmConfigError, SpmDataError, SpmError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# public name -> (module, attribute in that module)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    # data and errors (bottom layer)
+    "Dataset": ("spm_model.data", "Dataset"),
+    "DatasetMeta": ("spm_model.data", "DatasetMeta"),
+    "load_dataset": ("spm_model.data", "load_dataset"),
+    "parse_period": ("spm_model.data", "parse_period"),
+    "Problem": ("spm_model.errors", "Problem"),
+    "SpmConfigError": ("spm_model.errors", "SpmConfigError"),
+    "SpmDataError": ("spm_model.errors", "SpmDataError"),
+    "SpmError": ("spm_model.errors", "SpmError"),
+    # plans (bottom layer): plan specification and payout math
+    "Plan": ("spm_model.plans", "Plan"),
+    "PlanError": ("spm_model.plans", "PlanError"),
+    "load_plan": ("spm_model.plans", "load_plan"),
+    # top layer: notebook runner and report helpers (widgets: spm_model.widgets)
+    "record": ("spm_model.reports", "record"),
+    "render_html": ("spm_model.reports", "render_html"),
+    "write_excel": ("spm_model.reports", "write_excel"),
+    "run_batch": ("spm_model.runner", "run_batch"),
+    "run_notebook": ("spm_model.runner", "run_notebook"),
+    # crediting and exact calculation (middle layer): statements, explanations, replay
+    "CalcResult": ("spm_model.calc", "CalcResult"),
+    "calculate": ("spm_model.calc", "calculate"),
+    "dispute_summary": ("spm_model.calc.replay", "dispute_summary"),
+    "replay": ("spm_model.calc.replay", "replay"),
+    "ClawbackPolicy": ("spm_model.crediting", "ClawbackPolicy"),
+    "CreditingResult": ("spm_model.crediting", "CreditingResult"),
+    "credit_transactions": ("spm_model.crediting", "credit_transactions"),
+    # simulate (middle layer): Monte Carlo comp cost (the function is
+    # spm_model.simulate.simulate: re-exporting it here would hide the subpackage)
+    "ScenarioModel": ("spm_model.simulate", "ScenarioModel"),
+    "SimulationResult": ("spm_model.simulate", "SimulationResult"),
+    # quota (middle layer): quota methods, allocation, phasing, fairness, backtests
+    "QuotaResult": ("spm_model.quota", "QuotaResult"),
+    "backtest": ("spm_model.quota", "backtest"),
+    "fairness_report": ("spm_model.quota", "fairness_report"),
+    "set_quotas": ("spm_model.quota", "set_quotas"),
+    # forecast (middle layer): Bayesian bookings forecasts, baselines, backtest
+    "BookingsForecaster": ("spm_model.forecast", "BookingsForecaster"),
+    "ForecastConfig": ("spm_model.forecast", "ForecastConfig"),
+    "forecast_backtest": ("spm_model.forecast", "backtest"),
+    # performance (middle layer): scorecards, coaching flags, drivers, leaderboards, trends
+    "attainment_drivers": ("spm_model.performance", "attainment_drivers"),
+    "coaching_flags": ("spm_model.performance", "coaching_flags"),
+    "leaderboard": ("spm_model.performance", "leaderboard"),
+    "scorecards": ("spm_model.performance", "scorecards"),
+    # territory (middle layer): balanced, compact, low-disruption alignments (HiGHS)
+    "AlignmentResult": ("spm_model.territory", "AlignmentResult"),
+    "TerritoryProblem": ("spm_model.territory", "TerritoryProblem"),
+    "solve_dataset": ("spm_model.territory", "solve_dataset"),
+    "solve_territories": ("spm_model.territory", "solve"),
+}
+
 __all__ = [
-    "Dataset",
-    "DatasetMeta",
-    "Problem",
-    "SpmConfigError",
-    "SpmDataError",
-    "SpmError",
-    "__version__",
-    "load_dataset",
-    "parse_period",
-]
-
-# plans (bottom layer): plan specification and payout math
-from spm_model.plans import Plan, PlanError, load_plan
-
-__all__ += ["Plan", "PlanError", "load_plan"]
-
-# top layer: notebook runner and report helpers (widgets: spm_model.widgets)
-from spm_model.reports import record, render_html, write_excel  # noqa: E402
-from spm_model.runner import run_batch, run_notebook  # noqa: E402
-
-__all__ += ["record", "render_html", "run_batch", "run_notebook", "write_excel"]
-
-# crediting and exact calculation (middle layer): statements, explanations, replay
-from spm_model.calc import CalcResult, calculate  # noqa: E402
-from spm_model.calc.replay import dispute_summary, replay  # noqa: E402
-from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions  # noqa: E402
-
-__all__ += [
+    "AlignmentResult",
+    "BookingsForecaster",
     "CalcResult",
     "ClawbackPolicy",
     "CreditingResult",
+    "Dataset",
+    "DatasetMeta",
+    "ForecastConfig",
+    "Plan",
+    "PlanError",
+    "Problem",
+    "QuotaResult",
+    "ScenarioModel",
+    "SimulationResult",
+    "SpmConfigError",
+    "SpmDataError",
+    "SpmError",
+    "TerritoryProblem",
+    "__version__",
+    "attainment_drivers",
+    "backtest",
     "calculate",
+    "coaching_flags",
     "credit_transactions",
     "dispute_summary",
+    "fairness_report",
+    "forecast_backtest",
+    "leaderboard",
+    "load_dataset",
+    "load_plan",
+    "parse_period",
+    "record",
+    "render_html",
     "replay",
+    "run_batch",
+    "run_notebook",
+    "scorecards",
+    "set_quotas",
+    "solve_dataset",
+    "solve_territories",
+    "write_excel",
 ]
 
-# simulate (middle layer): Monte Carlo comp cost
-# (the function is spm_model.simulate.simulate: re-exporting it here would hide the subpackage)
-from spm_model.simulate import ScenarioModel, SimulationResult  # noqa: E402
 
-__all__ += ["ScenarioModel", "SimulationResult"]
+def __getattr__(name: str) -> Any:
+    """Import a re-exported name on first use (PEP 562) and cache it in the module."""
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'spm_model' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
 
-# quota (middle layer): quota methods, allocation, phasing, fairness, backtests
-from spm_model.quota import QuotaResult, backtest, fairness_report, set_quotas  # noqa: E402
 
-__all__ += ["QuotaResult", "backtest", "fairness_report", "set_quotas"]
+def __dir__() -> list[str]:
+    """List the module's names including the lazy re-exports."""
+    return sorted(set(globals()) | set(_EXPORTS))
 
-# forecast (middle layer): Bayesian bookings forecasts, baselines, backtest
-from spm_model.forecast import BookingsForecaster, ForecastConfig  # noqa: E402
-from spm_model.forecast import backtest as forecast_backtest  # noqa: E402
 
-__all__ += ["BookingsForecaster", "ForecastConfig", "forecast_backtest"]
-
-# performance (middle layer): scorecards, coaching flags, drivers, leaderboards, trends
-from spm_model.performance import (  # noqa: E402
-    attainment_drivers,
-    coaching_flags,
-    leaderboard,
-    scorecards,
-)
-
-__all__ += ["attainment_drivers", "coaching_flags", "leaderboard", "scorecards"]
-
-# territory (middle layer): balanced, compact, low-disruption alignments (HiGHS)
-from spm_model.territory import AlignmentResult, TerritoryProblem, solve_dataset  # noqa: E402
-from spm_model.territory import solve as solve_territories  # noqa: E402
-
-__all__ += ["AlignmentResult", "TerritoryProblem", "solve_dataset", "solve_territories"]
+if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
+    from spm_model.calc import CalcResult, calculate
+    from spm_model.calc.replay import dispute_summary, replay
+    from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions
+    from spm_model.data import Dataset, DatasetMeta, load_dataset, parse_period
+    from spm_model.errors import Problem, SpmConfigError, SpmDataError, SpmError
+    from spm_model.forecast import BookingsForecaster, ForecastConfig
+    from spm_model.forecast import backtest as forecast_backtest
+    from spm_model.performance import (
+        attainment_drivers,
+        coaching_flags,
+        leaderboard,
+        scorecards,
+    )
+    from spm_model.plans import Plan, PlanError, load_plan
+    from spm_model.quota import QuotaResult, backtest, fairness_report, set_quotas
+    from spm_model.reports import record, render_html, write_excel
+    from spm_model.runner import run_batch, run_notebook
+    from spm_model.simulate import ScenarioModel, SimulationResult
+    from spm_model.territory import AlignmentResult, TerritoryProblem, solve_dataset
+    from spm_model.territory import solve as solve_territories

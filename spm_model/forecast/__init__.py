@@ -8,19 +8,46 @@
 * :func:`fan_chart`, :func:`ppc_plot` - plots;
 * baselines (:class:`SeasonalNaive`, :class:`ETSBaseline`, :class:`SARIMAXBaseline`)
   and the rolling-origin :func:`backtest`.
+
+The names are re-exported lazily (module ``__getattr__``, PEP 562), so importing
+a light submodule such as :mod:`spm_model.forecast.config` (the CLI's defaults)
+does not import pandas, PyMC or statsmodels.
 """
 
-from spm_model.forecast.accrual import accrual_from_dataset, commission_accrual
-from spm_model.forecast.backtest import BacktestResult, backtest
-from spm_model.forecast.baselines import BASELINES, ETSBaseline, SARIMAXBaseline, SeasonalNaive
-from spm_model.forecast.config import ForecastConfig
-from spm_model.forecast.diagnostics import ConvergenceWarning, Diagnostics
-from spm_model.forecast.estimator import BookingsForecaster
-from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
-from spm_model.forecast.outputs import interval_table, quota_attainment_probability, rollup
-from spm_model.forecast.panel import attribute_to_owners, check_panel, monthly_bookings
-from spm_model.forecast.plots import fan_chart, ppc_plot
-from spm_model.forecast.simulate import simulate_panel
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "accrual_from_dataset": "spm_model.forecast.accrual",
+    "commission_accrual": "spm_model.forecast.accrual",
+    "BacktestResult": "spm_model.forecast.backtest",
+    "backtest": "spm_model.forecast.backtest",
+    "BASELINES": "spm_model.forecast.baselines",
+    "ETSBaseline": "spm_model.forecast.baselines",
+    "SARIMAXBaseline": "spm_model.forecast.baselines",
+    "SeasonalNaive": "spm_model.forecast.baselines",
+    "ForecastConfig": "spm_model.forecast.config",
+    "ConvergenceWarning": "spm_model.forecast.diagnostics",
+    "Diagnostics": "spm_model.forecast.diagnostics",
+    "BookingsForecaster": "spm_model.forecast.estimator",
+    "crps_samples": "spm_model.forecast.metrics",
+    "interval_hits": "spm_model.forecast.metrics",
+    "mape": "spm_model.forecast.metrics",
+    "wape": "spm_model.forecast.metrics",
+    "interval_table": "spm_model.forecast.outputs",
+    "quota_attainment_probability": "spm_model.forecast.outputs",
+    "rollup": "spm_model.forecast.outputs",
+    "attribute_to_owners": "spm_model.forecast.panel",
+    "check_panel": "spm_model.forecast.panel",
+    "monthly_bookings": "spm_model.forecast.panel",
+    "fan_chart": "spm_model.forecast.plots",
+    "ppc_plot": "spm_model.forecast.plots",
+    "simulate_panel": "spm_model.forecast.simulate",
+}
 
 __all__ = [
     "BASELINES",
@@ -49,3 +76,53 @@ __all__ = [
     "simulate_panel",
     "wape",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a re-exported name from its submodule on first use."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """List the module's names including the lazy re-exports."""
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """The package module: a submodule never shadows the function it re-exports.
+
+    Importing ``spm_model.forecast.backtest`` makes Python set the package
+    attribute ``backtest`` to the submodule; the eager ``from ... import
+    backtest`` used to rebind it to the function, and this keeps doing so.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and value.__name__ == f"{__name__}.{name}"
+            and _EXPORTS.get(name) == value.__name__
+            and hasattr(value, name)
+        ):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+if TYPE_CHECKING:
+    from spm_model.forecast.accrual import accrual_from_dataset, commission_accrual
+    from spm_model.forecast.backtest import BacktestResult, backtest
+    from spm_model.forecast.baselines import BASELINES, ETSBaseline, SARIMAXBaseline, SeasonalNaive
+    from spm_model.forecast.config import ForecastConfig
+    from spm_model.forecast.diagnostics import ConvergenceWarning, Diagnostics
+    from spm_model.forecast.estimator import BookingsForecaster
+    from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
+    from spm_model.forecast.outputs import interval_table, quota_attainment_probability, rollup
+    from spm_model.forecast.panel import attribute_to_owners, check_panel, monthly_bookings
+    from spm_model.forecast.plots import fan_chart, ppc_plot
+    from spm_model.forecast.simulate import simulate_panel
