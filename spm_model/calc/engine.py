@@ -130,6 +130,11 @@ class CalcResult:
         Crediting behind the inputs (for :meth:`explain`).
     runs : dict
         Per rep: the exact outcomes of every fiscal-year period so far.
+    openings : dict
+        Draw balance carried into the fiscal year per rep (currency).
+    as_of : date or None
+        For a period-to-date statement (:func:`spm_model.calc.as_of`): the
+        last day whose credit counts; None for a statement on all the data.
     """
 
     plan: Plan
@@ -141,6 +146,8 @@ class CalcResult:
     credits: CreditingResult
     runs: dict[str, RepRun] = field(default_factory=dict)
     dataset: Dataset | None = None
+    openings: dict[str, Decimal] = field(default_factory=dict)
+    as_of: date | None = None
 
     def __repr__(self) -> str:
         tot = self.summary["payable"].sum() if len(self.summary) else 0.0
@@ -398,14 +405,76 @@ def calculate(
         credits = credit_transactions(ds, clawback=clawback_policy(plan), rollup="lazy")
     inputs = build_inputs(plan, ds, credits, fy_periods, reps=reps, ti_source=ti_source)
     first_inside = len(fy_periods) - len(inside)
-    reps_t = ds.reps.set_index(ds.reps["rep_id"].astype(object))
-    hires = {
-        r: (None if pd.isna(h) else pd.Timestamp(h).date())
-        for r, h in zip(reps_t.index, reps_t["hire_date"], strict=True)
-    }
+    hires = hire_dates(ds)
     openings = _opening_balances(plan, ds, credits, fy_periods, inputs, hires, ti_source, reps)
+    return evaluate_inputs(
+        plan,
+        ds,
+        credits,
+        inputs,
+        period,
+        first_inside,
+        openings,
+        workers=workers,
+        progress=progress,
+    )
+
+
+def hire_dates(ds: Dataset) -> dict[str, date | None]:
+    """Hire date of every rep (None when unknown), for draw windows."""
+    return {
+        r: (None if pd.isna(h) else pd.Timestamp(h).date())
+        for r, h in zip(ds.reps["rep_id"].astype(object), ds.reps["hire_date"], strict=True)
+    }
+
+
+def evaluate_inputs(
+    plan: Plan,
+    ds: Dataset,
+    credits: CreditingResult,
+    inputs: CalcInputs,
+    period: str,
+    first_inside: int,
+    openings: dict[str, Decimal],
+    *,
+    workers: int = 1,
+    progress: bool = False,
+) -> CalcResult:
+    """Evaluate prepared inputs exactly, rep by rep, into statements.
+
+    The last step of :func:`calculate`, also used by as-of estimates and
+    what-ifs on changed inputs (:mod:`spm_model.calc.asof`).
+
+    Parameters
+    ----------
+    plan : Plan
+        Plan.
+    ds : Dataset
+        Company data (rep names, roles, hire dates).
+    credits : CreditingResult
+        Crediting behind ``inputs`` (kept for explain).
+    inputs : CalcInputs
+        Inputs from the fiscal-year start through the requested period.
+    period : str
+        Requested period label.
+    first_inside : int
+        Index of the first measurement period of ``period`` in ``inputs.periods``.
+    openings : dict
+        Draw balance carried into the fiscal year per rep (currency).
+    workers : int
+        Processes for the per-rep evaluation.
+    progress : bool
+        Show a progress bar (single process).
+
+    Returns
+    -------
+    CalcResult
+    """
     import multiprocessing as mp
 
+    inside = inputs.periods[first_inside:]
+    reps_t = ds.reps.set_index(ds.reps["rep_id"].astype(object))
+    hires = hire_dates(ds)
     can_fork = "fork" in mp.get_all_start_methods()
     if workers > 1 and can_fork and len(inputs.reps) >= 2 * MIN_REPS_PER_WORKER:
         lines, summary, runs = _run_parallel(
@@ -422,7 +491,9 @@ def calculate(
             for r in it
         }
         lines, summary = _tables(plan, inputs, runs, reps_t, first_inside)
-    return CalcResult(plan, period, inside, lines, summary, inputs, credits, runs, ds)
+    return CalcResult(
+        plan, period, inside, lines, summary, inputs, credits, runs, ds, openings=openings
+    )
 
 
 MIN_REPS_PER_WORKER = 100
