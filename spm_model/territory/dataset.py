@@ -308,8 +308,8 @@ class DatasetAlignment:
                 {
                     "accounts_moved_pct": a["accounts_moved_pct"],
                     "potential_moved_pct": a["potential_moved_pct"],
-                    "mean_km_before": b["mean_km"],
-                    "mean_km_after": a["mean_km"],
+                    "mean_km_before": b[c.dist_key("mean")],
+                    "mean_km_after": a[c.dist_key("mean")],
                     "gap": r.gap,
                     "seconds": r.seconds,
                 }
@@ -330,9 +330,11 @@ class DatasetAlignment:
         moved_acc = moved_pot = acc_tot = pot_tot = 0.0
         d_b, d_a = [], []
         measures: list[str] = []
+        unit = "km"
         for r in self.results.values():
             c = r.compiled
             measures = c.measures
+            unit = c.distance_unit
             before.append(territory_table(c, c.current0))
             after.append(territory_table(c, r.assign))
             m = alignment_metrics(c, r.assign)
@@ -354,8 +356,8 @@ class DatasetAlignment:
                 )
                 out[name][f"{k}.cv"] = float(rel.std(ddof=0) / rel.mean())
             dd = np.concatenate(d) if d else np.array([])
-            out[name]["mean_km"] = float(dd.mean()) if len(dd) else float("nan")
-            out[name]["max_km"] = float(dd.max()) if len(dd) else float("nan")
+            out[name][f"mean_{unit}"] = float(dd.mean()) if len(dd) else float("nan")
+            out[name][f"max_{unit}"] = float(dd.max()) if len(dd) else float("nan")
         out["before"]["accounts_moved_pct"] = 0.0
         out["before"]["potential_moved_pct"] = 0.0
         out["after"]["accounts_moved_pct"] = 100 * moved_acc / acc_tot if acc_tot else 0.0

@@ -57,19 +57,22 @@ def distance_matrix_km(
     )
 
 
-def delaunay_edges(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def delaunay_edges(lat: np.ndarray, lon: np.ndarray, planar: bool = False) -> np.ndarray:
     """Adjacency of units from a Delaunay triangulation of their locations.
 
     The coordinates are projected with an equirectangular projection around their
-    mean latitude (so east-west and north-south distances are comparable), then
-    triangulated with :class:`scipy.spatial.Delaunay`; every triangle side is an edge.
+    mean latitude (so east-west and north-south distances are comparable; planar
+    coordinates are used as they are), then triangulated with
+    :class:`scipy.spatial.Delaunay`; every triangle side is an edge.
     Duplicate locations are collapsed before triangulating and linked to the kept
     point, so co-located units are always adjacent.
 
     Parameters
     ----------
     lat, lon : ndarray of shape (n,)
-        Unit coordinates, degrees.
+        Unit coordinates, degrees (``y`` and ``x`` when ``planar``).
+    planar : bool
+        Coordinates are planar (any length unit), not degrees.
 
     Returns
     -------
@@ -83,7 +86,10 @@ def delaunay_edges(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     n = len(lat)
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    xy = np.column_stack([np.radians(lon) * np.cos(np.radians(lat.mean())), np.radians(lat)])
+    if planar:
+        xy = np.column_stack([lon, lat])
+    else:
+        xy = np.column_stack([np.radians(lon) * np.cos(np.radians(lat.mean())), np.radians(lat)])
     uniq, first, inverse = np.unique(xy, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     edges: list[np.ndarray] = []

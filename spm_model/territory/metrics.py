@@ -46,11 +46,16 @@ def alignment_metrics(c: Compiled, assign: np.ndarray | pd.Series) -> dict[str, 
         capacity-weighted target, percent), ``k.cv`` (coefficient of variation of
         the capacity-adjusted loads, fraction). Then ``accounts_moved`` and
         ``accounts_moved_pct``, ``potential_moved`` (currency/year) and
-        ``potential_moved_pct``, ``mean_km`` and ``max_km`` (distance from each
-        unit to its territory's home, unweighted), ``travel_km`` (sum of travel
-        weight x distance), ``objective``, ``contiguity_violations`` (extra
-        pieces; NaN without adjacency), ``unassigned`` units and
-        ``empty_territories``.
+        ``potential_moved_pct``, and when the disruption basis is another column
+        (``moved_basis="workload"``, say) ``<basis>_moved`` and
+        ``<basis>_moved_pct``. Distances carry their unit in the name (``km``
+        for haversine, ``dist`` for planar or supplied matrices unless a unit
+        was named): ``mean_<unit>`` and ``max_<unit>`` (distance from each unit
+        to its territory's home, unweighted), ``travel_<unit>`` (sum of travel
+        weight x distance); with locations, ``max_diameter_km`` (``max_diameter``
+        for planar coordinates: the largest distance between two units of one
+        territory). Then ``objective``, ``contiguity_violations`` (extra pieces;
+        NaN without adjacency), ``unassigned`` units and ``empty_territories``.
     """
     a = _as_index(c, assign)
     ok = a >= 0
@@ -74,10 +79,19 @@ def alignment_metrics(c: Compiled, assign: np.ndarray | pd.Series) -> dict[str, 
     out["potential_moved_pct"] = (
         float(100 * out["potential_moved"] / pot_tot) if pot_tot > 0 else 0.0
     )
+    if c.moved_basis not in ("accounts", "potential"):
+        b_tot = c.size0[cur >= 0].sum()
+        out[f"{c.moved_basis}_moved"] = float(c.size0[moved].sum())
+        out[f"{c.moved_basis}_moved_pct"] = (
+            float(100 * c.size0[moved].sum() / b_tot) if b_tot > 0 else 0.0
+        )
     d = c.dist0[np.flatnonzero(ok), a[ok]]
-    out["mean_km"] = float(d.mean()) if len(d) else float("nan")
-    out["max_km"] = float(d.max()) if len(d) else float("nan")
-    out["travel_km"] = float((c.travel_w0[ok] * d).sum())
+    out[c.dist_key("mean")] = float(d.mean()) if len(d) else float("nan")
+    out[c.dist_key("max")] = float(d.max()) if len(d) else float("nan")
+    out[c.dist_key("travel")] = float((c.travel_w0[ok] * d).sum())
+    if c.has_locations:
+        diam = territory_diameters(c, a)
+        out[_diameter_key(c)] = float(np.nanmax(diam)) if np.isfinite(diam).any() else 0.0
     if ok.all():
         sup = np.full(c.n, -1)
         sup[c.group] = a
@@ -95,6 +109,61 @@ def alignment_metrics(c: Compiled, assign: np.ndarray | pd.Series) -> dict[str, 
             out["contiguity_violations"] = float("nan")
     out["unassigned"] = float((~ok).sum())
     out["empty_territories"] = float((np.bincount(a[ok], minlength=c.m) == 0).sum())
+    return out
+
+
+def _diameter_key(c: Compiled) -> str:
+    return "max_diameter" if c.planar else "max_diameter_km"
+
+
+def territory_diameters(c: Compiled, assign: np.ndarray) -> np.ndarray:
+    """Largest distance between two units of each territory.
+
+    Computed over the convex hull of each territory's units (the farthest pair
+    of a point set lies on its hull): Euclidean for planar coordinates,
+    haversine km between hull vertices found in an equirectangular projection
+    otherwise.
+
+    Parameters
+    ----------
+    c : Compiled
+        The compiled problem (needs unit locations).
+    assign : ndarray of int
+        Territory index per original unit (-1 = unassigned, ignored).
+
+    Returns
+    -------
+    ndarray of shape (m,)
+        Diameter per territory (0 for one unit, NaN for an empty territory), in
+        km, or in coordinate units for planar problems.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+    from scipy.spatial.distance import pdist
+
+    from spm_model.territory.geo import haversine_km
+
+    a = np.asarray(assign)
+    if c.planar:
+        xy = np.column_stack([c.lon, c.lat])
+    else:
+        xy = np.column_stack([c.lon * np.cos(np.radians(np.nanmean(c.lat))), c.lat])
+    out = np.full(c.m, np.nan)
+    for t in range(c.m):
+        idx = np.flatnonzero(a == t)
+        if len(idx) == 0:
+            continue
+        if len(idx) > 3:
+            try:
+                idx = idx[ConvexHull(xy[idx]).vertices]
+            except QhullError:  # collinear or duplicate points: use them all
+                pass
+        if len(idx) == 1:
+            out[t] = 0.0
+        elif c.planar:
+            out[t] = float(pdist(xy[idx]).max())
+        else:
+            la, lo = c.lat[idx], c.lon[idx]
+            out[t] = float(haversine_km(la[:, None], lo[:, None], la[None, :], lo[None, :]).max())
     return out
 
 
@@ -126,7 +195,8 @@ def territory_table(c: Compiled, assign: np.ndarray | pd.Series) -> pd.DataFrame
     DataFrame
         One row per territory: ``territory_id``, ``capacity`` (FTE), ``units``,
         ``accounts``, per measure the load, the target and ``<k>_dev_pct``
-        (percent), ``mean_km``, ``moved_in`` and ``moved_out`` (units).
+        (percent), ``mean_<unit>`` (mean distance to the home, e.g. ``mean_km``),
+        ``moved_in`` and ``moved_out`` (units).
     """
     a = _as_index(c, assign)
     ok = a >= 0
@@ -140,7 +210,7 @@ def territory_table(c: Compiled, assign: np.ndarray | pd.Series) -> pd.DataFrame
         rows[f"{k}_dev_pct"] = 100 * (ld / np.maximum(c.target[:, i], 1e-300) - 1)
     d = np.zeros(len(a))
     d[ok] = c.dist0[np.flatnonzero(ok), a[ok]]
-    rows["mean_km"] = np.bincount(a[ok], weights=d[ok], minlength=c.m) / np.maximum(
+    rows[c.dist_key("mean")] = np.bincount(a[ok], weights=d[ok], minlength=c.m) / np.maximum(
         rows["units"], 1
     )
     moved = (c.current0 >= 0) & ok & (a != c.current0)

@@ -112,6 +112,36 @@ def contiguity_roots(c: Compiled) -> np.ndarray:
     return roots
 
 
+def new_highs(verbose: bool = False):
+    """Create a HiGHS instance that prints nothing unless ``verbose``.
+
+    ``highspy.Highs()`` writes the HiGHS banner while it enables its Python
+    callbacks, before any option can be set. These models use no callbacks, so
+    when quiet we create highspy's core solver object (the base class of
+    ``highspy.Highs``, same methods) and switch its output off first.
+
+    Parameters
+    ----------
+    verbose : bool
+        Keep the banner and the solver log on the console.
+
+    Returns
+    -------
+    highspy.Highs or its core base class
+    """
+    import highspy
+
+    if verbose:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", True)
+        return h
+    core = getattr(highspy, "_Highs", None) or highspy.Highs.__mro__[1]
+    h = core()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
 def build_and_solve(
     c: Compiled,
     cu: np.ndarray,
@@ -251,8 +281,7 @@ def build_and_solve(
         lp.integrality_ = [
             highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in isint
         ]
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
+    h = new_highs(verbose)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("random_seed", 0)
     if isint.any():

@@ -14,23 +14,26 @@ territory ``t`` the load ``sum_u a[u, k] x[u, t]`` must lie within
 ``(1 +/- tau_k) * target[t, k]`` where ``target[t, k] = capacity[t] / sum(capacity)
 * total_k`` (the capacity-weighted mean). The objective is::
 
-    travel_weight * sum_u w_u * dist_km[u, t] * x[u, t]
+    travel_weight * sum_u w_u * dist[u, t] * x[u, t]
+      + compactness_weight * sum_u w_u * dist[u, t] ** 2 * x[u, t]
       + disruption_weight * sum_u (s_u / mean s) * [t != current(u)] * x[u, t]
 
-with ``w_u`` the unit's travel weight (visits, default 1) and ``s_u`` its disruption
-size (number of accounts, or potential when ``moved_basis="potential"``). An optional
+with ``w_u`` the unit's travel weight (visits, default 1), ``dist`` the distance
+from the unit to the territory's home (haversine km, planar Euclidean, or a
+supplied matrix in any unit) and ``s_u`` the unit's disruption size (its number
+of accounts, or the value of the measure named by ``moved_basis``). An optional
 disruption budget keeps the moved share ``sum s_u [moved] / sum s_u`` (over units
 that have a current territory) at most ``max_moved``. Locked units are fixed to
 their territory; units of one family (``family`` column) are kept together by
 merging them into one super-unit before solving. With adjacency, each territory
-must be connected (see :mod:`spm_model.territory.exact`).
+must be connected (flow constraints in :mod:`spm_model.territory.model`, border
+moves in :mod:`spm_model.territory.contiguity`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -39,7 +42,8 @@ import scipy.sparse as sp
 from spm_model.errors import Problem, SpmConfigError, SpmDataError
 from spm_model.territory.geo import delaunay_edges, distance_matrix_km
 
-MovedBasis = Literal["accounts", "potential"]
+MovedBasis = str
+"""``"accounts"`` or the name of a numeric unit column (a measure such as ``"potential"``)."""
 
 
 @dataclass
@@ -50,7 +54,8 @@ class TerritoryProblem:
     ----------
     units : DataFrame
         One row per unit. Columns: ``unit_id`` (str, unique); ``lat``, ``lon``
-        (degrees; required unless ``distance`` is given); one numeric column per
+        (degrees) or planar ``x``, ``y`` (any length unit; required unless
+        ``distance`` is given); one numeric column per
         name in ``measures`` (non-negative; e.g. potential in currency/year,
         workload in hours/year). Optional: ``current`` (territory id now covering
         the unit, empty for unassigned units), ``locked`` (territory id the unit
@@ -59,7 +64,8 @@ class TerritoryProblem:
         ``travel_weight`` (visits per year or similar, default 1).
     territories : DataFrame
         One row per territory/rep: ``territory_id`` (str, unique), ``home_lat``,
-        ``home_lon`` (degrees; required unless ``distance`` is given) and
+        ``home_lon`` (degrees) or ``home_x``, ``home_y`` (planar; required unless
+        ``distance`` is given) and
         optional ``capacity`` (FTE, > 0, default 1.0). A territory's balance
         target is its capacity share of each measure's total.
     measures : sequence of str
@@ -70,12 +76,19 @@ class TerritoryProblem:
     max_moved : float, optional
         Disruption budget: the largest fraction of accounts (or of potential, see
         ``moved_basis``) whose owner may change; ``None`` for no budget.
-    moved_basis : {"accounts", "potential"}
-        What the disruption budget and penalty count.
+    moved_basis : str
+        What the disruption budget and penalty count: ``"accounts"`` or the name
+        of a numeric unit column (``"potential"``, ``"workload"``...). Metrics
+        report it as ``<moved_basis>_moved`` and ``<moved_basis>_moved_pct``.
     potential_column : str
-        Column holding potential when ``moved_basis="potential"``.
+        Column reported as ``potential_moved`` (and used when
+        ``moved_basis="potential"``).
     travel_weight : float
-        Weight of travel in the objective (per km).
+        Weight of travel in the objective (per distance unit).
+    compactness_weight : float
+        Weight of the squared distance of each unit to its territory's home
+        (centre) in the objective (per squared distance unit); favours round,
+        compact territories over merely short total travel.
     disruption_weight : float
         Penalty per moved average account (or per moved average unit of
         potential), in km-equivalents; 0 leaves disruption to the budget.
@@ -83,6 +96,10 @@ class TerritoryProblem:
         Unit-by-territory distance or drive-time matrix (rows in ``units`` order,
         or a DataFrame indexed by unit_id with territory_id columns). Replaces
         haversine distances.
+    distance_unit : str, optional
+        Unit of the distances, used in metric names (``mean_<unit>``) and
+        reports: default ``"km"`` for haversine distances and ``"dist"`` for
+        planar coordinates or a supplied matrix.
     adjacency : DataFrame, ndarray or "delaunay", optional
         Unit adjacency for contiguity: a DataFrame with columns ``unit_a``,
         ``unit_b`` (unit ids), an integer array of position pairs, or
@@ -104,6 +121,8 @@ class TerritoryProblem:
     distance: pd.DataFrame | np.ndarray | None = None
     adjacency: pd.DataFrame | np.ndarray | str | None = None
     source: str = "<memory>"
+    compactness_weight: float = 0.0
+    distance_unit: str | None = None
     _compiled: Compiled | None = field(default=None, init=False, repr=False, compare=False)
 
     def replace(self, **changes: object) -> TerritoryProblem:
@@ -123,6 +142,8 @@ class TerritoryProblem:
                 "distance",
                 "adjacency",
                 "source",
+                "compactness_weight",
+                "distance_unit",
             )
         }
         kw.update(changes)
@@ -161,8 +182,8 @@ class Compiled:
     unit_ids: np.ndarray  # (n0,) str
     territory_ids: np.ndarray  # (m,) str
     measures: list[str]
-    lat: np.ndarray  # (n0,) or NaN
-    lon: np.ndarray
+    lat: np.ndarray  # (n0,) or NaN; planar problems hold y here
+    lon: np.ndarray  # planar problems hold x here
     home_lat: np.ndarray  # (m,)
     home_lon: np.ndarray
     values0: np.ndarray  # (n0, K) measure values per unit
@@ -191,6 +212,9 @@ class Compiled:
     moved_basis: str
     travel_weight: float
     disruption_weight: float
+    planar: bool = False  # lat/lon hold planar y/x, distances are Euclidean
+    distance_unit: str = "km"
+    compactness_weight: float = 0.0
 
     @property
     def n(self) -> int:
@@ -201,6 +225,15 @@ class Compiled:
     def m(self) -> int:
         """Number of territories."""
         return len(self.territory_ids)
+
+    def dist_key(self, stem: str) -> str:
+        """Metric name with the distance unit, e.g. ``mean_km`` or ``mean_minutes``."""
+        return f"{stem}_{self.distance_unit}"
+
+    @property
+    def has_locations(self) -> bool:
+        """Whether every unit has coordinates (maps, Delaunay adjacency, diameters)."""
+        return bool(np.isfinite(self.lat).all() and np.isfinite(self.lon).all())
 
     @property
     def current(self) -> np.ndarray:
@@ -289,20 +322,25 @@ def _compile(p: TerritoryProblem) -> Compiled:
     measures = list(p.measures)
     if not measures:
         raise SpmConfigError("measures: give at least one measure column to balance")
-    if p.moved_basis not in ("accounts", "potential"):
+    if not isinstance(p.moved_basis, str) or not p.moved_basis.strip():
         raise SpmConfigError(
-            f"moved_basis must be 'accounts' or 'potential', got {p.moved_basis!r}"
+            f"moved_basis must be 'accounts' or a unit column name, got {p.moved_basis!r}"
         )
     if p.max_moved is not None and not (0 <= float(p.max_moved) <= 1):
         raise SpmConfigError(f"max_moved must be a fraction in [0, 1], got {p.max_moved!r}")
-    if p.travel_weight < 0 or p.disruption_weight < 0:
-        raise SpmConfigError("travel_weight and disruption_weight must be non-negative")
+    if p.travel_weight < 0 or p.disruption_weight < 0 or p.compactness_weight < 0:
+        raise SpmConfigError(
+            "travel_weight, compactness_weight and disruption_weight must be non-negative"
+        )
     tau = p.tolerances()
     units = p.units.reset_index(drop=True)
     terrs = p.territories.reset_index(drop=True)
     need_loc = p.distance is None
-    ucols = ["unit_id", *measures] + (["lat", "lon"] if need_loc else [])
-    tcols = ["territory_id"] + (["home_lat", "home_lon"] if need_loc else [])
+    planar = not {"lat", "lon"} <= set(units.columns) and {"x", "y"} <= set(units.columns)
+    ycol, xcol = ("y", "x") if planar else ("lat", "lon")
+    hy, hx = ("home_y", "home_x") if planar else ("home_lat", "home_lon")
+    ucols = ["unit_id", *measures] + ([ycol, xcol] if need_loc else [])
+    tcols = ["territory_id"] + ([hy, hx] if need_loc else [])
     for table, df, cols in (("units", units, ucols), ("territories", terrs, tcols)):
         for c in cols:
             if c not in df.columns:
@@ -349,7 +387,7 @@ def _compile(p: TerritoryProblem) -> Compiled:
             shown = df[col].iloc[i]
             msg = (
                 "missing location"
-                if col in ("lat", "lon", "home_lat", "home_lon")
+                if col in ("lat", "lon", "home_lat", "home_lon", "x", "y", "home_x", "home_y")
                 else "missing or not a number"
             )
             problems.append(Problem(src, table, row(i), col, f"{msg} ({shown!r})" + what))
@@ -372,23 +410,28 @@ def _compile(p: TerritoryProblem) -> Compiled:
         return vals
 
     values0 = np.column_stack([numeric("units", units, k, lo=0.0) for k in measures])
-    if need_loc:
+    if need_loc and planar:
+        lat = numeric("units", units, "y")
+        lon = numeric("units", units, "x")
+        home_lat = numeric("territories", terrs, "home_y")
+        home_lon = numeric("territories", terrs, "home_x")
+    elif need_loc:
         lat = numeric("units", units, "lat", -90, 90)
         lon = numeric("units", units, "lon", -180, 180)
         home_lat = numeric("territories", terrs, "home_lat", -90, 90)
         home_lon = numeric("territories", terrs, "home_lon", -180, 180)
     else:
         lat = pd.to_numeric(
-            units.get("lat", pd.Series(np.nan, index=units.index)), errors="coerce"
+            units.get(ycol, pd.Series(np.nan, index=units.index)), errors="coerce"
         ).to_numpy(float)
         lon = pd.to_numeric(
-            units.get("lon", pd.Series(np.nan, index=units.index)), errors="coerce"
+            units.get(xcol, pd.Series(np.nan, index=units.index)), errors="coerce"
         ).to_numpy(float)
         home_lat = pd.to_numeric(
-            terrs.get("home_lat", pd.Series(np.nan, index=terrs.index)), errors="coerce"
+            terrs.get(hy, pd.Series(np.nan, index=terrs.index)), errors="coerce"
         ).to_numpy(float)
         home_lon = pd.to_numeric(
-            terrs.get("home_lon", pd.Series(np.nan, index=terrs.index)), errors="coerce"
+            terrs.get(hx, pd.Series(np.nan, index=terrs.index)), errors="coerce"
         ).to_numpy(float)
     capacity = (
         numeric("territories", terrs, "capacity", lo=0.0, strict_lo=True)
@@ -420,6 +463,20 @@ def _compile(p: TerritoryProblem) -> Compiled:
         potential0 = np.zeros(len(units))
     else:
         potential0 = np.zeros(len(units))
+    basis = p.moved_basis.strip()
+    if basis == "accounts":
+        size_basis0 = accounts0
+    elif basis == "potential":
+        size_basis0 = potential0  # read from potential_column
+    elif basis in measures:
+        size_basis0 = values0[:, measures.index(basis)]
+    elif basis in units.columns:
+        size_basis0 = numeric("units", units, basis, lo=0.0)
+    else:
+        problems.append(
+            Problem(src, "units", None, basis, "moved_basis names a column that is missing")
+        )
+        size_basis0 = np.zeros(len(units))
 
     def territory_ref(col: str, what: str) -> np.ndarray:
         out = np.full(len(units), -1)
@@ -484,15 +541,15 @@ def _compile(p: TerritoryProblem) -> Compiled:
         raise SpmDataError(problems)
 
     # distances
-    if p.distance is None:
+    if p.distance is None and planar:
+        dist0 = np.hypot(lat[:, None] - home_lat[None, :], lon[:, None] - home_lon[None, :])
+    elif p.distance is None:
         dist0 = distance_matrix_km(lat, lon, home_lat, home_lon)
     else:
         dist0 = _distance_from_input(p.distance, uid, tid, src)
+    unit_name = p.distance_unit or ("km" if p.distance is None and not planar else "dist")
     # disruption sizes
-    if p.moved_basis == "accounts":
-        size0 = accounts0.copy()
-    else:
-        size0 = potential0.copy()
+    size0 = np.asarray(size_basis0, dtype=float).copy()
     has_cur = current0 >= 0
     size_total = float(size0[has_cur].sum())
     mean_size = float(size0[has_cur].mean()) if has_cur.any() and size0[has_cur].mean() > 0 else 1.0
@@ -500,6 +557,8 @@ def _compile(p: TerritoryProblem) -> Compiled:
     G = sp.csr_matrix((np.ones(n0), (group, np.arange(n0))), shape=(n, n0))
     values = np.asarray(G @ values0)
     travel = p.travel_weight * np.asarray(G @ (travel_w0[:, None] * dist0))
+    if p.compactness_weight > 0:
+        travel = travel + p.compactness_weight * np.asarray(G @ (travel_w0[:, None] * dist0**2))
     stay = sp.csr_matrix((size0[has_cur], (group[has_cur], current0[has_cur])), shape=(n, m))
     stay.sum_duplicates()
     size = np.asarray(G @ np.where(has_cur, size0, 0.0)).ravel()
@@ -514,7 +573,7 @@ def _compile(p: TerritoryProblem) -> Compiled:
 
     edges = None
     if p.adjacency is not None:
-        e0 = _edges_from_input(p.adjacency, uid, lat, lon, src)
+        e0 = _edges_from_input(p.adjacency, uid, lat, lon, src, planar=planar)
         if len(e0):
             ge = np.sort(group[e0], axis=1)
             ge = ge[ge[:, 0] != ge[:, 1]]
@@ -553,9 +612,12 @@ def _compile(p: TerritoryProblem) -> Compiled:
         budget=budget,
         size_total=size_total,
         max_moved=None if p.max_moved is None else float(p.max_moved),
-        moved_basis=p.moved_basis,
+        moved_basis=basis,
         travel_weight=float(p.travel_weight),
         disruption_weight=float(p.disruption_weight),
+        planar=planar,
+        distance_unit=str(unit_name),
+        compactness_weight=float(p.compactness_weight),
     )
 
 
@@ -614,7 +676,12 @@ def _distance_from_input(
 
 
 def _edges_from_input(
-    adj: pd.DataFrame | np.ndarray | str, uid: pd.Series, lat: np.ndarray, lon: np.ndarray, src: str
+    adj: pd.DataFrame | np.ndarray | str,
+    uid: pd.Series,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    src: str,
+    planar: bool = False,
 ) -> np.ndarray:
     if isinstance(adj, str):
         if adj != "delaunay":
@@ -625,11 +692,11 @@ def _edges_from_input(
                     src,
                     "units",
                     None,
-                    "lat/lon",
+                    "x/y" if planar else "lat/lon",
                     "Delaunay adjacency needs a location for every unit",
                 )
             )
-        return delaunay_edges(lat, lon)
+        return delaunay_edges(lat, lon, planar=planar)
     if isinstance(adj, pd.DataFrame):
         cols = [c for c in ("unit_a", "unit_b") if c not in adj.columns]
         if cols:

@@ -157,13 +157,17 @@ def tradeoff_frontier(
     Returns
     -------
     DataFrame
-        One row per budget: ``max_moved``, ``feasible``, ``travel_km``,
-        ``accounts_moved_pct``, ``potential_moved_pct``, ``mean_km``, ``gap``,
-        ``dominated``, or the infeasibility message.
+        One row per budget: ``max_moved``, ``feasible``, ``travel_<unit>``
+        (e.g. ``travel_km``), ``accounts_moved_pct``, ``potential_moved_pct``
+        (and ``<basis>_moved_pct`` for another disruption basis),
+        ``mean_<unit>``, ``objective``, ``lower_bound``, ``gap``, ``dominated``,
+        or the infeasibility message.
     """
     if budgets is None:
         budgets = [0.02, 0.05, 0.10, 0.15, 0.20, 0.30, 1.0]
     rows = []
+    c0 = problem.compile()
+    tkey, mkey = c0.dist_key("travel"), c0.dist_key("mean")
     for eps in budgets:
         p = problem.replace(max_moved=float(eps), disruption_weight=0.0)
         try:
@@ -172,22 +176,29 @@ def tradeoff_frontier(
             rows.append({"max_moved": eps, "feasible": False, "message": str(exc)})
             continue
         m = alignment_metrics(p.compile(), r.assign)
-        rows.append(
+        row: dict[str, object] = {
+            "max_moved": eps,
+            "feasible": True,
+            tkey: m[tkey],
+            "accounts_moved_pct": m["accounts_moved_pct"],
+            "potential_moved_pct": m["potential_moved_pct"],
+        }
+        if f"{c0.moved_basis}_moved_pct" in m:
+            row[f"{c0.moved_basis}_moved_pct"] = m[f"{c0.moved_basis}_moved_pct"]
+        row.update(
             {
-                "max_moved": eps,
-                "feasible": True,
-                "travel_km": m["travel_km"],
-                "accounts_moved_pct": m["accounts_moved_pct"],
-                "potential_moved_pct": m["potential_moved_pct"],
-                "mean_km": m["mean_km"],
+                mkey: m[mkey],
+                "objective": r.objective,
+                "lower_bound": r.lower_bound,
                 "gap": r.gap,
                 "message": "",
             }
         )
+        rows.append(row)
     df = pd.DataFrame(rows)
-    if "travel_km" in df:
+    if tkey in df:
         ok = df["feasible"].astype(bool)
-        tr = df["travel_km"].where(ok)
+        tr = df[tkey].where(ok)
         best_so_far = tr.cummin().shift(1)
         df["dominated"] = ok & (tr >= best_so_far - 1e-9) & best_so_far.notna()
     return df
