@@ -103,7 +103,9 @@ def register(app: typer.Typer) -> None:
         from spm_model.performance.scorecard import attainment_panel
 
         ds = load_dataset(data)
-        pdata = PerformanceData(ds)
+        plan_dir = plans if plans is not None else Path("templates/plans")
+        company_plans = load_plans(plan_dir) if plan_dir.is_dir() else None
+        pdata = PerformanceData(ds, plans=company_plans)
         try:
             span = pdata.span(period)
         except ValueError as exc:
@@ -116,10 +118,7 @@ def register(app: typer.Typer) -> None:
         panel = attainment_panel(pdata, span.freq)
         flags = coaching_flags(card, panel, ds.reps)
         drivers = attainment_drivers(pdata, span.freq)
-        plan_dir = plans if plans is not None else Path("templates/plans")
-        payouts = (
-            estimated_payouts(pdata, card, load_plans(plan_dir)) if plan_dir.is_dir() else None
-        )
+        payouts = estimated_payouts(pdata, card) if company_plans else None
         prev_start = pd.Timestamp(span.start) - pd.Timedelta(days=1)
         prev = panel[panel["end"] == prev_start]
         boards = pd.concat(

@@ -1,6 +1,7 @@
 """Rep performance analytics: scorecards, coaching flags, drivers, leaderboards, trends.
 
-Middle layer: imports only :mod:`spm_model.data` and :mod:`spm_model.plans`.
+Models-and-analytics layer: reads credit from :mod:`spm_model.crediting` (through
+:class:`PerformanceData`) and every money figure from :mod:`spm_model.calc`.
 
 * :func:`scorecards` - per rep and period: attainment and pace against the
   period's usual booking profile, bookings, win rate, deal size, sales cycle,
@@ -8,13 +9,12 @@ Middle layer: imports only :mod:`spm_model.data` and :mod:`spm_model.plans`.
 * :func:`coaching_flags` - who needs help and why (thresholds in :class:`FlagConfig`);
 * :func:`attainment_drivers` - regression of attainment on behaviours and territory;
 * :func:`leaderboard` and :func:`estimated_payouts` - rankings with movement and
-  the payout at current attainment through the plan engine;
+  the payout at current attainment from the exact as-of statement (``spm_model.calc``);
 * :func:`trends` and :func:`plot_trends` - payout, attainment and disputes over periods.
 """
 
 from spm_model.performance.config import FlagConfig, ScorecardConfig
-from spm_model.performance.credit import attribute_bookings, owner_on_date
-from spm_model.performance.data import PerformanceData
+from spm_model.performance.data import PerformanceData, analytics_credit, owner_on_date
 from spm_model.performance.drivers import DriversResult, attainment_drivers, driver_panel
 from spm_model.performance.flags import FLAG_NAMES, coaching_flags, tenure_curve
 from spm_model.performance.leaderboard import estimated_payouts, leaderboard, load_plans
@@ -28,9 +28,9 @@ __all__ = [
     "FlagConfig",
     "PerformanceData",
     "ScorecardConfig",
+    "analytics_credit",
     "attainment_drivers",
     "attainment_panel",
-    "attribute_bookings",
     "coaching_flags",
     "driver_panel",
     "estimated_payouts",

@@ -1,11 +1,12 @@
-"""Leaderboards with movement and the estimated payout at current attainment.
+"""Leaderboards with movement and the payout at current attainment.
 
-The payout comes from the vectorised plan engine of :mod:`spm_model.plans`
-(``Plan.payout_arrays``): each rep's plan (``reps.plan_id``) is evaluated on the
-period's credited values so far ("what I make if the period ended now") and on
-credited = quota ("what I make when I reach quota"). It is an estimate: the
-credit is the analytics attribution of :mod:`spm_model.performance.credit`,
-draws, true-ups and clawbacks are not applied (statements come from ``spm_model.calc``).
+Every money figure comes from the exact statement engine (:mod:`spm_model.calc`):
+``payout_now`` is the rep's as-of statement for the board's period (what is
+payable if the period ended with the credit to date: same proration, true-ups,
+draws, clawback windows, roll-ups and caps as the statement), and
+``payout_at_quota`` the same statement re-run at 100% of quota
+(:func:`spm_model.calc.what_if`). At the period's end with complete data the
+payout equals the statement's payable, to the cent.
 """
 
 from __future__ import annotations
@@ -16,10 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spm_model.calc.asof import as_of_many, payable, what_if
 from spm_model.performance.data import PerformanceData
 from spm_model.plans import Plan, load_plan
 
 GROUPS = ("company", "region", "team")
+PAYOUT_COLUMNS = [
+    "rep_id",
+    "plan_id",
+    "statement_period",
+    "target_incentive",
+    "payout_now",
+    "payout_at_quota",
+    "payout_gap",
+]
 
 
 def load_plans(folder: str | Path) -> dict[str, Plan]:
@@ -31,129 +42,83 @@ def load_plans(folder: str | Path) -> dict[str, Plan]:
     return out
 
 
-def _measure_values(
-    pdata: PerformanceData, plan: Plan, reps: pd.Series, start: pd.Timestamp, cut: pd.Timestamp
-) -> dict[str, np.ndarray]:
-    """Credited value of each plan measure for ``reps`` over ``start..cut``."""
-    actual = pdata.actuals(start, cut)
-    by = actual.set_index(["rep_id", "measure"])["actual"]
-    c = pdata.credit
-    sel = c[(c["date"] >= start) & (c["date"] <= cut)]
-    out: dict[str, np.ndarray] = {}
-    for name, m in plan.measures.items():
-        if m.source == "credit":
-            key = m.data_measure or name
-            vals = [by.get((r, key), 0.0) for r in reps]
-        elif m.source == "margin":
-            mg = (
-                sel.groupby("rep_id")["margin"].sum() if "margin" in sel else pd.Series(dtype=float)
-            )
-            vals = reps.map(mg).fillna(0.0).tolist()
-        elif m.source == "activities":
-            a = pdata.ds.activities
-            a = a[(a["date"] >= start) & (a["date"] <= cut)]
-            if m.activity_kinds:
-                a = a[a["kind"].isin(m.activity_kinds)]
-            vals = reps.map(a.groupby("rep_id").size()).fillna(0.0).tolist()
-        elif m.source == "pipeline":
-            o = pdata.ds.opportunities
-            o = o[(o["created_date"] >= start) & (o["created_date"] <= cut)]
-            vals = reps.map(o.groupby("owner_rep_id")["amount"].sum()).fillna(0.0).tolist()
-        else:  # units and anything unknown: not measured by the analytics
-            vals = [np.nan] * len(reps)
-        out[name] = np.asarray(vals, dtype=float)
-    return out
-
-
-def _measure_quotas(
-    pdata: PerformanceData,
-    plan: Plan,
-    reps: pd.Series,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    n_periods: float,
-) -> dict[str, np.ndarray]:
-    q = pdata.quotas(start, end).set_index(["rep_id", "measure"])["quota"]
-    out: dict[str, np.ndarray] = {}
-    for name, m in plan.measures.items():
-        if m.fixed_quota is not None:
-            out[name] = np.full(len(reps), float(m.fixed_quota) * n_periods)
-        elif m.quota_ratio_of is None:
-            key = m.quota_measure or name
-            out[name] = np.asarray([q.get((r, key), np.nan) for r in reps], dtype=float)
-    for name, m in plan.measures.items():
-        if m.quota_ratio_of is not None and m.quota_ratio is not None:
-            base = out.get(m.quota_ratio_of, np.full(len(reps), np.nan))
-            out[name] = base * float(m.quota_ratio)
-    return out
+def _cents_sum(s: pd.DataFrame, col: str) -> pd.Series:
+    cents = np.rint(s[col].to_numpy(np.float64) * 100).astype(np.int64)
+    return pd.Series(cents, index=s["rep_id"].to_numpy()).groupby(level=0).sum() / 100.0
 
 
 def estimated_payouts(
     pdata: PerformanceData,
     card: pd.DataFrame,
-    plans: Mapping[str, Plan],
+    plans: Mapping[str, Plan] | None = None,
+    *,
+    workers: int = 1,
 ) -> pd.DataFrame:
-    """Estimated incentive now and at quota for each scorecard row.
+    """Payout now and at quota for each scorecard row, from the exact as-of statements.
+
+    Parameters
+    ----------
+    pdata : PerformanceData
+        The company and its crediting (reused: nothing is credited again).
+    card : DataFrame
+        Scorecards of one period (:func:`~spm_model.performance.scorecard.scorecards`);
+        their ``period`` and ``as_of`` set the statement period and date.
+    plans : mapping of plan id to Plan, optional
+        Plans to pay (default ``pdata.plans``); each rep on ``reps.plan_id``.
+    workers : int
+        Processes for the exact evaluation.
 
     Returns
     -------
     DataFrame
-        ``rep_id, plan_id, target_incentive, payout_now, payout_at_quota,
-        payout_gap`` (currency), for the period of ``card`` so far.
+        ``rep_id, plan_id, statement_period, target_incentive, payout_now,
+        payout_at_quota, payout_gap`` (currency, to the cent). A plan measured
+        over a longer period than the board's (a yearly plan on a quarterly
+        board) is stated for its own period (``statement_period``). Reps
+        without a plan or a statement have missing payouts.
     """
+    plans = dict(plans if plans is not None else pdata.plans)
     if card.empty:
-        return pd.DataFrame(
-            columns=["rep_id", "plan_id", "target_incentive", "payout_now", "payout_at_quota"]
-        )
-    start = pd.Timestamp(card["period_start"].iloc[0])
-    end = pd.Timestamp(card["period_end"].iloc[0])
+        return pd.DataFrame(columns=PAYOUT_COLUMNS)
+    period = str(card["period"].iloc[0])
     cut = pd.Timestamp(card["as_of"].iloc[0])
-    reps = pdata.ds.reps.set_index("rep_id")
+    reps = pdata.ds.reps.set_index(pdata.ds.reps["rep_id"].astype(object))
     plan_id = (
         card["rep_id"].map(reps["plan_id"])
         if "plan_id" in reps
         else pd.Series(np.nan, index=card.index)
     )
-    ote = card["rep_id"].map(reps["ote"]).astype(float)
-    out = pd.DataFrame(
-        {
-            "rep_id": card["rep_id"],
-            "plan_id": plan_id,
-            "target_incentive": np.nan,
-            "payout_now": np.nan,
-            "payout_at_quota": np.nan,
-        }
-    )
-    span_days = (end - start).days + 1
-    for pid, idx in out.groupby("plan_id").groups.items():
-        plan = plans.get(str(pid))
-        if plan is None:
-            continue
-        rows = out.loc[idx]
-        who = rows["rep_id"].reset_index(drop=True)
-        n_periods = max(plan.periods_per_year * span_days / 365.25, 1e-9)
-        n_periods = round(n_periods) if abs(n_periods - round(n_periods)) < 0.1 else n_periods
-        ti = np.array(
-            [
-                float(plan.period_target_incentive(o)) * n_periods if np.isfinite(o) else np.nan
-                for o in ote.loc[idx]
-            ]
+    out = pd.DataFrame({"rep_id": card["rep_id"].to_numpy(), "plan_id": plan_id.to_numpy()})
+    wanted = {str(p) for p in out["plan_id"].dropna().unique()}
+    use = {pid: p for pid, p in plans.items() if pid in wanted}
+    parts = []
+    for res in as_of_many(
+        use, pdata.ds, cut, period=period, credits=pdata.credits, workers=workers
+    ):
+        at_q = what_if(res, attainment=1.0, workers=workers)
+        s = res.summary
+        parts.append(
+            pd.DataFrame(
+                {
+                    "plan_id": res.plan.id,
+                    "statement_period": res.period,
+                    "target_incentive": _cents_sum(s, "target_incentive"),
+                    "payout_now": payable(res),
+                    "payout_at_quota": payable(at_q),
+                }
+            )
+            .rename_axis("rep_id")
+            .reset_index()
         )
-        credited = _measure_values(pdata, plan, who, start, cut)
-        quota = _measure_quotas(pdata, plan, who, start, end, n_periods)
-        now = plan.payout_arrays(credited, quota, ti, periods=n_periods, components=False).total
-        at_q = plan.payout_arrays(
-            {k: np.nan_to_num(quota.get(k, v), nan=0.0) for k, v in credited.items()},
-            quota,
-            ti,
-            periods=n_periods,
-            components=False,
-        ).total
-        out.loc[idx, "target_incentive"] = np.round(ti, 2)
-        out.loc[idx, "payout_now"] = np.asarray(now, dtype=float)
-        out.loc[idx, "payout_at_quota"] = np.asarray(at_q, dtype=float)
+    pay = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=[c for c in PAYOUT_COLUMNS if c != "payout_gap"])
+    )
+    # a rep's own plan only (a rep's statement exists only on the plan they are on)
+    out = out.merge(pay, on=["rep_id", "plan_id"], how="left")
     out["payout_gap"] = (out["payout_at_quota"] - out["payout_now"]).clip(lower=0).round(2)
-    return out
+    return out[PAYOUT_COLUMNS]
 
 
 def leaderboard(

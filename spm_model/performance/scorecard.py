@@ -108,8 +108,9 @@ def scorecards(
     Parameters
     ----------
     data : Dataset or PerformanceData
-        The company (credit is attributed with :func:`attribute_bookings` unless
-        a :class:`PerformanceData` with the crediting engine's output is given).
+        The company with its crediting (a bare Dataset is credited once here
+        with :func:`spm_model.calc.credit_dataset`; pass a
+        :class:`PerformanceData` to reuse the run's crediting and plans).
     period : str
         Period label (``"2026-Q3"``, ``"2026"``, ``"2026-07"``; fiscal calendar of the data).
     as_of : date, optional
@@ -208,12 +209,14 @@ def scorecards(
         open_at["probability"].to_numpy(dtype=float),
         rep_win.fillna(company_win).to_numpy(dtype=float),
     )
-    pipe = pd.DataFrame(
-        {
-            "rep_id": open_at["owner_rep_id"],
-            "amount": open_at["amount"],
-            "weighted": open_at["amount"] * prob,
-        }
+    pipe = pdata.rolled_up(
+        pd.DataFrame(
+            {
+                "rep_id": open_at["owner_rep_id"].to_numpy(),
+                "amount": open_at["amount"].to_numpy(dtype=float),
+                "weighted": open_at["amount"].to_numpy(dtype=float) * prob,
+            }
+        )
     )
     g_pipe = pipe.groupby("rep_id")
     card["pipeline_deals"] = card["rep_id"].map(g_pipe.size()).fillna(0).astype(int)
@@ -236,11 +239,15 @@ def scorecards(
         nxt_open["probability"].to_numpy(dtype=float),
         nrw.fillna(company_win).to_numpy(dtype=float),
     )
-    nxt_w = (
-        pd.Series(nxt_open["amount"].to_numpy() * nprob)
-        .groupby(nxt_open["owner_rep_id"].to_numpy())
-        .sum()
+    nxt_pipe = pdata.rolled_up(
+        pd.DataFrame(
+            {
+                "rep_id": nxt_open["owner_rep_id"].to_numpy(),
+                "weighted": nxt_open["amount"].to_numpy(dtype=float) * nprob,
+            }
+        )
     )
+    nxt_w = nxt_pipe.groupby("rep_id")["weighted"].sum()
     nq = pdata.quotas(nxt_start, nxt_end)
     nq = nq[nq["rep_id"].isin(card["rep_id"])]
     nkey = card["rep_id"] + "|" + card["primary_measure"].fillna("")

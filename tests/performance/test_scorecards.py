@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spm_model.performance import PerformanceData, ScorecardConfig, attribute_bookings, scorecards
+from spm_model.performance import PerformanceData, ScorecardConfig, scorecards
 from spm_model.performance.scorecard import attainment_panel, expected_share_curve
 from tests.performance.handmade import handmade
 
@@ -99,8 +99,9 @@ def test_seasonal_expected_share_from_history():
     assert curve[67] == pytest.approx(1.0)
 
 
-def test_attribution_owner_split_cancellation():
-    credit = attribute_bookings(handmade())
+def test_analytics_credit_is_the_crediting_owner_split_cancellation():
+    """The analytics read the one crediting: T5 reverses T1's owner credit on R1."""
+    credit = PerformanceData(handmade()).credit
     t5 = credit[credit["txn_id"] == "T5"]
     assert t5["rep_id"].tolist() == ["R1"] and t5["amount"].tolist() == [-2000.0]
     assert credit.groupby("rep_id")["amount"].sum().to_dict() == {"R1": 63_000.0, "R2": 8_000.0}
