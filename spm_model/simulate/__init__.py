@@ -1,14 +1,16 @@
 """Monte Carlo comp-cost simulation: what a plan costs, how risky it is, which design is cheaper.
 
-Middle layer: imports only :mod:`spm_model.data` and :mod:`spm_model.plans`.
+Models layer: reads credit from :mod:`spm_model.crediting` (through
+:func:`spm_model.calc.credit_dataset`) and pay semantics from :mod:`spm_model.plans`.
 
 Workflow
 --------
 1. Build a :class:`ScenarioModel` (reps x measures x periods):
-   ``from_dataset(ds, plan)`` fits per-rep attainment distributions from history
+   ``from_dataset(ds, plan, credits=credit_dataset(ds, plans))`` fits per-rep
+   attainment distributions from the credited history (the view the plan's
+   statements use: direct credit, or roll-up credit for ``rollup`` measures)
    with partial pooling toward peers (lognormal, normal, gamma or empirical
-   bootstrap; pass ``credited=`` a credited table such as
-   ``credit_transactions(ds).totals("quarter")`` to fit on real crediting);
+   bootstrap); it is the one builder the CLI, notebooks, report and widgets use;
    ``from_assumptions({...})`` takes user distributions (mean/sd, quantiles or a
    sample); ``with_draws(model, draws)`` plugs in posterior-predictive draws
    (array or xarray). Dependence: Gaussian copula with company, region/team and
@@ -28,7 +30,7 @@ Money is in the plan currency; attainment is a fraction of quota (1.0 = 100%).
 from spm_model.simulate.build import Distribution, from_assumptions, from_dataset, with_draws
 from spm_model.simulate.history import (
     attainment_history,
-    attribute_bookings,
+    credited_history,
     estimate_attrition,
     estimate_dependence,
     fit_marginals,
@@ -48,7 +50,7 @@ __all__ = [
     "SimulationResult",
     "Summary",
     "attainment_history",
-    "attribute_bookings",
+    "credited_history",
     "estimate_attrition",
     "estimate_dependence",
     "fit_marginals",

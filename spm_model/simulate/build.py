@@ -3,7 +3,11 @@
 * :func:`from_assumptions`: user-specified distributions (mean and sd, or
   quantiles, or an empirical sample) for design work without history;
 * :func:`from_dataset`: distributions fitted per rep from a dataset's history
-  (credited / quota per period) with partial pooling toward peers;
+  (credited / quota per period, credit read from the run's one
+  :class:`~spm_model.crediting.CreditingResult` in the view the plan's
+  statements use) with partial pooling toward peers. It is the one model
+  builder: the CLI, the notebooks, the end-to-end report and the widgets all
+  call it;
 * :func:`with_draws`: posterior-predictive draws of credited amounts (a numpy
   array or an xarray ``DataArray``, e.g. from the Bayesian forecast) replace the
   copula for a model's reps, measures and periods.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,13 +28,16 @@ from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.plans import Plan
 from spm_model.simulate.history import (
     attainment_history,
-    attribute_bookings,
+    credited_history,
     estimate_attrition,
     estimate_dependence,
     fit_marginals,
 )
 from spm_model.simulate.marginals import fit_quantiles, quantile_table
 from spm_model.simulate.model import FAMILY_CODE, TABLE_POINTS, LargeDeals, Marginals, ScenarioModel
+
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
 
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
@@ -281,7 +288,12 @@ def _horizon(ds: Dataset, freq: Frequency, horizon: str | None) -> tuple[list[st
         last = max(parse_period(str(x), fy0).fiscal_year for x in q["period"].unique())
         fy = last
     else:
-        fy = parse_period(str(horizon), fy0).fiscal_year
+        try:
+            fy = parse_period(str(horizon), fy0).fiscal_year
+        except ValueError:
+            raise SpmConfigError(
+                f"horizon: {horizon!r} is not a fiscal year or period label (e.g. '2027')"
+            ) from None
     return [s.label for s in periods_in_fiscal_year(fy, freq, fy0)], fy
 
 
@@ -301,7 +313,7 @@ def from_dataset(
     plan: Plan,
     *,
     horizon: str | None = None,
-    credited: pd.DataFrame | None = None,
+    credits: CreditingResult | None = None,
     reps: Sequence[str] | None = None,
     family: str = "lognormal",
     group_by: Sequence[str] = ("role",),
@@ -320,19 +332,26 @@ def from_dataset(
     Parameters
     ----------
     ds : Dataset
-        Reps, quotas, and (unless ``credited`` is given) transactions,
+        Reps, quotas, and (unless ``credits`` is given) transactions,
         assignments and products for the history.
     plan : Plan
         The plan whose measures and measurement period are simulated; reps with
         ``reps.plan_id == plan.id`` (or ``reps``) who are active at the horizon start.
     horizon : str, optional
         Fiscal year to simulate (``"2027"``); default the last fiscal year in
-        the quotas table. Missing horizon quotas are projected from the same
-        period of the previous fiscal year times ``quota_growth``.
-    credited : DataFrame, optional
-        Credited history ``rep_id, measure, period, amount`` (currency), e.g.
-        ``spm_model.crediting.credit_transactions(ds).totals(freq)``; default:
-        bookings attributed to the account owner on the transaction date.
+        the quotas table. A rep's missing horizon quota is projected from the
+        same period of the previous fiscal year (or, for a rep without a quota
+        in that period, the rep's nearest quota of that year) times
+        ``quota_growth``; ``info["quota_projected"]`` lists those periods. A
+        period in which a rep on the plan is active and has no quota in the
+        horizon nor in the previous fiscal year is an error that names it.
+    credits : CreditingResult, optional
+        The run's one crediting of ``ds`` (credit once per run and pass it to
+        every consumer), e.g. ``spm_model.calc.credit_dataset(ds, plans)``;
+        default: ``credit_dataset(ds, [plan])``. The history is the view the
+        plan's statements read: direct credit, or roll-up credit through the
+        whole hierarchy for ``rollup: true`` measures (see
+        :func:`spm_model.simulate.history.credited_history`).
     family : {"lognormal", "normal", "gamma", "empirical"}
         Marginal family fitted per rep and measure.
     group_by : sequence of str
@@ -385,7 +404,6 @@ def from_dataset(
     if not measures:
         raise SpmConfigError(f"plan {plan.id!r} has no credit-based measure to simulate")
     qname = {m: plan.measures[m].quota_measure or m for m in measures}
-    dname = {m: plan.measures[m].data_measure or m for m in measures}
     # quotas on the horizon (projected where missing)
     ql = _quota_labels(ds, freq)
     ppy = PERIODS_PER_YEAR[freq]
@@ -395,29 +413,72 @@ def from_dataset(
         (a, b, c): v
         for a, b, c, v in ql[["rep_id", "measure", "label", "amount"]].itertuples(index=False)
     }
+    spans = [parse_period(lab, fy0) for lab in labels]
+    p_start = pd.DatetimeIndex([pd.Timestamp(sp.start) for sp in spans])
+    p_end = pd.DatetimeIndex([pd.Timestamp(sp.end) for sp in spans])
+    hired = r_tab["hire_date"].to_numpy("datetime64[ns]")
+    left = r_tab["end_date"].to_numpy("datetime64[ns]")
+    missing: dict[tuple[str, str], list[str]] = {}
+    projected: set[str] = set()
     for i, rid in enumerate(r_tab["rep_id"]):
         for j, m in enumerate(measures):
-            if plan.measures[m].fixed_quota is not None:
-                quota[i, j, :] = plan.measures[m].fixed_quota
+            spec = plan.measures[m]
+            if spec.fixed_quota is not None:
+                quota[i, j, :] = spec.fixed_quota
                 continue
+            if spec.quota_ratio_of is not None:
+                continue  # derived below from the other measure's quota
             for t, lab in enumerate(labels):
                 v = idx.get((rid, qname[m], lab))
                 if v is None:
-                    v = idx.get((rid, qname[m], prev[t]), 0.0) * quota_growth
+                    # same period of the previous fiscal year, else the rep's nearest quota
+                    # of that year (a rep hired during it has none before the hire)
+                    for u in sorted(range(len(prev)), key=lambda u: (abs(u - t), -u)):
+                        v = idx.get((rid, qname[m], prev[u]))
+                        if v is not None:
+                            v *= quota_growth
+                            projected.add(lab)
+                            break
+                if v is None:
+                    active = not (hired[i] > p_end[t].asm8) and not (left[i] < p_start[t].asm8)
+                    if active:
+                        missing.setdefault((lab, qname[m]), []).append(str(rid))
+                    v = 0.0
                 quota[i, j, t] = v
-    # history
-    if credited is None:
-        credited = attribute_bookings(ds, freq)
-    cred = credited.copy()
-    need = {"rep_id", "measure", "period", "amount"}
-    if not need <= set(cred.columns):
+    if missing:
+        m_periods = sorted({lab for lab, _ in missing})
+        m_measures = sorted({meas for _, meas in missing})
+        m_reps = sorted({r for ids in missing.values() for r in ids})
         raise SpmDataError(
-            f"credited: missing column(s) {', '.join(sorted(need - set(cred.columns)))}"
+            f"horizon {fy}: no quotas for plan {plan.id!r} in period(s) {', '.join(m_periods)} "
+            f"(quotas measure(s) {', '.join(m_measures)}; {len(m_reps)} active rep(s), e.g. "
+            f"{', '.join(m_reps[:5])}), nor in {fy - 1} to project them "
+            "from: add them to the quotas table or choose another horizon"
         )
-    inv = {v: k for k, v in dname.items()}
-    cred = cred[cred["measure"].isin(list(inv))].assign(measure=lambda d: d["measure"].map(inv))
-    qhist = ql[ql["measure"].isin(list(qname.values()))].rename(columns={"label": "period"})
-    qhist = qhist.assign(measure=qhist["measure"].map({v: k for k, v in qname.items()}))
+    for j, m in enumerate(measures):
+        spec = plan.measures[m]
+        if spec.fixed_quota is None and spec.quota_ratio_of is not None:
+            if spec.quota_ratio_of not in measures:
+                raise SpmConfigError(
+                    f"measure {m!r}: quota_ratio_of {spec.quota_ratio_of!r} is not simulated"
+                )
+            base_q = quota[:, measures.index(spec.quota_ratio_of), :]
+            quota[:, j, :] = base_q * float(spec.quota_ratio or 0.0)
+    # history: the run's one crediting, in the view the plan's statements read
+    if credits is None:
+        from spm_model.calc.credit import credit_dataset
+
+        credits = credit_dataset(ds, [plan])
+    cred = credited_history(credits, plan, measures, freq, ds)
+    qparts = []
+    for m in measures:
+        spec = plan.measures[m]
+        ratio_of = spec.quota_ratio_of if spec.fixed_quota is None else None
+        part = ql[ql["measure"] == qname.get(ratio_of or m, ratio_of or m)]
+        if ratio_of is not None:
+            part = part.assign(amount=part["amount"] * float(spec.quota_ratio or 0.0))
+        qparts.append(part.assign(measure=m).rename(columns={"label": "period"}))
+    qhist = pd.concat(qparts, ignore_index=True)
     end = pd.Timestamp(ds.meta.end_date) if ds.meta.end_date else pd.Timestamp(ds.as_of)
     start = pd.Timestamp(ds.meta.start_date) if ds.meta.start_date else pd.Timestamp.min
     complete = [
@@ -502,7 +563,13 @@ def from_dataset(
         rho_rep=rho.get("rho_rep", 0.0),
         attrition=attr,
         source=f"history ({family}, pooled by {', '.join(group_by)})",
-        info={"fit": fit_table, "history": hist, "fiscal_year": fy, "estimated": rho},
+        info={
+            "fit": fit_table,
+            "history": hist,
+            "fiscal_year": fy,
+            "estimated": rho,
+            "quota_projected": sorted(projected),
+        },
     )
 
 

@@ -1,55 +1,125 @@
-"""History for fitting: bookings per rep, measure and period; pooled distribution fits.
+"""History for fitting: credit per rep, measure and period; pooled distribution fits.
 
-Simulate sits in the middle layer and does not import ``crediting``: here a small
-pandas attribution (account owner on the transaction date) stands in, and any
-credited table (``rep_id, measure, period, amount``) can be passed instead.
+The history is a view of the one crediting result
+(:class:`spm_model.crediting.CreditingResult`, e.g. from
+:func:`spm_model.calc.credit_dataset`): for each plan measure the view the pay
+engine reads (direct credit, or roll-up credit through the whole hierarchy for
+``rollup: true`` measures; the measure's ``data_measure`` and
+``product_families``; margin or units for ``margin``/``units`` measures), so
+the simulated history equals what statements credit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from spm_model.data import Dataset, period_labels
-from spm_model.data.periods import Frequency
+from spm_model.data import Dataset
+from spm_model.data.periods import Frequency, period_labels
 from spm_model.errors import SpmDataError
 from spm_model.simulate.marginals import quantile_table
 
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
+    from spm_model.plans import Plan
 
-def attribute_bookings(ds: Dataset, freq: Frequency = "quarter") -> pd.DataFrame:
-    """Transactions credited to the account owner on the transaction date.
+
+def credited_history(
+    credits: CreditingResult,
+    plan: Plan,
+    measures: Sequence[str],
+    freq: Frequency,
+    ds: Dataset,
+) -> pd.DataFrame:
+    """Credited history of ``plan``'s measures, in the view its statements use.
 
     Parameters
     ----------
-    ds : Dataset
-        Needs ``transactions``, ``assignments`` (role ``owner``) and ``products``.
+    credits : CreditingResult
+        The run's one crediting of ``ds``.
+    plan : Plan
+        Gives, per measure, ``source`` (credit, margin or units), ``rollup``
+        (roll-up credit through the whole hierarchy instead of direct credit),
+        ``data_measure`` and ``product_families``.
+    measures : sequence of str
+        Plan measure names to return.
     freq : {"month", "quarter", "year"}
         Period of the ``period`` column.
+    ds : Dataset
+        ``products`` (families) and ``transactions`` (margin, units).
 
     Returns
     -------
     DataFrame
-        ``rep_id, measure, period, amount`` (currency; cancellations negative).
+        ``rep_id, measure, period, amount``: ``measure`` is the plan measure
+        name; ``amount`` in the dataset currency (units for ``units``
+        measures), cancellations included as crediting reverses them.
     """
-    tx = ds.transactions
-    if tx is None or tx.empty:
-        raise SpmDataError("transactions table is empty: no history to fit")
-    own = ds.assignments[ds.assignments["role"] == "owner"][
-        ["account_id", "rep_id", "start_date", "end_date"]
-    ]
-    t = tx[["txn_id", "date", "account_id", "product_id", "amount"]].merge(
-        ds.products[["product_id", "measure"]], on="product_id", how="left"
-    )
-    j = t.merge(own, on="account_id", how="inner")
-    ok = (j["date"] >= j["start_date"]) & (j["end_date"].isna() | (j["date"] <= j["end_date"]))
-    j = j[ok].drop_duplicates("txn_id", keep="last")
-    j = j.assign(period=period_labels(pd.DatetimeIndex(j["date"]), freq, ds.meta.fy_start_month))
-    g = j.groupby(["rep_id", "measure", "period"], as_index=False)["amount"].sum()
-    g["amount"] = g["amount"].round(2)
-    return g
+    parts = []
+    family = None
+    for name in measures:
+        spec = plan.measures[name]
+        basis = "rollup" if spec.rollup else "direct"
+        dm = spec.data_measure or name
+        if spec.source == "credit" and spec.product_families is None:
+            t = credits.totals(freq, basis, by=("rep_id", "period", "measure"))
+            t = t[t["measure"].astype(object) == dm]
+            g = t[["rep_id", "period"]].assign(amount=t["amount"].to_numpy())
+        else:
+            rows = credits.rollup_rows() if spec.rollup else credits.direct
+            rows = rows[rows["measure"].astype(object) == dm]
+            if spec.product_families is not None:
+                if family is None:
+                    prods = ds.products
+                    family = pd.Series(
+                        prods["family"].astype(object).to_numpy(),
+                        index=prods["product_id"].astype(object),
+                    )
+                fam = rows["product_id"].astype(object).map(family)
+                rows = rows[fam.isin(list(spec.product_families)).to_numpy()]
+            scale = 100.0  # credit and margin are summed in integer cents, as statements do
+            if spec.source == "credit":
+                value = rows["cents"].to_numpy(np.int64)
+            else:
+                col = spec.source  # "margin" or "units"
+                tx = ds.transactions
+                if tx is None or col not in tx:
+                    raise SpmDataError(f"measure {name!r} needs transactions.{col}; it is missing")
+                base = pd.Series(
+                    pd.to_numeric(tx[col], errors="coerce").fillna(0.0).to_numpy(),
+                    index=tx["txn_id"].astype(object),
+                )
+                b = rows["txn_id"].astype(object).map(base).fillna(0.0).to_numpy(np.float64)
+                share = np.nan_to_num(rows["share"].to_numpy(np.float64))
+                if col == "margin":
+                    value = np.rint(b * 100 * share).astype(np.int64)
+                else:
+                    value, scale = np.round(b * share, 6), 1.0
+            period = period_labels(pd.DatetimeIndex(rows["date"]), freq, credits.fy_start_month)
+            g = (
+                pd.DataFrame(
+                    {
+                        "rep_id": rows["rep_id"].astype(object).to_numpy(),
+                        "period": np.asarray(period, dtype=object),
+                        "amount": value,
+                    }
+                )
+                .groupby(["rep_id", "period"], as_index=False, sort=True)["amount"]
+                .sum()
+            )
+            g["amount"] = g["amount"] / scale
+        parts.append(g.assign(measure=name)[["rep_id", "measure", "period", "amount"]])
+    if not parts:
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("rep_id", "measure", "period")}
+        ).assign(amount=pd.Series(dtype=np.float64))
+    out = pd.concat(parts, ignore_index=True)
+    out["rep_id"] = out["rep_id"].astype(object)
+    out["period"] = out["period"].astype(object)
+    return out.reset_index(drop=True)
 
 
 def attainment_history(credited: pd.DataFrame, quotas: pd.DataFrame) -> pd.DataFrame:

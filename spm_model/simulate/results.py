@@ -109,9 +109,12 @@ class Comparison:
 
     ``table`` rows: mean cost A and B, mean difference B - A with its paired
     standard error and 95% interval, relative difference, the standard error an
-    independent run of the same size would have had, and the variance-reduction
-    factor. ``reps``: per-rep mean payout difference with 95% intervals (from the
-    scenarios with per-rep detail).
+    independent run of the same size would have had, the variance-reduction
+    factor, and the distribution of the difference over the same scenarios:
+    P5, P50 and P95 of B - A (currency, with their Monte Carlo standard errors)
+    and P(B > A), the share of scenarios in which plan B costs more (unit
+    ``share``). ``reps``: per-rep mean payout difference with 95% intervals (from
+    the scenarios with per-rep detail).
     """
 
     plan_a: str
@@ -129,6 +132,8 @@ class Comparison:
         for r in self.table.itertuples():
             if r.unit == "ratio":
                 lines.append(f"  {r.figure:<32} {r.estimate:12.3%}  (SE {r.se:.3%})")
+            elif r.unit == "share":
+                lines.append(f"  {r.figure:<32} {r.estimate:12.1%}  (SE {r.se:.1%})")
             elif r.unit == "factor":
                 lines.append(f"  {r.figure:<32} {r.estimate:12.1f}x")
             elif not np.isfinite(r.se):
@@ -424,7 +429,8 @@ class SimulationResult:
         ia, ib = self._index(plan_a), self._index(plan_b)
         a, b = self.costs(ia), self.costs(ib)
         n = a.size
-        d = b - a
+        d_cents = self.cost_cents[ib] - self.cost_cents[ia]
+        d = d_cents / 100.0
         dm, dse = stats.mean_se(d)
         ma, sea = stats.mean_se(a)
         mb, seb = stats.mean_se(b)
@@ -452,6 +458,21 @@ class SimulationResult:
                 "factor",
             ),
         ]
+        d_sorted = np.sort(d)
+        for p in (0.05, 0.50, 0.95):
+            q, qse = stats.quantile_se(d_sorted, p)
+            rows.append(
+                (
+                    f"P{round(p * 100)} difference B - A",
+                    q,
+                    qse,
+                    q - z * qse,
+                    q + z * qse,
+                    "currency",
+                )
+            )
+        p_more, p_se = stats.proportion_se(d_cents > 0)
+        rows.append(("P(B > A)", p_more, p_se, p_more - z * p_se, p_more + z * p_se, "share"))
         table = pd.DataFrame(
             rows, columns=["figure", "estimate", "se", "ci_low", "ci_high", "unit"]
         )

@@ -37,6 +37,31 @@ def test_crn_paired_se_much_smaller(saas_plan, make_model):
     assert "common scenarios" in str(cmp)
 
 
+def test_comparison_reports_distribution_of_the_difference(saas_plan, make_model):
+    model = make_model(30)
+    b = _variant(saas_plan, 2.1)
+    res = simulate(model, [saas_plan, b], 2_000, seed=8)
+    cmp = res.compare(0, 1)
+    d = res.costs(1) - res.costs(0)  # per scenario, on the same scenarios
+    for p in (5, 50, 95):
+        assert cmp.value(f"P{p} difference B - A") == pytest.approx(np.quantile(d, p / 100))
+    assert cmp.value("P(B > A)") == pytest.approx(np.mean(d > 0))
+    assert 0 < cmp.value("P(B > A)") <= 1
+    assert cmp.value("P5 difference B - A") <= cmp.value("P95 difference B - A")
+    # B vs B: the difference is exactly 0 in every scenario
+    same = simulate(model, [saas_plan, saas_plan.model_copy(update={"id": "copy"})], 500, seed=8)
+    c0 = same.compare(0, 1)
+    assert c0.value("P(B > A)") == 0.0 and c0.value("P95 difference B - A") == 0.0
+    # reversed order: P(A > B) + P(B > A) + P(tie) = 1
+    rev = res.compare(1, 0)
+    tie = float(np.mean(d == 0))
+    assert rev.value("P(B > A)") + cmp.value("P(B > A)") + tie == pytest.approx(1.0)
+    text = str(cmp)
+    assert "P(B > A)" in text and "P95 difference B - A" in text
+    js = res.to_dict()["comparisons"]
+    assert "P(B > A)" in next(iter(js.values()))
+
+
 def test_summary_figures_and_mcse(saas_plan, make_model):
     model = make_model(30)
     res = simulate(model, saas_plan, 3_000, seed=2, budget=None)

@@ -8,10 +8,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from spm_model.calc import calculate, credit_dataset
 from spm_model.data import load_dataset
-from spm_model.errors import SpmConfigError
-from spm_model.plans import Plan
-from spm_model.simulate import Distribution, from_assumptions, from_dataset, simulate, with_draws
+from spm_model.errors import SpmConfigError, SpmDataError
+from spm_model.plans import Plan, load_plan
+from spm_model.simulate import (
+    Distribution,
+    credited_history,
+    from_assumptions,
+    from_dataset,
+    simulate,
+    with_draws,
+)
 from spm_model.simulate.engine import _scenario_credited
 from spm_model.simulate.marginals import fit_quantiles
 
@@ -177,15 +185,14 @@ def test_from_dataset_sample_history(saas_plan):
     assert 0.01 < res.summary().value("mean cost of sales") < 0.2
 
 
-def test_from_dataset_with_credited_input_and_families(saas_plan):
-    crediting = pytest.importorskip("spm_model.crediting")
+def test_from_dataset_with_credits_input_and_families(saas_plan):
     ds = load_dataset(ROOT / "data" / "sample")
-    credited = crediting.credit_transactions(ds).totals("quarter")
+    credits = credit_dataset(ds, [saas_plan])
     for fam in ("empirical", "gamma", "normal"):
         m = from_dataset(
             ds,
             saas_plan,
-            credited=credited,
+            credits=credits,
             family=fam,
             group_by=("role", "tenure_band"),
             correlation={"rho_company": 0.2},
@@ -195,6 +202,7 @@ def test_from_dataset_with_credited_input_and_families(saas_plan):
         )
         assert m.periods[0] == "2027-Q1" and m.rho_company == 0.2 and m.attrition == 0.1
         assert np.all(m.quota.sum(axis=(1, 2)) > 0)
+        assert m.info["quota_projected"] == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
         res = simulate(m, saas_plan, 300, seed=2)
         assert res.costs().mean() > 0
 
@@ -264,3 +272,71 @@ def test_estimate_dependence_recovers_copula():
     rate = estimate_attrition(reps, pd.Timestamp("2021-01-01"), pd.Timestamp("2022-12-31"))
     years = 0 + 0.5 + 8 * 2  # exposure within the window
     assert rate == pytest.approx(1 - np.exp(-2 / years), rel=0.02)
+
+
+@pytest.mark.parametrize("plan_id", ["saas_ae", "sales_manager", "field_rep"])
+def test_history_is_what_statements_credit(plan_id):
+    """Direct credit (saas_ae), roll-up through the whole hierarchy (sales_manager, YTD),
+    margin of the credited rows (field_rep): the history equals the statements' credited."""
+    ds = load_dataset(ROOT / "data" / "sample")
+    plans = [load_plan(f) for f in sorted((ROOT / "templates" / "plans").glob("*.yaml"))]
+    credits = credit_dataset(ds, plans)
+    plan = next(p for p in plans if p.id == plan_id)
+    measures = [m for m, sp in plan.measures.items() if sp.source in ("credit", "margin")]
+    hist = credited_history(credits, plan, measures, plan.measurement_period, ds)
+    compared = 0
+    for period in ("2026-Q1", "2026-Q2"):
+        lines = calculate(plan, ds, period, credits=credits).lines
+        lines = lines[(lines["period"] == period) & lines["measure"].isin(measures)]
+        lines = lines.drop_duplicates(["rep_id", "measure"])
+        h = hist[hist["period"] <= period] if plan.cumulative else hist[hist["period"] == period]
+        h = h[h["period"].str[:4] == period[:4]]
+        h = h.groupby(["rep_id", "measure"], as_index=False)["amount"].sum()
+        m = lines.merge(h, on=["rep_id", "measure"], how="left").fillna({"amount": 0.0})
+        assert len(m) > 0
+        np.testing.assert_allclose(m["amount"], m["credited"], atol=0.005)
+        compared += int((m["credited"] != 0).sum())
+    assert compared > 0
+    if plan_id == "sales_manager":
+        # roll-up through every level: a manager above first-line managers gets their teams
+        top = hist[hist["rep_id"] == "R0001"]["amount"].sum()
+        firsts = ds.reps.loc[ds.reps["manager_id"] == "R0001", "rep_id"]
+        assert top > hist[hist["rep_id"].isin(firsts)]["amount"].sum() * 0.99
+
+
+def test_from_dataset_credits_once_and_defaults_to_credit_dataset(saas_plan):
+    ds = load_dataset(ROOT / "data" / "sample")
+    given = from_dataset(ds, saas_plan, credits=credit_dataset(ds, [saas_plan]))
+    default = from_dataset(ds, saas_plan)
+    np.testing.assert_array_equal(given.marginals.mean, default.marginals.mean)
+    h = given.info["history"]
+    # the 90-day clawback window of the plan holds in the history: a view without it differs
+    no_window = from_dataset(ds, saas_plan, credits=credit_dataset(ds))
+    assert not np.array_equal(no_window.marginals.mean, given.marginals.mean)
+    assert {"rep_id", "measure", "period", "credited", "quota", "attainment"} <= set(h.columns)
+
+
+def test_horizon_without_quotas_names_the_missing_periods(saas_plan):
+    ds = load_dataset(ROOT / "data" / "sample")
+    with pytest.raises(SpmDataError, match=r"2028-Q1, 2028-Q2, 2028-Q3, 2028-Q4") as e:
+        from_dataset(ds, saas_plan, horizon="2028")
+    assert "2027" in str(e.value) and "saas_ae" in str(e.value)
+    # projected from the year before: the same period, or the nearest one for a mid-year hire
+    m27 = from_dataset(ds, saas_plan, horizon="2027", quota_growth=1.1)
+    q26 = from_dataset(ds, saas_plan, horizon="2026")
+    both = [r in set(q26.rep_ids) for r in m27.rep_ids]
+    i26 = [list(q26.rep_ids).index(r) for r in m27.rep_ids if r in set(q26.rep_ids)]
+    full = np.all(q26.quota[i26] > 0, axis=(1, 2))
+    np.testing.assert_allclose(m27.quota[both][full], 1.1 * q26.quota[i26][full])
+    assert np.all(m27.quota > 0)
+    # a quota missing for a single period is named alone
+    q = ds.quotas
+    rid = from_dataset(ds, saas_plan).rep_ids[0]
+    drop = (q["rep_id"] == rid) & q["period"].isin(
+        ["2026-Q3", *(f"2025-Q{k}" for k in range(1, 5))]
+    )
+    with pytest.raises(SpmDataError, match=r"period\(s\) 2026-Q3 ") as e:
+        from_dataset(ds.replace(quotas=q[~drop].reset_index(drop=True)), saas_plan)
+    assert rid in str(e.value)
+    with pytest.raises(SpmConfigError, match="not a fiscal year"):
+        from_dataset(ds, saas_plan, horizon="next")

@@ -165,10 +165,11 @@ def test_leaderboard_ranks_and_movement(ds, totals):
 
 # -- what-if simulation --------------------------------------------------------
 @pytest.fixture(scope="module")
-def model(ds, plan, totals):
+def model(ds, plan):
+    from spm_model.calc import credit_dataset
     from spm_model.simulate import from_dataset
 
-    return from_dataset(ds, plan, credited=totals)
+    return from_dataset(ds, plan, credits=credit_dataset(ds, [plan]))
 
 
 def test_what_if_moves_cost_the_right_way(model, plan):
