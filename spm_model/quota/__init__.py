@@ -1,6 +1,8 @@
 """Quota setting: methods, top-down allocation, phasing, fairness and backtests.
 
-Middle layer: imports only :mod:`spm_model.data` and :mod:`spm_model.plans`.
+Models layer: imports :mod:`spm_model.data`, :mod:`spm_model.plans` and, for credited
+history, :mod:`spm_model.crediting` through :func:`spm_model.calc.credit_dataset`
+(:func:`credited_history`; pass ``credits=`` to reuse one crediting result per run).
 
 Typical use::
 
@@ -30,7 +32,13 @@ from spm_model.quota.allocation import (
 from spm_model.quota.backtest import BacktestResult, backtest, truncate_dataset
 from spm_model.quota.export import hierarchy_table, to_excel
 from spm_model.quota.fairness import FairnessReport, fairness_report, gini
-from spm_model.quota.history import QuotaHistory, attribute_history, build_history, ramp_factor
+from spm_model.quota.history import (
+    HISTORY_RULES,
+    QuotaHistory,
+    build_history,
+    credited_history,
+    ramp_factor,
+)
 from spm_model.quota.methods import (
     METHODS,
     Blended,
@@ -47,6 +55,7 @@ from spm_model.quota.predictive import predictive_draws, predictive_params
 from spm_model.quota.setting import QuotaResult, set_quotas
 
 __all__ = [
+    "HISTORY_RULES",
     "METHODS",
     "Allocation",
     "BacktestResult",
@@ -61,9 +70,9 @@ __all__ = [
     "QuotaResult",
     "RunRate",
     "allocate",
-    "attribute_history",
     "backtest",
     "build_history",
+    "credited_history",
     "fairness_report",
     "gini",
     "hierarchy_table",

@@ -22,16 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset, parse_period
 from spm_model.errors import SpmConfigError
-from spm_model.quota.history import _month_index, attribute_history, build_history
+from spm_model.quota.history import _month_index, build_history, credited_history
 from spm_model.quota.methods import make_method
 from spm_model.quota.setting import set_quotas
+
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
 
 DEFAULT_METHODS: dict[str, dict[str, Any]] = {
     "history": {"method": "history"},
@@ -122,7 +125,7 @@ def backtest(
     year: int,
     methods: Mapping[str, Any] | Sequence[str] | None = None,
     *,
-    credited: pd.DataFrame | None = None,
+    credits: CreditingResult | None = None,
     **history_options: Any,
 ) -> BacktestResult:
     """Set quotas for ``year`` with data to the end of ``year - 1``; score on ``year``.
@@ -136,9 +139,13 @@ def backtest(
     methods : mapping or sequence, optional
         ``{label: method spec}`` or method names; default every method
         (:data:`DEFAULT_METHODS`).
-    credited : DataFrame, optional
-        Credit per ``rep_id, measure, period`` (e.g. crediting output) used both
-        for history and actuals; default :func:`attribute_history`.
+    credits : CreditingResult, optional
+        Crediting of the whole of ``ds`` (credit once per run and reuse it);
+        default :func:`spm_model.calc.credit_dataset` of ``ds``. History is its
+        quota view (:func:`~spm_model.quota.history.credited_history`) up to the
+        cut-off (credit depends only on facts dated up to the credit date, so
+        this equals crediting the truncated data); actuals are the same view in
+        the held-out year.
     **history_options
         Passed to :func:`build_history`.
 
@@ -163,13 +170,13 @@ def backtest(
         make_method(spec)  # validate before any work
     cut = y0 - pd.Timedelta(days=1)
     past = truncate_dataset(ds, cut)
-    hist = build_history(past, int(year), credited=credited, **history_options)
-    # actuals in the held-out year, from the full data
-    credit = attribute_history(ds) if credited is None else credited
-    if credited is not None:
-        from spm_model.quota.history import _credited_to_months
+    if credits is None:
+        from spm_model.calc.credit import credit_dataset
 
-        credit = _credited_to_months(credited, fy)
+        credits = credit_dataset(ds)
+    hist = build_history(past, int(year), credits=credits.until(cut), **history_options)
+    # actuals in the held-out year, from the full data
+    credit = credited_history(ds, credits)
     m = _month_index(pd.to_datetime(credit["period"].astype(str) + "-01"))
     cy = credit[(m >= hist.plan_months[0]) & (m <= hist.plan_months[-1])]
     actual = cy.groupby(["rep_id", "measure"])["amount"].sum()

@@ -1,11 +1,11 @@
 """Quota-setting history: credited amounts per rep, measure and month, and the planning frame.
 
-:func:`attribute_history` credits each transaction to the account's owner on the
-transaction date (``assignments`` rows with ``role == "owner"``), overlays to the
-overlay rep of the product family, nets cancellations and adjustments, and counts
-``meeting`` activities as the ``meetings`` measure. It is the small, quota-only
-attribution; pass the output of :mod:`spm_model.crediting` instead (any frame with
-``rep_id, measure, period, amount``) for exact credit with splits and exceptions.
+:func:`credited_history` reads each rep's monthly credit from the one crediting
+result (:class:`spm_model.crediting.CreditingResult`, made by
+:func:`spm_model.calc.credit_dataset`): the rep's direct credit (owner, split,
+overlay and exception credit, net of their cancellations and adjustments), and
+counts ``meeting`` activities as the ``meetings`` measure. No transaction is
+attributed here: :mod:`spm_model.crediting` alone decides who is credited what.
 
 :func:`build_history` turns a dataset into a :class:`QuotaHistory`: the
 quota-carrying (rep, measure) pairs for the plan year, their monthly history up to
@@ -19,13 +19,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset, parse_period
 from spm_model.errors import Problem, SpmConfigError, SpmDataError
+
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
 
 #: Quota ramp by quarter of tenure (fraction of a full quota): 0/25/50/75/100%.
 DEFAULT_RAMP: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -83,26 +86,40 @@ def _aggregate(rep: Any, measure: Any, month: np.ndarray, amount: np.ndarray) ->
     )
 
 
-def _aggregate_frame(df: pd.DataFrame) -> pd.DataFrame:
-    df = df[df["measure"].notna()]
-    return _aggregate(
-        df["rep_id"],
-        df["measure"],
-        _month_index(df["date"].to_numpy()),
-        df["amount"].to_numpy(dtype=float),
-    )
+#: Crediting rules (effective rule, reading through cancellations and adjustments) that
+#: make up quota history: the rep's whole direct credit, as the rep's statement sees it.
+HISTORY_RULES: tuple[str, ...] = ("owner", "split", "overlay", "exception")
 
 
-def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = True) -> pd.DataFrame:
-    """Credit per rep, measure and month from the dataset's raw tables.
+def credited_history(
+    ds: Dataset,
+    credits: CreditingResult | None = None,
+    *,
+    overlays: bool = True,
+    meetings: bool = True,
+) -> pd.DataFrame:
+    """Credit per rep, measure and month: the quota view of the one crediting result.
+
+    Quota history is the rep's **direct** credit as the crediting engine gives it
+    for pay: ``credits.totals(freq="month", basis="direct", rules=HISTORY_RULES)``,
+    i.e. owner or split credit, overlay credit, approved crediting exceptions and
+    the cancellations and adjustments of each (clawed back under the window the
+    ``credits`` were made with), without manager roll-ups (managers get roll-up
+    quotas from their team). This module attributes no transaction itself.
+    ``meetings`` are not transactions: they are counted from ``activities``.
 
     Parameters
     ----------
     ds : Dataset
-        Needs ``transactions``, ``products`` and ``assignments``; ``activities``
-        for meetings.
+        Needs ``transactions``, ``products`` and ``assignments`` (crediting);
+        ``activities`` for meetings.
+    credits : CreditingResult, optional
+        The run's crediting result (credit once per run and pass it to every
+        consumer); default :func:`spm_model.calc.credit_dataset` of ``ds``
+        without plans (every cancellation reverses its booking in full).
     overlays : bool
-        Also credit overlay reps on transactions of their product family.
+        Keep overlay credit (and its reversals); ``False`` keeps owner, split
+        and exception credit only.
     meetings : bool
         Count ``activities`` of kind ``meeting`` as the ``meetings`` measure.
 
@@ -112,98 +129,33 @@ def attribute_history(ds: Dataset, *, overlays: bool = True, meetings: bool = Tr
         ``rep_id, measure, period, amount`` with ``period`` a calendar month label
         (``"2025-07"``); amounts in currency (meetings: counts), cancellations net.
     """
-    tx = ds.transactions
+    if credits is None:
+        from spm_model.calc.credit import credit_dataset
+
+        credits = credit_dataset(ds)
+    rules = HISTORY_RULES if overlays else tuple(r for r in HISTORY_RULES if r != "overlay")
+    cols = ["rep_id", "measure", "period", "amount"]
     frames: list[pd.DataFrame] = []
-    if len(tx):
-        prod = ds.products.set_index("product_id")
-        ppos = prod.index.get_indexer(tx["product_id"])
-        none = np.array([None], dtype=object)
-        pmeas = np.concatenate([prod["measure"].to_numpy(dtype=object), none])
-        fam = (
-            prod["family"].to_numpy(dtype=object)
-            if "family" in prod
-            else np.full(len(prod), None, dtype=object)
-        )
-        pfam = np.concatenate([fam, none])
-        t = pd.DataFrame(
-            {
-                "account_id": tx["account_id"].to_numpy(),
-                "date": pd.to_datetime(tx["date"]).to_numpy(),
-                "amount": tx["amount"].to_numpy(dtype=float),
-                "measure": pmeas[ppos],  # unknown product -> None (position -1)
-                "family": pfam[ppos],
-            }
-        )
-        asg = ds.assignments
-        own = asg[asg["role"] == "owner"][["account_id", "rep_id", "start_date", "end_date"]]
-        # owner on the transaction date: last owner row starting on or before the date
-        t = t.sort_values("date", kind="stable")
-        own = own.sort_values("start_date", kind="stable")
-        m = pd.merge_asof(
-            t,
-            own.rename(columns={"start_date": "date_"}),
-            left_on="date",
-            right_on="date_",
-            by="account_id",
-            direction="backward",
-        )
-        ok = m["rep_id"].notna() & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
-        frames.append(_aggregate_frame(m.loc[ok]))
-        if overlays and "product_family" in asg:
-            ov = asg[asg["role"] == "overlay"][
-                ["account_id", "rep_id", "product_family", "start_date", "end_date"]
-            ]
-            if len(ov):
-                o = t.merge(
-                    ov, left_on=["account_id", "family"], right_on=["account_id", "product_family"]
-                )
-                ok = (o["date"] >= o["start_date"]) & (
-                    o["end_date"].isna() | (o["date"] <= o["end_date"])
-                )
-                frames.append(_aggregate_frame(o.loc[ok]))
+    tot = credits.totals("month", "direct", rules=rules, by=("rep_id", "measure", "period"))
+    if len(tot):
+        frames.append(tot[cols].astype({"period": object}))
     if meetings and "activities" in ds and len(ds.activities):
         a = ds.activities
         sel = (a["kind"] == "meeting").to_numpy(dtype=bool)
         rep = a["rep_id"][sel]
-        frames.append(
-            _aggregate(
-                rep,
-                np.zeros(len(rep), dtype=np.int64),
-                _month_index(a["date"].to_numpy()[sel]),
-                np.ones(len(rep)),
-            ).assign(measure="meetings")
-        )
+        if len(rep):
+            frames.append(
+                _aggregate(
+                    rep,
+                    np.zeros(len(rep), dtype=np.int64),
+                    _month_index(a["date"].to_numpy()[sel]),
+                    np.ones(len(rep)),
+                ).assign(measure="meetings")
+            )
     if not frames:
-        return pd.DataFrame({"rep_id": [], "measure": [], "period": [], "amount": []})
+        return pd.DataFrame({c: [] for c in cols})
     out = pd.concat(frames, ignore_index=True)
-    out = out.groupby(["rep_id", "measure", "period"], as_index=False, sort=True)["amount"].sum()
-    return out
-
-
-def _credited_to_months(credited: pd.DataFrame, fy_start_month: int) -> pd.DataFrame:
-    """Validate a user credited frame and bring it to months (quarters/years spread evenly)."""
-    need = {"rep_id", "measure", "period", "amount"}
-    missing = need - set(credited.columns)
-    if missing:
-        raise SpmDataError(
-            Problem("<credited>", None, None, ", ".join(sorted(missing)), "missing column(s)")
-        )
-    rows = []
-    for label in pd.unique(credited["period"].astype(str)):
-        try:
-            span = parse_period(label, fy_start_month)
-        except ValueError as exc:
-            raise SpmDataError(Problem("<credited>", None, None, "period", str(exc))) from None
-        first = (span.start.year - 1970) * 12 + span.start.month - 1
-        last = (span.end.year - 1970) * 12 + span.end.month - 1
-        k = last - first + 1
-        rows += [(label, first + i, 1.0 / k) for i in range(k)]
-    spread = pd.DataFrame(rows, columns=["period", "month", "share"])
-    c = credited.assign(period=credited["period"].astype(str)).merge(spread, on="period")
-    c["amount"] = c["amount"].astype(float) * c["share"]
-    out = c.groupby(["rep_id", "measure", "month"], as_index=False)["amount"].sum()
-    out["period"] = _month_label(out["month"].to_numpy()) if len(out) else []
-    return out[["rep_id", "measure", "period", "amount"]]
+    return out.sort_values(["rep_id", "measure", "period"], kind="stable").reset_index(drop=True)
 
 
 def ramp_factor(tenure_months: np.ndarray, schedule: Sequence[float]) -> np.ndarray:
@@ -527,7 +479,7 @@ def build_history(
     ds: Dataset,
     year: int,
     *,
-    credited: pd.DataFrame | None = None,
+    credits: CreditingResult | None = None,
     cutoff: str | pd.Timestamp | None = None,
     measures: Sequence[str] | None = None,
     measures_by_role: Mapping[str, Sequence[str]] | None = None,
@@ -545,9 +497,10 @@ def build_history(
         Canonical tables (reps, accounts, assignments, products, transactions...).
     year : int
         Fiscal year to set quotas for.
-    credited : DataFrame, optional
-        ``rep_id, measure, period, amount`` (e.g. ``spm_model.crediting`` output);
-        default :func:`attribute_history`.
+    credits : CreditingResult, optional
+        The run's crediting result (may hold credit after the cut-off; it is
+        cut here); default :func:`spm_model.calc.credit_dataset` of ``ds``.
+        History is its quota view, :func:`credited_history`.
     cutoff : date, optional
         Last day of history to learn from; default the day before the plan year.
     measures : sequence of str, optional
@@ -595,10 +548,7 @@ def build_history(
     cut_m = int(_month_index(pd.Series([cut]))[0])
     if cut.month == (cut + pd.Timedelta(days=1)).month:
         cut_m -= 1  # a cut-off inside a month keeps only the complete months before it
-    if credited is None:
-        credit = attribute_history(ds)
-    else:
-        credit = _credited_to_months(credited, fy)
+    credit = credited_history(ds, credits)
     credit = credit.assign(month=_month_index(pd.to_datetime(credit["period"] + "-01")))
     credit = credit[credit["month"] <= cut_m]
     reps = ds.reps

@@ -188,8 +188,9 @@ def set_quotas(
         Also give managers (excluded roles) the amount handed to their team,
         region or company, phased by seasonality.
     **history_options
-        Passed to :func:`build_history` (``credited``, ``leaves``, ``ramp``,
-        ``growth``, ``measures_by_role``, ``cutoff``...).
+        Passed to :func:`build_history`: ``credits`` (the run's crediting
+        result, reused rather than crediting again), ``leaves``, ``ramp``,
+        ``growth``, ``measures_by_role``, ``cutoff``...
 
     Returns
     -------
