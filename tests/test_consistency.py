@@ -74,7 +74,7 @@ def test_leaderboard_payout_equals_the_statement_for_every_rep(company):
 
 
 def test_estimate_on_the_last_day_equals_the_statement(company):
-    name, ds, plans, credits = company
+    _, ds, plans, credits = company
     period = _last_closed_quarter(ds)
     pay, _ = _statements(ds, plans, credits, period)
     for plan in plans.values():
@@ -89,7 +89,7 @@ def test_estimate_on_the_last_day_equals_the_statement(company):
 
 def test_managers_are_measured_on_their_whole_team(company):
     """A manager's scorecard bookings are the roll-up their statement credits (every level)."""
-    name, ds, plans, credits = company
+    _, ds, plans, credits = company
     period = _last_closed_quarter(ds)
     sp = parse_period(period, ds.meta.fy_start_month)
     pdata = PerformanceData(ds, credits, plans)
