@@ -1,8 +1,9 @@
-"""Bayesian forecasting of bookings per rep (middle layer: imports only data and plans).
+"""Bayesian forecasting of bookings per rep (models layer: data, plans and crediting).
 
 * :class:`BookingsForecaster` - hierarchical hurdle model in PyMC: configure,
   ``fit(dataset or panel)``, ``predict(horizon)`` -> draws ``(sample, rep, month)``;
-* :func:`monthly_bookings` - the owner-attributed monthly panel it learns from;
+* :func:`monthly_bookings` - the monthly panel it learns from: the direct owner's
+  selling credit from the one crediting result (:func:`selling_credit`);
 * :func:`rollup`, :func:`interval_table`, :func:`quota_attainment_probability`,
   :func:`commission_accrual` - what finance reads from the draws;
 * :func:`fan_chart`, :func:`ppc_plot` - plots;
@@ -41,9 +42,10 @@ _EXPORTS: dict[str, str] = {
     "interval_table": "spm_model.forecast.outputs",
     "quota_attainment_probability": "spm_model.forecast.outputs",
     "rollup": "spm_model.forecast.outputs",
-    "attribute_to_owners": "spm_model.forecast.panel",
+    "SELLING_RULES": "spm_model.forecast.panel",
     "check_panel": "spm_model.forecast.panel",
     "monthly_bookings": "spm_model.forecast.panel",
+    "selling_credit": "spm_model.forecast.panel",
     "fan_chart": "spm_model.forecast.plots",
     "ppc_plot": "spm_model.forecast.plots",
     "simulate_panel": "spm_model.forecast.simulate",
@@ -51,6 +53,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "BASELINES",
+    "SELLING_RULES",
     "BacktestResult",
     "BookingsForecaster",
     "ConvergenceWarning",
@@ -60,7 +63,6 @@ __all__ = [
     "SARIMAXBaseline",
     "SeasonalNaive",
     "accrual_from_dataset",
-    "attribute_to_owners",
     "backtest",
     "check_panel",
     "commission_accrual",
@@ -73,6 +75,7 @@ __all__ = [
     "ppc_plot",
     "quota_attainment_probability",
     "rollup",
+    "selling_credit",
     "simulate_panel",
     "wape",
 ]
@@ -123,6 +126,11 @@ if TYPE_CHECKING:
     from spm_model.forecast.estimator import BookingsForecaster
     from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
     from spm_model.forecast.outputs import interval_table, quota_attainment_probability, rollup
-    from spm_model.forecast.panel import attribute_to_owners, check_panel, monthly_bookings
+    from spm_model.forecast.panel import (
+        SELLING_RULES,
+        check_panel,
+        monthly_bookings,
+        selling_credit,
+    )
     from spm_model.forecast.plots import fan_chart, ppc_plot
     from spm_model.forecast.simulate import simulate_panel

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from spm_model.errors import SpmConfigError
 from spm_model.forecast.baselines import BASELINES
 from spm_model.forecast.config import ForecastConfig
 from spm_model.forecast.metrics import crps_samples, interval_content, interval_hits, mape, wape
+
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
 
 LEVELS = (0.5, 0.8, 0.95)
 
@@ -196,6 +199,7 @@ def backtest(
     measure: str | None = None,
     include_bayes: bool = True,
     progress: Callable[[str], None] | None = None,
+    credits: CreditingResult | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest of the Bayesian model and the baselines, in one table.
 
@@ -220,6 +224,9 @@ def backtest(
         Also fit the Bayesian model (set False to score baselines only).
     progress : callable, optional
         Called with a short message as each model finishes.
+    credits : CreditingResult, optional
+        The run's crediting result of ``data`` (Dataset input), reused rather
+        than crediting again.
 
     Returns
     -------
@@ -231,7 +238,7 @@ def backtest(
     if unknown:
         raise SpmConfigError(f"unknown baseline(s) {unknown}; choose from {sorted(BASELINES)}")
     cfg = config_from(config)
-    panel = prepare_panel(data, measure)
+    panel = prepare_panel(data, measure, credits=credits)
     if cutoffs is None:
         cuts = default_cutoffs(panel, horizon, n_cutoffs)
     else:

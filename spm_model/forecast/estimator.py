@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from spm_model.forecast.model import (
 )
 from spm_model.forecast.panel import check_panel, monthly_bookings
 
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
+
 
 def config_from(config: ForecastConfig | dict | None, **overrides: Any) -> ForecastConfig:
     """Build a :class:`ForecastConfig`, turning validation errors into ``SpmConfigError``."""
@@ -45,10 +48,17 @@ def prepare_panel(
     data: Dataset | pd.DataFrame,
     measure: str | None = None,
     cutoff: str | pd.Timestamp | None = None,
+    credits: CreditingResult | None = None,
 ) -> pd.DataFrame:
-    """Return the monthly panel of a Dataset (owner-attributed) or a checked user panel, cut."""
+    """Return the monthly panel of a Dataset or a checked user panel, cut at ``cutoff``.
+
+    A Dataset's panel is the selling view of its crediting result
+    (:func:`~spm_model.forecast.panel.monthly_bookings`); ``credits`` reuses the
+    run's crediting result instead of crediting ``data`` again (ignored for a
+    panel DataFrame).
+    """
     if isinstance(data, Dataset):
-        return monthly_bookings(data, measure=measure, cutoff=cutoff)
+        return monthly_bookings(data, measure=measure, cutoff=cutoff, credits=credits)
     if isinstance(data, pd.DataFrame):
         panel = check_panel(data)
         if cutoff is not None:
@@ -128,20 +138,25 @@ class BookingsForecaster:
         data: Dataset | pd.DataFrame,
         measure: str | None = None,
         cutoff: str | pd.Timestamp | None = None,
+        credits: CreditingResult | None = None,
     ) -> BookingsForecaster:
         """Fit the model to the bookings history up to ``cutoff``.
 
         Parameters
         ----------
         data : Dataset or DataFrame
-            The company data (bookings are attributed to account owners) or a
-            monthly panel with ``rep_id, month, bookings`` and optionally
-            ``team, region, hire_date, end_date``.
+            The company data (the panel is the direct owner's selling credit from
+            crediting, see :mod:`spm_model.forecast.panel`) or a monthly panel
+            with ``rep_id, month, bookings`` and optionally ``team, region,
+            hire_date, end_date``.
         measure : str, optional
             Forecast only products crediting this plan measure (Dataset input).
         cutoff : str or Timestamp, optional
             Last month used for fitting (``"2025-06"``); default: the last
             complete month.
+        credits : CreditingResult, optional
+            The run's crediting result of ``data`` (Dataset input), reused
+            rather than crediting again.
 
         Returns
         -------
@@ -151,7 +166,7 @@ class BookingsForecaster:
         import pymc as pm
 
         cfg = self.config
-        panel = prepare_panel(data, measure, cutoff)
+        panel = prepare_panel(data, measure, cutoff, credits)
         if panel.empty:
             raise SpmDataError("no rep-months to fit (is the cutoff before the first month?)")
         try:

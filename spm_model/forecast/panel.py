@@ -1,11 +1,17 @@
 """Monthly bookings per rep: the panel every forecasting model in this package reads.
 
-Bookings are attributed to the rep who **owned the account on the transaction
-date** (``assignments`` rows with ``role == "owner"``), summed per calendar
-month, net of cancellations and adjustments (their signed amounts are added in
-the month they happen). This is the forecasting view of the sales history: it
-deliberately ignores splits and crediting exceptions, which the crediting
-module applies for pay; a forecast needs the selling pattern, not the pay rules.
+The panel is a view of the one crediting result
+(:class:`spm_model.crediting.CreditingResult`, made by
+:func:`spm_model.calc.credit_dataset`); this module attributes no transaction
+itself. The forecast wants the **direct owner's selling pattern**, so it reads
+``credits.totals(freq="month", basis="direct", rules=SELLING_RULES)`` with
+``SELLING_RULES = ("owner", "split")``: the account owner's credit on the
+transaction date, or the split shares where a deal is split, net of their
+cancellations and adjustments (in the month they happen, reversing the credit
+of the rep who booked the deal). Overlay credit, crediting exceptions (pay
+decisions, not selling) and manager roll-ups are left out, so every booking
+is counted once. With ``credits`` made under plan clawback windows, a
+cancellation outside the window does not reduce the panel either.
 
 A month where the net amount is negative (a cancellation larger than the
 month's bookings) is counted as a zero month; the number of such months is
@@ -14,7 +20,8 @@ kept in ``panel.attrs["negative_months"]``.
 The panel is *long*: one row per rep and month in which the rep was employed
 (from the hire month to the month of ``end_date``), so a month with no
 bookings is a row with ``bookings == 0`` and a month before hire or after
-leaving is no row at all.
+leaving is no row at all (credit dated there is left out and its total kept in
+``panel.attrs["credit_outside_employment"]``).
 
 Columns
 -------
@@ -27,13 +34,22 @@ hire_date, end_date : datetime64 (``end_date`` NaT while employed)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset
 from spm_model.errors import Problem, SpmDataError
 
+if TYPE_CHECKING:
+    from spm_model.crediting import CreditingResult
+
 PANEL_COLUMNS = ["rep_id", "month", "bookings", "team", "region", "hire_date", "end_date"]
+
+#: Crediting rules of the forecast view (effective rule: cancellations and
+#: adjustments count under the rule of the credit they reverse).
+SELLING_RULES: tuple[str, ...] = ("owner", "split")
 
 
 def _month_start(s: pd.Series | pd.DatetimeIndex) -> pd.Series:
@@ -41,28 +57,34 @@ def _month_start(s: pd.Series | pd.DatetimeIndex) -> pd.Series:
     return d.dt.to_period("M").dt.to_timestamp()
 
 
-def attribute_to_owners(ds: Dataset, measure: str | None = None) -> pd.DataFrame:
-    """Attach the owning rep on the transaction date to every transaction.
+def selling_credit(
+    ds: Dataset, measure: str | None = None, credits: CreditingResult | None = None
+) -> pd.DataFrame:
+    """Net selling credit per rep and calendar month: the forecast view of crediting.
 
     Parameters
     ----------
     ds : Dataset
-        Needs ``transactions``, ``assignments`` and (when ``measure`` is given)
-        ``products``.
+        The company data (``products`` checks ``measure``; crediting when
+        ``credits`` is not given).
     measure : str, optional
-        Keep only transactions of products crediting this plan measure.
+        Keep only credit of this plan measure; all measures when omitted.
+    credits : CreditingResult, optional
+        The run's crediting result; default :func:`spm_model.calc.credit_dataset`
+        of ``ds`` without plans (every cancellation reverses its booking).
 
     Returns
     -------
     DataFrame
-        ``txn_id, date, account_id, amount, rep_id`` (amount in the dataset
-        currency, signed). Transactions of an account without an owner on
-        their date are dropped; their count is ``attrs["unattributed"]``.
+        ``rep_id, month, cents, amount``: ``credits.totals(freq="month",
+        basis="direct", rules=SELLING_RULES)`` summed over the selected
+        measures; ``month`` the first day of the month, ``amount`` in currency
+        (signed), ``cents`` integer cents. ``attrs["unattributed"]`` counts the
+        transactions (of the measure) crediting nobody because their account
+        had no owner on the date.
     """
-    tx = ds.transactions[["txn_id", "date", "account_id", "product_id", "amount"]].copy()
     if measure is not None:
-        prod = ds.products
-        known = set(prod["measure"].astype(str))
+        known = set(ds.products["measure"].astype(str))
         if measure not in known:
             raise SpmDataError(
                 Problem(
@@ -74,17 +96,25 @@ def attribute_to_owners(ds: Dataset, measure: str | None = None) -> pd.DataFrame
                     f"{', '.join(sorted(known)) or '(none)'}",
                 )
             )
-        ids = prod.loc[prod["measure"] == measure, "product_id"]
-        tx = tx[tx["product_id"].isin(ids)]
-    asg = ds.assignments
-    own = asg.loc[asg["role"] == "owner", ["account_id", "rep_id", "start_date", "end_date"]]
-    m = tx.merge(own, on="account_id", how="inner")
-    end = m["end_date"].fillna(pd.Timestamp.max)
-    m = m[(m["date"] >= m["start_date"]) & (m["date"] <= end)]
-    # One owner at a time per account is a dataset invariant; be safe anyway.
-    m = m.sort_values(["txn_id", "start_date"]).drop_duplicates("txn_id", keep="last")
-    out = m[["txn_id", "date", "account_id", "amount", "rep_id"]].reset_index(drop=True)
-    out.attrs["unattributed"] = int(len(tx) - len(out))
+    if credits is None:
+        from spm_model.calc.credit import credit_dataset
+
+        credits = credit_dataset(ds)
+    tot = credits.totals("month", "direct", rules=SELLING_RULES, by=("rep_id", "measure", "period"))
+    if measure is not None:
+        tot = tot[tot["measure"].astype(str) == measure]
+    out = tot.groupby(["rep_id", "period"], as_index=False, sort=True)["cents"].sum()
+    out["month"] = pd.to_datetime(out["period"].astype(str) + "-01")
+    out["amount"] = out["cents"] / 100.0
+    out = out[["rep_id", "month", "cents", "amount"]]
+    cons = credits.conservation
+    un = cons.loc[(cons["status"] == "unassigned").to_numpy(), "txn_id"].astype(object)
+    if measure is not None and len(un):
+        tx = ds.transactions
+        ids = set(ds.products.loc[ds.products["measure"] == measure, "product_id"])
+        of_measure = set(tx.loc[tx["product_id"].isin(ids), "txn_id"].astype(object))
+        un = un[un.isin(of_measure)]
+    out.attrs["unattributed"] = len(un)
     return out
 
 
@@ -92,6 +122,8 @@ def monthly_bookings(
     ds: Dataset,
     measure: str | None = None,
     cutoff: str | pd.Timestamp | None = None,
+    *,
+    credits: CreditingResult | None = None,
 ) -> pd.DataFrame:
     """Net bookings per rep and calendar month, for every month each rep was employed.
 
@@ -105,14 +137,18 @@ def monthly_bookings(
         Last month to include (``"2025-06"``); defaults to the last complete
         month of the data (the month of ``ds.as_of`` if it is a month end,
         otherwise the month before).
+    credits : CreditingResult, optional
+        The run's crediting result (credit once per run and reuse it); default
+        :func:`spm_model.calc.credit_dataset` of ``ds``. The panel is its
+        selling view, :func:`selling_credit`.
 
     Returns
     -------
     DataFrame
-        The panel described in the module docstring. Reps who never owned an
-        account are left out.
+        The panel described in the module docstring: reps who own an account
+        or have selling credit, each month they were employed.
     """
-    txn = attribute_to_owners(ds, measure)
+    sums = selling_credit(ds, measure, credits)
     as_of = pd.Timestamp(ds.as_of)
     last_complete = (as_of + pd.Timedelta(days=1)).to_period(
         "M"
@@ -129,8 +165,9 @@ def monthly_bookings(
                 f"({last_complete:%Y-%m})",
             )
         )
-    owners = set(ds.assignments.loc[ds.assignments["role"] == "owner", "rep_id"].astype(str))
-    reps = ds.reps[ds.reps["rep_id"].isin(owners)][
+    sellers = set(ds.assignments.loc[ds.assignments["role"] == "owner", "rep_id"].astype(str))
+    sellers |= set(sums["rep_id"].astype(str))
+    reps = ds.reps[ds.reps["rep_id"].isin(sellers)][
         ["rep_id", "team", "region", "hire_date", "end_date"]
     ]
     if reps.empty:
@@ -155,15 +192,18 @@ def monthly_bookings(
             Problem(ds.source, "reps", None, None, f"no rep employed up to {cut:%Y-%m}")
         )
     grid = pd.concat(rows, ignore_index=True)
-    txn = txn.assign(month=_month_start(txn["date"]).to_numpy())
-    sums = txn.groupby(["rep_id", "month"], as_index=False)["amount"].sum()
-    panel = grid.merge(sums, on=["rep_id", "month"], how="left")
-    amount = panel["amount"].fillna(0.0).to_numpy()
-    panel["bookings"] = np.round(np.clip(amount, 0.0, None), 2)
-    panel = panel.drop(columns="amount").merge(reps, on="rep_id", how="left")
+    grid["rep_id"] = grid["rep_id"].astype(object)
+    window = sums[(sums["month"] >= start) & (sums["month"] <= cut)]
+    window = window.assign(rep_id=window["rep_id"].astype(object))
+    panel = grid.merge(window[["rep_id", "month", "cents"]], on=["rep_id", "month"], how="left")
+    cents = panel["cents"].fillna(0).to_numpy(dtype=np.int64)
+    panel["bookings"] = np.clip(cents, 0, None) / 100.0
+    outside = int(window["cents"].sum() - cents.sum())
+    panel = panel.drop(columns="cents").merge(reps, on="rep_id", how="left")
     panel = panel[PANEL_COLUMNS].sort_values(["rep_id", "month"]).reset_index(drop=True)
-    panel.attrs["negative_months"] = int((amount < 0).sum())
-    panel.attrs["unattributed_transactions"] = txn.attrs.get("unattributed", 0)
+    panel.attrs["negative_months"] = int((cents < 0).sum())
+    panel.attrs["credit_outside_employment"] = outside / 100.0
+    panel.attrs["unattributed_transactions"] = sums.attrs.get("unattributed", 0)
     panel.attrs["measure"] = measure or "all"
     panel.attrs["currency"] = ds.meta.currency
     panel.attrs["fy_start_month"] = ds.meta.fy_start_month

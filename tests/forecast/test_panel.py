@@ -1,4 +1,4 @@
-"""Owner attribution and the monthly panel, on a hand-made company."""
+"""The monthly panel as the selling view of crediting, on a hand-made company."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from spm_model.data import Dataset, DatasetMeta
 from spm_model.errors import SpmDataError
-from spm_model.forecast import attribute_to_owners, check_panel, monthly_bookings
+from spm_model.forecast import check_panel, monthly_bookings
 
 
 def _d(*v):
@@ -77,18 +77,82 @@ def company() -> Dataset:
     )
 
 
-def test_attribution_follows_owner_on_the_transaction_date():
-    att = attribute_to_owners(company()).set_index("txn_id")["rep_id"]
-    assert att["T4"] == "R1"  # last day of R1's ownership (inclusive)
-    assert att["T5"] == "R2"  # first day of R2's
-    assert att["T6"] == "R3"
-    assert "T8" not in att.index  # A3 has only an overlay, no owner
-    assert attribute_to_owners(company()).attrs["unattributed"] == 1
+def _panel_map(p: pd.DataFrame) -> dict[tuple[str, str], float]:
+    return {(r, f"{m:%Y-%m}"): b for r, m, b in zip(p.rep_id, p.month, p.bookings, strict=True)}
+
+
+def test_panel_follows_the_owner_on_the_transaction_date():
+    got = _panel_map(monthly_bookings(company()))
+    assert got[("R1", "2024-03")] == 200.0  # T4 on the last day of R1's ownership (inclusive)
+    assert got[("R2", "2024-03")] == 700.0  # T5 on the first day of R2's
+    assert got[("R3", "2024-03")] == 400.0
+    assert got[("R1", "2024-04")] == 0.0  # R1's overlay credit on T8 is not selling credit
+    assert monthly_bookings(company()).attrs["unattributed_transactions"] == 1  # T8: no owner
+
+
+def _with_split_exception_and_late_cancellation() -> Dataset:
+    ds = company()
+    t = {k: ds[k].copy() for k in ("reps", "assignments", "products", "transactions")}
+    t["splits"] = pd.DataFrame(
+        {
+            "txn_id": ["T5", "T5"],
+            "rep_id": ["R2", "R1"],
+            "share": [0.6, 0.4],
+            "reason": ["team"] * 2,
+        }
+    )
+    t["credit_exceptions"] = pd.DataFrame(
+        {
+            "exception_id": ["E1"],
+            "txn_id": ["T1"],
+            "rep_id": ["R3"],
+            "amount": [250.0],
+            "reason": ["dispute"],
+            "approved_by": ["M1"],
+        }
+    )
+    # R2 owns A1 from 2024-03-16: cancelling R1's January booking T1 there still reverses R1
+    late = pd.DataFrame(
+        {
+            "txn_id": ["T9"],
+            "date": _d("2024-04-20"),
+            "account_id": ["A1"],
+            "product_id": ["P1"],
+            "amount": [-400.0],
+            "kind": ["cancellation"],
+            "original_txn_id": ["T1"],
+        }
+    )
+    t["transactions"] = pd.concat([t["transactions"], late], ignore_index=True)
+    return Dataset(t, ds.meta)
+
+
+def test_panel_is_the_owner_and_split_view_of_crediting():
+    from spm_model.calc import credit_dataset
+
+    ds = _with_split_exception_and_late_cancellation()
+    credits = credit_dataset(ds)
+    p = monthly_bookings(ds, credits=credits)
+    got = _panel_map(p)
+    assert got[("R1", "2024-03")] == 200.0 + 0.4 * 700.0  # split share of T5
+    assert got[("R2", "2024-03")] == 0.6 * 700.0
+    assert got[("R3", "2024-01")] == 0.0  # the exception is pay, not selling
+    assert got[("R1", "2024-04")] == 0.0  # -400 reverses R1 (net negative: a zero month)
+    assert got[("R2", "2024-04")] == 0.0  # not the owner on the cancellation date
+    assert p.attrs["negative_months"] == 2
+    # the same view read straight from the credit rows, for every rep and month
+    c = credits.direct
+    eff = credits.effective_rule(c)
+    sel = c[eff.isin(["owner", "split"]).to_numpy()]
+    want = sel.groupby([sel["rep_id"].astype(str), sel["date"].dt.strftime("%Y-%m")])["cents"].sum()
+    for (rep, month), cents in want.items():
+        assert got.get((rep, month), 0.0) == max(cents, 0) / 100.0
+    assert sum(got.values()) == sum(max(v, 0) for v in want.to_numpy()) / 100.0
 
 
 def test_monthly_panel_nets_cancellations_and_respects_employment():
     p = monthly_bookings(company())
-    got = {(r, f"{m:%Y-%m}"): b for r, m, b in zip(p.rep_id, p.month, p.bookings, strict=True)}
+    got = _panel_map(p)
     assert got[("R1", "2024-01")] == 1500.0
     assert got[("R1", "2024-03")] == 200.0
     assert got[("R1", "2024-04")] == 0.0  # employed, no bookings: a zero row
