@@ -98,7 +98,8 @@ def as_of(
     period : str, optional
         Statement period (whole measurement periods of the plan, e.g. a quarter
         of a monthly plan); default the plan's measurement period containing
-        ``as_of``. ``as_of`` must fall inside it.
+        ``as_of``. ``as_of`` must not be after its end; a date before its
+        start gives the coming period with nothing credited in it yet.
     credits : CreditingResult, optional
         The run's crediting (credit once, reuse): default
         :func:`spm_model.calc.credit_dataset` of ``ds`` with this plan.
@@ -124,9 +125,10 @@ def as_of(
         span = parse_period(period, plan.fy_start_month)
     except ValueError as exc:
         raise SpmConfigError(f"period: {exc}") from None
-    if not (pd.Timestamp(span.start) <= cut <= pd.Timestamp(span.end)):
+    if cut > pd.Timestamp(span.end):
         raise SpmConfigError(
-            f"as_of {cut.date()} is outside period {period} ({span.start}..{span.end})"
+            f"as_of {cut.date()} is after period {period} ({span.start}..{span.end}): "
+            "that period is closed; use its statement (spm_model.calc.calculate)"
         )
     if credits is None:
         credits = credit_dataset(ds, [plan])
@@ -244,10 +246,17 @@ def _resolve_measure(plan: Plan, measure: str | None) -> str:
     )
 
 
-def _asof_index(result: CalcResult) -> int:
-    """Index (in ``result.inputs.periods``) of the measurement period containing ``as_of``."""
+def asof_period_index(result: CalcResult) -> int:
+    """Index (in ``result.inputs.periods``) of the measurement period the what-ifs change.
+
+    The period containing ``as_of``; for a coming period (``as_of`` before it
+    starts), its first measurement period.
+    """
     periods = result.inputs.periods
+    first = len(periods) - len(result.periods)
     day = result.as_of or periods[-1].end
+    if day < periods[first].start:  # a coming period: deals land in its first measurement period
+        return first
     for t, p in enumerate(periods):
         if p.start <= day <= p.end:
             return t
@@ -263,7 +272,7 @@ def _changed_inputs(
     inputs = result.inputs
     plan = result.plan
     labels = inputs.labels
-    t0 = _asof_index(result)
+    t0 = asof_period_index(result)
     want = set(reps)
     v = inputs.values[inputs.values["rep_id"].isin(want)].copy()
     if attainment is not None:
@@ -311,7 +320,7 @@ def _changed_inputs(
     new_deals = {k: list(x) for k, x in inputs.deals.items() if k[0] in want}
     if deals:
         lab = labels[t0]
-        day = result.as_of or inputs.periods[t0].end
+        day = max(result.as_of or inputs.periods[t0].end, inputs.periods[t0].start)
         add = []
         for r in reps:
             for k, d in enumerate(deals):
@@ -481,7 +490,7 @@ class Estimate:
 
 def _attainment_of(result: CalcResult, rep_id: str, measure: str) -> float:
     ln = result.lines
-    t = _asof_index(result)
+    t = asof_period_index(result)
     label = result.inputs.labels[t]
     sel = ln[(ln["rep_id"] == rep_id) & (ln["measure"] == measure) & (ln["period"] == label)]
     sel = sel.dropna(subset=["attainment"])

@@ -173,20 +173,24 @@ def try_edit(plan: Plan, component: str, **edits: Any) -> tuple[Plan | None, str
 # -- rep earnings estimator ------------------------------------------------------
 @dataclass
 class RepPosition:
-    """Where a rep stands in one measurement period.
+    """Where a rep stands in one period, as the statement engine sees it.
 
     Parameters
     ----------
     rep_id, period : str
     credited : dict
-        Credited amount so far per plan measure (currency).
+        Credited value so far per plan measure in the measurement period the
+        estimate is for (currency, or counts).
     quota : dict
-        Quota per plan measure (currency).
+        Quota of that measurement period per plan measure (currency, or counts).
     target_incentive : float
-        Target incentive of the period (currency).
+        Target incentive of the statement period (currency, after proration).
     open_deals : DataFrame
         The rep's open opportunities: ``opportunity_id``, ``account_id``,
         ``measure``, ``amount``, ``probability``, ``close_date``, ``stage``.
+    base : CalcResult, optional
+        The rep's as-of statement (:func:`spm_model.calc.as_of`) every figure
+        comes from; what-ifs re-run it exactly.
     """
 
     rep_id: str
@@ -195,6 +199,7 @@ class RepPosition:
     quota: dict[str, float]
     target_incentive: float
     open_deals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    base: Any = None
 
 
 def default_period(ds: Dataset, plan: Plan) -> str:
@@ -206,14 +211,27 @@ def default_period(ds: Dataset, plan: Plan) -> str:
     return str(np.asarray(labels)[0])
 
 
+def _check_credits(credits: Any) -> Any:
+    if isinstance(credits, pd.DataFrame):
+        raise TypeError(
+            "pass the run's CreditingResult (spm_model.calc.credit_dataset(ds, plans)), "
+            "not a totals frame: estimates are exact statements and need the credit rows"
+        )
+    return credits
+
+
 def rep_position(
     ds: Dataset,
     plan: Plan,
     rep_id: str,
     period: str | None = None,
-    credit_totals: pd.DataFrame | None = None,
+    credits: Any = None,
+    as_of: Any = None,
 ) -> RepPosition:
     """Credited so far, quota, target incentive and open deals of one rep for one period.
+
+    Every figure is read from the rep's exact as-of statement
+    (:func:`spm_model.calc.as_of`), so it is what the statement will pay on.
 
     Parameters
     ----------
@@ -223,30 +241,24 @@ def rep_position(
     rep_id : str
     period : str, optional
         Period label such as ``2026-Q4`` (default :func:`default_period`).
-    credit_totals : DataFrame, optional
-        ``CreditingResult.totals(plan.measurement_period)`` (``rep_id``,
-        ``period``, ``measure``, ``amount``); default: nothing credited yet.
+    credits : CreditingResult, optional
+        The run's crediting (default: credit ``ds`` with ``plan``).
+    as_of : date-like, optional
+        Credit dated up to this day counts (default the data's as-of date,
+        capped at the period end).
     """
+    from spm_model.calc.asof import as_of as statement_as_of
+
+    credits = _check_credits(credits)
     reps = ds.reps.set_index("rep_id")
     if rep_id not in reps.index:
         raise SpmConfigError(f"unknown rep {rep_id!r}")
     period = period or default_period(ds, plan)
     span = parse_period(period, ds.meta.fy_start_month)
-    measures = list(plan.measures)
-    data_measure = {m: (getattr(plan.measures[m], "data_measure", None) or m) for m in measures}
-    credited = dict.fromkeys(measures, 0.0)
-    if credit_totals is not None and len(credit_totals):
-        ct = credit_totals[
-            (credit_totals["rep_id"] == rep_id) & (credit_totals["period"] == period)
-        ]
-        for m in measures:
-            credited[m] = round(float(ct.loc[ct["measure"] == data_measure[m], "amount"].sum()), 2)
-    q = ds.quotas[(ds.quotas["rep_id"] == rep_id) & (ds.quotas["period"] == period)]
-    quota = {
-        m: round(float(q.loc[q["measure"] == data_measure[m], "amount"].sum()), 2) for m in measures
-    }
-    ote = reps.at[rep_id, "ote"] if "ote" in reps.columns else None
-    ti = plan.period_target_incentive(None if ote is None or pd.isna(ote) else float(ote))
+    day = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    day = min(day, pd.Timestamp(span.end))
+    base = statement_as_of(plan, ds, day, period=period, credits=credits, reps=[rep_id])
+    credited, quota, ti = _position_figures(base, rep_id)
     opp = ds.opportunities
     opp = opp[(opp["owner_rep_id"] == rep_id) & (opp["status"] == "open")]
     opp = opp.merge(ds.products[["product_id", "measure"]], on="product_id", how="left")
@@ -264,7 +276,45 @@ def rep_position(
             "closes_in_period",
         ]
     ].sort_values(["closes_in_period", "amount"], ascending=[False, False])
-    return RepPosition(rep_id, period, credited, quota, float(ti), deals.reset_index(drop=True))
+    return RepPosition(rep_id, period, credited, quota, ti, deals.reset_index(drop=True), base=base)
+
+
+def _position_figures(res: Any, rep_id: str) -> tuple[dict[str, float], dict[str, float], float]:
+    """Credited and quota per measure in the as-of measurement period; the period's TI."""
+    from spm_model.calc.asof import asof_period_index
+
+    label = res.inputs.labels[asof_period_index(res)]
+    v = res.inputs.values
+    v = v[(v["rep_id"] == rep_id) & (v["period"] == label)].set_index("measure")
+    credited = {m: float(v["credited"].get(m, 0.0)) for m in res.plan.measures}
+    quota = {m: float(v["quota"].get(m, 0.0)) for m in res.plan.measures}
+    s = res.summary[res.summary["rep_id"] == rep_id]
+    ti = float(np.rint(s["target_incentive"].to_numpy(np.float64) * 100).sum() / 100)
+    return credited, quota, ti
+
+
+def _deals_of(
+    plan: Plan, position: RepPosition, deal_ids: Sequence[str], extra: Mapping[str, float]
+) -> tuple[list[Any], dict[str, float]]:
+    from spm_model.calc.asof import WhatIfDeal
+
+    added = dict.fromkeys(plan.measures, 0.0)
+    deals = position.open_deals
+    chosen = deals[deals["opportunity_id"].isin(list(deal_ids))] if len(deals) else deals
+    out = []
+    for m, amt in chosen.groupby("measure")["amount"].sum().items() if len(chosen) else []:
+        for pm, spec in plan.measures.items():
+            if (getattr(spec, "data_measure", None) or pm) == m and spec.source == "credit":
+                added[pm] += float(amt)
+                out.append(WhatIfDeal(float(amt), pm))
+                break
+    for m, amt in extra.items():
+        if m not in added:
+            raise SpmConfigError(f"plan {plan.id} has no measure {m!r}; it has {', '.join(added)}")
+        if amt:
+            added[m] += float(amt)
+            out.append(WhatIfDeal(float(amt), m))
+    return out, added
 
 
 def estimate_earnings(
@@ -273,7 +323,11 @@ def estimate_earnings(
     deal_ids: Sequence[str] = (),
     extra_amounts: Mapping[str, float] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Estimate what the rep earns this period now, and if the chosen deals close.
+    """Return what the rep is paid for the period now, and if the chosen deals close.
+
+    Both figures are the statement engine's payable for the period
+    (:func:`spm_model.calc.what_if` on the rep's as-of statement), with the
+    same draws, true-ups, caps and clawbacks as the statement.
 
     Parameters
     ----------
@@ -282,7 +336,7 @@ def estimate_earnings(
         From :func:`rep_position`.
     deal_ids : sequence of str
         Open opportunities assumed to close in the period (credited in full to
-        their product's measure).
+        their product's measure on the as-of day).
     extra_amounts : mapping of measure to amount, optional
         Typed-in amounts (currency) per plan measure.
 
@@ -295,42 +349,34 @@ def estimate_earnings(
         ``now``, ``with_deals`` and ``difference`` (currency, to the cent), and
         ``target_incentive``.
     """
-    added = dict.fromkeys(plan.measures, 0.0)
-    deals = position.open_deals
-    chosen = deals[deals["opportunity_id"].isin(list(deal_ids))] if len(deals) else deals
-    for m, amt in chosen.groupby("measure")["amount"].sum().items() if len(chosen) else []:
-        for pm, spec in plan.measures.items():
-            if (getattr(spec, "data_measure", None) or pm) == m:
-                added[pm] += float(amt)
-    for m, amt in (extra_amounts or {}).items():
-        if m not in added:
-            raise SpmConfigError(f"plan {plan.id} has no measure {m!r}; it has {', '.join(added)}")
-        added[m] += float(amt)
-    measures = list(plan.measures)
-    cred_now = {
-        m: np.array([position.credited.get(m, 0.0), position.credited.get(m, 0.0) + added[m]])
-        for m in measures
-    }
-    quota = {m: np.array([position.quota.get(m, 0.0)] * 2) for m in measures}
-    res = plan.payout_arrays(cred_now, quota, position.target_incentive, components=False)
-    total = np.asarray(res.total, dtype=float)
+    from spm_model.calc.asof import payable, what_if
+
+    if position.base is None:
+        raise SpmConfigError("position has no statement: build it with rep_position()")
+    deals, added = _deals_of(plan, position, deal_ids, extra_amounts or {})
+    rep = position.rep_id
+    now = float(payable(position.base).get(rep, 0.0))
+    with_deals = (
+        float(payable(what_if(position.base, rep, deals=deals)).get(rep, 0.0)) if deals else now
+    )
     rows = []
-    for m in measures:
+    for m in plan.measures:
         q = position.quota.get(m, 0.0)
+        c = position.credited.get(m, 0.0)
         rows.append(
             {
                 "measure": m,
-                "credited": position.credited.get(m, 0.0),
+                "credited": round(c, 2),
                 "added": round(added[m], 2),
                 "quota": q,
-                "attainment_now": position.credited.get(m, 0.0) / q if q else np.nan,
-                "attainment_with": (position.credited.get(m, 0.0) + added[m]) / q if q else np.nan,
+                "attainment_now": c / q if q else np.nan,
+                "attainment_with": (c + added[m]) / q if q else np.nan,
             }
         )
     payout = {
-        "now": round(float(total[0]), 2),
-        "with_deals": round(float(total[1]), 2),
-        "difference": round(float(total[1] - total[0]), 2),
+        "now": round(now, 2),
+        "with_deals": round(with_deals, 2),
+        "difference": round(with_deals - now, 2),
         "target_incentive": round(position.target_incentive, 2),
     }
     return pd.DataFrame(rows), payout
@@ -339,7 +385,7 @@ def estimate_earnings(
 def earnings_curve(
     plan: Plan, position: RepPosition, measure: str, amounts: Sequence[float]
 ) -> pd.DataFrame:
-    """Estimated period payout as more is closed on one measure.
+    """Exact period payable as more is closed on one measure.
 
     Parameters
     ----------
@@ -354,23 +400,33 @@ def earnings_curve(
     -------
     DataFrame
         ``added`` (currency), ``attainment`` (fraction of that measure's quota)
-        and ``payout`` (currency, the whole plan for the period).
+        and ``payout`` (currency, the statement's payable for the period).
     """
+    from spm_model.calc.asof import WhatIfDeal, payable, what_if
+
     if measure not in plan.measures:
         raise SpmConfigError(
             f"plan {plan.id} has no measure {measure!r}; it has {', '.join(plan.measures)}"
         )
+    if position.base is None:
+        raise SpmConfigError("position has no statement: build it with rep_position()")
     add = np.asarray(amounts, dtype=float)
-    credited = {m: np.full(add.shape, position.credited.get(m, 0.0)) for m in plan.measures}
-    credited[measure] = credited[measure] + add
-    quota = {m: np.full(add.shape, position.quota.get(m, 0.0)) for m in plan.measures}
-    total = plan.payout_arrays(credited, quota, position.target_incentive, components=False).total
+    rep = position.rep_id
+    pay = [
+        float(
+            payable(
+                what_if(position.base, rep, deals=[WhatIfDeal(float(a), measure)] if a else [])
+            ).get(rep, 0.0)
+        )
+        for a in add
+    ]
     q = position.quota.get(measure, 0.0)
+    base = position.credited.get(measure, 0.0)
     return pd.DataFrame(
         {
             "added": add,
-            "attainment": credited[measure] / q if q else np.nan,
-            "payout": np.round(np.asarray(total, dtype=float), 2),
+            "attainment": (base + add) / q if q else np.nan,
+            "payout": np.round(pay, 2),
         }
     )
 

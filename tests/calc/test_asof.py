@@ -80,7 +80,7 @@ def test_as_of_mid_period_counts_only_credit_to_date(ds, plans, credits):
 
 
 def test_as_of_outside_the_period_is_refused(ds, plans, credits):
-    with pytest.raises(SpmConfigError, match="outside period"):
+    with pytest.raises(SpmConfigError, match="after period"):
         as_of(plans["saas_ae"], ds, "2025-10-02", period="2025-Q3", credits=credits)
     with pytest.raises(SpmConfigError, match="not a date"):
         as_of(plans["saas_ae"], ds, "yesterday-ish", credits=credits)

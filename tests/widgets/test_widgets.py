@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from spm_model import load_dataset
-from spm_model.crediting import credit_transactions
+from spm_model.calc import calculate, credit_dataset, payable
 from spm_model.errors import SpmConfigError
 from spm_model.plans import PlanError, load_plan
 from spm_model.widgets import EarningsEstimator, Leaderboard, PlanDesigner, logic
@@ -26,8 +26,13 @@ def plan():
 
 
 @pytest.fixture(scope="module")
-def totals(ds):
-    return credit_transactions(ds).totals("quarter")
+def credits(ds, plan):
+    return credit_dataset(ds, [plan])
+
+
+@pytest.fixture(scope="module")
+def totals(credits):
+    return credits.totals("quarter")
 
 
 # -- plan designer -------------------------------------------------------------
@@ -98,9 +103,9 @@ def test_plan_designer_callbacks(plan):
 
 
 # -- earnings estimator --------------------------------------------------------
-def test_estimate_earnings_by_hand(ds, plan, totals):
+def test_estimate_earnings_is_the_statement(ds, plan, credits, totals):
     rep = ds.reps[ds.reps["plan_id"] == "saas_ae"]["rep_id"].iloc[0]
-    pos = logic.rep_position(ds, plan, rep, "2026-Q3", totals)
+    pos = logic.rep_position(ds, plan, rep, "2026-Q3", credits)
     q = ds.quotas[(ds.quotas.rep_id == rep) & (ds.quotas.period == "2026-Q3")].set_index("measure")[
         "amount"
     ]
@@ -109,21 +114,20 @@ def test_estimate_earnings_by_hand(ds, plan, totals):
     assert pos.credited["new_business"] == pytest.approx(t["new_business"])
     _, pay = logic.estimate_earnings(plan, pos)
     assert pay["difference"] == 0.0
-    exact = plan.payout_arrays(
-        {m: np.array([pos.credited[m]]) for m in plan.measures},
-        {m: np.array([pos.quota[m]]) for m in plan.measures},
-        pos.target_incentive,
-    ).total[0]
-    assert pay["now"] == pytest.approx(float(exact), abs=0.005)
+    # a closed quarter: "now" is the statement's payable, to the cent
+    stmt = payable(calculate(plan, ds, "2026-Q3", credits=credits))[rep]
+    assert pay["now"] == pytest.approx(stmt, abs=0.001)
     _, pay2 = logic.estimate_earnings(plan, pos, extra_amounts={"new_business": 50000})
     assert pay2["with_deals"] > pay2["now"] == pay["now"]
     with pytest.raises(SpmConfigError, match="no measure 'services'"):
         logic.estimate_earnings(plan, pos, extra_amounts={"services": 1})
+    with pytest.raises(TypeError, match="CreditingResult"):
+        logic.rep_position(ds, plan, rep, "2026-Q3", totals)
 
 
-def test_estimator_next_quarter_deals(ds, plan, totals):
+def test_estimator_next_quarter_deals(ds, plan, credits):
     rep = ds.reps[ds.reps["plan_id"] == "saas_ae"]["rep_id"].iloc[0]
-    est = EarningsEstimator(ds, plan, totals, rep_id=rep)
+    est = EarningsEstimator(ds, plan, credits, rep_id=rep)
     assert est.period == "2026-Q4" and est.payout["now"] == 0.0
     d = est.position.open_deals
     nb = d[d["measure"] == "new_business"]
