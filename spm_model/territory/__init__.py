@@ -11,7 +11,12 @@ effective-dated ``assignments`` rows.
 from __future__ import annotations
 
 from spm_model.territory.dataset import problem_from_dataset, solve_dataset
-from spm_model.territory.diagnose import Diagnosis, InfeasibleAlignment, diagnose
+from spm_model.territory.diagnose import (
+    AlignmentNotFound,
+    Diagnosis,
+    InfeasibleAlignment,
+    diagnose,
+)
 from spm_model.territory.geo import delaunay_edges, haversine_km
 from spm_model.territory.instances import generate_instance
 from spm_model.territory.metrics import alignment_metrics, compare_alignments, territory_table
@@ -28,6 +33,7 @@ from spm_model.territory.whatif import (
 )
 
 __all__ = [
+    "AlignmentNotFound",
     "AlignmentResult",
     "Diagnosis",
     "InfeasibleAlignment",

@@ -33,7 +33,7 @@ import pandas as pd
 
 from spm_model.data import Dataset
 from spm_model.errors import Problem, SpmConfigError, SpmDataError
-from spm_model.territory.diagnose import InfeasibleAlignment
+from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment
 from spm_model.territory.metrics import alignment_metrics, territory_table
 from spm_model.territory.problem import TerritoryProblem
 from spm_model.territory.solve import AlignmentResult, solve
@@ -398,12 +398,16 @@ def solve_dataset(
     InfeasibleAlignment
         Naming every region whose constraints cannot be met, with the tightest
         feasible tolerance or budget of each.
+    AlignmentNotFound
+        When some region found no alignment in its time and none was proven
+        impossible.
     """
     if scope not in ("region", "all"):
         raise SpmConfigError(f"scope must be 'region' or 'all', got {scope!r}")
     as_of_ts = pd.Timestamp(as_of if as_of is not None else ds.as_of)
     results: dict[str, AlignmentResult] = {}
     errors: dict[str, str] = {}
+    unproven: list[str] = []
     if scope == "all":
         p = problem_from_dataset(ds, as_of=as_of_ts, **problem_kwargs)
         results["all"] = solve(p, method=method, time_limit=time_limit, seed=seed)
@@ -417,6 +421,10 @@ def solve_dataset(
                 results[reg] = solve(p, method=method, time_limit=time_limit, seed=seed)
             except InfeasibleAlignment as exc:
                 errors[reg] = str(exc)
+            except AlignmentNotFound as exc:
+                errors[reg] = str(exc)
+                unproven.append(reg)
         if errors:
-            raise InfeasibleAlignment("; ".join(f"region {k}: {v}" for k, v in errors.items()))
+            msg = "; ".join(f"region {k}: {v}" for k, v in errors.items())
+            raise AlignmentNotFound(msg) if unproven else InfeasibleAlignment(msg)
     return DatasetAlignment(results=results, as_of=as_of_ts, scope=scope, errors=errors)

@@ -22,13 +22,27 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from spm_model.errors import SpmConfigError
+from spm_model.errors import SpmConfigError, SpmError
 from spm_model.territory.model import candidate_columns
 from spm_model.territory.problem import Compiled
 
 
 class InfeasibleAlignment(SpmConfigError):
     """No alignment meets the constraints; ``diagnosis`` says which binds and by how much."""
+
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+class AlignmentNotFound(SpmError):
+    """No alignment was found within the time limit, and none was proven impossible.
+
+    Raised instead of :class:`InfeasibleAlignment` when the search (heuristic
+    restarts, neighbourhood MIPs, the full MIP if it fits) ran out of time
+    without a feasible alignment and without a proof that none exists;
+    ``diagnosis`` holds the LP checks, which did not rule the problem out.
+    """
 
     def __init__(self, message: str, diagnosis: Diagnosis | None = None):
         super().__init__(message)
@@ -64,6 +78,12 @@ class Diagnosis:
         otherwise they are LP lower bounds (an integer alignment may need a little more).
     message : str
         The explanation, in words.
+    proven_infeasible : bool
+        Whether a solver proved that no alignment meets balance, budget and
+        locks: the LP relaxation over every unit-territory pair is infeasible,
+        or locked units alone exceed the budget. Only then does
+        :func:`~spm_model.territory.solve.solve` raise
+        :class:`InfeasibleAlignment` on this diagnosis.
     """
 
     binding: str
@@ -74,6 +94,7 @@ class Diagnosis:
     restricted: bool
     exact: bool
     message: str
+    proven_infeasible: bool = False
 
 
 def _columns(c: Compiled, max_pairs: int) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -218,9 +239,12 @@ def diagnose(
     exact = not restricted and c.n * c.m <= exact_pairs
     proven = True
 
+    lp_scales: list[float] = []
+
     def scale(cc: Compiled, u: np.ndarray, t: np.ndarray, budget: bool) -> float:
         nonlocal proven
         s_lp, _ = _scale(cc, u, t, budget)
+        lp_scales.append(s_lp)
         if not exact or not np.isfinite(s_lp):
             return s_lp
         s_int, ok = _scale(cc, u, t, budget, integer=True, time_limit=time_limit)
@@ -322,7 +346,12 @@ def diagnose(
             f"the balance tolerance binds: {fmt(asked)} is not reachable; the tightest feasible "
             f"tolerance is {fmt(tol(s_nobud))}{extra} ({how}){where}"
         )
+    # a proof needs the LP over all pairs (or the locks alone breaking the budget)
+    s_all_lp = lp_scales[0]
+    proof = binding == "disruption budget" and not np.isfinite(s_all)
+    proof |= not restricted and not np.isnan(s_all_lp) and s_all_lp > 1 + eps
     return Diagnosis(
+        proven_infeasible=bool(proof),
         binding=binding,
         tightest_tolerance=tol(s_all),
         tightest_tolerance_no_budget=tol(s_nobud),

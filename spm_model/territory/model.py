@@ -88,27 +88,21 @@ def candidate_columns(
 
 
 def contiguity_roots(c: Compiled) -> np.ndarray:
-    """Root unit of every territory for the contiguity flow model.
+    """Return the fixed root unit of every territory for the contiguity flow model, or -1.
 
-    A territory's root is a unit locked to it (the one nearest its home) or else
-    the free unit nearest its home not already the root of another territory.
+    A territory with a unit locked to it is rooted at that unit (the locked one
+    nearest its home): the unit belongs to the territory in every feasible
+    alignment, so fixing the root there loses nothing. Every other territory
+    gets -1: the model chooses its root (binary root variables), so no
+    alignment is excluded.
     """
     dist = np.full((c.n, c.m), np.inf)
     np.minimum.at(dist, c.group, c.dist0)
     roots = np.full(c.m, -1)
-    used = np.zeros(c.n, dtype=bool)
     for t in range(c.m):
         mine = np.flatnonzero(c.locked == t)
         if len(mine):
             roots[t] = mine[np.argmin(dist[mine, t])]
-            used[roots[t]] = True
-    for t in np.argsort(dist.min(axis=0)):
-        if roots[t] >= 0:
-            continue
-        d = np.where(used | (c.locked >= 0), np.inf, dist[:, t])
-        if np.isfinite(d).any():
-            roots[t] = int(np.argmin(d))
-            used[roots[t]] = True
     return roots
 
 
@@ -177,7 +171,9 @@ def build_and_solve(
         of relative violation (1.0 = 100% of a target). Keeps repair sub-MIPs feasible.
     contiguity : bool
         Add single-commodity flow constraints so every territory is connected
-        in ``c.edges`` (rooted at :func:`contiguity_roots`).
+        in ``c.edges`` (the root is chosen by the model, or is a locked unit;
+        see :func:`_add_flow`). With ``fixed``, every territory offered a
+        column must have all its units among ``cu``.
     time_limit : float
         Seconds.
     mip_rel_gap : float
@@ -257,6 +253,14 @@ def build_and_solve(
             integ.append(np.zeros(1, dtype=bool))
             nxt += 1
     if contiguity and c.edges is not None:
+        if fixed is not None:
+            others = np.setdiff1d(np.arange(c.n), units)
+            clash = np.intersect1d(np.unique(fixed[others]), np.unique(ct))
+            if len(clash):
+                raise ValueError(
+                    "contiguity sub-model: territories offered to free units must have "
+                    f"no fixed units (territories {clash[:5].tolist()} do)"
+                )
         nxt, nrow = _add_flow(
             c, cu, ct, rows, cols, vals, col_cost, col_lo, col_hi, integ, row_lo, row_hi, nxt, nrow
         )
@@ -288,17 +292,14 @@ def build_and_solve(
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.passModel(lp)
     if start is not None and isint.any():
-        sol = highspy.HighsSolution()
-        full = np.zeros(nxt)
-        full[:ncol] = start
-        if slack_penalty is not None or contiguity:
-            full[ncol:] = 0.0
-            sol.col_value = full
-            sol.value_valid = True
-            # let HiGHS complete the continuous part (slacks, flows)
-            h.setSolution(sol)
+        if nxt > ncol:
+            # slacks, flows, roots: give the assignment only; HiGHS completes the rest
+            h.setSolution(
+                ncol, np.arange(ncol, dtype=np.int32), np.asarray(start, dtype=np.float64)
+            )
         else:
-            sol.col_value = full
+            sol = highspy.HighsSolution()
+            sol.col_value = np.asarray(start, dtype=float)
             sol.value_valid = True
             h.setSolution(sol)
     h.run()
@@ -340,65 +341,88 @@ def build_and_solve(
 def _add_flow(
     c, cu, ct, rows, cols, vals, col_cost, col_lo, col_hi, integ, row_lo, row_hi, nxt, nrow
 ):
-    """Append single-commodity flow columns/rows enforcing connected territories."""
+    """Append single-commodity flow columns/rows that make every territory connected.
+
+    For territory ``t`` with candidate units ``V_t`` (``nt = |V_t|``), arc flows
+    ``f[a, t] in [0, nt - 1]`` run along adjacency edges inside ``V_t``; a unit
+    takes in flow only if it is in ``t`` (``in(v) <= (nt - 1) x[v, t]``) and
+    every member except the root consumes one unit of flow. With a fixed root
+    (a locked unit, see :func:`contiguity_roots`) conservation is
+    ``in(v) - out(v) = x[v, t]`` for the other members. Otherwise binary root
+    variables ``r[u, t] <= x[u, t]`` with ``sum_u r[u, t] <= 1`` choose the
+    root, and ``in(v) - out(v) >= x[v, t] - nt r[v, t]``: all flow starts at the
+    root, so every member is reached from it inside the territory. No
+    alignment is excluded beyond contiguity itself.
+    """
     roots = contiguity_roots(c)
     m, n = c.m, c.n
     has = np.zeros((n, m), dtype=bool)
     has[cu, ct] = True
     colid = np.full((n, m), -1)
     colid[cu, ct] = np.arange(len(cu))
-    for t in range(m):
-        r = roots[t]
-        if r < 0 or not has[r, t]:
-            continue
-        # fix the root in its territory
-        col_lo[0][colid[r, t]] = 1.0
+    nt_all = has.sum(axis=0)
     e = c.edges
     arcs = np.vstack([e, e[:, ::-1]]) if len(e) else np.empty((0, 2), dtype=np.int64)
-    # node-territory rows for non-root candidates
-    node_t = [(u, t) for u, t in zip(cu, ct, strict=True) if roots[t] != u]
-    nid = np.full((n, m), -1)
-    for i, (u, t) in enumerate(node_t):
-        nid[u, t] = i
-    nn = len(node_t)
-    r_flow = nrow
-    r_cap = nrow + nn
-    # x columns in flow rows: -1 in balance, -M in capacity
-    mt = has.sum(axis=0) - 1
-    if nn:
-        nu_, nt_ = np.array(node_t).T
-        rows += [r_flow + np.arange(nn), r_cap + np.arange(nn)]
-        cols += [colid[nu_, nt_], colid[nu_, nt_]]
-        vals += [-np.ones(nn), -mt[nt_].astype(float)]
-    fr, fc, fv = [], [], []
-    fub = []
-    k = 0
     for t in range(m):
-        if roots[t] < 0:
+        nt = int(nt_all[t])
+        if nt <= 1:
             continue
-        a = arcs[has[arcs[:, 0], t] & has[arcs[:, 1], t] & (arcs[:, 1] != roots[t])]
+        r = int(roots[t])
+        if r >= 0 and not has[r, t]:
+            r = -1
+        nodes = np.flatnonzero(has[:, t])
+        if r >= 0:
+            nodes = nodes[nodes != r]
+        k = len(nodes)
+        node_row = np.full(n, -1)
+        node_row[nodes] = np.arange(k)
+        r_flow, r_cap = nrow, nrow + k
+        nrow += 2 * k
+        xs = colid[nodes, t]
+        # x in conservation (-1) and capacity (-(nt - 1)) rows
+        rows += [r_flow + np.arange(k), r_cap + np.arange(k)]
+        cols += [xs, xs]
+        vals += [-np.ones(k), -float(nt - 1) * np.ones(k)]
+        if r >= 0:
+            row_lo += [np.zeros(k), np.full(k, -np.inf)]
+            row_hi += [np.zeros(k), np.zeros(k)]
+        else:
+            row_lo += [np.zeros(k), np.full(k, -np.inf)]
+            row_hi += [np.full(k, np.inf), np.zeros(k)]
+            # root variables: +nt in conservation, r - x <= 0, sum r <= 1
+            rid = nxt + np.arange(k)
+            nxt += k
+            r_link, r_one = nrow, nrow + k
+            nrow += k + 1
+            rows += [r_flow + np.arange(k), r_link + np.arange(k), r_link + np.arange(k)]
+            cols += [rid, rid, xs]
+            vals += [float(nt) * np.ones(k), np.ones(k), -np.ones(k)]
+            rows.append(np.full(k, r_one))
+            cols.append(rid)
+            vals.append(np.ones(k))
+            row_lo += [np.full(k, -np.inf), np.array([-np.inf])]
+            row_hi += [np.zeros(k), np.array([1.0])]
+            col_cost.append(np.zeros(k))
+            col_lo.append(np.zeros(k))
+            col_hi.append(np.ones(k))
+            integ.append(np.ones(k, dtype=bool))
+        a = arcs[has[arcs[:, 0], t] & has[arcs[:, 1], t]]
+        if r >= 0:
+            a = a[a[:, 1] != r]
         if not len(a):
             continue
-        ids = nxt + k + np.arange(len(a))
-        k += len(a)
-        vin = nid[a[:, 1], t]
-        fr += [r_flow + vin, r_cap + vin]
-        fc += [ids, ids]
-        fv += [np.ones(len(a)), np.ones(len(a))]
-        src_ok = a[:, 0] != roots[t]
-        uout = nid[a[src_ok, 0], t]
-        fr.append(r_flow + uout)
-        fc.append(ids[src_ok])
-        fv.append(-np.ones(int(src_ok.sum())))
-        fub.append(np.full(len(a), float(mt[t])))
-    if k:
-        rows += fr
-        cols += fc
-        vals += fv
-        col_cost.append(np.zeros(k))
-        col_lo.append(np.zeros(k))
-        col_hi.append(np.concatenate(fub))
-        integ.append(np.zeros(k, dtype=bool))
-    row_lo += [np.zeros(nn), np.full(nn, -np.inf)]
-    row_hi += [np.zeros(nn), np.zeros(nn)]
-    return nxt + k, nrow + 2 * nn
+        ids = nxt + np.arange(len(a))
+        nxt += len(a)
+        vin = node_row[a[:, 1]]
+        rows += [r_flow + vin, r_cap + vin]
+        cols += [ids, ids]
+        vals += [np.ones(len(a)), np.ones(len(a))]
+        src_ok = a[:, 0] != r
+        rows.append(r_flow + node_row[a[src_ok, 0]])
+        cols.append(ids[src_ok])
+        vals.append(-np.ones(int(src_ok.sum())))
+        col_cost.append(np.zeros(len(a)))
+        col_lo.append(np.zeros(len(a)))
+        col_hi.append(np.full(len(a), float(nt - 1)))
+        integ.append(np.zeros(len(a), dtype=bool))
+    return nxt, nrow

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from spm_model.territory.diagnose import InfeasibleAlignment, diagnose
+from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment, diagnose
 from spm_model.territory.metrics import compare_alignments, territory_table
 from spm_model.territory.model import build_and_solve, candidate_columns
 from spm_model.territory.problem import Compiled, TerritoryProblem
@@ -49,6 +49,12 @@ class AlignmentResult:
         Wall time.
     log : list of dict
         One entry per stage: stage, seconds, objective, bound.
+    gap_target : float
+        The gap at which the solve stopped (fraction); ``status`` is
+        ``"optimal"`` when ``gap <= gap_target``.
+    notes : list of str
+        What the bound and the status refer to (e.g. that the bound ignores
+        contiguity, or that centres were fixed), in words.
     """
 
     problem: TerritoryProblem
@@ -60,6 +66,8 @@ class AlignmentResult:
     gap: float
     seconds: float
     log: list[dict] = field(default_factory=list)
+    gap_target: float = 1e-3
+    notes: list[str] = field(default_factory=list)
 
     @property
     def compiled(self) -> Compiled:
@@ -115,6 +123,70 @@ class AlignmentResult:
 
         return plot_alignment(self.compiled, self.assign, ax=ax, **kw)
 
+    def objective_terms(self) -> str:
+        """Describe the objective that was minimised, in words with its units."""
+        c = self.compiled
+        parts = []
+        if c.travel_weight > 0:
+            w = "" if c.travel_weight == 1 else f"{c.travel_weight:g} x "
+            parts.append(f"{w}travel ({c.distance_unit}, unit to home)")
+        if c.compactness_weight > 0:
+            w = "" if c.compactness_weight == 1 else f"{c.compactness_weight:g} x "
+            parts.append(f"{w}squared distance to the centre ({c.distance_unit}^2)")
+        if c.disruption_weight > 0:
+            w = "" if c.disruption_weight == 1 else f"{c.disruption_weight:g} x "
+            basis = (
+                "accounts" if c.moved_basis == "accounts" else f"{c.moved_basis} (as average units)"
+            )
+            parts.append(f"{w}moved {basis}")
+        return " + ".join(parts) if parts else "zero (feasibility only)"
+
+    def bound_statement(self) -> str:
+        """Say in words what the objective, the bound and the gap mean for this result."""
+        c = self.compiled
+        how = (
+            "HiGHS branch-and-bound dual bound"
+            if "mip" in self.method and any(e["stage"] == "mip" for e in self.log)
+            else "Lagrangian bound from the LP relaxation (column generation)"
+        )
+        if not np.isfinite(self.lower_bound):
+            lines = [
+                f"Objective {self.objective:,.2f} = {self.objective_terms()}.",
+                "No lower bound was obtained, so the distance to the optimum is unknown.",
+            ]
+        else:
+            lines = [
+                f"Objective {self.objective:,.2f} = {self.objective_terms()}.",
+                f"Lower bound {self.lower_bound:,.2f} ({how}): no alignment meeting the same "
+                f"constraints scores below it, so this one is at most {self.gap:.2%} above the "
+                "best possible.",
+            ]
+            if self.gap <= 1e-9:
+                lines.append("The gap is zero: proven optimal for the model solved.")
+            elif self.gap <= self.gap_target:
+                lines.append(
+                    f"That is within the gap target of {self.gap_target:.2%}, so the search "
+                    "stopped there (optimal within that tolerance)."
+                )
+            else:
+                lines.append(
+                    f"The time limit ended the search above the {self.gap_target:.2%} gap "
+                    "target: a better alignment may exist, by at most the gap."
+                )
+        cons = [
+            "balance "
+            + ", ".join(f"{k} +/-{t:.1%}" for k, t in zip(c.measures, c.tau, strict=True))
+        ]
+        if c.budget is not None:
+            cons.append(f"at most {c.max_moved:.1%} of {c.moved_basis} moved")
+        if (c.locked >= 0).any():
+            cons.append(f"{int((c.locked >= 0).sum())} locked unit(s)")
+        if c.edges is not None:
+            cons.append("connected territories")
+        lines.append("Model solved: " + "; ".join(cons) + ".")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
     def summary(self) -> str:
         """Return a short report: method, objective, bound, gap and the before/after table."""
         m = self.metrics()
@@ -124,7 +196,9 @@ class AlignmentResult:
             f"objective {self.objective:,.1f}  lower bound {self.lower_bound:,.1f}  "
             f"gap {self.gap:.2%}\n"
         )
-        return head + m.to_string(float_format=lambda v: f"{v:,.3f}")
+        return (
+            head + self.bound_statement() + "\n" + m.to_string(float_format=lambda v: f"{v:,.3f}")
+        )
 
     def __repr__(self) -> str:
         return (
@@ -207,35 +281,53 @@ def solve(
 
         raise SpmConfigError(f"method must be 'auto', 'mip' or 'heuristic', got {method!r}")
     log: list[dict] = []
+    notes: list[str] = []
     best: np.ndarray | None = None
     lb = -np.inf
     used = []
+    failed = ""
     if method in ("auto", "heuristic"):
         share = 1.0 if method == "heuristic" or c.n * c.m > mip_max_pairs else 0.5
         try:
-            best, lb = _heuristic(c, time_limit * share, gap_target, k, seed, log)
+            best, lb = _heuristic(c, time_limit * share, gap_target, k, seed, log, verbose=verbose)
         except _HeuristicFailed as exc:
-            # the heuristic is not a proof: small problems get the exact MIP's word
-            if method == "heuristic" or c.n * c.m > mip_max_pairs:
-                d = diagnose(c)
-                raise InfeasibleAlignment(f"{exc}: {d.message}", d) from None
+            failed = str(exc)  # not a proof: the MIP below gets the remaining time
         if best is not None:
             used.append("heuristic")
-    if method == "mip" or (
+    left = time_limit - (time.perf_counter() - t0)
+    run_mip = method == "mip" or (
         method == "auto"
         and c.n * c.m <= mip_max_pairs
         and (best is None or _gap(c.objective(best), lb) > gap_target)
-    ):
-        left = max(time_limit - (time.perf_counter() - t0), 1.0)
-        a_mip, mip_lb = _mip(c, left, gap_target, best, log, verbose)
+    )
+    # the heuristic found nothing: hand the whole problem to the MIP while time remains
+    run_mip |= best is None and c.n * c.m <= _FALLBACK_MAX_PAIRS and left > 0.5
+    if run_mip:
+        a_mip, mip_lb = _mip(c, max(left, 1.0), gap_target, best, log, verbose)
         lb = max(lb, mip_lb)
         if a_mip is not None and (best is None or c.objective(a_mip) < c.objective(best) - 1e-9):
             best = a_mip
         used.append("mip")
-        if best is None:
-            d = diagnose(c)
+    if best is None:
+        d = diagnose(c)
+        if d.proven_infeasible:
             raise InfeasibleAlignment(f"no feasible alignment: {d.message}", d)
-    assert best is not None
+        raise AlignmentNotFound(
+            "no feasible alignment found in "
+            f"{time.perf_counter() - t0:.0f} s, and none was proven impossible"
+            + (f" ({failed})" if failed else "")
+            + f"; the LP checks say: {d.message}",
+            d,
+        )
+    if c.edges is not None:
+        notes.append(
+            "The bound comes from a relaxation without contiguity"
+            + (" unless the MIP proved it" if "mip" in used else "")
+            + ", so the true gap may be smaller than stated."
+            if "mip" not in used
+            else "The MIP models contiguity exactly (each territory's root is chosen by the "
+            "model, or is a locked unit), so its bound and gap refer to the connected model."
+        )
     obj = c.objective(best)
     gap = _gap(obj, lb)
     return AlignmentResult(
@@ -248,7 +340,13 @@ def solve(
         gap=gap,
         seconds=time.perf_counter() - t0,
         log=log,
+        gap_target=gap_target,
+        notes=notes,
     )
+
+
+_FALLBACK_MAX_PAIRS = 2_000_000
+"""Largest units x territories handed to the full MIP when the heuristic finds nothing."""
 
 
 def _stage(log: list[dict], stage: str, t: float, obj: float, bound: float, **extra) -> None:
@@ -271,12 +369,8 @@ def _heuristic(
     seed: int,
     log: list[dict],
     decompose_pairs: int = 3_000_000,
+    verbose: bool = False,
 ) -> tuple[np.ndarray, float]:
-    from spm_model.territory.contiguity import (
-        contiguity_violations,
-        contiguous_local_search,
-        repair_contiguity,
-    )
     from spm_model.territory.heuristic import (
         lns_improve,
         lp_bound,
@@ -297,7 +391,9 @@ def _heuristic(
     )
     if lp.x is None:
         d = diagnose(c)
-        raise InfeasibleAlignment(f"no feasible alignment: {d.message}", d)
+        if d.proven_infeasible:
+            raise InfeasibleAlignment(f"no feasible alignment: {d.message}", d)
+        raise _HeuristicFailed(f"the LP relaxation stopped with status {lp.status}")
     t = time.perf_counter()
     left = time_limit - (t - t0)
     a, viol = round_and_repair(c, lp, time_limit=max(left * 0.5, 5.0), k=k, seed=seed)
@@ -322,17 +418,7 @@ def _heuristic(
     _stage(log, "local_search", t, c.objective(a), lp.lower_bound)
     if c.edges is not None:
         t = time.perf_counter()
-        a = repair_contiguity(c, a)
-        a = contiguous_local_search(c, a, time_limit=max(time_limit - (t - t0), 5.0), seed=seed)
-        nv = contiguity_violations(c.edges, a, c.m)
-        _stage(log, "contiguity", t, c.objective(a), lp.lower_bound, contiguity_violations=nv)
-        if nv or not c.is_feasible(a):
-            v = c.violation(a)
-            raise _HeuristicFailed(
-                f"no contiguous alignment found by the heuristic ({nv} disconnected piece(s), "
-                f"balance excess {v['balance']:.2%} of a target); try method='mip' on small "
-                f"problems or a wider tolerance"
-            )
+        a = _contiguous(c, a, t0 + time_limit, seed, log, lp.lower_bound)
         return a, lp.lower_bound
     t = time.perf_counter()
     left = time_limit - (t - t0)
@@ -355,6 +441,109 @@ def _heuristic(
         )
         _stage(log, "lns", t, c.objective(a), lp.lower_bound, improvements=n_imp)
     return a, lp.lower_bound
+
+
+def _contiguous(
+    c: Compiled, a: np.ndarray, deadline: float, seed: int, log: list[dict], bound: float
+) -> np.ndarray:
+    """Make a feasible alignment connected, or raise :class:`_HeuristicFailed` at the deadline.
+
+    1. Hand disconnected pieces to a neighbour and run the contiguity-keeping
+       local search; restart from the repaired alignment with other seeds and
+       a growing penalty while that fails.
+    2. Neighbourhood MIPs: free every unit of the territories that are
+       disconnected or off balance plus their nearest territories (a growing
+       set, ending with all territories) and solve that part exactly with
+       contiguity flows and elastic balance, keeping the rest fixed.
+    Failing all this is not a proof; the caller hands the problem to the full MIP.
+    """
+    from spm_model.territory.contiguity import (
+        contiguity_violations,
+        contiguous_local_search,
+        repair_contiguity,
+    )
+    from spm_model.territory.heuristic import _territory_proximity
+
+    assert c.edges is not None
+    t = time.perf_counter()
+
+    def ok(x: np.ndarray) -> bool:
+        return contiguity_violations(c.edges, x, c.m) == 0 and c.is_feasible(x)
+
+    base = repair_contiguity(c, a)
+    best = base
+    penalty = 1e3 * (c.objective(a) / max(c.m, 1) + 1.0)
+    tries = 0
+    while time.perf_counter() < deadline:
+        budget = max(0.3 * (deadline - time.perf_counter()), 0.5)
+        cand = contiguous_local_search(
+            c, best, time_limit=budget, seed=seed + tries, penalty=penalty
+        )
+        cand = repair_contiguity(c, cand)
+        tries += 1
+        if ok(cand):
+            _stage(log, "contiguity", t, c.objective(cand), bound, restarts=tries)
+            return cand
+        best = cand
+        penalty *= 10
+        if tries >= 3:
+            break
+    # neighbourhood MIPs around the trouble spots
+    near = _territory_proximity(c, best)
+    size = 2
+    sub_pen = 1e3 * (abs(c.objective(best)) / max(c.m, 1) + 1.0)
+    while time.perf_counter() < deadline - 0.2:
+        ld = c.loads(best)
+        bad = (ld > c.hi * (1 + 1e-9)) | (ld < c.lo * (1 - 1e-9))
+        pieces = _pieces(c, best)
+        trouble = np.flatnonzero(bad.any(axis=1) | (pieces > 1))
+        if not len(trouble):
+            trouble = np.arange(c.m)
+        nb = np.unique(np.concatenate([np.argsort(near[x])[:size] for x in trouble]))
+        free = np.flatnonzero(np.isin(best, nb))
+        fu = np.repeat(free, len(nb))
+        ft = np.tile(nb, len(free))
+        lk = c.locked[fu]
+        keep = (lk < 0) | (lk == ft)
+        fu, ft = fu[keep], ft[keep]
+        out = build_and_solve(
+            c,
+            fu,
+            ft,
+            integer=True,
+            fixed=best,
+            slack_penalty=sub_pen,
+            contiguity=True,
+            time_limit=max(min(deadline - time.perf_counter(), 30.0), 0.2),
+            mip_rel_gap=1e-2,
+            start=(ft == best[fu]).astype(float) if pieces.max() <= 1 else None,
+        )
+        if out.x is not None:
+            cand = best.copy()
+            sel = out.x > 0.5
+            cand[fu[sel]] = ft[sel]
+            if contiguity_violations(c.edges, cand, c.m) == 0:
+                best = cand
+                if ok(best):
+                    _stage(log, "contiguity_mip", t, c.objective(best), bound, territories=len(nb))
+                    return best
+        if len(nb) >= c.m:
+            break
+        size *= 2
+    nv = contiguity_violations(c.edges, best, c.m)
+    v = c.violation(best)
+    _stage(log, "contiguity", t, c.objective(best), bound, contiguity_violations=nv)
+    raise _HeuristicFailed(
+        f"the heuristic found no connected alignment in its time ({nv} disconnected piece(s), "
+        f"balance excess {v['balance']:.2%} of a target)"
+    )
+
+
+def _pieces(c: Compiled, a: np.ndarray) -> np.ndarray:
+    from spm_model.territory.contiguity import territory_components
+
+    assert c.edges is not None
+    return territory_components(c.edges, a, c.m)
 
 
 def _mip(
@@ -383,8 +572,9 @@ def _mip(
     if out.x is None:
         if out.status == "Infeasible":
             d = diagnose(c)
+            what = " with connected territories" if c.edges is not None else ""
             raise InfeasibleAlignment(
-                f"no feasible alignment (MIP proven infeasible): {d.message}", d
+                f"no feasible alignment{what} (the MIP proved it infeasible): {d.message}", d
             )
         return None, out.bound if np.isfinite(out.bound) else -np.inf
     a = np.full(c.n, -1)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from spm_model.territory.diagnose import InfeasibleAlignment
+from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment
 from spm_model.territory.metrics import alignment_metrics
 from spm_model.territory.problem import TerritoryProblem
 from spm_model.territory.solve import AlignmentResult, solve
@@ -115,7 +115,7 @@ def compare_scenarios(
         p = sc if isinstance(sc, TerritoryProblem) else base.replace(**dict(sc))
         try:
             r = solve(p, method=method, time_limit=time_limit, seed=seed)  # type: ignore[arg-type]
-        except InfeasibleAlignment as exc:
+        except (InfeasibleAlignment, AlignmentNotFound) as exc:
             results[name] = str(exc)
             cols[name] = {}
             continue
@@ -172,7 +172,7 @@ def tradeoff_frontier(
         p = problem.replace(max_moved=float(eps), disruption_weight=0.0)
         try:
             r = solve(p, method=method, time_limit=time_limit, seed=seed)  # type: ignore[arg-type]
-        except InfeasibleAlignment as exc:
+        except (InfeasibleAlignment, AlignmentNotFound) as exc:
             rows.append({"max_moved": eps, "feasible": False, "message": str(exc)})
             continue
         m = alignment_metrics(p.compile(), r.assign)
