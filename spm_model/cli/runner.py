@@ -42,7 +42,13 @@ def register(app: typer.Typer) -> None:
         ),
         html: bool = typer.Option(True, "--html/--no-html", help="Render the HTML report."),
         show_code: bool = typer.Option(False, help="Show code cells in the HTML report."),
-        timeout: float | None = typer.Option(None, help="Per-cell timeout in seconds."),
+        timeout: float = typer.Option(
+            600.0,
+            "--cell-timeout",
+            "--timeout",
+            min=0,
+            help="Seconds a cell may run before the run fails naming it (0: no limit).",
+        ),
         progress: bool = typer.Option(
             True, "--progress/--no-progress", help="Per-cell progress bar."
         ),
@@ -109,13 +115,20 @@ def register(app: typer.Typer) -> None:
             None, "--out", "-o", help="Output folder (overrides 'out')."
         ),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+        timeout: float | None = typer.Option(
+            None,
+            "--cell-timeout",
+            min=0,
+            help="Seconds a cell may run before its run fails (default: the batch file's "
+            "'timeout', else 600; 0: no limit).",
+        ),
     ) -> None:
         """Run a notebook over a grid or list of parameter sets; exit 1 if any run failed."""
         from spm_model.runner import run_batch
 
         result = run_batch(
             batch_file, out_dir=out, resume=resume, workers=workers, dask_address=dask,
-            progress=progress,
+            progress=progress, timeout=timeout,
         )  # fmt: skip
         typer.echo(result.summary())
         if not result.ok:

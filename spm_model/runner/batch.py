@@ -6,6 +6,7 @@ A batch file (YAML)::
     out: reports/batch/regions          # default: reports/batch/<file stem>
     name: "{region}"                    # run id template (default: varying values)
     workers: 2                          # local processes (default: CPU count, at most 4)
+    timeout: 600                        # seconds a cell may run (default 600; 0: no limit)
     parameters:                         # shared by every run
       data_path: data/sample
       quick: true
@@ -44,7 +45,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spm_model.errors import SpmConfigError
-from spm_model.runner.execute import RunFailure, RunResult, is_complete, read_run, run_notebook
+from spm_model.runner.execute import (
+    DEFAULT_CELL_TIMEOUT,
+    RunFailure,
+    RunResult,
+    is_complete,
+    read_run,
+    run_notebook,
+)
 from spm_model.runner.params import check_parameters, notebook_parameters, resolve_path_parameters
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -88,7 +96,11 @@ class BatchSpec(BaseModel):
     runs: list[dict[str, Any]] = Field(default_factory=list, description="Explicit parameter sets.")
     html: bool = Field(True, description="Render each run's HTML report.")
     show_code: bool = Field(False, description="Show code cells in the HTML reports.")
-    timeout: float | None = Field(None, gt=0, description="Per-cell timeout in seconds.")
+    timeout: float = Field(
+        DEFAULT_CELL_TIMEOUT,
+        ge=0,
+        description="Per-cell timeout in seconds (0: no limit); a slower cell fails its run.",
+    )
 
 
 @dataclass
@@ -283,7 +295,7 @@ class _Task:
     parameters: dict[str, Any]
     html: bool
     show_code: bool
-    timeout: float | None
+    timeout: float
 
 
 def _execute(task: _Task) -> RunResult:
@@ -386,6 +398,7 @@ def run_batch(
     workers: int | None = None,
     dask_address: str | None = None,
     progress: bool = True,
+    timeout: float | None = None,
 ) -> BatchResult:
     """Run a batch; failures are isolated and reported, never raised.
 
@@ -406,6 +419,9 @@ def run_batch(
         spm_model installed and the same file system.
     progress : bool
         Show a progress bar (tqdm) over runs.
+    timeout : float, optional
+        Per-cell timeout in seconds (default: the batch's ``timeout``, 600 s;
+        0 for no limit). A cell running longer fails its run, naming the cell.
 
     Returns
     -------
@@ -455,7 +471,7 @@ def run_batch(
                 run.parameters,
                 spec.html,
                 spec.show_code,
-                spec.timeout,
+                spec.timeout if timeout is None else timeout,
             )
         )
 

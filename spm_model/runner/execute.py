@@ -31,6 +31,13 @@ from spm_model.errors import SpmError
 from spm_model.runner.params import check_parameters, notebook_parameters, resolve_path_parameters
 
 DEFAULT_KERNEL = "python3"
+DEFAULT_CELL_TIMEOUT = 600.0
+"""Seconds a cell may run before the run fails (``spm run --cell-timeout``; 0 = no limit)."""
+STATIC_WIDGETS_ENV = "SPM_STATIC_WIDGETS"
+"""Set to ``1`` for the kernel: widgets render static snapshots (:mod:`spm_model.widgets.ui`)."""
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+"""Extra kernel arguments: the kernel's own log (transport warnings, "KeyboardInterrupt
+caught") stays off the runner's stderr; cell errors are in the executed notebook."""
 
 
 @dataclass
@@ -155,6 +162,7 @@ def is_complete(out_dir: str | os.PathLike[str], name: str) -> bool:
 
 
 def _failure_from(exc: BaseException) -> RunFailure:
+    from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
@@ -165,29 +173,82 @@ def _failure_from(exc: BaseException) -> RunFailure:
             evalue=exc.evalue,
             source="\n".join((exc.source or "").splitlines()[:3]),
         )
+    if isinstance(exc, CellTimeoutError):
+        # the cell is found in the executed notebook (:func:`_timed_out_cell`)
+        return RunFailure(None, None, "CellTimeoutError", "a cell ran past the per-cell timeout")
     return RunFailure(None, None, type(exc).__name__, str(exc))
 
 
+def _timed_out_cell(executed: Path, failure: RunFailure, timeout: float | None) -> None:
+    """Name the cell that ran past the per-cell timeout, if one did.
+
+    On a timeout the runner interrupts the kernel, so the cell fails with a
+    ``KeyboardInterrupt`` (or papermill reports a bare timeout error without a
+    cell). Papermill records a start time and duration on every cell it sends
+    to the kernel: the timed-out cell is the last one started, and its duration
+    reached the timeout. Then ``failure`` is rewritten as a ``CellTimeoutError``
+    naming that cell (index in the source notebook, execution count, source).
+    """
+    import nbformat
+
+    if not timeout:
+        return
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except Exception:
+        return
+    cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    started = [i for i, c in enumerate(cells) if c.metadata.get("papermill", {}).get("start_time")]
+    if not started:
+        return
+    index = started[-1]
+    cell = cells[index]
+    duration = cell.metadata.get("papermill", {}).get("duration")
+    if failure.ename != "CellTimeoutError" and (duration is None or duration < timeout):
+        return  # the cell failed by itself, before the timeout
+    injected = [
+        i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])
+    ]
+    failure.cell_index = index - 1 if injected and injected[0] < index else index
+    failure.execution_count = cell.get("execution_count")
+    failure.source = "\n".join(str(cell.source).splitlines()[:3])
+    failure.ename = "CellTimeoutError"
+    failure.evalue = (
+        f"the cell ran longer than the {timeout:g} s per-cell timeout and was interrupted "
+        "(raise it with --cell-timeout, 0 for no limit)"
+    )
+
+
+# how a timed-out cell shows up: interrupted, nbclient's reply, or papermill's fallback
+_TIMEOUT_ENAMES = ("KeyboardInterrupt", "CellTimeoutError", "CellExecutionError")
+
 _ENV_LOCK = threading.Lock()
 _ENV_USERS = 0
-_ENV_SAVED: str | None = None
+_ENV_SAVED: dict[str, str | None] | None = None
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+_KERNEL_ENV = {"MPLBACKEND": INLINE_BACKEND, STATIC_WIDGETS_ENV: "1"}
 
 
 @contextmanager
 def _inline_plots() -> Iterator[None]:
-    """Let the kernel draw inline plots even when the caller set ``MPLBACKEND=Agg``.
+    """Set the environment the kernel inherits for a non-interactive run.
 
-    The kernel inherits the environment; a non-interactive backend there would
-    make ``plt.show()`` draw nothing into the report. The variable is restored
-    when the last concurrent run in this process (threads of a Dask worker)
-    is done.
+    * ``MPLBACKEND`` inline, even when the caller set ``MPLBACKEND=Agg``: a
+      non-interactive backend there would make ``plt.show()`` draw nothing into
+      the report;
+    * ``SPM_STATIC_WIDGETS=1``: nobody answers widget messages in a batch run,
+      so the package's widgets display a static snapshot.
+
+    The variables are restored when the last concurrent run in this process
+    (threads of a Dask worker) is done.
     """
     global _ENV_USERS, _ENV_SAVED
     with _ENV_LOCK:
         if _ENV_USERS == 0:
-            _ENV_SAVED = os.environ.get("MPLBACKEND")
-            os.environ["MPLBACKEND"] = INLINE_BACKEND
+            _ENV_SAVED = {k: os.environ.get(k) for k in _KERNEL_ENV}
+            os.environ.update(_KERNEL_ENV)
         _ENV_USERS += 1
     try:
         yield
@@ -195,10 +256,11 @@ def _inline_plots() -> Iterator[None]:
         with _ENV_LOCK:
             _ENV_USERS -= 1
             if _ENV_USERS == 0:
-                if _ENV_SAVED is None:
-                    os.environ.pop("MPLBACKEND", None)
-                else:
-                    os.environ["MPLBACKEND"] = _ENV_SAVED
+                for k, v in (_ENV_SAVED or {}).items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
 
 
 def _source_index(executed: Path, index: int) -> int:
@@ -244,7 +306,7 @@ def run_notebook(
     html: bool = True,
     show_code: bool = False,
     kernel_name: str = DEFAULT_KERNEL,
-    timeout: float | None = None,
+    timeout: float | None = DEFAULT_CELL_TIMEOUT,
     progress_bar: bool = False,
     resolve_paths: bool = True,
     raise_on_error: bool = True,
@@ -271,7 +333,8 @@ def run_notebook(
         Jupyter kernel; ``python3`` is the project venv's kernel (its
         ``python`` is replaced by the running interpreter, ``sys.executable``).
     timeout : float, optional
-        Per-cell timeout in seconds.
+        Per-cell timeout in seconds (default 600); ``None`` or 0 for no limit. A
+        cell that runs longer stops the run, which fails naming the cell.
     progress_bar : bool
         Show papermill's per-cell progress bar.
     resolve_paths : bool
@@ -290,7 +353,8 @@ def run_notebook(
     SpmConfigError
         Unknown parameters, values of the wrong type, missing notebook or kernel.
     NotebookRunError
-        A cell raised (or called ``sys.exit`` with a non-zero code) and ``raise_on_error``.
+        A cell raised (or called ``sys.exit`` with a non-zero code) or ran past
+        the timeout, and ``raise_on_error``.
     """
     import papermill
 
@@ -326,7 +390,11 @@ def run_notebook(
                 kernel_name=kernel_name,
                 progress_bar=progress_bar,
                 cwd=str(nb_path.resolve().parent),
-                execution_timeout=timeout,
+                execution_timeout=timeout or None,
+                extra_arguments=KERNEL_ARGUMENTS,
+                # on a timeout: interrupt the cell (the kernel then shuts down cleanly)
+                interrupt_on_timeout=True,
+                error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []},
             )
     except Exception as exc:
         failure = _failure_from(exc)
@@ -335,6 +403,8 @@ def run_notebook(
         result.files["notebook"] = str(final_nb)
         if failure is not None and failure.cell_index is not None:
             failure.cell_index = _source_index(final_nb, failure.cell_index)
+        if failure is not None and failure.ename in _TIMEOUT_ENAMES:
+            _timed_out_cell(final_nb, failure, timeout)
         try:
             result.figures = read_figures(final_nb)
         except Exception:

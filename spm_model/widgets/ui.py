@@ -4,12 +4,22 @@ Each class builds its controls, wires them to a plain ``update`` method that
 calls :mod:`spm_model.widgets.logic`, keeps the latest results in attributes
 (``plan``, ``table``, ``payout``...) so tests can drive the widget by setting
 control values, and displays itself in Jupyter.
+
+In a non-interactive run (``spm run``, ``spm batch``, or any run with the
+environment variable ``SPM_STATIC_WIDGETS=1``) there is no front end to answer
+the widgets' messages, and executing clients (nbclient) can wait on them
+forever. There the widgets are built without a kernel comm (nothing is sent)
+and display a static snapshot instead: the current values and results as HTML
+and the figure as a plain inline image.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +32,18 @@ from spm_model.widgets import logic
 
 CostFunction = Callable[[Plan], tuple[np.ndarray, float | None]]
 
+STATIC_ENV = "SPM_STATIC_WIDGETS"
+"""Environment variable: ``1`` makes the widgets render static snapshots."""
+
+
+def static_mode() -> bool:
+    """Whether widgets render a static snapshot instead of live controls.
+
+    True when the environment variable ``SPM_STATIC_WIDGETS`` is ``1``/``true``/
+    ``yes``; the notebook runner sets it for the kernels it starts.
+    """
+    return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes")
+
 
 def _w() -> Any:
     import ipywidgets
@@ -29,13 +51,65 @@ def _w() -> Any:
     return ipywidgets
 
 
+_COMM_LOCK = threading.RLock()
+
+
+@contextmanager
+def _offline_widgets(active: bool) -> Iterator[None]:
+    """Build ipywidgets with comms that send nothing (when ``active``).
+
+    ipywidgets opens a comm to the front end for every widget it constructs
+    (including default layouts and styles); in a static run nobody answers, so
+    the widgets get a :class:`comm.DummyComm` instead. Values, observers and
+    callbacks work as usual.
+    """
+    if not active:
+        yield
+        return
+    import comm
+    import ipywidgets.comm as wcomm
+
+    def dummy(*args: Any, **kwargs: Any) -> Any:
+        return comm.DummyComm(*args, **kwargs)
+
+    with _COMM_LOCK:
+        saved = wcomm.create_comm
+        wcomm.create_comm = dummy
+        try:
+            yield
+        finally:
+            wcomm.create_comm = saved
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    """Return a small HTML table without the index, floats with thousands separators."""
+    return df.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.2f}", border=0)
+
+
 class _Base:
     widget: Any
+    static: bool = False
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
+        from IPython.display import HTML, display
 
-        display(self.widget)
+        if self.static:
+            note = (
+                "<p style='color:#555'><i>Static snapshot of the "
+                f"{html.escape(type(self).__name__)} widget (non-interactive run); "
+                "open the notebook in Jupyter to change the values.</i></p>"
+            )
+            display(HTML(note + self.snapshot_html()))
+            self.draw_snapshot()
+        else:
+            display(self.widget)
+
+    def snapshot_html(self) -> str:
+        """Return the widget's current state and results as static HTML."""
+        raise NotImplementedError
+
+    def draw_snapshot(self) -> None:
+        """Draw the widget's figure straight into the cell output (static runs)."""
 
 
 class PlanDesigner(_Base):
@@ -61,6 +135,13 @@ class PlanDesigner(_Base):
         cost_function: CostFunction | None = None,
         levels: Any = logic.DEFAULT_LEVELS,
         plot: bool = True,
+    ) -> None:
+        self.static = static_mode()
+        with _offline_widgets(self.static):
+            self._build(plan, cost_function, levels, plot)
+
+    def _build(
+        self, plan: Plan, cost_function: CostFunction | None, levels: Any, plot: bool
     ) -> None:
         w = _w()
         self.original = plan
@@ -99,6 +180,10 @@ class PlanDesigner(_Base):
         self._load_component()
 
     def _load_component(self) -> None:
+        with _offline_widgets(self.static):
+            self._load_component_controls()
+
+    def _load_component_controls(self) -> None:
         w = _w()
         name = self.component.value
         steps = logic.component_steps(self.plan, name)
@@ -184,30 +269,64 @@ class PlanDesigner(_Base):
             self._draw()
 
     def _draw(self) -> None:
+        if self.static:
+            return  # drawn once, when the snapshot is displayed
+        self.out.clear_output(wait=True)
+        with self.out:
+            self._figure()
+
+    def snapshot_html(self) -> str:
+        """Return the component being edited, its tiers or points, caps and status."""
+        comp = html.escape(str(self.component.value))
+        steps = pd.DataFrame(self.current_steps())
+        caps = (
+            f"component cap: {self.cap.value:g} x target"
+            if self.cap.value
+            else "component cap: none"
+        )
+        total = (
+            f"plan cap: {self.total_cap.value:g} x target incentive"
+            if self.total_cap.value
+            else "plan cap: none"
+        )
+        status = self.status.value
+        if not status.startswith("<"):
+            status = f"<p>{html.escape(status)}</p>"
+        return (
+            f"<p><b>{html.escape(self.plan.name)}</b>, component <b>{comp}</b> "
+            f"({self.kind}); {caps}; {total}</p>"
+            + (_html_table(steps) if len(steps) else "")
+            + status
+        )
+
+    def draw_snapshot(self) -> None:
+        """Draw the payout curve (and cost distribution) as a plain inline figure."""
+        if self.plot:
+            self._figure()
+
+    def _figure(self) -> None:
         import matplotlib.pyplot as plt
 
         from spm_model.reports import plots
 
-        self.out.clear_output(wait=True)
-        with self.out:
-            n = 2 if self.costs is not None else 1
-            _, axes = plt.subplots(1, n, figsize=(6 * n, 3.6), layout="constrained", squeeze=False)
-            plots.payout_curve(
-                {
-                    "edited": (self.table["attainment"], self.table["pct_of_target"]),
-                    "original": (
-                        self.table["attainment"],
-                        logic.payout_curve_table(self.original, self.levels)["pct_of_target"],
-                    ),
-                },
-                title=self.plan.name,
-                ax=axes[0, 0],
+        n = 2 if self.costs is not None else 1
+        _, axes = plt.subplots(1, n, figsize=(6 * n, 3.6), layout="constrained", squeeze=False)
+        plots.payout_curve(
+            {
+                "edited": (self.table["attainment"], self.table["pct_of_target"]),
+                "original": (
+                    self.table["attainment"],
+                    logic.payout_curve_table(self.original, self.levels)["pct_of_target"],
+                ),
+            },
+            title=self.plan.name,
+            ax=axes[0, 0],
+        )
+        if self.costs is not None:
+            plots.cost_distribution(
+                self.costs, self.budget, currency=self.plan.currency, ax=axes[0, 1]
             )
-            if self.costs is not None:
-                plots.cost_distribution(
-                    self.costs, self.budget, currency=self.plan.currency, ax=axes[0, 1]
-                )
-            plt.show()
+        plt.show()
 
 
 class EarningsEstimator(_Base):
@@ -233,6 +352,18 @@ class EarningsEstimator(_Base):
         credit_totals: pd.DataFrame | None = None,
         period: str | None = None,
         rep_id: str | None = None,
+    ) -> None:
+        self.static = static_mode()
+        with _offline_widgets(self.static):
+            self._build(ds, plan, credit_totals, period, rep_id)
+
+    def _build(
+        self,
+        ds: Dataset,
+        plan: Plan,
+        credit_totals: pd.DataFrame | None,
+        period: str | None,
+        rep_id: str | None,
     ) -> None:
         w = _w()
         self.ds, self.plan, self.credit_totals = ds, plan, credit_totals
@@ -306,6 +437,12 @@ class EarningsEstimator(_Base):
             f"(+{p['difference']:,.2f}; target incentive {p['target_incentive']:,.2f}).</p>"
         )
 
+    def snapshot_html(self) -> str:
+        """Return the selected rep, deals and the estimate."""
+        rep = html.escape(str(self.rep.value))
+        deals = ", ".join(map(str, self.deals.value)) or "none selected"
+        return f"<p>Rep <b>{rep}</b>; deals: {html.escape(deals)}</p>" + self.result.value
+
 
 class Leaderboard(_Base):
     """Reps ranked by attainment for a period and measure, with movement since the last period."""
@@ -317,6 +454,18 @@ class Leaderboard(_Base):
         period: str | None = None,
         measure: str = "new_business",
         roles: tuple[str, ...] = (),
+    ) -> None:
+        self.static = static_mode()
+        with _offline_widgets(self.static):
+            self._build(ds, credit_totals, period, measure, roles)
+
+    def _build(
+        self,
+        ds: Dataset,
+        credit_totals: pd.DataFrame,
+        period: str | None,
+        measure: str,
+        roles: tuple[str, ...],
     ) -> None:
         w = _w()
         self.ds, self.credit_totals = ds, credit_totals
@@ -349,6 +498,15 @@ class Leaderboard(_Base):
         ).drop(columns=["previous_rank"])
         self.out.value = shown.to_html(index=False, float_format=lambda v: f"{v:,.2f}")
 
+    def snapshot_html(self) -> str:
+        """Return the ranking for the selected period, measure and roles."""
+        roles = ", ".join(self.roles.value) or "all roles"
+        return (
+            f"<p>Period <b>{html.escape(str(self.period.value))}</b>, measure "
+            f"<b>{html.escape(str(self.measure.value))}</b>, {html.escape(roles)}</p>"
+            + self.out.value
+        )
+
 
 class WhatIfSliders(_Base):
     """Sliders for the simulation assumptions; cost distribution and figures follow.
@@ -374,6 +532,19 @@ class WhatIfSliders(_Base):
         seed: int = 0,
         budget: float | None = None,
         plot: bool = True,
+    ) -> None:
+        self.static = static_mode()
+        with _offline_widgets(self.static):
+            self._build(model, plan, n_scenarios, seed, budget, plot)
+
+    def _build(
+        self,
+        model: Any,
+        plan: Plan,
+        n_scenarios: int,
+        seed: int,
+        budget: float | None,
+        plot: bool,
     ) -> None:
         w = _w()
         self.model, self.plan, self.n_scenarios, self.seed = model, plan, n_scenarios, seed
@@ -441,17 +612,37 @@ class WhatIfSliders(_Base):
             f"budget {f['budget']:,.0f}: <b>{f['p_over_budget']:.0%}</b> chance of overrun; "
             f"{f['share_at_target']:.0%} of rep-periods at or above quota</p>"
         )
-        if self.plot:
-            import matplotlib.pyplot as plt
-
-            from spm_model.reports import plots
-
+        if self.plot and not self.static:
             self.out.clear_output(wait=True)
             with self.out:
-                plots.cost_distribution(
-                    self.result.costs,
-                    f["budget"],
-                    currency=cur,
-                    title=f"Simulated cost: {self.plan.name}",
-                )
-                plt.show()
+                self._figure()
+
+    def _figure(self) -> None:
+        import matplotlib.pyplot as plt
+
+        from spm_model.reports import plots
+
+        if self.result is None:
+            return
+        plots.cost_distribution(
+            self.result.costs,
+            self.result.figures["budget"],
+            currency=self.plan.currency,
+            title=f"Simulated cost: {self.plan.name}",
+        )
+        plt.show()
+
+    def snapshot_html(self) -> str:
+        """Return the assumptions on the sliders and the resulting figures."""
+        values = pd.DataFrame(
+            {
+                "assumption": [c.description for c in self.controls],
+                "value": [float(c.value) for c in self.controls],
+            }
+        )
+        return _html_table(values) + self.figures.value
+
+    def draw_snapshot(self) -> None:
+        """Draw the cost distribution as a plain inline figure."""
+        if self.plot:
+            self._figure()
