@@ -1,10 +1,69 @@
-"""``spm simulate``: Monte Carlo comp cost of one or more plans on a dataset."""
+"""``spm simulate``: Monte Carlo comp cost of one or more plans on a dataset.
+
+The model is built exactly as the notebooks, the end-to-end report and the
+widgets build it: the dataset is credited once with
+:func:`spm_model.calc.credit_dataset` and the scenario model is fitted on that
+crediting by :func:`spm_model.simulate.from_dataset`, so the same plan, data and
+seed print the same figures everywhere.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from spm_model.plans import Plan
+
+
+def _check_budget(value: float | None) -> float | None:
+    """Reject a budget that is not a positive, finite amount (currency)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a positive, finite amount, got {value!r}")
+    return value
+
+
+def _check_horizon(value: str | None) -> str | None:
+    """Reject a horizon that is not a fiscal year or period label such as ``2027``."""
+    if value is None:
+        return None
+    from spm_model.data import parse_period
+
+    try:
+        parse_period(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a fiscal year (e.g. 2027) or period label (e.g. 2027-Q1)"
+        ) from None
+    return value.strip()
+
+
+def _company_plans(plans: list[Plan], default_dir: Path, plan_dir: Path | None) -> dict[str, Plan]:
+    """Plans to credit the company with: ``plan_dir`` (or ``default_dir``) plus the first plan.
+
+    Every ``*.yaml``/``*.yml`` file of the folder is loaded; in the default folder a
+    file that is not a plan is skipped, in an explicit ``--plan-dir`` it is an error.
+    The first ``--plan`` (the one simulated reps are on) wins over a file of the same
+    id; further ``--plan`` files are alternatives to compare, not the company's plans.
+    """
+    from spm_model.errors import SpmError
+    from spm_model.plans import load_plan
+
+    folder = plan_dir if plan_dir is not None else default_dir
+    out: dict[str, Plan] = {}
+    for f in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            p = load_plan(f)
+        except SpmError:
+            if plan_dir is not None:
+                raise
+            continue
+        out[p.id] = p
+    out[plans[0].id] = plans[0]
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -16,26 +75,54 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(..., "--data", help="Dataset folder, .xlsx or .duckdb."),
         scenarios: int = typer.Option(10_000, "--scenarios", help="Number of scenarios."),
         seed: int = typer.Option(..., "--seed", help="Random seed (same seed, same numbers)."),
-        budget: float | None = typer.Option(None, "--budget", help="Incentive budget (currency)."),
+        budget: float | None = typer.Option(
+            None,
+            "--budget",
+            callback=_check_budget,
+            help="Incentive budget for the horizon (currency; positive).",
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="Folder for JSON/CSV summary and plots."
         ),
-        horizon: str | None = typer.Option(None, help="Fiscal year to simulate (default: last)."),
+        horizon: str | None = typer.Option(
+            None,
+            callback=_check_horizon,
+            help="Fiscal year to simulate, e.g. 2027 (default: the last year with quotas).",
+        ),
         family: str = typer.Option("lognormal", help="lognormal, normal, gamma or empirical."),
+        plan_dir: Path | None = typer.Option(
+            None,
+            "--plan-dir",
+            help="Folder of the company's plan YAML files: the dataset is credited once with "
+            "every rep's own plan (its clawback window), as statements and the end-to-end "
+            "report do (default: the folder of the first --plan).",
+        ),
+        sensitivity: bool = typer.Option(
+            False,
+            "--sensitivity",
+            help="Also print the tornado of the first plan's mean cost (written to "
+            "sensitivity.csv with --out).",
+        ),
+        sensitivity_scenarios: int = typer.Option(
+            2_000, help="Scenarios per run of the tornado (same seed in every run)."
+        ),
         chunk_size: int = typer.Option(10_000, help="Scenarios per chunk."),
         tol: float | None = typer.Option(None, help="Run until relative MCSE of mean cost <= tol."),
         scheduler: str | None = typer.Option(None, help="Dask scheduler address (else local)."),
         plots: bool = typer.Option(True, help="Write PNG plots with --out."),
     ) -> None:
         """Simulate what the plan(s) will cost for the reps of the first plan, and the risk."""
+        from spm_model.calc import credit_dataset
         from spm_model.data import load_dataset
         from spm_model.plans import load_plan
         from spm_model.simulate import from_dataset
+        from spm_model.simulate import sensitivity as tornado
         from spm_model.simulate import simulate as run
 
         plans = [load_plan(p) for p in plan]
         ds = load_dataset(data)
-        model = from_dataset(ds, plans[0], horizon=horizon, family=family)
+        credits = credit_dataset(ds, _company_plans(plans, plan[0].parent, plan_dir))
+        model = from_dataset(ds, plans[0], horizon=horizon, family=family, credits=credits)
         res = run(
             model,
             plans,
@@ -49,6 +136,28 @@ def register(app: typer.Typer) -> None:
             progress=False,
         )
         typer.echo(res.text())
+        projected = model.info.get("quota_projected") or []
+        if projected:
+            typer.echo(
+                f"\nnote: quotas of some reps for {', '.join(projected)} projected from the "
+                "same period of the previous fiscal year (not in the quotas table)"
+            )
+        table = None
+        if sensitivity:
+            table = tornado(model, plans[0], seed=seed, n_scenarios=sensitivity_scenarios)
+            typer.echo(
+                f"\nSensitivity of {plans[0].id} mean cost "
+                f"({sensitivity_scenarios:,} scenarios per run, seed {seed}):"
+            )
+            typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
         if out is not None:
             paths = res.write(out, plots=plots)
+            if table is not None:
+                from spm_model.data.io import atomic_write_text
+
+                paths.append(
+                    atomic_write_text(
+                        out / "sensitivity.csv", table.to_csv(index=False, lineterminator="\n")
+                    )
+                )
             typer.echo(f"written: {', '.join(str(p) for p in paths)}")

@@ -429,6 +429,7 @@ def from_dataset(
             if spec.quota_ratio_of is not None:
                 continue  # derived below from the other measure's quota
             for t, lab in enumerate(labels):
+                active = not (hired[i] > p_end[t].asm8) and not (left[i] < p_start[t].asm8)
                 v = idx.get((rid, qname[m], lab))
                 if v is None:
                     # same period of the previous fiscal year, else the rep's nearest quota
@@ -437,10 +438,10 @@ def from_dataset(
                         v = idx.get((rid, qname[m], prev[u]))
                         if v is not None:
                             v *= quota_growth
-                            projected.add(lab)
+                            if active:
+                                projected.add(lab)
                             break
                 if v is None:
-                    active = not (hired[i] > p_end[t].asm8) and not (left[i] < p_start[t].asm8)
                     if active:
                         missing.setdefault((lab, qname[m]), []).append(str(rid))
                     v = 0.0

@@ -3,9 +3,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
 from typer.testing import CliRunner
 
+from spm_model.calc import credit_dataset
 from spm_model.cli import app
+from spm_model.data import load_dataset
+from spm_model.errors import SpmDataError
+from spm_model.plans import Plan, load_plan
+from spm_model.simulate import from_dataset, sensitivity, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = str(ROOT / "templates" / "plans" / "saas_ae.yaml")
@@ -68,3 +77,130 @@ def test_spm_simulate_bad_family_is_a_clear_error():
     )
     assert r.exit_code != 0
     assert "weibull" in str(r.exception)
+
+
+DATA = str(ROOT / "data" / "sample")
+PLAN_DIR = ROOT / "templates" / "plans"
+
+
+def _run(*args: str):
+    return CliRunner().invoke(app, ["simulate", "--plan", PLAN, "--data", DATA, *args])
+
+
+def _flat(text: str) -> str:
+    """CLI output without rich's box drawing and line wrapping."""
+    return " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("budget", ["-5", "0", "nan", "inf", "-inf"])
+def test_budget_must_be_positive_and_finite(budget):
+    r = _run("--seed", "1", "--scenarios", "100", f"--budget={budget}")
+    assert r.exit_code != 0
+    assert "--budget" in r.output and "positive, finite" in _flat(r.output)
+
+
+def test_non_numeric_horizon_is_a_clear_error():
+    r = _run("--seed", "1", "--scenarios", "100", "--horizon", "next-year")
+    assert r.exit_code != 0
+    assert not isinstance(r.exception, ValueError | TypeError | KeyError)
+    assert "--horizon" in r.output and "not a fiscal year" in _flat(r.output)
+
+
+def test_horizon_without_quotas_is_an_error_naming_the_periods():
+    r = _run("--seed", "1", "--scenarios", "100", "--horizon", "2028")
+    assert r.exit_code != 0
+    assert isinstance(r.exception, SpmDataError)
+    msg = str(r.exception)
+    assert "2028-Q1, 2028-Q2, 2028-Q3, 2028-Q4" in msg and "quotas" in msg
+
+
+def test_compare_reports_the_distribution_of_the_difference(tmp_path):
+    alt = Plan.from_dict({**load_plan(PLAN).to_dict(), "id": "saas_ae_alt"})
+    d = alt.to_dict()
+    d["components"][0]["tiers"][2]["rate"] = 2.1
+    (tmp_path / "alt.yaml").write_text(yaml.safe_dump(d))
+    out = tmp_path / "sim"
+    args = ["--plan", str(tmp_path / "alt.yaml"), "--seed", "3", "--scenarios", "1000"]
+    r = _run(*args, "--out", str(out), "--no-plots")
+    assert r.exit_code == 0, r.output
+    for fig in ("P5 difference B - A", "P50 difference B - A", "P95 difference B - A", "P(B > A)"):
+        assert fig in r.output
+    js = json.loads((out / "summary.json").read_text())
+    cmp = js["comparisons"]["saas_ae_alt vs saas_ae"]
+    sc = pd.read_csv(out / "scenarios.csv")
+    diff = sc["cost[saas_ae_alt]"] - sc["cost[saas_ae]"]  # same scenarios for both plans
+    assert cmp["P(B > A)"]["estimate"] == pytest.approx(float((diff > 0).mean()))
+    assert cmp["P50 difference B - A"]["estimate"] == pytest.approx(float(diff.median()), abs=0.01)
+    assert cmp["P5 difference B - A"]["estimate"] <= cmp["P95 difference B - A"]["estimate"]
+
+
+def test_sensitivity_tornado_from_the_cli(tmp_path):
+    out = tmp_path / "sim"
+    r = _run(
+        "--seed",
+        "5",
+        "--scenarios",
+        "300",
+        "--sensitivity",
+        "--sensitivity-scenarios",
+        "300",
+        "--out",
+        str(out),
+        "--no-plots",
+    )
+    assert r.exit_code == 0, r.output
+    assert "Sensitivity of saas_ae mean cost" in r.output
+    t = pd.read_csv(out / "sensitivity.csv")
+    assert {"mean attainment", "volatility"} <= set(t["assumption"])
+    ma = t.set_index("assumption").loc["mean attainment"]
+    assert ma["low_cost"] < ma["base"] < ma["high_cost"]  # more attainment costs more
+    # the same tornado as the library call on the same model and seed
+    ds = load_dataset(DATA)
+    plan = load_plan(PLAN)
+    company = [load_plan(f) for f in sorted(PLAN_DIR.glob("*.yaml"))]
+    model = from_dataset(ds, plan, credits=credit_dataset(ds, company))
+    lib = sensitivity(model, plan, seed=5, n_scenarios=300)
+    np.testing.assert_allclose(t["low_cost"], lib["low_cost"], rtol=0, atol=0.005)
+    np.testing.assert_allclose(t["high_cost"], lib["high_cost"], rtol=0, atol=0.005)
+
+
+@pytest.mark.parametrize("plan_dir", [True, False])
+def test_cli_equals_the_notebook_and_report_path(tmp_path, plan_dir):
+    """`spm simulate` and the notebooks/end-to-end report print the same figures.
+
+    The report credits the company once with every plan (``credit_dataset(ds, plans)``)
+    and builds each plan's model with ``from_dataset(ds, plan, credits=credits)``.
+    """
+    seed, n, budget = 20240101, 2_000, 2_509_000.0
+    out = tmp_path / "sim"
+    extra = ["--plan-dir", str(PLAN_DIR)] if plan_dir else []
+    r = _run(
+        "--seed", str(seed), "--scenarios", str(n), "--budget", str(budget), "--out", str(out),
+        "--no-plots", *extra,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    cli = json.loads((out / "summary.json").read_text())["plans"]["saas_ae"]
+    # the report's path (notebooks/00_end_to_end_report.ipynb, cost simulation section)
+    ds = load_dataset(DATA)
+    plans = {p.id: p for p in (load_plan(f) for f in sorted(PLAN_DIR.glob("*.yaml")))}
+    credits = credit_dataset(ds, plans)
+    p = plans["saas_ae"]
+    model = from_dataset(ds, p, credits=credits)
+    res = simulate(model, p, n, seed=seed, budget=budget)
+    report = json.loads(json.dumps(res.summary().to_dict()))
+    assert cli["figures"] == report["figures"]
+    assert cli["levels"] == report["levels"]
+    assert cli["figures"]["mean cost"]["estimate"] == res.summary().value("mean cost")
+
+
+def test_notebooks_build_the_model_from_the_one_crediting():
+    """Every notebook that simulates builds its model with from_dataset(..., credits=...)."""
+    calls = 0
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        for line in code.splitlines():
+            if "from_dataset(ds" in line:
+                calls += 1
+                assert "credits=" in line and "credited=" not in line, (nb.name, line)
+    assert calls >= 3
