@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.pytensor
 export MPLBACKEND ?= Agg
 
-.PHONY: venv report test lint bench clean sample
+.PHONY: venv report test lint bench clean sample browser
 
 # Re-installs only when pyproject.toml or constraints.txt change (idempotent).
 $(STAMP): pyproject.toml constraints.txt
@@ -27,7 +27,15 @@ report: $(STAMP)
 		-p data_path data/sample -p plan_dir templates/plans -p output_dir reports/end_to_end
 	@echo "The report is at $(CURDIR)/reports/end_to_end.html (executed notebook: reports/end_to_end.ipynb)"
 
-test: $(STAMP)
+# Headless Chromium for the browser tests of the served apps (Debian package `chromium`;
+# Playwright drives it as the system browser). Installs only when missing and apt-get exists.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get > /dev/null 2>&1; then \
+		(apt-get update -qq && apt-get install -y -qq chromium > /dev/null) \
+		|| echo "chromium could not be installed: the browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)
