@@ -83,12 +83,11 @@ def _check_05(fig: dict, tmp: Path) -> None:
 
 def _check_00(fig: dict, tmp: Path) -> None:
     from spm_model import load_dataset, load_plan
-    from spm_model.calc import calculate
-    from spm_model.crediting import credit_transactions
+    from spm_model.calc import calculate, credit_dataset
 
     ds = load_dataset(SAMPLE)
-    credits = credit_transactions(ds)
     plans = [load_plan(p) for p in sorted((ROOT / "templates" / "plans").glob("*.yaml"))]
+    credits = credit_dataset(ds, plans)  # once, each rep under their own plan's clawback window
     used = set(ds.reps["plan_id"])
     payable = sum(
         float(calculate(p, ds, "2026-Q3", credits=credits).summary["payable"].sum())
