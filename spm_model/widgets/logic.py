@@ -472,7 +472,7 @@ def what_if(
     Parameters
     ----------
     model : spm_model.simulate.ScenarioModel
-        Fitted once (``spm_model.simulate.from_dataset``); shifted here with
+        Fitted once (``from_dataset(ds, plan, credits=credits)``); shifted here with
         ``model.with_assumptions``.
     plan : Plan
     mean_scale, sd_scale : float

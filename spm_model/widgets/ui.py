@@ -514,7 +514,7 @@ class WhatIfSliders(_Base):
     Parameters
     ----------
     model : spm_model.simulate.ScenarioModel
-        Fitted scenario model (``from_dataset(ds, plan)``).
+        Fitted scenario model (``from_dataset(ds, plan, credits=credits)``).
     plan : Plan
     n_scenarios, seed : int
         Size and seed of every run (same seed: differences come from the assumptions).
