@@ -309,7 +309,7 @@ def solve(
             best = a_mip
         used.append("mip")
     if best is None:
-        d = diagnose(c)
+        d = diagnose(c, time_limit=_diag_time(time_limit))
         if d.proven_infeasible:
             raise InfeasibleAlignment(f"no feasible alignment: {d.message}", d)
         raise AlignmentNotFound(
@@ -347,6 +347,11 @@ def solve(
 
 _FALLBACK_MAX_PAIRS = 2_000_000
 """Largest units x territories handed to the full MIP when the heuristic finds nothing."""
+
+
+def _diag_time(time_limit: float) -> float:
+    """Seconds per exact check of the infeasibility diagnosis, scaled to the solve's limit."""
+    return float(min(10.0, max(1.0, time_limit / 4)))
 
 
 def _stage(log: list[dict], stage: str, t: float, obj: float, bound: float, **extra) -> None:
@@ -390,7 +395,7 @@ def _heuristic(
         log, "lp_bound", t0, lp.lp_objective, lp.lower_bound, rounds=lp.rounds, columns=lp.columns
     )
     if lp.x is None:
-        d = diagnose(c)
+        d = diagnose(c, time_limit=_diag_time(time_limit))
         if d.proven_infeasible:
             raise InfeasibleAlignment(f"no feasible alignment: {d.message}", d)
         raise _HeuristicFailed(f"the LP relaxation stopped with status {lp.status}")
@@ -571,7 +576,7 @@ def _mip(
     _stage(log, "mip", t, out.objective, out.bound, status=out.status, gap=out.gap)
     if out.x is None:
         if out.status == "Infeasible":
-            d = diagnose(c)
+            d = diagnose(c, time_limit=_diag_time(time_limit))
             what = " with connected territories" if c.edges is not None else ""
             raise InfeasibleAlignment(
                 f"no feasible alignment{what} (the MIP proved it infeasible): {d.message}", d
