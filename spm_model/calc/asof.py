@@ -42,7 +42,6 @@ from spm_model.data.dataset import Dataset
 from spm_model.data.periods import PeriodSpan, periods_between
 from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.plans import Deal, Plan
-from spm_model.plans.money import round_cents
 
 
 def _ts(d: object) -> pd.Timestamp:
@@ -263,6 +262,72 @@ def asof_period_index(result: CalcResult) -> int:
     return len(periods) - 1
 
 
+def _at_attainment(
+    v: pd.DataFrame, labels: list[str], t0: int, att: Decimal, cumulative: bool
+) -> pd.DataFrame:
+    """Credited values set to ``att`` x quota from period ``t0`` on (vectorised, exact cents).
+
+    Per (rep, measure) with a quota in the year: non-cumulative plans get
+    ``round(att x quota)`` in every period from ``t0`` whose quota is not zero;
+    cumulative plans get the period credit that brings year-to-date credit to
+    ``round(att x year-to-date quota)`` at the end of every period from ``t0``.
+    Rounding is half away from zero, to the cent, in integer arithmetic.
+    """
+    if v.empty:
+        return v
+    num, den = att.as_integer_ratio()
+    n_p = len(labels)
+    lab_pos = {lab: k for k, lab in enumerate(labels)}
+    keys = v[["rep_id", "measure"]].drop_duplicates().reset_index(drop=True)
+    kidx = pd.MultiIndex.from_frame(keys).get_indexer(
+        pd.MultiIndex.from_frame(v[["rep_id", "measure"]])
+    )
+    pidx = v["period"].map(lab_pos).to_numpy()
+    ok = ~pd.isna(pidx)
+    kidx, pidx = kidx[ok], pidx[ok].astype(np.int64)
+    shape = (len(keys), n_p)
+    q = np.zeros(shape, np.int64)
+    c = np.zeros(shape, np.int64)
+    x = np.zeros(shape, np.float64)
+    present = np.zeros(shape, bool)
+    q[kidx, pidx] = np.rint(v["quota"].to_numpy(np.float64)[ok] * 100).astype(np.int64)
+    c[kidx, pidx] = np.rint(v["credited"].to_numpy(np.float64)[ok] * 100).astype(np.int64)
+    x[kidx, pidx] = v["cancelled"].to_numpy(np.float64)[ok]
+    present[kidx, pidx] = True
+    has_quota = (q != 0).any(axis=1)
+
+    def scaled(cents: np.ndarray) -> np.ndarray:
+        n = cents * num
+        return np.sign(n) * ((2 * np.abs(n) + den) // (2 * den))
+
+    new = c.copy()
+    if cumulative:
+        target_cum = scaled(np.cumsum(q, axis=1))
+        prev_cum = np.concatenate([np.zeros((len(keys), 1), np.int64), np.cumsum(c, axis=1)], 1)
+        for t in range(t0, n_p):
+            base = prev_cum[:, t] if t == t0 else target_cum[:, t - 1]
+            col = target_cum[:, t] - base
+            new[:, t] = np.where(has_quota, col, c[:, t])
+        touched = np.zeros(shape, bool)
+        touched[:, t0:] = has_quota[:, None]
+    else:
+        touched = np.zeros(shape, bool)
+        touched[:, t0:] = q[:, t0:] != 0
+        new = np.where(touched, scaled(q), c)
+    keep = present | touched
+    ki, pi = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "rep_id": keys["rep_id"].to_numpy()[ki],
+            "period": np.asarray(labels, dtype=object)[pi],
+            "measure": keys["measure"].to_numpy()[ki],
+            "credited": new[ki, pi] / 100.0,
+            "quota": q[ki, pi] / 100.0,
+            "cancelled": x[ki, pi],
+        }
+    )
+
+
 def _changed_inputs(
     result: CalcResult,
     reps: Sequence[str],
@@ -278,45 +343,7 @@ def _changed_inputs(
     if attainment is not None:
         if not np.isfinite(attainment) or attainment < 0:
             raise SpmConfigError(f"attainment must be a finite fraction >= 0, got {attainment!r}")
-        att = Decimal(repr(float(attainment)))
-        later = set(labels[t0:])
-        quota_measures = [
-            n for n in plan.measures if v.loc[v["measure"] == n, "quota"].abs().sum() > 0
-        ]
-        new_rows = []
-        for r in reps:
-            for m in quota_measures:
-                sel = (v["rep_id"] == r) & (v["measure"] == m)
-                have = {p: i for p, i in zip(v.loc[sel, "period"], v.index[sel], strict=True)}
-                cum_q = Decimal(0)
-                cum_c = Decimal(0)
-                for lab in labels:
-                    i = have.get(lab)
-                    q = Decimal(str(v.at[i, "quota"])) if i is not None else Decimal(0)
-                    c = Decimal(str(v.at[i, "credited"])) if i is not None else Decimal(0)
-                    if lab in later and (q != 0 or plan.cumulative):
-                        if plan.cumulative:
-                            target = round_cents(att * (cum_q + q)) - cum_c
-                        else:
-                            target = round_cents(att * q)
-                        if i is None:
-                            new_rows.append(
-                                {
-                                    "rep_id": r,
-                                    "period": lab,
-                                    "measure": m,
-                                    "credited": float(target),
-                                    "quota": 0.0,
-                                    "cancelled": 0.0,
-                                }
-                            )
-                        else:
-                            v.at[i, "credited"] = float(target)
-                        c = target
-                    cum_q += q
-                    cum_c += c
-        if new_rows:
-            v = pd.concat([v, pd.DataFrame(new_rows)], ignore_index=True)
+        v = _at_attainment(v, labels, t0, Decimal(repr(float(attainment))), plan.cumulative)
     new_deals = {k: list(x) for k, x in inputs.deals.items() if k[0] in want}
     if deals:
         lab = labels[t0]

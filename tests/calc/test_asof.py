@@ -155,6 +155,8 @@ def test_adding_a_booking_never_lowers_pay_on_a_plan_without_decelerators(
     except Exception as exc:  # rep not employed in that quarter
         assert "employed" in str(exc)
         return
+    if rep not in payable(base).index:  # employed this year, but not in that quarter
+        return
     more = what_if(base, rep, deals=[amount])
     assert payable(more)[rep] >= payable(base)[rep]
 
