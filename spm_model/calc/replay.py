@@ -2,9 +2,15 @@
 
 * :func:`replay` runs a plan (the current one, or a new design) over a past
   fiscal year of credited data and sets what it would have paid beside what
-  was paid (``payments``), rep by rep and pay period by pay period.
-* :class:`ReplayResult` lists the discrepancies (over/under payment, missing
-  or unexpected payments, duplicates) and summarises them.
+  was paid (``payments``), rep by rep and pay period by pay period;
+  :func:`replay_many` replays every plan of a company over every closed year.
+* :func:`reconcile` separates **timing** from **errors**. A payment made in a
+  later pay run than its period's (a late payment, or a leaver's final-pay run
+  that settles the last two periods at once) leaves one period short and the
+  next one over by the same amount, to the cent: both rows are ``timing``, not
+  errors. What remains is an error, named by kind where the amounts show it
+  (:data:`ERROR_KINDS`: a duplicated payment, a flat over- or under-payment of
+  a round amount, a rate typo).
 * :func:`dispute_summary` counts disputes, amounts claimed and granted and
   resolution times by category, region and month; :func:`payout_trends`
   summarises payments over time.
@@ -12,28 +18,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
+from spm_model.calc.credit import credit_dataset
 from spm_model.calc.engine import CalcResult, calculate
 from spm_model.crediting import CreditingResult
 from spm_model.data.dataset import Dataset
-from spm_model.data.periods import Frequency, parse_period, period_labels
-from spm_model.errors import SpmConfigError
+from spm_model.data.periods import Frequency, parse_period, period_labels, periods_between
+from spm_model.errors import SpmConfigError, SpmError
 from spm_model.plans import Plan
 
 RECON_STATUSES = {
     "match": "paid what the plan pays (within the tolerance)",
+    "timing": "paid in another pay run: the amount one period is short, the next is over "
+    "(late payment, final-pay run of a leaver); not an error",
     "overpaid": "paid more than the plan pays",
     "underpaid": "paid less than the plan pays",
     "not_paid": "the plan pays something, no payment recorded",
     "unexpected_payment": "payment recorded where the plan pays nothing",
-    "duplicate_payment": "several payments for one rep and period whose sum is off",
+    "duplicate_payment": "one payment of the period recorded twice",
 }
 """Statuses of :attr:`ReplayResult.reconciliation` and what they mean."""
+
+ERROR_KINDS = {
+    "duplicate_payment": "a payment of the period recorded twice (paid = 2 payments of one amount)",
+    "rate_typo": "paid the statement times a mistyped rate factor (see RATE_TYPO_FACTORS)",
+    "overpaid_flat": "paid a round amount (a multiple of FLAT_STEP) more than the statement",
+    "underpaid_flat": "paid a round amount (a multiple of FLAT_STEP) less than the statement",
+}
+"""Error kinds :func:`reconcile` names in the ``kind`` column (empty when the amounts show none)."""
+
+TIMING_KINDS = {
+    "paid_next_period": "part or all of the period's pay was paid in the next period's run",
+    "includes_previous_period": "the period's payments include pay of the previous period",
+    "final_pay_run": "a leaver's final-pay run paid this period together with the next one",
+}
+"""Timing kinds :func:`reconcile` names in the ``kind`` column of ``timing`` rows."""
+
+RATE_TYPO_FACTORS = (Decimal("0.5"), Decimal("1.1"), Decimal("1.5"))
+"""Paid / statement ratios read as a mistyped rate (5% or 15% keyed for 10%, 11% for 10%)."""
+
+FLAT_STEP_CENTS = 10_000
+"""A flat error is a whole multiple of this many cents (100.00 in the currency)."""
+
+PAY_LAG_DAYS = 15
+"""Days after a pay period's end on which its regular pay run is made (the generator's payroll)."""
+
+_CENT = Decimal("0.01")
 
 
 @dataclass
@@ -48,7 +86,10 @@ class ReplayResult:
         One row per rep and payment period: ``recomputed`` (what the plan
         pays), ``paid`` (sum of payments), ``payments`` (count),
         ``payment_ids``, ``difference`` (paid - recomputed), ``status``
-        (:data:`RECON_STATUSES`), plus role, region and team. Currency.
+        (:data:`RECON_STATUSES`), ``kind`` (:data:`ERROR_KINDS` or
+        :data:`TIMING_KINDS`; empty when none applies), ``timing_amount``
+        (amount moved to or from a neighbouring pay period), plus role,
+        region and team. Currency.
     tolerance : float
         Differences up to this amount count as a match (currency).
     """
@@ -59,12 +100,20 @@ class ReplayResult:
 
     @property
     def discrepancies(self) -> pd.DataFrame:
-        """Reconciliation rows that are not a match, largest difference first."""
+        """Payment errors: rows that are neither a match nor timing, largest difference first."""
         r = self.reconciliation
-        d = r[r["status"] != "match"]
+        d = r[~r["status"].isin(["match", "timing"])]
         return d.reindex(d["difference"].abs().sort_values(ascending=False).index).reset_index(
             drop=True
         )
+
+    errors = discrepancies
+
+    @property
+    def timing(self) -> pd.DataFrame:
+        """Timing differences (not errors): rows with status ``timing``, by rep and period."""
+        r = self.reconciliation
+        return r[r["status"] == "timing"].reset_index(drop=True)
 
     def by_rep(self) -> pd.DataFrame:
         """Would-have-paid versus paid per rep over the year (currency)."""
@@ -107,8 +156,46 @@ class ReplayResult:
             f"ReplayResult(plan={self.calc.plan.id!r}, {self.calc.period}, "
             f"{r['rep_id'].nunique()} reps: "
             f"would pay {r['recomputed'].sum():,.2f}, paid {r['paid'].sum():,.2f}, "
-            f"{len(self.discrepancies)} discrepancies)"
+            f"{len(self.discrepancies)} payment errors, {len(self.timing)} timing rows)"
         )
+
+
+def closed_years(ds: Dataset, plan: Plan, pay_lag_days: int = PAY_LAG_DAYS) -> list[int]:
+    """Fiscal years of ``plan`` that lie inside the data and whose last pay run is past.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Company data; its window is ``meta.start_date`` .. ``meta.end_date``
+        (default: first and last transaction date).
+    plan : Plan
+        Gives the fiscal calendar.
+    pay_lag_days : int
+        Days after a period's end on which it is paid.
+
+    Returns
+    -------
+    list of int
+        Fiscal years, in order (empty when the window holds none).
+    """
+    dates = ds.transactions["date"]
+    start = ds.meta.start_date or (pd.Timestamp(dates.min()).date() if len(dates) else None)
+    end = ds.as_of
+    if start is None:
+        return []
+    years = range(start.year - 1, end.year + 2)
+    out = []
+    for y in years:
+        span = parse_period(str(y), plan.fy_start_month)
+        if span.start >= start and span.end + timedelta(days=pay_lag_days) <= end:
+            out.append(y)
+    return out
+
+
+def _company_plans(plan: Plan, plans: Iterable[Plan] | Mapping[str, Plan] | None) -> list[Plan]:
+    """Return the company's plans with ``plan`` replacing the one of the same id."""
+    items = list(plans.values() if isinstance(plans, Mapping) else (plans or []))
+    return [p for p in items if p.id != plan.id] + [plan]
 
 
 def replay(
@@ -116,6 +203,7 @@ def replay(
     ds: Dataset,
     year: int | str,
     *,
+    plans: Iterable[Plan] | Mapping[str, Plan] | None = None,
     credits: CreditingResult | None = None,
     reps: Sequence[str] | None = None,
     tolerance: float = 0.01,
@@ -132,8 +220,14 @@ def replay(
         Company data with ``payments``.
     year : int or str
         Fiscal year (``2025``).
+    plans : iterable or mapping of Plan, optional
+        The company's other plans, for crediting as pay does: each rep's
+        cancellations are clawed back under the window of their own plan, and
+        a manager's roll-up follows (``plan`` replaces the plan of its id).
+        Without them only the members of ``plan`` get its window.
     credits : CreditingResult, optional
-        Crediting to use (default: credit ``ds`` with the plan's clawbacks).
+        Crediting to use (default: :func:`~spm_model.calc.credit_dataset`
+        with ``plans``).
     reps : sequence of str, optional
         Replay these reps on the plan (default: the plan's members).
     tolerance : float
@@ -146,6 +240,9 @@ def replay(
     Returns
     -------
     ReplayResult
+        Timing differences that cross the year's edges are recognised: when
+        the first or last pay period of the year is off, the neighbouring pay
+        period of the adjacent year is recomputed for those reps.
     """
     label = str(year).strip()
     try:
@@ -154,9 +251,55 @@ def replay(
         raise SpmConfigError(str(exc)) from None
     if span.freq != "year":
         raise SpmConfigError(f"replay needs a fiscal year such as 2025, got {year!r}")
+    if credits is None:
+        credits = credit_dataset(ds, _company_plans(plan, plans))
     calc = calculate(plan, ds, span.label, credits=credits, reps=reps, progress=progress)
-    recon = reconcile(calc, ds if payments is None else ds.replace(payments=payments), tolerance)
+    pds = ds if payments is None else ds.replace(payments=payments)
+    recon = reconcile(calc, pds, tolerance)
+    edges = _edge_neighbours(calc, pds, recon, credits, tolerance)
+    if edges is not None:
+        recon = reconcile(calc, pds, tolerance, neighbours=edges)
     return ReplayResult(calc, recon, tolerance)
+
+
+def replay_many(
+    plans: Iterable[Plan] | Mapping[str, Plan],
+    ds: Dataset,
+    years: Sequence[int | str] | None = None,
+    *,
+    tolerance: float = 0.01,
+    pay_lag_days: int = PAY_LAG_DAYS,
+) -> list[ReplayResult]:
+    """Replay every plan of a company over every closed fiscal year, crediting once.
+
+    Parameters
+    ----------
+    plans : iterable or mapping of Plan
+        The company's plans (each rep is replayed on ``reps.plan_id``).
+    ds : Dataset
+        Company data with ``payments``.
+    years : sequence of int or str, optional
+        Fiscal years (default: :func:`closed_years` of each plan).
+    tolerance : float
+        Largest difference counted as a match (currency).
+    pay_lag_days : int
+        Days after a period's end on which it is paid (for :func:`closed_years`).
+
+    Returns
+    -------
+    list of ReplayResult
+        One per plan with members and year.
+    """
+    items = list(plans.values() if isinstance(plans, Mapping) else plans)
+    credits = credit_dataset(ds, items)
+    members = set(ds.reps["plan_id"].dropna().astype(object)) if "plan_id" in ds.reps else set()
+    out = []
+    for p in items:
+        if p.id not in members:
+            continue
+        for y in years if years is not None else closed_years(ds, p, pay_lag_days):
+            out.append(replay(p, ds, y, credits=credits, tolerance=tolerance))
+    return out
 
 
 def _freq_of(labels: pd.Series) -> Frequency | None:
@@ -168,12 +311,164 @@ def _freq_of(labels: pd.Series) -> Frequency | None:
     return None
 
 
-def reconcile(calc: CalcResult, ds: Dataset, tolerance: float = 0.01) -> pd.DataFrame:
+def _pay_freq(plan: Plan, payments: pd.DataFrame) -> Frequency:
+    """Return the plan's pay frequency, or the payments' when they are coarser."""
+    pay_freq = _freq_of(payments["period"]) if len(payments) else None
+    order = {"month": 1, "quarter": 2, "year": 3}
+    freq: Frequency = plan.pay_frequency
+    if pay_freq is not None and order[pay_freq] > order[freq]:
+        freq = pay_freq
+    return freq
+
+
+def _recomputed(calc: CalcResult, freq: Frequency) -> pd.DataFrame:
+    """Payable per rep and pay period of ``calc`` (``rep_id, period, recomputed``; currency)."""
+    s = calc.summary[calc.summary["pay_period_end"]].copy()
+    ends = {p.label: p for p in calc.periods}
+    end_dates = pd.DatetimeIndex([pd.Timestamp(ends[p].end) for p in s["period"]])
+    s["pay_period"] = period_labels(end_dates, freq, calc.plan.fy_start_month) if len(s) else []
+    got = s.groupby(["rep_id", "pay_period"], as_index=False)["payable"].sum()
+    return got.rename(columns={"pay_period": "period", "payable": "recomputed"})
+
+
+def _edge_neighbours(
+    calc: CalcResult,
+    ds: Dataset,
+    recon: pd.DataFrame,
+    credits: CreditingResult,
+    tolerance: float,
+) -> pd.DataFrame | None:
+    """Recomputed pay of the pay periods just outside the year, for reps off at its edges."""
+    plan = calc.plan
+    freq = _pay_freq(plan, ds.payments)
+    first, last = calc.periods[0].start, calc.periods[-1].end
+    pays = periods_between(first, last, freq, plan.fy_start_month)
+    off = recon[~recon["status"].isin(["match", "timing"])]
+    parts = []
+    for edge, neighbour_day in (
+        (pays[0].label, first - timedelta(days=1)),
+        (pays[-1].label, last + timedelta(days=1)),
+    ):
+        who = sorted(set(off.loc[off["period"] == edge, "rep_id"]))
+        if not who:
+            continue
+        label = str(period_labels(pd.DatetimeIndex([neighbour_day]), freq, plan.fy_start_month)[0])
+        try:
+            nb = calculate(plan, ds, label, credits=credits, reps=who)
+        except (SpmError, ValueError):
+            # no statement can be made there (outside the plan's dates; ValueError: the
+            # input builder cannot yet merge a period with neither credit nor quotas)
+            continue
+        got = _recomputed(nb, freq)
+        got = got[got["period"] == label]
+        missing = [r for r in who if r not in set(got["rep_id"])]
+        if missing:  # not employed in the neighbouring period: the plan pays nothing there
+            got = pd.concat(
+                [got, pd.DataFrame({"rep_id": missing, "period": label, "recomputed": 0.0})],
+                ignore_index=True,
+            )
+        parts.append(got)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True)
+
+
+def _cents(x: float) -> int:
+    return round(float(x) * 100)
+
+
+def _times(cents: int, factor: Decimal) -> int:
+    """``cents x factor`` rounded half-up to the cent."""
+    return int((Decimal(cents) * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def classify_payment(
+    recomputed: float, amounts: Sequence[float], tolerance: float = 0.01
+) -> tuple[str, str]:
+    """Status and error kind of one rep-period's payments against what the plan pays.
+
+    Parameters
+    ----------
+    recomputed : float
+        What the plan pays for the period (currency).
+    amounts : sequence of float
+        The payments recorded for it (currency).
+    tolerance : float
+        Largest difference counted as a match (currency).
+
+    Returns
+    -------
+    (str, str)
+        ``status`` (:data:`RECON_STATUSES`, never ``timing``: that needs the
+        neighbouring periods) and ``kind`` (:data:`ERROR_KINDS`, or ``""``),
+        tested in this order: duplicate (two equal payments, one too many),
+        rate typo (paid = statement x a :data:`RATE_TYPO_FACTORS` factor, to the
+        cent), flat (the difference a whole multiple of :data:`FLAT_STEP_CENTS`).
+    """
+    tol = _cents(tolerance)
+    want = _cents(recomputed)
+    got = [_cents(a) for a in amounts]
+    paid = sum(got)
+    diff = paid - want
+    if abs(diff) <= tol:
+        return "match", ""
+    if not got:
+        return "not_paid", ""
+    if abs(want) <= tol:
+        return "unexpected_payment", ""
+    counts = pd.Series(got).value_counts()
+    repeated = [a for a, c in counts.items() if c > 1]
+    if any(abs(diff - a) <= tol for a in repeated):
+        return "duplicate_payment", "duplicate_payment"
+    status = "overpaid" if diff > 0 else "underpaid"
+    if any(abs(paid - _times(want, f)) <= tol for f in RATE_TYPO_FACTORS):
+        return status, "rate_typo"
+    if diff % FLAT_STEP_CENTS == 0:
+        return status, f"{status}_flat"
+    return status, ""
+
+
+def _spans(labels: Iterable[str], fy_start_month: int) -> dict[str, tuple[date, date]]:
+    out = {}
+    for lab in set(labels):
+        try:
+            sp = parse_period(str(lab), fy_start_month)
+        except ValueError:
+            continue
+        out[lab] = (sp.start, sp.end)
+    return out
+
+
+def reconcile(
+    calc: CalcResult,
+    ds: Dataset,
+    tolerance: float = 0.01,
+    *,
+    neighbours: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Compare the payable amounts of ``calc`` with ``ds.payments`` per rep and period.
 
     The recomputed side uses the plan's pay periods; when payments are recorded
     on a coarser period (quarterly payments of a monthly plan), recomputed pay
     is summed to that period first.
+
+    A rep's pay period short by an amount and the next pay period over by the
+    same amount (to the tolerance) are ``timing``: the pay was made in the
+    later run (``paid_next_period`` / ``includes_previous_period``, or
+    ``final_pay_run`` when the rep left before the end of the later period).
+    Every other difference is an error, classified by :func:`classify_payment`.
+
+    Parameters
+    ----------
+    calc : CalcResult
+        Statements of the periods to reconcile.
+    ds : Dataset
+        Company data with ``payments`` (and ``reps.end_date`` for leavers).
+    tolerance : float
+        Largest difference counted as a match (currency).
+    neighbours : DataFrame, optional
+        ``rep_id, period, recomputed`` of pay periods just outside ``calc``
+        (currency); used only to recognise timing across its edges.
 
     Returns
     -------
@@ -181,21 +476,13 @@ def reconcile(calc: CalcResult, ds: Dataset, tolerance: float = 0.01) -> pd.Data
         See :attr:`ReplayResult.reconciliation`.
     """
     plan = calc.plan
-    s = calc.summary[calc.summary["pay_period_end"]].copy()
-    ends = {p.label: p for p in calc.periods}
     pay = ds.payments.copy()
-    pay_freq = _freq_of(pay["period"]) if len(pay) else None
-    order = {"month": 1, "quarter": 2, "year": 3}
-    freq: Frequency = plan.pay_frequency
-    if pay_freq is not None and order[pay_freq] > order[freq]:
-        freq = pay_freq
-    end_dates = pd.DatetimeIndex([pd.Timestamp(ends[p].end) for p in s["period"]])
-    s["pay_period"] = period_labels(end_dates, freq, plan.fy_start_month) if len(s) else []
+    freq = _pay_freq(plan, pay)
+    got = _recomputed(calc, freq)
+    s = calc.summary
     rec = s.groupby("rep_id", as_index=False).agg(
         role=("role", "first"), region=("region", "first"), team=("team", "first")
     )
-    got = s.groupby(["rep_id", "pay_period"], as_index=False)["payable"].sum()
-    got = got.rename(columns={"pay_period": "period", "payable": "recomputed"})
     valid = set(got["period"]) | {
         str(x)
         for x in period_labels(
@@ -204,44 +491,46 @@ def reconcile(calc: CalcResult, ds: Dataset, tolerance: float = 0.01) -> pd.Data
             plan.fy_start_month,
         )
     }
-    reps = set(calc.summary["rep_id"])
-    pay = pay[pay["rep_id"].astype(object).isin(reps) & pay["period"].astype(object).isin(valid)]
+    reps = set(s["rep_id"])
+    nb = neighbours if neighbours is not None else pd.DataFrame(columns=["rep_id", "period"])
+    nb_keys = set(zip(nb["rep_id"].astype(object), nb["period"].astype(object), strict=True))
+    rep_col, per_col = pay["rep_id"].astype(object), pay["period"].astype(object)
+    keep = (rep_col.isin(reps) & per_col.isin(valid)) | pd.Series(
+        [k in nb_keys for k in zip(rep_col, per_col, strict=True)], index=pay.index, dtype=bool
+    )
+    pay = pay[keep]
     paid = (
         pay.groupby([pay["rep_id"].astype(object), pay["period"].astype(object)])
         .agg(
             paid=("amount", "sum"),
             payments=("amount", "size"),
             payment_ids=("payment_id", lambda x: ", ".join(map(str, x))),
-            max_payment=("amount", "max"),
+            amounts=("amount", list),
         )
         .reset_index()
     )
+    got = got.assign(_edge=False)
+    if len(nb):
+        got = pd.concat(
+            [got, nb[["rep_id", "period", "recomputed"]].assign(_edge=True)], ignore_index=True
+        )
     m = got.merge(paid, on=["rep_id", "period"], how="outer")
+    m["_edge"] = m["_edge"].astype("boolean").fillna(False).astype(bool)
     m["recomputed"] = m["recomputed"].fillna(0.0).round(2)
     m["paid"] = m["paid"].fillna(0.0).round(2)
     m["payments"] = m["payments"].fillna(0).astype(int)
     m["payment_ids"] = m["payment_ids"].fillna("")
+    m["amounts"] = [a if isinstance(a, list) else [] for a in m["amounts"]]
     m["difference"] = (m["paid"] - m["recomputed"]).round(2)
-    tol = tolerance + 1e-9
-    status = np.where(
-        m["difference"].abs() <= tol,
-        "match",
-        np.where(
-            (m["payments"] == 0) & (m["recomputed"] != 0),
-            "not_paid",
-            np.where(
-                (m["recomputed"].abs() <= tol) & (m["paid"] != 0),
-                "unexpected_payment",
-                np.where(
-                    (m["payments"] > 1) & ((m["max_payment"] - m["recomputed"]).abs() <= tol),
-                    "duplicate_payment",
-                    np.where(m["difference"] > 0, "overpaid", "underpaid"),
-                ),
-            ),
-        ),
-    )
-    m["status"] = status
-    m = m.merge(rec, on="rep_id", how="left")
+    m["status"] = "match"
+    m["kind"] = ""
+    m["timing_amount"] = 0.0
+    _mark_timing(m, ds, plan.fy_start_month, tolerance)
+    for i in m.index[(m["status"] == "match") & (m["difference"].abs() > tolerance + 1e-9)]:
+        m.loc[i, ["status", "kind"]] = classify_payment(
+            m.at[i, "recomputed"], m.at[i, "amounts"], tolerance
+        )
+    m = m[~m["_edge"]].merge(rec, on="rep_id", how="left")
     cols = [
         "rep_id",
         "role",
@@ -254,8 +543,42 @@ def reconcile(calc: CalcResult, ds: Dataset, tolerance: float = 0.01) -> pd.Data
         "payment_ids",
         "difference",
         "status",
+        "kind",
+        "timing_amount",
     ]
     return m[cols].sort_values(["period", "rep_id"]).reset_index(drop=True)
+
+
+def _mark_timing(m: pd.DataFrame, ds: Dataset, fy_start_month: int, tolerance: float) -> None:
+    """Mark short/over pairs of consecutive pay periods of a rep as ``timing`` (in place)."""
+    tol = _cents(tolerance)
+    diff = (m["difference"] * 100).round().astype(np.int64)
+    cand = m.index[diff.abs() > tol]
+    if not len(cand):
+        return
+    spans = _spans(m.loc[cand, "period"].astype(str), fy_start_month)
+    ends = ds.reps.set_index(ds.reps["rep_id"].astype(object))["end_date"]
+    rows = sorted(
+        (str(m.at[i, "rep_id"]), spans[str(m.at[i, "period"])], i)
+        for i in cand
+        if str(m.at[i, "period"]) in spans
+    )
+    for (rep_a, (_, end_a), i), (rep_b, (start_b, end_b), j) in pairwise(rows):
+        if rep_a != rep_b or start_b != end_a + timedelta(days=1):
+            continue
+        if m.at[i, "status"] == "timing" or m.at[j, "status"] == "timing":
+            continue
+        short, over = -int(diff[i]), int(diff[j])
+        if short <= tol or abs(over - short) > tol:
+            continue
+        left = ends.get(rep_a)
+        final = left is not None and not pd.isna(left) and pd.Timestamp(left).date() <= end_b
+        m.loc[i, ["status", "kind"]] = ("timing", "final_pay_run" if final else "paid_next_period")
+        m.loc[j, ["status", "kind"]] = (
+            "timing",
+            "final_pay_run" if final else "includes_previous_period",
+        )
+        m.loc[[i, j], "timing_amount"] = short / 100
 
 
 def dispute_summary(ds: Dataset) -> dict[str, pd.DataFrame]:

@@ -130,10 +130,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def replay(
         plan: Path = typer.Option(
-            ..., "--plan", help="Plan YAML file (current plan or a new design)."
+            ...,
+            "--plan",
+            help="Plan YAML file (current plan or a new design), or a folder of plans "
+            "(every plan over its members).",
         ),
         data: Path = typer.Option(..., "--data", help="Dataset folder or file (with payments)."),
-        year: str = typer.Option(..., "--year", help="Fiscal year, e.g. 2025."),
+        year: str | None = typer.Option(
+            None, "--year", help="Fiscal year, e.g. 2025 (default: every closed year)."
+        ),
+        plans: Path | None = typer.Option(
+            None,
+            "--plans",
+            help="Folder of the company's plans, for crediting as pay does (each rep's "
+            "clawback window); default: the folder of --plan.",
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="Write reconciliation CSVs to this folder."
         ),
@@ -143,30 +154,79 @@ def register(app: typer.Typer) -> None:
         tolerance: float = typer.Option(
             0.01, "--tolerance", help="Largest difference counted as a match."
         ),
-        top: int = typer.Option(20, "--top", help="Discrepancies to print."),
+        top: int = typer.Option(20, "--top", help="Payment errors to print."),
     ) -> None:
-        """Replay a plan over a past year: what it would have paid versus what was paid."""
+        """Replay plans over past years: what they would have paid versus what was paid.
+
+        Differences that are only timing (a period's pay made in the next run, a
+        leaver's final-pay run) are listed apart from payment errors, and each error
+        is named by kind where the amounts show it (duplicate, flat, rate typo).
+        """
         import pandas as pd
 
-        from spm_model.calc.replay import dispute_summary
+        from spm_model.calc.credit import credit_dataset
+        from spm_model.calc.payroll import load_plan_set
+        from spm_model.calc.replay import closed_years, dispute_summary
         from spm_model.calc.replay import replay as run_replay
+        from spm_model.data import load_dataset
+        from spm_model.errors import SpmConfigError
+        from spm_model.plans import load_plan
 
-        p, ds = _load(plan, data)
-        res = run_replay(p, ds, year, reps=_reps(reps), tolerance=tolerance)
-        r = res.reconciliation
-        typer.echo(
-            f"{p.id} FY{year}: {r['rep_id'].nunique()} reps, "
-            f"would have paid {r['recomputed'].sum():,.2f}, "
-            f"paid {r['paid'].sum():,.2f} {p.currency}"
-        )
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            typer.echo("\nBy status:")
-            typer.echo(res.summary().to_string(index=False))
-            typer.echo("\nBy period:")
-            typer.echo(res.trends().to_string(index=False))
-            d = res.discrepancies
+        ds = load_dataset(data)
+        if plan.is_dir():
+            if reps:
+                raise SpmConfigError("--reps needs a single --plan file")
+            chosen = list(load_plan_set(plan).values())
+            company = load_plan_set(plans or plan)
+        else:
+            chosen = [load_plan(plan)]
+            company = load_plan_set(plans) if plans is not None else _sibling_plans(plan)
+        company.update({p.id: p for p in chosen})
+        members = set(ds.reps["plan_id"].dropna().astype(object))
+        if plan.is_dir():
+            chosen = [p for p in chosen if p.id in members]
+        credits = credit_dataset(ds, company)
+        runs = []
+        for p in chosen:
+            years = [year] if year else closed_years(ds, p)
+            if not years:
+                raise SpmConfigError(
+                    f"no closed fiscal year of plan {p.id!r} in {data}; pass --year"
+                )
+            for y in years:
+                runs.append(
+                    run_replay(p, ds, y, credits=credits, reps=_reps(reps), tolerance=tolerance)
+                )
+        all_errors = []
+        for res in runs:
+            p, r = res.calc.plan, res.reconciliation
+            d, t = res.discrepancies, res.timing
             typer.echo(
-                f"\n{len(d)} discrepancies" + (f" (largest {min(top, len(d))}):" if len(d) else "")
+                f"{p.id} FY{res.calc.period}: {r['rep_id'].nunique()} reps, "
+                f"would have paid {r['recomputed'].sum():,.2f}, "
+                f"paid {r['paid'].sum():,.2f} {p.currency}; "
+                f"{len(d)} payment errors, {len(t)} timing rows"
+            )
+            all_errors.append(d.assign(plan_id=p.id, year=res.calc.period))
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            if len(runs) == 1:
+                res = runs[0]
+                typer.echo("\nBy status:")
+                typer.echo(res.summary().to_string(index=False))
+                typer.echo("\nBy period:")
+                typer.echo(res.trends().to_string(index=False))
+            timing = pd.concat([res.timing for res in runs], ignore_index=True)
+            if len(timing):
+                typer.echo(f"\n{len(timing)} timing rows (not errors):")
+                typer.echo(
+                    timing.head(top)[
+                        ["rep_id", "period", "recomputed", "paid", "kind", "timing_amount"]
+                    ].to_string(index=False)
+                )
+            d = pd.concat(all_errors, ignore_index=True)
+            d = d.reindex(d["difference"].abs().sort_values(ascending=False).index)
+            typer.echo(
+                f"\n{len(d)} payment errors" + (f" (largest {min(top, len(d))}):" if len(d) else "")
             )
             if len(d):
                 typer.echo(
@@ -178,6 +238,7 @@ def register(app: typer.Typer) -> None:
                             "paid",
                             "difference",
                             "status",
+                            "kind",
                             "payment_ids",
                         ]
                     ].to_string(index=False)
@@ -185,18 +246,24 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             from spm_model.data.io import atomic_path
 
-            with atomic_path(out / f"replay_{p.id}_{year}", is_dir=True) as tmp:
-                r.to_csv(tmp / "reconciliation.csv", index=False, lineterminator="\n")
-                res.discrepancies.to_csv(
-                    tmp / "discrepancies.csv", index=False, lineterminator="\n"
-                )
-                res.by_rep().to_csv(tmp / "by_rep.csv", index=False, lineterminator="\n")
-                res.calc.summary.to_csv(
-                    tmp / "statements_summary.csv", index=False, lineterminator="\n"
-                )
-                for k, v in dispute_summary(ds).items():
-                    v.to_csv(tmp / f"disputes_{k}.csv", index=False, lineterminator="\n")
-            typer.echo(f"reconciliation written to {out / f'replay_{p.id}_{year}'}")
+            for res in runs:
+                p = res.calc.plan
+                name = f"replay_{p.id}_{res.calc.period}"
+                with atomic_path(out / name, is_dir=True) as tmp:
+                    res.reconciliation.to_csv(
+                        tmp / "reconciliation.csv", index=False, lineterminator="\n"
+                    )
+                    res.discrepancies.to_csv(
+                        tmp / "discrepancies.csv", index=False, lineterminator="\n"
+                    )
+                    res.timing.to_csv(tmp / "timing.csv", index=False, lineterminator="\n")
+                    res.by_rep().to_csv(tmp / "by_rep.csv", index=False, lineterminator="\n")
+                    res.calc.summary.to_csv(
+                        tmp / "statements_summary.csv", index=False, lineterminator="\n"
+                    )
+                    for k, v in dispute_summary(ds).items():
+                        v.to_csv(tmp / f"disputes_{k}.csv", index=False, lineterminator="\n")
+                typer.echo(f"reconciliation written to {out / name}")
 
     @app.command()
     def credit(
@@ -231,6 +298,21 @@ def register(app: typer.Typer) -> None:
                 res.split_report.to_csv(tmp / "split_report.csv", index=False, lineterminator="\n")
                 res.issues.to_csv(tmp / "issues.csv", index=False, lineterminator="\n")
             typer.echo(f"credits written to {out}")
+
+
+def _sibling_plans(path: Path) -> dict:
+    """Plans in the folder of ``path`` by id (files that are not plans are skipped)."""
+    from spm_model.errors import SpmError
+    from spm_model.plans import load_plan
+
+    out = {}
+    for f in sorted([*path.parent.glob("*.yaml"), *path.parent.glob("*.yml")]):
+        try:
+            p = load_plan(f)
+        except (SpmError, ValueError, OSError):
+            continue
+        out[p.id] = p
+    return out
 
 
 def _is_member(plan, ds, rep: str) -> bool:

@@ -71,18 +71,29 @@ def register(app: typer.Typer) -> None:
         validate: bool = typer.Option(
             True, "--validate/--no-validate", help="Validate the generated data before saving."
         ),
+        plans: Path | None = typer.Option(
+            None,
+            "--plans",
+            help="Folder of plan YAMLs the reps are paid on (by reps.plan_id); "
+            "default: the templates shipped with spm_model (= templates/plans).",
+        ),
     ) -> None:
-        """Generate a synthetic sales organisation and save it (atomically)."""
+        """Generate a synthetic sales organisation, pay it with its plans and save it (atomically).
+
+        Payments are the exact statements' payable per rep and closed pay period,
+        with planted timing (late payments, final-pay runs) and payment errors
+        recorded in truth_payment_timing and truth_payment_errors.
+        """
         import time
 
-        from spm_model.data import synthetic
+        from spm_model.calc.payroll import generate_company
         from spm_model.data.dataset import Format
         from spm_model.data.io import infer_format
         from spm_model.errors import SpmDataError
 
         fmt = cast(Format, format.value) if format is not None else infer_format(out)
         t0 = time.perf_counter()
-        ds = synthetic.generate(n_reps=reps, n_accounts=accounts, years=years, seed=seed)
+        ds = generate_company(n_reps=reps, n_accounts=accounts, years=years, seed=seed, plans=plans)
         t1 = time.perf_counter()
         if validate:
             problems = ds.validate()

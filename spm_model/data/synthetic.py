@@ -28,9 +28,15 @@ How the company works
 * **Corrections.** Some bookings are cancelled (fully or in part, referring to
   the original), adjusted, split between two reps, or re-credited by an approved
   exception.
-* **Pay.** Quarterly quotas are set from each territory's expected bookings for
-  an average rep; payments follow the documented rule in :func:`_payments` with a
-  few deliberate payment errors; some reps raise disputes.
+* **Quotas.** Quarterly quotas are set from each territory's expected bookings
+  for an average rep.
+* **Pay** is not made here: this module is the bottom layer and knows no plans.
+  :func:`spm_model.calc.payroll.pay_company` pays every closed pay period with
+  the exact statement engine on the plan each rep is on (``reps.plan_id``),
+  plants payment errors and timing differences, and draws the disputes with
+  :func:`make_disputes`; :func:`spm_model.calc.payroll.generate_company` (and
+  ``spm generate``) does both steps. :func:`generate` alone leaves the
+  ``payments`` and ``disputes`` tables empty.
 
 Planted patterns (recorded in ``truth_*`` tables)
 -------------------------------------------------
@@ -40,7 +46,9 @@ Planted patterns (recorded in ``truth_*`` tables)
   potential at about half the normal rate.
 * ``truth_regions.unbalanced``: one region whose accounts were split very
   unevenly between its owners.
-* ``truth_payment_errors``: payments that deviate from the pay rule.
+* ``truth_payment_errors`` and ``truth_payment_timing`` (added by the payroll
+  step): payments that deviate from the statement, and payments made in a later
+  pay run than their period's (late payments, final-pay runs of leavers).
 * ``truth_seasonality``: the monthly seasonality (mean 1) and annual growth used.
 """
 
@@ -201,15 +209,15 @@ _MIX = {
     "MANAGER": 0.6,
 }  # base share
 _RAMP_MONTHS = {"AE": 6, "AM": 4, "FIELD": 6, "SDR": 3, "CHANNEL": 6, "OVERLAY": 4, "MANAGER": 3}
-#: Pay rule of the sample company: measure weights per role (see :func:`_payments`).
-PAY_WEIGHTS = {
-    "AE": {"new_business": 0.8, "renewal": 0.2},
-    "FIELD": {"new_business": 0.8, "renewal": 0.2},
-    "AM": {"renewal": 0.6, "new_business": 0.4},
-    "CHANNEL": {"new_business": 1.0},
-    "OVERLAY": {"services": 1.0},
-    "SDR": {"meetings": 1.0},
-    "MANAGER": {"new_business": 1.0},
+#: Measures each role carries a quota on, in the order the quotas table lists them.
+QUOTA_MEASURES = {
+    "AE": ("new_business", "renewal"),
+    "FIELD": ("new_business", "renewal"),
+    "AM": ("renewal", "new_business"),
+    "CHANNEL": ("new_business",),
+    "OVERLAY": ("services",),
+    "SDR": ("meetings",),
+    "MANAGER": ("new_business",),
 }
 PLAN_IDS = {
     "AE": "saas_ae",
@@ -220,7 +228,33 @@ PLAN_IDS = {
     "OVERLAY": "overlay_specialist",
     "MANAGER": "sales_manager",
 }
-PAY_CAP = 3.0  # attainment cap of the pay rule
+N_STREAMS = 12
+"""Independent random streams of one seed (``SeedSequence(seed).spawn(N_STREAMS)``)."""
+PAY_STREAM = 7
+"""Stream of the payroll step (planted payment errors and timing)."""
+DISPUTE_STREAM = 8
+"""Stream of the disputes."""
+
+
+def random_stream(seed: int, stream: int) -> np.random.Generator:
+    """Return random stream number ``stream`` of ``seed``, as :func:`generate` draws it.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the company.
+    stream : int
+        Stream number, ``0 <= stream < N_STREAMS`` (:data:`PAY_STREAM`,
+        :data:`DISPUTE_STREAM` for the payroll step).
+
+    Returns
+    -------
+    numpy.random.Generator
+        Independent of every other stream of the seed.
+    """
+    if not 0 <= stream < N_STREAMS:
+        raise ValueError(f"stream must be in 0..{N_STREAMS - 1}, got {stream}")
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(N_STREAMS)[stream])
 
 
 def _days(d: np.ndarray | pd.Series) -> np.ndarray:
@@ -289,8 +323,9 @@ def generate(
     Returns
     -------
     Dataset
-        Canonical tables plus ground truth in extra tables ``truth_reps``,
-        ``truth_regions``, ``truth_seasonality`` and ``truth_payment_errors``.
+        Canonical tables (``payments`` and ``disputes`` empty: see
+        :func:`spm_model.calc.payroll.generate_company`) plus ground truth in
+        extra tables ``truth_reps``, ``truth_regions`` and ``truth_seasonality``.
     """
     if n_reps < 12:
         raise ValueError(f"n_reps must be >= 12, got {n_reps}")
@@ -300,7 +335,7 @@ def generate(
         raise ValueError(f"years must be >= 1, got {years}")
     end = pd.Timestamp(end_date).normalize()
     start = (end + pd.Timedelta(days=1) - pd.DateOffset(years=years)).normalize()
-    streams = np.random.SeedSequence(seed).spawn(12)
+    streams = np.random.SeedSequence(seed).spawn(N_STREAMS)
     rng = [np.random.default_rng(s) for s in streams]
 
     org = _organisation(n_reps, start, end, rng[0])
@@ -312,8 +347,7 @@ def generate(
     activities = _activities(opps, org, start, end, rng[5])
     credit = _owner_credit(txns, splits, org, assignments, activities, opps)
     quotas = _quotas(org, accounts, assignments, credit, start, end, rng[6])
-    payments, payment_errors = _payments(org, credit, quotas, start, end, rng[7])
-    disputes = _disputes(org, payments, payment_errors, start, end, rng[8])
+    # streams PAY_STREAM and DISPUTE_STREAM belong to the payroll step (spm_model.calc.payroll)
 
     reps = org["reps"]
     tables = {
@@ -327,8 +361,6 @@ def generate(
         "quotas": quotas,
         "opportunities": opps,
         "activities": activities,
-        "payments": payments,
-        "disputes": disputes,
         "truth_reps": org["truth"],
         "truth_regions": org["truth_regions"],
         "truth_seasonality": pd.DataFrame(
@@ -338,7 +370,6 @@ def generate(
                 "annual_growth": ANNUAL_GROWTH,
             }
         ),
-        "truth_payment_errors": payment_errors,
     }
     meta = DatasetMeta(
         name=name,
@@ -1269,7 +1300,7 @@ def _owner_credit(
     activities: pd.DataFrame,
     opps: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Credit per rep, quarter and measure under the sample company's own pay rule.
+    """Credit per rep, quarter and measure, as the generator sets quotas from it.
 
     Owner of the account on the transaction date (splits replace the owner by the
     listed shares), overlays on their product family, cancellations and
@@ -1414,7 +1445,7 @@ def _quotas(
     season_q = SEASONALITY.reshape(4, 3).mean(axis=1)
     hire, endd = org["hire_day"], org["end_day"]
     rm = pd.DataFrame(
-        [(i, m) for i in range(n) for m in PAY_WEIGHTS[role[i]]], columns=["rep_idx", "measure"]
+        [(i, m) for i in range(n) for m in QUOTA_MEASURES[role[i]]], columns=["rep_idx", "measure"]
     )
     fallback = rep_mean.groupby(level="measure").median()
     base = rep_mean.reindex(pd.MultiIndex.from_frame(rm)).to_numpy()
@@ -1447,115 +1478,34 @@ def _quotas(
     )
 
 
-def _payments(
-    org: dict,
-    credit: pd.DataFrame,
-    quotas: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    rng: np.random.Generator,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quarterly incentive paid under the sample company's pay rule, with planted errors.
-
-    Pay rule: ``paid = target_incentive / 4 * sum_m w_m * min(credit_m / quota_m, 3)``
-    with the role's measure weights :data:`PAY_WEIGHTS`, target incentive =
-    ``ote - base_salary``, credit as in :func:`_owner_credit`, rounded half-up to
-    the cent, paid on the 15th of the month after the quarter for every quarter
-    fully inside the data window.
-    """
-    reps = org["reps"]
-    rep_ids = reps["rep_id"].to_numpy()
-    ti = (reps["ote"] - reps["base_salary"]).to_numpy()
-    qs = pd.period_range(start, end, freq="Q")
-    qs = qs[(qs.end_time.normalize() + pd.Timedelta(days=15) <= end)]
-    labels = set(qs.astype(str).str.replace("Q", "-Q"))
-    cr = credit.assign(rep_id=rep_ids[credit["rep_idx"].to_numpy()])
-    m = quotas[quotas["period"].isin(labels)].merge(
-        cr[["rep_id", "period", "measure", "amount"]].rename(columns={"amount": "credit"}),
-        on=["rep_id", "period", "measure"],
-        how="left",
-    )
-    m["credit"] = m["credit"].fillna(0.0)
-    w = np.array(
-        [
-            PAY_WEIGHTS[r].get(ms, 0.0)
-            for r, ms in zip(
-                pd.Series(org["role"], index=rep_ids).reindex(m["rep_id"]).to_numpy(),
-                m["measure"],
-                strict=True,
-            )
-        ]
-    )
-    att = np.clip(m["credit"].to_numpy() / m["amount"].to_numpy(), 0, PAY_CAP)
-    m["part"] = w * att
-    pay = m.groupby(["rep_id", "period"], as_index=False)["part"].sum()
-    pay["amount"] = (
-        pd.Series(ti, index=rep_ids).reindex(pay["rep_id"]).to_numpy() / 4 * pay["part"].to_numpy()
-    )
-    pay["amount"] = np.floor(pay["amount"] * 100 + 0.5) / 100
-    pay = pay.sort_values(["period", "rep_id"]).reset_index(drop=True)
-    p_end = pd.PeriodIndex(pay["period"].str.replace("-", ""), freq="Q").end_time.normalize()
-    pay["paid_date"] = (p_end + pd.Timedelta(days=15)).to_numpy()
-    correct = pay["amount"].to_numpy().copy()
-    # planted errors
-    n = len(pay)
-    n_err = max(3, round(0.01 * n))
-    err_idx = rng.choice(n, size=min(n, n_err), replace=False)
-    kinds = np.array(["overpaid_10pct", "underpaid_flat", "rate_typo"])[np.arange(len(err_idx)) % 3]
-    amt = pay["amount"].to_numpy().copy()
-    for j, k in zip(err_idx, kinds, strict=True):
-        if k == "overpaid_10pct":
-            amt[j] = round(amt[j] * 1.10, 2)
-        elif k == "underpaid_flat":
-            amt[j] = round(max(amt[j] - 1000.0, 0.0), 2)
-        else:
-            amt[j] = round(amt[j] * 1.5, 2)
-    err = pd.DataFrame(
-        {
-            "rep_id": pay["rep_id"].to_numpy()[err_idx],
-            "period": pay["period"].to_numpy()[err_idx],
-            "error": kinds,
-            "correct_amount": correct[err_idx],
-            "paid_amount": amt[err_idx],
-        }
-    )
-    pay["amount"] = amt
-    pay = pay[pay["amount"] != 0].copy()
-    # one payment paid twice
-    dup_i = int(rng.integers(0, len(pay)))
-    dup = pay.iloc[[dup_i]].copy()
-    err = pd.concat(
-        [
-            err,
-            pd.DataFrame(
-                {
-                    "rep_id": dup["rep_id"].to_numpy(),
-                    "period": dup["period"].to_numpy(),
-                    "error": ["duplicate_payment"],
-                    "correct_amount": dup["amount"].to_numpy(),
-                    "paid_amount": 2 * dup["amount"].to_numpy(),
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    pay = pd.concat([pay, dup], ignore_index=True)
-    pay = pay.sort_values(["paid_date", "rep_id"], kind="stable").reset_index(drop=True)
-    pay["payment_id"] = _ids("PAY", len(pay))
-    err = err.sort_values(["period", "rep_id"]).reset_index(drop=True)
-    return pay[["payment_id", "rep_id", "period", "amount", "paid_date"]], err
-
-
-def _disputes(
-    org: dict,
+def make_disputes(
     payments: pd.DataFrame,
     errors: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
+    end: pd.Timestamp | dt.date | str,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Disputes: background rate ~0.15 per rep-year, plus one for most planted payment errors."""
-    reps = org["reps"]
+    """Disputes raised against payments: a background rate plus most planted underpayments.
+
+    Parameters
+    ----------
+    payments : DataFrame
+        Payments (``rep_id, period, amount, paid_date``; currency).
+    errors : DataFrame
+        Planted payment errors (``rep_id, period, error, correct_amount,
+        paid_amount``; currency); 80% of the ``underpaid_flat`` ones raise a
+        ``calculation`` dispute for the missing amount.
+    end : date
+        Last day of the data: disputes opened later are dropped, later
+        resolutions leave the dispute open.
+    rng : numpy.random.Generator
+        Random stream (:data:`DISPUTE_STREAM` of the company's seed).
+
+    Returns
+    -------
+    DataFrame
+        The ``disputes`` table (amounts in currency).
+    """
+    end = pd.Timestamp(end).normalize()
     paid = payments.drop_duplicates(["rep_id", "period"])
     n_bg = rng.binomial(len(paid), 0.04)
     bg = paid.iloc[np.sort(rng.choice(len(paid), size=n_bg, replace=False))]
@@ -1564,6 +1514,8 @@ def _disputes(
     bg_amt = np.round(np.abs(bg["amount"].to_numpy()) * rng.uniform(0.02, 0.2, n_bg), 2)
     er = errors[errors["error"] == "underpaid_flat"]
     er = er[rng.random(len(er)) < 0.8]
+    first_paid = paid.set_index(["rep_id", "period"])["paid_date"]
+    er_paid = first_paid.reindex(pd.MultiIndex.from_frame(er[["rep_id", "period"]])).to_numpy()
     rows = pd.DataFrame(
         {
             "rep_id": np.r_[bg["rep_id"].to_numpy(), er["rep_id"].to_numpy()],
@@ -1571,11 +1523,8 @@ def _disputes(
             "category": np.r_[bg_cat, np.full(len(er), "calculation")].astype(object),
             "amount": np.r_[bg_amt, (er["correct_amount"] - er["paid_amount"]).round(2).to_numpy()],
             "paid_date": np.r_[
-                bg["paid_date"].to_numpy(),
-                pd.PeriodIndex(er["period"].str.replace("-", ""), freq="Q")
-                .end_time.normalize()
-                .to_numpy()
-                + np.timedelta64(15, "D"),
+                bg["paid_date"].to_numpy().astype("datetime64[ns]"),
+                er_paid.astype("datetime64[ns]"),
             ],
         }
     )
@@ -1610,5 +1559,4 @@ def _disputes(
         .reset_index(drop=True)
     )
     out.insert(0, "dispute_id", _ids("D", len(out)))
-    del reps
     return out
