@@ -418,7 +418,7 @@ def from_dataset(
     p_end = pd.DatetimeIndex([pd.Timestamp(sp.end) for sp in spans])
     hired = r_tab["hire_date"].to_numpy("datetime64[ns]")
     left = r_tab["end_date"].to_numpy("datetime64[ns]")
-    missing: dict[tuple[str, str], list[str]] = {}
+    no_quota: dict[tuple[str, str], list[str]] = {}
     projected: set[str] = set()
     for i, rid in enumerate(r_tab["rep_id"]):
         for j, m in enumerate(measures):
@@ -443,13 +443,13 @@ def from_dataset(
                             break
                 if v is None:
                     if active:
-                        missing.setdefault((lab, qname[m]), []).append(str(rid))
+                        no_quota.setdefault((lab, qname[m]), []).append(str(rid))
                     v = 0.0
                 quota[i, j, t] = v
-    if missing:
-        m_periods = sorted({lab for lab, _ in missing})
-        m_measures = sorted({meas for _, meas in missing})
-        m_reps = sorted({r for ids in missing.values() for r in ids})
+    if no_quota:
+        m_periods = sorted({lab for lab, _ in no_quota})
+        m_measures = sorted({meas for _, meas in no_quota})
+        m_reps = sorted({r for ids in no_quota.values() for r in ids})
         raise SpmDataError(
             f"horizon {fy}: no quotas for plan {plan.id!r} in period(s) {', '.join(m_periods)} "
             f"(quotas measure(s) {', '.join(m_measures)}; {len(m_reps)} active rep(s), e.g. "

@@ -24,6 +24,7 @@ from spm_model.simulate.marginals import quantile_table
 
 if TYPE_CHECKING:
     from spm_model.crediting import CreditingResult
+    from spm_model.crediting.result import Basis
     from spm_model.plans import Plan
 
 
@@ -62,7 +63,7 @@ def credited_history(
     family = None
     for name in measures:
         spec = plan.measures[name]
-        basis = "rollup" if spec.rollup else "direct"
+        basis: Basis = "rollup" if spec.rollup else "direct"
         dm = spec.data_measure or name
         if spec.source == "credit" and spec.product_families is None:
             t = credits.totals(freq, basis, by=("rep_id", "period", "measure"))
