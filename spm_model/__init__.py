@@ -43,6 +43,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "calculate": ("spm_model.calc", "calculate"),
     "dispute_summary": ("spm_model.calc.replay", "dispute_summary"),
     "replay": ("spm_model.calc.replay", "replay"),
+    "replay_many": ("spm_model.calc.replay", "replay_many"),
+    # the synthetic company paid with its plans (generator + payroll, as `spm generate`)
+    "generate_company": ("spm_model.calc.payroll", "generate_company"),
+    "pay_company": ("spm_model.calc.payroll", "pay_company"),
     "ClawbackPolicy": ("spm_model.crediting", "ClawbackPolicy"),
     "CreditingResult": ("spm_model.crediting", "CreditingResult"),
     "credit_transactions": ("spm_model.crediting", "credit_transactions"),
@@ -99,13 +103,16 @@ __all__ = [
     "dispute_summary",
     "fairness_report",
     "forecast_backtest",
+    "generate_company",
     "leaderboard",
     "load_dataset",
     "load_plan",
     "parse_period",
+    "pay_company",
     "record",
     "render_html",
     "replay",
+    "replay_many",
     "run_batch",
     "run_notebook",
     "scorecards",
@@ -134,7 +141,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
     from spm_model.calc import CalcResult, calculate
-    from spm_model.calc.replay import dispute_summary, replay
+    from spm_model.calc.payroll import generate_company, pay_company
+    from spm_model.calc.replay import dispute_summary, replay, replay_many
     from spm_model.crediting import ClawbackPolicy, CreditingResult, credit_transactions
     from spm_model.data import Dataset, DatasetMeta, load_dataset, parse_period
     from spm_model.errors import Problem, SpmConfigError, SpmDataError, SpmError
