@@ -27,6 +27,10 @@ class Problem:
         Column or field name.
     message : str
         What is wrong, in words a user can act on.
+    cause : str or None
+        Table whose own problem this one follows from (for example references
+        into a table that has no rows); listed under that table's problem as a
+        consequence, not as a root cause.
     """
 
     source: str
@@ -34,6 +38,7 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    cause: str | None = None
 
     def __str__(self) -> str:
         where = [self.source]
@@ -60,11 +65,24 @@ class SpmDataError(SpmError):
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
-        lines = [f"{len(self.problems)} problem(s) found:"]
-        lines += [f"  - {p}" for p in self.problems[:200]]
-        if len(self.problems) > 200:
-            lines.append(f"  ... and {len(self.problems) - 200} more")
-        super().__init__("\n".join(lines))
+        super().__init__(_describe(self.problems))
+
+
+def _describe(problems: list[Problem], limit: int = 200) -> str:
+    """Root causes first, each followed by the problems that follow from it (indented)."""
+    roots = [p for p in problems if p.cause is None]
+    consequences = [p for p in problems if p.cause is not None]
+    lines = [f"{len(roots)} problem(s) found:"]
+    placed: set[str] = set()
+    for p in roots[:limit]:
+        lines.append(f"  - {p}")
+        if p.table and p.table not in placed:
+            placed.add(p.table)
+            lines += [f"      {c.message}" for c in consequences if c.cause == p.table]
+    if len(roots) > limit:
+        lines.append(f"  ... and {len(roots) - limit} more")
+    lines += [f"  - {c}" for c in consequences if c.cause not in placed]
+    return "\n".join(lines)
 
 
 class SpmConfigError(SpmError):

@@ -88,10 +88,12 @@ def register(app: typer.Typer) -> None:
 
         from spm_model.calc.payroll import generate_company
         from spm_model.data.dataset import Format
-        from spm_model.data.io import infer_format
+        from spm_model.data.io import FORMAT_SUFFIX, infer_format
         from spm_model.errors import SpmDataError
 
         fmt = cast(Format, format.value) if format is not None else infer_format(out)
+        if fmt in FORMAT_SUFFIX and not out.suffix:
+            out = out.with_suffix(FORMAT_SUFFIX[fmt])  # so every tool knows it by its name too
         t0 = time.perf_counter()
         ds = generate_company(n_reps=reps, n_accounts=accounts, years=years, seed=seed, plans=plans)
         t1 = time.perf_counter()

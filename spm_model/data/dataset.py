@@ -346,6 +346,35 @@ def _period_label(v: Any) -> str | None:
         return None
 
 
+def _closest_hint(name: str, present: list[str]) -> str:
+    """Suggest the present column closest to the missing ``name`` (difflib), if any is close."""
+    import difflib
+
+    by_lower = {c.lower(): c for c in present}
+    match = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    if not match:
+        # abbreviations ("amt" for "amount", "acct_id" for "account_id"): same letters in order
+        match = [c for c in by_lower if _is_abbreviation(c, name.lower())][:1]
+    if not match:
+        return ""
+    found = by_lower[match[0]]
+    return f"; did you mean {found!r}? (rename that column to {name!r})"
+
+
+def _is_abbreviation(short: str, long: str) -> bool:
+    """Whether ``short`` keeps ``long``'s first letter and is a subsequence of it."""
+    if len(short) < 2 or short[0] != long[0] or len(short) >= len(long):
+        return False
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _empty_frame(schema: TableSchema) -> pd.DataFrame:
+    """Return a table of ``schema`` with its canonical columns and no rows."""
+    index = pd.RangeIndex(0)
+    return pd.DataFrame({c.name: _empty_column(c.kind, 0, index) for c in schema.columns})
+
+
 def coerce_table(
     raw: pd.DataFrame, schema: TableSchema, source: str
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -396,6 +425,15 @@ def coerce_table(
                 )
             )
 
+    if n == 0 and schema.required_table:
+        # one root cause, not a missing-column line per column of an empty file
+        why = " (the file is empty)" if raw.shape[1] == 0 else ""
+        problems.append(Problem(source, schema.name, None, None, f"{schema.name} has no rows{why}"))
+        if raw.shape[1] == 0:
+            return _empty_frame(schema), problems
+    elif raw.shape[1] == 0:
+        return _empty_frame(schema), problems  # an empty file of an optional table
+
     dup_cols = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
     for c in dup_cols:
         problems.append(
@@ -404,6 +442,8 @@ def coerce_table(
     if dup_cols:
         raw = raw.loc[:, ~raw.columns.duplicated()]
 
+    known = set(schema.column_names)
+    unknown = [c for c in raw.columns if c not in known]
     for col in schema.columns:
         if col.name not in raw.columns:
             if col.required:
@@ -413,7 +453,8 @@ def coerce_table(
                         schema.name,
                         1,
                         col.name,
-                        "required column is missing from the header",
+                        "required column is missing from the header"
+                        + _closest_hint(col.name, unknown),
                     )
                 )
             out[col.name] = _empty_column(col.kind, n, index)

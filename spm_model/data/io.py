@@ -48,8 +48,38 @@ _XLSX_MAX_ROWS = 1_048_575  # Excel's limit, header excluded
 _XLSX_MAX_SHEET_NAME = 31
 
 
+FORMAT_SUFFIX: dict[str, str] = {"xlsx": ".xlsx", "duckdb": ".duckdb"}
+"""File suffix of the single-file formats (folders have none)."""
+
+
+def sniff_format(path: Path) -> Format | None:
+    """Format of an existing file from its first bytes, whatever its name.
+
+    An Excel workbook is a zip archive (starting ``PK``); a DuckDB database
+    has ``DUCK`` at byte 8. Returns ``None`` for anything else (or no file).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    return None
+
+
 def infer_format(path: Path) -> Format:
-    """Format of a source or target path from its suffix (folders: csv, or parquet if present)."""
+    """Format of a source or target path: an existing file by its content, else by its suffix.
+
+    Folders are CSV, or Parquet when they hold only Parquet files. So a workbook or
+    database saved without its extension is still read as what it is.
+    """
+    if path.is_file():
+        sniffed = sniff_format(path)
+        if sniffed is not None:
+            return sniffed
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
@@ -133,9 +163,12 @@ def _apply_extra_dtypes(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFram
 
 # -- reading ---------------------------------------------------------------------
 def _read_csv(p: Path, infer: bool) -> pd.DataFrame:
-    if infer:
-        return pd.read_csv(p)
-    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        if infer:
+            return pd.read_csv(p)
+        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()  # an empty file: a table with no rows (reported by the loader)
 
 
 def _yaml_key_lines(text: str) -> dict[str, int]:

@@ -168,13 +168,14 @@ def validate_dataset(ds: Dataset, columns: bool = False) -> list[Problem]:
             )
         )
 
+    cascades: dict[str, list[tuple[str, int]]] = {}
     for name, schema in TABLES.items():
         df = ds[name]
         if df.empty:
             continue
         where = _where(ds, name)
         problems += _duplicate_keys(df, name, schema.key, where)
-        problems += _dangling_references(ds, df, name, where)
+        problems += _dangling_references(ds, df, name, where, cascades)
         for start, end in schema.date_ranges:
             if start in df and end in df:
                 bad = (df[end] < df[start]).fillna(False).to_numpy(dtype=bool)
@@ -185,6 +186,20 @@ def validate_dataset(ds: Dataset, columns: bool = False) -> list[Problem]:
                     for i in pos[:_MAX_PER_CHECK]
                 ]
                 _add(problems, where, name, pos, end, msgs)
+    for cause, refs in cascades.items():
+        total = sum(n for _, n in refs)
+        detail = ", ".join(f"{col} {n}" for col, n in refs)
+        problems.append(
+            Problem(
+                str(ds.source),
+                None,
+                None,
+                None,
+                f"{total} row(s) elsewhere refer to {cause}, so cannot be checked ({detail}); "
+                f"not listed",
+                cause=cause,
+            )
+        )
     problems += _outside_declared_range(ds)
     problems += _cycles(ds, "reps", "rep_id", "manager_id", "manager")
     problems += _cycles(ds, "accounts", "account_id", "parent_account_id", "parent account")
@@ -225,7 +240,18 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def _dangling_references(ds: Dataset, df: pd.DataFrame, name: str, where: str) -> list[Problem]:
+def _dangling_references(
+    ds: Dataset,
+    df: pd.DataFrame,
+    name: str,
+    where: str,
+    cascades: dict[str, list[tuple[str, int]]],
+) -> list[Problem]:
+    """Rows whose reference columns name unknown keys.
+
+    References into a table with no rows are not listed but counted in
+    ``cascades`` (referenced table -> [(table.column, rows)]).
+    """
     problems: list[Problem] = []
     schema = TABLES[name]
     for col in schema.columns:
@@ -236,6 +262,12 @@ def _dangling_references(ds: Dataset, df: pd.DataFrame, name: str, where: str) -
         known = target[ref.column] if ref.column in target else pd.Series([], dtype=object)
         vals = df[col.name]
         pos = np.flatnonzero(vals.notna().to_numpy(dtype=bool) & ~isin(vals, known))
+        if len(target) == 0 and ref.table != name:
+            # the referenced table has no rows (or is missing): that is the root cause,
+            # reported with that table; the rows referring to it are only counted
+            if len(pos):
+                cascades.setdefault(ref.table, []).append((f"{name}.{col.name}", len(pos)))
+            continue
         msgs = [
             f"{vals.iloc[i]!r} is not a known {ref.table}.{ref.column}"
             for i in pos[:_MAX_PER_CHECK]
