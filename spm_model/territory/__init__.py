@@ -4,8 +4,9 @@ Build a :class:`TerritoryProblem` from plain DataFrames (or from a Dataset with
 :func:`problem_from_dataset`), :func:`solve` it with the exact MIP (HiGHS) or the
 scalable LP-based heuristic, read the before/after metrics, map and per-territory
 table from the :class:`AlignmentResult`, compare what-if variants side by side,
-trace the travel-disruption frontier, and write the new alignment as
-effective-dated ``assignments`` rows.
+trace the travel-disruption frontier, design districts from scratch
+(:func:`design_districts`), and write the new alignment as effective-dated
+``assignments`` rows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from spm_model.territory.diagnose import (
     InfeasibleAlignment,
     diagnose,
 )
+from spm_model.territory.districts import DistrictDesign, design_districts
 from spm_model.territory.geo import delaunay_edges, haversine_km
 from spm_model.territory.instances import generate_instance
 from spm_model.territory.metrics import alignment_metrics, compare_alignments, territory_table
@@ -36,6 +38,7 @@ __all__ = [
     "AlignmentNotFound",
     "AlignmentResult",
     "Diagnosis",
+    "DistrictDesign",
     "InfeasibleAlignment",
     "TerritoryProblem",
     "add_territory",
@@ -43,6 +46,7 @@ __all__ = [
     "compare_alignments",
     "compare_scenarios",
     "delaunay_edges",
+    "design_districts",
     "diagnose",
     "generate_instance",
     "haversine_km",

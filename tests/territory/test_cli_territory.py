@@ -354,3 +354,26 @@ def test_bad_inputs_exit_nonzero_with_where_and_what(tmp_path):
     )  # fmt: skip
     assert r.exit_code != 0 and "binds" in str(r.exception)
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_districts_from_scratch_from_the_cli(tmp_path):
+    units, _, _ = planar_case(tmp_path, seed=6)
+    out = tmp_path / "d.csv"
+    r = run(
+        [
+            "--units", str(tmp_path / "u.csv"), "--districts", "3",
+            "--measures", "potential:0.2,workload:0.25", "--objective", "compactness",
+            "--contiguity", "--time-limit", "6", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    al = pd.read_csv(out)
+    assert al["territory_id"].nunique() == 3
+    cen = pd.read_csv(tmp_path / "d_centres.csv")
+    assert len(cen) == 3 and set(cen["centre_unit_id"]) <= set(units["id"])
+    own = al.set_index("unit_id")["territory_id"]
+    for k, tol in (("potential", 0.2), ("workload", 0.25)):
+        load = units.set_index("id")[k].groupby(own).sum()
+        assert (load / (units[k].sum() / 3) - 1).abs().max() <= tol + 1e-9
+    assert "not to the choice of centres" in r.output
+    assert (tmp_path / "d_map.png").exists()
