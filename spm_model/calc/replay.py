@@ -302,21 +302,34 @@ def replay_many(
     return out
 
 
+_ORDER: dict[str, int] = {"month": 1, "quarter": 2, "year": 3}
+
+
 def _freq_of(labels: pd.Series) -> Frequency | None:
-    for lab in labels.dropna().astype(str).unique()[:50]:
+    """Finest period length among ``labels`` (None when none parses)."""
+    found: list[Frequency] = []
+    for lab in labels.dropna().astype(str).unique():
         try:
-            return parse_period(lab).freq
+            found.append(parse_period(lab).freq)
         except ValueError:
             continue
-    return None
+    finest: Frequency | None = None
+    for f in found:
+        if finest is None or _ORDER[f] < _ORDER[finest]:
+            finest = f
+    return finest
 
 
-def _pay_freq(plan: Plan, payments: pd.DataFrame) -> Frequency:
-    """Return the plan's pay frequency, or the payments' when they are coarser."""
-    pay_freq = _freq_of(payments["period"]) if len(payments) else None
-    order = {"month": 1, "quarter": 2, "year": 3}
+def _pay_freq(plan: Plan, payments: pd.DataFrame, reps: Iterable[str]) -> Frequency:
+    """Return the plan's pay frequency, or its reps' payments' when they are all coarser.
+
+    Only the payments of ``reps`` count: a company's table mixes monthly and
+    quarterly pay of different plans.
+    """
+    mine = payments[payments["rep_id"].astype(object).isin(set(reps))]
+    pay_freq = _freq_of(mine["period"]) if len(mine) else None
     freq: Frequency = plan.pay_frequency
-    if pay_freq is not None and order[pay_freq] > order[freq]:
+    if pay_freq is not None and _ORDER[pay_freq] > _ORDER[freq]:
         freq = pay_freq
     return freq
 
@@ -340,7 +353,7 @@ def _edge_neighbours(
 ) -> pd.DataFrame | None:
     """Recomputed pay of the pay periods just outside the year, for reps off at its edges."""
     plan = calc.plan
-    freq = _pay_freq(plan, ds.payments)
+    freq = _pay_freq(plan, ds.payments, calc.summary["rep_id"])
     first, last = calc.periods[0].start, calc.periods[-1].end
     pays = periods_between(first, last, freq, plan.fy_start_month)
     off = recon[~recon["status"].isin(["match", "timing"])]
@@ -477,7 +490,7 @@ def reconcile(
     """
     plan = calc.plan
     pay = ds.payments.copy()
-    freq = _pay_freq(plan, pay)
+    freq = _pay_freq(plan, pay, calc.summary["rep_id"])
     got = _recomputed(calc, freq)
     s = calc.summary
     rec = s.groupby("rep_id", as_index=False).agg(

@@ -286,3 +286,25 @@ def test_timing_across_the_fiscal_year_edge(company, make_plan):
     # reconcile alone (no neighbouring year) cannot tell, and says so as an error
     alone = reconcile(calculate(plan, ds, "2025"), ds)
     assert alone.set_index("period").at["2025-Q1", "status"] == "overpaid"
+
+
+def test_monthly_plan_reconciled_monthly_when_other_plans_pay_quarterly(company, make_plan):
+    plan = make_plan(FLAT, measurement_period="month", pay_frequency="month")
+    ds = company(
+        [("2025-01-10", 10_000), ("2025-02-10", 20_000)], extra_reps=[("M", None, "quarterly")]
+    )
+    # the table opens with another plan's quarterly payment; A's pay is monthly
+    ds = ds.replace(
+        payments=pd.DataFrame(
+            {
+                "payment_id": ["P0", "P1", "P2"],
+                "rep_id": ["M", "A", "A"],
+                "period": ["2024-Q4", "2025-01", "2025-02"],
+                "amount": [123.00, 1000.00, 2000.00],
+                "paid_date": pd.to_datetime(["2025-01-15", "2025-02-15", "2025-03-15"]),
+            }
+        )
+    )
+    res = replay(plan, ds, 2025)
+    assert set(res.reconciliation["period"]) == {f"2025-{m:02d}" for m in range(1, 13)}
+    assert res.discrepancies.empty
