@@ -308,3 +308,25 @@ def test_monthly_plan_reconciled_monthly_when_other_plans_pay_quarterly(company,
     res = replay(plan, ds, 2025)
     assert set(res.reconciliation["period"]) == {f"2025-{m:02d}" for m in range(1, 13)}
     assert res.discrepancies.empty
+
+
+def test_cli_replays_every_plan_over_every_closed_year(sample, tmp_path):
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    ds, _ = sample
+    truth = ds["truth_payment_errors"]
+    r = CliRunner().invoke(
+        app, ["replay", "--plan", str(TEMPLATES), "--data", str(SAMPLE), "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"\n{len(truth)} payment errors (largest {len(truth)}):" in r.output
+    assert "timing rows (not errors)" in r.output
+    written = pd.concat(
+        [pd.read_csv(f) for f in sorted(tmp_path.glob("replay_*_*/discrepancies.csv"))]
+    )
+    assert len(list(tmp_path.glob("replay_*"))) == 14
+    assert sorted(zip(written["rep_id"], written["period"], strict=True)) == sorted(
+        zip(truth["rep_id"], truth["period"], strict=True)
+    )
