@@ -87,3 +87,47 @@ def _describe(problems: list[Problem], limit: int = 200) -> str:
 
 class SpmConfigError(SpmError):
     """A configuration value (CLI option, notebook parameter, method setting) is invalid."""
+
+
+def yaml_hint(error: Exception, text: str = "") -> str:
+    """Return a plain-language hint for a YAML syntax error, to add after the parser's message.
+
+    Parameters
+    ----------
+    error : yaml.YAMLError
+        The parser's error (its ``problem`` and ``problem_mark`` are used).
+    text : str
+        The YAML text, to look at the offending line (tabs, ``key: value: more``).
+
+    Returns
+    -------
+    str
+        One sentence, or ``""`` when nothing more useful than the parser's
+        message can be said.
+    """
+    problem = str(getattr(error, "problem", None) or error)
+    mark = getattr(error, "problem_mark", None)
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and 0 <= mark.line < len(lines) else ""
+    if "\t" in problem or "'\\t'" in problem or "\t" in line[: len(line) - len(line.lstrip())]:
+        return "the line is indented with a tab: YAML indents with spaces only"
+    if "mapping values are not allowed" in problem:
+        if line.count(": ") > 1 or (line.rstrip().endswith(":") and ": " in line.strip()):
+            return (
+                "this line has a second ': ' after its key: put the value in quotes "
+                '(name: "A: b")'
+            )
+        return (
+            "check this line's indentation: it is indented more than the line above, "
+            "which YAML reads as a continuation of that value (indent siblings equally)"
+        )
+    if "expected <block end>" in problem or "could not find expected ':'" in problem:
+        return (
+            "check the indentation: items at the same level need the same number of "
+            "spaces, and a list ('- ...') cannot follow a 'key: value' at the same level"
+        )
+    if "end of stream" in problem or "while scanning a quoted scalar" in str(error):
+        return "a quote (\" or ') is opened and never closed"
+    if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem:
+        return "a bracket ([ or {) is opened and never closed, or a comma is missing"
+    return "YAML is sensitive to indentation: use spaces, and indent siblings equally"

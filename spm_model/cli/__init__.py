@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "simulate",
     "performance",
     "forecast",
+    "apps",
 ]
 
 
@@ -61,8 +62,25 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"spm_model.cli.{_name}").register(app)
 
 
+# Third-party loggers whose warnings are not about the user's data or command.
+QUIET_LOGGERS = (
+    "pytensor.tensor.blas",  # "Using NumPy C-API based implementation for BLAS functions."
+    "pytensor.configdefaults",  # compiler / BLAS discovery notes
+    "traitlets",  # kernel transport notes ("running over TCP without encryption")
+)
+
+
+def quiet_third_party() -> None:
+    """Keep third-party noise out of normal CLI output (their errors still show)."""
+    import logging
+
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main() -> None:
     """Entry point of the ``spm`` script."""
+    quiet_third_party()
     try:
         app()
     except SpmError as exc:

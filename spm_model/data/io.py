@@ -36,7 +36,7 @@ from pandas.api.types import pandas_dtype
 
 from spm_model.data.dataset import Dataset, DatasetMeta, Format, coerce_table
 from spm_model.data.schema import TABLES
-from spm_model.errors import Problem, SpmConfigError, SpmDataError
+from spm_model.errors import Problem, SpmConfigError, SpmDataError, yaml_hint
 
 META_FILE = "meta.yaml"
 META_TABLE = "meta"
@@ -225,7 +225,9 @@ def read_raw(
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 line = mark.line + 1 if mark is not None else None
-                problems.append(Problem(meta_where, "meta", line, None, f"not valid YAML: {exc}"))
+                why = f"not valid YAML: {getattr(exc, 'problem', None) or exc}"
+                why += f". Hint: {yaml_hint(exc, text)}"
+                problems.append(Problem(meta_where, "meta", line, None, why))
                 loaded = {}
             meta_rows = _yaml_key_lines(text)
             if loaded is not None and not isinstance(loaded, dict):

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from spm_model.errors import yaml_hint
 from spm_model.plans.components.base import COMPONENT_TYPES, Component
 from spm_model.plans.errors import PlanError, PlanProblem, format_path
 from spm_model.plans.model import PERIODS_PER_YEAR, Plan
@@ -210,6 +211,27 @@ def _sorted(problems: list[PlanProblem]) -> list[PlanProblem]:
     return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
 
 
+def _not_a_plan_file(p: Path) -> str:
+    """Say precisely why ``p`` is not a plan file (a folder, a near-miss name, nothing)."""
+    import difflib
+
+    if p.is_dir():
+        found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        if not found:
+            return "is a folder with no plan files (*.yaml, *.yml) in it; pass a plan YAML file"
+        names = ", ".join(f.name for f in found[:5]) + (", ..." if len(found) > 5 else "")
+        return (
+            f"is a folder, not a plan file; it holds {len(found)} plan file(s) ({names}): "
+            f"pass one of them, e.g. {found[0]}"
+        )
+    if not p.parent.is_dir():
+        return f"plan file not found (the folder {p.parent} does not exist)"
+    near = difflib.get_close_matches(
+        p.name, [f.name for f in p.parent.iterdir() if f.suffix in (".yaml", ".yml")], n=1
+    )
+    return "plan file not found" + (f"; did you mean {p.parent / near[0]}?" if near else "")
+
+
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Load and validate a plan from a YAML file.
 
@@ -230,7 +252,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     """
     p = Path(path)
     if not p.is_file():
-        raise PlanError(PlanProblem(str(p), None, "", "plan file not found"))
+        raise PlanError(PlanProblem(str(p), None, "", _not_a_plan_file(p)))
     text = p.read_text(encoding="utf-8")
     try:
         data, lines = load_yaml_with_lines(text)
@@ -238,5 +260,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         msg = getattr(err, "problem", None) or str(err)
+        hint = yaml_hint(err, text)
+        msg = f"{msg}. Hint: {hint}" if hint else msg
         raise PlanError(PlanProblem(str(p), line, "", f"not valid YAML: {msg}")) from None
     return plan_from_data(data, source=str(p), lines=lines)

@@ -199,7 +199,9 @@ def load_batch(path: str | os.PathLike[str]) -> BatchSpec:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpmConfigError(f"{p}: not valid YAML: {exc}") from exc
+        from spm_model.errors import yaml_hint
+
+        raise SpmConfigError(f"{p}: not valid YAML: {exc}\nHint: {yaml_hint(exc, text)}") from exc
     if not isinstance(data, dict):
         raise SpmConfigError(f"{p}: a batch file is a mapping with at least 'notebook'")
     try:
