@@ -6,7 +6,14 @@ Targets (issue 6):
   capacity-weighted mean, at most 15% of accounts moved: under 60 s;
 * 50,000 accounts into 300 territories within +/-5% (no disruption budget): under 10 minutes;
 
-both reporting the gap to a valid lower bound.
+both reporting the gap to a valid lower bound; and (issue 16)
+
+* ``districts``: 500 planar units into 10 districts designed from scratch
+  (:func:`spm_model.territory.design_districts`, compactness objective), three
+  measures within +/-5%, connected on the Delaunay graph; passes when every
+  district is balanced and connected and the largest district diameter is
+  within 10% of a balanced k-means baseline computed with scipy's MILP (the
+  same baseline as ``tests/territory/test_districts.py``, no contiguity).
 
 Instances come from :func:`spm_model.territory.generate_instance` (accounts
 clustered around cities, lognormal potential, workload growing with potential,
@@ -16,7 +23,7 @@ returned alignment from the raw inputs and prints a before/after table.
 
 Usage::
 
-    python benchmarks/bench_territory.py [--case small|large|all] [--seed 1]
+    python benchmarks/bench_territory.py [--case small|large|districts|all] [--seed 1]
 """
 
 from __future__ import annotations
@@ -117,13 +124,77 @@ def run(name: str, seed: int | None = None) -> dict:
     }
 
 
+def run_districts(seed: int | None = None, time_limit: float = 240.0) -> dict:
+    """500 planar units, 10 districts from scratch, 3 measures +/-5%, contiguity."""
+    from spm_model.territory import delaunay_edges, design_districts
+    from spm_model.territory.contiguity import contiguity_violations
+    from tests.territory.test_districts import (
+        balanced_kmeans_baseline,
+        max_diameter,
+        planar_units,
+    )
+
+    seed = 0 if seed is None else seed
+    n, k, tol = 500, 10, 0.05
+    units = planar_units(n, seed=seed)
+    t = time.perf_counter()
+    d = design_districts(
+        units,
+        k,
+        measures=["m1", "m2", "m3"],
+        tolerance=tol,
+        adjacency="delaunay",
+        objective="compactness",
+        time_limit=time_limit,
+        seed=seed,
+    )
+    wall = time.perf_counter() - t
+    xy = units[["x", "y"]].to_numpy()
+    lab = d.result.assign
+    dev = max(
+        float(
+            np.abs(np.bincount(lab, weights=units[q], minlength=k) / (units[q].sum() / k) - 1).max()
+        )
+        for q in ("m1", "m2", "m3")
+    )
+    e = delaunay_edges(units["y"].to_numpy(), units["x"].to_numpy(), planar=True)
+    pieces = contiguity_violations(e, lab, k)
+    ours = max_diameter(xy, lab)
+    t = time.perf_counter()
+    base = balanced_kmeans_baseline(xy, units[["m1", "m2", "m3"]].to_numpy(), k, tol)
+    base_s = time.perf_counter() - t
+    ok = dev <= tol + 1e-9 and pieces == 0 and ours <= 1.10 * base
+    print(f"== districts: {n} planar units into {k} districts from scratch, +/-5% on 3 measures")
+    print(
+        f"{wall:.1f} s, {d.iterations} allocations, objective {d.result.objective:,.1f}, "
+        f"gap {d.result.gap:.2%} (given the final centres)"
+    )
+    print(
+        f"max deviation {dev:.2%}, disconnected pieces {pieces}, max diameter {ours:.2f} vs "
+        f"balanced k-means baseline {base:.2f} ({ours / base - 1:+.1%}; baseline {base_s:.0f} s)"
+        f" -> {'PASS' if ok else 'FAIL'}"
+    )
+    return {
+        "case": "districts",
+        "n": n,
+        "m": k,
+        "seconds": round(wall, 1),
+        "gap": d.result.gap,
+        "max_rel_dev": dev,
+        "pieces": pieces,
+        "max_diameter": ours,
+        "baseline_max_diameter": base,
+        "pass": ok,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--case", choices=["small", "large", "all"], default="all")
+    ap.add_argument("--case", choices=["small", "large", "districts", "all"], default="all")
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
-    names = ["small", "large"] if args.case == "all" else [args.case]
-    out = [run(n, args.seed) for n in names]
+    names = ["small", "large", "districts"] if args.case == "all" else [args.case]
+    out = [run_districts(args.seed) if n == "districts" else run(n, args.seed) for n in names]
     print(json.dumps(out))
     return 0 if all(o["pass"] for o in out) else 1
 

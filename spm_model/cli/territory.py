@@ -349,12 +349,14 @@ def _write_unit_outputs(out: Path, results: dict[str, Any], plot: Path | None) -
     al = r.alignment
     _write_csv(out, al)
     metrics = r.metrics()
+    if not (c.current0 >= 0).any():
+        metrics = metrics[["after"]]  # no current alignment: nothing to compare with
     _write_csv(_sibling(out, "_metrics.csv"), metrics, index=True)
     _write_csv(_sibling(out, "_territories.csv"), r.territories())
     pd.set_option("display.width", 200)
     _echo_result("all", r)
     typer.echo("")
-    typer.echo("Before/after:")
+    typer.echo("Before/after:" if "before" in metrics else "Metrics:")
     typer.echo(metrics.to_string(float_format=lambda v: f"{v:,.3f}"))
     typer.echo("")
     moved = int(al["moved"].sum())
