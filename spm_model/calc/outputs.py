@@ -281,45 +281,47 @@ def write_statements(
 
 
 def _write_excel(result: CalcResult, path: Path, reps: Sequence[str]) -> None:
+    """Summary sheet, then one sheet per rep, through the package's one workbook writer."""
+    from spm_model.data.workbook import Sheet, write_workbook
+
     names = sheet_names(reps)
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        summ = result.summary.copy()
-        summ.insert(1, "sheet", summ["rep_id"].map(dict(zip(reps, names, strict=True))))
-        summ.to_excel(xw, sheet_name="Summary", index=False)
-        for r, sheet in zip(reps, names, strict=True):
-            st = result.statement(r)
-            cols = [
-                c
-                for c in (
-                    "period",
-                    "component",
-                    "type",
-                    "measure",
-                    "credited",
-                    "cancelled_credit",
-                    "quota",
-                    "attainment",
-                    "segment",
-                    "rate",
-                    "target",
-                    "earned",
-                    "ytd_earned",
-                    "clawback",
-                    "gate",
-                )
-                if c in st
-            ]
-            st[cols].to_excel(xw, sheet_name=sheet, index=False, startrow=3)
-            ws = xw.sheets[sheet]
-            ws["A1"] = f"{r} - plan {result.plan.id} - {result.period}"
-            s = result.summary[result.summary["rep_id"] == r]
-            ws["A2"] = (
-                f"payable {s['payable'].sum():,.2f} {result.plan.currency}; previously paid "
-                f"{s['previously_paid'].iloc[0] if len(s) else 0:,.2f}"
+    summ = result.summary.copy()
+    summ.insert(1, "sheet", summ["rep_id"].map(dict(zip(reps, names, strict=True))))
+    sheets: dict[str, Sheet] = {}
+    for r, sheet in zip(reps, names, strict=True):
+        st = result.statement(r)
+        cols = [
+            c
+            for c in (
+                "period",
+                "component",
+                "type",
+                "measure",
+                "credited",
+                "cancelled_credit",
+                "quota",
+                "attainment",
+                "segment",
+                "rate",
+                "target",
+                "earned",
+                "ytd_earned",
+                "clawback",
+                "gate",
             )
-        for ws in xw.sheets.values():
-            for col in ws.columns:
-                width = max(
-                    (len(str(c.value)) for c in col[:200] if c.value is not None), default=8
-                )
-                ws.column_dimensions[col[0].column_letter].width = min(max(width + 2, 8), 60)
+            if c in st
+        ]
+        s = result.summary[result.summary["rep_id"] == r]
+        title = (
+            f"{r} - plan {result.plan.id} - {result.period}",
+            f"payable {s['payable'].sum():,.2f} {result.plan.currency}; previously paid "
+            f"{s['previously_paid'].iloc[0] if len(s) else 0:,.2f}",
+        )
+        sheets[sheet] = Sheet(st[cols], title=title)
+    write_workbook(
+        path,
+        sheets,
+        summary=summ,
+        currency=result.plan.currency,
+        title=f"Statements: plan {result.plan.id}, {result.period}",
+    )
