@@ -454,7 +454,7 @@ def build_inputs(
         other = getattr(m, "quota_ratio_of", None)
         if other is not None:
             # quota = ratio x the other measure's quota, rounded to the cent
-            base = quotas.get(other, pd.DataFrame({"rep_id": [], "period": [], "quota": []}))
+            base = quotas.get(other, _no_quota())
             ratio = Decimal(repr(float(m.quota_ratio or 0)))
             quotas[name] = base.assign(
                 quota=[float(round_cents(ratio * Decimal(repr(float(q))))) for q in base["quota"]]
@@ -486,6 +486,17 @@ def build_inputs(
     )
     return CalcInputs(
         plan, periods, rep_list, vals, coverage, ti_annual, deals, scores, ivd, problems
+    )
+
+
+def _no_quota() -> pd.DataFrame:
+    """An empty quota frame with the column types of a full one (merges keep working)."""
+    return pd.DataFrame(
+        {
+            "rep_id": pd.Series([], dtype=object),
+            "period": pd.Series([], dtype=object),
+            "quota": pd.Series([], dtype=np.float64),
+        }
     )
 
 
@@ -665,7 +676,7 @@ def _quota(
                 f"no quota rows for measure {qm!r} (plan measure {name!r}): quota 0",
             )
         )
-        return pd.DataFrame({"rep_id": [], "period": [], "quota": []})
+        return _no_quota()
     from spm_model.data.periods import parse_period
 
     spans = {
@@ -701,7 +712,7 @@ def _quota(
         part = _div_round(q_cents * days, q_days)
         rows.append(pd.DataFrame({"rep_id": q_rep[sel], "period": labels[k], "q": part[sel]}))
     if not rows:
-        return pd.DataFrame({"rep_id": [], "period": [], "quota": []})
+        return _no_quota()
     g = pd.concat(rows, ignore_index=True).groupby(["rep_id", "period"], as_index=False)["q"].sum()
     del money
     return pd.DataFrame({"rep_id": g["rep_id"], "period": g["period"], "quota": g["q"] / 100.0})
