@@ -490,7 +490,7 @@ def build_inputs(
 
 
 def _no_quota() -> pd.DataFrame:
-    """An empty quota frame with the column types of a full one (merges keep working)."""
+    """Return an empty quota frame typed like a full one (so merges keep working)."""
     return pd.DataFrame(
         {
             "rep_id": pd.Series([], dtype=object),
