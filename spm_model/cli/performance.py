@@ -88,6 +88,7 @@ def register(app: typer.Typer) -> None:
 
         from spm_model.data import load_dataset
         from spm_model.data.io import atomic_path, atomic_write_text
+        from spm_model.data.workbook import write_workbook
         from spm_model.errors import SpmConfigError
         from spm_model.performance import (
             PerformanceData,
@@ -143,10 +144,12 @@ def register(app: typer.Typer) -> None:
         for name, df in files.items():
             atomic_write_text(out / name, df.to_csv(index=False, lineterminator="\n"))
         atomic_write_text(out / "drivers.txt", drivers.summary() + "\n")
-        with atomic_path(out / "performance.xlsx", is_dir=False) as tmp:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                for name, df in files.items():
-                    df.to_excel(xw, sheet_name=name.removesuffix(".csv"), index=False)
+        write_workbook(
+            out / "performance.xlsx",
+            {name.removesuffix(".csv"): df for name, df in files.items()},
+            currency=ds.meta.currency,
+            title=f"Performance, {period}",
+        )
         import matplotlib.pyplot as plt
 
         for name, table, by in (

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from spm_model.data.io import atomic_path
 from spm_model.quota.setting import QuotaResult
 
 
@@ -54,23 +53,18 @@ def hierarchy_table(result: QuotaResult) -> pd.DataFrame:
 def to_excel(result: QuotaResult, path: str | os.PathLike[str]) -> Path:
     """Write the quota workbook atomically and return its path.
 
-    Sheets: ``quotas``, ``annual``, ``allocation`` (hierarchy, grouped rows),
-    ``unassigned``, ``summary`` and ``notes``.
+    Sheets: ``Summary`` (first), ``quotas``, ``annual``, ``allocation``
+    (hierarchy, grouped rows), ``unassigned`` and ``notes``, formatted by the
+    package's workbook writer (:func:`spm_model.data.workbook.write_workbook`).
     """
-    target = Path(path)
-    with atomic_path(target, is_dir=False) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            result.quotas.to_excel(xw, sheet_name="quotas", index=False)
-            result.annual.to_excel(xw, sheet_name="annual", index=False)
-            h = hierarchy_table(result)
-            h.drop(columns="outline").to_excel(xw, sheet_name="allocation", index=False)
-            ws = xw.sheets["allocation"]
-            for i, o in enumerate(h["outline"], start=2):
-                if o:
-                    ws.row_dimensions[i].outlineLevel = int(o)
-            result.unassigned.to_excel(xw, sheet_name="unassigned", index=False)
-            result.summary().to_excel(xw, sheet_name="summary", index=False)
-            pd.DataFrame({"note": result.notes or ["(none)"]}).to_excel(
-                xw, sheet_name="notes", index=False
-            )
-    return target
+    from spm_model.data.workbook import Sheet, write_workbook
+
+    h = hierarchy_table(result)
+    sheets = {
+        "quotas": result.quotas,
+        "annual": result.annual,
+        "allocation": Sheet(h.drop(columns="outline"), outline=[int(o or 0) for o in h["outline"]]),
+        "unassigned": result.unassigned,
+        "notes": pd.DataFrame({"note": result.notes or ["(none)"]}),
+    }
+    return write_workbook(path, sheets, summary=result.summary(), title="Quotas")

@@ -178,7 +178,8 @@ def test_fairness_report_and_plots(blend, tmp_path):
 def test_excel_export_has_the_hierarchy(blend, tmp_path):
     p = blend.to_excel(tmp_path / "q.xlsx")
     book = pd.read_excel(p, sheet_name=None)
-    assert {"quotas", "annual", "allocation", "unassigned", "summary", "notes"} <= set(book)
+    assert list(book)[0] == "Summary"
+    assert {"quotas", "annual", "allocation", "unassigned", "notes"} <= set(book)
     h = hierarchy_table(blend)
     assert len(book["allocation"]) == len(h)
     assert h.iloc[0]["level"] == "company"
