@@ -550,6 +550,7 @@ class SimulationResult:
                 out / "reps.csv", pd.concat(reps).to_csv(index=False, lineterminator="\n")
             )
         )
+        paths.append(self.to_excel(out / "simulation.xlsx"))
         if plots:
             from spm_model.simulate import plots as pl
 
@@ -566,6 +567,51 @@ class SimulationResult:
                 plt.close(fig)
                 paths.append(out / name)
         return paths
+
+    EXCEL_MAX_SCENARIOS = 50_000
+    """Scenarios written to the workbook's ``scenarios`` sheet at most (all are in the CSV)."""
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the workbook: Summary (one row per plan), levels, reps and scenarios.
+
+        Uses the package's one workbook writer
+        (:func:`spm_model.data.workbook.write_workbook`): money in the plans'
+        currency, shares and ratios as percentages.
+        """
+        from spm_model.data.workbook import Kind, Sheet, write_workbook
+
+        rows: list[dict[str, Any]] = []
+        kinds: dict[str, Kind] = {}
+        levels = []
+        for p in self.plans:
+            summ = self.summary(p)
+            row: dict[str, Any] = {"plan": p, "scenarios": summ.n_scenarios, "budget": summ.budget}
+            for r in summ.table.itertuples():
+                row[str(r.figure)] = r.estimate
+                kinds[str(r.figure)] = "percent" if r.unit in ("share", "ratio") else "money"
+            rows.append(row)
+            levels.append(summ.levels.assign(plan=p))
+        kinds["budget"] = "money"
+        kinds["scenarios"] = "count"
+        currency = self.summary(0).currency
+        scen = self.scenarios()
+        title = f"Simulation: {self.n_scenarios:,} scenarios, seed {self.seed}"
+        if len(scen) > self.EXCEL_MAX_SCENARIOS:
+            scen = scen.head(self.EXCEL_MAX_SCENARIOS)
+            title += f" (first {self.EXCEL_MAX_SCENARIOS:,} scenarios here; all in scenarios.csv)"
+        return write_workbook(
+            path,
+            {
+                "levels": pd.concat(levels, ignore_index=True),
+                "reps": pd.concat(
+                    [self.rep_quantiles(p).assign(plan=p) for p in self.plans], ignore_index=True
+                ),
+                "scenarios": scen,
+            },
+            summary=Sheet(pd.DataFrame(rows), kinds=kinds),
+            currency=currency,
+            title=title,
+        )
 
     def text(self) -> str:
         """Readable summary of every plan and comparison."""
