@@ -179,12 +179,12 @@ def run_districts(seed: int | None = None, time_limit: float = 240.0) -> dict:
         "n": n,
         "m": k,
         "seconds": round(wall, 1),
-        "gap": d.result.gap,
-        "max_rel_dev": dev,
-        "pieces": pieces,
-        "max_diameter": ours,
-        "baseline_max_diameter": base,
-        "pass": ok,
+        "gap": float(d.result.gap),
+        "max_rel_dev": float(dev),
+        "pieces": int(pieces),
+        "max_diameter": float(ours),
+        "baseline_max_diameter": float(base),
+        "pass": bool(ok),
     }
 
 

@@ -67,8 +67,51 @@ def _company(seed: int = 0) -> Dataset:
         }
     )
     asg.loc[25, "end_date"] = pd.Timestamp("2024-06-30")
+    # one row in each other required table, so the saved company loads with validation
+    d = pd.Timestamp("2024-03-01")
+    other = {
+        "products": pd.DataFrame(
+            {"product_id": ["P1"], "name": ["p"], "family": ["f"], "measure": ["new_business"]}
+        ),
+        "transactions": pd.DataFrame(
+            {
+                "txn_id": ["T1"],
+                "date": [d],
+                "account_id": ["A00"],
+                "product_id": ["P1"],
+                "amount": [100.0],
+                "kind": ["booking"],
+                "original_txn_id": [None],
+            }
+        ),
+        "quotas": pd.DataFrame(
+            {"rep_id": ["E1"], "period": ["2024Q1"], "measure": ["new_business"], "amount": [1e3]}
+        ),
+        "opportunities": pd.DataFrame(
+            {
+                "opportunity_id": ["O1"],
+                "account_id": ["A00"],
+                "owner_rep_id": ["E1"],
+                "created_date": [d],
+                "close_date": [d],
+                "stage": ["closed"],
+                "amount": [100.0],
+                "probability": [1.0],
+                "status": ["won"],
+            }
+        ),
+        "activities": pd.DataFrame(
+            {
+                "activity_id": ["C1"],
+                "rep_id": ["E1"],
+                "account_id": ["A00"],
+                "date": [d],
+                "kind": ["call"],
+            }
+        ),
+    }
     return Dataset(
-        {"reps": reps, "accounts": accounts, "assignments": asg},
+        {"reps": reps, "accounts": accounts, "assignments": asg, **other},
         DatasetMeta(name="Tiny", end_date="2024-12-31"),
     )
 
