@@ -42,9 +42,12 @@ DATE_FORMAT = "yyyy-mm-dd"
 
 # Column-name words that mean a fraction (1.0 = 100%) or an amount of money.
 _PERCENT_WORDS = re.compile(
-    r"(^|_|\b)(attainment|share|shares|rate|pct|percent|proration|probability|prob|p_|"
-    r"fraction|ratio|coverage|growth|wape|mape|utilisation|utilization|win_rate|"
-    r"conversion|chance|cv)($|_|\b|\[)",
+    r"(^|_|\b)(attainment|share|shares|pct|percent|proration|probability|prob|"
+    r"fraction|coverage|wape|mape|utilisation|utilization|chance)($|_|\b|\[)",
+)
+# words that usually, not always, mean a fraction: only when the values look like one
+_MAYBE_PERCENT_WORDS = re.compile(
+    r"(^|_|\b)(rate|ratio|growth|conversion|cv|vs)($|_|\b|\[)",
 )
 _MONEY_WORDS = re.compile(
     r"(^|_|\b)(amount|amounts|payable|paid|pay|earned|earnings|cost|costs|revenue|quota|"
@@ -125,9 +128,9 @@ def column_kind(name: object, values: pd.Series) -> Kind:
     """Meaning of a column from its name and dtype (what number format it gets).
 
     Dates are dates; numeric columns named like a fraction (attainment, share,
-    rate, probability...) are percentages; named like money (amount, payable,
-    cost, quota, target...) are money; other integers are counts; the rest are
-    plain numbers or text.
+    probability...; rate, ratio... when the values are at most 20) are
+    percentages; named like money (amount, payable, cost, quota, target...) are
+    money; other integers are counts; the rest are plain numbers or text.
     """
     key = str(name).lower()
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -138,11 +141,11 @@ def column_kind(name: object, values: pd.Series) -> Kind:
             return "date"
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return "text"
-    named_fraction = (
-        bool(_PERCENT_WORDS.search(key)) or key.startswith("p_") or "_vs_" in key
-    ) and not key.endswith(("_count", "_n"))
-    if named_fraction and _fraction_like(values):
-        return "percent"
+    if not key.endswith(("_count", "_n")):
+        if _PERCENT_WORDS.search(key) or key.startswith("p_"):
+            return "percent"
+        if _MAYBE_PERCENT_WORDS.search(key) and _fraction_like(values):
+            return "percent"
     if _MONEY_WORDS.search(key) and not _NOT_MONEY.search(key):
         return "money"
     if pd.api.types.is_integer_dtype(values):
