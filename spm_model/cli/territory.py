@@ -17,6 +17,7 @@ the metrics, per-territory table and a before/after map beside ``--out``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -197,11 +198,20 @@ def register(app: typer.Typer) -> None:
             )
 
 
+@dataclass
 class _Options:
     """Solver and problem settings shared by both sources."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.__dict__.update(kw)
+    measures: list[str]
+    tolerance: dict[str, float]
+    weights: dict[str, float]
+    max_moved: float | None
+    moved_basis: str
+    method: str
+    time_limit: float
+    gap: float
+    seed: int
+    distance_unit: str | None
 
     def problem_kwargs(self) -> dict[str, Any]:
         return {
@@ -216,7 +226,11 @@ class _Options:
         from spm_model.territory import solve
 
         return solve(
-            p, method=self.method, time_limit=self.time_limit, gap_target=self.gap, seed=self.seed
+            p,
+            method=self.method,  # type: ignore[arg-type]  # checked in the command
+            time_limit=self.time_limit,
+            gap_target=self.gap,
+            seed=self.seed,
         )
 
 

@@ -245,7 +245,8 @@ def design_districts(
             adjacency=adjacency,
             source=source,
             distance_unit=distance_unit,
-            **weights,
+            travel_weight=weights["travel_weight"],
+            compactness_weight=weights["compactness_weight"],
         )
 
     best: AlignmentResult | None = None
