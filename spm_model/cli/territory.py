@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--territories",
             help="With --units: territory_id (or rep_id), home_lat/home_lon or home_x/home_y, "
-            "capacity (FTE). Default: the columns of --distance, or the units' current owners.",
+            "capacity (FTE). Without it, --distance's columns are the territories.",
         ),
         districts: int | None = typer.Option(
             None,
