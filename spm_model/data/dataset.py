@@ -425,7 +425,7 @@ def coerce_table(
                 )
             )
 
-    if n == 0 and schema.required_table:
+    if n == 0 and schema.required_table and schema.needs_rows:
         # one root cause, not a missing-column line per column of an empty file
         why = " (the file is empty)" if raw.shape[1] == 0 else ""
         problems.append(Problem(source, schema.name, None, None, f"{schema.name} has no rows{why}"))

@@ -89,6 +89,11 @@ class TableSchema:
         Pairs (start column, end column) where end must not precede start.
     required_table : bool
         Whether a dataset must contain the table.
+    needs_rows : bool
+        Whether the table must have at least one row (the core of a company:
+        reps, accounts, assignments, products, transactions). Quotas,
+        opportunities and activities may be present but empty (a company
+        without a CRM export is still paid).
     """
 
     name: str
@@ -97,6 +102,7 @@ class TableSchema:
     key: tuple[str, ...]
     date_ranges: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     required_table: bool = True
+    needs_rows: bool = True
 
     @property
     def column_names(self) -> list[str]:
@@ -444,6 +450,7 @@ QUOTAS = TableSchema(
         Column("measure", "str", description="Plan measure."),
         Column("amount", "money", min_value=0, unit="currency", description="Quota amount."),
     ),
+    needs_rows=False,
 )
 
 OPPORTUNITIES = TableSchema(
@@ -494,6 +501,7 @@ OPPORTUNITIES = TableSchema(
         ),
         Column("status", "str", allowed=("open", "won", "lost"), description="Outcome."),
     ),
+    needs_rows=False,
 )
 
 ACTIVITIES = TableSchema(
@@ -526,6 +534,7 @@ ACTIVITIES = TableSchema(
             description="Activity kind.",
         ),
     ),
+    needs_rows=False,
 )
 
 PAYMENTS = TableSchema(

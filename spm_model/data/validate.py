@@ -262,7 +262,7 @@ def _dangling_references(
         known = target[ref.column] if ref.column in target else pd.Series([], dtype=object)
         vals = df[col.name]
         pos = np.flatnonzero(vals.notna().to_numpy(dtype=bool) & ~isin(vals, known))
-        if len(target) == 0 and ref.table != name:
+        if len(target) == 0 and ref.table != name and TABLES[ref.table].needs_rows:
             # the referenced table has no rows (or is missing): that is the root cause,
             # reported with that table; the rows referring to it are only counted
             if len(pos):

@@ -125,3 +125,32 @@ def test_generate_adds_the_extension_and_validate_reads_it(tmp_path, fmt, monkey
     assert written.is_file() and f"wrote {written}" in stdout
     code, stdout, err = run(["validate", written], monkeypatch, capsys)
     assert code == 0 and "valid" in stdout, err
+
+
+@pytest.mark.parametrize("table", ["activities", "opportunities"])
+def test_a_company_without_crm_activity_is_still_valid(sample, table, monkeypatch, capsys):
+    """Only the core tables must have rows; an empty activities or pipeline export loads."""
+    path = sample / f"{table}.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    if table == "opportunities":  # activities name their opportunity: blank those links
+        acts = sample / "activities.csv"
+        lines = acts.read_text().splitlines()
+        col = lines[0].split(",").index("opportunity_id")
+        rows = [line.split(",") for line in lines[1:]]
+        for r in rows:
+            r[col] = ""
+        acts.write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n")
+    ds = load_dataset(sample)
+    assert len(ds[table]) == 0 and len(ds.transactions) > 0
+    code, _, _ = run(["validate", sample], monkeypatch, capsys)
+    assert code == 0
+
+
+def test_references_into_an_optional_empty_table_are_listed(sample, monkeypatch, capsys):
+    """An empty opportunities table is allowed, so activities naming one are real errors."""
+    path = sample / "opportunities.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    code, _, err = run(["validate", sample], monkeypatch, capsys)
+    assert code == 1
+    assert "is not a known opportunities.opportunity_id" in err
+    assert "0 problem(s)" not in err
