@@ -273,4 +273,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run through the imported module, so the pickled Bundle is spm_model.apps.bundle.Bundle
+    from spm_model.apps.bundle import main as _main
+
+    _main()

@@ -55,25 +55,30 @@ def open_app(app: str, query: str | None = None) -> Any:
     scope = resolve_token(params.get(QUERY_KEY), read_access(access)) if access else None
     if scope is None or not scope.allows(app):
         return ui.refusal_page()
-    from spm_model.apps.bundle import load_bundle
-
-    bundle = load_bundle(
-        os.environ[ENV["data"]],
-        os.environ[ENV["plans"]],
-        scope,
-        os.environ[ENV["cache"]],
-        os.environ.get(ENV["as_of"]) or None,
-    )
-    if app == "my_pay":
-        rep = params.get("rep") or scope.rep_id
-        if rep not in bundle.reps:
-            return ui.refusal_page()
-        page: Any = ui.MyPayPage(bundle, rep)
-    elif app == "my_team":
-        page = ui.MyTeamPage(bundle)
-    else:
-        page = ui.CompCostPage(bundle)
     import ipywidgets
+
+    from spm_model.apps.bundle import load_bundle
+    from spm_model.errors import SpmError
+
+    try:
+        bundle = load_bundle(
+            os.environ[ENV["data"]],
+            os.environ[ENV["plans"]],
+            scope,
+            os.environ[ENV["cache"]],
+            os.environ.get(ENV["as_of"]) or None,
+        )
+        if app == "my_pay":
+            rep = params.get("rep") or scope.rep_id
+            if rep not in bundle.reps:
+                return ui.refusal_page()
+            page: Any = ui.MyPayPage(bundle, rep)
+        elif app == "my_team":
+            page = ui.MyTeamPage(bundle)
+        else:
+            page = ui.CompCostPage(bundle)
+    except SpmError as exc:
+        return ui.error_page(str(exc))
 
     took = time.perf_counter() - t0
     stamp = ipywidgets.HTML(

@@ -67,6 +67,14 @@ def refusal_page(reason: str = "") -> Any:
     )
 
 
+def error_page(message: str) -> Any:
+    """Return the page shown when the data cannot be prepared (the message says why)."""
+    return _w().HTML(
+        f'{STYLE}<div class="spm-refusal" id="spm-error"><h2>The page could not be prepared</h2>'
+        f'<p class="spm-note">{html.escape(message)}</p></div>'
+    )
+
+
 def _header(title: str, who: str, bundle: Bundle, period: str) -> str:
     return (
         f'<h2>{html.escape(title)} — {html.escape(who)}</h2><p class="spm-note">Period '

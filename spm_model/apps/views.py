@@ -22,7 +22,7 @@ import pandas as pd
 from spm_model.apps.bundle import Bundle
 from spm_model.calc import CalcResult, Estimate, WhatIfDeal, estimate, payable, what_if
 from spm_model.data.disputes import read_disputes
-from spm_model.errors import SpmConfigError
+from spm_model.errors import SpmConfigError, SpmError
 from spm_model.plans import Plan
 
 
@@ -367,7 +367,7 @@ def comp_cost(
         Per plan: ``budget`` (currency, the target incentives), ``mean_cost``,
         ``p95_cost`` as fitted and ``whatif_mean_cost``, ``whatif_p95_cost``,
         ``change`` (currency), ``p_over_budget`` and ``whatif_p_over_budget``
-        (fractions).
+        (fractions), ``note`` (why a plan was not simulated, if so).
     """
     from spm_model.simulate import from_dataset
     from spm_model.widgets.logic import what_if as sim_what_if
@@ -377,22 +377,32 @@ def comp_cost(
     for pid in plan_ids or plans_in_use(bundle):
         plan = bundle.plans[pid]
         if pid not in models:
-            models[pid] = from_dataset(bundle.ds, plan, credits=bundle.credits)
+            try:
+                models[pid] = from_dataset(bundle.ds, plan, credits=bundle.credits)
+            except SpmError as exc:  # e.g. a plan paid only on activity counts
+                models[pid] = str(exc)
         m = models[pid]
+        if isinstance(m, str):
+            rows.append({"plan_id": pid, "note": f"not simulated: {m}"})
+            continue
         base = sim_what_if(m, plan, n_scenarios=n_scenarios, seed=seed).figures
-        alt = sim_what_if(
-            m,
-            plan,
-            mean_scale=mean_scale,
-            sd_scale=sd_scale,
-            attrition=attrition,
-            n_scenarios=n_scenarios,
-            seed=seed,
-        ).figures
+        alt = (
+            base
+            if mean_scale == 1.0 and sd_scale == 1.0 and attrition is None
+            else sim_what_if(
+                m,
+                plan,
+                mean_scale=mean_scale,
+                sd_scale=sd_scale,
+                attrition=attrition,
+                n_scenarios=n_scenarios,
+                seed=seed,
+            ).figures
+        )
         rows.append(
             {
                 "plan_id": pid,
-                "reps": len(m.rep_ids) if hasattr(m, "rep_ids") else np.nan,
+                "reps": len(m.rep_ids),
                 "budget": base["budget"],
                 "mean_cost": base["mean_cost"],
                 "p95_cost": base["p95_cost"],
@@ -401,9 +411,13 @@ def comp_cost(
                 "whatif_p95_cost": alt["p95_cost"],
                 "whatif_p_over_budget": alt["p_over_budget"],
                 "change": round(alt["mean_cost"] - base["mean_cost"], 2),
+                "note": "",
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if "reps" in out:
+        out["reps"] = out["reps"].astype("Int64")
+    return out
 
 
 # -- formatting helpers (shared by the pages) ------------------------------------------------
