@@ -1,0 +1,80 @@
+"""`spm serve --issue-links` and `spm disputes`."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from spm_model.apps.access import read_access, resolve_token
+from spm_model.cli import app
+from spm_model.data.disputes import append_dispute
+
+runner = CliRunner()
+
+
+def test_issue_links_prints_tokens_once_and_stores_hashes(tmp_path):
+    access = tmp_path / "access.yaml"
+    res = runner.invoke(
+        app,
+        [
+            "serve",
+            "--data",
+            "data/sample",
+            "--plans",
+            "templates/plans",
+            "--access",
+            str(access),
+            "--issue-links",
+            "--for",
+            "R0013",
+            "--for",
+            "R0006",
+            "--for",
+            "finance",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    tokens = set(re.findall(r"\?key=([\w-]+)", res.output))
+    assert len(tokens) == 3
+    assert "my_team.ipynb" in res.output and "http://localhost:8866/voila/render/" in res.output
+    text = access.read_text()
+    entries = read_access(access)
+    assert all(t not in text for t in tokens)
+    kinds = sorted(resolve_token(t, entries).kind for t in tokens)
+    assert kinds == ["finance", "manager", "rep"]
+
+
+def test_serve_refuses_without_links(tmp_path):
+    res = runner.invoke(
+        app,
+        [
+            "serve",
+            "--data",
+            "data/sample",
+            "--plans",
+            "templates/plans",
+            "--access",
+            str(tmp_path / "none.yaml"),
+        ],
+    )
+    assert res.exit_code != 0
+    assert "issue them first" in str(res.exception) + res.output
+
+
+def test_disputes_lists_the_journal_with_the_table(tmp_path):
+    import shutil
+
+    data = tmp_path / "company"
+    shutil.copytree("data/sample", data)
+    (data / "disputes.journal.jsonl").unlink(missing_ok=True)
+    row = append_dispute(data, "R0013", "2026-Q3", 321.5, "deal missing")
+    res = runner.invoke(app, ["disputes", "--data", str(data), "--status", "open"])
+    assert res.exit_code == 0, res.output
+    assert row["dispute_id"] in res.output and "deal missing" in res.output
+    res = runner.invoke(app, ["disputes", "--data", str(data), "--reject", row["dispute_id"]])
+    assert res.exit_code == 0 and "rejected" in res.output
+    res = runner.invoke(app, ["disputes", "--data", str(data), "--status", "open"])
+    assert row["dispute_id"] not in res.output
+    res = runner.invoke(app, ["disputes", "--data", str(data), "--summary"])
+    assert res.exit_code == 0 and "by_category" in res.output
