@@ -373,7 +373,7 @@ def comp_cost(
     from spm_model.widgets.logic import what_if as sim_what_if
 
     models = models if models is not None else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for pid in plan_ids or plans_in_use(bundle):
         plan = bundle.plans[pid]
         if pid not in models:
