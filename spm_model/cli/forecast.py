@@ -170,7 +170,11 @@ def register(app: typer.Typer) -> None:
     @app.command("forecast-backtest")
     def backtest_cmd(
         data: Path = typer.Option(
-            ..., "--data", help="Dataset: folder of CSV/Parquet, .xlsx or .duckdb."
+            ...,
+            "--data",
+            help="Dataset (folder of CSV/Parquet, .xlsx, .duckdb) or a monthly panel file "
+            "(.csv/.parquet with rep_id, month, bookings[, team, region, hire_date, end_date]; "
+            "missing months: no row or an empty bookings cell).",
         ),
         horizon: int = typer.Option(6, min=1, max=24, help="Months forecast after each cut-off."),
         cutoffs: str | None = typer.Option(None, help="Comma-separated cut-off months (YYYY-MM)."),
@@ -201,13 +205,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Backtest the Bayesian model and the baselines (rolling origin): CRPS, WAPE, coverage."""
-        from spm_model.data import load_dataset
         from spm_model.data.io import atomic_write_text
         from spm_model.forecast.backtest import backtest
 
-        ds = load_dataset(data)
+        _, source = _load(data)
         res = backtest(
-            ds,
+            source,
             horizon=horizon,
             cutoffs=[c.strip() for c in cutoffs.split(",")] if cutoffs else None,
             n_cutoffs=n_cutoffs,

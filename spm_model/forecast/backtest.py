@@ -8,7 +8,13 @@ who left during the horizon is scored up to the month of leaving):
 
 * ``crps_rep``: mean CRPS per rep and month (currency; lower is better),
   from the sample draws (:func:`~spm_model.forecast.metrics.crps_samples`);
-* ``crps_vs_best_baseline``: ``1 - crps / crps of the best baseline``, as a
+* ``crps_scaled``: the CRPS of each rep-month divided by the rep's scale, the
+  mean of its observed bookings over the 12 months up to the cut-off (over all
+  its history if those are all zero), averaged over rep-months: a fraction of
+  a typical month, comparable across series of very different size (lower is
+  better; the headline score);
+* ``scaled_vs_best_baseline``, ``crps_vs_best_baseline``: ``1 - score /
+  score of the best baseline`` for the scaled and the currency CRPS, as a
   fraction (0.10 = 10% better);
 * ``wape_total``, ``mape_total``: errors of the monthly total over those reps,
   point forecast = median of the summed draws (fractions);
@@ -76,8 +82,10 @@ class BacktestResult:
         """Return the summary table as Markdown (used in the README)."""
         t = self.table.copy()
         cols = {
+            "crps_scaled": "scaled CRPS",
+            "scaled_vs_best_baseline": "vs best baseline",
             "crps_rep": "CRPS per rep-month",
-            "crps_vs_best_baseline": "vs best baseline",
+            "crps_vs_best_baseline": "vs best (currency CRPS)",
             "wape_total": "WAPE total",
             "mape_total": "MAPE total",
             "wape_rep": "WAPE per rep",
@@ -89,8 +97,8 @@ class BacktestResult:
         }
         out = ["| model | " + " | ".join(cols.values()) + " |", "|---|" + "---:|" * len(cols)]
         for name, r in t.iterrows():
-            cells = [f"{r['crps_rep']:,.0f}"]
-            cells.append(f"{r['crps_vs_best_baseline']:+.1%}")
+            cells = [f"{r['crps_scaled']:.3f}", f"{r['scaled_vs_best_baseline']:+.1%}"]
+            cells += [f"{r['crps_rep']:,.0f}", f"{r['crps_vs_best_baseline']:+.1%}"]
             cells += [f"{r[c]:.1%}" for c in ("wape_total", "mape_total", "wape_rep")]
             cells += [
                 f"{r[c]:.1%}"
@@ -128,8 +136,28 @@ def _training_panel(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     return train
 
 
-def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
-    """Score one forecast (DataArray ``(sample, rep, month)``) against the long ``actual`` panel."""
+def series_scale(train: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> pd.Series:
+    """Scale of each series for scaled CRPS: mean observed bookings over its last 12 months.
+
+    The 12 calendar months up to ``cutoff`` (default: the panel's last month);
+    the mean over all its history where those are all zero or missing; NaN
+    for a series that never booked anything (left out of the scaled score).
+    """
+    cut = pd.Timestamp(train["month"].max() if cutoff is None else cutoff)
+    recent = train[train["month"] > cut - pd.DateOffset(months=12)]
+    last = recent.groupby("rep_id")["bookings"].mean()
+    whole = train.groupby("rep_id")["bookings"].mean()
+    sc = last.reindex(whole.index)
+    sc = sc.where(sc > 0, whole)
+    return sc.where(sc > 0)
+
+
+def score(draws: Any, actual: pd.DataFrame, scale: pd.Series | None = None) -> dict[str, Any]:
+    """Score one forecast (DataArray ``(sample, rep, month)``) against the long ``actual`` panel.
+
+    ``scale`` (per ``rep_id``, e.g. :func:`series_scale` of the training
+    panel) gives the scaled CRPS; without it the scaled CRPS is NaN.
+    """
     act = actual.pivot(index="rep_id", columns="month", values="bookings")
     act = act.reindex(
         index=draws["rep"].to_numpy(), columns=pd.DatetimeIndex(draws["month"].to_numpy())
@@ -138,7 +166,13 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
     seen = ~np.isnan(a)
     x = draws.to_numpy()
     a0 = np.nan_to_num(a)
-    crps = crps_samples(x, a0)[seen]
+    crps_all = crps_samples(x, a0)
+    crps = crps_all[seen]
+    if scale is None:
+        scaled = np.full(crps.shape, np.nan)
+    else:
+        sc = scale.reindex(draws["rep"].to_numpy()).to_numpy(dtype=float)
+        scaled = (crps_all / sc[:, None])[seen]
     hits = {lv: interval_hits(x, a0, lv)[seen] for lv in LEVELS}
     content = {lv: interval_content(x, lv)[seen] for lv in LEVELS}
     nominal = {lv: interval_hits(x, a0, lv, kind="nominal")[seen] for lv in LEVELS}
@@ -149,6 +183,7 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
     rep_point = np.median(x, axis=0)[seen]
     return {
         "crps": crps,
+        "crps_scaled": scaled,
         "hits": hits,
         "content": content,
         "nominal": nominal,
@@ -161,7 +196,10 @@ def score(draws: Any, actual: pd.DataFrame) -> dict[str, Any]:
 
 def _summarise(parts: list[dict[str, Any]]) -> dict[str, float]:
     crps = np.concatenate([p["crps"] for p in parts])
-    out = {"crps_rep": float(crps.mean())}
+    sc = np.concatenate([p["crps_scaled"] for p in parts])
+    sc = sc[np.isfinite(sc)]
+    out = {"crps_scaled": float(sc.mean()) if len(sc) else float("nan")}
+    out["crps_rep"] = float(crps.mean())
     ta = np.concatenate([p["total_actual"] for p in parts])
     tp = np.concatenate([p["total_point"] for p in parts])
     out["wape_total"] = wape(ta, tp)
@@ -260,6 +298,7 @@ def backtest(
     for c in cuts:
         train = _training_panel(panel, c)
         fut = panel[(panel["month"] > c) & (panel["month"] <= c + pd.DateOffset(months=horizon))]
+        scale = series_scale(train, c)
         for name in names:
             t = time.perf_counter()
             if name == "bayes":
@@ -272,15 +311,20 @@ def backtest(
                     BASELINES[name](seed=cfg.seed).fit(train).predict(horizon, n_samples=n_samples)
                 )
             details["fit_seconds"][name] += time.perf_counter() - t
-            s = score(draws, fut)
+            s = score(draws, fut, scale)
             parts[name].append(s)
             rows.append({"model": name, "cutoff": f"{c:%Y-%m}", **_summarise([s])})
             if progress is not None:
-                progress(f"cut-off {c:%Y-%m}: {name} CRPS {rows[-1]['crps_rep']:,.0f}")
+                progress(
+                    f"cut-off {c:%Y-%m}: {name} scaled CRPS {rows[-1]['crps_scaled']:.3f}, "
+                    f"CRPS {rows[-1]['crps_rep']:,.0f}"
+                )
     table = pd.DataFrame({n: _summarise(parts[n]) for n in names}).T
     base = [b for b in baselines if b in table.index]
     best = table.loc[base, "crps_rep"].min() if base else np.nan
-    table.insert(1, "crps_vs_best_baseline", 1.0 - table["crps_rep"] / best)
+    best_scaled = table.loc[base, "crps_scaled"].min() if base else np.nan
+    table.insert(2, "crps_vs_best_baseline", 1.0 - table["crps_rep"] / best)
+    table.insert(1, "scaled_vs_best_baseline", 1.0 - table["crps_scaled"] / best_scaled)
     table["fit_seconds"] = pd.Series(details["fit_seconds"])
     table.index.name = "model"
     return BacktestResult(

@@ -21,9 +21,16 @@ rep with zero months (a zero is an extreme outlier on the log scale, and
 exponentiating the resulting wide intervals gives absurd draws); draws below
 zero are set to zero.
 
-Short histories fall back to simpler forms (no seasonality below two years,
-no trend below six months, resampling the rep's own months below three; six
-for SARIMAX), and a fit that fails
+Every series is read on calendar months (:func:`~spm_model.forecast.panel.calendar_series`):
+a missing month is NaN, so "the same month last year" is twelve calendar
+months back (the latest observed one for the seasonal naive), SARIMAX filters
+through gaps, ETS interpolates internal gaps on its scale and simulates
+through missing months at the end, and a series whose cut-off month is
+missing is forecast all the same.
+
+Short histories (counted in observed months) fall back to simpler forms (no
+seasonality below two years, no trend below six months, resampling the rep's
+own months below three; six for SARIMAX), and a fit that fails
 falls back to resampling the rep's own past months (never to a log-scale
 normal, which explodes for a short series with zero months); the number of
 failed fits is kept in ``fallbacks_``.
@@ -37,11 +44,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spm_model.forecast.panel import check_panel
+from spm_model.forecast.panel import calendar_series, check_panel
 
 
 def active_reps(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Reps employed after ``cutoff`` (seen in the cutoff month, no end date before next month)."""
+    """Every series with its group columns and whether it is forecast after ``cutoff``.
+
+    A series is *active* (forecast) unless its ``end_date`` is before the month
+    after ``cutoff``; a series whose last observed months are missing is
+    still active (a missing month is a gap, not the end of the series).
+    ``last_month`` is the last observed month.
+    """
     tab = panel.groupby("rep_id", sort=True).agg(
         team=("team", "first"),
         region=("region", "first"),
@@ -50,7 +63,7 @@ def active_reps(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
         last_month=("month", "max"),
     )
     nxt = cutoff + pd.offsets.MonthBegin(1)
-    tab["active"] = (tab["last_month"] == cutoff) & (
+    tab["active"] = (tab["last_month"] <= cutoff) & (
         tab["end_date"].isna() | (tab["end_date"] >= nxt)
     )
     return tab
@@ -75,17 +88,14 @@ class _PerRepBaseline:
         self.cutoff_ = pd.Timestamp(p["month"].max())
         self.reps_ = active_reps(p, self.cutoff_)
         self.reps_ = self.reps_[self.reps_["active"]]
-        self.series_ = {
-            r: g["bookings"].to_numpy(dtype=float)
-            for r, g in p.groupby("rep_id", sort=True)
-            if r in self.reps_.index
-        }
-        self.months_ = {
-            r: pd.DatetimeIndex(g["month"])
-            for r, g in p.groupby("rep_id", sort=True)
-            if r in self.reps_.index
-        }
-        pooled = [s[12:] - s[:-12] for s in self.series_.values() if len(s) > 12]
+        # each series on calendar months from its first observed month to the cut-off, NaN
+        # where a month is missing (rows are not months: "a year ago" is 12 calendar months)
+        self.series_ = {}
+        self.months_ = {}
+        for r in self.reps_.index:
+            self.months_[r], self.series_[r] = calendar_series(p, r, self.cutoff_)
+        pooled = [_yoy(s) for s in self.series_.values() if len(s) > 12]
+        pooled = [d for d in pooled if len(d)]
         self.pooled_resid_ = np.concatenate(pooled) if pooled else np.array([0.0])
         self.currency_ = panel.attrs.get("currency", "currency")
         return self
@@ -145,17 +155,37 @@ def _from_log1p(sim: np.ndarray) -> np.ndarray:
 
 
 def _to_model_scale(y: np.ndarray) -> np.ndarray:
-    """log1p for an all-positive series, else the currency amounts themselves."""
-    return np.log1p(y) if np.all(y > 0) else np.asarray(y, dtype=float)
+    """log1p for a series whose every observed month is positive, else the currency amounts."""
+    return np.log1p(y) if np.all(y[~np.isnan(y)] > 0) else np.asarray(y, dtype=float)
 
 
-def _back(y: np.ndarray):
-    return _from_log1p if np.all(y > 0) else (lambda s: s)
+def _back(y: np.ndarray) -> Any:
+    return _from_log1p if np.all(y[~np.isnan(y)] > 0) else (lambda s: s)
+
+
+def _observed(y: np.ndarray) -> np.ndarray:
+    return np.asarray(y, dtype=float)[~np.isnan(y)]
+
+
+def _yoy(y: np.ndarray) -> np.ndarray:
+    """Return changes from the same calendar month a year earlier where both are observed."""
+    d = y[12:] - y[:-12]
+    return d[~np.isnan(d)]
 
 
 def _history_sim(y: np.ndarray, h: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Fallback for short or unfittable series: resample the rep's own past months (currency)."""
-    return rng.choice(np.asarray(y, dtype=float), size=(n, h), replace=True)
+    """Fallback for short or unfittable series: resample the rep's own observed months."""
+    return rng.choice(_observed(y), size=(n, h), replace=True)
+
+
+def _fill_gaps(z: np.ndarray) -> np.ndarray:
+    """Linear interpolation over internal missing months (the series ends on an observed month)."""
+    z = np.asarray(z, dtype=float)
+    miss = np.isnan(z)
+    if not miss.any():
+        return z
+    t = np.arange(len(z))
+    return np.interp(t, t[~miss], z[~miss])
 
 
 class SeasonalNaive(_PerRepBaseline):
@@ -172,12 +202,20 @@ class SeasonalNaive(_PerRepBaseline):
         rng: np.random.Generator,
     ) -> np.ndarray:
         h = len(future)
-        if len(y) < 12:
+        if len(_observed(y)) < 12:
             return _history_sim(y, h, n, rng)
-        resid = y[12:] - y[:-12]
+        resid = _yoy(y)
         if len(resid) < 6:
             resid = self.pooled_resid_
-        point = np.array([y[len(y) - 12 + (j % 12)] for j in range(h)])
+        # the latest observed value of the same calendar month (a year back, or two after a gap)
+        point = np.empty(h)
+        for j in range(h):
+            idx = len(y) + j - 12
+            while idx >= len(y) or (idx >= 0 and np.isnan(y[idx])):
+                idx -= 12
+            point[j] = y[idx] if idx >= 0 else np.nan
+        if np.isnan(point).any():
+            point = np.where(np.isnan(point), np.nanmean(y), point)
         return point[None, :] + rng.choice(resid, size=(n, h), replace=True)
 
 
@@ -196,8 +234,13 @@ class ETSBaseline(_PerRepBaseline):
     ) -> np.ndarray:
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-        z, back, h = _to_model_scale(y), _back(y), len(future)
-        if len(z) < 3:
+        h = len(future)
+        # fit up to the last observed month (internal gaps interpolated on the model scale) and
+        # simulate through the missing months at the end, keeping the horizon
+        obs = np.flatnonzero(~np.isnan(y))
+        tail = len(y) - 1 - int(obs[-1])
+        z, back = _fill_gaps(_to_model_scale(y[: obs[-1] + 1])), _back(y)
+        if len(obs) < 3:
             return _history_sim(y, h, n, rng)
         kw: dict[str, Any] = {"error": "add"}
         if len(z) >= 6:
@@ -205,8 +248,8 @@ class ETSBaseline(_PerRepBaseline):
         if len(z) >= 24:
             kw.update(seasonal="add", seasonal_periods=12)
         res = ETSModel(z, **kw).fit(disp=False)
-        sim = res.simulate(h, anchor="end", repetitions=n, rng=rng)
-        return back(np.asarray(sim).reshape(h, n).T)
+        sim = res.simulate(h + tail, anchor="end", repetitions=n, rng=rng)
+        return back(np.asarray(sim).reshape(h + tail, n).T[:, tail:])
 
 
 class SARIMAXBaseline(_PerRepBaseline):
@@ -224,10 +267,12 @@ class SARIMAXBaseline(_PerRepBaseline):
     ) -> np.ndarray:
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+        # missing months stay NaN: the state-space filter skips them
         z, back, h = _to_model_scale(y), _back(y), len(future)
-        if len(z) < 6:
+        n_obs = len(_observed(y))
+        if n_obs < 6:
             return _history_sim(y, h, n, rng)
-        harmonics = 2 if len(z) >= 18 else (1 if len(z) >= 12 else 0)
+        harmonics = 2 if n_obs >= 18 else (1 if n_obs >= 12 else 0)
         ex_past: np.ndarray | None = None
         ex_future: np.ndarray | None = None
         if harmonics:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from spm_model.data import Dataset
 from spm_model.errors import SpmConfigError, SpmDataError
+from spm_model.forecast.baselines import active_reps
 from spm_model.forecast.config import ForecastConfig
 from spm_model.forecast.diagnostics import Diagnostics, compute_diagnostics
 from spm_model.forecast.model import (
@@ -235,19 +236,9 @@ class BookingsForecaster:
         return self
 
     def _rep_table(self) -> pd.DataFrame:
-        p = self.panel_
-        tab = p.groupby("rep_id", sort=True).agg(
-            team=("team", "first"),
-            region=("region", "first"),
-            hire_date=("hire_date", "first"),
-            end_date=("end_date", "first"),
-            last_month=("month", "max"),
-        )
-        next_month = self.cutoff_ + pd.offsets.MonthBegin(1)
-        tab["active"] = (tab["last_month"] == self.cutoff_) & (
-            tab["end_date"].isna() | (tab["end_date"] >= next_month)
-        )
-        return tab
+        # every series without an end date before the forecast months is forecast, also when
+        # its latest months (the cut-off month included) are missing
+        return active_reps(self.panel_, self.cutoff_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "idata_"):

@@ -217,6 +217,18 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
     ``region`` default to ``"all"``, ``hire_date`` to long before the first
     month (no ramp) and ``end_date`` to NaT. Every problem is reported at once.
 
+    **Missing months.** A month whose bookings are not known is *missing*:
+    leave its row out, or leave its ``bookings`` cell empty (NaN). It is not a
+    zero (write ``0`` for a month known to have no bookings) and not an error.
+    Rows with empty bookings are dropped, so the returned panel has one row per
+    observed month; ``attrs["missing_months"]`` counts the months without a
+    row between each series' first and last month. Every model and baseline
+    reads the panel on calendar months, so a gap is a gap (the baselines'
+    "same month last year" is the calendar month, the Bayesian model's Kalman
+    filter skips the update), and a series whose last month is missing is
+    still forecast. Mark a series that really ended with ``end_date``: it is
+    not forecast after that date.
+
     Raises
     ------
     SpmDataError
@@ -236,8 +248,12 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
             Problem(source, "panel", int(i) + 2, "month", f"not a date: {panel['month'].iloc[i]!r}")
         )
     p["month"] = month.dt.to_period("M").dt.to_timestamp()
-    b = pd.to_numeric(p["bookings"], errors="coerce")
-    bad = b.isna() | ~np.isfinite(b.fillna(0.0)) | (b < 0)
+    raw = p["bookings"]
+    b = pd.to_numeric(raw, errors="coerce")
+    # An empty cell (NaN, None, "") is a missing month, not a zero and not an error; text that
+    # is not a number is an error.
+    blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN", "NA", "None"])
+    bad = (b.isna() & ~blank) | ~np.isfinite(b.fillna(0.0)) | (b < 0)
     for i in np.flatnonzero(bad.to_numpy())[:50]:
         problems.append(
             Problem(
@@ -248,7 +264,7 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
                 f"must be a finite amount >= 0, got {panel['bookings'].iloc[i]!r}",
             )
         )
-    p["bookings"] = b.astype(float)
+    p["bookings"] = b.astype(float).where(~blank)
     dup = p.duplicated(["rep_id", "month"], keep=False) & month.notna()
     for i in np.flatnonzero(dup.to_numpy())[:50]:
         problems.append(Problem(source, "panel", int(i) + 2, "month", "duplicate rep_id and month"))
@@ -273,7 +289,58 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
     )
     p["end_date"] = pd.to_datetime(p["end_date"]) if "end_date" in p.columns else pd.NaT
     attrs = dict(panel.attrs)
-    out = p[PANEL_COLUMNS].sort_values(["rep_id", "month"]).reset_index(drop=True)
+    missing = p["bookings"].isna().to_numpy()
+    empty = sorted(set(p.loc[missing, "rep_id"]) - set(p.loc[~missing, "rep_id"]))
+    if empty:
+        raise SpmDataError(
+            Problem(
+                source,
+                "panel",
+                None,
+                "bookings",
+                f"{len(empty)} series have no observed month at all (every bookings cell is "
+                f"empty): {', '.join(empty[:10])}",
+            )
+        )
+    out = p.loc[~missing, PANEL_COLUMNS].sort_values(["rep_id", "month"]).reset_index(drop=True)
     out.attrs.update(attrs)
     out.attrs.setdefault("fy_start_month", 1)
+    out.attrs["missing_months"] = _gaps(out)
     return out
+
+
+def _gaps(panel: pd.DataFrame) -> int:
+    """Calendar months between each series' first and last row that have no row."""
+    if panel.empty:
+        return 0
+    g = panel.groupby("rep_id")["month"]
+    first, last, n = g.min(), g.max(), g.size()
+    span = (last.dt.year - first.dt.year) * 12 + (last.dt.month - first.dt.month) + 1
+    return int((span - n).sum())
+
+
+def calendar_series(
+    panel: pd.DataFrame, rep_id: str, end: pd.Timestamp | None = None
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """One series on consecutive calendar months, missing months as NaN.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        A checked panel (:func:`check_panel` or :func:`monthly_bookings`).
+    rep_id : str
+        The series.
+    end : Timestamp, optional
+        Last month of the calendar (default: the series' last row); months
+        after the last row up to ``end`` are NaN.
+
+    Returns
+    -------
+    months, values : DatetimeIndex, numpy.ndarray
+        Every month start from the series' first row to ``end``; bookings or NaN.
+    """
+    g = panel[panel["rep_id"] == rep_id]
+    s = pd.Series(g["bookings"].to_numpy(dtype=float), index=pd.DatetimeIndex(g["month"]))
+    last = s.index.max() if end is None else max(pd.Timestamp(end), s.index.min())
+    months = pd.date_range(s.index.min(), last, freq="MS")
+    return months, s.reindex(months).to_numpy(dtype=float)
