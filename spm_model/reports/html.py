@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from spm_model.reports.figures import MIME_TYPE
+from spm_model.reports.figures import MIME_TYPE, read_figures
+
+#: Name of the recorded figure that titles the page (the browser tab), if a notebook sets it.
+TITLE_FIGURE = "report_title"
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = "<p><em>Interactive widget: open the notebook in JupyterLab to use it.</em></p>"
@@ -46,7 +49,8 @@ def notebook_to_html(notebook: Any, show_code: bool = False, title: str | None =
     show_code : bool
         Show code cells and prompts; by default only narrative and outputs are shown.
     title : str, optional
-        Page title (default: the notebook's file name).
+        Page title, the browser tab's (default: the figure ``report_title`` the notebook
+        recorded, e.g. company and period, else the notebook's file name).
 
     Returns
     -------
@@ -56,9 +60,12 @@ def notebook_to_html(notebook: Any, show_code: bool = False, title: str | None =
     import nbformat
     from nbconvert import HTMLExporter
 
+    stem = None
     if isinstance(notebook, (str, os.PathLike)):
-        title = title or Path(notebook).stem
+        stem = Path(notebook).stem
         notebook = nbformat.read(str(notebook), as_version=4)
+    recorded_title = read_figures(notebook).get(TITLE_FIGURE)
+    title = title or (str(recorded_title) if recorded_title else None) or stem
     nb = _strip_hidden(notebook)
     if title:
         nb.metadata["title"] = title

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -203,3 +204,84 @@ def territory_map(
     ax.set_title(f"{title} ({len(uniques)} territories)")
     ax.set_aspect("equal", adjustable="datalim")
     return ax
+
+
+# -- tidying axes drawn elsewhere (units on axes, no offset notation, readable dates) ---------
+def _axis(ax: Any, axis: str) -> Any:
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', not {axis!r}")
+    return ax.xaxis if axis == "x" else ax.yaxis
+
+
+def _with_unit(label: str, unit: str) -> str:
+    """``label`` naming ``unit``: "(currency)" becomes "(USD)", else " (USD)" is added."""
+    label = label.strip()
+    if not label:
+        return unit
+    if "currency" in label:
+        return label.replace("currency", unit)
+    if unit in label:
+        return label
+    return f"{label} ({unit})"
+
+
+def money_axis(ax: Any, axis: str = "y", currency: str = "USD", label: str | None = None) -> Any:
+    """Show money on an axis: 1.2M, 350k ticks and the currency code in the label.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    axis : {"x", "y"}
+    currency : str
+        ISO code put in the label (a label's "currency" is replaced by it).
+    label : str, optional
+        New axis label (default: the current one).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    a = _axis(ax, axis)
+    a.set_major_formatter(money_formatter(currency))
+    a.get_offset_text().set_visible(False)
+    a.set_label_text(_with_unit(label if label is not None else a.get_label_text(), currency))
+    return ax
+
+
+def percent_axis(ax: Any, axis: str = "x", label: str | None = None) -> Any:
+    """Show fractions on an axis as percentages (1.0 -> 100%).
+
+    Without ``label``, the current label's "fraction" becomes "%"
+    ("attainment (fraction of quota)" -> "attainment (% of quota)").
+    """
+    a = _axis(ax, axis)
+    a.set_major_formatter(percent_formatter())
+    if label is None:
+        label = re.sub(r"\bfraction\b", "%", a.get_label_text())
+    a.set_label_text(label)
+    return ax
+
+
+def date_axis(ax: Any, axis: str = "x", max_ticks: int = 8) -> Any:
+    """Readable date ticks: at most ``max_ticks`` labels in the concise style (2025, Apr, Jul)."""
+    import matplotlib.dates as mdates
+
+    a = _axis(ax, axis)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=max_ticks)
+    a.set_major_locator(locator)
+    a.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    return ax
+
+
+def no_offsets(fig_or_ax: Any) -> Any:
+    """Plain tick labels (no ``1e6`` offset or scientific notation) on every numeric axis."""
+    from matplotlib.ticker import ScalarFormatter
+
+    axes = fig_or_ax.get_axes() if hasattr(fig_or_ax, "get_axes") else [fig_or_ax]
+    for ax in axes:
+        for a in (ax.xaxis, ax.yaxis):
+            fmt = a.get_major_formatter()
+            if isinstance(fmt, ScalarFormatter):
+                fmt.set_useOffset(False)
+                fmt.set_scientific(False)
+    return fig_or_ax
