@@ -28,9 +28,30 @@ TEAM_COLUMNS = [
     "activities",
     "prospecting_per_month",
     "attainment_peer_pct",
-    "note",
 ]
 _PCT = {"attainment", "pace", "win_rate", "attainment_peer_pct"}
+# short headers that wrap, so a team's table fits a 1280 px screen
+_HEADERS = {
+    "rep_id": "Rep",
+    "name": "Name",
+    "role": "Role",
+    "quota": "Quota",
+    "bookings": "Bookings",
+    "attainment": "Attain\u00adment",
+    "pace": "Pace",
+    "win_rate": "Win rate",
+    "avg_deal_size": "Average deal",
+    "sales_cycle_days": "Cycle (days)",
+    "coverage_weighted": "Coverage (weighted)",
+    "next_coverage_weighted": "Next period coverage",
+    "activities": "Activ\u00adities",
+    "prospecting_per_month": "Prospecting a month",
+    "attainment_peer_pct": "Peer percentile",
+    "rank": "Rank",
+    "movement": "Movement",
+    "payout_now": "Payout now",
+    "payout_at_quota": "Payout at quota",
+}
 
 
 def _slug(text: str) -> str:
@@ -48,14 +69,31 @@ def _fmt_table(df: pd.DataFrame) -> str:
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.1f}x")
         elif pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
-    return shown.to_html(index=False, escape=True, border=0, classes="t")
+    shown.columns = [_HEADERS.get(str(c), str(c).replace("_", " ")) for c in shown.columns]
+    return shown.to_html(index=False, escape=True, border=0, classes="t", na_rep="")
+
+
+def _notes(grp: pd.DataFrame) -> str:
+    """Scorecard notes as a list under the table (a note column squeezes to a word a line)."""
+    if "note" not in grp:
+        return ""
+    rows = grp[grp["note"].notna() & (grp["note"].astype(str).str.strip() != "")]
+    if rows.empty:
+        return ""
+    items = "".join(
+        f"<li><b>{html.escape(str(r['name']))}</b>: {html.escape(str(r['note']))}</li>"
+        for _, r in rows.iterrows()
+    )
+    return f"<p>Notes:</p><ul class='notes'>{items}</ul>"
 
 
 def _page(title: str, body: str) -> str:
     style = (
         "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-        "table.t{border-collapse:collapse;font-size:13px}"
-        ".t th,.t td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}"
+        "table.t{border-collapse:collapse;font-size:13px;max-width:100%}"
+        ".t th,.t td{padding:4px 6px;border-bottom:1px solid #ddd;text-align:right}"
+        ".t th{vertical-align:bottom;max-width:7em;white-space:normal}"
+        ".t td{white-space:nowrap}.notes li{margin:.2em 0}pre{white-space:pre-wrap}"
         ".t th{background:#f4f4f4}.flag{margin:.3em 0}.caution{color:#a33}"
     )
     return (
@@ -152,8 +190,14 @@ def register(app: typer.Typer) -> None:
         )
         import matplotlib.pyplot as plt
 
+        # rows whose "region" is not a sales region (leaders with region "All") are not a
+        # region's line: their outliers flatten the regions; they are in the by-role charts
+        sales_regions = set(
+            (ds.accounts["region"] if "region" in ds.accounts else ds.reps["region"]).dropna()
+        )
+        not_regions = sorted(set(trend["region"].dropna()) - sales_regions)
         for name, table, by in (
-            ("trends.png", trend, "region"),
+            ("trends.png", trend[trend["region"].isin(sales_regions)], "region"),
             ("trends_by_role.png", trend_role, "role"),
         ):
             fig = plot_trends(table, by)
@@ -184,6 +228,7 @@ def register(app: typer.Typer) -> None:
                 f"<p>Period {span.label}, as of {card['as_of'].iloc[0]:%Y-%m-%d}. Money in "
                 f"{ds.meta.currency}; attainment and pace as % of quota.</p>"
                 f"<h2>Scorecards</h2>{_fmt_table(grp[[c for c in TEAM_COLUMNS if c in grp]])}"
+                f"{_notes(grp)}"
                 f"<h2>Coaching flags</h2>{flag_html}"
                 f"<h2>Leaderboard</h2>{_fmt_table(lb[lb_cols])}"
                 "<h2>Drivers of attainment (company)</h2>"
@@ -197,7 +242,13 @@ def register(app: typer.Typer) -> None:
         index = (
             f"<p>{len(card)} reps, {len(flags)} coaching flags.</p><ul>{''.join(links)}</ul>"
             "<p><img src='trends.png' alt='trends by region' style='max-width:100%'></p>"
-            "<p><img src='trends_by_role.png' alt='trends by role' style='max-width:100%'></p>"
+            + (
+                "<p>One line per sales region; reps whose region is "
+                f"{html.escape(', '.join(map(str, not_regions)))} are in the charts by role.</p>"
+                if not_regions
+                else ""
+            )
+            + "<p><img src='trends_by_role.png' alt='trends by role' style='max-width:100%'></p>"
             f"<p class='caution'>{html.escape(drivers.caution)}</p>"
         )
         atomic_write_text(out / "index.html", _page(f"Scorecards {span.label}", index))
