@@ -35,6 +35,22 @@ def query_params(query: str | None = None) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(q or "", keep_blank_values=False).items()}
 
 
+def _wait_for_request() -> str:
+    """In a pre-heated kernel: import what a page needs, then wait for the request's query.
+
+    Voila starts such a kernel (``spm serve --preheat N``) before anyone asks for a page
+    and runs the notebook up to here; the request then only pays for its own data.
+    """
+    import ipywidgets  # noqa: F401  (imported ahead of the request on purpose)
+    from voila.utils import get_query_string
+
+    import spm_model.apps.bundle
+    import spm_model.calc
+
+    del spm_model
+    return get_query_string() or ""
+
+
 def open_app(app: str, query: str | None = None) -> Any:
     """Return the page widget of ``app`` for the request's link, or the refusal page.
 
@@ -49,6 +65,8 @@ def open_app(app: str, query: str | None = None) -> Any:
 
     if app not in APPS:
         return ui.refusal_page()
+    if query is None and os.environ.get("VOILA_PREHEAT") == "True":
+        query = _wait_for_request()
     t0 = time.perf_counter()
     params = query_params(query)
     access = os.environ.get(ENV["access"], "")

@@ -51,6 +51,11 @@ def register(app: typer.Typer) -> None:
         warm: bool = typer.Option(
             True, "--warm/--no-warm", help="Prepare every link's data before serving."
         ),
+        preheat: int = typer.Option(
+            1,
+            "--preheat",
+            help="Kernels kept started per app (imports done, waiting for a request); 0: none.",
+        ),
     ) -> None:
         """Serve My pay, My team and Comp cost (Voila) to the people holding a link."""
         from spm_model.apps.access import Scope, read_access, scopes_for_company
@@ -124,6 +129,13 @@ def register(app: typer.Typer) -> None:
             "--show_tracebacks=False",
             "--Voila.log_level=WARN",
         ]
+        if preheat > 0:
+            # a page's kernel is started and has imported the package before the request
+            # arrives; it then waits for the request's query string (the link's key)
+            cmd += [
+                "--VoilaConfiguration.preheat_kernel=True",
+                f"--VoilaConfiguration.default_pool_size={preheat}",
+            ]
         proc = subprocess.Popen(cmd, env=env)
         try:
             code = proc.wait()

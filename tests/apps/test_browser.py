@@ -60,6 +60,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from serve(tmp_path_factory, preheat=0)
+
+
+def serve(tmp_path_factory, preheat: int):
+    """Run `spm serve` on a copy of the sample company; ``preheat`` kernels per app."""
     work = tmp_path_factory.mktemp("serve")
     data = work / "company"
     shutil.copytree(ROOT / "data" / "sample", data)
@@ -90,6 +95,8 @@ def server(tmp_path_factory):
             str(work / "cache"),
             "--as-of",
             DAY,
+            "--preheat",
+            str(preheat),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
