@@ -39,8 +39,10 @@ table.spm-table th { text-align: left; vertical-align: bottom; white-space: norm
   border-bottom: 1px solid #999; padding: 4px 8px; font-weight: 600; }
 table.spm-table td { padding: 3px 8px; border-bottom: 1px solid #e5e5e5;
   vertical-align: top; }
-table.spm-table td, table.spm-table th { text-align: left; }
-table.spm-table td.num, table.spm-table th.num { text-align: right; white-space: nowrap; }
+div.spm-table-wrap table.spm-table td, div.spm-table-wrap table.spm-table th {
+  text-align: left; }
+div.spm-table-wrap table.spm-table td.num, div.spm-table-wrap table.spm-table th.num {
+  text-align: right; white-space: nowrap; }
 table.spm-table caption { caption-side: top; text-align: left; font-weight: 600;
   padding-bottom: 4px; }
 .spm-table-note { font-size: 12px; color: #555; margin-top: 2px; }
@@ -753,8 +755,14 @@ QUIET_LOGGERS = ("pymc", "pymc.sampling", "pymc.stats", "pytensor", "arviz", "nu
 
 
 def quiet_libraries() -> None:
-    """Keep library progress notes out of a report page (their errors still show)."""
+    """Keep library progress notes out of a report page (their errors still show).
+
+    Also hides PyTensor's "could not link to a BLAS installation" warning: it is about
+    speed, not about the figures.
+    """
     import logging
+    import warnings
 
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*could not link to a BLAS", category=UserWarning)
