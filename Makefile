@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.pytensor
 export MPLBACKEND ?= Agg
 
-.PHONY: venv report test lint bench clean sample browser
+.PHONY: venv report test lint bench clean sample browser nbval
 
 # Re-installs only when pyproject.toml or constraints.txt change (idempotent).
 $(STAMP): pyproject.toml constraints.txt
@@ -37,6 +37,13 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# The notebooks checked the Jupyter way (nbval) in quick mode: the notebooks' `quick`
+# defaults to the environment (SPM_QUICK=1). All of them (00 and 06 fit the Bayesian
+# forecast: minutes); tests/notebooks/test_nbval.py runs the fast ones in `make test`.
+nbval: $(STAMP)
+	SPM_QUICK=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
+		-o addopts= -n 0 -q notebooks/*.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check spm_model
