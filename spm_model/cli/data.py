@@ -111,3 +111,27 @@ def register(app: typer.Typer) -> None:
             + (f", validate {t2 - t1:.1f} s" if validate else "")
             + f", save {t3 - t2:.1f} s"
         )
+
+    @app.command("import")
+    def import_(
+        export: Path = typer.Argument(..., help="CRM or spreadsheet export (.csv or .xlsx)."),
+        mapping: Path = typer.Option(
+            ...,
+            "--mapping",
+            help="Column-mapping YAML (table, columns, values, scale, constants, date_format); "
+            "example: templates/data/crm_opportunities_mapping.yaml.",
+        ),
+        out: Path = typer.Option(
+            ..., "--out", help="Dataset folder (writes <table>.csv there) or a .csv path."
+        ),
+        sheet: str | None = typer.Option(None, "--sheet", help="Sheet of an .xlsx export."),
+    ) -> None:
+        """Import an export into one canonical table through a column mapping (see the data guide).
+
+        The result is checked against the table's schema; run `spm validate` on the
+        folder once every table is in.
+        """
+        from spm_model.data.import_map import import_export
+
+        path, table = import_export(export, mapping, out, sheet=sheet)
+        typer.echo(f"{export}: {len(table):,} rows written to {path}")
