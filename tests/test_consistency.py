@@ -108,3 +108,36 @@ def test_managers_are_measured_on_their_whole_team(company):
                 assert acts.get((m, meas), 0.0) == pytest.approx(roll[(m, meas)], abs=0.005)
                 checked += 1
     assert checked
+
+
+def test_one_plan_file_and_the_plan_folder_pay_the_same(tmp_path):
+    """`spm calc --plan sales_manager.yaml` credits the company as the folder run does (each
+    seller's own clawback window under the manager's roll-up), so the statements agree."""
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    sample = ROOT / "data" / "sample"
+
+    def line(args: list[str], plan_id: str) -> str:
+        r = CliRunner().invoke(
+            app,
+            [
+                "calc",
+                *args,
+                "--data",
+                str(sample),
+                "--period",
+                "2026-Q1",
+                "--out",
+                str(tmp_path / plan_id),
+                "--formats",
+                "csv",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        return next(x for x in r.output.splitlines() if x.startswith(f"{plan_id} 2026-Q1"))
+
+    one = line(["--plan", str(PLANS / "sales_manager.yaml")], "sales_manager")
+    folder = line(["--plan", str(PLANS)], "sales_manager")
+    assert one.split("->")[0] == folder.split("->")[0]

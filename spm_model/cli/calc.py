@@ -69,7 +69,17 @@ def register(app: typer.Typer) -> None:
                 raise SpmConfigError("--reps needs a single --plan file")
             results = calculate_many([load_plan(f) for f in files], ds, period)
         else:
-            results = [calculate(load_plan(plan), ds, period, reps=_reps(reps), progress=progress)]
+            one = load_plan(plan)
+            results = [
+                calculate(
+                    one,
+                    ds,
+                    period,
+                    credits=_company_credits(ds, one, plan),
+                    reps=_reps(reps),
+                    progress=progress,
+                )
+            ]
         covered: set[str] = set()
         for res in results:
             target = res.write(out, fmts)
@@ -118,7 +128,13 @@ def register(app: typer.Typer) -> None:
         from spm_model.calc import calculate
 
         p, ds = _load(plan, data)
-        res = calculate(p, ds, period, reps=None if _is_member(p, ds, rep) else [rep])
+        res = calculate(
+            p,
+            ds,
+            period,
+            credits=_company_credits(ds, p, plan),
+            reps=None if _is_member(p, ds, rep) else [rep],
+        )
         ex = res.explain(rep)
         typer.echo(ex.text)
         if csv is not None:
@@ -298,6 +314,20 @@ def register(app: typer.Typer) -> None:
                 res.split_report.to_csv(tmp / "split_report.csv", index=False, lineterminator="\n")
                 res.issues.to_csv(tmp / "issues.csv", index=False, lineterminator="\n")
             typer.echo(f"credits written to {out}")
+
+
+def _company_credits(ds, plan, path: Path):
+    """Credit the company as pay does: each rep's clawback window from their own plan.
+
+    The plans are the ones beside ``path`` (a template folder), with ``plan`` itself;
+    so one plan's statements equal those of ``spm calc --plan FOLDER`` (a manager's
+    roll-up follows each seller's own window).
+    """
+    from spm_model.calc import credit_dataset
+
+    company = _sibling_plans(path)
+    company[plan.id] = plan
+    return credit_dataset(ds, company)
 
 
 def _sibling_plans(path: Path) -> dict:

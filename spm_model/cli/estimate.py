@@ -65,8 +65,10 @@ def register(app: typer.Typer) -> None:
             p = plans[pid]
             credits = credit_dataset(ds, plans)
         else:
+            from spm_model.cli.calc import _company_credits
+
             p = load_plan(plan)
-            credits = credit_dataset(ds, [p])
+            credits = _company_credits(ds, p, plan)
         deals = [WhatIfDeal.parse(d) for d in deal]
         atts = attainment or [1.0, 1.2]
         day = as_of or str(ds.as_of)
