@@ -383,7 +383,10 @@ def calculate(
         Period label: ``2025-Q3``, ``2025-07`` or ``2025`` (whole measurement
         periods of the plan).
     credits : CreditingResult, optional
-        Crediting to use; default: credit ``ds`` with the plan's clawback policy.
+        Crediting to use; default: credit ``ds`` with this plan's clawback policy
+        for everyone. Pass the run's ``spm_model.calc.credit_dataset(ds, plans)``
+        (each seller's own plan window) for statements that agree with every
+        other figure of the run, e.g. a manager's roll-up over reps on other plans.
     reps : sequence of str, optional
         Evaluate these reps (default: reps on the plan).
     ti_source : {"auto", "rep", "plan_mix", "plan"}
