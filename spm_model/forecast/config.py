@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.util
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Sampler = Literal["auto", "nutpie", "pymc", "advi"]
-Likelihood = Literal["gamma", "generalized_gamma", "student_t", "normal"]
+Likelihood = Literal["auto", "gamma", "generalized_gamma", "student_t", "normal"]
 
 
 def nutpie_available() -> bool:
@@ -53,9 +53,20 @@ class ForecastConfig(BaseModel):
     advi_iterations: int = Field(
         30_000, ge=100, description="Optimisation steps of the 'advi' quick mode."
     )
-    likelihood: Likelihood = Field(
-        "generalized_gamma",
+    model: Literal["regression", "state_space"] = Field(
+        "regression",
         description=(
+            "'regression': rep effects pooled within team and region, a company trend and "
+            "block-wise level drift (spm_model.forecast.model); 'state_space': each rep's "
+            "level a local linear trend with a damped, pooled drift, integrated out by a "
+            "Kalman filter, so the level follows the data (spm_model.forecast.statespace)."
+        ),
+    )
+    likelihood: Likelihood = Field(
+        "auto",
+        description=(
+            "'auto' = 'generalized_gamma' for the regression model, 'student_t' for the "
+            "state-space model (which takes only 'student_t' or 'normal'). "
             "Amounts in months with bookings: 'gamma' (mean exp(mu), per-rep coefficient of "
             "variation; log amounts skewed to the left, as sums of deals are), "
             "'generalized_gamma' (the skew of the log amounts estimated too: from gamma-like to "
@@ -91,6 +102,21 @@ class ForecastConfig(BaseModel):
     )
     seed: int = Field(20240101, description="Seed of the sampler and of predictive draws.")
     progressbar: bool = Field(False, description="Show the sampler's progress bar.")
+
+    @model_validator(mode="after")
+    def _likelihood_fits_model(self) -> ForecastConfig:
+        if self.model == "state_space" and self.likelihood not in ("auto", "student_t", "normal"):
+            raise ValueError(
+                f"likelihood {self.likelihood!r} is not available with model='state_space' "
+                "(the Kalman filter scores log amounts): use 'student_t' or 'normal'"
+            )
+        return self
+
+    def resolved_likelihood(self) -> str:
+        """Return the amount likelihood actually used ('auto' resolved for the model)."""
+        if self.likelihood == "auto":
+            return "student_t" if self.model == "state_space" else "generalized_gamma"
+        return self.likelihood
 
     def resolved_sampler(self) -> Literal["nutpie", "pymc", "advi"]:
         """Return the sampler actually used ('auto' resolved)."""

@@ -29,6 +29,13 @@ from spm_model.forecast.model import (
     tenure_months,
 )
 from spm_model.forecast.panel import check_panel, monthly_bookings
+from spm_model.forecast.statespace import (
+    SS_MAIN_PARAMS,
+    build_ss_model,
+    forecast_log_amounts,
+    posterior_hurdle_logit,
+    run_filter,
+)
 
 if TYPE_CHECKING:
     from spm_model.crediting import CreditingResult
@@ -175,15 +182,19 @@ class BookingsForecaster:
         except ValueError as exc:
             raise SpmDataError(str(exc)) from None
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
-        model = build_model(
-            design,
-            cfg.likelihood,
-            cfg.rep_noise,
-            use_hurdle,
-            cfg.level_drift,
-            cfg.lag12,
-            cfg.quarter_noise,
-        )
+        likelihood = cfg.resolved_likelihood()
+        if cfg.model == "state_space":
+            model = build_ss_model(design, likelihood, use_hurdle, cfg.lag12)
+        else:
+            model = build_model(
+                design,
+                likelihood,
+                cfg.rep_noise,
+                use_hurdle,
+                cfg.level_drift,
+                cfg.lag12,
+                cfg.quarter_noise,
+            )
         sampler = cfg.resolved_sampler()
         cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
         t = time.perf_counter()
@@ -230,7 +241,9 @@ class BookingsForecaster:
         self.idata_ = idata
         self.hurdle_ = use_hurdle
         self.cutoff_ = pd.Timestamp(panel["month"].max())
-        self.diagnostics_: Diagnostics = compute_diagnostics(idata, MAIN_PARAMS, seconds, sampler)
+        self.diagnostics_: Diagnostics = compute_diagnostics(
+            idata, self._main_params(), seconds, sampler
+        )
         self.reps_ = self._rep_table()
         self.diagnostics_.warn()
         return self
@@ -239,6 +252,9 @@ class BookingsForecaster:
         # every series without an end date before the forecast months is forecast, also when
         # its latest months (the cut-off month included) are missing
         return active_reps(self.panel_, self.cutoff_)
+
+    def _main_params(self) -> tuple[str, ...]:
+        return SS_MAIN_PARAMS if self.config.model == "state_space" else MAIN_PARAMS
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "idata_"):
@@ -271,8 +287,6 @@ class BookingsForecaster:
             ``rep`` axis carries ``team`` and ``region`` coordinates. A rep
             with a known end date in the horizon books zero after it.
         """
-        import xarray as xr
-
         self._check_fitted()
         if int(horizon) < 1:
             raise SpmConfigError(f"horizon must be at least 1 month, got {horizon}")
@@ -286,6 +300,24 @@ class BookingsForecaster:
         )
         d = self.design_
         rep_pos = {r: i for i, r in enumerate(d.reps)}
+        likelihood = self.config.resolved_likelihood()
+        rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        if self.config.model == "state_space":
+            log_amount, logit_ss = forecast_log_amounts(
+                self.posterior(),
+                d,
+                self.model_.spm_ss,
+                np.array([rep_pos[r] for r in reps.index]),
+                months,
+                reps["hire_date"].to_numpy(),
+                rng,
+                likelihood,
+            )
+            y = np.exp(np.clip(log_amount, -50.0, 50.0))
+            if self.hurdle_:
+                y = np.where(rng.random(y.shape) < 1.0 / (1.0 + np.exp(-logit_ss)), y, 0.0)
+            y = y.reshape(y.shape[0], -1)
+            return self._to_array(y, reps, months)
         ridx = np.repeat([rep_pos[r] for r in reps.index], len(months))
         mm = pd.DatetimeIndex(np.tile(months.to_numpy(), len(reps)))
         hires = pd.DatetimeIndex(np.repeat(reps["hire_date"].to_numpy(), len(months)))
@@ -299,14 +331,20 @@ class BookingsForecaster:
             tenure_months(mm, hires),
             lag12=lag12_covariate(d, ridx, mm),
         )
-        rng = np.random.default_rng(self.config.seed if seed is None else seed)
         if "sigma_drift" in p:
             # the level keeps walking after the cut-off: monthly steps of sigma_drift / sqrt(block)
             n_s, n_r, n_m = mu.shape[0], len(reps), len(months)
             steps = rng.standard_normal((n_s, n_r, n_m)) / np.sqrt(d.block_months)
             walk = p["sigma_drift"][:, None, None] * np.cumsum(steps, axis=2)
             mu = mu + walk.reshape(n_s, n_r * n_m)
-        y = draw_bookings(p, mu, logit, sigma, rng, likelihood=self.config.likelihood)
+        y = draw_bookings(p, mu, logit, sigma, rng, likelihood=likelihood)
+        return self._to_array(y, reps, months)
+
+    def _to_array(self, y: np.ndarray, reps: pd.DataFrame, months: pd.DatetimeIndex) -> Any:
+        """Zero months after known end dates; draws (samples, reps x months) as a DataArray."""
+        import xarray as xr
+
+        mm = pd.DatetimeIndex(np.tile(months.to_numpy(), len(reps)))
         ends = pd.DatetimeIndex(np.repeat(reps["end_date"].to_numpy(), len(months)))
         gone = np.asarray(ends.notna() & (mm > ends.to_period("M").to_timestamp()))
         y[:, gone] = 0.0
@@ -338,19 +376,36 @@ class BookingsForecaster:
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
         keep = np.sort(rng.choice(n, size=min(n, max_samples), replace=False))
         p = {k: v[keep] for k, v in p.items()}
+        likelihood = self.config.resolved_likelihood()
+        if self.config.model == "state_space":
+            # one-step-ahead replicates: the filter's prediction for each month given the months
+            # before it, with the prediction-error variance
+            s = self.model_.spm_ss
+            fl = run_filter(p, s)
+            pred = s.grid.log_y[None] - fl["v"]
+            if likelihood == "normal":
+                eps = rng.standard_normal(pred.shape)
+            else:
+                nu = p["nu"][:, None, None]
+                eps = rng.standard_t(np.broadcast_to(nu, pred.shape)) * np.sqrt((nu - 2.0) / nu)
+            y = np.exp(np.clip(pred + np.sqrt(fl["f"]) * eps, -50.0, 50.0))
+            if self.hurdle_:
+                pr = posterior_hurdle_logit(p, s)
+                y = np.where(rng.random(y.shape) < 1.0 / (1.0 + np.exp(-pr)), y, 0.0)
+            return y[:, d.rep_idx, d.month_idx]
         mu, logit, sigma = linear_predictors(
             p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
         )
         if not self.hurdle_:
             logit = None
-        return draw_bookings(p, mu, logit, sigma, rng, likelihood=self.config.likelihood)
+        return draw_bookings(p, mu, logit, sigma, rng, likelihood=likelihood)
 
     def parameter_summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
         """Posterior mean, sd, central interval and diagnostics of the main parameters."""
         import arviz as az
 
         self._check_fitted()
-        names = [v for v in MAIN_PARAMS if v in self.idata_.posterior]
+        names = [v for v in self._main_params() if v in self.idata_.posterior]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return az.summary(self.idata_, var_names=names, hdi_prob=hdi_prob, stat_focus="mean")

@@ -1,0 +1,438 @@
+"""State-space model of monthly bookings: levels that follow the data (Kalman-filtered).
+
+Model
+-----
+For rep ``r`` in month ``t`` (fiscal month ``m``) with bookings, the log amount is::
+
+    log bookings[r, t] = level[r, t] + season[m] + season_dev[r, m]
+                         + log ramp(tenure) + lag12 * x12[r, t] + eps[r, t]
+    level[r, t + 1] = level[r, t] + slope[r, t] + eta,     eta  ~ Normal(0, sigma_level_r)
+    slope[r, t + 1] = drift + phi * (slope[r, t] - drift) + zeta,  zeta ~ Normal(0, sigma_slope)
+    eps ~ Student-t(nu) with variance sigma_r^2 (or Normal)
+
+Each rep's level is a local linear trend with a damped slope (``phi`` < 1)
+whose long-run value is the pooled ``drift``: the level follows the data as
+exponential smoothing does (a bust and a rebound move it), and after the
+cut-off the forecast rolls the filtered state forward, so the predictive
+spread widens at the rate the level noise the data support. The noise scales
+are partially pooled over reps on the log scale (``log_sigma_mean/sd``,
+``log_sigma_level_mean/sd``); ``phi``, ``sigma_slope`` and ``drift`` are
+shared. Seasonality is a shared 12-month pattern (``ZeroSumNormal``) plus
+per-rep deviations (``ZeroSumNormal`` over the 12 months, scaled by the pooled
+``sigma_season_rep``, non-centred). The tenure ramp and the lag-12 covariate
+are those of :mod:`spm_model.forecast.model`.
+
+**The states are not sampled.** Given the static parameters, the levels and
+slopes of all reps are filtered month by month (one ``pytensor.scan`` over the
+months, vectorised over reps, 2 x 2 covariances in closed form), and the
+likelihood is that of the one-step prediction errors ``v`` with variances
+``F``. This leaves a few parameters per rep instead of two per rep-month; on
+this kind of machine a latent random walk sampled poorly where the filtered
+form did not (``MEASURED.md``). Missing months and months without bookings
+skip the update (the filter only predicts), so gaps simply widen the state's
+uncertainty. With Student-t noise the filter is the best linear one and the
+errors are scored with a Student-t of the same variance (a quasi-likelihood:
+heavy tails without per-observation latent scales); with ``"normal"`` the
+likelihood is exact.
+
+Months without bookings are the hurdle's (:mod:`spm_model.forecast.model`):
+``P(bookings > 0) = logistic(hurdle_intercept + rep offset + month of quarter
++ ramp + lag12)``, on when the data have zero months.
+
+Priors (log scale of monthly bookings):
+
+* ``season ~ ZeroSumNormal(0.5)``, ``sigma_season_rep ~ HalfNormal(0.1)``;
+* ``log_sigma_mean ~ Normal(log 0.3, 1)``, ``log_sigma_sd ~ HalfNormal(0.5)``;
+* ``log_sigma_level_mean ~ Normal(log 0.05, 1)``: a level moving about 5% a
+  month; ``log_sigma_level_sd ~ HalfNormal(0.5)``;
+* ``sigma_slope ~ HalfNormal(0.005)``, ``phi ~ Beta(8, 2)``,
+  ``drift ~ Normal(0, 0.01)`` a month;
+* ``nu = 2 + Gamma(2, 0.1)`` (finite variance);
+* ``ramp_tau``, ``lag12`` and the hurdle as in :mod:`spm_model.forecast.model`.
+
+Initial state of each rep: level ``Normal(mean of its first observed log
+amounts, 1)``, slope ``Normal(drift, 0.02)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD, kalman_loglik
+from spm_model.forecast.model import (
+    Design,
+    Grid,
+    fiscal_month_index,
+    lag12_covariate,
+    log_ramp_fraction,
+    make_grid,
+    tenure_months,
+)
+
+#: Amount likelihoods the state-space model supports.
+SS_LIKELIHOODS = ("student_t", "normal")
+
+#: Main (global) parameters of the state-space model, checked for convergence.
+SS_MAIN_PARAMS = (
+    "season",
+    "sigma_season_rep",
+    "log_sigma_mean",
+    "log_sigma_sd",
+    "log_sigma_level_mean",
+    "log_sigma_level_sd",
+    "sigma_slope",
+    "phi",
+    "drift",
+    "nu",
+    "ramp_tau",
+    "lag12",
+    "hurdle_lag12",
+    "hurdle_intercept",
+    "sigma_hurdle_rep",
+    "hurdle_month_of_quarter",
+    "hurdle_ramp",
+)
+
+
+@dataclass
+class SSData:
+    """Arrays of a design laid out for the filter (reps x months)."""
+
+    grid: Grid
+    fiscal_month: np.ndarray  # (T,)
+    init_level: np.ndarray  # (R,)
+    ramp_rows: np.ndarray
+
+
+def ss_data(d: Design) -> SSData:
+    """Lay out a design for the state-space model."""
+    g = make_grid(d)
+    pos = g.positive > 0
+    init = np.empty(len(d.reps))
+    for r in range(len(d.reps)):
+        vals = g.log_y[r, pos[r]]
+        init[r] = vals[:12].mean() if len(vals) else d.loc
+    return SSData(
+        grid=g,
+        fiscal_month=fiscal_month_index(d.grid_months, d.fy_start_month),
+        init_level=init,
+        ramp_rows=g.ramp_rows,
+    )
+
+
+def _filter_step(xp: Any, e, m, h, lv, b, p11, p12, p22, phi, drift, ql, qb):
+    """One month of the Kalman filter for every rep (and draw): update, then predict.
+
+    ``l, b, p11, p12, p22`` are the predicted state and covariance for this
+    month; ``e`` the de-seasonalised log amount, ``m`` 1 where it is observed
+    (else the update is skipped), ``h`` the observation noise variance.
+    Returns the next month's predicted state, the prediction error and its
+    variance.
+    """
+    v = e - lv
+    f = p11 + h
+    k1 = m * p11 / f
+    k2 = m * p12 / f
+    l_u = lv + k1 * v
+    b_u = b + k2 * v
+    q11 = p11 - k1 * p11
+    q12 = p12 - k1 * p12
+    q22 = p22 - k2 * p12
+    l_n = l_u + b_u
+    b_n = drift + phi * (b_u - drift)
+    n11 = q11 + 2.0 * q12 + q22 + ql
+    n12 = phi * (q12 + q22)
+    n22 = phi * phi * q22 + qb
+    return l_n, b_n, n11, n12, n22, v, f, l_u, b_u, q11, q12, q22
+
+
+def static_offset(
+    season: Any,
+    season_dev: Any,
+    fiscal_month: np.ndarray,
+    log_ramp: Any,
+    lag12: Any,
+) -> Any:
+    """Seasonal, ramp and lag-12 part of the log amount (everything but the level)."""
+    return season[fiscal_month][None, :] + season_dev[:, fiscal_month] + log_ramp + lag12
+
+
+def build_ss_model(
+    d: Design,
+    likelihood: str = "student_t",
+    hurdle: bool = True,
+    lag_effect: bool = True,
+) -> Any:
+    """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
+
+    Parameters
+    ----------
+    d : Design
+        Observations and group structure (:func:`~spm_model.forecast.model.make_design`).
+    likelihood : {"student_t", "normal"}
+        Noise of the log amounts (:data:`SS_LIKELIHOODS`).
+    hurdle : bool
+        Model months without bookings (a logistic part); without it zero
+        months are simply not used.
+    lag_effect : bool
+        Include the same month a year earlier as a covariate.
+
+    Returns
+    -------
+    pymc.Model
+        The model; ``model.spm_ss`` holds the :class:`SSData`.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if likelihood not in SS_LIKELIHOODS:
+        raise ValueError(
+            f"the state-space model takes likelihood 'student_t' or 'normal', got {likelihood!r}"
+        )
+    s = ss_data(d)
+    g = s.grid
+    coords = {
+        "rep": d.reps,
+        "fiscal_month": [f"m{i + 1}" for i in range(12)],
+        "month_of_quarter": ["first", "second", "third"],
+    }
+    pos = g.positive
+    with pm.Model(coords=coords) as model:
+        season = pm.ZeroSumNormal("season", sigma=0.5, dims="fiscal_month")
+        s_dev = pm.HalfNormal("sigma_season_rep", 0.1)
+        dev_z = pm.ZeroSumNormal("season_rep_z", sigma=1.0, dims=("rep", "fiscal_month"))
+        season_dev = s_dev * dev_z
+        ramp_tau = pm.LogNormal("ramp_tau", mu=np.log(3.0), sigma=0.6)
+        log_ramp = pt.zeros(g.y.shape)
+        rows = s.ramp_rows
+        if len(rows):
+            log_ramp = pt.set_subtensor(
+                log_ramp[rows], log_ramp_fraction(g.tenure[rows], ramp_tau, pt)
+            )
+        lag_term: Any = 0.0
+        if lag_effect:
+            lag_term = pm.Normal("lag12", 0.0, 0.5) * g.lag12
+        ls_mean = pm.Normal("log_sigma_mean", np.log(0.3), 1.0)
+        ls_sd = pm.HalfNormal("log_sigma_sd", 0.5)
+        ls_z = pm.Normal("log_sigma_z", 0.0, 1.0, dims="rep")
+        log_sigma = ls_mean + ls_sd * ls_z
+        ll_mean = pm.Normal("log_sigma_level_mean", np.log(0.05), 1.0)
+        ll_sd = pm.HalfNormal("log_sigma_level_sd", 0.5)
+        ll_z = pm.Normal("log_sigma_level_z", 0.0, 1.0, dims="rep")
+        log_sigma_level = ll_mean + ll_sd * ll_z
+        sigma_slope = pm.HalfNormal("sigma_slope", 0.005)
+        phi = pm.Beta("phi", 8.0, 2.0)
+        drift = pm.Normal("drift", 0.0, 0.01)
+
+        offset = static_offset(season, season_dev, s.fiscal_month, log_ramp, lag_term)
+        e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
+        h = pt.exp(2.0 * log_sigma)  # (R,)
+        ql = pt.exp(2.0 * log_sigma_level)  # (R,)
+        qb = pt.square(sigma_slope)
+
+        if likelihood == "normal":
+            nu: Any = 30.0  # unused by the normal likelihood
+        else:
+            nu = pm.Deterministic("nu", 2.0 + pm.Gamma("nu_excess", alpha=2.0, beta=0.1))
+        ll = kalman_loglik(
+            e, pos, h, ql, qb, phi, drift, nu, s.init_level, student=likelihood == "student_t"
+        )
+        pm.Potential("log_bookings_loglik", ll)
+        if hurdle:
+            _hurdle(pm, pt, d, g, log_ramp, lag_effect)
+    model.spm_ss = s
+    return model
+
+
+def _hurdle(pm: Any, pt: Any, d: Design, g: Grid, log_ramp: Any, lag_effect: bool) -> None:
+    share = min(max(d.positive_share, 0.02), 0.98)
+    h0 = pm.Normal("hurdle_intercept", np.log(share / (1 - share)), 1.5)
+    sh = pm.HalfNormal("sigma_hurdle_rep", 1.0)
+    hz = pm.ZeroSumNormal("hurdle_rep_z", sigma=1.0, dims="rep")
+    hk = pm.ZeroSumNormal("hurdle_month_of_quarter", sigma=0.5, dims="month_of_quarter")
+    hr = pm.Normal("hurdle_ramp", 1.0, 1.0)
+    logit_p = pt.shape_padright(h0 + sh * hz) + hk[g.fiscal_month % 3] + hr * log_ramp
+    if lag_effect:
+        logit_p = logit_p + pm.Normal("hurdle_lag12", 0.0, 1.0) * g.lag12
+    bern = g.positive * logit_p - pt.softplus(logit_p)
+    pm.Potential("has_bookings_loglik", pt.sum(g.observed * bern))
+
+
+# -- the same model in numpy, on posterior draws ---------------------------------------------
+def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
+    """Return the static part of the log amount per draw, rep and month: (S, R, T)."""
+    g = s.grid
+    fm = s.fiscal_month
+    dev = p["sigma_season_rep"][:, None, None] * p["season_rep_z"]  # (S, R, 12)
+    out = p["season"][:, fm][:, None, :] + dev[:, :, fm]
+    out = out + log_ramp_fraction(g.tenure[None], p["ramp_tau"][:, None, None])
+    if "lag12" in p:
+        out = out + p["lag12"][:, None, None] * g.lag12[None]
+    return out
+
+
+def _noise(p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    h = np.exp(2.0 * (p["log_sigma_mean"][:, None] + p["log_sigma_sd"][:, None] * p["log_sigma_z"]))
+    ql = np.exp(
+        2.0
+        * (
+            p["log_sigma_level_mean"][:, None]
+            + p["log_sigma_level_sd"][:, None] * p["log_sigma_level_z"]
+        )
+    )
+    return h, ql, np.square(p["sigma_slope"])[:, None]
+
+
+def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
+    """Run the Kalman filter for each draw (numpy mirror of the PyMC graph).
+
+    Returns
+    -------
+    dict
+        ``v, f`` (S, R, T) prediction errors and variances; ``level, slope,
+        p11, p12, p22`` (S, R) the filtered state and covariance after the
+        last month.
+    """
+    g = s.grid
+    n_s = p["phi"].shape[0]
+    e = g.log_y[None] - _offsets(p, s)
+    h, ql, qb = _noise(p)
+    phi, drift = p["phi"][:, None], p["drift"][:, None]
+    n_r, n_t = g.y.shape
+    lv = np.broadcast_to(s.init_level, (n_s, n_r)).copy()
+    b = np.broadcast_to(drift, (n_s, n_r)).copy()
+    p11 = np.full((n_s, n_r), INIT_LEVEL_SD**2)
+    p12 = np.zeros((n_s, n_r))
+    p22 = np.full((n_s, n_r), INIT_SLOPE_SD**2)
+    v = np.empty((n_s, n_r, n_t))
+    f = np.empty((n_s, n_r, n_t))
+    last = None
+    for t in range(n_t):
+        out = _filter_step(
+            np, e[:, :, t], g.positive[None, :, t], h, lv, b, p11, p12, p22, phi, drift, ql, qb
+        )
+        lv, b, p11, p12, p22, v[:, :, t], f[:, :, t] = out[:7]
+        last = out[7:]
+    assert last is not None
+    return {
+        "v": v,
+        "f": f,
+        "level": last[0],
+        "slope": last[1],
+        "p11": last[2],
+        "p12": last[3],
+        "p22": last[4],
+    }
+
+
+def loglik_amounts(p: dict[str, np.ndarray], s: SSData, likelihood: str) -> np.ndarray:
+    """Log likelihood of the positive amounts per draw (numpy mirror of the Potential)."""
+    from scipy import stats
+
+    fl = run_filter(p, s)
+    v, f = fl["v"], fl["f"]
+    if likelihood == "normal":
+        dens = stats.norm.logpdf(v, scale=np.sqrt(f))
+    else:
+        nu = p["nu"][:, None, None]
+        dens = stats.t.logpdf(v, df=nu, scale=np.sqrt(f * (nu - 2.0) / nu))
+    return (s.grid.positive[None] * dens).sum(axis=(1, 2))
+
+
+def forecast_log_amounts(
+    p: dict[str, np.ndarray],
+    d: Design,
+    s: SSData,
+    rep_idx: np.ndarray,
+    months: pd.DatetimeIndex,
+    hires: np.ndarray,
+    rng: np.random.Generator,
+    likelihood: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw log amounts and the hurdle logit for reps ``rep_idx`` in the future ``months``.
+
+    The filtered state after the cut-off month is drawn from its filtered
+    distribution and rolled forward month by month with the level and slope
+    noise; the observation noise is added per month.
+
+    Returns
+    -------
+    log_amount, logit : numpy.ndarray
+        Shape (S, len(rep_idx), len(months)); ``logit`` is NaN without a hurdle.
+    """
+    fl = run_filter(p, s)
+    n_s = p["phi"].shape[0]
+    n_h = len(months)
+    ri = np.asarray(rep_idx)
+    h, ql, qb = _noise(p)
+    l_m, b_m = fl["level"][:, ri], fl["slope"][:, ri]
+    p11, p12, p22 = fl["p11"][:, ri], fl["p12"][:, ri], fl["p22"][:, ri]
+    # 2 x 2 Cholesky of the filtered covariance
+    c11 = np.sqrt(np.maximum(p11, 1e-12))
+    c21 = p12 / c11
+    c22 = np.sqrt(np.maximum(p22 - c21 * c21, 0.0))
+    z1, z2 = rng.standard_normal((2, *l_m.shape))
+    lev = l_m + c11 * z1
+    slo = b_m + c21 * z1 + c22 * z2
+    phi, drift = p["phi"][:, None], p["drift"][:, None]
+    fm = fiscal_month_index(months, d.fy_start_month)
+    ten = tenure_months(
+        pd.DatetimeIndex(np.tile(months.to_numpy(), len(ri))),
+        pd.DatetimeIndex(np.repeat(hires, n_h)),
+    ).reshape(len(ri), n_h)
+    log_ramp = log_ramp_fraction(ten[None], p["ramp_tau"][:, None, None])
+    mm = pd.DatetimeIndex(np.tile(months.to_numpy(), len(ri)))
+    lag = lag12_covariate(d, np.repeat(ri, n_h), mm).reshape(len(ri), n_h)
+    dev = p["sigma_season_rep"][:, None, None] * p["season_rep_z"][:, ri, :]
+    static = p["season"][:, fm][:, None, :] + dev[:, :, fm] + log_ramp
+    if "lag12" in p:
+        static = static + p["lag12"][:, None, None] * lag[None]
+    sd_obs = np.sqrt(h[:, ri])
+    out = np.empty((n_s, len(ri), n_h))
+    for j in range(n_h):
+        # the level at the first forecast month is one step after the filtered last month
+        lev = lev + slo + np.sqrt(ql[:, ri]) * rng.standard_normal(lev.shape)
+        slo = drift + phi * (slo - drift) + np.sqrt(qb) * rng.standard_normal(slo.shape)
+        if likelihood == "normal":
+            eps = rng.standard_normal(lev.shape)
+        else:
+            nu = p["nu"][:, None]
+            eps = rng.standard_t(np.broadcast_to(nu, lev.shape)) * np.sqrt((nu - 2.0) / nu)
+        out[:, :, j] = lev + static[:, :, j] + sd_obs * eps
+    logit = np.full(out.shape, np.nan)
+    if "hurdle_intercept" in p:
+        logit = hurdle_logit(p, ri, fm, log_ramp, lag)
+    return out, logit
+
+
+def hurdle_logit(
+    p: dict[str, np.ndarray],
+    rep_idx: np.ndarray,
+    fiscal_month: np.ndarray,
+    log_ramp: np.ndarray,
+    lag: np.ndarray,
+) -> np.ndarray:
+    """Logit of P(bookings > 0) per draw, rep and month: (S, len(rep_idx), months)."""
+    rep = (
+        p["hurdle_intercept"][:, None]
+        + p["sigma_hurdle_rep"][:, None] * p["hurdle_rep_z"][:, rep_idx]
+    )
+    logit = (
+        rep[:, :, None]
+        + p["hurdle_month_of_quarter"][:, fiscal_month % 3][:, None, :]
+        + p["hurdle_ramp"][:, None, None] * log_ramp
+    )
+    if "hurdle_lag12" in p:
+        logit = logit + p["hurdle_lag12"][:, None, None] * lag[None]
+    return logit
+
+
+def posterior_hurdle_logit(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
+    """Hurdle logit of every training rep-month per draw: (S, R, T)."""
+    g = s.grid
+    log_ramp = log_ramp_fraction(g.tenure[None], p["ramp_tau"][:, None, None])
+    return hurdle_logit(p, np.arange(g.y.shape[0]), s.fiscal_month, log_ramp, g.lag12)

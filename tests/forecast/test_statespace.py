@@ -1,0 +1,148 @@
+"""State-space (Kalman-filtered local trend) forecaster: gradient, filter, fit, reproducibility."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("PYTENSOR_FLAGS", "base_compiledir=/tmp/pytensor_fc")
+
+from spm_model.forecast import BookingsForecaster, ConvergenceWarning
+from spm_model.forecast.kalman import kalman_loglik_grad
+from spm_model.forecast.model import make_design
+from spm_model.forecast.panel import check_panel
+from spm_model.forecast.statespace import _offsets, loglik_amounts, ss_data
+
+
+def _filter_inputs(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n_r, n_t = 3, 20
+    e = rng.normal(size=(n_r, n_t)).cumsum(1) * 0.1 + 5
+    mask = (rng.random((n_r, n_t)) > 0.2).astype(float)
+    h = np.array([0.04, 0.09, 0.02])
+    ql = np.array([0.003, 0.001, 0.005])
+    return [e, mask, h, ql, 1e-3, 0.9, 0.002, 6.0], e[:, 0].copy()
+
+
+@pytest.mark.parametrize("student", [True, False])
+def test_kalman_gradient_matches_finite_differences(student):
+    args, init = _filter_inputs()
+    res = kalman_loglik_grad(*args, init, student)
+    names = {0: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}  # argument -> output position
+    for i, out in names.items():
+        if i == 7 and not student:
+            continue
+        x = np.atleast_1d(np.asarray(args[i], dtype=float))
+        num = np.zeros(x.shape)
+        for idx in np.ndindex(x.shape):
+            hi, lo = list(args), list(args)
+            step = 1e-6 * max(1.0, abs(x[idx]))
+            xp, xm = x.copy(), x.copy()
+            xp[idx] += step
+            xm[idx] -= step
+            hi[i] = xp if np.ndim(args[i]) else float(xp[0])
+            lo[i] = xm if np.ndim(args[i]) else float(xm[0])
+            num[idx] = (
+                kalman_loglik_grad(*hi, init, student)[0]
+                - kalman_loglik_grad(*lo, init, student)[0]
+            ) / (2 * step)
+        np.testing.assert_allclose(np.atleast_1d(res[out]), num, rtol=1e-4, atol=1e-6)
+
+
+def _panel() -> pd.DataFrame:
+    """Six series over three years; one with a gap, one whose cut-off month is missing."""
+    rng = np.random.default_rng(5)
+    months = pd.date_range("2022-01-01", periods=36, freq="MS")
+    rows = []
+    for r in range(6):
+        level = 10.0 + r * 0.3 + np.cumsum(rng.normal(0, 0.03, 36))
+        y = np.exp(level + 0.2 * np.sin(2 * np.pi * months.month / 12) + rng.normal(0, 0.1, 36))
+        rows.append(pd.DataFrame({"rep_id": f"r{r}", "month": months, "bookings": y}))
+    p = pd.concat(rows, ignore_index=True)
+    p.loc[(p.rep_id == "r1") & p.month.isin(months[10:13]), "bookings"] = np.nan
+    p = p[~((p.rep_id == "r2") & (p.month == months[-1]))]
+    return p.reset_index(drop=True)
+
+
+def test_numpy_filter_equals_the_graphs_kernel():
+    p = check_panel(_panel())
+    s = ss_data(make_design(p))
+    rng = np.random.default_rng(1)
+    n_r = len(s.init_level)
+    draw = {
+        "season": rng.normal(0, 0.1, (1, 12)),
+        "sigma_season_rep": np.array([0.05]),
+        "season_rep_z": rng.normal(0, 1, (1, n_r, 12)),
+        "ramp_tau": np.array([3.0]),
+        "lag12": np.array([0.1]),
+        "log_sigma_mean": np.array([np.log(0.1)]),
+        "log_sigma_sd": np.array([0.2]),
+        "log_sigma_z": rng.normal(0, 1, (1, n_r)),
+        "log_sigma_level_mean": np.array([np.log(0.03)]),
+        "log_sigma_level_sd": np.array([0.3]),
+        "log_sigma_level_z": rng.normal(0, 1, (1, n_r)),
+        "sigma_slope": np.array([0.004]),
+        "phi": np.array([0.85]),
+        "drift": np.array([0.001]),
+        "nu": np.array([7.0]),
+    }
+    e = s.grid.log_y - _offsets(draw, s)[0]
+    h = np.exp(2 * (np.log(0.1) + 0.2 * draw["log_sigma_z"][0]))
+    ql = np.exp(2 * (np.log(0.03) + 0.3 * draw["log_sigma_level_z"][0]))
+    for lik in ("student_t", "normal"):
+        kern = kalman_loglik_grad(
+            e, s.grid.positive, h, ql, 0.004**2, 0.85, 0.001, 7.0, s.init_level, lik == "student_t"
+        )[0]
+        assert loglik_amounts(draw, s, lik)[0] == pytest.approx(kern, rel=1e-10)
+
+
+@pytest.fixture(scope="module")
+def fits():
+    """The same tiny fit twice (PyMC's sampler: its compiled code is cached between runs)."""
+    cfg = dict(model="state_space", sampler="pymc", draws=60, tune=60, chains=2, seed=11)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(2):
+            out.append(BookingsForecaster(**cfg).fit(_panel()))
+    return out
+
+
+def test_same_data_and_seed_give_identical_draws_diagnostics_and_forecasts(fits):
+    a, b = fits
+    for name in ("phi", "log_sigma_level_z", "season", "nu"):
+        np.testing.assert_array_equal(
+            a.idata_.posterior[name].values, b.idata_.posterior[name].values
+        )
+    pd.testing.assert_frame_equal(a.diagnostics_.table, b.diagnostics_.table)
+    np.testing.assert_array_equal(a.predict(3).values, b.predict(3).values)
+
+
+def test_state_space_forecasts_every_series_including_a_missing_cutoff_month(fits):
+    fc = fits[0]
+    d = fc.predict(horizon=4)
+    assert list(d.rep.values) == [f"r{r}" for r in range(6)]
+    assert pd.Timestamp(d.month.values[0]) == pd.Timestamp("2025-01-01")
+    assert np.isfinite(d.values).all() and (d.values > 0).all()
+    # the forecast is near the same months a year earlier (level and season follow the data)
+    p = _panel()
+    last_year = p[(p.month >= "2024-01-01") & (p.month <= "2024-04-01")]
+    recent = last_year.groupby("rep_id")["bookings"].median()
+    med = np.median(d.values, axis=0).mean(axis=1)
+    np.testing.assert_allclose(med, recent.loc[d.rep.values].to_numpy(), rtol=0.35)
+    # uncertainty grows with the horizon (the level keeps walking)
+    spread = np.log(np.quantile(d.values, 0.9, 0) / np.quantile(d.values, 0.1, 0)).mean(0)
+    assert spread[-1] > spread[0]
+    rep = fc.predict_in_sample(max_samples=50)
+    assert rep.shape == (50, len(fc.panel_))
+
+
+def test_state_space_rejects_amount_likelihoods_it_cannot_filter():
+    from spm_model.errors import SpmConfigError
+
+    with pytest.raises(SpmConfigError, match="not available with model='state_space'"):
+        BookingsForecaster(model="state_space", likelihood="gamma")
