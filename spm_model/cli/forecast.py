@@ -63,6 +63,9 @@ def register(app: typer.Typer) -> None:
             _DEFAULT["likelihood"], help="Amounts: generalized_gamma, gamma, student_t or normal."
         ),
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
+        model: str = typer.Option(
+            _DEFAULT["model"], help="Bayesian model: regression or state_space."
+        ),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -98,6 +101,7 @@ def register(app: typer.Typer) -> None:
             target_accept=target_accept,
             likelihood=likelihood,
             seed=seed,
+            model=model,
         )
         typer.echo(f"fitting {fc!r} ...")
         fc.fit(source, measure=measure, cutoff=cutoff)
@@ -196,6 +200,12 @@ def register(app: typer.Typer) -> None:
         level_drift: bool = typer.Option(
             _DEFAULT["level_drift"], help="Let rep levels drift from year to year."
         ),
+        model: str = typer.Option(
+            _DEFAULT["model"], help="Bayesian model: regression or state_space."
+        ),
+        stack: bool = typer.Option(
+            False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
+        ),
         seed: int = typer.Option(20240101, help="Seed."),
         bayes: bool = typer.Option(
             True, help="Include the Bayesian model (--no-bayes: baselines only)."
@@ -222,10 +232,12 @@ def register(app: typer.Typer) -> None:
                 "seed": seed,
                 "likelihood": likelihood,
                 "level_drift": level_drift,
+                "model": model,
             },
             measure=measure,
             include_bayes=bayes,
             progress=typer.echo,
+            stack=stack,
         )
         typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")
         typer.echo(res.to_markdown())

@@ -227,6 +227,80 @@ def _summarise(parts: list[dict[str, Any]]) -> dict[str, float]:
 ModelFactory = Callable[[pd.DataFrame, pd.Timestamp, int, int], Any]
 
 
+def _simplex_grid(n: int, step: float = 0.1) -> np.ndarray:
+    """All weight vectors of ``n`` models on a grid of ``step`` that sum to 1."""
+    k = round(1.0 / step)
+    out = [c for c in np.ndindex(*(k + 1,) * (n - 1)) if sum(c) <= k]
+    return np.array([[*c, k - sum(c)] for c in out], dtype=float) / k
+
+
+def mixture_draws(draws: dict[str, Any], weights: np.ndarray) -> Any:
+    """Mix forecasts (same reps and months) sample by sample: ``weights[h, m]`` per horizon.
+
+    Month ``h`` of the stacked forecast takes the first ``round(w * S)`` draws of
+    each model ``m`` (the draws are exchangeable), ``S`` draws in total.
+    """
+    names = list(draws)
+    first = draws[names[0]]
+    n_s = first.sizes["sample"]
+    out = np.empty(first.shape)
+    for h in range(first.sizes["month"]):
+        counts = np.floor(weights[h] * n_s).astype(int)
+        counts[np.argmax(weights[h])] += n_s - counts.sum()
+        parts = [
+            draws[n].isel(month=h).to_numpy()[:c] for n, c in zip(names, counts, strict=True) if c
+        ]
+        out[:, :, h] = np.concatenate(parts, axis=0)
+    return first.copy(data=out)
+
+
+def stacking_weights(
+    history: list[tuple[dict[str, Any], pd.DataFrame, pd.Series]],
+    names: list[str],
+    horizon: int,
+    until: pd.Timestamp,
+) -> np.ndarray:
+    """Per-horizon weights minimising the mixture's scaled CRPS over earlier origins.
+
+    Parameters
+    ----------
+    history : list of (draws by model, actual panel, scale)
+        Forecasts made at earlier cut-offs, their outcomes and series scales.
+    names : list of str
+        Models, in the order of the weight columns.
+    horizon : int
+        Months ahead.
+    until : Timestamp
+        Only outcomes up to this month are used (those known at the new cut-off).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(horizon, len(names))`` weights on a 0.1 grid; equal weights for a
+        horizon with no known outcome yet.
+    """
+    grid = _simplex_grid(len(names))
+    w = np.full((horizon, len(names)), 1.0 / len(names))
+    for h in range(horizon):
+        losses = np.zeros(len(grid))
+        seen_any = False
+        for draws, actual, scale in history:
+            month = pd.Timestamp(draws[names[0]]["month"].to_numpy()[h])
+            if month > until:
+                continue
+            one = {n: d.isel(month=[h]) for n, d in draws.items()}
+            act = actual[actual["month"] == month]
+            if act.empty:
+                continue
+            for i, wv in enumerate(grid):
+                sc = score(mixture_draws(one, wv[None, :]), act, scale)["crps_scaled"]
+                losses[i] += float(np.nansum(sc))
+            seen_any = True
+        if seen_any:
+            w[h] = grid[int(np.argmin(losses))]
+    return w
+
+
 def backtest(
     data: Dataset | pd.DataFrame,
     horizon: int = 6,
@@ -238,6 +312,7 @@ def backtest(
     include_bayes: bool = True,
     progress: Callable[[str], None] | None = None,
     credits: CreditingResult | None = None,
+    stack: bool = False,
 ) -> BacktestResult:
     """Rolling-origin backtest of the Bayesian model and the baselines, in one table.
 
@@ -265,6 +340,13 @@ def backtest(
     credits : CreditingResult, optional
         The run's crediting result of ``data`` (Dataset input), reused rather
         than crediting again.
+    stack : bool
+        Also score a ``"stacked"`` forecast: at each cut-off, a sample
+        mixture of all the models' predictive draws with weights per horizon
+        chosen (on a 0.1 grid) to minimise the scaled CRPS of the mixture
+        on the earlier cut-offs' forecasts whose outcomes were known by then
+        (equal weights at the first cut-off). The weights are in
+        ``details["stack_weights"]``.
 
     Returns
     -------
@@ -293,12 +375,17 @@ def backtest(
             )
     names = (["bayes"] if include_bayes else []) + list(baselines)
     parts: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    if stack:
+        parts["stacked"] = []
+    history: list[tuple[dict[str, Any], pd.DataFrame, pd.Series]] = []
+    weights_by_cutoff: dict[str, pd.DataFrame] = {}
     rows = []
     details: dict[str, Any] = {"fit_seconds": {n: 0.0 for n in names}, "diagnostics": {}}
     for c in cuts:
         train = _training_panel(panel, c)
         fut = panel[(panel["month"] > c) & (panel["month"] <= c + pd.DateOffset(months=horizon))]
         scale = series_scale(train, c)
+        made: dict[str, Any] = {}
         for name in names:
             t = time.perf_counter()
             if name == "bayes":
@@ -311,6 +398,7 @@ def backtest(
                     BASELINES[name](seed=cfg.seed).fit(train).predict(horizon, n_samples=n_samples)
                 )
             details["fit_seconds"][name] += time.perf_counter() - t
+            made[name] = draws
             s = score(draws, fut, scale)
             parts[name].append(s)
             rows.append({"model": name, "cutoff": f"{c:%Y-%m}", **_summarise([s])})
@@ -319,13 +407,25 @@ def backtest(
                     f"cut-off {c:%Y-%m}: {name} scaled CRPS {rows[-1]['crps_scaled']:.3f}, "
                     f"CRPS {rows[-1]['crps_rep']:,.0f}"
                 )
+        if stack and len(made) > 1:
+            w = stacking_weights(history, names, horizon, c)
+            weights_by_cutoff[f"{c:%Y-%m}"] = pd.DataFrame(
+                w, columns=names, index=pd.RangeIndex(1, horizon + 1, name="horizon")
+            )
+            s = score(mixture_draws(made, w), fut, scale)
+            parts["stacked"].append(s)
+            rows.append({"model": "stacked", "cutoff": f"{c:%Y-%m}", **_summarise([s])})
+            history.append((made, fut, scale))
+    if stack and len(names) > 1:
+        names = [*names, "stacked"]
+        details["stack_weights"] = weights_by_cutoff
     table = pd.DataFrame({n: _summarise(parts[n]) for n in names}).T
     base = [b for b in baselines if b in table.index]
     best = table.loc[base, "crps_rep"].min() if base else np.nan
     best_scaled = table.loc[base, "crps_scaled"].min() if base else np.nan
     table.insert(2, "crps_vs_best_baseline", 1.0 - table["crps_rep"] / best)
     table.insert(1, "scaled_vs_best_baseline", 1.0 - table["crps_scaled"] / best_scaled)
-    table["fit_seconds"] = pd.Series(details["fit_seconds"])
+    table["fit_seconds"] = pd.Series(details["fit_seconds"])  # NaN for "stacked"
     table.index.name = "model"
     return BacktestResult(
         table=table,

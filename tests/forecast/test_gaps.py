@@ -133,3 +133,34 @@ def test_cli_backtest_takes_a_panel_file(tmp_path):
     header = next(line for line in res.output.splitlines() if line.startswith("| model"))
     for col in ("scaled CRPS", "WAPE total", "50% cover", "80% cover", "95% cover"):
         assert col in header
+
+
+def test_stacked_forecast_weights_come_from_earlier_cutoffs_only():
+    from spm_model.forecast.backtest import _simplex_grid, mixture_draws
+
+    g = _simplex_grid(3)
+    assert len(g) == 66 and np.allclose(g.sum(axis=1), 1.0)
+    p = _panel(48)
+    res = backtest(
+        p,
+        horizon=3,
+        cutoffs=["2023-06", "2023-09", "2023-12", "2024-03"],
+        baselines=("seasonal_naive", "ets"),
+        include_bayes=False,
+        config={"draws": 100, "chains": 2},
+        stack=True,
+    )
+    assert "stacked" in res.table.index
+    w = res.details["stack_weights"]
+    # the first cut-off has no earlier outcome: equal weights
+    np.testing.assert_allclose(w["2023-06"].to_numpy(), 0.5)
+    for tab in w.values():
+        np.testing.assert_allclose(tab.sum(axis=1), 1.0)
+    # the stacked score is never far from the better of its parts on this smooth panel
+    t = res.table
+    assert t.loc["stacked", "crps_scaled"] <= t.loc[["seasonal_naive", "ets"], "crps_scaled"].max()
+    # a mixture with all the weight on one model is that model's forecast
+    d1 = SeasonalNaive(seed=0).fit(p, cutoff="2023-06").predict(3, 50)
+    d2 = ETSBaseline(seed=0).fit(p, cutoff="2023-06").predict(3, 50)
+    mixed = mixture_draws({"a": d1, "b": d2}, np.array([[1.0, 0.0]] * 3))
+    np.testing.assert_array_equal(mixed.values, d1.values)
