@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.pytensor
 export MPLBACKEND ?= Agg
 
-.PHONY: venv report test lint bench clean sample browser nbval
+.PHONY: venv report test test-slow lint bench clean sample browser nbval
 
 # Re-installs only when pyproject.toml or constraints.txt change (idempotent).
 $(STAMP): pyproject.toml constraints.txt
@@ -35,8 +35,14 @@ browser:
 		|| echo "chromium could not be installed: the browser tests will be skipped"; \
 	fi
 
+# `make test` is the everyday suite (tests marked `slow` left out: Bayesian fits, the
+# end-to-end and forecast notebooks, the browser tests); `make test-slow` runs those.
+# CI (.ci/run) runs both.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+
+test-slow: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m slow
 
 # The notebooks checked the Jupyter way (nbval) in quick mode: the notebooks' `quick`
 # defaults to the environment (SPM_QUICK=1). All of them (00 and 06 fit the Bayesian

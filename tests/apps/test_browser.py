@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "reports" / "apps"
 TIMINGS: dict[str, float] = {}
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -25,6 +25,7 @@ from tests.apps.test_browser import (  # noqa: F401  (fixtures)
     truth,
 )
 
+pytestmark = pytest.mark.slow  # long: `make test-slow` (CI runs it too)
 TIMES: dict[str, float] = {}
 
 

@@ -17,6 +17,8 @@ from spm_model.forecast import BookingsForecaster, ConvergenceWarning, simulate_
 from spm_model.forecast.model import linear_predictors
 from spm_model.forecast.outputs import interval_table, quota_attainment_probability, rollup
 
+pytestmark = pytest.mark.slow  # long: `make test-slow` (CI runs it too)
+
 
 @pytest.fixture(scope="module")
 def sim():

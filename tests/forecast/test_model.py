@@ -113,8 +113,8 @@ def test_draws_have_the_model_location_and_scale(likelihood):
 
 
 def test_digamma_and_trigamma_match_scipy():
-    from scipy.special import polygamma
     from scipy.special import digamma as scipy_digamma
+    from scipy.special import polygamma
 
     from spm_model.forecast.model import digamma, trigamma
 

@@ -17,6 +17,8 @@ from spm_model.forecast.model import make_design
 from spm_model.forecast.panel import check_panel
 from spm_model.forecast.statespace import _offsets, loglik_amounts, ss_data
 
+pytestmark = pytest.mark.slow  # long: `make test-slow` (CI runs it too)
+
 
 def _filter_inputs(seed: int = 0):
     rng = np.random.default_rng(seed)

@@ -206,6 +206,17 @@ FIRST_HALF = [p for p in NOTEBOOKS if p.stem[:2] in ("00", "01", "02", "07")]
 SECOND_HALF = [p for p in NOTEBOOKS if p not in FIRST_HALF]
 
 
-@pytest.mark.parametrize("path", FIRST_HALF, ids=[p.stem for p in FIRST_HALF])
+def _params(paths: list[Path]) -> list:
+    """Notebooks as test parameters; those that fit the Bayesian forecast are `slow`."""
+    return [
+        pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem[:2] in SLOW else [])
+        for p in paths
+    ]
+
+
+SLOW = ("00", "06")  # the end-to-end report and the forecast notebook fit PyMC models
+
+
+@pytest.mark.parametrize("path", _params(FIRST_HALF))
 def test_notebook_runs_quick(path, tmp_path):
     run_quick(path, tmp_path)

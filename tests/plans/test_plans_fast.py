@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.plans.test_plans_vector_exact import COMPONENTS, random_inputs, vector_all
 
 from spm_model.plans import Plan, load_plan
 from spm_model.plans.fast import compile_plan, fast_payout_total
+from tests.plans.test_plans_vector_exact import COMPONENTS, random_inputs, vector_all
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates" / "plans").glob("*.yaml"))

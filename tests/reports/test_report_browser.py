@@ -62,7 +62,7 @@ FORBIDDEN = (
 )
 ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:home|tmp|work|usr|root|Users|var|opt|private|mnt)/")
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 if not CHROMIUM.exists():
     pytest.skip(
