@@ -56,8 +56,10 @@ def register(app: typer.Typer) -> None:
         over_assign: str | None = typer.Option(
             None,
             "--over-assign",
-            help="Over-assignment fraction at every level (0.1) or per level "
-            "('region=0.05,team=0.05,rep=0.1').",
+            help="Total over-assignment of measures with a --target: 0.1 = rep quotas and "
+            "vacancy lines sum to 110% of the target (split evenly across region, team and "
+            "rep levels). Per-level fractions ('region=0.05,team=0.05,rep=0.1') compound: "
+            "10% at each level is 33.1% in total. Needs --target.",
         ),
         freq: str = typer.Option("month", "--freq", help="month, quarter or year."),
         cutoff: str | None = typer.Option(
@@ -93,6 +95,11 @@ def register(app: typer.Typer) -> None:
             spec["aim"] = aim
         tgt = _parse_mapping(target, "target") if target is not None else None
         oa = _parse_mapping(over_assign, "over-assign") if over_assign is not None else None
+        if oa is not None and tgt is None:
+            raise SpmConfigError(
+                "--over-assign needs --target: over-assignment is a share above the company "
+                "target (without a target quotas are set bottom-up)"
+            )
         if out.suffix.lower() not in (".csv", ".parquet"):
             raise SpmConfigError(f"--out must end in .csv or .parquet, got {out}")
         ds = load_dataset(data)
@@ -115,6 +122,10 @@ def register(app: typer.Typer) -> None:
             f"{len(res.quotas)} quota rows for FY{year} ({res.method.name}) written to {out}"
         )
         typer.echo(res.summary().to_string(index=False))
+        for line in res.over_assignment_text():
+            typer.echo(f"over-assignment: {line}")
+        for m, c in res.chance.items():
+            typer.echo(f"chance of reaching quota ({m}): {c:.1%} for every rep with history")
         for n in res.notes[:20]:
             typer.echo(f"note: {n}")
         if len(res.notes) > 20:
@@ -128,15 +139,41 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path | None = typer.Option(None, "--out", help="Also write the table (CSV)."),
         aim: float = typer.Option(0.65, "--aim", help="Probabilistic method's aim."),
+        target: str | None = typer.Option(
+            None,
+            "--target",
+            help="Company target for the held-out year: an amount for --measure, "
+            "measure=amount pairs, or 'actual' (what the reps really credited). "
+            "Default bottom-up.",
+        ),
+        measure: str | None = typer.Option(
+            None, "--measure", help="Measure a plain or 'actual' --target applies to."
+        ),
+        over_assign: str | None = typer.Option(
+            None,
+            "--over-assign",
+            help="Total over-assignment above --target (0.1 = 10%); per-level pairs compound.",
+        ),
     ) -> None:
-        """Backtest every quota method on a held-out fiscal year and print the table."""
+        """Backtest every quota method on a held-out fiscal year and print the table.
+
+        Also prints the calibration of each method's stated chance of reaching quota:
+        Brier score against the base rate's, and the reliability table.
+        """
         import pandas as pd
 
         from spm_model.data import load_dataset, parse_period
         from spm_model.data.io import atomic_write_text
+        from spm_model.errors import SpmConfigError
         from spm_model.quota import backtest
         from spm_model.quota.backtest import DEFAULT_METHODS
 
+        tgt: Any = None
+        if target is not None:
+            tgt = "actual" if target.strip() == "actual" else _parse_mapping(target, "target")
+        oa = _parse_mapping(over_assign, "over-assign") if over_assign is not None else None
+        if oa is not None and tgt is None:
+            raise SpmConfigError("--over-assign needs --target (an amount or 'actual')")
         ds = load_dataset(data)
         if year is None:
             end = pd.Timestamp(ds.meta.end_date)
@@ -147,10 +184,24 @@ def register(app: typer.Typer) -> None:
             year = y
         methods = dict(DEFAULT_METHODS)
         methods["probabilistic"] = {"method": "probabilistic", "aim": aim}
-        res = backtest(ds, year, methods)
+        res = backtest(ds, year, methods, target=tgt, measure=measure, over_assign=oa)
         pd.set_option("display.width", 200)
         typer.echo(f"Backtest: quotas from data to the end of FY{year - 1}, scored on FY{year}")
         typer.echo(res.table.round(3).to_string(index=False))
+        typer.echo(
+            "\nCalibration of the stated chance of reaching quota (Brier: lower is better; "
+            "a chance that knows something scores below the base rate's):"
+        )
+        for r in res.table.itertuples(index=False):
+            verdict = "better" if r.brier < r.brier_base_rate else "not better"
+            typer.echo(
+                f"  {r.method}: Brier {r.brier:.3f} vs base rate {r.brier_base_rate:.3f} "
+                f"({verdict}); stated {r.chance_mean:.1%} on average, {r.share_at_quota:.1%} "
+                "reached quota"
+            )
+        if res.reliability is not None:
+            typer.echo("\nReliability (stated chance vs share that reached quota):")
+            typer.echo(res.reliability.round(3).to_string(index=False))
         if out is not None:
             atomic_write_text(out, res.table.to_csv(index=False, lineterminator="\n"))
             typer.echo(f"table written to {out}")

@@ -3,10 +3,12 @@
 A company target is spread to regions, teams and reps in proportion to weights
 (the method's quota basis). At each level the children receive the parent's
 amount times ``1 + over_assign[level]``, rounded half up to a whole currency
-unit, and split by **largest remainder** (Hamilton's method): everyone gets the
-floor of their exact share and the units left go to the largest fractional
-parts (ties to the earlier row), so the children sum to the parent's assigned
-amount exactly and no child is more than one unit from its exact share.
+unit (one number is the *total* over-assignment, split evenly across the three
+levels by :func:`split_total_over_assign`; a per-level mapping compounds), and
+split by **largest remainder** (Hamilton's method): everyone gets the floor of
+their exact share and the units left go to the largest fractional parts (ties to
+the earlier row), so the children sum to the parent's assigned amount exactly and
+no child is more than one unit from its exact share.
 """
 
 from __future__ import annotations
@@ -99,8 +101,52 @@ def largest_remainder(weights: Sequence[float] | np.ndarray, total: int) -> np.n
     return largest_remainder_grouped(w, np.zeros(len(w), dtype=np.int64), np.array([int(total)]))
 
 
+def split_total_over_assign(total: float) -> dict[str, float]:
+    """Per-level fractions whose compounding gives ``total`` over the company target.
+
+    The total is split evenly in growth terms across :data:`LEVELS`: every level
+    adds ``(1 + total) ** (1 / 3) - 1`` (10% total -> 3.23% at the region, team and
+    rep levels), so each manager keeps a small cushion between the target they
+    are handed and what they hand down, and the leaves sum to ``target x (1 +
+    total)`` up to the whole-unit rounding at each level.
+
+    Parameters
+    ----------
+    total : float
+        Total over-assignment (fraction, 0.1 = leaves sum to 110% of the target).
+
+    Returns
+    -------
+    dict
+        ``{"region": f, "team": f, "rep": f}`` (fractions).
+    """
+    if not (math.isfinite(total) and 0.0 <= total <= 1.0):
+        raise SpmConfigError(
+            f"over_assign must be a total fraction in [0, 1] (0.1 = quotas sum to 110% of "
+            f"the target), got {total!r}"
+        )
+    per = (1.0 + float(total)) ** (1.0 / len(LEVELS)) - 1.0
+    return dict.fromkeys(LEVELS, per)
+
+
 def parse_over_assign(over_assign: float | Mapping[str, float] | None) -> dict[str, float]:
-    """Over-assignment per level (fractions): a number applies to every level."""
+    """Over-assignment per level (fractions).
+
+    Parameters
+    ----------
+    over_assign : float, mapping or None
+        A number is the **total** over-assignment: the leaves (reps and vacancy
+        lines) sum to ``target x (1 + over_assign)``; it is split across levels by
+        :func:`split_total_over_assign`. A mapping ``{"region": a, "team": b,
+        "rep": c}`` gives explicit **per-level** fractions, which **compound**:
+        the total is ``(1 + a)(1 + b)(1 + c) - 1`` (10% at each of three levels
+        is 33.1% in total). ``None``: no over-assignment.
+
+    Returns
+    -------
+    dict
+        Fraction per level in :data:`LEVELS`.
+    """
     if over_assign is None:
         return dict.fromkeys(LEVELS, 0.0)
     if isinstance(over_assign, Mapping):
@@ -111,13 +157,18 @@ def parse_over_assign(over_assign: float | Mapping[str, float] | None) -> dict[s
             )
         out = {lv: float(over_assign.get(lv, 0.0)) for lv in LEVELS}
     else:
-        out = dict.fromkeys(LEVELS, float(over_assign))
+        out = split_total_over_assign(float(over_assign))
     for lv, v in out.items():
         if not (math.isfinite(v) and 0.0 <= v <= 1.0):
             raise SpmConfigError(
                 f"over_assign for level {lv!r} must be a fraction in [0, 1] (0.1 = 10%), got {v!r}"
             )
     return out
+
+
+def total_over_assign(levels: Mapping[str, float]) -> float:
+    """Compounded total of per-level fractions: ``prod(1 + f) - 1`` (fraction)."""
+    return float(np.prod([1.0 + float(levels.get(lv, 0.0)) for lv in LEVELS]) - 1.0)
 
 
 @dataclass
@@ -164,8 +215,9 @@ def allocate(
         unassigned line) and ``weight`` (>= 0): region and team weights are the
         sums of their leaves.
     over_assign : float or mapping
-        Fraction added at each level (``{"region": 0.05, "team": 0.05, "rep": 0.1}``
-        or one number for all levels).
+        One number: total over-assignment (fraction; leaves sum to ``target x (1 +
+        over_assign)``, split across levels). A mapping: fraction added at each
+        level (``{"region": 0.05, "team": 0.05, "rep": 0.1}``), compounding.
     weight, label : str
         Column names.
 

@@ -2,9 +2,10 @@
 
 The dataset is cut at the day before fiscal year ``Y`` (:func:`truncate_dataset`:
 transactions, activities and assignments after the cut-off are removed, later
-end dates and hires are unknown), every method sets bottom-up annual quotas for
-``Y`` from that view, and the quotas are compared with what the reps actually
-credited in ``Y``.
+end dates and hires are unknown), every method sets annual quotas for ``Y`` from
+that view (bottom-up, or from a company target with over-assignment; the target
+``"actual"`` is what the reps really credited in ``Y``), and the quotas are
+compared with what the reps actually credited in ``Y``.
 
 Who counts: reps employed for the whole of ``Y`` (hired on or before its first
 day, not leaving before its last) who were known at the cut-off, on the measures
@@ -16,6 +17,15 @@ probabilistic method), attainment (actual / quota, 1.0 = 100%) mean, median, CV
 (standard deviation / mean) and IQR, mean absolute error of quota vs actual and
 the weighted absolute percentage error (currency measures; ``meetings`` count
 measures appear in the per-measure table).
+
+Calibration: every method's quotas come with a stated chance of attainment per
+pair (``p_attain``: the probabilistic method's common chance, for the others the
+history-based predictive distribution's chance of reaching that quota). The
+table gives its Brier score next to the base-rate Brier score (the observed
+share at quota stated for everyone); ``reliability`` bins stated chance against
+the observed share. A common chance (the probabilistic method) cannot score
+below the base rate: its Brier score is the base rate's plus the squared gap
+between the chance and the observed share.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import pandas as pd
 
 from spm_model.data import Dataset, parse_period
 from spm_model.errors import SpmConfigError
-from spm_model.quota.history import _month_index, build_history, credited_history
+from spm_model.quota.history import _month_index, build_history, credited_history, data_span
 from spm_model.quota.methods import make_method
 from spm_model.quota.setting import set_quotas
 
@@ -44,6 +54,43 @@ DEFAULT_METHODS: dict[str, dict[str, Any]] = {
     "blend": {"method": "blend", "weights": {"history": 0.5, "potential": 0.5}},
     "probabilistic": {"method": "probabilistic", "aim": 0.65},
 }
+
+
+def backtest_years(ds: Dataset) -> list[int]:
+    """Fiscal years that can be held out: complete in the data, with history before them."""
+    fy = ds.meta.fy_start_month
+    start, end = data_span(ds)
+    out = []
+    for y in range(start.year - 1, end.year + 2):
+        span = parse_period(str(y), fy)
+        if pd.Timestamp(span.start) > start and pd.Timestamp(span.end) <= end:
+            out.append(y)
+    return out
+
+
+def check_backtest_year(ds: Dataset, year: int) -> None:
+    """Refuse a held-out year that is not complete in the data or has no history before it.
+
+    Raises
+    ------
+    SpmConfigError
+        One line naming the data's span and the years that can be backtested.
+    """
+    ok = backtest_years(ds)
+    if int(year) in ok:
+        return
+    start, end = data_span(ds)
+    years = f"FY{ok[0]} to FY{ok[-1]}" if len(ok) > 1 else (f"FY{ok[0]}" if ok else "none")
+    span = parse_period(str(int(year)), ds.meta.fy_start_month)
+    why = (
+        "is not complete in the data"
+        if pd.Timestamp(span.end) > end
+        else "has no history before it"
+    )
+    raise SpmConfigError(
+        f"fiscal year {year} {why} (the data run from {start.date()} to {end.date()}; "
+        f"years that can be backtested: {years})"
+    )
 
 
 def truncate_dataset(ds: Dataset, cutoff: str | pd.Timestamp) -> Dataset:
@@ -88,13 +135,18 @@ class BacktestResult:
         The same scores per method and measure.
     detail : DataFrame
         Per method, rep and measure: ``quota`` (annual, whole units), ``actual``,
-        ``attainment`` (fraction), ``at_quota``.
+        ``attainment`` (fraction), ``at_quota``, ``chance`` (stated chance of
+        reaching the quota, fraction) and, for methods that aim at one, ``aim``.
+    reliability : DataFrame
+        Per method and bin of stated chance: ``cases``, ``stated`` (mean
+        chance), ``observed`` (share at quota) (:func:`reliability_table`).
     """
 
     year: int
     table: pd.DataFrame
     by_measure: pd.DataFrame
     detail: pd.DataFrame
+    reliability: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return f"BacktestResult(year={self.year})\n{self.table.to_string(index=False)}"
@@ -120,12 +172,91 @@ def _scores(d: pd.DataFrame, aim: float | None) -> dict[str, float]:
     }
 
 
+#: Edges of the reliability table's bins of stated chance (fractions).
+RELIABILITY_BINS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def brier(chance: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
+    """Brier score of stated chances and of the base rate.
+
+    Parameters
+    ----------
+    chance : ndarray
+        Stated probability per case (fraction).
+    outcome : ndarray of bool
+        What happened (True: quota reached).
+
+    Returns
+    -------
+    (float, float)
+        Mean squared error of ``chance`` and of the observed base rate (the share
+        of cases that happened, stated for every case); lower is better, and a
+        chance that knows something about the cases scores below the base rate.
+    """
+    c = np.asarray(chance, dtype=float)
+    y = np.asarray(outcome, dtype=float)
+    ok = np.isfinite(c)
+    if not ok.any():
+        return float("nan"), float("nan")
+    c, y = c[ok], y[ok]
+    base = float(y.mean())
+    return float(np.mean((c - y) ** 2)), float(np.mean((base - y) ** 2))
+
+
+def reliability_table(
+    chance: np.ndarray, outcome: np.ndarray, bins: Sequence[float] = RELIABILITY_BINS
+) -> pd.DataFrame:
+    """Stated chance against the observed share, by bin of stated chance.
+
+    Parameters
+    ----------
+    chance : ndarray
+        Stated probability per case (fraction).
+    outcome : ndarray of bool
+        What happened.
+    bins : sequence of float
+        Bin edges (fractions, increasing, from 0 to 1).
+
+    Returns
+    -------
+    DataFrame
+        ``bin`` (label), ``cases``, ``stated`` (mean stated chance), ``observed``
+        (share that happened); empty bins are left out.
+    """
+    c = np.asarray(chance, dtype=float)
+    y = np.asarray(outcome, dtype=float)
+    ok = np.isfinite(c)
+    edges = np.asarray(bins, dtype=float)
+    idx = np.clip(np.searchsorted(edges, c[ok], side="right") - 1, 0, len(edges) - 2)
+    df = pd.DataFrame({"b": idx, "c": c[ok], "y": y[ok]})
+    g = df.groupby("b").agg(cases=("y", "size"), stated=("c", "mean"), observed=("y", "mean"))
+    g.insert(0, "bin", [f"{edges[i]:.0%}-{edges[i + 1]:.0%}" for i in g.index])
+    return g.reset_index(drop=True)
+
+
+def _actual_targets(
+    target: str, actual: pd.Series, pairs: pd.DataFrame, measure: str | None
+) -> dict[str, float]:
+    """Company targets equal to what the plan year's quota-carrying reps credited."""
+    if target != "actual":
+        raise SpmConfigError(f"target must be an amount, a mapping or 'actual', got {target!r}")
+    key = pd.MultiIndex.from_frame(pairs[["rep_id", "measure"]])
+    tot = pd.Series(actual.reindex(key).fillna(0.0).to_numpy(), index=pairs["measure"].to_numpy())
+    by = tot.groupby(level=0).sum()
+    if measure is not None:
+        by = by[[measure]]
+    return {str(k): float(v) for k, v in by.items() if v > 0}
+
+
 def backtest(
     ds: Dataset,
     year: int,
     methods: Mapping[str, Any] | Sequence[str] | None = None,
     *,
     credits: CreditingResult | None = None,
+    target: float | Mapping[str, float] | str | None = None,
+    measure: str | None = None,
+    over_assign: float | Mapping[str, float] | None = None,
     **history_options: Any,
 ) -> BacktestResult:
     """Set quotas for ``year`` with data to the end of ``year - 1``; score on ``year``.
@@ -146,20 +277,36 @@ def backtest(
         cut-off (credit depends only on facts dated up to the credit date, so
         this equals crediting the truncated data); actuals are the same view in
         the held-out year.
+    target : float, mapping or "actual", optional
+        Company target for the held-out year, as in :func:`set_quotas`
+        (``measure`` names the measure of a plain number); ``"actual"`` uses what
+        the year's quota-carrying reps really credited (every measure, or only
+        ``measure``), so the scores judge how each method spreads a known total.
+        Default: bottom-up.
+    measure : str, optional
+        Measure a plain-number or ``"actual"`` target applies to.
+    over_assign : float or mapping, optional
+        Over-assignment of measures with a target (total fraction, or per level;
+        see :func:`set_quotas`).
     **history_options
         Passed to :func:`build_history`.
 
     Returns
     -------
     BacktestResult
+        With calibration of each method's stated chance of attainment
+        (``p_attain`` of :meth:`QuotaResult.annual`): ``brier`` and
+        ``brier_base_rate`` in the table, bins in ``reliability``.
+
+    Raises
+    ------
+    SpmConfigError
+        A held-out year not complete in the data or with no history before it.
     """
     fy = ds.meta.fy_start_month
     span = parse_period(str(int(year)), fy)
     y0, y1 = pd.Timestamp(span.start), pd.Timestamp(span.end)
-    if pd.Timestamp(ds.meta.end_date) < y1 if getattr(ds.meta, "end_date", None) else False:
-        raise SpmConfigError(
-            f"fiscal year {year} is not complete in the data (ends {ds.meta.end_date})"
-        )
+    check_backtest_year(ds, int(year))
     if methods is None:
         specs: dict[str, Any] = dict(DEFAULT_METHODS)
     elif isinstance(methods, Mapping):
@@ -199,11 +346,22 @@ def backtest(
             keep = keep & np.array(
                 [(r, mm) in had for r, mm in zip(p["rep_id"], p["measure"], strict=True)]
             )
+    tgt: Any = target
+    if isinstance(target, str):
+        tgt = _actual_targets(target, actual, p, measure)
     rows: list[dict[str, Any]] = []
     aims: dict[str, float | None] = {}
     details = []
+    rel = []
     for label, spec in specs.items():
-        res = set_quotas(hist, method=spec, manager_quotas=False)
+        res = set_quotas(
+            hist,
+            method=spec,
+            manager_quotas=False,
+            target=tgt,
+            measure=measure,
+            over_assign=over_assign,
+        )
         a = res.annual
         d = pd.DataFrame(
             {
@@ -211,6 +369,7 @@ def backtest(
                 "rep_id": a["rep_id"].to_numpy()[keep],
                 "measure": a["measure"].to_numpy()[keep],
                 "quota": a["annual"].to_numpy()[keep].astype(float),
+                "chance": a["p_attain"].to_numpy()[keep],
             }
         )
         d["actual"] = (
@@ -222,14 +381,38 @@ def backtest(
         d["attainment"] = d["actual"] / d["quota"]
         d["at_quota"] = d["actual"] >= d["quota"]
         details.append(d)
-        meth = res.method
-        aim = getattr(meth, "aim", None)
+        aim: float | None = None
+        if res.chance:
+            # the chance the method states: its aim, or with a target the solved common chance
+            d["aim"] = d["measure"].map(res.chance).astype(float)
+            aim = float(d["aim"].mean()) if len(d) else None
         aims[label] = aim
-        rows.append({"method": label, **_scores(d, aim)})
+        rows.append({"method": label, **_scores(d, aim), **_calibration(d)})
+        rel.append(reliability_table(d["chance"], d["at_quota"]).assign(method=label))
     detail = pd.concat(details, ignore_index=True)
     table = pd.DataFrame(rows)
     table["aim_gap"] = table["share_at_quota"] - table["aim"]
     bm = []
     for (label, meas), g in detail.groupby(["method", "measure"], sort=False):
-        bm.append({"method": label, "measure": meas, **_scores(g, aims.get(str(label)))})
-    return BacktestResult(year=int(year), table=table, by_measure=pd.DataFrame(bm), detail=detail)
+        a_m = float(g["aim"].mean()) if "aim" in g and g["aim"].notna().any() else None
+        bm.append({"method": label, "measure": meas, **_scores(g, a_m), **_calibration(g)})
+    by_measure = pd.DataFrame(bm)
+    by_measure["aim_gap"] = by_measure["share_at_quota"] - by_measure["aim"]
+    reliability = pd.concat(rel, ignore_index=True)
+    reliability = reliability[["method", *[c for c in reliability if c != "method"]]]
+    return BacktestResult(
+        year=int(year),
+        table=table,
+        by_measure=by_measure,
+        detail=detail,
+        reliability=reliability,
+    )
+
+
+def _calibration(d: pd.DataFrame) -> dict[str, float]:
+    b, b0 = brier(d["chance"].to_numpy(), d["at_quota"].to_numpy())
+    return {
+        "chance_mean": float(d["chance"].mean()) if len(d) else np.nan,
+        "brier": b,
+        "brier_base_rate": b0,
+    }

@@ -475,6 +475,77 @@ def _leave_factor(
     return np.clip(1.0 - away, 0.0, 1.0)[urep.get_indexer(rep_ids)]
 
 
+#: Fiscal years after the one holding the end of the data that quotas may be set for.
+MAX_YEARS_AHEAD = 2
+
+
+def data_span(ds: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day the data cover (declared in ``meta``, else from the transactions).
+
+    Returns
+    -------
+    (pandas.Timestamp, pandas.Timestamp)
+        Start and end dates (inclusive).
+    """
+    tx = ds.transactions["date"] if "transactions" in ds and len(ds.transactions) else None
+    start = ds.meta.start_date
+    if start is None and tx is not None:
+        start = pd.Timestamp(tx.min()).date()
+    try:
+        end: Any = ds.as_of
+    except (TypeError, ValueError):
+        end = None
+    if start is None or end is None:
+        raise SpmConfigError("the data have no dates (no start/end date and no transactions)")
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
+def check_plan_year(
+    ds: Dataset,
+    year: int,
+    *,
+    cutoff: str | pd.Timestamp | None = None,
+    max_ahead: int = MAX_YEARS_AHEAD,
+) -> None:
+    """Refuse a plan year with no history before it or too far after the data.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The company.
+    year : int
+        Fiscal year quotas are set for.
+    cutoff : date, optional
+        Last day of history (default the day before the year).
+    max_ahead : int
+        Latest plan year allowed, in fiscal years after the one holding the end
+        of the data (default 2: data ending in FY2026 allow FY2028 at most).
+
+    Raises
+    ------
+    SpmConfigError
+        One line naming the data's span and the years that can be set.
+    """
+    fy = ds.meta.fy_start_month
+    start, end = data_span(ds)
+    y0 = pd.Timestamp(parse_period(str(int(year)), fy).start)
+    cut = pd.Timestamp(cutoff) if cutoff is not None else y0 - pd.Timedelta(days=1)
+    first = parse_period(str(start.year + 1), fy).fiscal_year
+    while first > 1901 and pd.Timestamp(parse_period(str(first - 1), fy).start) > start:
+        first -= 1
+    last = parse_period(end.strftime("%Y-%m"), fy).fiscal_year + int(max_ahead)
+    span = f"the data run from {start.date()} to {end.date()}, so quotas can be set for FY{first}"
+    span += f" to FY{last}"
+    if cut < start:
+        raise SpmConfigError(
+            f"fiscal year {year} has no history before it ({span}; history cut-off {cut.date()})"
+        )
+    if int(year) > last:
+        raise SpmConfigError(
+            f"fiscal year {year} is more than {max_ahead} years after the history ({span})"
+        )
+
+
 def build_history(
     ds: Dataset,
     year: int,
@@ -521,11 +592,19 @@ def build_history(
     Returns
     -------
     QuotaHistory
+
+    Raises
+    ------
+    SpmConfigError
+        A year with no history before it (its cut-off before the data start) or
+        more than :data:`MAX_YEARS_AHEAD` fiscal years after the end of the data
+        (:func:`check_plan_year`).
     """
     if not isinstance(year, int | np.integer) or not 1900 < int(year) < 3000:
         raise SpmConfigError(f"year must be a fiscal year like 2026, got {year!r}")
     ramp = _check_schedule("ramp", ramp)
     history_ramp = _check_schedule("history_ramp", history_ramp)
+    check_plan_year(ds, int(year), cutoff=cutoff)
     check_inputs(ds)
     fy = ds.meta.fy_start_month
     span = parse_period(str(int(year)), fy)

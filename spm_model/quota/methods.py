@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -418,23 +419,31 @@ class Probabilistic(QuotaMethod):
         column per draw (e.g. from the forecast module). Default: the history-
         based lognormal with shrinkage (:mod:`spm_model.quota.predictive`,
         analytic quantiles).
-    drift : float
+    drift : float, optional
         Year-to-year variance of a rep's true rate (log scale) for the default
-        predictive distribution.
+        predictive distribution; default
+        :data:`~spm_model.quota.predictive.DEFAULT_DRIFT`.
+
+    With a company target, :func:`~spm_model.quota.set_quotas` replaces ``aim``
+    by the common chance at which the quotas sum to the target (plus
+    over-assignment) and reports it (``QuotaResult.chance``): equal-chance quotas.
     """
 
     name: ClassVar[str] = "probabilistic"
 
     def __init__(
-        self, aim: float = 0.65, draws: np.ndarray | pd.DataFrame | None = None, drift: float = 0.0
+        self,
+        aim: float = 0.65,
+        draws: np.ndarray | pd.DataFrame | None = None,
+        drift: float | None = None,
     ):
         if not (isinstance(aim, int | float) and 0.0 < aim < 1.0):
             raise SpmConfigError(f"aim must be a probability strictly between 0 and 1, got {aim!r}")
-        if not drift >= 0:
-            raise SpmConfigError(f"drift must be >= 0, got {drift!r}")
+        if drift is not None and not drift >= 0:
+            raise SpmConfigError(f"drift must be >= 0 or None (estimated), got {drift!r}")
         self.aim = float(aim)
         self.draws = draws
-        self.drift = float(drift)
+        self.drift = None if drift is None else float(drift)
 
     def get_params(self) -> dict[str, Any]:
         """Return the configuration (draws summarised by shape)."""
@@ -464,11 +473,37 @@ class Probabilistic(QuotaMethod):
 
     def _basis(self, history: QuotaHistory) -> np.ndarray:
         d = self._aligned_draws(history)
+        self.draws_ = d
+        if d is None:
+            self.predictive_ = (
+                predictive_params(history)
+                if self.drift is None
+                else predictive_params(history, drift=self.drift)
+            )
+        return self.basis_at(self.aim)
+
+    def basis_at(self, chance: float) -> np.ndarray:
+        """Full-capacity annual basis per pair that each rep reaches with probability ``chance``.
+
+        Parameters
+        ----------
+        chance : float
+            Probability of attainment (fraction in (0, 1)).
+
+        Returns
+        -------
+        ndarray
+            Currency per year (counts for ``meetings``); NaN where the pair has no
+            predictive distribution. Needs :meth:`fit` first.
+        """
+        if not 0.0 < chance < 1.0:
+            raise SpmConfigError(f"chance must be strictly between 0 and 1, got {chance!r}")
+        d = getattr(self, "draws_", None)
         if d is not None:
-            with np.errstate(all="ignore"):
-                q = np.nanquantile(d, 1.0 - self.aim, axis=1)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q = np.nanquantile(d, 1.0 - chance, axis=1)
             return np.where(np.isfinite(d).any(axis=1), q, np.nan)
-        p = predictive_params(history, drift=self.drift)
-        z = stats.norm.ppf(1.0 - self.aim)
-        self.predictive_ = p
+        p = self.predictive_
+        z = stats.norm.ppf(1.0 - chance)
         return np.exp(p["mean_log"].to_numpy() + z * p["sd_log"].to_numpy())

@@ -40,9 +40,11 @@ from spm_model.quota.allocation import (
     largest_remainder_grouped,
     parse_over_assign,
     round_half_up,
+    total_over_assign,
 )
 from spm_model.quota.history import QuotaHistory, _month_label, build_history
-from spm_model.quota.methods import CapacityBased, QuotaMethod, make_method
+from spm_model.quota.methods import CapacityBased, Probabilistic, QuotaMethod, make_method
+from spm_model.quota.predictive import attainment_chance
 
 UNASSIGNED = "(unassigned)"
 FREQS = ("month", "quarter", "year")
@@ -61,7 +63,9 @@ class QuotaResult:
         Per (rep, measure): ``basis`` (full capacity, currency per year),
         ``source`` (method or fallback), ``fte``, ``capacity_share`` (fraction of a
         full year), ``seat_weight``, ``weight``, ``annual`` (whole units),
-        ``potential`` (average owned, currency per year), ``last_year_actual``.
+        ``potential`` (average owned, currency per year), ``last_year_actual``,
+        ``p_attain`` (stated chance of reaching the annual quota under the
+        history-based predictive distribution, :func:`attainment_chance`).
     unassigned : DataFrame
         ``region, team, measure, period, amount``: vacancy and relief quota per team.
     allocation : DataFrame
@@ -70,6 +74,15 @@ class QuotaResult:
         Every line (reps and unassigned) by plan month, long form.
     notes : list of str
         Fallbacks and inferences, in words.
+    over_assign : dict str -> float
+        Over-assignment fraction applied at each level (region, team, rep) to
+        measures with a target.
+    over_assign_per_level : bool
+        True when the per-level fractions were given explicitly (they compound);
+        False when one total was asked and split across levels.
+    chance : dict str -> float
+        Probabilistic method: the common chance of attainment per measure
+        (the aim, or with a target the chance at which quotas sum to it).
     """
 
     year: int
@@ -83,6 +96,10 @@ class QuotaResult:
     history: QuotaHistory
     targets: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    over_assign: dict[str, float] = field(default_factory=dict)
+    over_assign_per_level: bool = False
+    chance: dict[str, float] = field(default_factory=dict)
+    targeted: list[str] = field(default_factory=list)
 
     @property
     def reconciles(self) -> bool:
@@ -91,7 +108,13 @@ class QuotaResult:
         return bool((inner["difference"] == 0).all())
 
     def summary(self) -> pd.DataFrame:
-        """Per measure: target, assigned to reps, unassigned, reps, over-assignment achieved."""
+        """Per measure: target, assigned, unassigned, reps, over-assignment asked and achieved.
+
+        ``over_assignment`` is the effective total: (rep quotas + vacancy lines) /
+        company target - 1 (fraction); ``over_assign_asked`` the total asked
+        (compounded when given per level); ``chance`` the probabilistic
+        method's common chance of attainment (fraction).
+        """
         a = self.annual.groupby("measure").agg(
             reps=("rep_id", "nunique"), assigned=("annual", "sum")
         )
@@ -100,7 +123,32 @@ class QuotaResult:
         comp = self.allocation[self.allocation["level"] == "company"].set_index("measure")["target"]
         out["company_target"] = comp.reindex(out.index)
         out["over_assignment"] = (out["assigned"] + out["unassigned"]) / out["company_target"] - 1
+        asked = total_over_assign(self.over_assign) if self.over_assign else 0.0
+        out["over_assign_asked"] = [asked if m in self.targeted else 0.0 for m in out.index]
+        if self.chance:
+            out["chance"] = [self.chance.get(str(m), np.nan) for m in out.index]
         return out.reset_index()
+
+    def over_assignment_text(self) -> list[str]:
+        """One line per measure with a target: asked and effective total over-assignment."""
+        s = self.summary()
+        lines = []
+        for r in s.itertuples(index=False):
+            if r.measure not in self.targeted:
+                continue
+            how = (
+                "per level, compounding: "
+                + ", ".join(f"{lv} {v:.2%}" for lv, v in self.over_assign.items())
+                if self.over_assign_per_level
+                else "split evenly across region, team and rep levels: "
+                f"{next(iter(self.over_assign.values())):.2%} each"
+            )
+            lines.append(
+                f"{r.measure}: quotas (reps {int(r.assigned):,} + vacancies {int(r.unassigned):,})"
+                f" sum to {int(r.assigned + r.unassigned):,} = target {int(r.company_target):,}"
+                f" + {r.over_assignment:.2%} (asked {r.over_assign_asked:.2%}; {how})"
+            )
+        return lines
 
     def __repr__(self) -> str:
         return (
@@ -180,8 +228,14 @@ def set_quotas(
     measure : str, optional
         Measure a plain-number ``target`` applies to (default ``new_business``).
     over_assign : float or mapping, optional
-        Over-assignment per level (fraction; one number applies to region, team
-        and rep levels). Default none.
+        Over-assignment of measures with a target. A number is the **total**
+        (fraction): rep quotas plus vacancy lines sum to ``target x (1 +
+        over_assign)`` (0.1 = 10% above the target), split evenly across the
+        region, team and rep levels (:func:`~spm_model.quota.allocation.split_total_over_assign`).
+        A mapping ``{"region": a, "team": b, "rep": c}`` sets each level
+        explicitly; per-level fractions **compound** (0.1 at each level is 33.1%
+        in total). :meth:`QuotaResult.summary` states the effective total.
+        Without any target it is not applied (noted).
     freq : {"month", "quarter", "year"}
         Period length of the output quotas.
     manager_quotas : bool
@@ -207,6 +261,7 @@ def set_quotas(
     if freq not in FREQS:
         raise SpmConfigError(f"freq must be one of {list(FREQS)}, got {freq!r}")
     oa = parse_over_assign(over_assign)
+    per_level = isinstance(over_assign, Mapping)
     meth = make_method(method)  # validates parameters before any work
     if isinstance(data, QuotaHistory):
         hist = data
@@ -252,6 +307,26 @@ def set_quotas(
     sp = season * prof
     fte = p["fte"].to_numpy(dtype=float)
     unit = np.where(still, 1.0, basis)
+    chance: dict[str, float] = {}
+    if isinstance(meth, Probabilistic):
+        for m in measures:
+            chance[m] = meth.aim
+    for m in targets:
+        if isinstance(meth, Probabilistic):
+            sel_m = (p["measure"] == m).to_numpy() & ~missing & ~still
+            goal = targets[m] * (1.0 + total_over_assign(oa))
+            pm, unit_m = _equal_chance(
+                meth, unit, sel_m, (p["measure"] == m).to_numpy(), fte, sp, goal
+            )
+            unit = unit_m
+            basis = np.where(sel_m, unit, basis)
+            chance[m] = pm
+            notes.append(
+                f"{m}: equal-chance quotas: every rep with history has a {pm:.1%} chance of "
+                f"reaching quota (aim {meth.aim:.0%} replaced: quotas must sum to the target"
+                + (f" + {total_over_assign(oa):.1%}" if total_over_assign(oa) > 0 else "")
+                + ")"
+            )
     seat_w = unit * fte * sp.mean(axis=1)
     rep_monthly_w = unit[:, None] * fte[:, None] * sp * hist.capacity / 12.0
     rep_w = rep_monthly_w.sum(axis=1)
@@ -389,6 +464,10 @@ def set_quotas(
             else np.nan,
         }
     )
+    params = getattr(meth, "predictive_", None)
+    annual["p_attain"] = attainment_chance(
+        hist, annual_amt.astype(float), fte * cap_share, params=params
+    )
     long = pd.concat(
         [
             long.drop(columns="employed").assign(line="rep"),
@@ -408,7 +487,64 @@ def set_quotas(
         history=hist,
         targets=target_units,
         notes=notes,
+        over_assign=oa,
+        over_assign_per_level=per_level,
+        chance=chance,
+        targeted=sorted(targets),
     )
+
+
+def _equal_chance(
+    meth: Probabilistic,
+    unit: np.ndarray,
+    sel: np.ndarray,
+    measure_rows: np.ndarray,
+    fte: np.ndarray,
+    sp: np.ndarray,
+    goal: float,
+) -> tuple[float, np.ndarray]:
+    """Find the common chance of attainment at which a measure's seat weights sum to ``goal``.
+
+    Parameters
+    ----------
+    meth : Probabilistic
+        Fitted method (:meth:`Probabilistic.basis_at`).
+    unit : ndarray
+        Current full-capacity basis per pair (kept for rows outside ``sel``).
+    sel : ndarray of bool
+        Pairs of the measure with a predictive distribution.
+    measure_rows : ndarray of bool
+        Every pair of the measure (fallback rows keep their basis).
+    fte, sp : ndarray
+        FTE per pair and plan-month seasonality x profile (pairs x 12).
+    goal : float
+        Company target x (1 + total over-assignment), currency per year.
+
+    Returns
+    -------
+    (float, ndarray)
+        The common chance (fraction) and the basis per pair at that chance.
+    """
+    from scipy.optimize import brentq
+
+    scale = fte * sp.mean(axis=1)
+    fixed = float((unit * scale)[measure_rows & ~sel].sum())
+
+    def gap(c: float) -> float:
+        b = meth.basis_at(c)[sel]
+        return float(np.nansum(b * scale[sel])) + fixed - goal
+
+    lo, hi = 1e-4, 1.0 - 1e-4
+    if not sel.any() or gap(lo) <= 0:
+        c = lo
+    elif gap(hi) >= 0:
+        c = hi
+    else:
+        c = float(brentq(gap, lo, hi, xtol=1e-10))
+    out = unit.copy()
+    if sel.any():
+        out[sel] = meth.basis_at(c)[sel]
+    return c, out
 
 
 def _manager_quotas(

@@ -29,8 +29,9 @@ def test_allocation_reconciles_to_the_currency_unit_at_every_level(blend):
     assert blend.reconciles
     nb = a[a["measure"] == "new_business"]
     comp = nb[nb["level"] == "company"].iloc[0]
-    assert comp["target"] == 40_000_000 and comp["to_assign"] == 44_000_000
-    assert nb.loc[nb["level"] == "region", "target"].sum() == 44_000_000
+    # over_assign=0.1 is the total: 10% split evenly (3.23%) over region, team and rep levels
+    assert comp["target"] == 40_000_000 and comp["to_assign"] == round(40e6 * 1.1 ** (1 / 3))
+    assert nb.loc[nb["level"] == "region", "target"].sum() == comp["to_assign"]
     # every team's reps + unassigned line add up to the team's amount to assign
     teams = nb[nb["level"] == "team"].set_index("node")["to_assign"]
     reps = nb[nb["level"] == "rep"].groupby("parent")["target"].sum()
@@ -178,7 +179,7 @@ def test_fairness_report_and_plots(blend, tmp_path):
 def test_excel_export_has_the_hierarchy(blend, tmp_path):
     p = blend.to_excel(tmp_path / "q.xlsx")
     book = pd.read_excel(p, sheet_name=None)
-    assert list(book)[0] == "Summary"
+    assert next(iter(book)) == "Summary"
     assert {"quotas", "annual", "allocation", "unassigned", "notes"} <= set(book)
     h = hierarchy_table(blend)
     assert len(book["allocation"]) == len(h)
