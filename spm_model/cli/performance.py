@@ -133,6 +133,7 @@ def register(app: typer.Typer) -> None:
             attainment_drivers,
             coaching_flags,
             estimated_payouts,
+            evidence_scorecard,
             leaderboard,
             load_plans,
             plot_trends,
@@ -155,7 +156,8 @@ def register(app: typer.Typer) -> None:
         if metric not in card:
             raise SpmConfigError(f"--metric: unknown scorecard column {metric!r}")
         panel = attainment_panel(pdata, span.freq)
-        flags = coaching_flags(card, panel, ds.reps)
+        evidence = evidence_scorecard(pdata, span.label, as_of=as_of)
+        flags = coaching_flags(card, panel, ds.reps, evidence=evidence)
         drivers = attainment_drivers(pdata, span.freq)
         payouts = estimated_payouts(pdata, card) if company_plans else None
         prev_start = pd.Timestamp(span.start) - pd.Timedelta(days=1)

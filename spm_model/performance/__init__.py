@@ -6,7 +6,9 @@ Models-and-analytics layer: reads credit from :mod:`spm_model.crediting` (throug
 * :func:`scorecards` - per rep and period: attainment and pace against the
   period's usual booking profile, bookings, win rate, deal size, sales cycle,
   pipeline coverage, activity, with peer percentiles (role, tenure band, region);
-* :func:`coaching_flags` - who needs help and why (thresholds in :class:`FlagConfig`);
+* :func:`coaching_flags` - who needs help and why, judged against comparable peers
+  over a two-year evidence window (:func:`evidence_scorecard`) with shrinkage, each
+  flag with its figure, the peers' range, how sure and the action (:class:`FlagConfig`);
 * :func:`attainment_drivers` - regression of attainment on behaviours and territory;
 * :func:`leaderboard` and :func:`estimated_payouts` - rankings with movement and
   the payout at current attainment from the exact as-of statement (``spm_model.calc``);
@@ -16,7 +18,12 @@ Models-and-analytics layer: reads credit from :mod:`spm_model.crediting` (throug
 from spm_model.performance.config import FlagConfig, ScorecardConfig
 from spm_model.performance.data import PerformanceData, analytics_credit, owner_on_date
 from spm_model.performance.drivers import DriversResult, attainment_drivers, driver_panel
-from spm_model.performance.flags import FLAG_NAMES, coaching_flags, tenure_curve
+from spm_model.performance.flags import (
+    FLAG_NAMES,
+    coaching_flags,
+    evidence_scorecard,
+    tenure_curve,
+)
 from spm_model.performance.leaderboard import estimated_payouts, leaderboard, load_plans
 from spm_model.performance.scorecard import PEER_METRICS, attainment_panel, scorecards
 from spm_model.performance.trends import plot_trends, trends
@@ -34,6 +41,7 @@ __all__ = [
     "coaching_flags",
     "driver_panel",
     "estimated_payouts",
+    "evidence_scorecard",
     "leaderboard",
     "load_plans",
     "owner_on_date",

@@ -37,6 +37,14 @@ class ScorecardConfig(BaseModel):
             "the pipeline a rep already has."
         ),
     )
+    renewal_measures: tuple[str, ...] = Field(
+        ("renewal",),
+        description=(
+            "Measures whose opportunities are renewals: left out of the new-business win rate "
+            "and pipeline created the coaching flags judge (renewals follow past wins, not "
+            "prospecting)."
+        ),
+    )
     min_history_periods: int = Field(
         2,
         ge=1,
@@ -47,13 +55,112 @@ class ScorecardConfig(BaseModel):
     )
 
 
+DEFAULT_FLAGS: tuple[str, ...] = (
+    "under_worked_territory",
+    "activity_without_wins",
+    "team_behind",
+)
+"""Flags raised by default: patterns over the look-back, judged against peers."""
+
+
 class FlagConfig(BaseModel):
-    """Thresholds of the coaching flags (all documented defaults)."""
+    """Thresholds of the coaching flags (all documented defaults).
+
+    The default flags judge a pattern over the scorecard's look-back window (a
+    year by default) against comparable peers, with empirical-Bayes shrinkage,
+    and are raised only when the rep's true rate is beyond the threshold with
+    probability ``min_sure``; at most ``max_flagged_share`` of the reps judged
+    carry a flag (the surest first).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    flags: tuple[str, ...] = Field(
+        DEFAULT_FLAGS,
+        description=(
+            "Flags to raise. Also available: behind_pace_thin_pipeline, concentrated_on_one_deal, "
+            "slow_ramp, sudden_drop (this period's position or events rather than a pattern "
+            "judged against peers: off by default)."
+        ),
+    )
+    lookback_days: int = Field(
+        730,
+        ge=90,
+        description=(
+            "Look-back of the evidence scorecard the pattern flags read (pass it as "
+            "``evidence=``): two years, because one year of deals is too few to be sure of a "
+            "win rate or a pipeline rate for many reps."
+        ),
+    )
+    min_sure: float = Field(
+        0.8,
+        gt=0.5,
+        lt=1.0,
+        description="Posterior probability that the rep is past the threshold needed to flag.",
+    )
+    max_flagged_share: float = Field(
+        0.2,
+        gt=0.0,
+        le=1.0,
+        description="At most this share of the reps judged carry a flag (the surest are kept).",
+    )
+    min_peers: int = Field(
+        6,
+        ge=2,
+        description=(
+            "Reps a peer group (role, tenure band, territory-potential band) needs; smaller "
+            "groups are widened to role and tenure band, then role."
+        ),
+    )
+    potential_bands: int = Field(
+        3, ge=1, description="Bands of territory potential within a role (terciles by default)."
+    )
+    peer_tenure_months: int = Field(
+        12, ge=1, description="Tenure (months) splitting new reps from established peers."
+    )
+    min_months: float = Field(
+        3.0,
+        description=(
+            "Months of the look-back a rep must have been employed to be judged (shrinkage "
+            "keeps reps with little data near their peers)."
+        ),
+    )
+    under_worked_ratio: float = Field(
+        0.7,
+        description=(
+            "Pipeline created per unit of territory potential below this multiple of the "
+            "peers' is an under-worked territory."
+        ),
+    )
+    high_activity_ratio: float = Field(
+        1.2,
+        description="Prospecting touches per month at least this multiple of the peers' is busy.",
+    )
+    chronic_attainment: float = Field(
+        0.7,
+        description=(
+            "With an attainment panel, behind_pace_thin_pipeline also needs the rep's "
+            "attainment over the window surely below this (fraction of quota): a persistent "
+            "shortfall, not one slow quarter."
+        ),
+    )
+    team_behind_ratio: float = Field(
+        0.8,
+        description=(
+            "A manager's team attainment over the look-back below this (fraction of quota) is "
+            "behind; managers are judged on their team's roll-up, not their own pipeline."
+        ),
+    )
+    window_periods: int = Field(
+        4, ge=1, description="Complete periods of attainment history in the window (with a panel)."
+    )
+
     behind_pace: float = Field(
-        0.85, description="Pace below this (projected attainment, fraction) counts as behind."
+        0.85,
+        description=(
+            "Pace below this (projected attainment, fraction) counts as behind; with a panel, "
+            "the rep's attainment over the window must also be below it (surely)."
+        ),
     )
     thin_coverage: float = Field(
         1.5,
@@ -66,7 +173,7 @@ class FlagConfig(BaseModel):
         0.6, description="Activity percentile among peers at or above which activity is healthy."
     )
     low_win_rate_ratio: float = Field(
-        0.7, description="Win rate below this multiple of the company median is low."
+        0.8, description="New-business win rate below this multiple of the peers' is low."
     )
     min_closed_deals: int = Field(
         8, description="Closed deals (lookback) needed before a win rate is judged."

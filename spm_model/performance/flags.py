@@ -1,24 +1,42 @@
-"""Coaching flags: who needs help, and why, in words a manager can act on.
+"""Coaching flags: who needs help, and why, with the evidence and the action.
 
-Five flags, thresholds in :class:`~spm_model.performance.config.FlagConfig`:
+The default flags (:data:`~spm_model.performance.config.DEFAULT_FLAGS`) judge a
+pattern over the scorecard's look-back window (a year by default) against
+comparable peers - same role, tenure band (new or established) and band of
+territory potential, widened to role and tenure, then role, when a group has
+fewer than ``min_peers`` reps - with empirical-Bayes shrinkage: the peer group's
+spread gives the prior, a rep's own counts the likelihood, so a rep with few
+deals is pulled towards the peers and is not flagged on noise. A flag is raised
+only when the rep's true rate is past the threshold with probability
+``min_sure`` (0.9), and at most ``max_flagged_share`` (20%) of the reps judged
+carry one (the surest kept). Every flag carries the figure, the peers' range
+(25th-75th percentile), the median, how sure, and the suggested action.
 
-``behind_pace_thin_pipeline``
-    Pace (attainment / expected share of the period's bookings by now) below
-    ``behind_pace`` and weighted pipeline below ``thin_coverage`` x the remaining quota.
-``activity_without_wins``
-    Prospecting touches per month (calls and emails by default) at or above the
-    ``high_activity_pct`` percentile of sellers with the same role family, and a
-    win rate below ``low_win_rate_ratio`` x the median win rate of sellers
-    (at least ``min_closed_deals`` closed deals). Sellers are compared company-wide:
-    peer groups are often too small to judge a rate.
-``concentrated_on_one_deal``
-    One deal is at least ``concentration_share`` of bookings plus open pipeline.
-``slow_ramp``
-    Tenure under ``ramp_months`` and projected attainment below ``ramp_ratio`` x
-    the tenure curve (median attainment of reps at the same tenure, from history).
-``sudden_drop``
-    Projected attainment below ``drop_ratio`` x the rep's own mean over the
-    previous ``drop_history`` periods (when that mean is at least ``drop_min_mean``).
+``under_worked_territory`` (owners of territory: AE, AM, FIELD)
+    Pipeline created per unit of territory potential (opportunity value created
+    per year / owned potential) below ``under_worked_ratio`` x the peers'. The
+    log of the rate is shrunk with a normal-normal model; its sampling variance
+    is the compound-Poisson ``sum(a^2) / (sum a)^2`` of the rep's opportunities.
+``activity_without_wins`` (sellers)
+    Win rate below ``low_win_rate_ratio`` x the peers' (beta-binomial shrinkage
+    of won / closed deals) while prospecting touches per month are at least
+    ``high_activity_ratio`` x the peers' (gamma-Poisson shrinkage).
+``behind_pace_thin_pipeline`` (quota-carrying reps, not managers)
+    Pace below ``behind_pace`` and weighted pipeline below ``thin_coverage`` x the
+    remaining quota (late in the period: next period's), and, with an attainment
+    panel, attainment over the last ``window_periods`` complete periods surely below
+    ``chronic_attainment`` (a persistent shortfall, not one slow quarter).
+``team_behind`` (managers)
+    The team's roll-up attainment over the window surely below
+    ``team_behind_ratio`` and behind pace now. Managers are judged on their team's
+    results, never on their own pipeline.
+
+Off by default (one period's events; add them to ``flags``):
+``concentrated_on_one_deal`` (one deal is at least ``concentration_share`` of
+bookings plus open pipeline), ``slow_ramp`` (tenure under ``ramp_months`` and
+projected attainment below ``ramp_ratio`` x the tenure curve) and
+``sudden_drop`` (projected attainment below ``drop_ratio`` x the rep's own mean
+over the previous ``drop_history`` periods).
 """
 
 from __future__ import annotations
@@ -31,15 +49,69 @@ import pandas as pd
 from spm_model.performance.config import FlagConfig
 
 FLAG_NAMES = (
-    "behind_pace_thin_pipeline",
+    "under_worked_territory",
     "activity_without_wins",
+    "behind_pace_thin_pipeline",
+    "team_behind",
     "concentrated_on_one_deal",
     "slow_ramp",
     "sudden_drop",
 )
 
 SELLER_ROLES = ("AE", "AM", "FIELD", "CHANNEL")
-"""Roles whose win rates are compared with each other."""
+"""Roles whose win rates and activity are judged."""
+
+TERRITORY_ROLES = ("AE", "AM", "FIELD")
+"""Roles that own territories (their pipeline is judged against its potential)."""
+
+MANAGER_ROLES = ("MANAGER",)
+
+MIN_TAU2 = 0.04
+"""Floor of the between-rep variance of log rates (a spread of about 20% between peers):
+a peer group that looks too alike would otherwise shrink every rep to its median."""
+
+COLUMNS = [
+    "rep_id",
+    "name",
+    "team",
+    "region",
+    "role",
+    "period",
+    "flag",
+    "reason",
+    "severity",
+    "figure",
+    "peer_low",
+    "peer_median",
+    "peer_high",
+    "sure",
+    "action",
+    "peer_group",
+]
+"""Columns of :func:`coaching_flags`: ``figure`` is the rep's value of the judged
+metric, ``peer_low``/``peer_high`` the peers' 25th/75th percentiles and
+``peer_median`` their median (same units), ``sure`` the posterior probability that
+the rep is past the threshold (NaN for flags without a model), ``severity`` how
+far past the threshold (0..1, larger is worse)."""
+
+ACTIONS = {
+    "under_worked_territory": (
+        "Work the territory: account plans for the highest-potential accounts without an "
+        "open opportunity, and a weekly prospecting target."
+    ),
+    "activity_without_wins": (
+        "Review qualification and deal strategy on the last lost deals, not effort: "
+        "fewer, better-qualified opportunities."
+    ),
+    "behind_pace_thin_pipeline": "Build pipeline now or pull deals forward; review weekly.",
+    "team_behind": (
+        "Review each rep's pipeline with the manager; look at the team's flagged reps and "
+        "territory coverage first."
+    ),
+    "concentrated_on_one_deal": "Widen the pipeline so the period does not hinge on one deal.",
+    "slow_ramp": "Pair with a mentor and review territory and onboarding.",
+    "sudden_drop": "Ask what changed (territory, a lost account, personal circumstances).",
+}
 
 
 def _ratio(num: object, den: object) -> np.ndarray:
@@ -82,11 +154,257 @@ def tenure_curve(panel: pd.DataFrame, reps: pd.DataFrame, step_months: int = 3) 
     return panel.loc[ok, "attainment"].groupby(bins[ok]).median().sort_index()
 
 
+def peer_groups(
+    card: pd.DataFrame, judged: np.ndarray, config: FlagConfig
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Peer group of every row: role, tenure band and band of territory potential.
+
+    Potential bands are quantiles of territory potential within the role among
+    the judged rows. A group with fewer than ``config.min_peers`` judged rows is
+    widened to role and tenure band, then to the role (whose members are then
+    every judged rep of the role and tenure band, or of the role).
+
+    Parameters
+    ----------
+    card : DataFrame
+        Scorecard rows (``role``, ``tenure_months``, ``territory_potential``).
+    judged : ndarray of bool
+        Rows that take part in the comparison.
+    config : FlagConfig
+        ``min_peers``, ``potential_bands``, ``peer_tenure_months``.
+
+    Returns
+    -------
+    (ndarray of str, dict)
+        The label per row (``"AE / 12m+ / potential 2 of 3"`` and the like) and,
+        per label, the boolean mask of its member rows (judged or not).
+    """
+    role = card["role"].astype(str).to_numpy()
+    ten = (
+        card["tenure_months"].to_numpy(dtype=float)
+        if "tenure_months" in card
+        else np.full(len(card), np.inf)
+    )
+    tm = config.peer_tenure_months
+    tband = np.where(ten < tm, f"<{tm}m", f"{tm}m+")
+    pot = (
+        card["territory_potential"].to_numpy(dtype=float)
+        if "territory_potential" in card
+        else np.zeros(len(card))
+    )
+    nb = config.potential_bands
+    pband = np.full(len(card), "", dtype=object)
+    for r in np.unique(role):
+        sel = (role == r) & judged & (pot > 0)
+        if nb > 1 and sel.sum() >= nb:
+            edges = np.quantile(pot[sel], np.linspace(0, 1, nb + 1)[1:-1])
+            b = np.searchsorted(edges, pot, side="right") + 1
+            m = role == r
+            pband[m] = [f"potential {k} of {nb}" for k in b[m]]
+    levels = [
+        np.array([f"{a} / {b} / {c}" for a, b, c in zip(role, tband, pband, strict=True)]),
+        np.array([f"{a} / {b}" for a, b in zip(role, tband, strict=True)]),
+        role.astype(str),
+    ]
+    out = levels[-1].astype(object)
+    for lab in levels[-2::-1]:  # role first, refined where groups are big enough
+        counts = pd.Series(lab[judged]).value_counts()
+        big = pd.Series(lab).map(counts).fillna(0).to_numpy() >= config.min_peers
+        out = np.where(big, lab, out)
+    members: dict[str, np.ndarray] = {}
+    for g in np.unique(out.astype(str)):
+        for lab in levels:
+            hit = lab == g
+            if hit.any():
+                members[g] = hit
+                break
+    return np.asarray(out, dtype=str), members
+
+
+def _peer_stats(
+    x: np.ndarray, groups: np.ndarray, members: dict[str, np.ndarray], use: np.ndarray
+) -> pd.DataFrame:
+    """25th percentile, median and 75th percentile of ``x`` over each row's peer group."""
+    out = pd.DataFrame(np.nan, index=range(len(x)), columns=["low", "median", "high"])
+    for g in np.unique(groups):
+        pool = members.get(str(g), groups == g) & use & np.isfinite(x)
+        if pool.any():
+            out.loc[groups == g, ["low", "median", "high"]] = np.quantile(
+                x[pool], [0.25, 0.5, 0.75]
+            )
+    return out
+
+
+def shrink_log_rate(
+    value: np.ndarray,
+    se2: np.ndarray,
+    groups: np.ndarray,
+    use: np.ndarray,
+    members: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empirical-Bayes normal-normal shrinkage of log rates towards the peer median.
+
+    Parameters
+    ----------
+    value : ndarray
+        Observed rate per row (> 0 where used).
+    se2 : ndarray
+        Sampling variance of ``log(value)`` per row.
+    groups : ndarray
+        Peer group per row.
+    use : ndarray of bool
+        Rows with a usable value.
+    members : dict, optional
+        Member rows of each group (default: the rows carrying its label).
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        Posterior mean and standard deviation of the log ratio to the peer median,
+        and the peer median (per row). The between-rep variance is estimated per
+        group by the method of moments, ``max(var(log rate) - mean(se2), MIN_TAU2)``.
+    """
+    n = len(value)
+    post_m = np.full(n, np.nan)
+    post_s = np.full(n, np.nan)
+    med = np.full(n, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lv = np.log(np.where(use & (value > 0), value, np.nan))
+    for g in np.unique(groups):
+        sel = groups == g
+        pool = members.get(str(g), sel) if members is not None else sel
+        ok = pool & use & np.isfinite(lv)
+        if ok.sum() < 2:
+            continue
+        m0 = float(np.median(lv[ok]))
+        lr = lv - m0
+        tau2 = max(float(np.var(lr[ok], ddof=1)) - float(np.mean(se2[ok])), MIN_TAU2)
+        w = tau2 / (tau2 + se2[sel])
+        post_m[sel] = w * lr[sel]
+        post_s[sel] = np.sqrt(w * se2[sel])
+        med[sel] = np.exp(m0)
+    return post_m, post_s, med
+
+
+def shrink_binomial(
+    k: np.ndarray,
+    n: np.ndarray,
+    groups: np.ndarray,
+    use: np.ndarray,
+    members: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empirical-Bayes beta-binomial shrinkage of rates (won / closed) towards the peers.
+
+    Parameters
+    ----------
+    k, n : ndarray
+        Successes and trials per row.
+    groups : ndarray
+        Peer group per row.
+    use : ndarray of bool
+        Rows with usable counts.
+    members : dict, optional
+        Member rows of each group (default: the rows carrying its label).
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        Posterior ``alpha`` and ``beta`` per row and the peers' rate (median of the
+        members' observed rates, robust to the odd rep). The prior has that mean
+        and, as variance, the between-rep variance of the observed rates net of
+        binomial noise (method of moments, kept between 0.5% and 90% of the largest
+        possible, ``p (1 - p)``).
+    """
+    a = np.full(len(k), np.nan)
+    b = np.full(len(k), np.nan)
+    p0 = np.full(len(k), np.nan)
+    for g in np.unique(groups):
+        sel = groups == g
+        pool = members.get(str(g), sel) if members is not None else sel
+        ok = pool & use & (n > 0)
+        if ok.sum() < 2:
+            continue
+        r = k[ok] / n[ok]
+        p = float(np.clip(np.median(r), 1e-3, 1 - 1e-3))
+        var = float(np.var(r, ddof=1)) - float(np.mean(p * (1 - p) / n[ok]))
+        var = float(np.clip(var, 0.005 * p * (1 - p), 0.9 * p * (1 - p)))
+        s = p * (1 - p) / var - 1.0
+        a[sel] = p * s + k[sel]
+        b[sel] = (1 - p) * s + (n[sel] - k[sel])
+        p0[sel] = p
+    return a, b, p0
+
+
+def window_attainment(
+    panel: pd.DataFrame, before: pd.Timestamp, periods: int, clip: float = 3.0
+) -> pd.DataFrame:
+    """Attainment over the last ``periods`` complete periods ending on or before ``before``.
+
+    Returns
+    -------
+    DataFrame
+        Index ``rep_id``: ``attainment`` (sum of actuals / sum of quotas, fraction),
+        ``periods`` (count) and ``se2`` (sampling variance of its log, from the spread
+        of the rep's period attainments, pooled over reps).
+    """
+    p = panel[(panel["end"] <= before) & (panel["quota"] > 0)].sort_values("end")
+    p = p.groupby("rep_id").tail(periods)
+    if p.empty:
+        return pd.DataFrame(columns=["attainment", "periods", "se2"])
+    g = p.groupby("rep_id")
+    out = pd.DataFrame(
+        {
+            "attainment": g["actual"].sum() / g["quota"].sum(),
+            "periods": g.size(),
+        }
+    )
+    la = np.log(p["attainment"].clip(lower=0.05, upper=clip))
+    within = la - la.groupby(p["rep_id"]).transform("mean")
+    dof = (g.size() - 1).clip(lower=0).sum()
+    pooled = float((within**2).sum() / dof) if dof > 0 else 0.25
+    out["se2"] = pooled / out["periods"]
+    return out
+
+
+def evidence_scorecard(
+    pdata: Any, period: str, as_of: Any = None, config: FlagConfig | None = None
+) -> pd.DataFrame:
+    """Scorecard of ``period`` over the flags' look-back (``config.lookback_days``).
+
+    Parameters
+    ----------
+    pdata : PerformanceData
+        The company with its crediting.
+    period : str
+        Period label.
+    as_of : date, optional
+        Cut-off (as for :func:`~spm_model.performance.scorecard.scorecards`).
+    config : FlagConfig, optional
+        ``lookback_days``.
+
+    Returns
+    -------
+    DataFrame
+        Pass it to :func:`coaching_flags` as ``evidence``.
+    """
+    from spm_model.performance.config import ScorecardConfig
+    from spm_model.performance.scorecard import scorecards
+
+    cfg = config or FlagConfig.model_validate({})
+    return scorecards(
+        pdata,
+        period,
+        as_of=as_of,
+        config=ScorecardConfig.model_validate({"lookback_days": cfg.lookback_days}),
+    )
+
+
 def coaching_flags(
     card: pd.DataFrame,
     panel: pd.DataFrame | None = None,
     reps: pd.DataFrame | None = None,
     config: FlagConfig | None = None,
+    evidence: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Evaluate the coaching flags on a scorecard.
 
@@ -95,27 +413,62 @@ def coaching_flags(
     card : DataFrame
         :func:`~spm_model.performance.scorecard.scorecards` output (one period).
     panel : DataFrame, optional
-        :func:`~spm_model.performance.scorecard.attainment_panel` output; needed
-        for ``slow_ramp`` and ``sudden_drop`` (skipped without it). Only periods
-        ending before the scorecard's period start are used.
+        :func:`~spm_model.performance.scorecard.attainment_panel` output; gives the
+        attainment window of ``behind_pace_thin_pipeline`` and ``team_behind``
+        (without it the first looks at this period only and the second is not
+        raised) and is needed for ``slow_ramp`` and ``sudden_drop``. Only periods
+        ending by the scorecard's as-of date are used.
     reps : DataFrame, optional
         The reps table (for the tenure curve).
     config : FlagConfig, optional
-        Thresholds.
+        Thresholds and which flags to raise.
+    evidence : DataFrame, optional
+        The same period's scorecard over the flags' longer look-back
+        (``scorecards(..., config=ScorecardConfig(lookback_days=config.lookback_days))``,
+        see :func:`evidence_scorecard`): the pattern flags (under-worked territory,
+        busy but not winning) read their counts from it. Default: ``card``.
 
     Returns
     -------
     DataFrame
-        One row per raised flag: ``rep_id, name, team, region, role, period, flag,
-        reason`` (a sentence with the numbers), ``severity`` (how far past the
-        threshold, 0..1, larger is worse).
+        One row per raised flag, columns :data:`COLUMNS`: ``reason`` is a sentence
+        with the numbers, the peers' range and how sure, ending with the suggested
+        ``action``. ``attrs["judged"]`` is the number of reps judged and
+        ``attrs["held_back"]`` the reps whose flags were dropped by
+        ``max_flagged_share``.
     """
     cfg = config or FlagConfig.model_validate({})
+    unknown = set(cfg.flags) - set(FLAG_NAMES)
+    if unknown:
+        raise ValueError(f"unknown flags {sorted(unknown)}; choose from {list(FLAG_NAMES)}")
+    on = set(cfg.flags)
     rows: list[dict[str, object]] = []
     if card.empty:
-        return pd.DataFrame(columns=["rep_id", "flag", "reason", "severity"])
+        return pd.DataFrame(columns=COLUMNS)
+    card = card.reset_index(drop=True)
+    ev = card
+    if evidence is not None:
+        ev = evidence.set_index("rep_id").reindex(card["rep_id"]).reset_index()
+        ev["role"] = card["role"].to_numpy()
+    role = card["role"].astype(str).to_numpy()
+    is_mgr = np.isin(role, MANAGER_ROLES)
+    months = (
+        ev["months_observed"].fillna(0.0).to_numpy(dtype=float)
+        if "months_observed" in ev
+        else np.full(len(card), 12.0)
+    )
+    enough = months >= cfg.min_months
 
-    def add(mask: np.ndarray, flag: str, reasons: list[str], severity: np.ndarray) -> None:
+    def add(
+        mask: np.ndarray,
+        flag: str,
+        reasons: list[str],
+        severity: np.ndarray,
+        figure: np.ndarray | None = None,
+        peers: pd.DataFrame | None = None,
+        sure: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+    ) -> None:
         for i in np.flatnonzero(mask):
             r = card.iloc[i]
             rows.append(
@@ -127,119 +480,279 @@ def coaching_flags(
                     "role": r.get("role"),
                     "period": r.get("period"),
                     "flag": flag,
-                    "reason": reasons[i],
+                    "reason": f"{reasons[i]} {ACTIONS[flag]}",
                     "severity": float(np.clip(severity[i], 0, 1)),
+                    "figure": float(figure[i]) if figure is not None else np.nan,
+                    "peer_low": float(peers["low"].iloc[i]) if peers is not None else np.nan,
+                    "peer_median": float(peers["median"].iloc[i]) if peers is not None else np.nan,
+                    "peer_high": float(peers["high"].iloc[i]) if peers is not None else np.nan,
+                    "sure": float(sure[i]) if sure is not None else np.nan,
+                    "action": ACTIONS[flag],
+                    "peer_group": groups[i] if groups is not None else "",
                 }
             )
 
-    pace = card["pace"].to_numpy(dtype=float)
-    cov = card["coverage_weighted"].to_numpy(dtype=float)
-    elapsed = card["elapsed_share"].to_numpy(dtype=float)
-    money = card["coverage_weighted"].notna().to_numpy() | (card["remaining_quota"] == 0).to_numpy()
+    from scipy import stats
 
-    # 1. behind pace with thin pipeline (late in the period: next period's pipeline)
-    late = elapsed >= cfg.late_in_period
-    next_cov = card["next_coverage_weighted"].to_numpy(dtype=float)
-    use_cov = np.where(late, next_cov, cov)
-    m1 = (
-        (elapsed >= cfg.min_elapsed_share)
-        & np.isfinite(pace)
-        & (pace < cfg.behind_pace)
-        & np.isfinite(use_cov)
-        & (use_cov < cfg.thin_coverage)
-        & money
-    )
-
-    def pipeline_words(i: int, r: Any) -> str:
-        if late[i]:
-            return (
-                f"weighted pipeline for {r.next_period} covers only {next_cov[i]:.1f}x "
-                f"next period's {_money(r.next_quota)} quota"
-            )
-        return (
-            f"weighted pipeline closing this period covers only {cov[i]:.1f}x the "
-            f"{_money(r.remaining_quota)} still to go"
+    # 1. under-worked territory: pipeline created per unit of potential, against peers
+    if "under_worked_territory" in on and {"pipeline_created", "territory_potential"} <= set(
+        ev.columns
+    ):
+        pot = ev[
+            "lookback_potential" if "lookback_potential" in ev else "territory_potential"
+        ].to_numpy(dtype=float)
+        created = ev["pipeline_created"].to_numpy(dtype=float)
+        n_opp = ev["opportunities_created"].to_numpy(dtype=float)
+        rel = (
+            ev["pipeline_created_rel_var"].to_numpy(dtype=float)
+            if "pipeline_created_rel_var" in ev
+            else 2.0 / np.maximum(n_opp, 1.0)
+        )
+        judged = np.isin(role, TERRITORY_ROLES) & enough & (pot > 0)
+        rate = _ratio(created, pot * months / 12.0)  # pipeline per unit potential per year
+        # no opportunity at all: half an opportunity's worth, with the variance of one
+        se2 = np.where(n_opp > 0, np.nan_to_num(rel, nan=1.0), 2.0)
+        med_amt = float(np.nanmedian(_ratio(created, n_opp))) if (n_opp > 0).any() else 1.0
+        rate = np.where(judged & (created <= 0), _ratio(0.5 * med_amt, pot * months / 12.0), rate)
+        groups, members = peer_groups(ev, judged, cfg)
+        pm, ps, _ = shrink_log_rate(rate, se2, groups, judged, members)
+        sure = stats.norm.cdf((np.log(cfg.under_worked_ratio) - pm) / np.maximum(ps, 1e-9))
+        peers = _peer_stats(rate * 1000.0, groups, members, judged)
+        m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
+        reasons = [
+            f"Territory under-worked: created {_money(created[i])} of pipeline in "
+            f"{months[i]:.0f} months on {_money(pot[i])} of territory potential, "
+            f"{rate[i] * 1000:,.0f} per 1,000 of potential a year; peers ({groups[i]}) "
+            f"{peers['low'].iloc[i]:,.0f}-{peers['high'].iloc[i]:,.0f} (median "
+            f"{peers['median'].iloc[i]:,.0f}); {sure[i]:.0%} sure it is below "
+            f"{cfg.under_worked_ratio:.0%} of the peers' rate."
+            if m[i]
+            else ""
+            for i in range(len(card))
+        ]
+        add(
+            m,
+            "under_worked_territory",
+            reasons,
+            1 - np.exp(pm) / cfg.under_worked_ratio,
+            rate * 1000.0,
+            peers,
+            sure,
+            groups,
         )
 
-    reasons = [
-        f"Behind pace: {_pct(r.attainment)} of the {_money(r.quota)} quota booked with "
-        f"{_pct(r.expected_share)} of the period's bookings normally in by now (pace "
-        f"{_pct(r.pace)}); {pipeline_words(i, r)}. Build pipeline or pull deals forward."
-        if m1[i]
-        else ""
-        for i, r in enumerate(card.itertuples(index=False))
-    ]
-    add(m1, "behind_pace_thin_pipeline", reasons, 1 - _ratio(pace, cfg.behind_pace))
+    # 2. busy but not winning: win rate low against peers while prospecting is high
+    if "activity_without_wins" in on:
+        nb = "new_won_deals" in ev
+        won = ev["new_won_deals" if nb else "won_deals"].to_numpy(dtype=float)
+        closed = won + ev["new_lost_deals" if nb else "lost_deals"].to_numpy(dtype=float)
+        judged = np.isin(role, SELLER_ROLES) & enough & (closed >= cfg.min_closed_deals)
+        groups, members = peer_groups(ev, judged, cfg)
+        a, b, p0 = shrink_binomial(won, closed, groups, judged, members)
+        with np.errstate(invalid="ignore"):
+            sure = stats.beta.cdf(cfg.low_win_rate_ratio * p0, a, b)
+        touches = (
+            ev["prospecting_touches"].to_numpy(dtype=float)
+            if "prospecting_touches" in ev
+            else ev["prospecting_per_month"].to_numpy(dtype=float) * months
+        )
+        act_rate = _ratio(touches, months)
+        act_m, _, act_med = shrink_log_rate(
+            act_rate, 1.0 / np.maximum(touches, 1.0), groups, judged, members
+        )
+        busy = np.exp(act_m) >= cfg.high_activity_ratio
+        wr = _ratio(won, closed)
+        peers = _peer_stats(wr, groups, members, judged)
+        m = judged & busy & np.isfinite(sure) & (sure >= cfg.min_sure)
+        reasons = [
+            f"Busy but not winning: wins {_pct(wr[i])} of {int(closed[i])} closed "
+            f"{'new-business ' if nb else ''}deals in the look-back against peers' "
+            f"{_pct(peers['low'].iloc[i])}-"
+            f"{_pct(peers['high'].iloc[i])} (median {_pct(p0[i])}; {groups[i]}), "
+            f"{sure[i]:.0%} sure the true rate is below {cfg.low_win_rate_ratio:.0%} of the "
+            f"peers'; while making {act_rate[i]:.1f} prospecting touches a month, "
+            f"{np.exp(act_m[i]):.1f}x the peers' {act_med[i]:.1f}."
+            if m[i]
+            else ""
+            for i in range(len(card))
+        ]
+        post_wr = a / (a + b)
+        add(
+            m,
+            "activity_without_wins",
+            reasons,
+            1 - _ratio(post_wr, cfg.low_win_rate_ratio * p0),
+            wr,
+            peers,
+            sure,
+            groups,
+        )
 
-    # 2. healthy activity but low win rate (sellers compared company-wide)
-    seller = card["role"].isin(SELLER_ROLES).to_numpy()
-    closed = (card["won_deals"] + card["lost_deals"]).to_numpy()
-    judged = seller & (closed >= cfg.min_closed_deals)
-    act = card["prospecting_per_month"].astype(float)
-    act_pct = act.where(seller).rank(pct=True).to_numpy()
-    wr = card["win_rate"].to_numpy(dtype=float)
-    med_wr = float(np.nanmedian(wr[judged])) if judged.any() else np.nan
-    m2 = judged & (act_pct >= cfg.high_activity_pct) & (wr < cfg.low_win_rate_ratio * med_wr)
-    reasons = [
-        f"Busy but not winning: {act.iloc[i]:.1f} prospecting touches a month (top "
-        f"{1 - act_pct[i]:.0%} of sellers) but wins {_pct(wr[i])} of closed deals against a "
-        f"median of {_pct(med_wr)} ({int(closed[i])} deals in the last year). Review "
-        "qualification and deal strategy, not effort."
-        if m2[i]
-        else ""
-        for i in range(len(card))
-    ]
-    add(m2, "activity_without_wins", reasons, 1 - _ratio(wr, cfg.low_win_rate_ratio * med_wr))
+    pace = card["pace"].to_numpy(dtype=float)
+    elapsed = card["elapsed_share"].to_numpy(dtype=float)
+    as_of = pd.Timestamp(card["as_of"].iloc[0]) if "as_of" in card else None
+    win = (
+        window_attainment(panel, as_of, cfg.window_periods)
+        if panel is not None and not panel.empty and as_of is not None
+        else None
+    )
+    w_att: np.ndarray | None = None
+    if win is not None and len(win):
+        w_att = card["rep_id"].map(win["attainment"]).to_numpy(dtype=float)
+        w_se2 = card["rep_id"].map(win["se2"]).to_numpy(dtype=float)
+        w_n = card["rep_id"].map(win["periods"]).fillna(0).to_numpy()
 
-    # 3. concentration on one deal
-    share = card["largest_deal_share"].to_numpy(dtype=float)
-    big = _ratio(card["largest_deal"], card["quota"]) >= cfg.concentration_min_quota_share
-    m3 = np.isfinite(share) & (share >= cfg.concentration_share) & big
-    reasons = [
-        f"Concentrated: one deal of {_money(r.largest_deal)} ({_pct(r.largest_deal / r.quota)} "
-        f"of quota) is {_pct(share[i])} of this period's bookings plus open pipeline. Widen "
-        "the pipeline so the period does not hinge on it."
-        if m3[i]
-        else ""
-        for i, r in enumerate(card.itertuples(index=False))
-    ]
-    add(m3, "concentrated_on_one_deal", reasons, share)
+        def window_sure(threshold: float, use: np.ndarray) -> np.ndarray:
+            grp = np.where(is_mgr, "managers", "reps")
+            pm_, ps_, med_ = shrink_log_rate(w_att, w_se2, grp, use & (w_n >= 2))
+            return np.asarray(
+                stats.norm.cdf((np.log(threshold) - (pm_ + np.log(med_))) / np.maximum(ps_, 1e-9))
+            )
 
-    # 4 and 5 need history
-    if panel is not None and not panel.empty:
+    # 3. behind pace with thin pipeline (late in the period: next period's pipeline)
+    if "behind_pace_thin_pipeline" in on:
+        cov = card["coverage_weighted"].to_numpy(dtype=float)
+        money = (
+            card["coverage_weighted"].notna().to_numpy() | (card["remaining_quota"] == 0).to_numpy()
+        )
+        late = elapsed >= cfg.late_in_period
+        next_cov = card["next_coverage_weighted"].to_numpy(dtype=float)
+        use_cov = np.where(late, next_cov, cov)
+        m1 = (
+            ~is_mgr
+            & (elapsed >= cfg.min_elapsed_share)
+            & np.isfinite(pace)
+            & (pace < cfg.behind_pace)
+            & np.isfinite(use_cov)
+            & (use_cov < cfg.thin_coverage)
+            & money
+        )
+        sure1 = np.full(len(card), np.nan)
+        if w_att is not None:
+            sure1 = window_sure(cfg.chronic_attainment, ~is_mgr & np.isfinite(w_att))
+            m1 &= np.isfinite(sure1) & (sure1 >= cfg.min_sure)
+
+        def pipeline_words(i: int, r: Any) -> str:
+            if late[i]:
+                return (
+                    f"weighted pipeline for {r.next_period} covers only {next_cov[i]:.1f}x "
+                    f"next period's {_money(r.next_quota)} quota"
+                )
+            return (
+                f"weighted pipeline closing this period covers only {cov[i]:.1f}x the "
+                f"{_money(r.remaining_quota)} still to go"
+            )
+
+        def window_words(i: int) -> str:
+            if w_att is None or not np.isfinite(sure1[i]):
+                return ""
+            return (
+                f" Over the last {int(w_n[i])} periods: {_pct(w_att[i])} of quota, "
+                f"{sure1[i]:.0%} sure it is below {_pct(cfg.chronic_attainment)}."
+            )
+
+        reasons = [
+            f"Behind pace: {_pct(r.attainment)} of the {_money(r.quota)} quota booked with "
+            f"{_pct(r.expected_share)} of the period's bookings normally in by now (pace "
+            f"{_pct(r.pace)}); {pipeline_words(i, r)}.{window_words(i)}"
+            if m1[i]
+            else ""
+            for i, r in enumerate(card.itertuples(index=False))
+        ]
+        add(
+            m1,
+            "behind_pace_thin_pipeline",
+            reasons,
+            1 - _ratio(pace, cfg.behind_pace),
+            pace,
+            None,
+            sure1,
+        )
+
+    # 4. managers: the team's roll-up results, not their own pipeline
+    if "team_behind" in on and w_att is not None:
+        use = is_mgr & np.isfinite(w_att)
+        sure4 = window_sure(cfg.team_behind_ratio, use)
+        peers = _peer_stats(w_att, np.where(is_mgr, "managers", "reps"), {}, use)
+        m4 = (
+            use
+            & np.isfinite(sure4)
+            & (sure4 >= cfg.min_sure)
+            & np.isfinite(pace)
+            & (pace < cfg.behind_pace)
+            & (elapsed >= cfg.min_elapsed_share)
+        )
+        reasons = [
+            f"Team behind: the team reached {_pct(w_att[i])} of its quota over the last "
+            f"{int(w_n[i])} periods (other managers' teams {_pct(peers['low'].iloc[i])}-"
+            f"{_pct(peers['high'].iloc[i])}), {sure4[i]:.0%} sure it is below "
+            f"{_pct(cfg.team_behind_ratio)}, and is at {_pct(pace[i])} of pace this period."
+            if m4[i]
+            else ""
+            for i in range(len(card))
+        ]
+        add(
+            m4,
+            "team_behind",
+            reasons,
+            1 - _ratio(w_att, cfg.team_behind_ratio),
+            w_att,
+            peers,
+            sure4,
+            np.where(is_mgr, "managers", ""),
+        )
+
+    # 5. concentration on one deal (opt-in)
+    if "concentrated_on_one_deal" in on:
+        share = card["largest_deal_share"].to_numpy(dtype=float)
+        big = _ratio(card["largest_deal"], card["quota"]) >= cfg.concentration_min_quota_share
+        m5 = ~is_mgr & np.isfinite(share) & (share >= cfg.concentration_share) & big
+        reasons = [
+            f"Concentrated: one deal of {_money(r.largest_deal)} "
+            f"({_pct(r.largest_deal / r.quota)} of quota) is {_pct(share[i])} of this "
+            "period's bookings plus open pipeline."
+            if m5[i]
+            else ""
+            for i, r in enumerate(card.itertuples(index=False))
+        ]
+        add(m5, "concentrated_on_one_deal", reasons, share, share)
+
+    # 6 and 7 need history (opt-in)
+    if panel is not None and not panel.empty and on & {"slow_ramp", "sudden_drop"}:
         start = pd.Timestamp(card["period_start"].iloc[0])
         hist = panel[panel["end"] < start]
         proj = card["projected_attainment"].to_numpy(dtype=float)
-        if reps is not None and not hist.empty:
+        if "slow_ramp" in on and reps is not None and not hist.empty:
             curve = tenure_curve(hist, reps)
             if not curve.empty:
                 tenure = card["tenure_months"].to_numpy(dtype=float)
                 idx = np.searchsorted(curve.index.to_numpy(dtype=float), tenure, side="right") - 1
                 expected = np.where(idx >= 0, curve.to_numpy()[np.clip(idx, 0, None)], np.nan)
-                m4 = (
-                    (tenure < cfg.ramp_months)
+                m6 = (
+                    ~is_mgr
+                    & (tenure < cfg.ramp_months)
                     & np.isfinite(proj)
                     & np.isfinite(expected)
                     & (proj < cfg.ramp_ratio * expected)
                 )
                 reasons = [
                     f"Slow ramp: {tenure[i]:.0f} months in, projected at {_pct(proj[i])} of "
-                    f"quota where reps at this tenure typically reach {_pct(expected[i])}. "
-                    "Pair with a mentor and review territory and onboarding."
-                    if m4[i]
+                    f"quota where reps at this tenure typically reach {_pct(expected[i])}."
+                    if m6[i]
                     else ""
                     for i in range(len(card))
                 ]
-                add(m4, "slow_ramp", reasons, 1 - _ratio(proj, cfg.ramp_ratio * expected))
-        if not hist.empty:
+                add(m6, "slow_ramp", reasons, 1 - _ratio(proj, cfg.ramp_ratio * expected), proj)
+        if "sudden_drop" in on and not hist.empty:
             last = hist.sort_values("end").groupby("rep_id").tail(cfg.drop_history)
             # clip so one quarter on a tiny ramp quota (e.g. 478%) does not set the bar
             mean = last["attainment"].clip(upper=cfg.drop_clip).groupby(last["rep_id"]).mean()
             n = last.groupby("rep_id")["attainment"].count()
             own = card["rep_id"].map(mean).to_numpy(dtype=float)
             nh = card["rep_id"].map(n).fillna(0).to_numpy()
-            m5 = (
-                (nh >= 2)
+            m7 = (
+                ~is_mgr
+                & (nh >= 2)
                 & np.isfinite(own)
                 & (own >= cfg.drop_min_mean)
                 & np.isfinite(proj)
@@ -248,26 +761,30 @@ def coaching_flags(
             )
             reasons = [
                 f"Sudden drop: projected at {_pct(proj[i])} of quota against an average of "
-                f"{_pct(own[i])} over the previous {int(nh[i])} periods. Ask what changed "
-                "(territory, a lost account, personal circumstances)."
-                if m5[i]
+                f"{_pct(own[i])} over the previous {int(nh[i])} periods."
+                if m7[i]
                 else ""
                 for i in range(len(card))
             ]
-            add(m5, "sudden_drop", reasons, 1 - _ratio(proj, cfg.drop_ratio * own))
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return pd.DataFrame(
-            columns=[
-                "rep_id",
-                "name",
-                "team",
-                "region",
-                "role",
-                "period",
-                "flag",
-                "reason",
-                "severity",
-            ]
+            add(m7, "sudden_drop", reasons, 1 - _ratio(proj, cfg.drop_ratio * own), proj)
+
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    n_judged = len(card)
+    held = 0
+    if not out.empty:
+        # at most max_flagged_share of the reps: keep the surest (then the most severe)
+        cap = int(np.floor(cfg.max_flagged_share * n_judged))
+        rank = (
+            out.assign(_s=out["sure"].fillna(0.5))
+            .groupby("rep_id")[["_s", "severity"]]
+            .max()
+            .sort_values(["_s", "severity"], ascending=False)
         )
-    return out.sort_values(["team", "rep_id", "flag"], kind="stable").reset_index(drop=True)
+        if len(rank) > cap:
+            keep = set(rank.index[:cap])
+            held = len(rank) - cap
+            out = out[out["rep_id"].isin(keep)]
+        out = out.sort_values(["team", "rep_id", "flag"], kind="stable").reset_index(drop=True)
+    out.attrs["judged"] = n_judged
+    out.attrs["held_back"] = held
+    return out

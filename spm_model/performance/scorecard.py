@@ -123,7 +123,16 @@ def scorecards(
     DataFrame
         One row per rep active in the period. Money in the dataset currency;
         attainment, shares, pace, win rate and coverage as fractions (1.0 = 100%);
-        ``sales_cycle_days`` in days; ``tenure_months`` in months. Peer columns:
+        ``sales_cycle_days`` in days; ``tenure_months`` in months. Look-back
+        counts for the coaching flags: ``prospecting_touches`` (calls and emails),
+        ``months_observed`` (months of the look-back the rep was employed),
+        ``new_won_deals`` and ``new_lost_deals`` (closed new-business deals, renewals
+        left out), ``opportunities_created`` and ``pipeline_created`` (currency,
+        new-business opportunities the rep owns created in the look-back) with
+        ``pipeline_created_rel_var`` (``sum(amount^2) / sum(amount)^2``, the
+        relative sampling variance of that total), ``territory_potential``
+        (currency per year, owned at the cut-off) and ``lookback_potential`` (its
+        mean over quarterly snapshots of the look-back while employed). Peer columns:
         ``peer_group``, ``peer_size``, ``<metric>_peer_pct`` (mid-rank percentile
         within the group, 0..1) and ``<metric>_peer_median``. Ratios with a zero
         denominator are NaN and explained in ``note``.
@@ -294,10 +303,47 @@ def scorecards(
     )
     prospecting = recent[recent["kind"].isin(cfg.prospecting_kinds)].groupby("rep_id").size()
     card["prospecting_per_month"] = _div(card["rep_id"].map(prospecting).fillna(0), months_observed)
+    card["prospecting_touches"] = card["rep_id"].map(prospecting).fillna(0).astype(int)
+    card["months_observed"] = months_observed.clip(lower=0).round(3)
+    # new business only (renewals follow past wins): win rate and pipeline created in the look-back
+    prod_measure = ds.products.set_index("product_id")["measure"] if "products" in ds else None
+    is_new = (
+        ~opp["product_id"].map(prod_measure).isin(list(cfg.renewal_measures)).to_numpy()
+        if prod_measure is not None and "product_id" in opp
+        else np.ones(len(opp), dtype=bool)
+    )
+    closed_new = closed[is_new[opp.index.get_indexer(closed.index)]]
+    n_won_new = closed_new[closed_new["status"] == "won"].groupby("owner_rep_id").size()
+    n_lost_new = closed_new[closed_new["status"] == "lost"].groupby("owner_rep_id").size()
+    card["new_won_deals"] = card["rep_id"].map(n_won_new).fillna(0).astype(int)
+    card["new_lost_deals"] = card["rep_id"].map(n_lost_new).fillna(0).astype(int)
+    # pipeline the rep created in the look-back window (opportunities they own, by creation date)
+    created = opp[is_new & (opp["created_date"] >= look_start).to_numpy()]
+    created = created[created["created_date"] <= cut]
+    g_created = created.groupby("owner_rep_id")["amount"]
+    card["opportunities_created"] = card["rep_id"].map(g_created.size()).fillna(0).astype(int)
+    card["pipeline_created"] = card["rep_id"].map(g_created.sum()).fillna(0.0).astype(float)
+    # relative variance of that sum as a compound-Poisson total: sum(a^2) / (sum a)^2
+    sq = (created["amount"].astype(float) ** 2).groupby(created["owner_rep_id"]).sum()
+    card["pipeline_created_rel_var"] = _div(
+        card["rep_id"].map(sq).fillna(0.0), card["pipeline_created"] ** 2
+    )
 
     card["tenure_months"] = ((cut - card["hire_date"]).dt.days / (365.25 / 12)).round(1)
     card["tenure_band"] = tenure_band(card["tenure_months"], cfg.tenure_bands)
     card["territory_potential"] = card["rep_id"].map(pdata.territory_potential(cut)).fillna(0.0)
+    # potential owned over the look-back (mean of quarterly snapshots while employed), the
+    # denominator of pipeline created: territories move, and a rep is judged on what they had
+    snaps = pd.date_range(end=cut, periods=max(1, round(cfg.lookback_days / 91)), freq="91D")
+    pots = pd.concat(
+        [card["rep_id"].map(pdata.territory_potential(d)).fillna(0.0) for d in snaps], axis=1
+    )
+    employed = pd.concat([card["hire_date"] <= d for d in snaps], axis=1).to_numpy()
+    pv = np.where(employed, pots.to_numpy(), np.nan)
+    with np.errstate(invalid="ignore"):
+        card["lookback_potential"] = np.where(
+            employed.any(axis=1), np.nanmean(np.where(employed, pv, 0.0), axis=1), 0.0
+        )
     card.insert(1, "period", sp.label)
     card.insert(2, "period_start", start)
     card.insert(3, "period_end", end)
