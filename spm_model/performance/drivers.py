@@ -1,10 +1,18 @@
-"""What goes with attainment: a regression of attainment on behaviours and territory.
+"""What goes with attainment: a multi-quarter panel regression with 90% intervals.
 
-An OLS regression (statsmodels) over rep-periods, standard errors clustered by
-rep (a rep's periods are not independent): attainment on prospecting activity,
-win rate, average deal size, tenure and territory potential, each standardised,
-so every effect reads "one standard deviation more of X goes with Y points of
-attainment". These are associations, not causes; the output says so.
+Rows are rep-periods (quarters by default) of reps with a money quota. Behaviours
+are measured over a trailing look-back of ``lookback_periods`` periods ending with
+the row's period (one quarter of activity counts is too noisy a measure of a rep's
+habit): prospecting touches per month, new-business win rate, average deal size,
+sales-cycle length; with tenure and owned territory potential. Rows whose rep owns
+no territory potential at the period end are left out of the model and counted
+(``n_no_territory``): a log of zero potential is not a small territory, and those
+rows (leavers, vacancies, overlays) would otherwise drive the potential effect.
+
+The model is OLS (statsmodels) with standard errors clustered by rep (a rep's
+quarters are not independent), each driver standardised, so every effect reads
+"one standard deviation more of X goes with Y points of attainment", with a 90%
+interval. These are associations, not causes; the output says so.
 """
 
 from __future__ import annotations
@@ -25,12 +33,16 @@ CAUTION = (
 )
 
 DRIVERS = {
-    "prospecting_per_month": "prospecting touches per month (calls and emails)",
-    "win_rate": "win rate (fraction of closed deals won)",
-    "log_avg_deal_size": "average deal size (log)",
+    "prospecting_per_month": "prospecting touches per month (calls and emails, look-back)",
+    "win_rate": "new-business win rate (fraction of closed deals won, look-back)",
+    "log_avg_deal_size": "average won deal size (log, look-back)",
+    "sales_cycle_days": "sales cycle (days from creation to win, look-back)",
     "tenure_months": "tenure (months, capped at 36)",
     "log_territory_potential": "territory potential (log)",
 }
+
+#: Interval level of the effects.
+INTERVAL = 0.90
 
 
 @dataclass
@@ -41,7 +53,8 @@ class DriversResult:
     ----------
     table : DataFrame
         One row per driver: ``driver, meaning, sd, effect_pp, ci_low_pp,
-        ci_high_pp, p_value`` (effect of +1 SD on attainment, percentage points).
+        ci_high_pp, p_value`` (effect of +1 SD on attainment, percentage points,
+        with its 90% interval).
     n_obs, n_reps : int
         Rep-periods and reps used.
     r_squared : float
@@ -50,6 +63,8 @@ class DriversResult:
         Plain-words reading of each effect.
     caution : str
         Association is not causation.
+    n_no_territory : int
+        Rep-periods left out because the rep owned no territory potential.
     """
 
     table: pd.DataFrame
@@ -58,6 +73,7 @@ class DriversResult:
     r_squared: float
     sentences: list[str] = field(default_factory=list)
     caution: str = CAUTION
+    n_no_territory: int = 0
 
     def summary(self) -> str:
         """Text a manager can read."""
@@ -74,8 +90,33 @@ class DriversResult:
         return self.summary()
 
 
-def driver_panel(data: Dataset | PerformanceData, freq: str = "quarter") -> pd.DataFrame:
-    """Rep-period rows with attainment and the candidate drivers (money-quota reps only)."""
+def driver_panel(
+    data: Dataset | PerformanceData,
+    freq: str = "quarter",
+    lookback_periods: int = 4,
+    renewal_measures: tuple[str, ...] = ("renewal",),
+) -> pd.DataFrame:
+    """Rep-period rows with attainment and the candidate drivers (money-quota reps only).
+
+    Parameters
+    ----------
+    data : Dataset or PerformanceData
+        The company.
+    freq : str
+        Period of the attainment panel.
+    lookback_periods : int
+        Periods (ending with the row's) over which the behaviours are measured.
+    renewal_measures : tuple of str
+        Measures whose opportunities are renewals (left out of win rate, deal size
+        and cycle).
+
+    Returns
+    -------
+    DataFrame
+        ``rep_id, period, attainment`` (fraction), the :data:`DRIVERS` columns,
+        ``territory_potential`` (currency per year, at the period end) and
+        ``lookback_months`` (months of the look-back the rep was employed).
+    """
     pdata = data if isinstance(data, PerformanceData) else PerformanceData(data)
     ds = pdata.ds
     panel = attainment_panel(pdata, freq)
@@ -85,10 +126,18 @@ def driver_panel(data: Dataset | PerformanceData, freq: str = "quarter") -> pd.D
     reps = ds.reps.set_index("rep_id")
     panel = panel[panel["rep_id"].map(reps["role"]).ne("MANAGER").to_numpy()].copy()
     opp = ds.opportunities
+    if "products" in ds and "product_id" in opp:
+        pm = ds.products.set_index("product_id")["measure"]
+        opp = opp[~opp["product_id"].map(pm).isin(list(renewal_measures)).to_numpy()]
     closed = opp[opp["status"].isin(["won", "lost"])]
     acts = ds.activities[ds.activities["kind"].isin(["call", "email"])]
+    ends = sorted(panel["end"].unique())
+    starts = dict(zip(panel["end"], panel["start"], strict=False))
     rows = []
-    for (_, s, e), grp in panel.groupby(["period", "start", "end"], sort=False):
+    for (_per, _, e), grp in panel.groupby(["period", "start", "end"], sort=False):
+        k = ends.index(e)
+        s = pd.Timestamp(starts[ends[max(0, k - lookback_periods + 1)]])
+        e = pd.Timestamp(e)
         ids = grp["rep_id"]
         c = closed[(closed["close_date"] >= s) & (closed["close_date"] <= e)]
         won = c[c["status"] == "won"]
@@ -98,6 +147,10 @@ def driver_panel(data: Dataset | PerformanceData, freq: str = "quarter") -> pd.D
         hire = ids.map(reps["hire_date"])
         first = hire.where(hire > s, s)
         months = ((e - first).dt.days + 1) / (365.25 / 12)
+        cycle = (won["close_date"] - won["created_date"]).dt.days
+        pot = ids.map(pdata.territory_potential(e)).fillna(0.0).to_numpy(dtype=float)
+        with np.errstate(divide="ignore"):
+            lpot = np.where(pot > 0, np.log(np.where(pot > 0, pot, 1.0)), np.nan)
         rows.append(
             pd.DataFrame(
                 {
@@ -113,10 +166,13 @@ def driver_panel(data: Dataset | PerformanceData, freq: str = "quarter") -> pd.D
                     "log_avg_deal_size": np.log(
                         ids.map(won.groupby("owner_rep_id")["amount"].mean())
                     ).to_numpy(),
+                    "sales_cycle_days": ids.map(cycle.groupby(won["owner_rep_id"]).mean()).to_numpy(
+                        dtype=float
+                    ),
                     "tenure_months": ((e - hire).dt.days / (365.25 / 12)).clip(upper=36).to_numpy(),
-                    "log_territory_potential": np.log1p(
-                        ids.map(pdata.territory_potential(e)).fillna(0.0)
-                    ).to_numpy(),
+                    "log_territory_potential": lpot,
+                    "territory_potential": pot,
+                    "lookback_months": months.to_numpy(),
                 }
             )
         )
@@ -129,7 +185,7 @@ def attainment_drivers(
     clip_attainment: float = 3.0,
     min_obs: int = 30,
 ) -> DriversResult:
-    """Regress attainment on behaviours and territory (OLS, rep-clustered errors).
+    """Regress attainment on look-back behaviours and territory (OLS, rep-clustered errors).
 
     Parameters
     ----------
@@ -149,7 +205,12 @@ def attainment_drivers(
     import statsmodels.api as sm
 
     panel = data if isinstance(data, pd.DataFrame) else driver_panel(data, freq)
-    cols = list(DRIVERS)
+    cols = [c for c in DRIVERS if c in panel.columns]
+    n_no_territory = 0
+    if "territory_potential" in panel:
+        no_terr = ~(panel["territory_potential"].fillna(0.0) > 0)
+        n_no_territory = int(no_terr.sum())
+        panel = panel[~no_terr]
     df = (
         panel.replace([np.inf, -np.inf], np.nan).dropna(subset=["attainment", *cols])
         if not panel.empty
@@ -183,7 +244,7 @@ def attainment_drivers(
     x = sm.add_constant(z)
     groups = pd.factorize(df["rep_id"])[0]
     fit = sm.OLS(y.to_numpy(), x).fit(cov_type="cluster", cov_kwds={"groups": groups})
-    ci = fit.conf_int(0.05)
+    ci = fit.conf_int(1.0 - INTERVAL)
     rows, sentences = [], []
     for c in keep:
         eff, lo, hi, p = fit.params[c] * 100, ci.loc[c, 0] * 100, ci.loc[c, 1] * 100, fit.pvalues[c]
@@ -202,7 +263,7 @@ def attainment_drivers(
         direction = "higher" if eff > 0 else "lower"
         sentences.append(
             f"One standard deviation more {DRIVERS[c]} (+{sd[c]:.3g}) goes with {abs(eff):.1f} "
-            f"points {direction} attainment (95% interval {lo:+.1f} to {hi:+.1f}; "
+            f"points {direction} attainment ({INTERVAL:.0%} interval {lo:+.1f} to {hi:+.1f}; "
             f"{sure} different from zero)."
         )
     table = (
@@ -210,6 +271,16 @@ def attainment_drivers(
         .sort_values("effect_pp", key=np.abs, ascending=False)
         .reset_index(drop=True)
     )
+    if n_no_territory:
+        sentences.append(
+            f"{n_no_territory} rep-periods without territory potential at the period end "
+            "(leavers, vacancies, overlays) are left out."
+        )
     return DriversResult(
-        table, int(fit.nobs), int(df["rep_id"].nunique()), float(fit.rsquared), sentences
+        table,
+        int(fit.nobs),
+        int(df["rep_id"].nunique()),
+        float(fit.rsquared),
+        sentences,
+        n_no_territory=n_no_territory,
     )

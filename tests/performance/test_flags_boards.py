@@ -337,7 +337,10 @@ def test_drivers_recover_a_planted_effect_and_refuse_tiny_data():
     res = attainment_drivers(panel, clip_attainment=10)
     top = res.table.iloc[0]
     assert top["driver"] == "win_rate"
-    assert top["ci_low_pp"] < 20 * panel["win_rate"].std(ddof=0) < top["ci_high_pp"]
+    truth = 20 * panel["win_rate"].std(ddof=0)
+    se = (top["ci_high_pp"] - top["ci_low_pp"]) / (2 * 1.6449)  # 90% interval
+    assert abs(top["effect_pp"] - truth) < 2.58 * se  # within the 99% interval
+    assert "90% interval" in res.summary()
     assert "associations" in res.summary() and res.n_reps == 40
     small = attainment_drivers(panel.head(10))
     assert small.table.empty and "Not enough data" in small.summary()
@@ -349,6 +352,24 @@ def test_drivers_on_the_sample(sample_pdata):
     assert res.n_obs > 100 and set(res.table["driver"]) == set(DRIVERS)
     win = res.table.set_index("driver").loc["win_rate"]
     assert win["effect_pp"] > 0 and win["ci_low_pp"] > 0
+    act = res.table.set_index("driver").loc["prospecting_per_month"]
+    assert act["ci_low_pp"] > 0  # activity over the look-back, not one noisy quarter
+
+
+def test_drivers_leave_out_rows_without_territory():
+    rng = np.random.default_rng(3)
+    n = 300
+    panel = pd.DataFrame({c: rng.normal(size=n) for c in DRIVERS})
+    panel["rep_id"] = [f"R{i % 30}" for i in range(n)]
+    panel["territory_potential"] = np.where(np.arange(n) < 20, 0.0, 1e6)
+    panel["attainment"] = 1.0 + 0.1 * panel["log_territory_potential"] + 0.05 * rng.normal(size=n)
+    # rows without territory carry a wild attainment: left out, they cannot bend the fit
+    panel.loc[:19, "attainment"] = 3.0
+    res = attainment_drivers(panel, clip_attainment=10)
+    assert res.n_no_territory == 20 and res.n_obs == 280
+    pot = res.table.set_index("driver").loc["log_territory_potential"]
+    assert pot["ci_low_pp"] < 10 * panel["log_territory_potential"][20:].std(ddof=0) * 1.2
+    assert "20 rep-periods without territory potential" in res.summary()
 
 
 def test_trends_handmade():
