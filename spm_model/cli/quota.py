@@ -74,8 +74,17 @@ def register(app: typer.Typer) -> None:
         report: Path | None = typer.Option(
             None, "--report", help="Also write the target-vs-assigned report (CSV)."
         ),
+        fairness_out: Path | None = typer.Option(
+            None,
+            "--fairness-out",
+            help="Also write the fairness test of regions and teams (CSV: which groups stand "
+            "out, role mix taken out), the per-rep diagnostics beside it (<name>_reps.csv) "
+            "and a plot (<name>.png).",
+        ),
     ) -> None:
         """Set quotas for a fiscal year and write the canonical quotas table (atomically)."""
+        import pandas as pd
+
         from spm_model.data import load_dataset
         from spm_model.data.io import atomic_path, atomic_write_text
         from spm_model.errors import SpmConfigError
@@ -118,6 +127,31 @@ def register(app: typer.Typer) -> None:
             atomic_write_text(report, res.allocation.to_csv(index=False, lineterminator="\n"))
         if excel is not None:
             res.to_excel(excel)
+        if fairness_out is not None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from spm_model.data.io import atomic_path
+            from spm_model.quota import fairness_report
+
+            fr = fairness_report(res)
+            groups = fr.groups if fr.groups is not None else pd.DataFrame()
+            atomic_write_text(fairness_out, groups.to_csv(index=False, lineterminator="\n"))
+            reps_path = fairness_out.with_name(fairness_out.stem + "_reps.csv")
+            atomic_write_text(reps_path, fr.per_rep.to_csv(index=False, lineterminator="\n"))
+            ax = fr.plot_groups("region")
+            with atomic_path(fairness_out.with_suffix(".png"), is_dir=False) as tmp:
+                ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            plt.close(ax.figure)
+            out_groups = groups[groups["stands_out"]] if len(groups) else groups
+            typer.echo(
+                f"fairness: {len(out_groups)} group test(s) stand out of {len(groups)} "
+                f"(written to {fairness_out})"
+            )
+            for w in out_groups.get("words", pd.Series(dtype=str)).head(10):
+                typer.echo(f"  {w}")
         typer.echo(
             f"{len(res.quotas)} quota rows for FY{year} ({res.method.name}) written to {out}"
         )

@@ -8,13 +8,16 @@ FTE) and reports per rep and measure:
 * expected attainment (mean of draws / quota; fraction, 1.0 = 100%) and the
   probability of reaching the threshold, target and excellence levels;
 * quota-to-potential ratio (quota per unit of owned account potential), with
-  outliers flagged (outside the Tukey fences of the log ratio within the measure);
+  outliers flagged (outside the Tukey fences of the log ratio within role and
+  measure, so role mix is not an outlier);
 * quota vs last fiscal year's actual (ratio);
 * optionally the expected payout under a plan (vectorised engine of
   :mod:`spm_model.plans`), for single-measure plans.
 
 The summary per measure has the expected share of reps at each level and the
-Gini coefficient and CV of quota relative to potential.
+Gini coefficient and CV of quota relative to potential; :func:`fairness_groups`
+says which regions and teams stand out (quota to potential, quota to last year,
+territory balance), role mix taken out, with Holm-adjusted tests.
 """
 
 from __future__ import annotations
@@ -60,12 +63,38 @@ class FairnessReport:
         Attainment levels (threshold, target, excellence), fractions.
     attainment_draws : ndarray
         Reps x draws of attainment (for the histogram).
+    groups : DataFrame
+        Regions and teams that stand out, role mix taken out (:func:`fairness_groups`).
     """
 
     per_rep: pd.DataFrame
     summary: pd.DataFrame
     levels: tuple[float, float, float]
     attainment_draws: np.ndarray
+    groups: pd.DataFrame | None = None
+
+    def plot_groups(self, level: str = "region", ax: Any = None) -> Any:
+        """Role-adjusted quota-to-potential by group (box per group; stand-outs in red)."""
+        import matplotlib.pyplot as plt
+
+        d = self.per_rep.assign(adj=np.exp(_role_adjusted(self.per_rep, "quota_to_potential")))
+        d = d[np.isfinite(d["adj"])]
+        names = sorted(d[level].dropna().unique())
+        if ax is None:
+            _, ax = plt.subplots(figsize=(max(6, 0.6 * len(names)), 4.5))
+        g = self.groups if self.groups is not None else pd.DataFrame(columns=["level"])
+        out = set(g.loc[(g["level"] == level) & g["stands_out"], "group"]) if len(g) else set()
+        box = ax.boxplot(
+            [d.loc[d[level] == n, "adj"] for n in names], patch_artist=True, showfliers=True
+        )
+        for patch, n in zip(box["boxes"], names, strict=True):
+            patch.set_facecolor("#e06666" if n in out else "#9fc5e8")
+        ax.set_xticks(range(1, len(names) + 1), names, rotation=45, ha="right", fontsize=8)
+        ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_yscale("log")
+        ax.set_ylabel("quota per unit of potential / role median")
+        ax.set_title(f"Quota to potential by {level}, within role (red: stands out)")
+        return ax
 
     def plot_quota_vs_potential(self, measure: str | None = None, ax: Any = None) -> Any:
         """Scatter of annual quota against owned potential, outliers highlighted."""
@@ -174,8 +203,10 @@ def fairness_report(
     out["potential"] = pot
     out["quota_to_potential"] = q2p
     flag = np.zeros(len(a), dtype=bool)
-    for meas in out["measure"].unique():
-        sel = (out["measure"] == meas).to_numpy() & np.isfinite(q2p) & (q2p > 0)
+    # within role and measure: roles carry different quota-to-potential by design
+    rm = (out["role"].astype(str) + "|" + out["measure"].astype(str)).to_numpy()
+    for key in np.unique(rm):
+        sel = (rm == key) & np.isfinite(q2p) & (q2p > 0)
         if sel.sum() >= 4:
             lr = np.log(q2p[sel])
             q1, q3 = np.percentile(lr, [25, 75])
@@ -208,7 +239,152 @@ def fairness_report(
                 "outliers": int(g["potential_outlier"].sum()),
             }
         )
-    return FairnessReport(out, pd.DataFrame(rows), lv, att)  # type: ignore[arg-type]
+    return FairnessReport(
+        out,
+        pd.DataFrame(rows),
+        lv,
+        att,
+        groups=fairness_groups(out),  # type: ignore[arg-type]
+    )
+
+
+def _role_adjusted(per_rep: pd.DataFrame, col: str) -> pd.Series:
+    """Log of ``col`` minus its median within role and measure (NaN where not positive)."""
+    v = per_rep[col].astype(float)
+    lv = np.log(v.where(v > 0))
+    return lv - lv.groupby([per_rep["role"], per_rep["measure"]]).transform("median")
+
+
+def fairness_groups(
+    per_rep: pd.DataFrame,
+    by: Sequence[str] = ("region", "team"),
+    alpha: float = 0.05,
+    min_reps: int = 3,
+    min_effect: float = 0.1,
+) -> pd.DataFrame:
+    """Which regions or teams stand out, with role mix taken out.
+
+    Every figure is compared **within role and measure** (the log of the rep's
+    ratio minus the median of reps in the same role and measure), so a team of
+    account managers is not an outlier for carrying renewal quotas. For each
+    group (every region, every team) against the rest of the company:
+
+    * ``quota_to_potential``: is the group's quota per unit of potential higher or
+      lower (Welch t-test on the role-adjusted log ratio, two-sided);
+    * ``quota_to_last_year``: the same for quota against last year's actual;
+    * ``territory_balance``: are the group's territories more unequal (one-sided
+      F-test of the variance of role-adjusted log potential, one value per rep,
+      against the other groups' pooled within-group variance).
+
+    p-values are adjusted for the number of groups tested in each family (level x
+    test, Holm); a group stands out when the adjusted p-value is below ``alpha`` and
+    the difference is material: at least ``min_effect`` (10%) between the group's
+    ratio and the rest's, or a spread of potential ``1 + min_effect`` times the rest's.
+
+    Parameters
+    ----------
+    per_rep : DataFrame
+        :attr:`FairnessReport.per_rep`.
+    by : sequence of str
+        Grouping columns (each is its own level).
+    alpha : float
+        Family-wise error rate.
+    min_reps : int
+        Groups with fewer reps are not tested.
+    min_effect : float
+        Smallest difference that counts (fraction).
+
+    Returns
+    -------
+    DataFrame
+        ``level, group, test, reps, group_value, rest_value, p_value, p_adjusted,
+        stands_out, words``; values are geometric-mean ratios to the role median
+        (1.0 = typical for the role) or, for balance, the standard deviation of
+        role-adjusted log potential.
+    """
+    from scipy import stats
+
+    d = per_rep.copy()
+    d["_q2p"] = _role_adjusted(d, "quota_to_potential")
+    d["_qly"] = _role_adjusted(d, "quota_vs_last_year")
+    d["_pot"] = _role_adjusted(d, "potential")
+    reps_once = d.drop_duplicates("rep_id")
+    rows = []
+    for level in by:
+        if level not in d:
+            continue
+        for grp in sorted(d[level].dropna().unique()):
+            inside = d[level] == grp
+            n = int(d.loc[inside, "rep_id"].nunique())
+            if n < min_reps or n == d["rep_id"].nunique():
+                continue
+            for test, col in (("quota_to_potential", "_q2p"), ("quota_to_last_year", "_qly")):
+                x = d.loc[inside, col].dropna()
+                y = d.loc[~inside, col].dropna()
+                if len(x) < min_reps or len(y) < min_reps:
+                    continue
+                p = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+                rows.append(
+                    (level, grp, test, n, float(np.exp(x.mean())), float(np.exp(y.mean())), p)
+                )
+            ins = reps_once[level] == grp
+            x = reps_once.loc[ins, "_pot"].dropna()
+            y = reps_once.loc[~ins, "_pot"].dropna()
+            if len(x) >= min_reps and len(y) >= min_reps:
+                # spread of the group's territories against the rest's within-group spread
+                yg = reps_once.loc[y.index, level]
+                dev = y - y.groupby(yg).transform("mean")
+                k = int(yg.nunique())
+                dof = len(y) - k
+                if dof < 2:
+                    continue
+                v_rest = float((dev**2).sum() / dof)
+                v_grp = float(x.var(ddof=1))
+                f = v_grp / v_rest if v_rest > 0 else np.inf
+                p = float(stats.f.sf(f, len(x) - 1, dof))
+                rows.append(
+                    (level, grp, "territory_balance", n, np.sqrt(v_grp), np.sqrt(v_rest), p)
+                )
+    cols = ["level", "group", "test", "reps", "group_value", "rest_value", "p_value"]
+    out = pd.DataFrame(rows, columns=cols)
+    if out.empty:
+        return out.assign(p_adjusted=[], stands_out=[], words=[])
+    # Holm step-down adjustment within each family (level x test)
+    adj = np.empty(len(out))
+    for _, fam in out.groupby(["level", "test"]):
+        pv = fam["p_value"].to_numpy()
+        order = np.argsort(pv)
+        m = len(pv)
+        running = 0.0
+        for rank, i in enumerate(order):
+            running = max(running, min(1.0, (m - rank) * pv[i]))
+            adj[fam.index[i]] = running
+    out["p_adjusted"] = adj
+    ratio = out["group_value"] / out["rest_value"]
+    material = np.where(
+        out["test"] == "territory_balance",
+        ratio >= 1.0 + min_effect,
+        np.abs(np.log(ratio)) >= np.log1p(min_effect),
+    )
+    out["stands_out"] = (out["p_adjusted"] < alpha) & material
+    words = []
+    for r in out.itertuples(index=False):
+        if r.test == "territory_balance":
+            w = (
+                f"{r.level} {r.group}: territories unequal (potential spread "
+                f"{r.group_value:.2f} vs {r.rest_value:.2f} elsewhere, log scale)"
+            )
+        else:
+            what = "potential" if r.test == "quota_to_potential" else "last year's actual"
+            w = (
+                f"{r.level} {r.group}: quota per unit of {what} {r.group_value:.2f}x the role's "
+                f"typical vs {r.rest_value:.2f}x elsewhere"
+            )
+        words.append(f"{w} (adjusted p {r.p_adjusted:.3f})")
+    out["words"] = words
+    return out.sort_values(["stands_out", "p_adjusted"], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
 def _expected_payout(
