@@ -99,6 +99,8 @@ def lp_bound(
     pricing_rounds: int = 6,
     time_limit: float = 300.0,
     drop_budget: bool = False,
+    columns: tuple[np.ndarray, np.ndarray] | None = None,
+    stop_gap: float = 0.0,
 ) -> LPBound:
     """Solve the LP relaxation by column generation and compute the Lagrangian bound.
 
@@ -114,6 +116,14 @@ def lp_bound(
         Seconds for all LP solves together.
     drop_budget : bool
         Ignore the disruption budget.
+    columns : (ndarray, ndarray), optional
+        Unit and territory of the first LP's columns (every unit must appear),
+        e.g. the pairs of least Lagrangian reduced cost from
+        :func:`spm_model.territory.lagrange.lagrangian_candidates`; replaces the
+        ``k`` cheapest territories by cost (each unit's current one is added).
+    stop_gap : float
+        Stop pricing once the restricted LP optimum is within this fraction of
+        the Lagrangian bound (0: price until no column has negative reduced cost).
 
     Returns
     -------
@@ -121,7 +131,10 @@ def lp_bound(
         ``status`` is ``"Optimal"`` or the HiGHS status (e.g. ``"Infeasible"``).
     """
     t0 = time.perf_counter()
-    cu, ct = candidate_columns(c, k=min(k, c.m))
+    if columns is None:
+        cu, ct = candidate_columns(c, k=min(k, c.m))
+    else:
+        cu, ct = candidate_columns(c, k=0, extra=columns)
     best_lb = -np.inf
     out = None
     red = None
@@ -165,6 +178,8 @@ def lp_bound(
         u_dual = out.row_dual[:nu]
         rounds += 1
         if rounds >= pricing_rounds or time.perf_counter() - t0 > time_limit:
+            break
+        if out.objective - best_lb <= stop_gap * abs(out.objective):
             break
         # pricing: reduced cost c - y.a - u_u over all pairs
         rc = red - u_dual[:, None] if nu == c.n else None
