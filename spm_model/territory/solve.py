@@ -242,9 +242,13 @@ def solve(
         LP relaxation by column generation + Lagrangian lower bound, rounding
         and repair by moves, swaps and elastic sub-MIPs, local search, then
         large-neighbourhood search (see :mod:`spm_model.territory.heuristic`).
-        Above 3 million unit-territory pairs (and more than 60 territories, no
-        adjacency) it decomposes by territory groups
-        (:mod:`spm_model.territory.decompose`). Guarantee: feasible if returned,
+        Above ``LAGRANGIAN_PAIRS`` (3 million) unit-territory pairs the LP
+        starts from the columns of least Lagrangian reduced cost, priced over
+        every pair with multipliers from a smoothed dual ascent
+        (:mod:`spm_model.territory.lagrange`), stops pricing once within half
+        the gap target of the bound, and large-neighbourhood search replaces
+        the all-unit sub-MIP; the bound is the better of the two Lagrangian
+        bounds, both exact over all pairs. Guarantee: feasible if returned,
         gap against a valid lower bound, no a-priori ratio.
     ``"auto"``
         The heuristic, then (when units x territories <= ``mip_max_pairs``) the

@@ -87,13 +87,19 @@ def reference_model(
 
 
 def reference_mip(units, terrs, tol, max_moved) -> float:
-    """Optimal objective by scipy's MILP (HiGHS), proven to a 1e-6 gap."""
+    """Optimal objective by scipy's MILP (HiGHS), proven to a 1e-6 gap; honours ``locked``."""
     cost, cons = reference_model(units, terrs, tol, max_moved)
+    lower = np.zeros(len(cost))
+    if "locked" in units.columns:
+        tid = {t: j for j, t in enumerate(terrs["territory_id"])}
+        for u, t in enumerate(units["locked"]):
+            if isinstance(t, str):
+                lower[u * len(terrs) + tid[t]] = 1.0
     res = milp(
         cost,
         constraints=cons,
         integrality=np.ones(len(cost)),
-        bounds=Bounds(0, 1),
+        bounds=Bounds(lower, 1),
         options={"mip_rel_gap": 1e-6, "time_limit": 60},
     )
     assert res.status == 0, res.message
@@ -217,3 +223,22 @@ def test_budget_binds_and_is_kept(monkeypatch):
     assert r.alignment["moved"].sum() <= 12
     assert r.lower_bound <= budgeted + 1e-9
     assert r.objective >= budgeted - 1e-9
+
+
+def test_large_path_keeps_locks(monkeypatch):
+    """Locked units stay put on the large path and the bound stays below the locked optimum."""
+    monkeypatch.setattr(solve_mod, "LAGRANGIAN_PAIRS", 0)
+    units, terrs = planar_instance(4, 45, 5)
+    # lock five units away from their current territory (each to the next one)
+    units["locked"] = None
+    for i in range(5):
+        units.loc[i, "locked"] = f"t{(int(units.loc[i, 'current'][1:]) + 1) % 5}"
+    opt = reference_mip(units, terrs, 0.08, 0.3)
+    p = TerritoryProblem(units, terrs, tolerance=0.08, max_moved=0.3)
+    d = lagrangian_dual(p.compile(), time_limit=10)
+    assert d.bound <= opt + 1e-6 * abs(opt)
+    r = solve(p, method="heuristic", time_limit=20)
+    al = r.alignment.set_index("unit_id")["territory_id"]
+    assert all(al[f"u{i}"] == units.loc[i, "locked"] for i in range(5))
+    check_constraints(units, terrs, al.to_numpy(), 0.08, 0.3)
+    assert r.lower_bound <= opt + 1e-6 * abs(opt) <= r.objective + 2e-6 * abs(opt)
