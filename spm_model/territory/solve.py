@@ -148,10 +148,11 @@ class AlignmentResult:
         if "mip" in self.method and "mip" in stages:
             how = "HiGHS branch-and-bound dual bound"
         elif "lagrangian_bound" in stages:
+            rows = "balance and budget rows" if c.budget is not None else "balance rows"
             how = (
-                "Lagrangian bound: balance and budget rows relaxed with multipliers (from a "
-                "smoothed dual ascent and the duals of an LP over priced columns), the "
-                "relaxed problem solved exactly over every unit-territory pair"
+                f"Lagrangian bound: {rows} relaxed with multipliers (from a smoothed dual "
+                "ascent and the duals of an LP over priced columns), the relaxed problem "
+                "solved exactly over every unit-territory pair"
             )
         else:
             how = "Lagrangian bound from the LP relaxation (column generation)"
