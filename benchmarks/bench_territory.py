@@ -43,6 +43,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from spm_model.territory import TerritoryProblem, generate_instance, solve  # noqa: E402
 
-CASES = {
+CASES: dict[str, dict[str, Any]] = {
     "small": dict(n=2_000, m=40, tol=0.03, max_moved=0.15, limit=60.0, time_limit=50.0, seed=1),
     "large": dict(n=50_000, m=300, tol=0.05, max_moved=None, limit=600.0, time_limit=420.0, seed=7),
     "large_budget": dict(
