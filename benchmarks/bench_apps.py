@@ -20,13 +20,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 LIMIT_S = 3.0
 
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.browser import CHROMIUM, free_port, launch  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +32,7 @@ def main() -> int:
     ap.add_argument("--accounts", type=int, default=8000)
     ap.add_argument("--data", default="/tmp/bench_apps_company")
     args = ap.parse_args()
-    if not Path("/usr/bin/chromium").exists():
+    if not CHROMIUM.exists():
         print("skipped: /usr/bin/chromium is not installed (make browser)")
         return 0
     from playwright.sync_api import sync_playwright
@@ -74,7 +71,7 @@ def main() -> int:
     tokens = {
         s.key: t for s, t in issue_links(access, [Scope("rep", rep), Scope("manager", manager)])
     }
-    port = _port()
+    port = free_port()
     t0 = time.perf_counter()
     log = open(work / "serve.log", "w")  # the server writes to it while it runs
     proc = subprocess.Popen(
@@ -112,18 +109,7 @@ def main() -> int:
     times: dict[str, float] = {}
     try:
         with sync_playwright() as pw:
-            b = pw.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
+            b = launch(pw)
 
             def load(app: str, key: str, label: str) -> None:
                 page = b.new_page(viewport={"width": 1280, "height": 1000})

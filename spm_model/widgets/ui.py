@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -86,7 +87,7 @@ def _html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.2f}", border=0)
 
 
-class _Base:
+class _Base(ABC):
     widget: Any
     static: bool = False
 
@@ -104,11 +105,11 @@ class _Base:
         else:
             display(self.widget)
 
+    @abstractmethod
     def snapshot_html(self) -> str:
         """Return the widget's current state and results as static HTML."""
-        raise NotImplementedError
 
-    def draw_snapshot(self) -> None:
+    def draw_snapshot(self) -> None:  # noqa: B027  (optional hook: most widgets have no figure)
         """Draw the widget's figure straight into the cell output (static runs)."""
 
 

@@ -24,17 +24,8 @@ from spm_model.apps.scope import subtree
 from spm_model.calc import as_of, credit_dataset, payable, what_if
 from spm_model.data import load_dataset
 from spm_model.performance import load_plans
+from tests.browser import CHROMIUM, MISSING, free_port, launch
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DAY = "2026-08-20"
 REP, OTHER, MANAGER = "R0013", "R0024", "R0006"
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,17 +36,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 if not CHROMIUM.exists():
     pytest.skip(
-        "no browser: /usr/bin/chromium is missing (Debian package chromium; `make browser`)",
+        MISSING,
         allow_module_level=True,
     )
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytest.importorskip("voila", reason="voila is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +62,7 @@ def serve(tmp_path_factory, preheat: int):
             [Scope("rep", REP), Scope("rep", OTHER), Scope("manager", MANAGER), Scope("finance")],
         )
     }
-    port = _free_port()
+    port = free_port()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [
@@ -138,7 +123,7 @@ def serve(tmp_path_factory, preheat: int):
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = launch(p)
         yield b
         b.close()
 

@@ -32,17 +32,8 @@ from pathlib import Path
 import pytest
 
 from spm_model.reports import present
+from tests.browser import CHROMIUM, MISSING, launch
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WIDTH, HEIGHT = 1280, 800
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -66,7 +57,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 if not CHROMIUM.exists():
     pytest.skip(
-        "no browser: /usr/bin/chromium is missing (Debian package chromium; `make browser`)",
+        MISSING,
         allow_module_level=True,
     )
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -120,7 +111,7 @@ def scorecards(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = launch(p)
         yield b
         b.close()
     SHOTS.mkdir(parents=True, exist_ok=True)
