@@ -234,6 +234,23 @@ PAY_STREAM = 7
 """Stream of the payroll step (planted payment errors and timing)."""
 DISPUTE_STREAM = 8
 """Stream of the disputes."""
+BEHAVIOUR_STREAM = 9
+"""Stream of the behaviour patterns (sandbagging, thin pipeline, high discounts)."""
+BEHAVIOUR_SHARE = 0.025
+"""Each behaviour pattern is planted in ``floor(BEHAVIOUR_SHARE x owner reps)`` reps: none in
+a company with fewer than 40 owners of territory (such as the bundled sample), so that the
+planted reps stay well below the coaching flags' one-in-five cap."""
+SANDBAG_DAYS = 14
+"""Sandbagging: won deals due in the last ``SANDBAG_DAYS`` days of a quarter can be pushed."""
+SANDBAG_SHARE = 0.8
+"""Sandbagging: share of those deals pushed into the first three weeks of the next quarter."""
+THIN_PIPELINE_LEAD = 0.3
+"""Thin pipeline: opportunities are opened at this fraction of the usual lead time before
+close (same deals, same bookings; the open pipeline at any date is about this fraction)."""
+DISCOUNT_RANGE = (0.18, 0.28)
+"""High discounts: the rep's mean discount off list price is drawn from this range."""
+LIST_PRICE_PER_UNIT = 1200.0
+"""List price of one unit of the platform, add-on and renewal products (``units``)."""
 
 
 def random_stream(seed: int, stream: int) -> np.random.Generator:
@@ -325,7 +342,8 @@ def generate(
     Dataset
         Canonical tables (``payments`` and ``disputes`` empty: see
         :func:`spm_model.calc.payroll.generate_company`) plus ground truth in
-        extra tables ``truth_reps``, ``truth_regions`` and ``truth_seasonality``.
+        extra tables ``truth_reps``, ``truth_patterns``, ``truth_regions`` and
+        ``truth_seasonality``.
     """
     if n_reps < 12:
         raise ValueError(f"n_reps must be >= 12, got {n_reps}")
@@ -339,6 +357,7 @@ def generate(
     rng = [np.random.default_rng(s) for s in streams]
 
     org = _organisation(n_reps, start, end, rng[0])
+    _plant_behaviours(org, random_stream(seed, BEHAVIOUR_STREAM))
     accounts, account_seat = _accounts(n_accounts, org, rng[1])
     assignments, owner_int = _assignments(accounts, account_seat, org, start, end, rng[2])
     org["_owner_int"] = owner_int
@@ -363,6 +382,7 @@ def generate(
         "activities": activities,
         "truth_reps": org["truth"],
         "truth_regions": org["truth_regions"],
+        "truth_patterns": org["truth_patterns"],
         "truth_seasonality": pd.DataFrame(
             {
                 "month": np.arange(1, 13),
@@ -632,6 +652,55 @@ def _organisation(
         "end_day": end_day,
         "role": role,
     }
+
+
+def _plant_behaviours(org: dict, rng: np.random.Generator) -> None:
+    """Choose the reps of the behaviour patterns and record every rep-level pattern.
+
+    Sets ``org["push"]`` (share of won deals due in a quarter's last
+    :data:`SANDBAG_DAYS` days that are pushed into the next quarter), ``org["lead"]``
+    (fraction of the usual opportunity lead time) and ``org["discount"]`` (mean
+    discount off list) per rep, and ``org["truth_patterns"]``: one row per planted
+    rep and pattern, with the effect size (``effect`` on ``measure``, ``baseline``
+    what a rep without the pattern has). Reps of the older patterns
+    (``truth_reps.pattern``) are listed too and are not chosen again.
+    """
+    role = org["role"]
+    truth = org["truth"]
+    n = len(role)
+    pattern = truth["pattern"].to_numpy()
+    owners = np.flatnonzero(np.isin(role, _OWNER_ROLES))
+    free = owners[pattern[owners] == ""]
+    k = min(int(np.floor(BEHAVIOUR_SHARE * len(owners))), len(free) // 3)
+    chosen = rng.choice(free, size=3 * k, replace=False) if k > 0 else np.zeros(0, np.int64)
+    sandbag, thin, disc = chosen[:k], chosen[k : 2 * k], chosen[2 * k :]
+    push, lead, discount = np.zeros(n), np.ones(n), np.zeros(n)
+    push[sandbag] = SANDBAG_SHARE
+    lead[thin] = THIN_PIPELINE_LEAD
+    discount[disc] = np.round(rng.uniform(*DISCOUNT_RANGE, len(disc)), 3)
+    org["push"], org["lead"], org["discount"] = push, lead, discount
+    org["_behaviour_rng"] = rng
+    rep_ids = org["reps"]["rep_id"].to_numpy()
+    hi = np.flatnonzero(pattern == "high_activity_low_win")
+    under = np.flatnonzero(pattern == "under_worked")
+    rows: list[tuple[str, str, str, float, float]] = []
+    for i in hi:
+        rows.append(
+            (rep_ids[i], "high_activity_low_win", "activity_level", org["activity"][i], 1.0)
+        )
+        rows.append((rep_ids[i], "high_activity_low_win", "win_rate_factor", 0.45, 1.0))
+    for i in under:
+        rows.append((rep_ids[i], "under_worked", "pipeline_rate_factor", 0.5, 1.0))
+    for i in sandbag:
+        rows.append((rep_ids[i], "sandbagging", "pushed_share", SANDBAG_SHARE, 0.0))
+    for i in thin:
+        rows.append((rep_ids[i], "thin_pipeline", "lead_time_factor", THIN_PIPELINE_LEAD, 1.0))
+    for i in disc:
+        rows.append((rep_ids[i], "high_discount", "discount", float(discount[i]), 0.0))
+    tp = pd.DataFrame(rows, columns=["rep_id", "pattern", "measure", "effect", "baseline"])
+    tp["effect"] = tp["effect"].astype(float).round(5)
+    tp["baseline"] = tp["baseline"].astype(float)
+    org["truth_patterns"] = tp.sort_values(["rep_id", "pattern", "measure"]).reset_index(drop=True)
 
 
 # -- accounts -----------------------------------------------------------------------------
@@ -956,6 +1025,26 @@ def _pipeline(
     amount = np.round(amount, 0)
     won = rng.random(n) < org["win_rate"][owner]
     product = np.where(rng.random(n) < 0.75, np.where(rng.random(n) < 0.6, "P01", "P02"), "P03")
+    # behaviour patterns (no-ops for reps without them: draws from their own stream)
+    factor = np.ones(n)  # net / list price
+    if org["push"].any() or (org["lead"] < 1).any() or org["discount"].any():
+        brng = org["_behaviour_rng"]
+        # sandbagging: won deals due in a quarter's last days are pushed into the next
+        month = _dates(close).astype("datetime64[M]")
+        q_first = month - (month.astype(np.int64) % 3)
+        next_q = _days((q_first + 3).astype("datetime64[D]"))
+        push = won & (next_q - close <= SANDBAG_DAYS) & (brng.random(n) < org["push"][owner])
+        close = np.where(push, next_q + brng.integers(0, 21, n), close)
+        # thin pipeline: opportunities opened late, at a fraction of the lead time
+        lead = org["lead"][owner]
+        created = np.where(
+            lead < 1, close - np.maximum(3, np.round((close - created) * lead)), created
+        ).astype(np.int64)
+        # high discounts: the rep's deals sell below list (units stay at list)
+        d = org["discount"][owner]
+        deal_d = np.clip(d + brng.normal(0, 0.04, n), 0.0, 0.5)
+        factor = np.where(d > 0, 1.0 - deal_d, 1.0)
+        amount = np.where(d > 0, np.round(amount * factor, 0), amount)
     status = np.where(close > end_d, "open", np.where(won, "won", "lost"))
     visible = created <= end_d
     # renewals: won platform deals renew 12 months later (p=0.85, 0.9-1.2x); 25% are expansions
@@ -979,7 +1068,9 @@ def _pipeline(
     all_amount = np.r_[amount, r_amount[ok]]
     all_product = np.r_[product, r_product[ok]]
     all_status = np.r_[status, r_status[ok]]
+    all_factor = np.r_[factor, factor[ren_src][ok]]
     keep = (all_created <= end_d) & (all_close >= start_d)
+    all_factor = all_factor[keep]
     all_acc, all_owner, all_created, all_close = (
         all_acc[keep],
         all_owner[keep],
@@ -995,6 +1086,7 @@ def _pipeline(
         all_close[order],
     )
     all_amount, all_product, all_status = all_amount[order], all_product[order], all_status[order]
+    all_factor = all_factor[order]
     m = len(all_acc)
     opp_ids = _arrow_ids("O", m, 8)
     elapsed = np.clip((end_d - all_created) / np.maximum(all_close - all_created, 1), 0, 1)
@@ -1042,7 +1134,10 @@ def _pipeline(
             "amount": all_amount[w].astype(float),
             "kind": "booking",
             "original_txn_id": None,
-            "units": np.maximum(1, np.round(all_amount[w] / 1200)).astype(float),
+            # units at list price (a discounted deal sells the same units for less)
+            "units": np.maximum(
+                1, np.round(all_amount[w] / (LIST_PRICE_PER_UNIT * all_factor[w]))
+            ).astype(float),
             "opportunity_id": opp_ids,
             "opportunity_owner_id": rep_index.to_numpy()[all_owner[w]],
         }
@@ -1432,7 +1527,9 @@ def _quotas(
     q_end = _days(qs.end_time.to_numpy().astype("datetime64[D]"))
     # territory expectation: realised credit divided by the rep's true skill-related
     # multipliers, i.e. what an average rep would have booked in the seat.
-    skill_mult = org["win_rate"] / 0.28 * org["activity"] * org["penetration"]
+    skill_mult = (
+        org["win_rate"] / 0.28 * org["activity"] * org["penetration"] * (1.0 - org["discount"])
+    )
     c = credit.copy()
     c["rep_role"] = role[c["rep_idx"].to_numpy()]
     c["adj"] = c["amount"] / np.where(
