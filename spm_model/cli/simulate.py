@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from spm_model.plans import Plan
 
 
@@ -39,6 +41,24 @@ def _check_horizon(value: str | None) -> str | None:
             f"{value!r} is not a fiscal year (e.g. 2027) or period label (e.g. 2027-Q1)"
         ) from None
     return value.strip()
+
+
+def read_quotas(path: Path) -> pd.DataFrame:
+    """Read a quotas table from a CSV or Parquet file (what ``spm quota --out`` writes)."""
+    import pandas as pd
+
+    from spm_model.errors import SpmDataError
+
+    if not path.is_file():
+        raise SpmDataError(f"--quotas {path}: file not found")
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"rep_id": str, "period": str, "measure": str})
+    except (ValueError, OSError) as exc:  # parser and Arrow errors
+        raise SpmDataError(
+            f"--quotas {path}: not a readable CSV or Parquet table ({exc})"
+        ) from None
 
 
 def _company_plans(plans: list[Plan], default_dir: Path, plan_dir: Path | None) -> dict[str, Plan]:
@@ -89,6 +109,13 @@ def register(app: typer.Typer) -> None:
             callback=_check_horizon,
             help="Fiscal year to simulate, e.g. 2027 (default: the last year with quotas).",
         ),
+        quotas: Path | None = typer.Option(
+            None,
+            "--quotas",
+            help="Quotas table (CSV/Parquet, e.g. from `spm quota --out`) replacing the "
+            "dataset's quotas for the years it covers: the cost at proposed quotas. Without "
+            "--horizon its last year is simulated.",
+        ),
         family: str = typer.Option("lognormal", help="lognormal, normal, gamma or empirical."),
         plan_dir: Path | None = typer.Option(
             None,
@@ -115,13 +142,15 @@ def register(app: typer.Typer) -> None:
         from spm_model.calc import credit_dataset
         from spm_model.data import load_dataset
         from spm_model.plans import load_plan
-        from spm_model.simulate import from_dataset
+        from spm_model.simulate import from_dataset, with_quotas
         from spm_model.simulate import sensitivity as tornado
         from spm_model.simulate import simulate as run
 
         plans = [load_plan(p) for p in plan]
         ds = load_dataset(data)
         credits = credit_dataset(ds, _company_plans(plans, plan[0].parent, plan_dir))
+        if quotas is not None:
+            ds = with_quotas(ds, read_quotas(quotas), source=str(quotas))
         model = from_dataset(ds, plans[0], horizon=horizon, family=family, credits=credits)
         res = run(
             model,

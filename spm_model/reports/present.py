@@ -477,7 +477,8 @@ def executive_summary(
     figures : mapping
         Recorded figures, name to value (see :func:`spm_model.reports.recorded`). Read:
         ``payable_total``, ``statement_reps``; ``comp_cost_p50``, ``comp_cost_p90``,
-        ``comp_budget``, ``comp_p_over_budget``, ``comp_cost_year``; ``cost_of_sales``;
+        ``comp_budget``, ``comp_p_over_budget``, ``comp_cost_year``, ``comp_cost_basis``
+        (words after the year, e.g. "at the proposed quotas"); ``cost_of_sales``;
         ``share_expected_at_quota``, ``quota_year``; ``forecast_next_quarter_mean``,
         ``forecast_next_quarter_p10``, ``forecast_next_quarter_p90``,
         ``forecast_next_quarter_label``; ``territory_potential_dev_before_pct``,
@@ -520,7 +521,11 @@ def executive_summary(
         if budget is not None:
             detail += f" · budget {money(budget)}"
         tone: Tone = "neutral"
-        meaning = f"Expected (P50) incentive cost of {year}; 1 year in 10 it exceeds the P90."
+        basis = figures.get("comp_cost_basis")
+        basis = f" {basis}" if basis else ""
+        meaning = (
+            f"Expected (P50) incentive cost of {year}{basis}; 1 year in 10 it exceeds the P90."
+        )
         if over is not None and budget is not None:
             tone = "bad" if over >= 0.5 else "warn" if over >= 0.2 else "good"
         cards.append(Headline(f"Comp cost {year}, P50", money(p50), meaning, detail, tone))

@@ -27,7 +27,13 @@ Workflow
 Money is in the plan currency; attainment is a fraction of quota (1.0 = 100%).
 """
 
-from spm_model.simulate.build import Distribution, from_assumptions, from_dataset, with_draws
+from spm_model.simulate.build import (
+    Distribution,
+    from_assumptions,
+    from_dataset,
+    with_draws,
+    with_quotas,
+)
 from spm_model.simulate.history import (
     attainment_history,
     credited_history,
@@ -59,4 +65,5 @@ __all__ = [
     "sensitivity",
     "simulate",
     "with_draws",
+    "with_quotas",
 ]

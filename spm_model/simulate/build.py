@@ -24,7 +24,7 @@ import pandas as pd
 
 from spm_model.data import Dataset, parse_period, period_labels, periods_in_fiscal_year
 from spm_model.data.periods import Frequency
-from spm_model.errors import SpmConfigError, SpmDataError
+from spm_model.errors import Problem, SpmConfigError, SpmDataError
 from spm_model.plans import Plan
 from spm_model.simulate.history import (
     attainment_history,
@@ -297,6 +297,87 @@ def _horizon(ds: Dataset, freq: Frequency, horizon: str | None) -> tuple[list[st
     return [s.label for s in periods_in_fiscal_year(fy, freq, fy0)], fy
 
 
+QUOTA_COLUMNS = ("rep_id", "period", "measure", "amount")
+
+
+def with_quotas(ds: Dataset, quotas: pd.DataFrame, source: str = "quotas") -> Dataset:
+    """Return the dataset with ``quotas`` in place of its quotas for the years they cover.
+
+    Rows of the dataset's quotas table whose fiscal year and measure appear in
+    ``quotas`` are dropped and ``quotas`` added, so a proposal at another
+    frequency (months against quarters) never double counts.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Company data.
+    quotas : DataFrame
+        ``rep_id, period, measure, amount`` (currency or units), e.g.
+        ``QuotaResult.quotas`` or the file ``spm quota --out`` writes.
+    source : str
+        Where the rows come from, named in errors (a file name).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    SpmDataError
+        Missing columns, unknown period labels or reps, or amounts that are
+        not finite and non-negative: every problem found, in one message.
+    """
+
+    def problem(row: int | None, column: str | None, message: str) -> Problem:
+        return Problem(source, "quotas", row, column, message)
+
+    missing = [c for c in QUOTA_COLUMNS if c not in quotas.columns]
+    if missing:
+        raise SpmDataError(
+            problem(
+                None,
+                None,
+                f"missing column(s) {', '.join(missing)} "
+                f"(a quotas table has {', '.join(QUOTA_COLUMNS)})",
+            )
+        )
+    problems: list[Problem] = []
+    q = quotas.loc[:, list(QUOTA_COLUMNS)].reset_index(drop=True)
+    q["rep_id"] = q["rep_id"].astype(str)
+    q["period"] = q["period"].astype(str).str.strip()
+    q["measure"] = q["measure"].astype(str)
+    fy0 = ds.meta.fy_start_month
+    years: dict[str, int] = {}
+    for i, lab in enumerate(q["period"]):
+        if lab not in years:
+            try:
+                years[lab] = parse_period(lab, fy0).fiscal_year
+            except ValueError:
+                years[lab] = -1
+        if years[lab] < 0:
+            problems.append(problem(i + 2, "period", f"{lab!r} is not a period label (2027-Q1)"))
+    amount = pd.to_numeric(q["amount"], errors="coerce").to_numpy(np.float64)
+    for k in np.flatnonzero(~(np.isfinite(amount) & (amount >= 0))).tolist():
+        problems.append(
+            problem(k + 2, "amount", f"{quotas['amount'].iloc[k]} is not an amount >= 0")
+        )
+    known = set(ds.reps["rep_id"].astype(str))
+    for i, rid in enumerate(q["rep_id"]):
+        if rid not in known:
+            problems.append(problem(i + 2, "rep_id", f"{rid!r} is not in the reps table"))
+    if problems:
+        raise SpmDataError(problems)
+    q["amount"] = amount
+    q["fy"] = q["period"].map(years)
+    old = ds.quotas.copy()
+    old_fy = [parse_period(str(x), fy0).fiscal_year for x in old["period"]]
+    covered = set(zip(q["fy"], q["measure"], strict=True))
+    keep = [(y, m) not in covered for y, m in zip(old_fy, old["measure"], strict=True)]
+    dtypes = {c: old[c].dtype for c in QUOTA_COLUMNS if c in old}
+    merged = pd.concat([old[keep], q.drop(columns="fy").astype(dtypes)])
+    return ds.replace(quotas=merged.reset_index(drop=True))
+
+
 def _quota_labels(ds: Dataset, freq: Frequency) -> pd.DataFrame:
     """Quotas re-labelled at ``freq`` (summed from finer periods when needed)."""
     q = ds.quotas.copy()
@@ -326,6 +407,7 @@ def from_dataset(
     quota_growth: float = 1.0,
     seasonality: bool = True,
     large_deals: Mapping[str, Mapping[str, float]] | None = None,
+    quotas: pd.DataFrame | None = None,
 ) -> ScenarioModel:
     """Scenario model fitted from a dataset's history for the reps on ``plan``.
 
@@ -372,12 +454,20 @@ def from_dataset(
         Fit a seasonal attainment factor per measure and period of the year.
     large_deals : mapping, optional
         Extra lumpiness (see :func:`from_assumptions`).
+    quotas : DataFrame, optional
+        Quota rows ``rep_id, period, measure, amount`` (currency or units) that
+        replace the quotas table's rows of the fiscal years and measures they
+        cover, e.g. a proposal's ``QuotaResult.quotas`` to cost next year at
+        the proposed quotas (see :func:`with_quotas`). Without ``horizon`` the
+        last fiscal year of the merged table is simulated.
 
     Returns
     -------
     ScenarioModel
         ``info`` holds the fitted per-rep table (``info["fit"]``).
     """
+    if quotas is not None:
+        ds = with_quotas(ds, quotas)
     if family not in FAMILY_CODE:
         raise SpmConfigError(f"family: {family!r} (use one of {', '.join(FAMILY_CODE)})")
     if shrinkage < 0:

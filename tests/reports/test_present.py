@@ -103,7 +103,8 @@ FIGURES = {
     "comp_cost_p90": 5048059.24,
     "comp_budget": 4441900.0,
     "comp_p_over_budget": 0.876,
-    "comp_cost_year": "FY2026",
+    "comp_cost_year": "FY2027",
+    "comp_cost_basis": "at the proposed quotas",
     "cost_of_sales": 0.0693,
     "share_expected_at_quota": 0.4217,
     "quota_year": 2027,
@@ -134,6 +135,8 @@ def test_executive_summary_states_the_cfo_numbers_with_meanings():
         "USD 12.0M",
         "80% range USD 9.80M to USD 15.7M",
         "135% → 10%",
+        "Comp cost FY2027, P50",
+        "incentive cost of FY2027 at the proposed quotas",
     ):
         assert expected in text, expected
     assert all(h.meaning for h in s.headlines)

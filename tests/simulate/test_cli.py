@@ -204,3 +204,57 @@ def test_notebooks_build_the_model_from_the_one_crediting():
                 calls += 1
                 assert "credits=" in line and "credited=" not in line, (nb.name, line)
     assert calls >= 3
+
+
+def test_cost_at_proposed_quotas_cli_equals_the_report_path(tmp_path):
+    """`spm quota --out` then `spm simulate --quotas` is the report's next-year cost.
+
+    The end-to-end report proposes next year's quotas (``set_quotas``, quarterly) and
+    simulates that year at them (``from_dataset(..., horizon=, quotas=proposal)``).
+    """
+    seed, n, year = 20240101, 1_000, 2027
+    qfile, out = tmp_path / "q2027.csv", tmp_path / "sim"
+    r = CliRunner().invoke(
+        app,
+        ["quota", "--data", DATA, "--year", str(year), "--method", "blend", "--freq", "quarter",
+         "--out", str(qfile)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = _run("--seed", str(seed), "--scenarios", str(n), "--quotas", str(qfile), "--out",
+             str(out), "--no-plots")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "2027-Q1..2027-Q4" in r.output
+    cli = json.loads((out / "summary.json").read_text())["plans"]["saas_ae"]
+    from spm_model.quota import set_quotas
+
+    ds = load_dataset(DATA)
+    plans = {p.id: p for p in (load_plan(f) for f in sorted(PLAN_DIR.glob("*.yaml")))}
+    proposal = set_quotas(ds, year, "blend", freq="quarter")
+    p = plans["saas_ae"]
+    model = from_dataset(
+        ds, p, credits=credit_dataset(ds, plans), horizon=str(year), quotas=proposal.quotas
+    )
+    assert model.info.get("quota_projected") in (None, [])
+    res = simulate(model, p, n, seed=seed)
+    assert cli["figures"] == json.loads(json.dumps(res.summary().to_dict()))["figures"]
+    # the proposal's quotas are what is simulated: the rep quotas of the model are the file's
+    q = proposal.quotas[proposal.quotas["measure"] == "new_business"]
+    want = q.pivot(index="rep_id", columns="period", values="amount").loc[model.rep_ids]
+    j = model.measures.index("new_business")
+    np.testing.assert_allclose(model.quota[:, j, :], want.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_quotas_file_problems_are_listed_with_rows(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("rep_id,period,measure,amount\nR9999,2027-Q5,new_business,-1\n")
+    r = _run("--seed", "1", "--scenarios", "100", "--quotas", str(bad))
+    assert r.exit_code != 0 and isinstance(r.exception, SpmDataError)
+    msg = str(r.exception)
+    for part in ("row 2, column 'period'", "row 2, column 'amount'", "'R9999' is not in the reps"):
+        assert part in msg, msg
+    missing = tmp_path / "missing.csv"
+    missing.write_text("rep_id,period,amount\nR0001,2027-Q1,5\n")
+    r = _run("--seed", "1", "--scenarios", "100", "--quotas", str(missing))
+    assert isinstance(r.exception, SpmDataError) and "missing column(s) measure" in str(
+        r.exception
+    )

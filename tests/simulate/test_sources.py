@@ -340,3 +340,28 @@ def test_horizon_without_quotas_names_the_missing_periods(saas_plan):
     assert rid in str(e.value)
     with pytest.raises(SpmConfigError, match="not a fiscal year"):
         from_dataset(ds, saas_plan, horizon="next")
+
+
+def test_with_quotas_replaces_the_years_and_measures_it_covers():
+    """Monthly proposal rows replace the quarterly rows of their year and measure only."""
+    import pandas as pd
+
+    from spm_model.simulate import with_quotas
+
+    ds = load_dataset(ROOT / "data" / "sample")
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    prop = pd.DataFrame(
+        {"rep_id": "R0013", "period": months, "measure": "new_business", "amount": 1000.0}
+    )
+    new = with_quotas(ds, prop).quotas
+    old = ds.quotas
+    fy26 = new["period"].astype(str).str.startswith("2026")
+    nb = new["measure"] == "new_business"
+    # FY2026 new-business rows are exactly the proposal (every rep's quarterly rows gone)
+    assert sorted(new.loc[fy26 & nb, "period"]) == months
+    assert new.loc[fy26 & nb, "amount"].sum() == 12_000.0
+    # other measures of 2026 and other years are untouched
+    keep = ~(old["period"].astype(str).str.startswith("2026") & (old["measure"] == "new_business"))
+    assert len(new) == int(keep.sum()) + 12
+    assert new.loc[~(fy26 & nb), "amount"].sum() == old.loc[keep, "amount"].sum()
+    assert ds.quotas.equals(old)  # the input dataset is not changed
