@@ -58,6 +58,9 @@ class ScorecardConfig(BaseModel):
 DEFAULT_FLAGS: tuple[str, ...] = (
     "under_worked_territory",
     "activity_without_wins",
+    "sandbagging",
+    "chronic_thin_pipeline",
+    "high_discount",
     "team_behind",
 )
 """Flags raised by default: patterns over the look-back, judged against peers."""
@@ -194,6 +197,46 @@ class FlagConfig(BaseModel):
             "From this elapsed share on, the pipeline flag looks at next period's pipeline "
             "against next period's quota (the current period has no time left to close deals)."
         ),
+    )
+    sandbag_end_days: int = Field(
+        14,
+        ge=1,
+        description="Days before a quarter ends whose wins count as won at quarter end.",
+    )
+    sandbag_start_days: int = Field(
+        21,
+        ge=1,
+        description="Days after a quarter starts whose wins count as won just after quarter end.",
+    )
+    sandbag_odds_ratio: float = Field(
+        3.0,
+        gt=1.0,
+        description=(
+            "Sandbagging: the odds that a deal won around a quarter end lands in the first "
+            "``sandbag_start_days`` of the new quarter rather than the last ``sandbag_end_days`` "
+            "of the old one surely above this multiple of the peers' odds."
+        ),
+    )
+    thin_pipeline_ratio: float = Field(
+        0.5,
+        gt=0.0,
+        description=(
+            "Chronic thin pipeline: new-business pipeline on hand at the quarter starts of the "
+            "look-back, in quarters of the rep's own closing volume, surely below this multiple "
+            "of the peers'."
+        ),
+    )
+    discount_ratio: float = Field(
+        0.9,
+        gt=0.0,
+        description=(
+            "High discounts: net price per unit (against the company's median price of the same "
+            "product) surely below this multiple of the peers'."
+        ),
+    )
+    discount_measures: tuple[str, ...] = Field(
+        ("new_business",),
+        description="Measures whose bookings' price per unit the high-discount flag judges.",
     )
     ramp_months: int = Field(12, description="Reps with less tenure are checked against the ramp.")
     ramp_ratio: float = Field(

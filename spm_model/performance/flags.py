@@ -21,6 +21,19 @@ carry one (the surest kept). Every flag carries the figure, the peers' range
     Win rate below ``low_win_rate_ratio`` x the peers' (beta-binomial shrinkage
     of won / closed deals) while prospecting touches per month are at least
     ``high_activity_ratio`` x the peers' (gamma-Poisson shrinkage).
+``sandbagging`` (sellers)
+    Deals won around quarter ends that land in the first ``sandbag_start_days`` of
+    the new quarter rather than the last ``sandbag_end_days`` of the old one: the
+    odds surely above ``sandbag_odds_ratio`` x the peers' (beta-binomial shrinkage).
+``chronic_thin_pipeline`` (owners of territory)
+    New-business pipeline on hand at the quarter starts of the look-back, in
+    quarters of the rep's own closing volume (won + lost), surely below
+    ``thin_pipeline_ratio`` x the peers' (log-normal shrinkage, compound-Poisson
+    variance of both sums).
+``high_discount`` (sellers)
+    Net price per unit of the ``discount_measures`` bookings, against the
+    company's median price of the same product, surely below ``discount_ratio`` x
+    the peers' (log-normal shrinkage).
 ``behind_pace_thin_pipeline`` (quota-carrying reps, not managers)
     Pace below ``behind_pace`` and weighted pipeline below ``thin_coverage`` x the
     remaining quota (late in the period: next period's), and, with an attainment
@@ -30,6 +43,9 @@ carry one (the surest kept). Every flag carries the figure, the peers' range
     The team's roll-up attainment over the window surely below
     ``team_behind_ratio`` and behind pace now. Managers are judged on their team's
     results, never on their own pipeline.
+
+The evidence of the last three comes from :func:`behaviour_evidence`
+(added to the evidence scorecard by :func:`evidence_scorecard`).
 
 Off by default (one period's events; add them to ``flags``):
 ``concentrated_on_one_deal`` (one deal is at least ``concentration_share`` of
@@ -46,11 +62,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spm_model.performance.config import FlagConfig
+from spm_model.performance.config import FlagConfig, ScorecardConfig
 
 FLAG_NAMES = (
     "under_worked_territory",
     "activity_without_wins",
+    "sandbagging",
+    "chronic_thin_pipeline",
+    "high_discount",
     "behind_pace_thin_pipeline",
     "team_behind",
     "concentrated_on_one_deal",
@@ -102,6 +121,18 @@ ACTIONS = {
     "activity_without_wins": (
         "Review qualification and deal strategy on the last lost deals, not effort: "
         "fewer, better-qualified opportunities."
+    ),
+    "sandbagging": (
+        "Review close dates with the rep: book deals when they are won, and forecast the "
+        "quarter's real commit (holding deals back hides the team's position and delays pay)."
+    ),
+    "chronic_thin_pipeline": (
+        "Log opportunities as soon as they are found and build pipeline a quarter ahead; "
+        "review the forward pipeline each week."
+    ),
+    "high_discount": (
+        "Review pricing on the rep's recent deals with the manager: discount approvals, "
+        "value selling and negotiation coaching."
     ),
     "behind_pace_thin_pipeline": "Build pipeline now or pull deals forward; review weekly.",
     "team_behind": (
@@ -387,16 +418,149 @@ def evidence_scorecard(
     DataFrame
         Pass it to :func:`coaching_flags` as ``evidence``.
     """
-    from spm_model.performance.config import ScorecardConfig
     from spm_model.performance.scorecard import scorecards
 
     cfg = config or FlagConfig.model_validate({})
-    return scorecards(
+    card = scorecards(
         pdata,
         period,
         as_of=as_of,
         config=ScorecardConfig.model_validate({"lookback_days": cfg.lookback_days}),
     )
+    if card.empty:
+        return card
+    extra = behaviour_evidence(
+        pdata.ds, pd.Timestamp(card["as_of"].iloc[0]), cfg, pdata.fy_start_month
+    )
+    extra = extra.reindex(card["rep_id"]).reset_index(drop=True)
+    return pd.concat([card.reset_index(drop=True), extra], axis=1)
+
+
+def _quarter_bounds(dates: pd.Series, fy_start_month: int) -> tuple[pd.Series, pd.Series]:
+    """First day of each date's fiscal quarter and of the next quarter."""
+    month = dates.dt.to_period("M")
+    pos = (dates.dt.month - fy_start_month) % 3
+    first = (month - pos.to_numpy()).dt.start_time
+    nxt = (month - pos.to_numpy() + 3).dt.start_time
+    return first, nxt
+
+
+def behaviour_evidence(
+    ds: Any, as_of: pd.Timestamp, config: FlagConfig | None = None, fy_start_month: int = 1
+) -> pd.DataFrame:
+    """Evidence of sandbagging, thin pipeline and discounting over the look-back, per rep.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The company (``opportunities``, ``transactions``, ``products``).
+    as_of : Timestamp
+        Cut-off; the look-back is the ``config.lookback_days`` days ending on it.
+    config : FlagConfig, optional
+        ``lookback_days``, ``sandbag_end_days``, ``sandbag_start_days``,
+        ``discount_measures``.
+    fy_start_month : int
+        First month of the fiscal year (quarters follow it).
+
+    Returns
+    -------
+    DataFrame
+        Index ``rep_id`` (opportunity owners), columns ``won_quarter_end`` and
+        ``won_quarter_start`` (new-business deals won in the last
+        ``sandbag_end_days`` of a quarter / the first ``sandbag_start_days`` of
+        one), ``pipeline_cover`` (mean open new-business pipeline at the quarter
+        starts of the look-back divided by the rep's closed (won + lost)
+        new-business value per quarter: quarters of pipeline on hand),
+        ``pipeline_on_hand`` (that mean, currency), ``pipeline_cover_se2`` (sampling
+        variance of its log), ``price_index`` (net amount / (units x the
+        company's median price per unit of the product) over the rep's
+        ``discount_measures`` bookings; 1.0 = the usual price), ``price_index_se2``
+        and ``priced_bookings``.
+    """
+    cfg = config or FlagConfig.model_validate({})
+    cut = pd.Timestamp(as_of).normalize()
+    look_start = cut - pd.Timedelta(days=cfg.lookback_days - 1)
+    prod = ds.products.set_index("product_id")["measure"] if "products" in ds else None
+    opp = ds.opportunities
+    out = pd.DataFrame(index=pd.Index([], name="rep_id"))
+    if len(opp):
+        measure = opp["product_id"].map(prod) if prod is not None else pd.Series("", opp.index)
+        renewal = list(ScorecardConfig.model_fields["renewal_measures"].default)
+        new = opp[~measure.isin(renewal).to_numpy() & opp["owner_rep_id"].notna().to_numpy()]
+        close = pd.to_datetime(new["close_date"])
+        created = pd.to_datetime(new["created_date"])
+        amount = new["amount"].astype(float)
+        # 1. wins around quarter ends
+        won = (new["status"] == "won").to_numpy() & (close >= look_start).to_numpy()
+        won &= (close <= cut).to_numpy()
+        first, nxt = _quarter_bounds(close, fy_start_month)
+        at_end = won & ((nxt - close).dt.days <= cfg.sandbag_end_days).to_numpy()
+        at_start = won & ((close - first).dt.days < cfg.sandbag_start_days).to_numpy()
+        owner = new["owner_rep_id"].to_numpy()
+        out = pd.DataFrame(
+            {
+                "won_quarter_end": pd.Series(at_end.astype(int), index=owner)
+                .groupby(level=0)
+                .sum(),
+                "won_quarter_start": pd.Series(at_start.astype(int), index=owner)
+                .groupby(level=0)
+                .sum(),
+            }
+        )
+        out.index.name = "rep_id"
+        # 2. pipeline on hand at quarter starts (reconstructed: open then, whatever happened)
+        q_first, _ = _quarter_bounds(pd.Series([look_start, cut]), fy_start_month)
+        snaps = pd.date_range(q_first.iloc[0], cut, freq=pd.DateOffset(months=3))
+        snaps = snaps[snaps >= look_start]
+        on_hand = pd.Series(0.0, index=out.index)
+        sq = pd.Series(0.0, index=out.index)
+        for d in snaps:
+            open_then = (created <= d).to_numpy() & (close > d).to_numpy()
+            a = amount[open_then]
+            g = pd.Series(a.to_numpy(), index=owner[open_then]).groupby(level=0)
+            on_hand = on_hand.add(g.sum(), fill_value=0.0)
+            sq = sq.add((a**2).groupby(owner[open_then]).sum(), fill_value=0.0)
+        closed = new["status"].isin(["won", "lost"]).to_numpy() & (close >= look_start).to_numpy()
+        closed &= (close <= cut).to_numpy()
+        c_amt = amount[closed]
+        c_sum = c_amt.groupby(owner[closed]).sum()
+        c_sq = (c_amt**2).groupby(owner[closed]).sum()
+        n_snap = max(len(snaps), 1)
+        quarters = cfg.lookback_days / 91.3
+        out = out.reindex(out.index.union(on_hand.index).union(c_sum.index))
+        mean_hand = on_hand.reindex(out.index).fillna(0.0) / n_snap
+        per_q = c_sum.reindex(out.index).fillna(0.0) / quarters
+        out["pipeline_on_hand"] = mean_hand
+        out["pipeline_cover"] = _ratio(mean_hand, per_q)
+        out["pipeline_cover_se2"] = _ratio(
+            sq.reindex(out.index).fillna(0.0), (mean_hand * n_snap) ** 2
+        ) + _ratio(c_sq.reindex(out.index).fillna(0.0), c_sum.reindex(out.index) ** 2)
+    # 3. price per unit against the company's usual price of the product
+    tx = ds.transactions
+    if len(tx) and "units" in tx and "opportunity_owner_id" in tx:
+        measure = tx["product_id"].map(prod) if prod is not None else pd.Series("", tx.index)
+        bk = tx[
+            (tx["kind"] == "booking").to_numpy()
+            & measure.isin(list(cfg.discount_measures)).to_numpy()
+            & (tx["units"].astype(float) > 0).to_numpy()
+            & (tx["amount"].astype(float) > 0).to_numpy()
+            & tx["opportunity_owner_id"].notna().to_numpy()
+        ]
+        unit_price = bk["amount"].astype(float) / bk["units"].astype(float)
+        usual = unit_price.groupby(bk["product_id"]).transform("median")
+        at_list = bk["units"].astype(float) * usual
+        bk = bk.assign(_list=at_list, _amt=bk["amount"].astype(float))
+        bk = bk[(pd.to_datetime(bk["date"]) >= look_start) & (pd.to_datetime(bk["date"]) <= cut)]
+        g = bk.groupby("opportunity_owner_id")
+        idx = g["_amt"].sum() / g["_list"].sum()
+        resid = (bk["_amt"] - bk["opportunity_owner_id"].map(idx) * bk["_list"]) ** 2
+        se2 = resid.groupby(bk["opportunity_owner_id"]).sum() / g["_amt"].sum() ** 2
+        out = out.reindex(out.index.union(idx.index))
+        out["price_index"] = idx.reindex(out.index)
+        out["price_index_se2"] = se2.reindex(out.index)
+        out["priced_bookings"] = g.size().reindex(out.index).fillna(0).astype(int)
+    out.index.name = "rep_id"
+    return out
 
 
 def coaching_flags(
@@ -588,6 +752,112 @@ def coaching_flags(
             groups,
         )
 
+    # 3. sandbagging: wins around quarter ends land just after them
+    if "sandbagging" in on and {"won_quarter_end", "won_quarter_start"} <= set(ev.columns):
+        k_start = ev["won_quarter_start"].fillna(0).to_numpy(dtype=float)
+        n_qe = k_start + ev["won_quarter_end"].fillna(0).to_numpy(dtype=float)
+        judged = np.isin(role, SELLER_ROLES) & enough & (n_qe >= cfg.min_closed_deals)
+        groups, members = peer_groups(ev, judged, cfg)
+        a, b, p0 = shrink_binomial(k_start, n_qe, groups, judged, members)
+        odds0 = p0 / (1 - p0)
+        thr = cfg.sandbag_odds_ratio * odds0 / (1 + cfg.sandbag_odds_ratio * odds0)
+        with np.errstate(invalid="ignore"):
+            sure = stats.beta.sf(thr, a, b)
+        share = _ratio(k_start, n_qe)
+        peers = _peer_stats(share, groups, members, judged)
+        m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
+        reasons = [
+            f"Possible sandbagging: of {int(n_qe[i])} new-business deals won around quarter "
+            f"ends in the look-back, {_pct(share[i])} were booked in the first "
+            f"{cfg.sandbag_start_days} days of a new quarter rather than the last "
+            f"{cfg.sandbag_end_days} of the old one; peers ({groups[i]}) "
+            f"{_pct(peers['low'].iloc[i])}-{_pct(peers['high'].iloc[i])} (median {_pct(p0[i])}); "
+            f"{sure[i]:.0%} sure the odds are over {cfg.sandbag_odds_ratio:g}x the peers'."
+            if m[i]
+            else ""
+            for i in range(len(card))
+        ]
+        post = a / (a + b)
+        add(m, "sandbagging", reasons, _ratio(post - thr, 1 - thr), share, peers, sure, groups)
+
+    # 4. chronic thin pipeline: pipeline on hand, in quarters of the rep's closing volume
+    if "chronic_thin_pipeline" in on and {"pipeline_cover", "pipeline_cover_se2"} <= set(
+        ev.columns
+    ):
+        cover = ev["pipeline_cover"].to_numpy(dtype=float)
+        se2c = ev["pipeline_cover_se2"].to_numpy(dtype=float)
+        judged = (
+            np.isin(role, TERRITORY_ROLES)
+            & enough
+            & np.isfinite(cover)
+            & (cover > 0)
+            & np.isfinite(se2c)
+        )
+        groups, members = peer_groups(ev, judged, cfg)
+        pm, ps, _ = shrink_log_rate(cover, np.nan_to_num(se2c, nan=1.0), groups, judged, members)
+        sure = stats.norm.cdf((np.log(cfg.thin_pipeline_ratio) - pm) / np.maximum(ps, 1e-9))
+        peers = _peer_stats(cover, groups, members, judged)
+        hand = ev["pipeline_on_hand"].to_numpy(dtype=float) if "pipeline_on_hand" in ev else cover
+        m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
+        reasons = [
+            f"Chronic thin pipeline: {_money(hand[i])} of new-business pipeline on hand on "
+            f"average at the quarter starts of the look-back, {cover[i]:.2f} quarters of the "
+            f"rep's own closing volume; peers ({groups[i]}) {peers['low'].iloc[i]:.2f}-"
+            f"{peers['high'].iloc[i]:.2f} (median {peers['median'].iloc[i]:.2f}); "
+            f"{sure[i]:.0%} sure it is below {cfg.thin_pipeline_ratio:.0%} of the peers'."
+            if m[i]
+            else ""
+            for i in range(len(card))
+        ]
+        add(
+            m,
+            "chronic_thin_pipeline",
+            reasons,
+            1 - np.exp(pm) / cfg.thin_pipeline_ratio,
+            cover,
+            peers,
+            sure,
+            groups,
+        )
+
+    # 5. high discounts: net price per unit against the usual price, against peers
+    if "high_discount" in on and {"price_index", "price_index_se2"} <= set(ev.columns):
+        pidx = ev["price_index"].to_numpy(dtype=float)
+        se2p = ev["price_index_se2"].to_numpy(dtype=float)
+        nb_ = ev["priced_bookings"].fillna(0).to_numpy(dtype=float)
+        judged = (
+            np.isin(role, SELLER_ROLES)
+            & enough
+            & np.isfinite(pidx)
+            & (pidx > 0)
+            & (nb_ >= cfg.min_closed_deals / 2)
+        )
+        groups, members = peer_groups(ev, judged, cfg)
+        pm, ps, _ = shrink_log_rate(pidx, np.nan_to_num(se2p, nan=1.0), groups, judged, members)
+        sure = stats.norm.cdf((np.log(cfg.discount_ratio) - pm) / np.maximum(ps, 1e-9))
+        peers = _peer_stats(pidx, groups, members, judged)
+        m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
+        reasons = [
+            f"High discounts: {int(nb_[i])} bookings in the look-back sold at {_pct(pidx[i])} of "
+            f"the company's usual price per unit ({_pct(1 - pidx[i])} below it); peers "
+            f"({groups[i]}) {_pct(peers['low'].iloc[i])}-{_pct(peers['high'].iloc[i])} (median "
+            f"{_pct(peers['median'].iloc[i])}); {sure[i]:.0%} sure the rep's price is below "
+            f"{cfg.discount_ratio:.0%} of the peers'."
+            if m[i]
+            else ""
+            for i in range(len(card))
+        ]
+        add(
+            m,
+            "high_discount",
+            reasons,
+            1 - np.exp(pm) / cfg.discount_ratio,
+            pidx,
+            peers,
+            sure,
+            groups,
+        )
+
     pace = card["pace"].to_numpy(dtype=float)
     elapsed = card["elapsed_share"].to_numpy(dtype=float)
     as_of = pd.Timestamp(card["as_of"].iloc[0]) if "as_of" in card else None
@@ -609,7 +879,7 @@ def coaching_flags(
                 stats.norm.cdf((np.log(threshold) - (pm_ + np.log(med_))) / np.maximum(ps_, 1e-9))
             )
 
-    # 3. behind pace with thin pipeline (late in the period: next period's pipeline)
+    # 6. behind pace with thin pipeline (late in the period: next period's pipeline)
     if "behind_pace_thin_pipeline" in on:
         cov = card["coverage_weighted"].to_numpy(dtype=float)
         money = (
@@ -669,7 +939,7 @@ def coaching_flags(
             sure1,
         )
 
-    # 4. managers: the team's roll-up results, not their own pipeline
+    # 7. managers: the team's roll-up results, not their own pipeline
     if "team_behind" in on and w_att is not None:
         use = is_mgr & np.isfinite(w_att)
         sure4 = window_sure(cfg.team_behind_ratio, use)
@@ -702,7 +972,7 @@ def coaching_flags(
             np.where(is_mgr, "managers", ""),
         )
 
-    # 5. concentration on one deal (opt-in)
+    # 8. concentration on one deal (opt-in)
     if "concentrated_on_one_deal" in on:
         share = card["largest_deal_share"].to_numpy(dtype=float)
         big = _ratio(card["largest_deal"], card["quota"]) >= cfg.concentration_min_quota_share
@@ -717,7 +987,7 @@ def coaching_flags(
         ]
         add(m5, "concentrated_on_one_deal", reasons, share, share)
 
-    # 6 and 7 need history (opt-in)
+    # 9 and 10 need history (opt-in)
     if panel is not None and not panel.empty and on & {"slow_ramp", "sudden_drop"}:
         start = pd.Timestamp(card["period_start"].iloc[0])
         hist = panel[panel["end"] < start]
