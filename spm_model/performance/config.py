@@ -217,6 +217,15 @@ class FlagConfig(BaseModel):
             "of the old one surely above this multiple of the peers' odds."
         ),
     )
+    sandbag_prior_deals: float = Field(
+        10.0,
+        gt=0.0,
+        description=(
+            "Weight of the peers' rate in the sandbagging judgement, in deals (comparable reps "
+            "time their wins alike, so the estimated spread between them would otherwise "
+            "outweigh any rep's own record)."
+        ),
+    )
     thin_pipeline_ratio: float = Field(
         0.5,
         gt=0.0,

@@ -14,9 +14,11 @@ carry one (the surest kept). Every flag carries the figure, the peers' range
 
 ``under_worked_territory`` (owners of territory: AE, AM, FIELD)
     Pipeline created per unit of territory potential (opportunity value created
-    per year / owned potential) below ``under_worked_ratio`` x the peers'. The
-    log of the rate is shrunk with a normal-normal model; its sampling variance
-    is the compound-Poisson ``sum(a^2) / (sum a)^2`` of the rep's opportunities.
+    per year / owned potential; with :func:`behaviour_evidence`, each deal capped
+    at the company's 95th percentile) below ``under_worked_ratio`` x the peers'.
+    The log of the rate is shrunk under a heavy-tailed prior
+    (:func:`shrink_log_rate_robust`); its sampling variance is the
+    compound-Poisson ``sum(a^2) / (sum a)^2`` of the rep's opportunities.
 ``activity_without_wins`` (sellers)
     Win rate below ``low_win_rate_ratio`` x the peers' (beta-binomial shrinkage
     of won / closed deals) while prospecting touches per month are at least
@@ -27,9 +29,9 @@ carry one (the surest kept). Every flag carries the figure, the peers' range
     odds surely above ``sandbag_odds_ratio`` x the peers' (beta-binomial shrinkage).
 ``chronic_thin_pipeline`` (owners of territory)
     New-business pipeline on hand at the quarter starts of the look-back, in
-    quarters of the rep's own closing volume (won + lost), surely below
-    ``thin_pipeline_ratio`` x the peers' (log-normal shrinkage, compound-Poisson
-    variance of both sums).
+    quarters of the rep's own closing volume (won + lost deals), surely below
+    ``thin_pipeline_ratio`` x the peers' (log-normal shrinkage, Poisson variance
+    of both counts).
 ``high_discount`` (sellers)
     Net price per unit of the ``discount_measures`` bookings, against the
     company's median price of the same product, surely below ``discount_ratio`` x
@@ -84,6 +86,13 @@ TERRITORY_ROLES = ("AE", "AM", "FIELD")
 """Roles that own territories (their pipeline is judged against its potential)."""
 
 MANAGER_ROLES = ("MANAGER",)
+
+CREATED_CAP_QUANTILE = 0.95
+"""Deals above this quantile of the company's new opportunities count at it in the
+under-worked rate (one very large deal should not decide a rep's rate)."""
+
+ROBUST_DF = 3.0
+"""Degrees of freedom of the heavy-tailed prior of :func:`shrink_log_rate_robust`."""
 
 MIN_TAU2 = 0.04
 """Floor of the between-rep variance of log rates (a spread of about 20% between peers):
@@ -272,6 +281,7 @@ def shrink_log_rate(
     groups: np.ndarray,
     use: np.ndarray,
     members: dict[str, np.ndarray] | None = None,
+    pooled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empirical-Bayes normal-normal shrinkage of log rates towards the peer median.
 
@@ -287,13 +297,18 @@ def shrink_log_rate(
         Rows with a usable value.
     members : dict, optional
         Member rows of each group (default: the rows carrying its label).
+    pooled : bool
+        Estimate one between-rep variance from every group's deviations from its
+        own median (a handful of peers gives a noisy variance; the spread between
+        comparable reps is much the same in every group) instead of one per group.
 
     Returns
     -------
     (ndarray, ndarray, ndarray)
         Posterior mean and standard deviation of the log ratio to the peer median,
         and the peer median (per row). The between-rep variance is estimated per
-        group by the method of moments, ``max(var(log rate) - mean(se2), MIN_TAU2)``.
+        group (or pooled) by the method of moments,
+        ``max(var(log rate) - mean(se2), MIN_TAU2)``.
     """
     n = len(value)
     post_m = np.full(n, np.nan)
@@ -301,6 +316,22 @@ def shrink_log_rate(
     med = np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         lv = np.log(np.where(use & (value > 0), value, np.nan))
+    pooled_tau2: float | None = None
+    if pooled:
+        dev: list[np.ndarray] = []
+        noise: list[np.ndarray] = []
+        for g in np.unique(groups):
+            sel = groups == g
+            ok = sel & use & np.isfinite(lv)
+            if ok.sum() >= 2:
+                dev.append(lv[ok] - np.median(lv[ok]))
+                noise.append(se2[ok])
+        if dev:
+            d = np.concatenate(dev)
+            k = max(len(d) - len(dev), 1)
+            pooled_tau2 = max(
+                float(np.sum(d**2) / k) - float(np.mean(np.concatenate(noise))), MIN_TAU2
+            )
     for g in np.unique(groups):
         sel = groups == g
         pool = members.get(str(g), sel) if members is not None else sel
@@ -309,12 +340,92 @@ def shrink_log_rate(
             continue
         m0 = float(np.median(lv[ok]))
         lr = lv - m0
-        tau2 = max(float(np.var(lr[ok], ddof=1)) - float(np.mean(se2[ok])), MIN_TAU2)
+        tau2 = (
+            pooled_tau2
+            if pooled_tau2 is not None
+            else max(float(np.var(lr[ok], ddof=1)) - float(np.mean(se2[ok])), MIN_TAU2)
+        )
         w = tau2 / (tau2 + se2[sel])
         post_m[sel] = w * lr[sel]
         post_s[sel] = np.sqrt(w * se2[sel])
         med[sel] = np.exp(m0)
     return post_m, post_s, med
+
+
+def shrink_log_rate_robust(
+    value: np.ndarray,
+    se2: np.ndarray,
+    groups: np.ndarray,
+    use: np.ndarray,
+    members: dict[str, np.ndarray] | None,
+    threshold: float,
+    df: float = ROBUST_DF,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shrinkage of log rates towards the peer median under a heavy-tailed prior.
+
+    Most comparable reps are alike and a few differ a lot; a normal prior fitted
+    to the peers' spread pulls those few back to the median (a rep with a third
+    of the peers' pipeline is "shrunk" to two thirds). Here the prior of the log
+    ratio to the peer median is a Student t with ``df`` degrees of freedom whose
+    scale is the robust (median absolute deviation) spread of all groups'
+    deviations from their medians, net of the median sampling variance (at
+    least ``MIN_TAU2``); the likelihood is normal with variance ``se2``; the
+    posterior is evaluated on a grid.
+
+    Parameters
+    ----------
+    value, se2, groups, use, members
+        As :func:`shrink_log_rate`.
+    threshold : float
+        Ratio to the peer median (e.g. 0.5) whose posterior probability of being
+        undershot is returned.
+    df : float
+        Degrees of freedom of the prior (heavier tails when smaller).
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        Posterior mean of the log ratio to the peer median, the posterior
+        probability that the ratio is below ``threshold``, and the peer median.
+    """
+    from scipy import stats
+
+    n = len(value)
+    post_m = np.full(n, np.nan)
+    sure = np.full(n, np.nan)
+    med = np.full(n, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lv = np.log(np.where(use & (value > 0), value, np.nan))
+    lr = np.full(n, np.nan)
+    dev: list[np.ndarray] = []
+    noise: list[np.ndarray] = []
+    for g in np.unique(groups):
+        sel = groups == g
+        pool = members.get(str(g), sel) if members is not None else sel
+        ok = pool & use & np.isfinite(lv)
+        if ok.sum() < 2:
+            continue
+        m0 = float(np.median(lv[ok]))
+        lr[sel] = lv[sel] - m0
+        med[sel] = np.exp(m0)
+        own = sel & use & np.isfinite(lv)
+        dev.append(lv[own] - m0)
+        noise.append(se2[own])
+    if not dev:
+        return post_m, sure, med
+    d = np.concatenate(dev)
+    mad2 = (1.4826 * float(np.median(np.abs(d - np.median(d))))) ** 2
+    tau2 = max(mad2 - float(np.median(np.concatenate(noise))), MIN_TAU2)
+    grid = np.linspace(-5.0, 5.0, 2001)
+    log_prior = stats.t.logpdf(grid, df, scale=np.sqrt(tau2))
+    below = grid < np.log(threshold)
+    for i in np.flatnonzero(np.isfinite(lr) & use & np.isfinite(se2) & (se2 > 0)):
+        lp = log_prior - 0.5 * (lr[i] - grid) ** 2 / se2[i]
+        w = np.exp(lp - lp.max())
+        w /= w.sum()
+        post_m[i] = float(np.sum(w * grid))
+        sure[i] = float(np.sum(w[below]))
+    return post_m, sure, med
 
 
 def shrink_binomial(
@@ -323,6 +434,7 @@ def shrink_binomial(
     groups: np.ndarray,
     use: np.ndarray,
     members: dict[str, np.ndarray] | None = None,
+    max_prior_n: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empirical-Bayes beta-binomial shrinkage of rates (won / closed) towards the peers.
 
@@ -336,6 +448,10 @@ def shrink_binomial(
         Rows with usable counts.
     members : dict, optional
         Member rows of each group (default: the rows carrying its label).
+    max_prior_n : float, optional
+        Cap of the prior's weight in trials (``alpha + beta``): for a rate on which
+        comparable reps are nearly identical, the estimated spread is tiny and
+        would outweigh any rep's own record.
 
     Returns
     -------
@@ -360,6 +476,8 @@ def shrink_binomial(
         var = float(np.var(r, ddof=1)) - float(np.mean(p * (1 - p) / n[ok]))
         var = float(np.clip(var, 0.005 * p * (1 - p), 0.9 * p * (1 - p)))
         s = p * (1 - p) / var - 1.0
+        if max_prior_n is not None:
+            s = min(s, max_prior_n)
         a[sel] = p * s + k[sel]
         b[sel] = (1 - p) * s + (n[sel] - k[sel])
         p0[sel] = p
@@ -468,11 +586,12 @@ def behaviour_evidence(
         Index ``rep_id`` (opportunity owners), columns ``won_quarter_end`` and
         ``won_quarter_start`` (new-business deals won in the last
         ``sandbag_end_days`` of a quarter / the first ``sandbag_start_days`` of
-        one), ``pipeline_cover`` (mean open new-business pipeline at the quarter
-        starts of the look-back divided by the rep's closed (won + lost)
-        new-business value per quarter: quarters of pipeline on hand),
-        ``pipeline_on_hand`` (that mean, currency), ``pipeline_cover_se2`` (sampling
-        variance of its log), ``price_index`` (net amount / (units x the
+        one), ``pipeline_cover`` (open new-business opportunities at the quarter
+        starts of the look-back, on average, divided by the rep's closed (won +
+        lost) new-business opportunities per quarter: quarters of pipeline on hand),
+        ``deals_on_hand`` (that average count), ``pipeline_on_hand`` (their mean
+        value, currency), ``pipeline_cover_se2`` (sampling variance of the log of
+        ``pipeline_cover``), ``price_index`` (net amount / (units x the
         company's median price per unit of the product) over the rep's
         ``discount_measures`` bookings; 1.0 = the usual price), ``price_index_se2``
         and ``priced_bookings``.
@@ -508,33 +627,46 @@ def behaviour_evidence(
             }
         )
         out.index.name = "rep_id"
+        # pipeline created in the look-back, each deal capped at the company's 95th
+        # percentile: one very large deal should not decide a rep's rate
+        made = (created >= look_start).to_numpy() & (created <= cut).to_numpy()
+        if made.any():
+            cap = float(np.quantile(amount[made], CREATED_CAP_QUANTILE))
+            capped = amount[made].clip(upper=cap)
+            c_sum = capped.groupby(owner[made]).sum()
+            c_sq = (capped**2).groupby(owner[made]).sum()
+            out = out.reindex(out.index.union(c_sum.index))
+            out["pipeline_created_capped"] = c_sum.reindex(out.index).fillna(0.0)
+            out["pipeline_created_capped_rel_var"] = _ratio(
+                c_sq.reindex(out.index).fillna(0.0), out["pipeline_created_capped"] ** 2
+            )
         # 2. pipeline on hand at quarter starts (reconstructed: open then, whatever happened)
         q_first, _ = _quarter_bounds(pd.Series([look_start, cut]), fy_start_month)
         snaps = pd.date_range(q_first.iloc[0], cut, freq=pd.DateOffset(months=3))
         snaps = snaps[snaps >= look_start]
-        on_hand = pd.Series(0.0, index=out.index)
-        sq = pd.Series(0.0, index=out.index)
+        times_open = np.zeros(len(new))
         for d in snaps:
-            open_then = (created <= d).to_numpy() & (close > d).to_numpy()
-            a = amount[open_then]
-            g = pd.Series(a.to_numpy(), index=owner[open_then]).groupby(level=0)
-            on_hand = on_hand.add(g.sum(), fill_value=0.0)
-            sq = sq.add((a**2).groupby(owner[open_then]).sum(), fill_value=0.0)
+            times_open += (created <= d).to_numpy() & (close > d).to_numpy()
+        opened = pd.DataFrame({"m": times_open, "v": times_open * amount.to_numpy()}, index=owner)
+        opened = opened[opened["m"] > 0]
+        on_hand_n = opened["m"].groupby(level=0).sum()
+        on_hand_sq = (opened["m"] ** 2).groupby(level=0).sum()
+        on_hand_v = opened["v"].groupby(level=0).sum()
         closed = new["status"].isin(["won", "lost"]).to_numpy() & (close >= look_start).to_numpy()
         closed &= (close <= cut).to_numpy()
-        c_amt = amount[closed]
-        c_sum = c_amt.groupby(owner[closed]).sum()
-        c_sq = (c_amt**2).groupby(owner[closed]).sum()
+        closed_n = pd.Series(1.0, index=owner[closed]).groupby(level=0).sum()
         n_snap = max(len(snaps), 1)
         quarters = cfg.lookback_days / 91.3
-        out = out.reindex(out.index.union(on_hand.index).union(c_sum.index))
-        mean_hand = on_hand.reindex(out.index).fillna(0.0) / n_snap
-        per_q = c_sum.reindex(out.index).fillna(0.0) / quarters
-        out["pipeline_on_hand"] = mean_hand
-        out["pipeline_cover"] = _ratio(mean_hand, per_q)
+        out = out.reindex(out.index.union(on_hand_n.index).union(closed_n.index))
+        hand_n = on_hand_n.reindex(out.index).fillna(0.0)
+        per_q = closed_n.reindex(out.index).fillna(0.0) / quarters
+        out["pipeline_on_hand"] = on_hand_v.reindex(out.index).fillna(0.0) / n_snap
+        out["deals_on_hand"] = hand_n / n_snap
+        out["pipeline_cover"] = _ratio(hand_n / n_snap, per_q)
+        # an opportunity open at m snapshots counts m times: variance sum(m^2) / (sum m)^2
         out["pipeline_cover_se2"] = _ratio(
-            sq.reindex(out.index).fillna(0.0), (mean_hand * n_snap) ** 2
-        ) + _ratio(c_sq.reindex(out.index).fillna(0.0), c_sum.reindex(out.index) ** 2)
+            on_hand_sq.reindex(out.index).fillna(0.0), hand_n**2
+        ) + _ratio(1.0, closed_n.reindex(out.index))
     # 3. price per unit against the company's usual price of the product
     tx = ds.transactions
     if len(tx) and "units" in tx and "opportunity_owner_id" in tx:
@@ -665,13 +797,14 @@ def coaching_flags(
         pot = ev[
             "lookback_potential" if "lookback_potential" in ev else "territory_potential"
         ].to_numpy(dtype=float)
-        created = ev["pipeline_created"].to_numpy(dtype=float)
-        n_opp = ev["opportunities_created"].to_numpy(dtype=float)
-        rel = (
-            ev["pipeline_created_rel_var"].to_numpy(dtype=float)
-            if "pipeline_created_rel_var" in ev
-            else 2.0 / np.maximum(n_opp, 1.0)
+        capped = "pipeline_created_capped" in ev
+        created = ev["pipeline_created_capped" if capped else "pipeline_created"].to_numpy(
+            dtype=float
         )
+        created = np.nan_to_num(created, nan=0.0)
+        n_opp = ev["opportunities_created"].to_numpy(dtype=float)
+        rv = "pipeline_created_capped_rel_var" if capped else "pipeline_created_rel_var"
+        rel = ev[rv].to_numpy(dtype=float) if rv in ev else 2.0 / np.maximum(n_opp, 1.0)
         judged = np.isin(role, TERRITORY_ROLES) & enough & (pot > 0)
         rate = _ratio(created, pot * months / 12.0)  # pipeline per unit potential per year
         # no opportunity at all: half an opportunity's worth, with the variance of one
@@ -679,8 +812,9 @@ def coaching_flags(
         med_amt = float(np.nanmedian(_ratio(created, n_opp))) if (n_opp > 0).any() else 1.0
         rate = np.where(judged & (created <= 0), _ratio(0.5 * med_amt, pot * months / 12.0), rate)
         groups, members = peer_groups(ev, judged, cfg)
-        pm, ps, _ = shrink_log_rate(rate, se2, groups, judged, members)
-        sure = stats.norm.cdf((np.log(cfg.under_worked_ratio) - pm) / np.maximum(ps, 1e-9))
+        pm, sure, _ = shrink_log_rate_robust(
+            rate, se2, groups, judged, members, cfg.under_worked_ratio
+        )
         peers = _peer_stats(rate * 1000.0, groups, members, judged)
         m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
         reasons = [
@@ -758,7 +892,9 @@ def coaching_flags(
         n_qe = k_start + ev["won_quarter_end"].fillna(0).to_numpy(dtype=float)
         judged = np.isin(role, SELLER_ROLES) & enough & (n_qe >= cfg.min_closed_deals)
         groups, members = peer_groups(ev, judged, cfg)
-        a, b, p0 = shrink_binomial(k_start, n_qe, groups, judged, members)
+        a, b, p0 = shrink_binomial(
+            k_start, n_qe, groups, judged, members, max_prior_n=cfg.sandbag_prior_deals
+        )
         odds0 = p0 / (1 - p0)
         thr = cfg.sandbag_odds_ratio * odds0 / (1 + cfg.sandbag_odds_ratio * odds0)
         with np.errstate(invalid="ignore"):
@@ -794,15 +930,18 @@ def coaching_flags(
             & np.isfinite(se2c)
         )
         groups, members = peer_groups(ev, judged, cfg)
-        pm, ps, _ = shrink_log_rate(cover, np.nan_to_num(se2c, nan=1.0), groups, judged, members)
-        sure = stats.norm.cdf((np.log(cfg.thin_pipeline_ratio) - pm) / np.maximum(ps, 1e-9))
+        pm, sure, _ = shrink_log_rate_robust(
+            cover, np.nan_to_num(se2c, nan=1.0), groups, judged, members, cfg.thin_pipeline_ratio
+        )
         peers = _peer_stats(cover, groups, members, judged)
         hand = ev["pipeline_on_hand"].to_numpy(dtype=float) if "pipeline_on_hand" in ev else cover
+        deals = ev["deals_on_hand"].to_numpy(dtype=float) if "deals_on_hand" in ev else cover
         m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
         reasons = [
-            f"Chronic thin pipeline: {_money(hand[i])} of new-business pipeline on hand on "
-            f"average at the quarter starts of the look-back, {cover[i]:.2f} quarters of the "
-            f"rep's own closing volume; peers ({groups[i]}) {peers['low'].iloc[i]:.2f}-"
+            f"Chronic thin pipeline: {deals[i]:.1f} open new-business deals "
+            f"({_money(hand[i])}) on hand on average at the quarter starts of the look-back, "
+            f"{cover[i]:.2f} quarters of the rep's own closing volume; peers ({groups[i]}) "
+            f"{peers['low'].iloc[i]:.2f}-"
             f"{peers['high'].iloc[i]:.2f} (median {peers['median'].iloc[i]:.2f}); "
             f"{sure[i]:.0%} sure it is below {cfg.thin_pipeline_ratio:.0%} of the peers'."
             if m[i]
@@ -833,8 +972,9 @@ def coaching_flags(
             & (nb_ >= cfg.min_closed_deals / 2)
         )
         groups, members = peer_groups(ev, judged, cfg)
-        pm, ps, _ = shrink_log_rate(pidx, np.nan_to_num(se2p, nan=1.0), groups, judged, members)
-        sure = stats.norm.cdf((np.log(cfg.discount_ratio) - pm) / np.maximum(ps, 1e-9))
+        pm, sure, _ = shrink_log_rate_robust(
+            pidx, np.nan_to_num(se2p, nan=1.0), groups, judged, members, cfg.discount_ratio
+        )
         peers = _peer_stats(pidx, groups, members, judged)
         m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
         reasons = [
