@@ -34,6 +34,7 @@ from spm_model.data.periods import PeriodSpan
 from spm_model.errors import SpmError
 from spm_model.plans import PeriodOutcome, Plan, accumulate_inputs
 from spm_model.plans.money import ZERO, round_cents
+from spm_model.progress import Progress, make_bar
 
 LINE_COLUMNS = [
     "rep_id",
@@ -368,7 +369,7 @@ def calculate(
     credits: CreditingResult | None = None,
     reps: Sequence[str] | None = None,
     ti_source: TISource = "auto",
-    progress: bool = False,
+    progress: Progress = False,
     workers: int = 1,
 ) -> CalcResult:
     """Compute every rep's exact statement for ``period``.
@@ -392,8 +393,9 @@ def calculate(
     ti_source : {"auto", "rep", "plan_mix", "plan"}
         Source of the annual target incentive (see
         :func:`spm_model.calc.inputs.annual_target_incentives`).
-    progress : bool
-        Show a progress bar (single process).
+    progress : bool or bar factory
+        Progress over reps (single process): ``True`` for a tqdm bar, or a bar
+        factory (see :mod:`spm_model.progress`).
     workers : int
         Processes for the per-rep exact evaluation (``fork`` start method;
         results are identical to a single process).
@@ -441,7 +443,7 @@ def evaluate_inputs(
     openings: dict[str, Decimal],
     *,
     workers: int = 1,
-    progress: bool = False,
+    progress: Progress = False,
 ) -> CalcResult:
     """Evaluate prepared inputs exactly, rep by rep, into statements.
 
@@ -466,8 +468,8 @@ def evaluate_inputs(
         Draw balance carried into the fiscal year per rep (currency).
     workers : int
         Processes for the per-rep evaluation.
-    progress : bool
-        Show a progress bar (single process).
+    progress : bool or bar factory
+        Progress over reps (single process; see :mod:`spm_model.progress`).
 
     Returns
     -------
@@ -484,15 +486,18 @@ def evaluate_inputs(
             plan, inputs, hires, first_inside, workers, reps_t, openings
         )
     else:
-        it = inputs.reps
-        if progress:
-            from tqdm.auto import tqdm
-
-            it = tqdm(it, desc=f"calc {plan.id} {period}", unit="rep")
-        runs = {
-            r: run_rep(plan, inputs, r, hires.get(r), first_inside, openings.get(r, ZERO))
-            for r in it
-        }
+        bar = make_bar(progress, total=len(inputs.reps), desc=f"{plan.id} {period}", unit="rep")
+        runs = {}
+        try:
+            for r in inputs.reps:
+                runs[r] = run_rep(
+                    plan, inputs, r, hires.get(r), first_inside, openings.get(r, ZERO)
+                )
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
         lines, summary = _tables(plan, inputs, runs, reps_t, first_inside)
     return CalcResult(
         plan, period, inside, lines, summary, inputs, credits, runs, ds, openings=openings
@@ -585,6 +590,7 @@ def calculate_many(
     credits: CreditingResult | None = None,
     workers: int = 1,
     ti_source: TISource = "auto",
+    progress: Progress = False,
 ) -> list[CalcResult]:
     """Statements of several plans for one period, each rep on their own plan.
 
@@ -606,6 +612,8 @@ def calculate_many(
         Processes per plan for the exact evaluation.
     ti_source : {"auto", "rep", "plan_mix", "plan"}
         Source of the target incentive.
+    progress : bool or bar factory
+        Progress over each plan's reps (see :mod:`spm_model.progress`).
 
     Returns
     -------
@@ -620,7 +628,15 @@ def calculate_many(
     for p in plans:
         try:
             out.append(
-                calculate(p, ds, period, credits=credits, workers=workers, ti_source=ti_source)
+                calculate(
+                    p,
+                    ds,
+                    period,
+                    credits=credits,
+                    workers=workers,
+                    ti_source=ti_source,
+                    progress=progress,
+                )
             )
         except SpmDataError as exc:
             if "no rep" in str(exc):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from spm_model.cli.progress import Display, quiet_option
+
 
 def _load(plan: Path, data: Path):
     from spm_model.data import load_dataset
@@ -45,10 +47,10 @@ def register(app: typer.Typer) -> None:
         reps: str | None = typer.Option(
             None, "--reps", help="Comma list of reps (default: reps on the plan)."
         ),
-        progress: bool = typer.Option(False, "--progress", help="Show a progress bar."),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Compute every rep's exact statement for a period; write CSV, Excel and statements."""
-        from spm_model.calc import calculate, calculate_many
+        from spm_model.calc import calculate, calculate_many, credit_dataset
         from spm_model.calc.outputs import FORMATS
         from spm_model.data import load_dataset
         from spm_model.errors import SpmConfigError
@@ -60,29 +62,30 @@ def register(app: typer.Typer) -> None:
             raise SpmConfigError(
                 f"unknown output format(s) {bad}; choose from {', '.join(FORMATS)}"
             )
-        ds = load_dataset(data)
-        if plan.is_dir():
-            files = sorted([*plan.glob("*.yaml"), *plan.glob("*.yml")])
-            if not files:
-                raise SpmConfigError(f"no plan files (*.yaml) in {plan}")
-            if reps:
-                raise SpmConfigError("--reps needs a single --plan file")
-            results = calculate_many([load_plan(f) for f in files], ds, period)
-        else:
-            one = load_plan(plan)
-            results = [
-                calculate(
-                    one,
-                    ds,
-                    period,
-                    credits=_company_credits(ds, one, plan),
-                    reps=_reps(reps),
-                    progress=progress,
-                )
-            ]
+        with Display(quiet) as show:
+            with show.step(f"loading {data}"):
+                ds = load_dataset(data)
+            if plan.is_dir():
+                files = sorted([*plan.glob("*.yaml"), *plan.glob("*.yml")])
+                if not files:
+                    raise SpmConfigError(f"no plan files (*.yaml) in {plan}")
+                if reps:
+                    raise SpmConfigError("--reps needs a single --plan file")
+                plans = [load_plan(f) for f in files]
+                with show.step("crediting transactions"):
+                    credits = credit_dataset(ds, plans)
+                results = calculate_many(plans, ds, period, credits=credits, progress=show.bar)
+            else:
+                one = load_plan(plan)
+                with show.step("crediting transactions"):
+                    credits = _company_credits(ds, one, plan)
+                results = [
+                    calculate(one, ds, period, credits=credits, reps=_reps(reps), progress=show.bar)
+                ]
+            with show.step(f"writing {', '.join(fmts)} to {out}"):
+                targets = [res.write(out, fmts) for res in results]
         covered: set[str] = set()
-        for res in results:
-            target = res.write(out, fmts)
+        for res, target in zip(results, targets, strict=True):
             s = res.summary
             covered |= set(s["rep_id"])
             typer.echo(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from spm_model.cli.progress import Display, quiet_option
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -117,6 +119,7 @@ def register(app: typer.Typer) -> None:
             None, "--plans", help="Folder of plan YAML files for the payout estimate."
         ),
         metric: str = typer.Option("attainment", "--metric", help="Leaderboard metric."),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Write scorecards, coaching flags, drivers, leaderboards and trends for PERIOD.
 
@@ -142,36 +145,44 @@ def register(app: typer.Typer) -> None:
         from spm_model.performance import scorecards as make_scorecards
         from spm_model.performance.scorecard import attainment_panel
 
-        ds = load_dataset(data)
+        show = Display(quiet)
+        with show.step(f"loading {data}"):
+            ds = load_dataset(data)
         plan_dir = plans if plans is not None else Path("templates/plans")
         company_plans = load_plans(plan_dir) if plan_dir.is_dir() else None
         pdata = PerformanceData(ds, plans=company_plans)
         try:
             span = pdata.span(period)
         except ValueError as exc:
+            show.close()
             raise SpmConfigError(f"--period: {exc}") from exc
-        card = make_scorecards(pdata, span.label, as_of=as_of)
+        with show, show.step("crediting and scorecards"):
+            card = make_scorecards(pdata, span.label, as_of=as_of)
         if card.empty:
             raise SpmConfigError(f"no active reps in {span.label}")
         if metric not in card:
             raise SpmConfigError(f"--metric: unknown scorecard column {metric!r}")
-        panel = attainment_panel(pdata, span.freq)
-        evidence = evidence_scorecard(pdata, span.label, as_of=as_of)
-        flags = coaching_flags(card, panel, ds.reps, evidence=evidence)
-        drivers = attainment_drivers(pdata, span.freq)
-        payouts = estimated_payouts(pdata, card) if company_plans else None
-        prev_start = pd.Timestamp(span.start) - pd.Timedelta(days=1)
-        prev = panel[panel["end"] == prev_start]
-        boards = pd.concat(
-            [
-                leaderboard(card, by, metric, prev, payouts).assign(level=by)
-                for by in ("company", "region", "team")
-            ],
-            ignore_index=True,
-        )
-        trend = trends(pdata, "region", span.freq)
-        trend_role = trends(pdata, "role", span.freq)
-
+        with show:
+            with show.step("coaching flags against peers"):
+                panel = attainment_panel(pdata, span.freq)
+                evidence = evidence_scorecard(pdata, span.label, as_of=as_of)
+                flags = coaching_flags(card, panel, ds.reps, evidence=evidence)
+            with show.step("drivers of attainment"):
+                drivers = attainment_drivers(pdata, span.freq)
+            with show.step("payouts at current attainment (exact statements)"):
+                payouts = estimated_payouts(pdata, card) if company_plans else None
+            with show.step("leaderboards and trends"):
+                prev_start = pd.Timestamp(span.start) - pd.Timedelta(days=1)
+                prev = panel[panel["end"] == prev_start]
+                boards = pd.concat(
+                    [
+                        leaderboard(card, by, metric, prev, payouts).assign(level=by)
+                        for by in ("company", "region", "team")
+                    ],
+                    ignore_index=True,
+                )
+                trend = trends(pdata, "region", span.freq)
+                trend_role = trends(pdata, "role", span.freq)
         out.mkdir(parents=True, exist_ok=True)
         files = {
             "scorecards.csv": card,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from spm_model.cli.progress import Display, quiet_option
+
 
 def _parameter_pairs(args: list[str]) -> list[tuple[str, str]]:
     """Pairs from ``-p NAME VALUE`` / ``--parameter NAME VALUE`` in the extra arguments."""
@@ -24,6 +26,17 @@ def _parameter_pairs(args: list[str]) -> list[tuple[str, str]]:
                 f"unexpected argument {args[i]!r} (parameters are given as -p NAME VALUE)"
             )
     return pairs
+
+
+def _show_progress(progress: bool | None, quiet: bool) -> bool:
+    """Progress on when asked, off when quiet, else when stderr is a terminal."""
+    if quiet:
+        return False
+    if progress is not None:
+        return progress
+    import sys
+
+    return sys.stderr.isatty()
 
 
 def register(app: typer.Typer) -> None:
@@ -49,9 +62,12 @@ def register(app: typer.Typer) -> None:
             min=0,
             help="Seconds a cell may run before the run fails naming it (0: no limit).",
         ),
-        progress: bool = typer.Option(
-            True, "--progress/--no-progress", help="Per-cell progress bar."
+        progress: bool | None = typer.Option(
+            None,
+            "--progress/--no-progress",
+            help="Per-cell progress bar (default: when stderr is a terminal).",
         ),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Execute a notebook with checked parameters and render its HTML report (code hidden).
 
@@ -78,7 +94,7 @@ def register(app: typer.Typer) -> None:
             params[key] = parse_cli_value(value)
         result = run_notebook(
             notebook, out, params, name=name, html=html, show_code=show_code,
-            timeout=timeout, progress_bar=progress,
+            timeout=timeout, progress_bar=_show_progress(progress, quiet),
         )  # fmt: skip
         typer.echo(f"executed notebook: {result.files['notebook']}")
         if "html" in result.files:
@@ -114,7 +130,12 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, "--out", "-o", help="Output folder (overrides 'out')."
         ),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+        progress: bool | None = typer.Option(
+            None,
+            "--progress/--no-progress",
+            help="Progress bar over runs (default: when stderr is a terminal).",
+        ),
+        quiet: bool = quiet_option(),
         timeout: float | None = typer.Option(
             None,
             "--cell-timeout",
@@ -126,10 +147,11 @@ def register(app: typer.Typer) -> None:
         """Run a notebook over a grid or list of parameter sets; exit 1 if any run failed."""
         from spm_model.runner import run_batch
 
-        result = run_batch(
-            batch_file, out_dir=out, resume=resume, workers=workers, dask_address=dask,
-            progress=progress, timeout=timeout,
-        )  # fmt: skip
+        with Display(quiet=not _show_progress(progress, quiet)) as show:
+            result = run_batch(
+                batch_file, out_dir=out, resume=resume, workers=workers, dask_address=dask,
+                progress=show.bar if show.enabled else bool(progress), timeout=timeout,
+            )  # fmt: skip
         typer.echo(result.summary())
         if not result.ok:
             raise typer.Exit(1)

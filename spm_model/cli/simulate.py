@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from spm_model.cli.progress import Display, quiet_option
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -137,6 +139,7 @@ def register(app: typer.Typer) -> None:
         tol: float | None = typer.Option(None, help="Run until relative MCSE of mean cost <= tol."),
         scheduler: str | None = typer.Option(None, help="Dask scheduler address (else local)."),
         plots: bool = typer.Option(True, help="Write PNG plots with --out."),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Simulate what the plan(s) will cost for the reps of the first plan, and the risk."""
         from spm_model.calc import credit_dataset
@@ -146,24 +149,32 @@ def register(app: typer.Typer) -> None:
         from spm_model.simulate import sensitivity as tornado
         from spm_model.simulate import simulate as run
 
-        plans = [load_plan(p) for p in plan]
-        ds = load_dataset(data)
-        credits = credit_dataset(ds, _company_plans(plans, plan[0].parent, plan_dir))
-        if quotas is not None:
-            ds = with_quotas(ds, read_quotas(quotas), source=str(quotas))
-        model = from_dataset(ds, plans[0], horizon=horizon, family=family, credits=credits)
-        res = run(
-            model,
-            plans,
-            scenarios,
-            seed=seed,
-            budget=budget,
-            chunk_size=chunk_size,
-            tol=tol,
-            backend="dask" if scheduler else "local",
-            scheduler=scheduler,
-            progress=False,
-        )
+        with Display(quiet) as show:
+            plans = [load_plan(p) for p in plan]
+            with show.step(f"loading {data}"):
+                ds = load_dataset(data)
+            if quotas is not None:
+                ds = with_quotas(ds, read_quotas(quotas), source=str(quotas))
+            with show.step("crediting transactions"):
+                credits = credit_dataset(ds, _company_plans(plans, plan[0].parent, plan_dir))
+            with show.step("fitting the scenario model to the history"):
+                model = from_dataset(ds, plans[0], horizon=horizon, family=family, credits=credits)
+            res = run(
+                model,
+                plans,
+                scenarios,
+                seed=seed,
+                budget=budget,
+                chunk_size=chunk_size,
+                tol=tol,
+                backend="dask" if scheduler else "local",
+                scheduler=scheduler,
+                progress=show.bar,
+            )
+            table = None
+            if sensitivity:
+                with show.step(f"sensitivity of {plans[0].id} ({sensitivity_scenarios:,} per run)"):
+                    table = tornado(model, plans[0], seed=seed, n_scenarios=sensitivity_scenarios)
         typer.echo(res.text())
         projected = model.info.get("quota_projected") or []
         if projected:
@@ -171,9 +182,7 @@ def register(app: typer.Typer) -> None:
                 f"\nnote: quotas of some reps for {', '.join(projected)} projected from the "
                 "same period of the previous fiscal year (not in the quotas table)"
             )
-        table = None
-        if sensitivity:
-            table = tornado(model, plans[0], seed=seed, n_scenarios=sensitivity_scenarios)
+        if table is not None:
             typer.echo(
                 f"\nSensitivity of {plans[0].id} mean cost "
                 f"({sensitivity_scenarios:,} scenarios per run, seed {seed}):"

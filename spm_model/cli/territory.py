@@ -17,11 +17,13 @@ the metrics, per-territory table and a before/after map beside ``--out``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from spm_model.cli.progress import Display, quiet_option
 
 
 def register(app: typer.Typer) -> None:
@@ -125,6 +127,7 @@ def register(app: typer.Typer) -> None:
         plot: Path | None = typer.Option(
             None, help="Before/after map (PNG); default <out>_map.png when units have locations."
         ),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Design or rebalance territories: balanced measures, short travel, few moves.
 
@@ -162,40 +165,66 @@ def register(app: typer.Typer) -> None:
             gap=gap,
             seed=seed,
             distance_unit=distance_unit,
+            show=Display(quiet),
         )
-        if data is not None:
-            for flag, val in (("--territories", territories), ("--districts", districts)):
-                if val is not None:
-                    raise SpmConfigError(f"{flag} goes with --units, not --data")
-            _run_dataset(
-                data,
-                out,
-                opts,
-                distance,
-                locks,
-                adjacency,
-                contiguity,
-                scope,
-                as_of,
-                effective_date,
-                frontier,
-                plot,
-            )
-        else:
-            assert units is not None
-            _run_units(
-                units,
-                out,
-                opts,
-                territories,
-                districts,
-                distance,
-                locks,
-                adjacency,
-                contiguity,
-                frontier,
-                plot,
-            )
+        with opts.show:
+            _run(data, units, out, opts, territories, districts, distance, locks, adjacency,
+                 contiguity, scope, as_of, effective_date, frontier, plot)  # fmt: skip
+
+
+def _run(
+    data: Path | None,
+    units: Path | None,
+    out: Path,
+    opts: _Options,
+    territories: Path | None,
+    districts: int | None,
+    distance: Path | None,
+    locks: Path | None,
+    adjacency: Path | None,
+    contiguity: bool,
+    scope: str,
+    as_of: str | None,
+    effective_date: str | None,
+    frontier: int | None,
+    plot: Path | None,
+) -> None:
+    """Run the command on a dataset (``--data``) or a units table (``--units``)."""
+    from spm_model.errors import SpmConfigError
+
+    if data is not None:
+        for flag, val in (("--territories", territories), ("--districts", districts)):
+            if val is not None:
+                raise SpmConfigError(f"{flag} goes with --units, not --data")
+        _run_dataset(
+            data,
+            out,
+            opts,
+            distance,
+            locks,
+            adjacency,
+            contiguity,
+            scope,
+            as_of,
+            effective_date,
+            frontier,
+            plot,
+        )
+    else:
+        assert units is not None
+        _run_units(
+            units,
+            out,
+            opts,
+            territories,
+            districts,
+            distance,
+            locks,
+            adjacency,
+            contiguity,
+            frontier,
+            plot,
+        )
 
 
 @dataclass
@@ -212,6 +241,7 @@ class _Options:
     gap: float
     seed: int
     distance_unit: str | None
+    show: Display = field(default_factory=lambda: Display(quiet=True))
 
     def problem_kwargs(self) -> dict[str, Any]:
         return {
@@ -261,8 +291,10 @@ def _solve_all(problems: dict[str, Any], opts: _Options) -> dict[str, Any]:
     errors: dict[str, str] = {}
     unproven = False
     for name, p in problems.items():
+        label = "solving" if len(problems) == 1 else f"solving region {name}"
         try:
-            results[name] = opts.solve(p)
+            with opts.show.step(label):
+                results[name] = opts.solve(p)
         except InfeasibleAlignment as exc:
             errors[name] = str(exc)
         except AlignmentNotFound as exc:
@@ -430,16 +462,26 @@ def _write_frontier(
 
     frames = []
     for name, p in problems.items():
-        base = p.replace(disruption_weight=0.0, max_moved=None)
-        free = opts.solve(base)
-        m = alignment_metrics(base.compile(), free.assign)
-        c = base.compile()
-        key = "accounts_moved_pct" if c.moved_basis == "accounts" else f"{c.moved_basis}_moved_pct"
-        top = max(m.get(key, 0.0) / 100, 1e-6)
-        budgets = [float(b) for b in np.linspace(0.0, top, n)]
-        df = tradeoff_frontier(
-            base, budgets=budgets, time_limit=opts.time_limit, method=opts.method, seed=opts.seed
-        )
+        where = "" if len(problems) == 1 else f" of region {name}"
+        with opts.show.step(f"frontier{where}: {n} move budgets"):
+            base = p.replace(disruption_weight=0.0, max_moved=None)
+            free = opts.solve(base)
+            m = alignment_metrics(base.compile(), free.assign)
+            c = base.compile()
+            key = (
+                "accounts_moved_pct"
+                if c.moved_basis == "accounts"
+                else f"{c.moved_basis}_moved_pct"
+            )
+            top = max(m.get(key, 0.0) / 100, 1e-6)
+            budgets = [float(b) for b in np.linspace(0.0, top, n)]
+            df = tradeoff_frontier(
+                base,
+                budgets=budgets,
+                time_limit=opts.time_limit,
+                method=opts.method,
+                seed=opts.seed,
+            )
         df.insert(0, "scope", name)
         frames.append(df)
     fr = pd.concat(frames, ignore_index=True)
@@ -490,18 +532,19 @@ def _run_districts(
             "--districts designs from scratch: disruption and --max-moved need a current "
             "alignment and --territories"
         )
-    d = design_districts(
-        u,
-        k,
-        measures=opts.measures,
-        tolerance=opts.tolerance,
-        adjacency=adj,
-        objective="travel" if w.get("compactness_weight", 0) == 0 else "compactness",
-        time_limit=opts.time_limit,
-        seed=opts.seed,
-        source=str(units_path),
-        distance_unit=opts.distance_unit,
-    )
+    with opts.show.step(f"designing {k} districts"):
+        d = design_districts(
+            u,
+            k,
+            measures=opts.measures,
+            tolerance=opts.tolerance,
+            adjacency=adj,
+            objective="travel" if w.get("compactness_weight", 0) == 0 else "compactness",
+            time_limit=opts.time_limit,
+            seed=opts.seed,
+            source=str(units_path),
+            distance_unit=opts.distance_unit,
+        )
     r = d.result
     _write_unit_outputs(out, {"all": r}, plot)
     _write_csv(_sibling(out, "_centres.csv"), d.centres)
@@ -528,7 +571,8 @@ def _run_dataset(
     from spm_model.territory.dataset import OWNER_ROLES, DatasetAlignment, problem_from_dataset
     from spm_model.territory.readers import read_distance, read_locks
 
-    ds = load_dataset(data)
+    with opts.show.step(f"loading {data}"):
+        ds = load_dataset(data)
     as_of_ts = pd.Timestamp(as_of if as_of is not None else ds.as_of)
     kw = opts.problem_kwargs()
     if distance is not None:
@@ -544,11 +588,12 @@ def _run_dataset(
         reps = ds.reps
         names = sorted(set(reps.loc[reps["role"].isin(list(OWNER_ROLES)), "region"]))
     problems = {}
-    for reg in names:
-        # locks outside a region's accounts are ignored there; unknown accounts are errors
-        problems[reg or "all"] = problem_from_dataset(
-            ds, as_of=as_of_ts, region=reg, locked=locked, adjacency=adj, **kw
-        )
+    with opts.show.step("building the problem of each region"):
+        for reg in names:
+            # locks outside a region's accounts are ignored there; unknown accounts are errors
+            problems[reg or "all"] = problem_from_dataset(
+                ds, as_of=as_of_ts, region=reg, locked=locked, adjacency=adj, **kw
+            )
     results = _solve_all(problems, opts)
     res = DatasetAlignment(results=results, as_of=as_of_ts, scope=scope)
     table = res.assignments(ds, effective_date)

@@ -45,6 +45,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spm_model.errors import SpmConfigError
+from spm_model.progress import Progress, make_bar
 from spm_model.runner.execute import (
     DEFAULT_CELL_TIMEOUT,
     RunFailure,
@@ -399,7 +400,7 @@ def run_batch(
     resume: bool = False,
     workers: int | None = None,
     dask_address: str | None = None,
-    progress: bool = True,
+    progress: Progress = True,
     timeout: float | None = None,
 ) -> BatchResult:
     """Run a batch; failures are isolated and reported, never raised.
@@ -419,8 +420,9 @@ def run_batch(
         Run on a Dask cluster (scheduler address such as ``tcp://host:8786``,
         or ``local`` for a local cluster of ``workers`` processes). Workers need
         spm_model installed and the same file system.
-    progress : bool
-        Show a progress bar (tqdm) over runs.
+    progress : bool or bar factory
+        Progress over runs: ``True`` for a tqdm bar, or a bar factory (see
+        :mod:`spm_model.progress`).
     timeout : float, optional
         Per-cell timeout in seconds (default: the batch's ``timeout``, 600 s;
         0 for no limit). A cell running longer fails its run, naming the cell.
@@ -478,11 +480,9 @@ def run_batch(
         )
 
     result = BatchResult(out_dir=out)
-    bar = None
-    if progress and tasks:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc=f"batch {notebook.stem}", unit="run")
+    bar = make_bar(
+        progress if tasks else False, total=len(tasks), desc=f"batch {notebook.stem}", unit="run"
+    )
     failures = 0
 
     def on_done(res: RunResult) -> None:
@@ -490,7 +490,8 @@ def run_batch(
         results[res.run_id] = res
         failures += res.status == "failed"
         if bar is not None:
-            bar.set_postfix(failed=failures, refresh=False)
+            if failures and hasattr(bar, "set_postfix"):
+                bar.set_postfix(failed=failures, refresh=False)
             bar.update(1)
 
     try:

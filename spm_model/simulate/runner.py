@@ -18,6 +18,7 @@ import numpy as np
 
 from spm_model.errors import SpmConfigError
 from spm_model.plans import Plan, load_plan
+from spm_model.progress import Progress, make_bar
 from spm_model.simulate.engine import (
     REP_DETAIL_ELEMENTS,
     SCENARIO_BLOCK,
@@ -158,7 +159,7 @@ def simulate(
     tol: float | None = None,
     max_scenarios: int | None = None,
     check_every: int = 1_000,
-    progress: bool = False,
+    progress: Progress = False,
     levels: tuple[float, float, float] | None = None,
     measure: str | None = None,
     detail_scenarios: int | None = None,
@@ -193,8 +194,9 @@ def simulate(
         Convergence check interval (scenarios); with ``tol`` every chunk is
         ``check_every`` scenarios, so the stopping point never depends on
         ``chunk_size``.
-    progress : bool
-        Show a progress bar (tqdm).
+    progress : bool or bar factory
+        Progress over scenarios: ``True`` for a tqdm bar, or a bar factory
+        (see :mod:`spm_model.progress`).
     levels : tuple of float, optional
         Threshold, target and excellence attainment (fractions); default from
         the first plan's labelled curve points (see :func:`default_levels`).
@@ -235,11 +237,9 @@ def simulate(
     t0 = time.perf_counter()
     runner = _Backend(backend, model, contexts, settings, int(seed), scheduler, client, n_workers)
     outputs: list[ChunkOutput] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_scenarios if tol is None else limit, unit="scenario", desc="simulate")
+    bar = make_bar(
+        progress, total=n_scenarios if tol is None else limit, desc="simulate", unit="scenario"
+    )
     converged: bool | None = None
     try:
         if tol is None:
