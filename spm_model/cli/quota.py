@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from spm_model.cli.progress import Display, quiet_option
+
 
 def _parse_mapping(text: str, what: str) -> float | dict[str, float]:
     """``"4e7"`` -> 4e7; ``"new_business=4e7,renewal=2e7"`` -> mapping."""
@@ -81,6 +83,7 @@ def register(app: typer.Typer) -> None:
             "out, role mix taken out), the per-rep diagnostics beside it (<name>_reps.csv) "
             "and a plot (<name>.png).",
         ),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Set quotas for a fiscal year and write the canonical quotas table (atomically)."""
         import pandas as pd
@@ -111,11 +114,14 @@ def register(app: typer.Typer) -> None:
             )
         if out.suffix.lower() not in (".csv", ".parquet"):
             raise SpmConfigError(f"--out must end in .csv or .parquet, got {out}")
-        ds = load_dataset(data)
         opts: dict[str, Any] = {} if cutoff is None else {"cutoff": cutoff}
-        res = set_quotas(
-            ds, year, spec, target=tgt, measure=measure, over_assign=oa, freq=freq, **opts
-        )
+        with Display(quiet) as show:
+            with show.step(f"loading {data}"):
+                ds = load_dataset(data)
+            with show.step(f"crediting the history and setting FY{year} quotas ({method})"):
+                res = set_quotas(
+                    ds, year, spec, target=tgt, measure=measure, over_assign=oa, freq=freq, **opts
+                )
         if not res.reconciles:  # pragma: no cover - guarded by construction and tests
             raise SpmConfigError("allocation does not reconcile; nothing written")
         if out.suffix.lower() == ".csv":
@@ -136,7 +142,8 @@ def register(app: typer.Typer) -> None:
             from spm_model.data.io import atomic_path
             from spm_model.quota import fairness_report
 
-            fr = fairness_report(res)
+            with Display(quiet) as show, show.step("fairness by region and team"):
+                fr = fairness_report(res)
             groups = fr.groups if fr.groups is not None else pd.DataFrame()
             atomic_write_text(fairness_out, groups.to_csv(index=False, lineterminator="\n"))
             reps_path = fairness_out.with_name(fairness_out.stem + "_reps.csv")
@@ -188,6 +195,7 @@ def register(app: typer.Typer) -> None:
             "--over-assign",
             help="Total over-assignment above --target (0.1 = 10%); per-level pairs compound.",
         ),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Backtest every quota method on a held-out fiscal year and print the table.
 
@@ -218,7 +226,8 @@ def register(app: typer.Typer) -> None:
             year = y
         methods = dict(DEFAULT_METHODS)
         methods["probabilistic"] = {"method": "probabilistic", "aim": aim}
-        res = backtest(ds, year, methods, target=tgt, measure=measure, over_assign=oa)
+        with Display(quiet) as show, show.step(f"backtesting {len(methods)} methods on FY{year}"):
+            res = backtest(ds, year, methods, target=tgt, measure=measure, over_assign=oa)
         pd.set_option("display.width", 200)
         typer.echo(f"Backtest: quotas from data to the end of FY{year - 1}, scored on FY{year}")
         typer.echo(res.table.round(3).to_string(index=False))
