@@ -135,6 +135,15 @@ class FlagConfig(BaseModel):
             "peers' is an under-worked territory."
         ),
     )
+    severe_under_worked_ratio: float = Field(
+        0.5,
+        description=(
+            "Pipeline created per unit of territory potential surely below this multiple of "
+            "the peers' is an under-worked territory whatever the effort; between it and "
+            "``under_worked_ratio`` only when the rep's prospecting is not low too (the rate "
+            "per prospecting touch is surely below ``under_worked_ratio`` x the peers')."
+        ),
+    )
     high_activity_ratio: float = Field(
         1.2,
         description="Prospecting touches per month at least this multiple of the peers' is busy.",
@@ -196,6 +205,14 @@ class FlagConfig(BaseModel):
         description=(
             "From this elapsed share on, the pipeline flag looks at next period's pipeline "
             "against next period's quota (the current period has no time left to close deals)."
+        ),
+    )
+    ramp_exclude_months: float = Field(
+        6.0,
+        ge=0.0,
+        description=(
+            "Months after hire left out of the under-worked rate (a new rep's pipeline is "
+            "still building); a rep needs ``min_months`` after them to be judged."
         ),
     )
     sandbag_end_days: int = Field(

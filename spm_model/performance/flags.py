@@ -551,7 +551,62 @@ def evidence_scorecard(
         pdata.ds, pd.Timestamp(card["as_of"].iloc[0]), cfg, pdata.fy_start_month
     )
     extra = extra.reindex(card["rep_id"]).reset_index(drop=True)
-    return pd.concat([card.reset_index(drop=True), extra], axis=1)
+    card = pd.concat([card.reset_index(drop=True), extra], axis=1)
+    return _settled_territory_rate(pdata, card, cfg)
+
+
+def _settled_territory_rate(pdata: Any, card: pd.DataFrame, cfg: FlagConfig) -> pd.DataFrame:
+    """Add the under-worked evidence over the look-back after each rep's ramp-up.
+
+    The first ``cfg.ramp_exclude_months`` after hire are left out (a new rep's
+    pipeline is still building): ``settled_months``, ``settled_potential`` (mean
+    territory potential at 91-day snapshots in that window, currency per year),
+    ``settled_created`` (new-business pipeline created in it, each deal capped at
+    the company's :data:`CREATED_CAP_QUANTILE`) and ``settled_created_rel_var``.
+    """
+    ds = pdata.ds
+    cut = pd.Timestamp(card["as_of"].iloc[0]).normalize()
+    look_start = cut - pd.Timedelta(days=cfg.lookback_days - 1)
+    settle = pd.to_datetime(card["hire_date"]) + pd.DateOffset(
+        days=round(cfg.ramp_exclude_months * 30.44)
+    )
+    begin = settle.where(settle > look_start, look_start)
+    months = ((cut - begin).dt.days + 1).clip(lower=0) / (365.25 / 12)
+    snaps = pd.date_range(end=cut, periods=max(1, round(cfg.lookback_days / 91)), freq="91D")
+    pots = np.column_stack(
+        [card["rep_id"].map(pdata.territory_potential(d)).fillna(0.0).to_numpy() for d in snaps]
+    )
+    inside = np.column_stack([(begin <= d).to_numpy() for d in snaps])
+    with np.errstate(invalid="ignore"):
+        pot = np.where(
+            inside.any(axis=1),
+            np.nansum(np.where(inside, pots, 0.0), axis=1) / np.maximum(inside.sum(axis=1), 1),
+            card["rep_id"].map(pdata.territory_potential(cut)).fillna(0.0).to_numpy(),
+        )
+    opp = ds.opportunities
+    prod = ds.products.set_index("product_id")["measure"] if "products" in ds else None
+    renewal = list(ScorecardConfig.model_fields["renewal_measures"].default)
+    measure = opp["product_id"].map(prod) if prod is not None else pd.Series("", opp.index)
+    created = pd.to_datetime(opp["created_date"])
+    new = ~measure.isin(renewal).to_numpy() & (created >= look_start).to_numpy()
+    new &= (created <= cut).to_numpy() & opp["owner_rep_id"].notna().to_numpy()
+    amount = opp["amount"].astype(float)
+    cap = float(np.quantile(amount[new], CREATED_CAP_QUANTILE)) if new.any() else np.inf
+    o = pd.DataFrame(
+        {"rep_id": opp["owner_rep_id"][new], "d": created[new], "a": amount[new].clip(upper=cap)}
+    )
+    o = o.merge(pd.DataFrame({"rep_id": card["rep_id"], "b": begin}), on="rep_id")
+    o = o[o["d"] >= o["b"]]
+    g = o.groupby("rep_id")["a"]
+    total = card["rep_id"].map(g.sum()).fillna(0.0)
+    card["settled_months"] = months.to_numpy()
+    card["settled_potential"] = pot
+    card["settled_created"] = total.to_numpy()
+    card["settled_opportunities"] = card["rep_id"].map(g.size()).fillna(0).to_numpy()
+    card["settled_created_rel_var"] = _ratio(
+        card["rep_id"].map((o["a"] ** 2).groupby(o["rep_id"]).sum()).fillna(0.0), total**2
+    )
+    return card
 
 
 def _quarter_bounds(dates: pd.Series, fy_start_month: int) -> tuple[pd.Series, pd.Series]:
@@ -794,36 +849,84 @@ def coaching_flags(
     if "under_worked_territory" in on and {"pipeline_created", "territory_potential"} <= set(
         ev.columns
     ):
-        pot = ev[
-            "lookback_potential" if "lookback_potential" in ev else "territory_potential"
-        ].to_numpy(dtype=float)
-        capped = "pipeline_created_capped" in ev
-        created = ev["pipeline_created_capped" if capped else "pipeline_created"].to_numpy(
-            dtype=float
-        )
-        created = np.nan_to_num(created, nan=0.0)
-        n_opp = ev["opportunities_created"].to_numpy(dtype=float)
-        rv = "pipeline_created_capped_rel_var" if capped else "pipeline_created_rel_var"
-        rel = ev[rv].to_numpy(dtype=float) if rv in ev else 2.0 / np.maximum(n_opp, 1.0)
-        judged = np.isin(role, TERRITORY_ROLES) & enough & (pot > 0)
-        rate = _ratio(created, pot * months / 12.0)  # pipeline per unit potential per year
+        settled = "settled_created" in ev
+        if settled:  # after the ramp-up, deals capped (see evidence_scorecard)
+            pot = ev["settled_potential"].to_numpy(dtype=float)
+            created = ev["settled_created"].to_numpy(dtype=float)
+            n_opp = ev["settled_opportunities"].to_numpy(dtype=float)
+            rel = ev["settled_created_rel_var"].to_numpy(dtype=float)
+            t_months = ev["settled_months"].to_numpy(dtype=float)
+        else:
+            pot = ev[
+                "lookback_potential" if "lookback_potential" in ev else "territory_potential"
+            ].to_numpy(dtype=float)
+            created = ev["pipeline_created"].to_numpy(dtype=float)
+            n_opp = ev["opportunities_created"].to_numpy(dtype=float)
+            rel = (
+                ev["pipeline_created_rel_var"].to_numpy(dtype=float)
+                if "pipeline_created_rel_var" in ev
+                else 2.0 / np.maximum(n_opp, 1.0)
+            )
+            t_months = months
+        judged = np.isin(role, TERRITORY_ROLES) & (t_months >= cfg.min_months) & (pot > 0)
+        rate = _ratio(created, pot * t_months / 12.0)  # pipeline per unit potential per year
         # no opportunity at all: half an opportunity's worth, with the variance of one
         se2 = np.where(n_opp > 0, np.nan_to_num(rel, nan=1.0), 2.0)
         med_amt = float(np.nanmedian(_ratio(created, n_opp))) if (n_opp > 0).any() else 1.0
-        rate = np.where(judged & (created <= 0), _ratio(0.5 * med_amt, pot * months / 12.0), rate)
+        rate = np.where(judged & (created <= 0), _ratio(0.5 * med_amt, pot * t_months / 12.0), rate)
         groups, members = peer_groups(ev, judged, cfg)
-        pm, sure, _ = shrink_log_rate_robust(
-            rate, se2, groups, judged, members, cfg.under_worked_ratio
+        # (a) far below the peers' rate, whatever the effort
+        pm_raw, sure_raw, _ = shrink_log_rate_robust(
+            rate, se2, groups, judged, members, cfg.severe_under_worked_ratio
         )
+        # (b) below the peers' rate for the rep's prospecting effort (the calls and emails
+        # are made, the territory's potential does not turn into pipeline)
+        touches = (
+            ev["prospecting_touches"].to_numpy(dtype=float)
+            if "prospecting_touches" in ev
+            else ev["prospecting_per_month"].to_numpy(dtype=float) * months
+        )
+        effort = _ratio(touches, months)
+        use_b = judged & (touches > 0)
+        pm_b, sure_b, _ = shrink_log_rate_robust(
+            _ratio(rate, effort),
+            se2 + 1.0 / np.maximum(touches, 1.0),
+            groups,
+            use_b,
+            members,
+            cfg.under_worked_ratio,
+        )
+        pm_r, _, _ = shrink_log_rate_robust(rate, se2, groups, judged, members, 1.0)
+        route_b = use_b & np.isfinite(sure_b) & (sure_b >= cfg.min_sure)
+        route_b &= np.exp(pm_r) < cfg.under_worked_ratio
+        route_a = judged & np.isfinite(sure_raw) & (sure_raw >= cfg.min_sure)
+        m = route_a | route_b
+        sure = np.where(route_a, sure_raw, sure_b)
+        pm = np.where(route_a, pm_raw - np.log(cfg.severe_under_worked_ratio), pm_b)
+        pm = pm + np.log(cfg.under_worked_ratio)
         peers = _peer_stats(rate * 1000.0, groups, members, judged)
-        m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
+        act_peers = _peer_stats(effort, groups, members, use_b)
+
+        def why(i: int) -> str:
+            if route_a[i]:
+                return (
+                    f"{sure_raw[i]:.0%} sure it is below {cfg.severe_under_worked_ratio:.0%} of "
+                    "the peers' rate."
+                )
+            return (
+                f"{sure_b[i]:.0%} sure it is below {cfg.under_worked_ratio:.0%} of the peers' "
+                f"rate for the effort: {effort[i]:.1f} prospecting touches a month (peers "
+                f"{act_peers['median'].iloc[i]:.1f}), yet the territory yields "
+                f"{np.exp(pm_r[i]):.0%} of the peers' pipeline."
+            )
+
         reasons = [
             f"Territory under-worked: created {_money(created[i])} of pipeline in "
-            f"{months[i]:.0f} months on {_money(pot[i])} of territory potential, "
+            f"{t_months[i]:.0f} months{' after ramp-up' if settled else ''} on "
+            f"{_money(pot[i])} of territory potential, "
             f"{rate[i] * 1000:,.0f} per 1,000 of potential a year; peers ({groups[i]}) "
             f"{peers['low'].iloc[i]:,.0f}-{peers['high'].iloc[i]:,.0f} (median "
-            f"{peers['median'].iloc[i]:,.0f}); {sure[i]:.0%} sure it is below "
-            f"{cfg.under_worked_ratio:.0%} of the peers' rate."
+            f"{peers['median'].iloc[i]:,.0f}); {why(i)}"
             if m[i]
             else ""
             for i in range(len(card))
