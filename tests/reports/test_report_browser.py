@@ -209,6 +209,10 @@ def test_report_opens_with_the_summary_and_reads_cleanly(browser, report):
         for what, value in expected.items():
             assert value in joined, f"{what}: {value!r} not in the summary"
         assert "Chance of going over budget".upper() in joined.upper()
+        # next year's cost: the fiscal year of the quota proposal, at the proposed quotas
+        assert figures["comp_cost_year"] == f"FY{figures['quota_year']}"
+        assert f"Comp cost FY{figures['quota_year']}, P50".upper() in joined.upper()
+        assert "at the proposed quotas" in joined
         # the summary comes before every section
         assert text.index("sales compensation report, 2026-Q3") < text.index("1. Data health")
         # plots drawn and tables formatted
