@@ -11,6 +11,13 @@ target_accept 0.8.
     .venv/bin/python benchmarks/bench_forecast.py [--reps 500] [--samplers nutpie,pymc]
     .venv/bin/python benchmarks/bench_forecast.py --model state_space --likelihood auto \
         --reps 50 --months 180 --limit 60 --samplers nutpie     (issue 18: under 60 s)
+    .venv/bin/python benchmarks/bench_forecast.py --data txhousing --model auto \
+        --draws 1000 --tune 1000 --limit 60 --samplers nutpie  (the real 46 x 187 panel, defaults)
+    .venv/bin/python benchmarks/bench_forecast.py --model state_space --reps 500 --months 36 \
+        --limit 120 --samplers nutpie                           (issue 18: under 2 minutes)
+
+Peak memory is the process's maximum resident set size (nutpie's sampler threads
+run inside it).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 import warnings
@@ -42,7 +50,14 @@ def main() -> int:
         default=ForecastConfig.model_fields["likelihood"].default,
         choices=["auto", *LIKELIHOODS],
     )
-    ap.add_argument("--model", default="regression", choices=["regression", "state_space"])
+    ap.add_argument("--model", default="regression", choices=["auto", "regression", "state_space"])
+    ap.add_argument(
+        "--data",
+        default="simulated",
+        choices=["simulated", "txhousing"],
+        help="simulated: --reps x --months from the regression model; txhousing: the real "
+        "Texas housing panel (46 cities x 187 months, gaps included).",
+    )
     ap.add_argument("--limit", type=float, default=120.0, help="Wall-time target, seconds.")
     # 0.8 (PyMC's and nutpie's own default) rather than the forecaster's cautious 0.9: larger
     # steps, and no divergences at this size; the fit still checks and reports them.
@@ -53,17 +68,24 @@ def main() -> int:
     from spm_model.forecast import BookingsForecaster, ConvergenceWarning, simulate_panel
     from spm_model.forecast.config import nutpie_available
 
-    panel, _ = simulate_panel(
-        n_reps=args.reps,
-        n_months=args.months,
-        n_regions=4,
-        teams_per_region=5,
-        seed=args.seed,
-        # the data are simulated from the regression model (the state-space fit takes them too)
-        likelihood="generalized_gamma" if args.likelihood == "auto" else args.likelihood,
-    )
+    if args.data == "txhousing":
+        from spm_model.forecast.datasets import txhousing_panel
+
+        panel = txhousing_panel()
+        args.reps = panel["rep_id"].nunique()
+        args.months = panel["month"].nunique()
+    else:
+        panel, _ = simulate_panel(
+            n_reps=args.reps,
+            n_months=args.months,
+            n_regions=4,
+            teams_per_region=5,
+            seed=args.seed,
+            # data simulated from the regression model (the state-space fit takes them too)
+            likelihood="generalized_gamma" if args.likelihood == "auto" else args.likelihood,
+        )
     print(
-        f"data: {panel['rep_id'].nunique()} reps x {args.months} months = "
+        f"data ({args.data}): {panel['rep_id'].nunique()} reps x {args.months} months = "
         f"{len(panel):,} rep-months, "
         f"{(panel['bookings'] == 0).mean():.1%} zero months; cores={os.cpu_count()}; "
         f"load average {os.getloadavg()[0]:.2f}"
@@ -95,7 +117,8 @@ def main() -> int:
         main = d.main()
         row = {
             "sampler": sampler,
-            "model": args.model,
+            "model": fc.model_kind_,
+            "data": args.data,
             "size": f"{args.reps} x {args.months}",
             "likelihood": args.likelihood,
             "target_accept": args.target_accept,
@@ -108,6 +131,7 @@ def main() -> int:
             "min_ess_bulk_all": round(d.min_ess_bulk),
             "ess_bulk_per_s_main_min": round(float(main["ess_bulk"].min()) / wall, 1),
             "cpu_s_main_process": round(cpu, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "load_avg_after": round(os.getloadavg()[0], 2),
         }
         passed = (

@@ -64,7 +64,9 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         model: str = typer.Option(
-            _DEFAULT["model"], help="Bayesian model: regression or state_space."
+            _DEFAULT["model"],
+            help="Bayesian model: auto (state_space for >= 48 months of history, else "
+            "regression), regression or state_space.",
         ),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
@@ -201,7 +203,9 @@ def register(app: typer.Typer) -> None:
             _DEFAULT["level_drift"], help="Let rep levels drift from year to year."
         ),
         model: str = typer.Option(
-            _DEFAULT["model"], help="Bayesian model: regression or state_space."
+            _DEFAULT["model"],
+            help="Bayesian model: auto (state_space for >= 48 months of history, else "
+            "regression), regression or state_space.",
         ),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Sampler = Literal["auto", "nutpie", "pymc", "advi"]
 Likelihood = Literal["auto", "gamma", "generalized_gamma", "student_t", "normal"]
 
+#: ``model="auto"`` picks the state-space model for histories at least this long (months from
+#: the panel's first month to the cut-off); shorter ones get the regression model.
+AUTO_STATE_SPACE_MONTHS = 48
+
 
 def nutpie_available() -> bool:
     """Whether the nutpie sampler can be imported."""
@@ -53,13 +57,16 @@ class ForecastConfig(BaseModel):
     advi_iterations: int = Field(
         30_000, ge=100, description="Optimisation steps of the 'advi' quick mode."
     )
-    model: Literal["regression", "state_space"] = Field(
-        "regression",
+    model: Literal["auto", "regression", "state_space"] = Field(
+        "auto",
         description=(
-            "'regression': rep effects pooled within team and region, a company trend and "
-            "block-wise level drift (spm_model.forecast.model); 'state_space': each rep's "
-            "level a local linear trend with a damped, pooled drift, integrated out by a "
-            "Kalman filter, so the level follows the data (spm_model.forecast.statespace)."
+            "'state_space': each series' level a local linear trend with a damped, pooled "
+            "drift, integrated out by a Kalman filter, so the level follows booms and busts "
+            "(spm_model.forecast.statespace); 'regression': rep effects pooled within team and "
+            "region, a company trend and block-wise level drift (spm_model.forecast.model), "
+            "validated on a company's short rep histories; 'auto' (default): 'state_space' when "
+            f"the training history spans at least {AUTO_STATE_SPACE_MONTHS} months (and the "
+            "likelihood is 'auto', 'student_t' or 'normal'), else 'regression'."
         ),
     )
     likelihood: Likelihood = Field(
@@ -112,10 +119,31 @@ class ForecastConfig(BaseModel):
             )
         return self
 
-    def resolved_likelihood(self) -> str:
-        """Return the amount likelihood actually used ('auto' resolved for the model)."""
+    def resolved_model(self, n_months: int | None = None) -> Literal["regression", "state_space"]:
+        """Return the model actually used for a history of ``n_months`` ('auto' resolved).
+
+        ``'auto'`` is ``'state_space'`` for at least :data:`AUTO_STATE_SPACE_MONTHS`
+        months of history, ``'regression'`` for shorter histories (or unknown
+        length) and whenever the likelihood is one only the regression model
+        has (``'gamma'``, ``'generalized_gamma'``).
+        """
+        if self.model != "auto":
+            return self.model
+        if self.likelihood in ("gamma", "generalized_gamma"):
+            return "regression"
+        if n_months is not None and n_months >= AUTO_STATE_SPACE_MONTHS:
+            return "state_space"
+        return "regression"
+
+    def resolved_likelihood(self, model: str | None = None) -> str:
+        """Return the amount likelihood used by ``model`` (default: the configured model).
+
+        'auto' is 'student_t' for the state-space model and 'generalized_gamma'
+        for the regression model.
+        """
+        model = self.model if model is None else model
         if self.likelihood == "auto":
-            return "student_t" if self.model == "state_space" else "generalized_gamma"
+            return "student_t" if model == "state_space" else "generalized_gamma"
         return self.likelihood
 
     def resolved_sampler(self) -> Literal["nutpie", "pymc", "advi"]:

@@ -83,12 +83,21 @@ def prepare_panel(
 class BookingsForecaster:
     """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
 
-    The model is described in :mod:`spm_model.forecast.model`: a hurdle for
-    months without bookings, a generalised-gamma model of the amount otherwise
-    (or gamma, Student-t or normal: ``likelihood``), rep effects partially
-    pooled within team and region and drifting from year to year, fiscal
-    seasonality with quarter-end effects, a trend, a tenure ramp and the same
-    month a year earlier as a covariate.
+    Two models (``model``; the default ``"auto"`` picks the state-space model
+    for histories of at least 48 months and the regression model for shorter
+    ones, see :meth:`ForecastConfig.resolved_model`):
+
+    * ``"state_space"`` (:mod:`spm_model.forecast.statespace`): each series'
+      level a local linear trend with a damped, pooled drift, integrated out
+      by a Kalman filter, so the level follows booms and busts; Student-t
+      errors on the log scale, pooled seasonality, a hurdle for months
+      without bookings.
+    * ``"regression"`` (:mod:`spm_model.forecast.model`): a hurdle for months
+      without bookings, a generalised-gamma model of the amount otherwise (or
+      gamma, Student-t or normal: ``likelihood``), rep effects partially
+      pooled within team and region and drifting from year to year, fiscal
+      seasonality with quarter-end effects, a trend, a tenure ramp and the
+      same month a year earlier as a covariate.
 
     Parameters
     ----------
@@ -101,6 +110,10 @@ class BookingsForecaster:
     ----------
     panel_ : DataFrame
         Monthly training panel (see :mod:`spm_model.forecast.panel`).
+    model_kind_ : {"regression", "state_space"}
+        The model fitted (``model="auto"`` resolved for the history's length).
+    likelihood_ : str
+        The amount likelihood fitted (``likelihood="auto"`` resolved).
     design_ : Design
         Index arrays of the training data.
     model_ : pymc.Model
@@ -136,7 +149,8 @@ class BookingsForecaster:
             )
         c = self.config
         return (
-            f"BookingsForecaster(sampler={c.resolved_sampler()!r}, draws={c.draws}, tune={c.tune}, "
+            f"BookingsForecaster(model={getattr(self, 'model_kind_', c.model)!r}, "
+            f"sampler={c.resolved_sampler()!r}, draws={c.draws}, tune={c.tune}, "
             f"chains={c.chains}, likelihood={c.likelihood!r}; {state})"
         )
 
@@ -182,8 +196,9 @@ class BookingsForecaster:
         except ValueError as exc:
             raise SpmDataError(str(exc)) from None
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
-        likelihood = cfg.resolved_likelihood()
-        if cfg.model == "state_space":
+        kind = cfg.resolved_model(len(design.grid_months))
+        likelihood = cfg.resolved_likelihood(kind)
+        if kind == "state_space":
             model = build_ss_model(design, likelihood, use_hurdle, cfg.lag12)
         else:
             model = build_model(
@@ -236,6 +251,8 @@ class BookingsForecaster:
                     idata = pm.sample(cores=cores, **kwargs)
         seconds = time.perf_counter() - t
         self.panel_ = panel
+        self.model_kind_ = kind
+        self.likelihood_ = likelihood
         self.design_: Design = design
         self.model_ = model
         self.idata_ = idata
@@ -254,7 +271,7 @@ class BookingsForecaster:
         return active_reps(self.panel_, self.cutoff_)
 
     def _main_params(self) -> tuple[str, ...]:
-        return SS_MAIN_PARAMS if self.config.model == "state_space" else MAIN_PARAMS
+        return SS_MAIN_PARAMS if self.model_kind_ == "state_space" else MAIN_PARAMS
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "idata_"):
@@ -300,9 +317,9 @@ class BookingsForecaster:
         )
         d = self.design_
         rep_pos = {r: i for i, r in enumerate(d.reps)}
-        likelihood = self.config.resolved_likelihood()
+        likelihood = self.likelihood_
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
-        if self.config.model == "state_space":
+        if self.model_kind_ == "state_space":
             log_amount, logit_ss = forecast_log_amounts(
                 self.posterior(),
                 d,
@@ -376,8 +393,8 @@ class BookingsForecaster:
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
         keep = np.sort(rng.choice(n, size=min(n, max_samples), replace=False))
         p = {k: v[keep] for k, v in p.items()}
-        likelihood = self.config.resolved_likelihood()
-        if self.config.model == "state_space":
+        likelihood = self.likelihood_
+        if self.model_kind_ == "state_space":
             # one-step-ahead replicates: the filter's prediction for each month given the months
             # before it, with the prediction-error variance
             s = self.model_.spm_ss

@@ -205,25 +205,62 @@ def _lgamma(x: float) -> float:
     return math.lgamma(x)
 
 
+def _numba_kernel(student: bool) -> Any:
+    """Return the Op's computation as a numba function of its array inputs (nutpie's backend)."""
+    from pytensor.link.numba.dispatch.basic import numba_njit
+
+    @numba_njit
+    def kalman(e, mask, h, ql, qb, phi, drift, nu, init_level):  # pragma: no cover - numba
+        ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu = kalman_loglik_grad(
+            np.ascontiguousarray(e),
+            np.ascontiguousarray(mask),
+            np.ascontiguousarray(h),
+            np.ascontiguousarray(ql),
+            qb.item(),
+            phi.item(),
+            drift.item(),
+            nu.item(),
+            np.ascontiguousarray(init_level),
+            student,
+        )
+        return (
+            np.array(ll, dtype=np.float64),
+            d_e,
+            d_h,
+            d_ql,
+            np.array(d_qb, dtype=np.float64),
+            np.array(d_phi, dtype=np.float64),
+            np.array(d_drift, dtype=np.float64),
+            np.array(d_nu, dtype=np.float64),
+        )
+
+    return kalman
+
+
 @functools.cache
 def _op_class() -> Any:
     import pytensor.tensor as pt
     from pytensor.graph.basic import Apply
     from pytensor.graph.op import Op
+    from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
     class KalmanLogLik(Op):
-        """``loglik, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu`` of :func:`kalman_loglik_grad`."""
+        """``loglik, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu`` of :func:`kalman_loglik_grad`.
+
+        Inputs ``e, mask, h, ql, qb, phi, drift, nu, init_level``. Registered
+        with PyTensor's numba backend, so nutpie's compiled graph calls the
+        kernel natively (no Python object mode per gradient evaluation).
+        """
 
         __props__ = ("student",)
 
-        def __init__(self, student: bool, init_level: np.ndarray):
+        def __init__(self, student: bool):
             self.student = bool(student)
-            self.init_level = np.asarray(init_level, dtype=float)
 
-        def make_node(self, e, mask, h, ql, qb, phi, drift, nu):
+        def make_node(self, e, mask, h, ql, qb, phi, drift, nu, init_level):
             ins = [
                 pt.as_tensor_variable(x).astype("float64")
-                for x in (e, mask, h, ql, qb, phi, drift, nu)
+                for x in (e, mask, h, ql, qb, phi, drift, nu, init_level)
             ]
             outs = [
                 pt.dscalar(),
@@ -238,7 +275,7 @@ def _op_class() -> Any:
             return Apply(self, ins, outs)
 
         def perform(self, node, inputs, outputs):
-            e, mask, h, ql, qb, phi, drift, nu = inputs
+            e, mask, h, ql, qb, phi, drift, nu, init_level = inputs
             res = kalman_loglik_grad(
                 np.ascontiguousarray(e),
                 np.ascontiguousarray(mask),
@@ -248,7 +285,7 @@ def _op_class() -> Any:
                 float(phi),
                 float(drift),
                 float(nu),
-                self.init_level,
+                np.ascontiguousarray(init_level),
                 self.student,
             )
             for out, val in zip(outputs, res, strict=True):
@@ -257,27 +294,21 @@ def _op_class() -> Any:
         def grad(self, inputs, output_grads):
             outs = self(*inputs)
             g = output_grads[0]
-            mask = inputs[1]
             return [
                 g * outs[1],
-                pt.zeros_like(mask),
+                pt.zeros_like(inputs[1]),
                 g * outs[2],
                 g * outs[3],
                 g * outs[4],
                 g * outs[5],
                 g * outs[6],
                 g * outs[7],
+                pt.zeros_like(inputs[8]),
             ]
 
-        def __eq__(self, other: object) -> bool:
-            return (
-                type(self) is type(other)
-                and self.student == other.student  # type: ignore[attr-defined]
-                and np.array_equal(self.init_level, other.init_level)  # type: ignore[attr-defined]
-            )
-
-        def __hash__(self) -> int:
-            return hash((type(self), self.student, self.init_level.tobytes()))
+    @register_funcify_default_op_cache_key(KalmanLogLik)
+    def _funcify(op: Any, node: Any = None, **kwargs: Any) -> Any:
+        return _numba_kernel(op.student), 1
 
     return KalmanLogLik
 
@@ -295,5 +326,5 @@ def kalman_loglik(
     student: bool,
 ) -> Any:
     """Symbolic Kalman-filter log likelihood (a PyTensor scalar with an exact gradient)."""
-    op = _op_class()(student, init_level)
-    return op(e, mask, h, ql, qb, phi, drift, nu)[0]
+    op = _op_class()(student)
+    return op(e, mask, h, ql, qb, phi, drift, nu, np.asarray(init_level, dtype=float))[0]

@@ -18,9 +18,13 @@ spread widens at the rate the level noise the data support. The noise scales
 are partially pooled over reps on the log scale (``log_sigma_mean/sd``,
 ``log_sigma_level_mean/sd``); ``phi``, ``sigma_slope`` and ``drift`` are
 shared. Seasonality is a shared 12-month pattern (``ZeroSumNormal``) plus
-per-rep deviations (``ZeroSumNormal`` over the 12 months, scaled by the pooled
-``sigma_season_rep``, non-centred). The tenure ramp and the lag-12 covariate
-are those of :mod:`spm_model.forecast.model`.
+per-rep deviations (``ZeroSumNormal`` over the 12 months with the pooled scale
+``sigma_season_rep``). The per-rep noise scales and seasonal deviations are
+centred (``log_sigma[r] ~ Normal(log_sigma_mean, log_sigma_sd)``): every rep's
+months inform its own values, and on a 46 x 187 real panel the non-centred
+form mixed slowly (bulk ESS 105-130 of 2,000 draws for the pooled scales). The
+tenure ramp and the lag-12 covariate are those of
+:mod:`spm_model.forecast.model`.
 
 **The states are not sampled.** Given the static parameters, the levels and
 slopes of all reps are filtered month by month (one ``pytensor.scan`` over the
@@ -204,8 +208,7 @@ def build_ss_model(
     with pm.Model(coords=coords) as model:
         season = pm.ZeroSumNormal("season", sigma=0.5, dims="fiscal_month")
         s_dev = pm.HalfNormal("sigma_season_rep", 0.1)
-        dev_z = pm.ZeroSumNormal("season_rep_z", sigma=1.0, dims=("rep", "fiscal_month"))
-        season_dev = s_dev * dev_z
+        season_dev = pm.ZeroSumNormal("season_rep", sigma=s_dev, dims=("rep", "fiscal_month"))
         ramp_tau = pm.LogNormal("ramp_tau", mu=np.log(3.0), sigma=0.6)
         log_ramp = pt.zeros(g.y.shape)
         rows = s.ramp_rows
@@ -218,12 +221,10 @@ def build_ss_model(
             lag_term = pm.Normal("lag12", 0.0, 0.5) * g.lag12
         ls_mean = pm.Normal("log_sigma_mean", np.log(0.3), 1.0)
         ls_sd = pm.HalfNormal("log_sigma_sd", 0.5)
-        ls_z = pm.Normal("log_sigma_z", 0.0, 1.0, dims="rep")
-        log_sigma = ls_mean + ls_sd * ls_z
+        log_sigma = pm.Normal("log_sigma", ls_mean, ls_sd, dims="rep")
         ll_mean = pm.Normal("log_sigma_level_mean", np.log(0.05), 1.0)
         ll_sd = pm.HalfNormal("log_sigma_level_sd", 0.5)
-        ll_z = pm.Normal("log_sigma_level_z", 0.0, 1.0, dims="rep")
-        log_sigma_level = ll_mean + ll_sd * ll_z
+        log_sigma_level = pm.Normal("log_sigma_level", ll_mean, ll_sd, dims="rep")
         sigma_slope = pm.HalfNormal("sigma_slope", 0.005)
         phi = pm.Beta("phi", 8.0, 2.0)
         drift = pm.Normal("drift", 0.0, 0.01)
@@ -267,7 +268,7 @@ def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
     """Return the static part of the log amount per draw, rep and month: (S, R, T)."""
     g = s.grid
     fm = s.fiscal_month
-    dev = p["sigma_season_rep"][:, None, None] * p["season_rep_z"]  # (S, R, 12)
+    dev = p["season_rep"]  # (S, R, 12)
     out = p["season"][:, fm][:, None, :] + dev[:, :, fm]
     out = out + log_ramp_fraction(g.tenure[None], p["ramp_tau"][:, None, None])
     if "lag12" in p:
@@ -276,14 +277,8 @@ def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
 
 
 def _noise(p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    h = np.exp(2.0 * (p["log_sigma_mean"][:, None] + p["log_sigma_sd"][:, None] * p["log_sigma_z"]))
-    ql = np.exp(
-        2.0
-        * (
-            p["log_sigma_level_mean"][:, None]
-            + p["log_sigma_level_sd"][:, None] * p["log_sigma_level_z"]
-        )
-    )
+    h = np.exp(2.0 * p["log_sigma"])
+    ql = np.exp(2.0 * p["log_sigma_level"])
     return h, ql, np.square(p["sigma_slope"])[:, None]
 
 
@@ -387,7 +382,7 @@ def forecast_log_amounts(
     log_ramp = log_ramp_fraction(ten[None], p["ramp_tau"][:, None, None])
     mm = pd.DatetimeIndex(np.tile(months.to_numpy(), len(ri)))
     lag = lag12_covariate(d, np.repeat(ri, n_h), mm).reshape(len(ri), n_h)
-    dev = p["sigma_season_rep"][:, None, None] * p["season_rep_z"][:, ri, :]
+    dev = p["season_rep"][:, ri, :]
     static = p["season"][:, fm][:, None, :] + dev[:, :, fm] + log_ramp
     if "lag12" in p:
         static = static + p["lag12"][:, None, None] * lag[None]

@@ -78,23 +78,23 @@ def test_numpy_filter_equals_the_graphs_kernel():
     draw = {
         "season": rng.normal(0, 0.1, (1, 12)),
         "sigma_season_rep": np.array([0.05]),
-        "season_rep_z": rng.normal(0, 1, (1, n_r, 12)),
+        "season_rep": 0.05 * rng.normal(0, 1, (1, n_r, 12)),
         "ramp_tau": np.array([3.0]),
         "lag12": np.array([0.1]),
         "log_sigma_mean": np.array([np.log(0.1)]),
         "log_sigma_sd": np.array([0.2]),
-        "log_sigma_z": rng.normal(0, 1, (1, n_r)),
+        "log_sigma": np.log(0.1) + 0.2 * rng.normal(0, 1, (1, n_r)),
         "log_sigma_level_mean": np.array([np.log(0.03)]),
         "log_sigma_level_sd": np.array([0.3]),
-        "log_sigma_level_z": rng.normal(0, 1, (1, n_r)),
+        "log_sigma_level": np.log(0.03) + 0.3 * rng.normal(0, 1, (1, n_r)),
         "sigma_slope": np.array([0.004]),
         "phi": np.array([0.85]),
         "drift": np.array([0.001]),
         "nu": np.array([7.0]),
     }
     e = s.grid.log_y - _offsets(draw, s)[0]
-    h = np.exp(2 * (np.log(0.1) + 0.2 * draw["log_sigma_z"][0]))
-    ql = np.exp(2 * (np.log(0.03) + 0.3 * draw["log_sigma_level_z"][0]))
+    h = np.exp(2 * draw["log_sigma"][0])
+    ql = np.exp(2 * draw["log_sigma_level"][0])
     for lik in ("student_t", "normal"):
         kern = kalman_loglik_grad(
             e, s.grid.positive, h, ql, 0.004**2, 0.85, 0.001, 7.0, s.init_level, lik == "student_t"
@@ -116,7 +116,7 @@ def fits():
 
 def test_same_data_and_seed_give_identical_draws_diagnostics_and_forecasts(fits):
     a, b = fits
-    for name in ("phi", "log_sigma_level_z", "season", "nu"):
+    for name in ("phi", "log_sigma_level", "season", "nu"):
         np.testing.assert_array_equal(
             a.idata_.posterior[name].values, b.idata_.posterior[name].values
         )
