@@ -242,6 +242,9 @@ class QuotaHistory:
         Credit in the fiscal year before the plan year (None if not complete).
     notes : list of str
         What was inferred or fell back, for the report.
+    hist_potential : ndarray, pairs x history months, or None
+        Annual potential the rep owned in each history month (so a rep's past rate
+        can be read against the territory it was earned on).
     """
 
     year: int
@@ -260,6 +263,7 @@ class QuotaHistory:
     managers: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     last_year_actual: np.ndarray | None = None
+    hist_potential: np.ndarray | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -739,6 +743,8 @@ def build_history(
     urep = pairs["rep_id"].unique()
     pot_rep = _owned_potential(ds, urep, plan_months)
     potential = pot_rep[pd.Index(urep).get_indexer(pairs["rep_id"])]
+    pot_hist = _owned_potential(ds, urep, hist_months)
+    hist_potential = pot_hist[pd.Index(urep).get_indexer(pairs["rep_id"])]
     return QuotaHistory(
         year=int(year),
         fy_start_month=fy,
@@ -756,4 +762,5 @@ def build_history(
         managers=managers,
         notes=notes,
         last_year_actual=lya,
+        hist_potential=hist_potential,
     )

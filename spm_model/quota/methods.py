@@ -156,6 +156,9 @@ class HistoricalGrowth(QuotaMethod):
                         "amounts": h.amounts[:, : idx[-1] + 1],
                         "exposure": h.exposure[:, : idx[-1] + 1],
                         "hist_months": h.hist_months[: idx[-1] + 1],
+                        "hist_potential": None
+                        if h.hist_potential is None
+                        else h.hist_potential[:, : idx[-1] + 1],
                     }
                 )
                 h = trimmed
@@ -421,8 +424,9 @@ class Probabilistic(QuotaMethod):
         analytic quantiles).
     drift : float, optional
         Year-to-year variance of a rep's true rate (log scale) for the default
-        predictive distribution; default
-        :data:`~spm_model.quota.predictive.DEFAULT_DRIFT`.
+        predictive distribution; default None: the persistence of a rep's lead over
+        peers is estimated from the history (:func:`~spm_model.quota.predictive.
+        predictive_params`).
 
     With a company target, :func:`~spm_model.quota.set_quotas` replaces ``aim``
     by the common chance at which the quotas sum to the target (plus

@@ -1,0 +1,96 @@
+"""Predictive distribution: persistence of a rep's lead and territory change (handmade)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spm_model.quota.history import QuotaHistory
+from spm_model.quota.predictive import DEFAULT_DRIFT, predictive_params
+
+
+def _history(amounts: np.ndarray, pot_hist: np.ndarray, pot_plan: np.ndarray) -> QuotaHistory:
+    """Reps x 12 history months at full exposure, flat season, no growth."""
+    n, h = amounts.shape
+    pairs = pd.DataFrame(
+        {
+            "rep_id": [f"R{i}" for i in range(n)],
+            "measure": "new_business",
+            "role": "AE",
+            "region": "X",
+            "team": "T",
+            "fte": 1.0,
+            "hire_date": pd.Timestamp("2020-01-01"),
+            "end_date": pd.NaT,
+        }
+    )
+    first = 12 * (2024 - 1970)
+    return QuotaHistory(
+        year=2025,
+        fy_start_month=1,
+        cutoff=pd.Timestamp("2024-12-31"),
+        pairs=pairs,
+        hist_months=np.arange(first, first + h),
+        amounts=amounts,
+        exposure=np.ones((n, h)),
+        season={"new_business": np.ones(12)},
+        growth={"new_business": 0.0},
+        plan_months=np.arange(first + h, first + h + 12),
+        potential=np.repeat(pot_plan[:, None], 12, axis=1),
+        capacity=np.ones((n, 12)),
+        employed=np.ones((n, 12)),
+        hist_potential=np.repeat(pot_hist[:, None], h, axis=1),
+    )
+
+
+def _reps(seed: int, persistent: bool, n: int = 60) -> QuotaHistory:
+    """Same territory for every rep; each rep's lead either lasts or is a one-off per half."""
+    rng = np.random.default_rng(seed)
+    if persistent:
+        lead = np.repeat(rng.normal(0, 0.5, n)[:, None], 2, axis=1)
+    else:
+        lead = rng.normal(0, 0.5, (n, 2))  # the two halves' leads are unrelated
+    monthly = 100.0 * np.exp(np.repeat(lead, 6, axis=1))
+    monthly = monthly * np.exp(rng.normal(0, 0.05, monthly.shape))
+    pot = np.full(n, 1000.0)
+    return _history(monthly, pot, pot)
+
+
+def test_a_lead_that_lasts_is_carried_and_a_one_off_is_not():
+    lasting = predictive_params(_reps(1, persistent=True))
+    one_off = predictive_params(_reps(1, persistent=False))
+    # a lasting lead: the forecast follows the rep's own level (little shrinkage)
+    lv = np.log(lasting["level"])
+    assert np.corrcoef(lv, lasting["mean_log"])[0, 1] > 0.95
+    assert lasting["shrinkage"].mean() < 0.3
+    # a one-off lead: the forecast stays near the peers, and says it is unsure
+    assert one_off["shrinkage"].mean() > 0.6
+    assert one_off["mean_log"].std() < 0.5 * np.log(one_off["level"]).std()
+    assert one_off["sd_log"].mean() > lasting["sd_log"].mean()
+
+
+def test_fixed_drift_is_still_available():
+    h = _reps(2, persistent=False)
+    fixed = predictive_params(h, drift=DEFAULT_DRIFT)
+    est = predictive_params(h)
+    # the fixed drift trusts a year-old lead more than the estimated persistence does
+    assert fixed["shrinkage"].mean() < est["shrinkage"].mean()
+    with pytest.raises(Exception, match="drift"):
+        predictive_params(h, drift=-0.1)
+
+
+def test_a_rep_whose_territory_doubled_carries_the_rate_to_it():
+    rng = np.random.default_rng(3)
+    n = 40
+    pot = np.exp(rng.normal(np.log(1000.0), 0.6, n))
+    monthly = np.repeat((0.1 * pot / 12.0)[:, None], 12, axis=1)  # rate proportional to potential
+    monthly = monthly * np.exp(rng.normal(0, 0.02, monthly.shape))
+    plan = pot.copy()
+    plan[0] = 2 * pot[0]  # rep 0's territory doubled at the year end
+    p = predictive_params(_history(monthly, pot, plan))
+    ratio = np.exp(p["mean_log"][0]) / p["level"][0]
+    assert ratio == pytest.approx(2.0, rel=0.1)
+    # without the history's own territory the doubling is half-missed at best
+    p0 = predictive_params(_history(monthly, pot, plan), territory_change=False)
+    assert np.exp(p0["mean_log"][0]) / p0["level"][0] < 1.7
