@@ -105,7 +105,9 @@ class FlagConfig(BaseModel):
         0.2,
         gt=0.0,
         le=1.0,
-        description="At most this share of the reps judged carry a flag (the surest are kept).",
+        description=(
+            "At most this share of the reps of each role judged carry a flag (the surest are kept)."
+        ),
     )
     min_peers: int = Field(
         6,
@@ -129,7 +131,7 @@ class FlagConfig(BaseModel):
         ),
     )
     under_worked_ratio: float = Field(
-        0.7,
+        0.75,
         description=(
             "Pipeline created per unit of territory potential below this multiple of the "
             "peers' is an under-worked territory."
@@ -185,7 +187,7 @@ class FlagConfig(BaseModel):
         0.6, description="Activity percentile among peers at or above which activity is healthy."
     )
     low_win_rate_ratio: float = Field(
-        0.8, description="New-business win rate below this multiple of the peers' is low."
+        0.9, description="New-business win rate below this multiple of the peers' is low."
     )
     min_closed_deals: int = Field(
         8, description="Closed deals (lookback) needed before a win rate is judged."
@@ -226,7 +228,7 @@ class FlagConfig(BaseModel):
         description="Days after a quarter starts whose wins count as won just after quarter end.",
     )
     sandbag_odds_ratio: float = Field(
-        3.0,
+        2.0,
         gt=1.0,
         description=(
             "Sandbagging: the odds that a deal won around a quarter end lands in the first "
