@@ -9,7 +9,8 @@ spread gives the prior, a rep's own counts the likelihood, so a rep with few
 deals is pulled towards the peers and is not flagged on noise. A flag is raised
 only when the rep's true rate is past the threshold with probability
 ``min_sure`` (0.8), and at most ``max_flagged_share`` (20%) of the reps of each
-role judged carry one (the surest kept). Every flag carries the figure, the peers' range
+role judged carry one (the surest kept; AE, AM and FIELD, the owners of
+territory, count as one role). Every flag carries the figure, the peers' range
 (25th-75th percentile), the median, how sure, and the suggested action.
 
 ``under_worked_territory`` (owners of territory: AE, AM, FIELD)
@@ -1285,16 +1286,23 @@ def coaching_flags(
     n_judged = len(card)
     held = 0
     if not out.empty:
-        # at most max_flagged_share of the reps of each role: keep the surest (then the most
-        # severe), so that one role's flags do not crowd out another's
+        # at most max_flagged_share of the reps of each role (owners of territory - AE, AM,
+        # FIELD - counted together): keep the surest (then the most severe), so that one
+        # role's flags do not crowd out another's
         rank = (
             out.assign(_s=out["sure"].fillna(0.5))
             .groupby("rep_id")[["_s", "severity"]]
             .max()
             .sort_values(["_s", "severity"], ascending=False)
         )
-        rank["role"] = rank.index.map(card.set_index("rep_id")["role"].astype(str))
-        n_role = card["role"].astype(str).value_counts()
+
+        def family(roles: pd.Series) -> pd.Series:
+            return roles.where(~roles.isin(TERRITORY_ROLES), "territory owners")
+
+        rank["role"] = family(
+            pd.Series(rank.index.map(card.set_index("rep_id")["role"].astype(str)), rank.index)
+        )
+        n_role = family(card["role"].astype(str)).value_counts()
         keep: set[str] = set()
         for r, grp in rank.groupby("role", sort=False):
             cap = int(np.floor(cfg.max_flagged_share * int(n_role.get(r, 0))))
