@@ -1,0 +1,283 @@
+"""Sandbagging, chronic thin pipeline and high discounts: hand-made cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spm_model.data import Dataset, DatasetMeta
+from spm_model.performance import FlagConfig, coaching_flags
+from spm_model.performance.flags import behaviour_evidence, shrink_log_rate_robust
+from tests.performance.test_flags_boards import card_row
+
+ONLY = {
+    "sandbagging": FlagConfig(flags=("sandbagging",)),
+    "chronic_thin_pipeline": FlagConfig(flags=("chronic_thin_pipeline",)),
+    "high_discount": FlagConfig(flags=("high_discount",)),
+}
+
+
+def _peers(n: int = 12, **kw) -> list[dict]:
+    """Established AEs alike but for a little spread (so the peer group has one)."""
+    rows = []
+    for i in range(n):
+        wobble = 1.0 + 0.08 * ((i % 5) - 2) / 2
+        base = {
+            "rep_id": f"P{i:02d}",
+            "months_observed": 24.0,
+            "territory_potential": 1_000_000.0,
+            # of 17 deals won around quarter ends, 7 just after the quarter ended
+            "won_quarter_end": 10,
+            "won_quarter_start": round(7 * wobble),
+            # 0.8 quarters of pipeline on hand
+            "pipeline_cover": 0.8 * wobble,
+            "pipeline_cover_se2": 0.02,
+            "deals_on_hand": 8.0,
+            "pipeline_on_hand": 160_000.0,
+            # sold at the usual price
+            "price_index": 1.0 + 0.02 * ((i % 5) - 2) / 2,
+            "price_index_se2": 1e-4,
+            "priced_bookings": 40,
+        }
+        rows.append(card_row(**(base | kw)))
+    return rows
+
+
+def test_sandbagging_flags_wins_pushed_past_quarter_end():
+    rows = _peers()
+    # 16 of 18 deals won around quarter ends were booked in the first three weeks of a new
+    # quarter (peers: 7 of 17)
+    rows.append(card_row(rep_id="S", won_quarter_end=2, won_quarter_start=16))
+    # a little more than the peers, within noise
+    rows.append(card_row(rep_id="N", won_quarter_end=8, won_quarter_start=10))
+    # all three just after quarter end, but three deals are too few to judge
+    rows.append(card_row(rep_id="F", won_quarter_end=0, won_quarter_start=3))
+    card = pd.DataFrame(rows).fillna({"months_observed": 24.0})
+    flags = coaching_flags(card, config=ONLY["sandbagging"])
+    assert list(flags["rep_id"]) == ["S"]
+    f = flags.iloc[0]
+    assert f["figure"] == pytest.approx(16 / 18)
+    assert 0.35 < f["peer_median"] < 0.45  # the peers' share: about 7 of 17
+    assert f["sure"] >= 0.8
+    assert "first 21 days of a new quarter" in f["reason"] and "close dates" in f["reason"]
+
+
+def test_sandbagging_prior_is_worth_at_most_the_configured_deals():
+    rows = _peers()
+    rows.append(card_row(rep_id="S", won_quarter_end=1, won_quarter_start=11, months_observed=24.0))
+    card = pd.DataFrame(rows)
+    # with a prior worth 10 deals, 11 of 12 (peers 7 of 17) is past twice the peers' odds
+    assert list(coaching_flags(card, config=ONLY["sandbagging"])["rep_id"]) == ["S"]
+    # a prior worth 200 deals drowns the rep's 12
+    strong = FlagConfig(flags=("sandbagging",), sandbag_prior_deals=200.0)
+    assert coaching_flags(card, config=strong).empty
+
+
+def test_chronic_thin_pipeline_against_peers():
+    rows = _peers()
+    # 0.2 quarters of pipeline on hand (peers 0.8), on plenty of deals
+    rows.append(
+        card_row(rep_id="T", pipeline_cover=0.2, pipeline_cover_se2=0.03, months_observed=24.0)
+    )
+    # 0.6: below the median, not below half of it
+    rows.append(
+        card_row(rep_id="N", pipeline_cover=0.6, pipeline_cover_se2=0.03, months_observed=24.0)
+    )
+    # 0.2 as well, but on two deals: not sure
+    rows.append(
+        card_row(rep_id="F", pipeline_cover=0.2, pipeline_cover_se2=1.5, months_observed=24.0)
+    )
+    # an SDR owns no territory
+    rows.append(
+        card_row(
+            rep_id="SDR",
+            role="SDR",
+            pipeline_cover=0.1,
+            pipeline_cover_se2=0.01,
+            months_observed=24.0,
+        )
+    )
+    flags = coaching_flags(pd.DataFrame(rows), config=ONLY["chronic_thin_pipeline"])
+    assert list(flags["rep_id"]) == ["T"]
+    f = flags.iloc[0]
+    assert f["figure"] == pytest.approx(0.2)
+    assert f["peer_median"] == pytest.approx(0.8, rel=0.05)
+    assert f["sure"] > 0.95
+    assert "quarters of the rep's own closing volume" in f["reason"]
+    assert "Log opportunities" in f["action"]
+
+
+def test_high_discount_against_peers():
+    rows = _peers()
+    # sells at 75% of the usual price per unit
+    rows.append(
+        card_row(
+            rep_id="D",
+            price_index=0.75,
+            price_index_se2=2e-4,
+            priced_bookings=30,
+            months_observed=24.0,
+        )
+    )
+    # 95%: within the 90% threshold
+    rows.append(
+        card_row(
+            rep_id="N",
+            price_index=0.95,
+            price_index_se2=2e-4,
+            priced_bookings=30,
+            months_observed=24.0,
+        )
+    )
+    # 70%, but on two bookings: not judged
+    rows.append(
+        card_row(
+            rep_id="F",
+            price_index=0.70,
+            price_index_se2=0.05,
+            priced_bookings=2,
+            months_observed=24.0,
+        )
+    )
+    flags = coaching_flags(pd.DataFrame(rows), config=ONLY["high_discount"])
+    assert list(flags["rep_id"]) == ["D"]
+    f = flags.iloc[0]
+    assert f["figure"] == pytest.approx(0.75)
+    assert f["peer_median"] == pytest.approx(1.0, abs=0.02)
+    assert f["sure"] > 0.99
+    assert "25% below it" in f["reason"] and "pricing" in f["action"]
+
+
+def test_robust_shrinkage_keeps_a_far_outlier_far():
+    # ten alike reps and one with a third of their rate, measured well
+    value = np.r_[np.exp(np.linspace(-0.1, 0.1, 10)), 1 / 3]
+    se2 = np.full(11, 0.01)
+    groups = np.full(11, "g")
+    use = np.ones(11, bool)
+    pm, sure, med = shrink_log_rate_robust(value, se2, groups, use, None, threshold=0.5)
+    assert med[0] == pytest.approx(1.0, abs=0.02)
+    assert np.exp(pm[-1]) == pytest.approx(1 / 3, rel=0.1)  # not pulled back to the median
+    assert sure[-1] > 0.99
+    assert (sure[:10] < 0.01).all()
+    # a noisy measurement of the same rate is pulled towards the peers
+    pm2, sure2, _ = shrink_log_rate_robust(
+        value, np.r_[se2[:10], 1.0], groups, use, None, threshold=0.5
+    )
+    assert np.exp(pm2[-1]) > 0.5 and sure2[-1] < 0.8
+
+
+def test_flag_cap_counts_owners_of_territory_together():
+    # 10 AEs and 5 AMs, one AM busy but not winning: 20% of 15 owners is 3, of 5 AMs 1
+    rows = _peers(10, new_won_deals=30, new_lost_deals=70, prospecting_touches=240)
+    rows += [
+        card_row(
+            rep_id=f"AM{i}",
+            role="AM",
+            months_observed=24.0,
+            new_won_deals=30,
+            new_lost_deals=70,
+            prospecting_touches=240,
+        )
+        for i in range(5)
+    ]
+    for i in range(3):
+        rows.append(
+            card_row(
+                rep_id=f"B{i}",
+                role="AE",
+                months_observed=24.0,
+                new_won_deals=8,
+                new_lost_deals=92,
+                prospecting_touches=400,
+            )
+        )
+    card = pd.DataFrame(rows)
+    cfg = FlagConfig(flags=("activity_without_wins",), min_peers=3)
+    flags = coaching_flags(card, config=cfg)
+    # 18 owners: at most 3 flagged, all three busy AEs kept
+    assert set(flags["rep_id"]) == {"B0", "B1", "B2"}
+    capped = coaching_flags(card, config=cfg.model_copy(update={"max_flagged_share": 0.12}))
+    assert len(set(capped["rep_id"])) == 2 and capped.attrs["held_back"] == 1
+
+
+def _evidence_company() -> Dataset:
+    products = pd.DataFrame(
+        {
+            "product_id": ["P1", "P9"],
+            "family": ["platform", "renewal"],
+            "measure": ["new_business", "renewal"],
+        }
+    )
+    d = pd.to_datetime
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4", "O5", "O6", "O7"],
+            "account_id": ["A1"] * 7,
+            "owner_rep_id": ["A"] * 7,
+            "product_id": ["P1"] * 6 + ["P9"],
+            "created_date": d(
+                [
+                    "2023-08-01",
+                    "2023-09-01",
+                    "2023-11-01",
+                    "2023-12-01",
+                    "2023-09-15",
+                    "2024-03-01",
+                    "2023-09-01",
+                ]
+            ),
+            "close_date": d(
+                [
+                    "2023-09-25",
+                    "2023-10-05",
+                    "2024-01-10",
+                    "2024-02-15",
+                    "2024-03-20",
+                    "2024-09-01",
+                    "2023-10-05",
+                ]
+            ),
+            "stage": ["closed_won"] * 4 + ["closed_lost", "propose", "closed_won"],
+            "amount": [1000.0] * 7,
+            "probability": [1.0] * 4 + [0.0, 0.5, 1.0],
+            "status": ["won"] * 4 + ["lost", "open", "won"],
+        }
+    )
+    txns = pd.DataFrame(
+        {
+            "txn_id": ["T1", "T2", "T3", "T4", "T5"],
+            "date": d(["2023-09-25", "2023-10-05", "2023-09-25", "2024-01-10", "2024-01-10"]),
+            "account_id": ["A1"] * 5,
+            "product_id": ["P1", "P1", "P1", "P1", "P9"],
+            "amount": [1000.0, 1800.0, 1000.0, 3000.0, 500.0],
+            "kind": ["booking"] * 5,
+            "original_txn_id": [None] * 5,
+            "units": [1.0, 2.0, 1.0, 3.0, 1.0],
+            "opportunity_owner_id": ["A", "A", "B", "B", "A"],
+        }
+    )
+    meta = DatasetMeta(start_date="2022-07-01", end_date="2024-06-30")
+    return Dataset({"products": products, "opportunities": opps, "transactions": txns}, meta)
+
+
+def test_behaviour_evidence_by_hand():
+    cfg = FlagConfig(lookback_days=365)
+    ev = behaviour_evidence(_evidence_company(), pd.Timestamp("2024-06-30"), cfg)
+    a = ev.loc["A"]
+    # won new business around quarter ends: O1 six days before Q4 2023; O2 (4 days) and O3
+    # (9 days) into a quarter; O4 mid-quarter; O5 lost; O7 a renewal
+    assert (a["won_quarter_end"], a["won_quarter_start"]) == (1, 2)
+    # snapshots at the quarter starts inside the look-back (2023-07-02..2024-06-30):
+    # 2023-10-01 (O2, O5), 2024-01-01 (O3, O4, O5), 2024-04-01 (O6): 6 / 3 = 2 deals on hand;
+    # 5 new-business deals closed in 365 days, 5 / (365 / 91.3) a quarter
+    assert a["deals_on_hand"] == pytest.approx(2.0)
+    assert a["pipeline_on_hand"] == pytest.approx(2000.0)
+    assert a["pipeline_cover"] == pytest.approx(2.0 / (5 / (365 / 91.3)))
+    assert a["pipeline_cover_se2"] == pytest.approx(8 / 36 + 1 / 5)  # O5 counted twice
+    # price per unit: the usual P1 price is the median of 1000, 900, 1000, 1000 = 1000;
+    # A sold 3 units for 2,800, B 4 for 4,000 (the renewal is not judged)
+    assert a["price_index"] == pytest.approx(2800 / 3000)
+    assert a["priced_bookings"] == 2
+    assert a["price_index_se2"] == pytest.approx((2 * (200 / 3) ** 2) / 2800**2)
+    assert ev.loc["B", "price_index"] == pytest.approx(1.0)
