@@ -399,6 +399,54 @@ def _learn_growth(
     return out, notes
 
 
+def _learn_rate_growth(
+    amounts: np.ndarray,
+    exposure: np.ndarray,
+    hist_months: np.ndarray,
+    pair_measures: np.ndarray,
+    measures: Sequence[str],
+    cutoff_m: int,
+) -> tuple[dict[str, float], list[str]]:
+    """Annual growth of the rate per unit of exposure (credit per full-capacity month).
+
+    The last 12 months against the same calendar months a year earlier, as
+    :func:`_learn_growth`, but of credit per FTE-month (ramp-weighted) of the
+    quota-carrying reps: a company that grew by hiring has not made each rep
+    more productive, and quotas apply the growth to each rep's own rate.
+    """
+    out: dict[str, float] = {}
+    notes: list[str] = []
+    per: dict[str, tuple[float, float, float, float, int]] = {}
+    idx = {int(m): i for i, m in enumerate(hist_months)}
+    tot = (0.0, 0.0, 0.0, 0.0)
+    for meas in measures:
+        sel = pair_measures == meas
+        a = amounts[sel].sum(axis=0)
+        e = exposure[sel].sum(axis=0)
+        ra = ea = pa = pe = 0.0
+        n = 0
+        for m in range(cutoff_m - 11, cutoff_m + 1):
+            i, j = idx.get(m), idx.get(m - 12)
+            if i is None or j is None or e[i] <= 0 or e[j] <= 0 or a[j] <= 0:
+                continue
+            ra, ea, pa, pe, n = ra + a[i], ea + e[i], pa + a[j], pe + e[j], n + 1
+        per[meas] = (ra, ea, pa, pe, n)
+        if meas != "meetings":
+            tot = (tot[0] + ra, tot[1] + ea, tot[2] + pa, tot[3] + pe)
+    overall = (tot[0] / tot[1]) / (tot[2] / tot[3]) - 1.0 if min(tot) > 0 else 0.0
+    for meas in measures:
+        ra, ea, pa, pe, n = per[meas]
+        if n >= 6 and min(ra, ea, pa, pe) > 0:
+            out[meas] = float(np.clip((ra / ea) / (pa / pe) - 1.0, -0.5, 1.0))
+        else:
+            out[meas] = float(np.clip(overall, -0.5, 1.0))
+            notes.append(
+                f"{meas}: only {n} month(s) to compare with a year earlier, "
+                f"company growth per rep {out[meas]:+.1%} used"
+            )
+    return out, notes
+
+
 def _owned_potential(ds: Dataset, rep_ids: np.ndarray, plan_months: np.ndarray) -> np.ndarray:
     """Annual potential owned by each rep in each plan month (day-weighted)."""
     asg = ds.assignments
@@ -589,7 +637,9 @@ def build_history(
     history_ramp : sequence of float
         Weight of history months by quarter of tenure when annualising history.
     growth : float or mapping, optional
-        Annual growth (fraction) for every measure or per measure; default learnt.
+        Annual growth (fraction) for every measure or per measure; default learnt:
+        the growth of credit per full-capacity rep-month over the last twelve
+        months against a year earlier (hiring does not make each rep sell more).
     leaves : DataFrame, optional
         Planned leaves ``rep_id, start_date, end_date[, fraction]``.
 
@@ -722,7 +772,9 @@ def build_history(
     meas_list = sorted(pairs["measure"].unique())
     season, n1 = _learn_season(credit, meas_list, fy, cut_m)
     if growth is None:
-        gr, n2 = _learn_growth(credit, meas_list, cut_m)
+        gr, n2 = _learn_rate_growth(
+            amounts, exposure, hist_months, pairs["measure"].to_numpy(), meas_list, cut_m
+        )
     elif isinstance(growth, Mapping):
         gr, n2 = {m: float(growth.get(m, 0.0)) for m in meas_list}, []
     else:

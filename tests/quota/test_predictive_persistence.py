@@ -94,3 +94,24 @@ def test_a_rep_whose_territory_doubled_carries_the_rate_to_it():
     # without the history's own territory the doubling is half-missed at best
     p0 = predictive_params(_history(monthly, pot, plan), territory_change=False)
     assert np.exp(p0["mean_log"][0]) / p0["level"][0] < 1.7
+
+
+def test_growth_is_per_rep_not_headcount():
+    from spm_model.quota.history import _learn_rate_growth
+
+    months = np.arange(600, 624)  # two years of history
+    n = 20
+    exposure = np.zeros((n, 24))
+    exposure[:10] = 1.0  # ten reps throughout
+    exposure[10:, 12:] = 1.0  # ten more hired at the start of the second year
+    rate = np.where(months < 612, 100.0, 105.0)  # each rep sells 5% more in year two
+    amounts = exposure * rate[None, :]
+    meas = np.array(["new_business"] * n)
+    g, notes = _learn_rate_growth(amounts, exposure, months, meas, ["new_business"], 623)
+    assert g["new_business"] == pytest.approx(0.05)  # the company total doubled (+110%)
+    assert not notes
+    # fewer than six comparable months: the pooled money measures' growth, with a note
+    g2, notes2 = _learn_rate_growth(
+        amounts[:, 8:], exposure[:, 8:], months[8:], meas, ["new_business"], 623
+    )
+    assert g2["new_business"] == pytest.approx(0.05) and "only 4 month" in notes2[0]
