@@ -281,3 +281,29 @@ def test_behaviour_evidence_by_hand():
     assert a["priced_bookings"] == 2
     assert a["price_index_se2"] == pytest.approx((2 * (200 / 3) ** 2) / 2800**2)
     assert ev.loc["B", "price_index"] == pytest.approx(1.0)
+
+
+def test_under_worked_for_the_effort_or_far_below_peers():
+    # peers: 2,000,000 of pipeline on 1,000,000 of potential in two years, 10 touches a month
+    common = {"opportunities_created": 100, "pipeline_created_rel_var": 0.02}
+    common |= {"lookback_potential": 1_000_000.0, "months_observed": 24.0}
+    rows = _peers(prospecting_touches=240, pipeline_created=2_000_000.0, **common)
+    # normal effort, half the peers' pipeline: under-worked for the effort
+    rows.append(
+        card_row(rep_id="E", prospecting_touches=240, pipeline_created=1_000_000.0, **common)
+    )
+    # half the pipeline on half the effort: consistent (not this flag's concern)
+    rows.append(
+        card_row(rep_id="L", prospecting_touches=120, pipeline_created=1_000_000.0, **common)
+    )
+    # a fifth of the peers' pipeline: under-worked whatever the effort
+    rows.append(card_row(rep_id="S", prospecting_touches=100, pipeline_created=400_000.0, **common))
+    flags = coaching_flags(pd.DataFrame(rows), config=FlagConfig(flags=("under_worked_territory",)))
+    f = flags.set_index("rep_id")
+    assert set(f.index) == {"E", "S"}
+    assert (
+        "for the effort" in f.loc["E", "reason"]
+        and "10.0 prospecting touches" in f.loc["E", "reason"]
+    )
+    assert "below 50% of the peers' rate" in f.loc["S", "reason"]
+    assert f.loc["E", "figure"] == pytest.approx(500.0)  # per 1,000 of potential a year
