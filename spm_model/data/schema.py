@@ -639,4 +639,7 @@ def render_markdown() -> str:
                 f"{'yes' if c.required else 'no'} | {meaning} |"
             )
         out.append("")
+    from spm_model.data.synthetic import TRUTH_MARKDOWN  # the generator's planted truth
+
+    out.append(TRUTH_MARKDOWN)
     return "\n".join(out)

@@ -44,6 +44,13 @@ Planted patterns (recorded in ``truth_*`` tables)
   activity but less than half the usual win rate.
 * ``truth_reps.pattern == "under_worked"``: reps whose territories convert their
   potential at about half the normal rate.
+* ``truth_patterns``: every planted rep and effect size, the two above and three
+  behaviour patterns (own random stream; ``floor(2.5%)`` of owners each, none in a
+  company with fewer than 40 owners): ``sandbagging`` (won deals due in a quarter's
+  last two weeks pushed into the next quarter), ``thin_pipeline`` (opportunities
+  opened late: little open pipeline at any date, same bookings) and
+  ``high_discount`` (deals sold below list; ``units`` stay at list price). See
+  :data:`TRUTH_MARKDOWN`.
 * ``truth_regions.unbalanced``: one region whose accounts were split very
   unevenly between its owners.
 * ``truth_payment_errors`` and ``truth_payment_timing`` (added by the payroll
@@ -251,6 +258,97 @@ DISCOUNT_RANGE = (0.18, 0.28)
 """High discounts: the rep's mean discount off list price is drawn from this range."""
 LIST_PRICE_PER_UNIT = 1200.0
 """List price of one unit of the platform, add-on and renewal products (``units``)."""
+
+_TRUTH_TABLES = [
+    (
+        "truth_reps",
+        "Every person's true traits: `skill`, `win_rate`, `activity_level` (1.0 = average), "
+        "`cycle_days`, `ramp_months`, `penetration` (share of the territory's potential worked, "
+        "1.0 = normal), `pattern` (the two older patterns below, else empty) and `seat`.",
+    ),
+    (
+        "truth_patterns",
+        "One row per planted rep and effect: `rep_id`, `pattern`, `measure` (what the effect "
+        "is on), `effect` (the planted value) and `baseline` (what a rep without the pattern "
+        "has).",
+    ),
+    (
+        "truth_regions",
+        "`region`, `unbalanced` (the region whose accounts were split very unevenly between "
+        "owners).",
+    ),
+    ("truth_seasonality", "`month`, `weight` (monthly seasonality, mean 1) and `annual_growth`."),
+    (
+        "truth_payment_errors, truth_payment_timing",
+        "Payments that deviate from the statement, and payments made in a later pay run "
+        "(added by the payroll step).",
+    ),
+]
+_TRUTH_PATTERNS = [
+    (
+        "high_activity_low_win",
+        "max(3, 6% of owners)",
+        "`activity_level`: about 1.6 vs 1.0; `win_rate_factor`: 0.45 vs 1.0",
+        "about 1.6x the prospecting touches and opportunities, less than half the rep's usual "
+        "win rate",
+    ),
+    (
+        "under_worked",
+        "max(3, 6% of owners)",
+        "`pipeline_rate_factor`: 0.5 vs 1.0",
+        "half the opportunities per unit of territory potential for the rep's activity; "
+        "prospecting touches unchanged",
+    ),
+    (
+        "sandbagging",
+        f"floor({BEHAVIOUR_SHARE:.1%} of owners)",
+        f"`pushed_share`: {SANDBAG_SHARE} vs 0",
+        f"that share of the won deals due in the last {SANDBAG_DAYS} days of a quarter close "
+        "in the first three weeks of the next (created dates unchanged)",
+    ),
+    (
+        "thin_pipeline",
+        f"floor({BEHAVIOUR_SHARE:.1%} of owners)",
+        f"`lead_time_factor`: {THIN_PIPELINE_LEAD} vs 1.0",
+        "opportunities are opened at that fraction of the usual time before close: same deals "
+        "and bookings, about that fraction of the open pipeline at any date; activity normal",
+    ),
+    (
+        "high_discount",
+        f"floor({BEHAVIOUR_SHARE:.1%} of owners)",
+        f"`discount`: drawn from {DISCOUNT_RANGE[0]:.0%}-{DISCOUNT_RANGE[1]:.0%} vs 0",
+        "the rep's new deals sell at list x (1 - discount), each deal +/- 4 points; "
+        f"`transactions.units` stay at list ({LIST_PRICE_PER_UNIT:,.0f} a unit), so the net "
+        "price per unit is below the usual; quotas allow for it",
+    ),
+]
+TRUTH_MARKDOWN = "\n".join(
+    [
+        "## Ground truth of generated companies (`truth_*` tables)",
+        "",
+        "`spm_model.data.synthetic.generate` (and `spm generate`) records what it planted in "
+        "extra tables, so that analytics can be scored against the truth.",
+        "",
+        "| table | what it records |",
+        "|---|---|",
+        *[f"| {a} | {b} |" for a, b in _TRUTH_TABLES],
+        "",
+        "Rep-level patterns (`truth_patterns`; owners of territory - AE, AM, FIELD - only, one "
+        "pattern per rep):",
+        "",
+        "| pattern | planted in | effect (`measure`: `effect` vs `baseline`) | how it shows |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in _TRUTH_PATTERNS],
+        "",
+        "The three behaviour patterns (sandbagging, thin_pipeline, high_discount) draw from "
+        "their own random stream and change what the chosen reps do (other rows can be "
+        "renumbered, as tables are ordered by date). A company with fewer than 40 owners of "
+        "territory, such as the bundled `data/sample` (`make sample`), gets none of them: its "
+        "tables are byte-identical to those made before the patterns existed.",
+        "",
+    ]
+)
+"""Markdown section on the planted truth, appended to ``docs/data-model.md``."""
 
 
 def random_stream(seed: int, stream: int) -> np.random.Generator:
