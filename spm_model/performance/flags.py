@@ -1,7 +1,7 @@
 """Coaching flags: who needs help, and why, with the evidence and the action.
 
 The default flags (:data:`~spm_model.performance.config.DEFAULT_FLAGS`) judge a
-pattern over the scorecard's look-back window (a year by default) against
+pattern over the evidence scorecard's look-back (two years by default) against
 comparable peers - same role, tenure band (new or established) and band of
 territory potential, widened to role and tenure, then role, when a group has
 fewer than ``min_peers`` reps - with empirical-Bayes shrinkage: the peer group's
@@ -15,11 +15,14 @@ territory, count as one role). Every flag carries the figure, the peers' range
 
 ``under_worked_territory`` (owners of territory: AE, AM, FIELD)
     Pipeline created per unit of territory potential (opportunity value created
-    per year / owned potential; with :func:`behaviour_evidence`, each deal capped
-    at the company's 95th percentile) below ``under_worked_ratio`` x the peers'.
-    The log of the rate is shrunk under a heavy-tailed prior
-    (:func:`shrink_log_rate_robust`); its sampling variance is the
-    compound-Poisson ``sum(a^2) / (sum a)^2`` of the rep's opportunities.
+    per year / owned potential; with :func:`evidence_scorecard`, each deal capped
+    at the company's 95th percentile, and the first ``ramp_exclude_months`` after
+    hire left out) either surely below ``severe_under_worked_ratio`` x the peers',
+    or surely below ``under_worked_ratio`` x the peers' for the rep's prospecting
+    effort (rate per prospecting touch) while below it outright. The log of the
+    rate is shrunk under a heavy-tailed prior (:func:`shrink_log_rate_robust`);
+    its sampling variance is the compound-Poisson ``sum(a^2) / (sum a)^2`` of the
+    rep's opportunities.
 ``activity_without_wins`` (sellers)
     Win rate below ``low_win_rate_ratio`` x the peers' (beta-binomial shrinkage
     of won / closed deals) while prospecting touches per month are at least
@@ -31,12 +34,12 @@ territory, count as one role). Every flag carries the figure, the peers' range
 ``chronic_thin_pipeline`` (owners of territory)
     New-business pipeline on hand at the quarter starts of the look-back, in
     quarters of the rep's own closing volume (won + lost deals), surely below
-    ``thin_pipeline_ratio`` x the peers' (log-normal shrinkage, Poisson variance
+    ``thin_pipeline_ratio`` x the peers' (heavy-tailed shrinkage, Poisson variance
     of both counts).
 ``high_discount`` (sellers)
     Net price per unit of the ``discount_measures`` bookings, against the
     company's median price of the same product, surely below ``discount_ratio`` x
-    the peers' (log-normal shrinkage).
+    the peers' (heavy-tailed shrinkage).
 ``behind_pace_thin_pipeline`` (quota-carrying reps, not managers)
     Pace below ``behind_pace`` and weighted pipeline below ``thin_coverage`` x the
     remaining quota (late in the period: next period's), and, with an attainment
