@@ -131,7 +131,7 @@ class FlagConfig(BaseModel):
         ),
     )
     under_worked_ratio: float = Field(
-        0.75,
+        0.8,
         description=(
             "Pipeline created per unit of territory potential below this multiple of the "
             "peers' is an under-worked territory."
@@ -147,7 +147,7 @@ class FlagConfig(BaseModel):
         ),
     )
     high_activity_ratio: float = Field(
-        1.2,
+        1.3,
         description="Prospecting touches per month at least this multiple of the peers' is busy.",
     )
     chronic_attainment: float = Field(
