@@ -17,7 +17,7 @@ interval. These are associations, not causes; the output says so.
 Even four quarters of activity counts carry sampling noise (Poisson: the variance
 of a rate over ``m`` months is about rate / m), which shrinks the activity effect
 towards zero by the measure's reliability (on generated companies the look-back
-rate's reliability was about 0.75, and OLS put the activity effect 10-25% below
+rate's reliability was about 0.75, and OLS put the activity effect 10-30% below
 the same regression on the generator's true activity levels). The panel carries
 each row's noise variance (``noise_var_prospecting_per_month``) and the model
 corrects for it by the method of moments (errors in variables, Fuller 1987):
