@@ -780,8 +780,11 @@ def coaching_flags(
     evidence : DataFrame, optional
         The same period's scorecard over the flags' longer look-back
         (``scorecards(..., config=ScorecardConfig(lookback_days=config.lookback_days))``,
-        see :func:`evidence_scorecard`): the pattern flags (under-worked territory,
-        busy but not winning) read their counts from it. Default: ``card``.
+        see :func:`evidence_scorecard`, which adds the columns of
+        :func:`behaviour_evidence` and the under-worked rate after ramp-up): the
+        pattern flags (under-worked territory, busy but not winning, sandbagging,
+        chronic thin pipeline, high discount) read their counts from it; without
+        those columns the last three are not raised. Default: ``card``.
 
     Returns
     -------
