@@ -245,6 +245,14 @@ class QuotaHistory:
     hist_potential : ndarray, pairs x history months, or None
         Annual potential the rep owned in each history month (so a rep's past rate
         can be read against the territory it was earned on).
+    productivity : ndarray, pairs x 12, or None
+        Expected share of a full-capacity month each rep sells in each plan month:
+        as ``capacity`` but with the ramp the history shows (``learnt_ramp``)
+        instead of the quota ramp policy. Used for stated chances and for
+        equal-chance (probabilistic) quotas.
+    learnt_ramp : tuple of float or None
+        Productivity by quarter of tenure, relative to reps past the ramp, learnt
+        from the history (:func:`learn_ramp`).
     """
 
     year: int
@@ -264,6 +272,8 @@ class QuotaHistory:
     notes: list[str] = field(default_factory=list)
     last_year_actual: np.ndarray | None = None
     hist_potential: np.ndarray | None = None
+    productivity: np.ndarray | None = None
+    learnt_ramp: tuple[float, ...] | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -445,6 +455,67 @@ def _learn_rate_growth(
                 f"company growth per rep {out[meas]:+.1%} used"
             )
     return out, notes
+
+
+def learn_ramp(
+    amounts: np.ndarray,
+    active_fte: np.ndarray,
+    tenure_months: np.ndarray,
+    season: np.ndarray,
+    groups: np.ndarray,
+    default: Sequence[float] = DEFAULT_RAMP,
+    prior_rep_months: float = 12.0,
+) -> tuple[tuple[float, ...], int]:
+    """Productivity by quarter of tenure, relative to reps past the ramp, from the history.
+
+    For each peer group (role and measure) the mature rate is credit per
+    season-weighted FTE-month of reps whose tenure is past the schedule; a
+    ramping rep-month is expected to sell that rate, and quarter ``q``'s factor is
+    what ramping reps sold over what they were expected to. Each factor is shrunk
+    towards ``default[q]`` with the weight of ``prior_rep_months`` rep-months (few
+    new hires: close to the default), made non-decreasing and kept in [0, 1].
+
+    Parameters
+    ----------
+    amounts, active_fte, tenure_months, season : ndarray
+        Pairs x history months: credit, active fraction x FTE (no ramp), whole
+        months of tenure, seasonality.
+    groups : ndarray
+        Peer group per pair.
+    default : sequence of float
+        Schedule to shrink towards (its length is the number of quarters).
+    prior_rep_months : float
+        Weight of the default, in rep-months.
+
+    Returns
+    -------
+    (tuple of float, int)
+        The schedule (last value 1.0) and the ramping rep-months it rests on.
+    """
+    d = np.asarray(default, dtype=float)
+    n_q = len(d)
+    q = tenure_months // 3
+    w = active_fte * season
+    expected = np.zeros_like(amounts, dtype=float)
+    mature = (q >= n_q - 1) & (active_fte > 0)
+    for g in np.unique(groups):
+        sel = groups == g
+        den = float((w[sel] * mature[sel]).sum())
+        if den <= 0:
+            continue
+        rate = float((amounts[sel] * mature[sel]).sum()) / den
+        expected[sel] = w[sel] * rate
+    out = []
+    used = 0
+    for k in range(n_q - 1):
+        cell = (q == k) & (active_fte > 0) & (expected > 0)
+        n_k = float(active_fte[cell].sum())
+        used += round(n_k)
+        raw = float(amounts[cell].sum()) / float(expected[cell].sum()) if n_k > 0 else d[k]
+        out.append((n_k * raw + prior_rep_months * d[k]) / (n_k + prior_rep_months))
+    sched = np.clip(np.maximum.accumulate(np.asarray([*out, 1.0])), 0.0, 1.0)
+    sched[-1] = 1.0
+    return tuple(float(round(v, 4)) for v in sched), used
 
 
 def _owned_potential(ds: Dataset, rep_ids: np.ndarray, plan_months: np.ndarray) -> np.ndarray:
@@ -768,6 +839,7 @@ def build_history(
     exposure = act * pairs["fte"].to_numpy()[:, None] * ramp_factor(ten_h, history_ramp)
     last = (hist_months >= plan_months[0] - 12) & (hist_months < plan_months[0])
     lya = amounts[:, last].sum(axis=1) if last.sum() == 12 else None
+    raw_amounts = np.where(act > 0, amounts, 0.0)  # for the ramp: every active month
     amounts = np.where(exposure > 0, amounts, 0.0)  # credit while not exposed is dropped
     meas_list = sorted(pairs["measure"].unique())
     season, n1 = _learn_season(credit, meas_list, fy, cut_m)
@@ -792,6 +864,20 @@ def build_history(
         * ramp_factor(ten_p, ramp)
         * _leave_factor(leaves, pairs["rep_id"].to_numpy(), plan_months)
     )
+    leave_f = _leave_factor(leaves, pairs["rep_id"].to_numpy(), plan_months)
+    groups = (pairs["role"].astype(str) + "|" + pairs["measure"].astype(str)).to_numpy()
+    pos = (hist_months % 12 - (fy - 1)) % 12
+    hs = np.ones((n, len(hist_months)))
+    for m_, s_ in season.items():
+        hs[pairs["measure"].to_numpy() == m_] = np.asarray(s_)[pos]
+    learnt, n_ramp = learn_ramp(
+        raw_amounts, act * pairs["fte"].to_numpy()[:, None], ten_h, hs, groups, ramp
+    )
+    productivity = act_p * ramp_factor(ten_p, learnt) * leave_f
+    notes.append(
+        "productivity by quarter of tenure learnt from "
+        f"{n_ramp} ramping rep-months: " + ", ".join(f"{v:.0%}" for v in learnt)
+    )
     urep = pairs["rep_id"].unique()
     pot_rep = _owned_potential(ds, urep, plan_months)
     potential = pot_rep[pd.Index(urep).get_indexer(pairs["rep_id"])]
@@ -815,4 +901,6 @@ def build_history(
         notes=notes,
         last_year_actual=lya,
         hist_potential=hist_potential,
+        productivity=productivity,
+        learnt_ramp=learnt,
     )

@@ -431,6 +431,10 @@ class Probabilistic(QuotaMethod):
     With a company target, :func:`~spm_model.quota.set_quotas` replaces ``aim``
     by the common chance at which the quotas sum to the target (plus
     over-assignment) and reports it (``QuotaResult.chance``): equal-chance quotas.
+    A ramping rep's quota follows what the history shows new hires sell by quarter
+    of tenure (:attr:`QuotaHistory.productivity`), not the quota ramp policy, so
+    the chance is the same for them too; the rest of their seat stays with the
+    vacancy line.
     """
 
     name: ClassVar[str] = "probabilistic"

@@ -65,7 +65,9 @@ class QuotaResult:
         full year), ``seat_weight``, ``weight``, ``annual`` (whole units),
         ``potential`` (average owned, currency per year), ``last_year_actual``,
         ``p_attain`` (stated chance of reaching the annual quota under the
-        history-based predictive distribution, :func:`attainment_chance`).
+        history-based predictive distribution, :func:`attainment_chance`, with the
+        plan-year share of a full year the rep is expected to sell: the ramp the
+        history shows, :attr:`QuotaHistory.productivity`, not the quota ramp).
     unassigned : DataFrame
         ``region, team, measure, period, amount``: vacancy and relief quota per team.
     allocation : DataFrame
@@ -327,10 +329,17 @@ def set_quotas(
                 + (f" + {total_over_assign(oa):.1%}" if total_over_assign(oa) > 0 else "")
                 + ")"
             )
+    # equal-chance quotas follow what a ramping rep is expected to sell (the ramp the
+    # history shows); other methods apply the quota ramp policy
+    cap = (
+        hist.productivity
+        if isinstance(meth, Probabilistic) and hist.productivity is not None
+        else hist.capacity
+    )
     seat_w = unit * fte * sp.mean(axis=1)
-    rep_monthly_w = unit[:, None] * fte[:, None] * sp * hist.capacity / 12.0
+    rep_monthly_w = unit[:, None] * fte[:, None] * sp * cap / 12.0
     rep_w = rep_monthly_w.sum(axis=1)
-    unas_monthly_w = unit[:, None] * fte[:, None] * sp * (1.0 - hist.capacity) / 12.0
+    unas_monthly_w = unit[:, None] * fte[:, None] * sp * (1.0 - cap) / 12.0
 
     annual_amt = np.zeros(hist.n_pairs, dtype=np.int64)
     alloc_reports = []
@@ -465,8 +474,11 @@ def set_quotas(
         }
     )
     params = getattr(meth, "predictive_", None)
+    # the stated chance judges the quota against expected sales: the learnt ramp
+    prod = hist.productivity if hist.productivity is not None else hist.capacity
+    prod_share = (sp * prod).sum(axis=1) / np.maximum(sp.sum(axis=1), 1e-12)
     annual["p_attain"] = attainment_chance(
-        hist, annual_amt.astype(float), fte * cap_share, params=params
+        hist, annual_amt.astype(float), fte * prod_share, params=params
     )
     long = pd.concat(
         [

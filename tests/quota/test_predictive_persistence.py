@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,3 +117,49 @@ def test_growth_is_per_rep_not_headcount():
         amounts[:, 8:], exposure[:, 8:], months[8:], meas, ["new_business"], 623
     )
     assert g2["new_business"] == pytest.approx(0.05) and "only 4 month" in notes2[0]
+
+
+def _ramp_case(n_new: int) -> tuple[np.ndarray, ...]:
+    """20 tenured reps selling 10 a month; ``n_new`` hires selling 3, 8, then 10."""
+    h = 24
+    tenure = np.vstack(
+        [np.tile(np.arange(100, 100 + h), (20, 1)), np.tile(np.arange(-6, -6 + h), (n_new, 1))]
+    )
+    active = (tenure >= 0).astype(float)
+    per_q = np.array([3.0, 8.0, 10.0, 10.0, 10.0])
+    amounts = active * per_q[np.clip(tenure // 3, 0, 4)]
+    groups = np.array(["AE|new_business"] * (20 + n_new))
+    return amounts, active, tenure, np.ones_like(amounts), groups
+
+
+def test_ramp_is_learnt_from_new_hires_and_shrunk_when_they_are_few():
+    from spm_model.quota.history import DEFAULT_RAMP, learn_ramp
+
+    sched, used = learn_ramp(*_ramp_case(40))
+    assert used == 40 * 12
+    # 120 rep-months a quarter, shrunk towards the default with the weight of 12
+    for q, truth in enumerate((0.3, 0.8, 1.0, 1.0)):
+        assert sched[q] == pytest.approx((120 * truth + 12 * DEFAULT_RAMP[q]) / 132, abs=0.005)
+    assert sched[-1] == 1.0
+    few, _ = learn_ramp(*_ramp_case(1))  # 3 rep-months per quarter against a prior of 12
+    assert few[0] == pytest.approx((3 * 0.3 + 12 * DEFAULT_RAMP[0]) / 15, abs=0.01)
+    assert all(b >= a for a, b in itertools.pairwise(few))  # never falls
+
+
+def test_equal_chance_quotas_follow_the_learnt_ramp(sample):
+    from spm_model.quota import set_quotas
+
+    res = set_quotas(sample, 2026, "probabilistic", target={"new_business": 40e6})
+    h = res.history
+    assert h.learnt_ramp is not None and h.productivity is not None
+    assert any("productivity by quarter of tenure" in n for n in res.notes)
+    a = res.annual.set_index(["rep_id", "measure"])
+    nb = a.xs("new_business", level="measure")
+    # a rep's equal-chance quota is its basis x FTE x expected-sales share of the year
+    sel = (h.pairs["measure"] == "new_business").to_numpy()
+    prod = (h.productivity[sel] * h.season_matrix()[sel]).sum(axis=1) / h.season_matrix()[sel].sum(
+        axis=1
+    )
+    ratio = nb["annual"].to_numpy() / (nb["basis"].to_numpy() * nb["fte"].to_numpy() * prod)
+    ok = nb["basis"].to_numpy() > 0
+    assert np.allclose(ratio[ok], ratio[ok][0], rtol=0.02)
