@@ -54,6 +54,7 @@ def kalman_loglik_grad(
     nu: float,
     init_level: np.ndarray,
     student: bool,
+    weight: np.ndarray,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float, float, float, float]:
     """Log likelihood of the observed ``e`` under per-rep local linear trends, and its gradient.
 
@@ -74,6 +75,9 @@ def kalman_loglik_grad(
         (R,) mean of each rep's initial level.
     student : bool
         Student-t (True) or normal (False) prediction errors.
+    weight : numpy.ndarray
+        (T,) weight of each month's log-likelihood terms (1.0 = full; less
+        for discounted older months); the filter itself is not weighted.
 
     Returns
     -------
@@ -131,18 +135,19 @@ def kalman_loglik_grad(
             gv = 0.0
             gf = 0.0
             if m > 0.0:
-                n_obs += 1.0
+                w = weight[t]
+                n_obs += w
                 if student:
                     s = (nu - 2.0) * f
                     u = v * v / s
-                    ll += -0.5 * (from_lg + np.log(f)) - 0.5 * (nu + 1.0) * np.log1p(u)
-                    gv = -(nu + 1.0) * v / (s + v * v)
-                    gf = -0.5 / f + 0.5 * (nu + 1.0) * u / (1.0 + u) / f
-                    d_nu += -0.5 * np.log1p(u) + 0.5 * (nu + 1.0) * u / (1.0 + u) / (nu - 2.0)
+                    ll += w * (-0.5 * (from_lg + np.log(f)) - 0.5 * (nu + 1.0) * np.log1p(u))
+                    gv = -w * (nu + 1.0) * v / (s + v * v)
+                    gf = w * (-0.5 / f + 0.5 * (nu + 1.0) * u / (1.0 + u) / f)
+                    d_nu += w * (-0.5 * np.log1p(u) + 0.5 * (nu + 1.0) * u / (1.0 + u) / (nu - 2.0))
                 else:
-                    ll += -0.5 * (from_lg + np.log(f)) - 0.5 * v * v / f
-                    gv = -v / f
-                    gf = -0.5 / f + 0.5 * v * v / (f * f)
+                    ll += w * (-0.5 * (from_lg + np.log(f)) - 0.5 * v * v / f)
+                    gv = -w * v / f
+                    gf = w * (-0.5 / f + 0.5 * v * v / (f * f))
             k1s[t] = k1
             k2s[t] = k2
             gs[t] = gv
@@ -195,7 +200,7 @@ def kalman_loglik_grad(
             lam_l = lam_lu - g
             lam_b = lam_bu
     if student:
-        n_all = mask.sum()
+        n_all = (mask * weight[None, :]).sum()
         ll += n_all * (_lgamma((nu + 1.0) / 2.0) - _lgamma(nu / 2.0))
     return ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu
 
@@ -210,7 +215,7 @@ def _numba_kernel(student: bool) -> Any:
     from pytensor.link.numba.dispatch.basic import numba_njit
 
     @numba_njit
-    def kalman(e, mask, h, ql, qb, phi, drift, nu, init_level):  # pragma: no cover - numba
+    def kalman(e, mask, h, ql, qb, phi, drift, nu, init_level, weight):  # pragma: no cover
         ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu = kalman_loglik_grad(
             np.ascontiguousarray(e),
             np.ascontiguousarray(mask),
@@ -222,6 +227,7 @@ def _numba_kernel(student: bool) -> Any:
             nu.item(),
             np.ascontiguousarray(init_level),
             student,
+            np.ascontiguousarray(weight),
         )
         return (
             np.array(ll, dtype=np.float64),
@@ -247,7 +253,7 @@ def _op_class() -> Any:
     class KalmanLogLik(Op):
         """``loglik, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu`` of :func:`kalman_loglik_grad`.
 
-        Inputs ``e, mask, h, ql, qb, phi, drift, nu, init_level``. Registered
+        Inputs ``e, mask, h, ql, qb, phi, drift, nu, init_level, weight``. Registered
         with PyTensor's numba backend, so nutpie's compiled graph calls the
         kernel natively (no Python object mode per gradient evaluation).
         """
@@ -257,10 +263,10 @@ def _op_class() -> Any:
         def __init__(self, student: bool):
             self.student = bool(student)
 
-        def make_node(self, e, mask, h, ql, qb, phi, drift, nu, init_level):
+        def make_node(self, e, mask, h, ql, qb, phi, drift, nu, init_level, weight):
             ins = [
                 pt.as_tensor_variable(x).astype("float64")
-                for x in (e, mask, h, ql, qb, phi, drift, nu, init_level)
+                for x in (e, mask, h, ql, qb, phi, drift, nu, init_level, weight)
             ]
             outs = [
                 pt.dscalar(),
@@ -275,7 +281,7 @@ def _op_class() -> Any:
             return Apply(self, ins, outs)
 
         def perform(self, node, inputs, outputs):
-            e, mask, h, ql, qb, phi, drift, nu, init_level = inputs
+            e, mask, h, ql, qb, phi, drift, nu, init_level, weight = inputs
             res = kalman_loglik_grad(
                 np.ascontiguousarray(e),
                 np.ascontiguousarray(mask),
@@ -287,6 +293,7 @@ def _op_class() -> Any:
                 float(nu),
                 np.ascontiguousarray(init_level),
                 self.student,
+                np.ascontiguousarray(weight),
             )
             for out, val in zip(outputs, res, strict=True):
                 out[0] = np.asarray(val, dtype=float)
@@ -304,6 +311,7 @@ def _op_class() -> Any:
                 g * outs[6],
                 g * outs[7],
                 pt.zeros_like(inputs[8]),
+                pt.zeros_like(inputs[9]),
             ]
 
     @register_funcify_default_op_cache_key(KalmanLogLik)
@@ -324,7 +332,9 @@ def kalman_loglik(
     nu: Any,
     init_level: np.ndarray,
     student: bool,
+    weight: np.ndarray | None = None,
 ) -> Any:
     """Symbolic Kalman-filter log likelihood (a PyTensor scalar with an exact gradient)."""
     op = _op_class()(student)
-    return op(e, mask, h, ql, qb, phi, drift, nu, np.asarray(init_level, dtype=float))[0]
+    w = np.ones(np.shape(mask)[1]) if weight is None else np.asarray(weight, dtype=float)
+    return op(e, mask, h, ql, qb, phi, drift, nu, np.asarray(init_level, dtype=float), w)[0]

@@ -80,6 +80,16 @@ from spm_model.forecast.model import (
 #: Amount likelihoods the state-space model supports.
 SS_LIKELIHOODS = ("student_t", "normal")
 
+#: Level noise of each series: "per_rep" (own scale, partially pooled) or "tied" (a pooled
+#: multiple of the series' observation noise scale).
+LEVEL_NOISE = "per_rep"
+
+#: Half-life, in months before the cut-off, of the weight of each month's likelihood terms
+#: (None: every month counts fully). The filter still runs through every month; only the
+#: noise scales, damping and drift are learnt mostly from recent years, so a crash years ago
+#: does not keep today's intervals wide.
+HALF_LIFE_MONTHS: float | None = None
+
 #: Main (global) parameters of the state-space model, checked for convergence.
 SS_MAIN_PARAMS = (
     "season",
@@ -88,6 +98,7 @@ SS_MAIN_PARAMS = (
     "log_sigma_sd",
     "log_sigma_level_mean",
     "log_sigma_level_sd",
+    "log_level_noise_ratio",
     "sigma_slope",
     "phi",
     "drift",
@@ -110,6 +121,7 @@ class SSData:
     fiscal_month: np.ndarray  # (T,)
     init_level: np.ndarray  # (R,)
     ramp_rows: np.ndarray
+    weight: np.ndarray  # (T,) weight of each month's likelihood terms
 
 
 def ss_data(d: Design) -> SSData:
@@ -120,11 +132,16 @@ def ss_data(d: Design) -> SSData:
     for r in range(len(d.reps)):
         vals = g.log_y[r, pos[r]]
         init[r] = vals[:12].mean() if len(vals) else d.loc
+    n_t = g.y.shape[1]
+    weight = np.ones(n_t)
+    if HALF_LIFE_MONTHS is not None:
+        weight = 0.5 ** ((n_t - 1 - np.arange(n_t)) / HALF_LIFE_MONTHS)
     return SSData(
         grid=g,
         fiscal_month=fiscal_month_index(d.grid_months, d.fy_start_month),
         init_level=init,
         ramp_rows=g.ramp_rows,
+        weight=weight,
     )
 
 
@@ -170,6 +187,7 @@ def build_ss_model(
     likelihood: str = "student_t",
     hurdle: bool = True,
     lag_effect: bool = True,
+    level_noise: str | None = None,
 ) -> Any:
     """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
 
@@ -222,9 +240,13 @@ def build_ss_model(
         ls_mean = pm.Normal("log_sigma_mean", np.log(0.3), 1.0)
         ls_sd = pm.HalfNormal("log_sigma_sd", 0.5)
         log_sigma = pm.Normal("log_sigma", ls_mean, ls_sd, dims="rep")
-        ll_mean = pm.Normal("log_sigma_level_mean", np.log(0.05), 1.0)
-        ll_sd = pm.HalfNormal("log_sigma_level_sd", 0.5)
-        log_sigma_level = pm.Normal("log_sigma_level", ll_mean, ll_sd, dims="rep")
+        if (level_noise or LEVEL_NOISE) == "tied":
+            ratio = pm.Normal("log_level_noise_ratio", np.log(0.05 / 0.3), 1.0)
+            log_sigma_level = pm.Deterministic("log_sigma_level", log_sigma + ratio, dims="rep")
+        else:
+            ll_mean = pm.Normal("log_sigma_level_mean", np.log(0.05), 1.0)
+            ll_sd = pm.HalfNormal("log_sigma_level_sd", 0.5)
+            log_sigma_level = pm.Normal("log_sigma_level", ll_mean, ll_sd, dims="rep")
         sigma_slope = pm.HalfNormal("sigma_slope", 0.005)
         phi = pm.Beta("phi", 8.0, 2.0)
         drift = pm.Normal("drift", 0.0, 0.01)
@@ -240,7 +262,17 @@ def build_ss_model(
         else:
             nu = pm.Deterministic("nu", 2.0 + pm.Gamma("nu_excess", alpha=2.0, beta=0.1))
         ll = kalman_loglik(
-            e, pos, h, ql, qb, phi, drift, nu, s.init_level, student=likelihood == "student_t"
+            e,
+            pos,
+            h,
+            ql,
+            qb,
+            phi,
+            drift,
+            nu,
+            s.init_level,
+            student=likelihood == "student_t",
+            weight=s.weight,
         )
         pm.Potential("log_bookings_loglik", ll)
         if hurdle:
@@ -335,7 +367,7 @@ def loglik_amounts(p: dict[str, np.ndarray], s: SSData, likelihood: str) -> np.n
     else:
         nu = p["nu"][:, None, None]
         dens = stats.t.logpdf(v, df=nu, scale=np.sqrt(f * (nu - 2.0) / nu))
-    return (s.grid.positive[None] * dens).sum(axis=(1, 2))
+    return (s.grid.positive[None] * s.weight[None, None, :] * dens).sum(axis=(1, 2))
 
 
 def forecast_log_amounts(

@@ -30,10 +30,16 @@ def _filter_inputs(seed: int = 0):
     return [e, mask, h, ql, 1e-3, 0.9, 0.002, 6.0], e[:, 0].copy()
 
 
+def _weight(n_t: int = 20) -> np.ndarray:
+    """Discounted likelihood weights (half-life 8 months)."""
+    return 0.5 ** ((n_t - 1 - np.arange(n_t)) / 8.0)
+
+
 @pytest.mark.parametrize("student", [True, False])
 def test_kalman_gradient_matches_finite_differences(student):
     args, init = _filter_inputs()
-    res = kalman_loglik_grad(*args, init, student)
+    w = _weight()
+    res = kalman_loglik_grad(*args, init, student, w)
     names = {0: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}  # argument -> output position
     for i, out in names.items():
         if i == 7 and not student:
@@ -49,8 +55,8 @@ def test_kalman_gradient_matches_finite_differences(student):
             hi[i] = xp if np.ndim(args[i]) else float(xp[0])
             lo[i] = xm if np.ndim(args[i]) else float(xm[0])
             num[idx] = (
-                kalman_loglik_grad(*hi, init, student)[0]
-                - kalman_loglik_grad(*lo, init, student)[0]
+                kalman_loglik_grad(*hi, init, student, w)[0]
+                - kalman_loglik_grad(*lo, init, student, w)[0]
             ) / (2 * step)
         np.testing.assert_allclose(np.atleast_1d(res[out]), num, rtol=1e-4, atol=1e-6)
 
@@ -97,7 +103,17 @@ def test_numpy_filter_equals_the_graphs_kernel():
     ql = np.exp(2 * draw["log_sigma_level"][0])
     for lik in ("student_t", "normal"):
         kern = kalman_loglik_grad(
-            e, s.grid.positive, h, ql, 0.004**2, 0.85, 0.001, 7.0, s.init_level, lik == "student_t"
+            e,
+            s.grid.positive,
+            h,
+            ql,
+            0.004**2,
+            0.85,
+            0.001,
+            7.0,
+            s.init_level,
+            lik == "student_t",
+            s.weight,
         )[0]
         assert loglik_amounts(draw, s, lik)[0] == pytest.approx(kern, rel=1e-10)
 
