@@ -146,6 +146,17 @@ class FlagConfig(BaseModel):
             "per prospecting touch is surely below ``under_worked_ratio`` x the peers')."
         ),
     )
+    under_worked_effort_sure: float = Field(
+        0.6,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "Posterior probability needed by the effort route of the under-worked flag (the "
+            "rate per prospecting touch below ``under_worked_ratio`` x the peers') - which also "
+            "needs the territory to yield fewer opportunities than the peers' outright. Of the "
+            "reps without the pattern, about 1 in 200 reaches 0.5 on generated companies."
+        ),
+    )
     high_activity_ratio: float = Field(
         1.3,
         description="Prospecting touches per month at least this multiple of the peers' is busy.",

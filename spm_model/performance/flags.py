@@ -576,17 +576,6 @@ def _settled_territory_rate(pdata: Any, card: pd.DataFrame, cfg: FlagConfig) -> 
     )
     begin = settle.where(settle > look_start, look_start)
     months = ((cut - begin).dt.days + 1).clip(lower=0) / (365.25 / 12)
-    snaps = pd.date_range(end=cut, periods=max(1, round(cfg.lookback_days / 91)), freq="91D")
-    pots = np.column_stack(
-        [card["rep_id"].map(pdata.territory_potential(d)).fillna(0.0).to_numpy() for d in snaps]
-    )
-    inside = np.column_stack([(begin <= d).to_numpy() for d in snaps])
-    with np.errstate(invalid="ignore"):
-        pot = np.where(
-            inside.any(axis=1),
-            np.nansum(np.where(inside, pots, 0.0), axis=1) / np.maximum(inside.sum(axis=1), 1),
-            card["rep_id"].map(pdata.territory_potential(cut)).fillna(0.0).to_numpy(),
-        )
     opp = ds.opportunities
     prod = ds.products.set_index("product_id")["measure"] if "products" in ds else None
     renewal = list(ScorecardConfig.model_fields["renewal_measures"].default)
@@ -595,6 +584,27 @@ def _settled_territory_rate(pdata: Any, card: pd.DataFrame, cfg: FlagConfig) -> 
     new = ~measure.isin(renewal).to_numpy() & (created >= look_start).to_numpy()
     new &= (created <= cut).to_numpy() & opp["owner_rep_id"].notna().to_numpy()
     amount = opp["amount"].astype(float)
+    deal_pot = _deal_equivalent_potential(ds, opp, new)
+    snaps = pd.date_range(end=cut, periods=max(1, round(cfg.lookback_days / 91)), freq="91D")
+    sums = [_territory_sums(ds, d, deal_pot) for d in [*snaps, cut]]
+    inside = np.column_stack([(begin <= d).to_numpy() for d in snaps])
+
+    def window_mean(col: str) -> np.ndarray:
+        vals = np.column_stack(
+            [card["rep_id"].map(s[col]).fillna(0.0).to_numpy() for s in sums[:-1]]
+        )
+        with np.errstate(invalid="ignore"):
+            return np.asarray(
+                np.where(
+                    inside.any(axis=1),
+                    np.nansum(np.where(inside, vals, 0.0), axis=1)
+                    / np.maximum(inside.sum(axis=1), 1),
+                    card["rep_id"].map(sums[-1][col]).fillna(0.0).to_numpy(),
+                )
+            )
+
+    pot = window_mean("potential")
+    card["settled_deal_potential"] = window_mean("deals")
     cap = float(np.quantile(amount[new], CREATED_CAP_QUANTILE)) if new.any() else np.inf
     o = pd.DataFrame(
         {"rep_id": opp["owner_rep_id"][new], "d": created[new], "a": amount[new].clip(upper=cap)}
@@ -611,6 +621,46 @@ def _settled_territory_rate(pdata: Any, card: pd.DataFrame, cfg: FlagConfig) -> 
         card["rep_id"].map((o["a"] ** 2).groupby(o["rep_id"]).sum()).fillna(0.0), total**2
     )
     return card
+
+
+def _deal_equivalent_potential(ds: Any, opp: pd.DataFrame, new: np.ndarray) -> pd.Series:
+    """Each account's potential in typical new-business deals of its segment.
+
+    Territories of large accounts yield fewer, larger deals: potential divided by
+    the median new-business opportunity amount of the account's ``segment``
+    (``new`` marks the opportunities that set it; the company-wide median where the
+    segment has none or the accounts carry no segment) puts them on one scale, so
+    that opportunities can be counted - a count has Poisson noise only, where
+    amounts add the spread of deal sizes.
+    """
+    acc = ds.accounts
+    amount = opp["amount"].astype(float)[new]
+    overall = float(np.median(amount)) if len(amount) else 1.0
+    overall = overall if overall > 0 else 1.0
+    pot = acc["potential"].astype(float).to_numpy()
+    if "segment" in acc and len(amount):
+        seg = opp["account_id"][new].map(acc.set_index("account_id")["segment"])
+        typical = amount.groupby(seg).median()
+        size = acc["segment"].map(typical).fillna(overall).to_numpy(dtype=float)
+    else:
+        size = np.full(len(acc), overall)
+    return pd.Series(pot / np.where(size > 0, size, overall), index=acc["account_id"].to_numpy())
+
+
+def _territory_sums(ds: Any, on: pd.Timestamp, deal_pot: pd.Series) -> pd.DataFrame:
+    """Per owner on a date: ``potential`` (currency/year) and ``deals`` (typical deals/year)."""
+    from spm_model.performance.data import owner_on_date
+
+    acc = ds.accounts
+    owner = owner_on_date(ds.assignments, acc["account_id"], pd.Series(on, index=acc.index))
+    df = pd.DataFrame(
+        {
+            "potential": acc["potential"].to_numpy(dtype=float),
+            "deals": deal_pot.reindex(acc["account_id"]).to_numpy(dtype=float),
+        },
+        index=owner.to_numpy(),
+    )
+    return df[df.index.notna()].groupby(level=0).sum()
 
 
 def _quarter_bounds(dates: pd.Series, fy_start_month: int) -> tuple[pd.Series, pd.Series]:
@@ -881,6 +931,14 @@ def coaching_flags(
         se2 = np.where(n_opp > 0, np.nan_to_num(rel, nan=1.0), 2.0)
         med_amt = float(np.nanmedian(_ratio(created, n_opp))) if (n_opp > 0).any() else 1.0
         rate = np.where(judged & (created <= 0), _ratio(0.5 * med_amt, pot * t_months / 12.0), rate)
+        counted = settled and "settled_deal_potential" in ev
+        if counted:
+            # opportunities a year per typical deal of potential: a count (Poisson noise
+            # only), with each territory's potential in typical deals of its segments
+            dpot = ev["settled_deal_potential"].to_numpy(dtype=float)
+            judged &= dpot > 0
+            rate = _ratio(np.where(n_opp > 0, n_opp, 0.5), dpot * t_months / 12.0)
+            se2 = np.where(n_opp > 0, _ratio(1.0, n_opp), 2.0)
         groups, members = peer_groups(ev, judged, cfg)
         # (a) far below the peers' rate, whatever the effort
         pm_raw, sure_raw, _ = shrink_log_rate_robust(
@@ -904,14 +962,15 @@ def coaching_flags(
             cfg.under_worked_ratio,
         )
         pm_r, _, _ = shrink_log_rate_robust(rate, se2, groups, judged, members, 1.0)
-        route_b = use_b & np.isfinite(sure_b) & (sure_b >= cfg.min_sure)
-        route_b &= np.exp(pm_r) < cfg.under_worked_ratio
+        route_b = use_b & np.isfinite(sure_b) & (sure_b >= cfg.under_worked_effort_sure)
+        route_b &= np.exp(pm_r) < 1.0
         route_a = judged & np.isfinite(sure_raw) & (sure_raw >= cfg.min_sure)
         m = route_a | route_b
         sure = np.where(route_a, sure_raw, sure_b)
         pm = np.where(route_a, pm_raw - np.log(cfg.severe_under_worked_ratio), pm_b)
         pm = pm + np.log(cfg.under_worked_ratio)
-        peers = _peer_stats(rate * 1000.0, groups, members, judged)
+        scale = 100.0 if counted else 1000.0
+        peers = _peer_stats(rate * scale, groups, members, judged)
         act_peers = _peer_stats(effort, groups, members, use_b)
 
         def why(i: int) -> str:
@@ -924,16 +983,29 @@ def coaching_flags(
                 f"{sure_b[i]:.0%} sure it is below {cfg.under_worked_ratio:.0%} of the peers' "
                 f"rate for the effort: {effort[i]:.1f} prospecting touches a month (peers "
                 f"{act_peers['median'].iloc[i]:.1f}), yet the territory yields "
-                f"{np.exp(pm_r[i]):.0%} of the peers' pipeline."
+                f"{np.exp(pm_r[i]):.0%} of the peers' {'opportunities' if counted else 'pipeline'}."
             )
 
+        def what(i: int) -> str:
+            if counted:
+                return (
+                    f"opened {int(n_opp[i])} new-business opportunities ({_money(created[i])}) in "
+                    f"{t_months[i]:.0f} months after ramp-up on {_money(pot[i])} of territory "
+                    f"potential a year, worth {dpot[i]:,.0f} typical deals a year: "
+                    f"{rate[i] * 100:,.1f} opportunities a year per 100 typical deals of potential"
+                )
+            return (
+                f"created {_money(created[i])} of pipeline in "
+                f"{t_months[i]:.0f} months{' after ramp-up' if settled else ''} on "
+                f"{_money(pot[i])} of territory potential, "
+                f"{rate[i] * 1000:,.0f} per 1,000 of potential a year"
+            )
+
+        fmt = ",.1f" if counted else ",.0f"
         reasons = [
-            f"Territory under-worked: created {_money(created[i])} of pipeline in "
-            f"{t_months[i]:.0f} months{' after ramp-up' if settled else ''} on "
-            f"{_money(pot[i])} of territory potential, "
-            f"{rate[i] * 1000:,.0f} per 1,000 of potential a year; peers ({groups[i]}) "
-            f"{peers['low'].iloc[i]:,.0f}-{peers['high'].iloc[i]:,.0f} (median "
-            f"{peers['median'].iloc[i]:,.0f}); {why(i)}"
+            f"Territory under-worked: {what(i)}; peers ({groups[i]}) "
+            f"{peers['low'].iloc[i]:{fmt}}-{peers['high'].iloc[i]:{fmt}} (median "
+            f"{peers['median'].iloc[i]:{fmt}}); {why(i)}"
             if m[i]
             else ""
             for i in range(len(card))
@@ -943,7 +1015,7 @@ def coaching_flags(
             "under_worked_territory",
             reasons,
             1 - np.exp(pm) / cfg.under_worked_ratio,
-            rate * 1000.0,
+            rate * scale,
             peers,
             sure,
             groups,
