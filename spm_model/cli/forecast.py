@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from spm_model.cli.progress import Display, quiet_option
 from spm_model.forecast.config import ForecastConfig
 
 _DEFAULT = {name: f.default for name, f in ForecastConfig.model_fields.items()}
@@ -71,6 +72,7 @@ def register(app: typer.Typer) -> None:
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Fit the Bayesian model and write draws (NetCDF), summary CSVs and plots to OUT."""
         import matplotlib
@@ -84,7 +86,9 @@ def register(app: typer.Typer) -> None:
         from spm_model.forecast.outputs import interval_table, quota_attainment_probability
         from spm_model.forecast.plots import fan_chart, ppc_plot
 
-        ds, source = _load(data)
+        show = Display(quiet)
+        with show, show.step(f"loading {data}"):
+            ds, source = _load(data)
         plan_obj = None
         if plan is not None:
             from spm_model.errors import SpmConfigError
@@ -105,12 +109,14 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             model=model,
         )
-        typer.echo(f"fitting {fc!r} ...")
-        fc.fit(source, measure=measure, cutoff=cutoff)
+        with show:
+            with show.step(f"fitting {fc!r}"):
+                fc.fit(source, measure=measure, cutoff=cutoff)
+            with show.step(f"predicting {horizon} months"):
+                pred = fc.predict(horizon)
         currency = fc.panel_.attrs.get("currency", "currency")
         typer.echo(fc.diagnostics_.summary())
-        pred = fc.predict(horizon)
-        with atomic_path(out, is_dir=True) as tmp:
+        with show, show.step(f"writing {out}"), atomic_path(out, is_dir=True) as tmp:
             pred.to_dataset(name="bookings").to_netcdf(tmp / "draws.nc")
             fc.idata_.to_netcdf(str(tmp / "posterior.nc"))
             tables = [interval_table(pred, lv) for lv in ("rep", "team", "region", "company")]
@@ -217,32 +223,36 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, help="Also write the table (CSV, or Markdown for .md)."
         ),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Backtest the Bayesian model and the baselines (rolling origin): CRPS, WAPE, coverage."""
         from spm_model.data.io import atomic_write_text
         from spm_model.forecast.backtest import backtest
 
-        _, source = _load(data)
-        res = backtest(
-            source,
-            horizon=horizon,
-            cutoffs=[c.strip() for c in cutoffs.split(",")] if cutoffs else None,
-            n_cutoffs=n_cutoffs,
-            baselines=[b.strip() for b in baselines.split(",") if b.strip()],
-            config={
-                "draws": draws,
-                "tune": tune,
-                "sampler": sampler,
-                "seed": seed,
-                "likelihood": likelihood,
-                "level_drift": level_drift,
-                "model": model,
-            },
-            measure=measure,
-            include_bayes=bayes,
-            progress=typer.echo,
-            stack=stack,
-        )
+        show = Display(quiet)
+        with show, show.step(f"loading {data}"):
+            _, source = _load(data)
+        with show, show.step("rolling-origin backtest (a line per cut-off and model)"):
+            res = backtest(
+                source,
+                horizon=horizon,
+                cutoffs=[c.strip() for c in cutoffs.split(",")] if cutoffs else None,
+                n_cutoffs=n_cutoffs,
+                baselines=[b.strip() for b in baselines.split(",") if b.strip()],
+                config={
+                    "draws": draws,
+                    "tune": tune,
+                    "sampler": sampler,
+                    "seed": seed,
+                    "likelihood": likelihood,
+                    "level_drift": level_drift,
+                    "model": model,
+                },
+                measure=measure,
+                include_bayes=bayes,
+                progress=show.note,
+                stack=stack,
+            )
         typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")
         typer.echo(res.to_markdown())
         if out is not None:
