@@ -776,6 +776,20 @@ def behaviour_evidence(
         out["pipeline_cover_se2"] = _ratio(
             on_hand_sq.reindex(out.index).fillna(0.0), hand_n**2
         ) + _ratio(1.0, closed_n.reindex(out.index))
+        # the same cover by Little's law: pipeline on hand = closing rate x the time a deal
+        # is open, measured on every deal closed in the look-back (not on a few snapshots)
+        days = (close - created).dt.days.astype(float)[closed].clip(lower=1.0)
+        d_own = owner[closed]
+        d_mean = days.groupby(d_own).mean()
+        d_n = days.groupby(d_own).size()
+        d_var = np.log(days).groupby(d_own).var(ddof=1)
+        out = out.reindex(out.index.union(d_mean.index))
+        out["days_open"] = d_mean.reindex(out.index)
+        out["pipeline_cover_little"] = out["days_open"] / 91.3
+        # sampling variance of the log of a mean of log-normal ages: (e^s2 - 1) / n
+        out["pipeline_cover_little_se2"] = _ratio(
+            np.expm1(d_var.reindex(out.index).fillna(0.5)), d_n.reindex(out.index)
+        )
     # 3. price per unit against the company's usual price of the product
     tx = ds.transactions
     if len(tx) and "units" in tx and "opportunity_owner_id" in tx:
@@ -1102,8 +1116,14 @@ def coaching_flags(
     if "chronic_thin_pipeline" in on and {"pipeline_cover", "pipeline_cover_se2"} <= set(
         ev.columns
     ):
-        cover = ev["pipeline_cover"].to_numpy(dtype=float)
-        se2c = ev["pipeline_cover_se2"].to_numpy(dtype=float)
+        little = "pipeline_cover_little" in ev
+        snap_cover = ev["pipeline_cover"].to_numpy(dtype=float)
+        if little:  # Little's law: the mean time a deal is open, on every closed deal
+            cover = ev["pipeline_cover_little"].to_numpy(dtype=float)
+            se2c = ev["pipeline_cover_little_se2"].to_numpy(dtype=float)
+        else:
+            cover = snap_cover
+            se2c = ev["pipeline_cover_se2"].to_numpy(dtype=float)
         judged = (
             np.isin(role, TERRITORY_ROLES)
             & enough
@@ -1119,10 +1139,20 @@ def coaching_flags(
         hand = ev["pipeline_on_hand"].to_numpy(dtype=float) if "pipeline_on_hand" in ev else cover
         deals = ev["deals_on_hand"].to_numpy(dtype=float) if "deals_on_hand" in ev else cover
         m = judged & np.isfinite(sure) & (sure >= cfg.min_sure)
+
+        def opened(i: int) -> str:
+            if not little:
+                return ""
+            return (
+                f"new-business deals are opened {cover[i] * 91.3:.0f} days before they close "
+                "on average, "
+            )
+
         reasons = [
-            f"Chronic thin pipeline: {deals[i]:.1f} open new-business deals "
-            f"({_money(hand[i])}) on hand on average at the quarter starts of the look-back, "
-            f"{cover[i]:.2f} quarters of the rep's own closing volume; peers ({groups[i]}) "
+            f"Chronic thin pipeline: {opened(i)}{deals[i]:.1f} open new-business deals "
+            f"({_money(hand[i])}) on hand on average at the quarter starts of the look-back "
+            f"({snap_cover[i]:.2f} quarters of the rep's own closing volume); pipeline cover "
+            f"{cover[i]:.2f} quarters against peers ({groups[i]}) "
             f"{peers['low'].iloc[i]:.2f}-"
             f"{peers['high'].iloc[i]:.2f} (median {peers['median'].iloc[i]:.2f}); "
             f"{sure[i]:.0%} sure it is below {cfg.thin_pipeline_ratio:.0%} of the peers'."
