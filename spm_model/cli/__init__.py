@@ -71,11 +71,18 @@ QUIET_LOGGERS = (
 
 
 def quiet_third_party() -> None:
-    """Keep third-party noise out of normal CLI output (their errors still show)."""
+    """Keep third-party noise out of normal CLI output (their errors still show).
+
+    PyTensor's "could not link to a BLAS installation" warning is about the
+    machine's linear-algebra library, not the user's data or command: the models
+    here are elementwise and do not use BLAS (see docs/performance.md).
+    """
     import logging
+    import warnings
 
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*could not link to a BLAS", category=UserWarning)
 
 
 def main() -> None:

@@ -78,11 +78,13 @@ def register(app: typer.Typer) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
+        import warnings
+
         import matplotlib.pyplot as plt
         import pandas as pd
 
         from spm_model.data.io import atomic_path
-        from spm_model.forecast import BookingsForecaster
+        from spm_model.forecast import BookingsForecaster, ConvergenceWarning
         from spm_model.forecast.outputs import interval_table, quota_attainment_probability
         from spm_model.forecast.plots import fan_chart, ppc_plot
 
@@ -109,7 +111,9 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             model=model,
         )
-        with show:
+        with show, warnings.catch_warnings():
+            # the convergence checks are printed below with the diagnostics, once
+            warnings.simplefilter("ignore", ConvergenceWarning)
             with show.step(f"fitting {fc!r}"):
                 fc.fit(source, measure=measure, cutoff=cutoff)
             with show.step(f"predicting {horizon} months"):
@@ -226,13 +230,21 @@ def register(app: typer.Typer) -> None:
         quiet: bool = quiet_option(),
     ) -> None:
         """Backtest the Bayesian model and the baselines (rolling origin): CRPS, WAPE, coverage."""
+        import warnings
+
         from spm_model.data.io import atomic_write_text
+        from spm_model.forecast import ConvergenceWarning
         from spm_model.forecast.backtest import backtest
 
         show = Display(quiet)
         with show, show.step(f"loading {data}"):
             _, source = _load(data)
-        with show, show.step("rolling-origin backtest (a line per cut-off and model)"):
+        with (
+            show,
+            show.step("rolling-origin backtest (a line per cut-off and model)"),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always", ConvergenceWarning)
             res = backtest(
                 source,
                 horizon=horizon,
@@ -255,6 +267,16 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")
         typer.echo(res.to_markdown())
+        failed = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+        if failed:
+            first = str(failed[0].message).splitlines()
+            typer.echo(
+                f"\nnote: {len(failed)} Bayesian fit(s) failed the convergence checks, e.g. "
+                f"{first[1].strip(' -') if len(first) > 1 else first[0]}"
+            )
+        for w in caught:  # anything else is shown as usual
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         if out is not None:
             text = res.to_markdown() + "\n" if out.suffix == ".md" else res.table.to_csv()
             atomic_write_text(out, text)

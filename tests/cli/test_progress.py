@@ -120,3 +120,16 @@ def test_terminal_gets_progress_and_stdout_stays_clean(tmp_path, quiet):
     else:
         assert "crediting transactions" in screen and "saas_ae 2026-Q3" in screen
         assert "✓" in screen
+
+
+def test_third_party_noise_is_kept_out():
+    """PyTensor's BLAS notice never reaches the output; other warnings still do."""
+    import warnings
+
+    from spm_model.cli import quiet_third_party
+
+    with warnings.catch_warnings(record=True) as caught:
+        quiet_third_party()
+        warnings.warn("PyTensor could not link to a BLAS installation.", UserWarning, stacklevel=1)
+        warnings.warn("a warning about the user's data", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["a warning about the user's data"]
