@@ -158,8 +158,11 @@ class FlagConfig(BaseModel):
         ),
     )
     high_activity_ratio: float = Field(
-        1.3,
-        description="Prospecting touches per month at least this multiple of the peers' is busy.",
+        1.25,
+        description=(
+            "Prospecting touches per month at least this multiple of the peers' (same role and "
+            "tenure band; shrunk towards them) is busy."
+        ),
     )
     chronic_attainment: float = Field(
         0.7,
@@ -221,11 +224,13 @@ class FlagConfig(BaseModel):
         ),
     )
     ramp_exclude_months: float = Field(
-        6.0,
+        4.0,
         ge=0.0,
         description=(
             "Months after hire left out of the under-worked rate (a new rep's pipeline is "
-            "still building); a rep needs ``min_months`` after them to be judged."
+            "still building; pipeline is opened a sales cycle before it closes, so its "
+            "creation settles sooner than bookings); a rep needs ``min_months`` after them "
+            "to be judged."
         ),
     )
     sandbag_end_days: int = Field(

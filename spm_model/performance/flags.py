@@ -14,28 +14,35 @@ territory, count as one role). Every flag carries the figure, the peers' range
 (25th-75th percentile), the median, how sure, and the suggested action.
 
 ``under_worked_territory`` (owners of territory: AE, AM, FIELD)
-    Pipeline created per unit of territory potential (opportunity value created
-    per year / owned potential; with :func:`evidence_scorecard`, each deal capped
-    at the company's 95th percentile, and the first ``ramp_exclude_months`` after
-    hire left out) either surely below ``severe_under_worked_ratio`` x the peers',
-    or surely below ``under_worked_ratio`` x the peers' for the rep's prospecting
-    effort (rate per prospecting touch) while below it outright. The log of the
-    rate is shrunk under a heavy-tailed prior (:func:`shrink_log_rate_robust`);
-    its sampling variance is the compound-Poisson ``sum(a^2) / (sum a)^2`` of the
-    rep's opportunities.
+    New-business opportunities opened per year per typical deal of territory
+    potential (with :func:`evidence_scorecard`: each account's potential divided
+    by the median new-business deal of its segment, so that territories of large
+    and small accounts compare and the count has Poisson noise only; the first
+    ``ramp_exclude_months`` after hire left out) either surely below
+    ``severe_under_worked_ratio`` x the peers', or below ``under_worked_ratio`` x
+    the peers' for the rep's prospecting effort (rate per prospecting touch; sure
+    to ``under_worked_effort_sure``) while below the peers' outright. The log of
+    the rate is shrunk under a heavy-tailed prior (:func:`shrink_log_rate_robust`).
+    Without the evidence scorecard: pipeline value per unit of potential, with the
+    compound-Poisson variance ``sum(a^2) / (sum a)^2`` of the rep's opportunities.
 ``activity_without_wins`` (sellers)
     Win rate below ``low_win_rate_ratio`` x the peers' (beta-binomial shrinkage
     of won / closed deals) while prospecting touches per month are at least
-    ``high_activity_ratio`` x the peers' (gamma-Poisson shrinkage).
+    ``high_activity_ratio`` x those of the peers of the same role and tenure band
+    (shrunk, one between-rep spread pooled over the groups).
 ``sandbagging`` (sellers)
     Deals won around quarter ends that land in the first ``sandbag_start_days`` of
     the new quarter rather than the last ``sandbag_end_days`` of the old one: the
     odds surely above ``sandbag_odds_ratio`` x the peers' (beta-binomial shrinkage).
 ``chronic_thin_pipeline`` (owners of territory)
-    New-business pipeline on hand at the quarter starts of the look-back, in
-    quarters of the rep's own closing volume (won + lost deals), surely below
-    ``thin_pipeline_ratio`` x the peers' (heavy-tailed shrinkage, Poisson variance
-    of both counts).
+    New-business pipeline on hand, in quarters of the rep's own closing volume,
+    surely below ``thin_pipeline_ratio`` x the peers' (heavy-tailed shrinkage). By
+    Little's law the pipeline on hand is the closing rate times the time a deal is
+    open, so the cover is measured as the mean days from creation to close of
+    every new-business deal closed in the look-back / 91.3 (sampling variance of a
+    log-normal mean); the deals on hand at the quarter starts are reported too
+    (without the evidence scorecard's ``pipeline_cover_little``, they are judged:
+    Poisson variance of both counts).
 ``high_discount`` (sellers)
     Net price per unit of the ``discount_measures`` bookings, against the
     company's median price of the same product, surely below ``discount_ratio`` x
@@ -565,6 +572,9 @@ def _settled_territory_rate(pdata: Any, card: pd.DataFrame, cfg: FlagConfig) -> 
     The first ``cfg.ramp_exclude_months`` after hire are left out (a new rep's
     pipeline is still building): ``settled_months``, ``settled_potential`` (mean
     territory potential at 91-day snapshots in that window, currency per year),
+    ``settled_deal_potential`` (the same in typical deals a year: each account's
+    potential over the median new-business opportunity of its segment),
+    ``settled_opportunities`` (new-business opportunities opened in the window),
     ``settled_created`` (new-business pipeline created in it, each deal capped at
     the company's :data:`CREATED_CAP_QUANTILE`) and ``settled_created_rel_var``.
     """
@@ -700,7 +710,10 @@ def behaviour_evidence(
         lost) new-business opportunities per quarter: quarters of pipeline on hand),
         ``deals_on_hand`` (that average count), ``pipeline_on_hand`` (their mean
         value, currency), ``pipeline_cover_se2`` (sampling variance of the log of
-        ``pipeline_cover``), ``price_index`` (net amount / (units x the
+        ``pipeline_cover``), ``days_open`` (mean days from creation to close of
+        the new-business deals closed in the look-back), ``pipeline_cover_little``
+        (``days_open`` / 91.3: the cover by Little's law) and
+        ``pipeline_cover_little_se2``, ``price_index`` (net amount / (units x the
         company's median price per unit of the product) over the rep's
         ``discount_measures`` bookings; 1.0 = the usual price), ``price_index_se2``
         and ``priced_bookings``.
@@ -1051,8 +1064,12 @@ def coaching_flags(
             else ev["prospecting_per_month"].to_numpy(dtype=float) * months
         )
         act_rate = _ratio(touches, months)
+        # effort is compared within role and tenure band (not the band of potential: a
+        # rep's calls and emails do not scale with the territory, and the larger group
+        # gives a steadier median), with one between-rep spread pooled over the groups
+        a_groups, a_members = peer_groups(ev, judged, cfg.model_copy(update={"potential_bands": 1}))
         act_m, _, act_med = shrink_log_rate(
-            act_rate, 1.0 / np.maximum(touches, 1.0), groups, judged, members
+            act_rate, 1.0 / np.maximum(touches, 1.0), a_groups, judged, a_members, pooled=True
         )
         busy = np.exp(act_m) >= cfg.high_activity_ratio
         wr = _ratio(won, closed)
