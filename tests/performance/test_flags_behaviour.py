@@ -307,3 +307,99 @@ def test_under_worked_for_the_effort_or_far_below_peers():
     )
     assert "below 50% of the peers' rate" in f.loc["S", "reason"]
     assert f.loc["E", "figure"] == pytest.approx(500.0)  # per 1,000 of potential a year
+
+
+def test_little_law_cover_by_hand():
+    cfg = FlagConfig(lookback_days=365)
+    a = behaviour_evidence(_evidence_company(), pd.Timestamp("2024-06-30"), cfg).loc["A"]
+    # new-business deals closed in the look-back, days from creation to close:
+    # O1 55, O2 34, O3 70, O4 76, O5 187 (lost); O6 is open, O7 a renewal
+    days = np.array([55.0, 34.0, 70.0, 76.0, 187.0])
+    assert a["days_open"] == pytest.approx(days.mean())  # 84.4
+    assert a["pipeline_cover_little"] == pytest.approx(84.4 / 91.3)
+    assert a["pipeline_cover_little_se2"] == pytest.approx(
+        np.expm1(np.var(np.log(days), ddof=1)) / 5
+    )
+
+
+def test_chronic_thin_pipeline_on_little_law_cover():
+    # peers open deals about 90 days before they close; T 25 days (a quarter of the time
+    # on hand); N 80 days (within the spread)
+    rows = _peers(pipeline_cover_little=1.0, pipeline_cover_little_se2=0.01)
+    for i, r in enumerate(rows):
+        r["pipeline_cover_little"] = 1.0 + 0.1 * ((i % 5) - 2) / 2
+    rows.append(
+        card_row(rep_id="T", pipeline_cover_little=25 / 91.3, pipeline_cover_little_se2=0.02)
+    )
+    rows.append(
+        card_row(rep_id="N", pipeline_cover_little=80 / 91.3, pipeline_cover_little_se2=0.02)
+    )
+    card = pd.DataFrame(rows).fillna(
+        {"months_observed": 24.0, "pipeline_cover": 0.8, "pipeline_cover_se2": 0.02}
+    )
+    flags = coaching_flags(card, config=ONLY["chronic_thin_pipeline"])
+    assert list(flags["rep_id"]) == ["T"]
+    assert "opened 25 days before they close" in flags.iloc[0]["reason"]
+    assert flags.iloc[0]["figure"] == pytest.approx(25 / 91.3)
+
+
+def test_under_worked_counts_opportunities_per_typical_deal_of_potential():
+    # after ramp-up, peers open 100 opportunities in two years on a territory worth 250
+    # typical deals a year (20 per 100 a year) with 10 touches a month
+    common = {
+        "settled_months": 24.0,
+        "settled_potential": 1_000_000.0,
+        "settled_deal_potential": 250.0,
+        "settled_created": 2_000_000.0,
+        "settled_created_rel_var": 0.02,
+        "opportunities_created": 100,
+        "pipeline_created": 2_000_000.0,
+        "territory_potential": 1_000_000.0,
+        "months_observed": 24.0,
+    }
+    rows = _peers(prospecting_touches=240, settled_opportunities=100, **common)
+    # normal effort, half the opportunities: under-worked for the effort
+    rows.append(card_row(rep_id="E", prospecting_touches=240, settled_opportunities=50, **common))
+    # half the opportunities on half the effort: consistent
+    rows.append(card_row(rep_id="L", prospecting_touches=120, settled_opportunities=50, **common))
+    # a fifth of the peers' opportunities: under-worked whatever the effort
+    rows.append(card_row(rep_id="S", prospecting_touches=100, settled_opportunities=20, **common))
+    # the same count with twice the typical deals of potential (smaller accounts): half
+    # the peers' rate for the effort
+    big = common | {"settled_deal_potential": 500.0}
+    rows.append(card_row(rep_id="D", prospecting_touches=240, settled_opportunities=100, **big))
+    flags = coaching_flags(pd.DataFrame(rows), config=FlagConfig(flags=("under_worked_territory",)))
+    f = flags.set_index("rep_id")
+    assert set(f.index) == {"E", "S", "D"}
+    assert f.loc["E", "figure"] == pytest.approx(10.0)  # per 100 typical deals a year
+    assert "opened 50 new-business opportunities" in f.loc["E", "reason"]
+    assert "250 typical deals a year" in f.loc["E", "reason"]
+
+
+def test_deal_equivalent_potential_by_hand():
+    from spm_model.performance.flags import _deal_equivalent_potential
+
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["E1", "S1", "X1"],
+            "segment": ["enterprise", "smb", "mid_market"],
+            "potential": [1_000_000.0, 50_000.0, 90_000.0],
+        }
+    )
+    opps = pd.DataFrame(
+        {
+            "account_id": ["E1", "E1", "E1", "S1", "S1", "S1"],
+            "amount": [90_000.0, 100_000.0, 200_000.0, 4_000.0, 5_000.0, 6_000.0],
+        }
+    )
+    ds = Dataset(
+        {"accounts": accounts}, DatasetMeta(start_date="2024-01-01", end_date="2024-12-31")
+    )
+    new = np.array([True, True, True, True, True, False])
+    out = _deal_equivalent_potential(ds, opps, new)
+    # enterprise: median 100,000 -> 10 deals; smb: median of 4,000 and 5,000 -> 4,500;
+    # mid-market has no deals: the company-wide median (90,000, 100,000, 200,000, 4,000,
+    # 5,000 -> 90,000)
+    assert out["E1"] == pytest.approx(10.0)
+    assert out["S1"] == pytest.approx(50_000 / 4_500)
+    assert out["X1"] == pytest.approx(1.0)
