@@ -244,8 +244,63 @@ def fairness_report(
         pd.DataFrame(rows),
         lv,
         att,
-        groups=fairness_groups(out),  # type: ignore[arg-type]
+        groups=fairness_groups(out, potential_by_year=potential_by_year(h)),  # type: ignore[arg-type]
     )
+
+
+def potential_by_year(history: Any) -> pd.DataFrame | None:
+    """Owned potential per rep in each fiscal year of the history and in the plan year.
+
+    One row per rep (``rep_id`` index), one column per fiscal year (named by the
+    calendar year it ends in, as plan years are) with the average annual potential
+    the rep owned in that year's months, NaN where the rep owned nothing in one of
+    them (not there yet, or between territories). The plan year is the last column.
+    None when the history carries no potential by month.
+    """
+    hp = getattr(history, "hist_potential", None)
+    if hp is None:
+        return None
+    hm = np.asarray(history.hist_months)
+    fsm = int(history.fy_start_month)
+    fy = (hm - (fsm - 1)) // 12 + 1970 + (1 if fsm > 1 else 0)
+    cols: dict[int, np.ndarray] = {}
+    for y in np.unique(fy):
+        blk = np.asarray(hp, dtype=float)[:, fy == y]
+        if blk.shape[1] >= 3:
+            cols[int(y)] = np.where((blk > 0).all(axis=1), blk.mean(axis=1), np.nan)
+    plan = np.asarray(history.potential, dtype=float)
+    cols[int(history.year)] = np.where((plan > 0).all(axis=1), plan.mean(axis=1), np.nan)
+    d = pd.DataFrame(cols, index=history.pairs["rep_id"].to_numpy())
+    return d[~d.index.duplicated()]
+
+
+def cauchy_combination(p: Sequence[float] | np.ndarray) -> float:
+    """Combine p-values of dependent tests (Cauchy combination, Liu & Xie 2020).
+
+    ``T = mean(tan((0.5 - p) * pi))`` is approximately standard Cauchy under the null
+    whatever the dependence between the tests, so the combined p-value is
+    ``0.5 - arctan(T) / pi``. Used for the same territories tested year after year.
+    """
+    v = np.clip(np.asarray(p, dtype=float), 1e-15, 1 - 1e-12)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return float("nan")
+    t = float(np.mean(np.tan((0.5 - v) * np.pi)))
+    return float(min(1.0, max(0.0, 0.5 - np.arctan(t) / np.pi)))
+
+
+def _balance_test(x: pd.Series, y: pd.Series, yg: pd.Series) -> tuple[float, float, float] | None:
+    """One-sided F-test: spread of ``x`` against the pooled within-group spread of ``y``."""
+    from scipy import stats
+
+    dev = y - y.groupby(yg).transform("mean")
+    dof = len(y) - int(yg.nunique())
+    if dof < 2 or len(x) < 2:
+        return None
+    v_rest = float((dev**2).sum() / dof)
+    v_grp = float(x.var(ddof=1))
+    f = v_grp / v_rest if v_rest > 0 else np.inf
+    return float(np.sqrt(v_grp)), float(np.sqrt(v_rest)), float(stats.f.sf(f, len(x) - 1, dof))
 
 
 def _role_adjusted(per_rep: pd.DataFrame, col: str) -> pd.Series:
@@ -261,6 +316,7 @@ def fairness_groups(
     alpha: float = 0.05,
     min_reps: int = 3,
     min_effect: float = 0.1,
+    potential_by_year: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Which regions or teams stand out, with role mix taken out.
 
@@ -274,7 +330,14 @@ def fairness_groups(
     * ``quota_to_last_year``: the same for quota against last year's actual;
     * ``territory_balance``: are the group's territories more unequal (one-sided
       F-test of the variance of role-adjusted log potential, one value per rep,
-      against the other groups' pooled within-group variance).
+      against the other groups' pooled within-group variance). With
+      ``potential_by_year`` the test is run for every fiscal year of the history
+      and the plan year (reps present that whole year, role-adjusted that year) and
+      the yearly p-values are combined by the Cauchy combination
+      (:func:`cauchy_combination`, valid for the dependent tests of the same
+      territories year after year): a region split unevenly and only partly evened
+      out since is still seen. The values shown are those of the year with the
+      smallest p-value.
 
     p-values are adjusted for the number of groups tested in each family (level x
     test, Holm); a group stands out when the adjusted p-value is below ``alpha`` and
@@ -293,6 +356,9 @@ def fairness_groups(
         Groups with fewer reps are not tested.
     min_effect : float
         Smallest difference that counts (fraction).
+    potential_by_year : DataFrame, optional
+        Owned potential per rep (index) and fiscal year (columns), from
+        :func:`potential_by_year`; default: the plan year only (``per_rep``).
 
     Returns
     -------
@@ -308,8 +374,20 @@ def fairness_groups(
     d["_q2p"] = _role_adjusted(d, "quota_to_potential")
     d["_qly"] = _role_adjusted(d, "quota_vs_last_year")
     d["_pot"] = _role_adjusted(d, "potential")
-    reps_once = d.drop_duplicates("rep_id")
-    rows = []
+    reps_once = d.drop_duplicates("rep_id").set_index("rep_id")
+    # territory balance: plan year from per_rep, or every year of potential_by_year
+    if potential_by_year is not None and len(potential_by_year.columns):
+        yearly = reps_once[[c for c in by if c in reps_once] + ["role"]].copy()
+        years: list[tuple[str | None, str]] = []
+        for yr in potential_by_year.columns:
+            v = potential_by_year[yr].reindex(yearly.index).astype(float)
+            lv = np.log(v.where(v > 0))
+            yearly[f"_pot_{yr}"] = lv - lv.groupby(yearly["role"]).transform("median")
+            years.append((str(yr), f"_pot_{yr}"))
+    else:
+        yearly = reps_once
+        years = [(None, "_pot")]
+    rows: list[tuple[Any, ...]] = []
     for level in by:
         if level not in d:
             continue
@@ -325,30 +403,37 @@ def fairness_groups(
                     continue
                 p = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
                 rows.append(
-                    (level, grp, test, n, float(np.exp(x.mean())), float(np.exp(y.mean())), p)
+                    (
+                        level,
+                        grp,
+                        test,
+                        n,
+                        float(np.exp(x.mean())),
+                        float(np.exp(y.mean())),
+                        p,
+                        None,
+                        1,
+                    )
                 )
-            ins = reps_once[level] == grp
-            x = reps_once.loc[ins, "_pot"].dropna()
-            y = reps_once.loc[~ins, "_pot"].dropna()
-            if len(x) >= min_reps and len(y) >= min_reps:
-                # spread of the group's territories against the rest's within-group spread
-                yg = reps_once.loc[y.index, level]
-                dev = y - y.groupby(yg).transform("mean")
-                k = int(yg.nunique())
-                dof = len(y) - k
-                if dof < 2:
-                    continue
-                v_rest = float((dev**2).sum() / dof)
-                v_grp = float(x.var(ddof=1))
-                f = v_grp / v_rest if v_rest > 0 else np.inf
-                p = float(stats.f.sf(f, len(x) - 1, dof))
+            bal = []
+            for lab, col in years:
+                ins = yearly[level] == grp
+                x = yearly.loc[ins, col].dropna()
+                y = yearly.loc[~ins, col].dropna()
+                if len(x) >= min_reps and len(y) >= min_reps:
+                    r = _balance_test(x, y, yearly.loc[y.index, level])
+                    if r is not None:
+                        bal.append((lab, *r))
+            if bal:
+                best = min(bal, key=lambda b: b[3])
+                p = cauchy_combination([b[3] for b in bal]) if len(bal) > 1 else best[3]
                 rows.append(
-                    (level, grp, "territory_balance", n, np.sqrt(v_grp), np.sqrt(v_rest), p)
+                    (level, grp, "territory_balance", n, best[1], best[2], p, best[0], len(bal))
                 )
     cols = ["level", "group", "test", "reps", "group_value", "rest_value", "p_value"]
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=[*cols, "year_", "years_"])
     if out.empty:
-        return out.assign(p_adjusted=[], stands_out=[], words=[])
+        return out[cols].assign(p_adjusted=[], stands_out=[], words=[])
     # Holm step-down adjustment within each family (level x test)
     adj = np.empty(len(out))
     for _, fam in out.groupby(["level", "test"]):
@@ -370,9 +455,10 @@ def fairness_groups(
     words = []
     for r in out.itertuples(index=False):
         if r.test == "territory_balance":
+            when = f", FY{r.year_}; {r.years_} years combined" if r.year_ is not None else ""
             w = (
                 f"{r.level} {r.group}: territories unequal (potential spread "
-                f"{r.group_value:.2f} vs {r.rest_value:.2f} elsewhere, log scale)"
+                f"{r.group_value:.2f} vs {r.rest_value:.2f} elsewhere, log scale{when})"
             )
         else:
             what = "potential" if r.test == "quota_to_potential" else "last year's actual"
@@ -382,6 +468,7 @@ def fairness_groups(
             )
         words.append(f"{w} (adjusted p {r.p_adjusted:.3f})")
     out["words"] = words
+    out = out.drop(columns=["year_", "years_"])
     return out.sort_values(["stands_out", "p_adjusted"], ascending=[False, True]).reset_index(
         drop=True
     )

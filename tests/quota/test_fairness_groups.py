@@ -84,3 +84,65 @@ def test_cli_fairness_out_writes_csv_and_plot(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "fair.png").stat().st_size > 1000
     assert (tmp_path / "fair_reps.csv").exists()
     assert "stand out" in so
+
+
+def test_cauchy_combination_handmade():
+    from spm_model.quota.fairness import cauchy_combination
+
+    # one p-value is returned unchanged; equal p-values combine to the same p-value
+    assert abs(cauchy_combination([0.03]) - 0.03) < 1e-12
+    assert abs(cauchy_combination([0.01, 0.01, 0.01]) - 0.01) < 1e-12
+    # tan((0.5 - 0.01) pi) = 31.82, tan(0) = 0: T = 15.91, p = 0.5 - arctan(15.91) / pi = 0.0200
+    assert abs(cauchy_combination([0.01, 0.5]) - 0.0200) < 2e-4
+    # p-values of 1 do not break it
+    assert cauchy_combination([1.0, 1.0]) > 0.99
+
+
+def test_potential_by_year_handmade():
+    from types import SimpleNamespace
+
+    from spm_model.quota.fairness import potential_by_year
+
+    # fiscal year starts in October: Oct 2023 - Sep 2024 is FY2024, then FY2025 (3 months)
+    hm = np.arange((2023 - 1970) * 12 + 9, (2023 - 1970) * 12 + 9 + 15)
+    hp = np.ones((3, 15))
+    hp[0] *= 2.0
+    hp[1, 13] = 0.0  # rep B owned nothing one month of FY2025
+    h = SimpleNamespace(
+        hist_potential=hp,
+        hist_months=hm,
+        fy_start_month=10,
+        potential=np.full((3, 12), 5.0),
+        year=2026,
+        pairs=pd.DataFrame({"rep_id": ["A", "B", "A2"]}),
+    )
+    d = potential_by_year(h)
+    assert list(d.columns) == [2024, 2025, 2026]
+    assert d.loc["A", 2024] == 2.0 and d.loc["B", 2024] == 1.0
+    assert np.isnan(d.loc["B", 2025]) and d.loc["A2", 2025] == 1.0
+    assert (d[2026] == 5.0).all()
+
+
+def test_region_split_unevenly_in_the_past_is_still_seen():
+    # South was split very unevenly three years ago and has been evened out since:
+    # the plan year alone does not show it, the years combined do; no other group stands out
+    rng = np.random.default_rng(3)
+    pr = _per_rep(1)
+    pr["potential"] = 1e6 * np.exp(rng.normal(0, 0.3, len(pr)))
+    south = (pr["region"] == "South").to_numpy()
+    years = {}
+    for y, spread in ((2023, 1.2), (2024, 1.0), (2025, 0.8), (2026, 0.3)):
+        s = np.where(south, spread, 0.3)
+        years[y] = 1e6 * np.exp(rng.normal(0, 1.0, len(pr)) * s)
+    pby = pd.DataFrame(years, index=pr["rep_id"].to_numpy())
+    pr["potential"] = pby[2026].to_numpy()
+    plan_only = fairness_groups(pr)
+    tb = plan_only[plan_only["test"] == "territory_balance"]
+    assert not tb["stands_out"].any()
+    g = fairness_groups(pr, potential_by_year=pby)
+    tb = g[g["test"] == "territory_balance"]
+    out = tb[tb["stands_out"]]
+    assert ("region", "South") in set(zip(out["level"], out["group"], strict=True))
+    assert set(out["group"]) <= {"South", "South-0", "South-1"}
+    row = tb[(tb["level"] == "region") & (tb["group"] == "South")].iloc[0]
+    assert "4 years combined" in row["words"] and "FY2026" not in row["words"]
