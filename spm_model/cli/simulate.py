@@ -153,12 +153,16 @@ def register(app: typer.Typer) -> None:
             plans = [load_plan(p) for p in plan]
             with show.step(f"loading {data}"):
                 ds = load_dataset(data)
+            proposal = None
             if quotas is not None:
-                ds = with_quotas(ds, read_quotas(quotas), source=str(quotas))
+                proposal = read_quotas(quotas)
+                with_quotas(ds, proposal, source=str(quotas))  # every problem, by file row
             with show.step("crediting transactions"):
                 credits = credit_dataset(ds, _company_plans(plans, plan[0].parent, plan_dir))
             with show.step("fitting the scenario model to the history"):
-                model = from_dataset(ds, plans[0], horizon=horizon, family=family, credits=credits)
+                model = from_dataset(
+                    ds, plans[0], horizon=horizon, family=family, credits=credits, quotas=proposal
+                )
             res = run(
                 model,
                 plans,

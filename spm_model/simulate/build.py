@@ -389,6 +389,95 @@ def _quota_labels(ds: Dataset, freq: Frequency) -> pd.DataFrame:
     return q.groupby(["rep_id", "measure", "label"], as_index=False)["amount"].sum()
 
 
+def _horizon_quotas(
+    ds: Dataset,
+    plan: Plan,
+    r_tab: pd.DataFrame,
+    measures: list[str],
+    labels: list[str],
+    fy: int,
+    quota_growth: float,
+    strict: bool = True,
+) -> tuple[np.ndarray, set[str]]:
+    """Quota per rep, measure and horizon period, projected where the table has none.
+
+    A missing quota is the same period of the previous fiscal year (else the
+    rep's nearest quota of that year) times ``quota_growth``. With ``strict``
+    an active rep with nothing to project from is an error naming the periods;
+    otherwise that quota is NaN.
+
+    Returns
+    -------
+    quota : ndarray, shape (R, M, P)
+        Currency or units.
+    projected : set of str
+        Periods where an active rep's quota was projected.
+    """
+    freq = plan.measurement_period
+    ql = _quota_labels(ds, freq)
+    fy0 = ds.meta.fy_start_month
+    prev = [s.label for s in periods_in_fiscal_year(fy - 1, freq, fy0)]
+    quota = np.zeros((len(r_tab), len(measures), len(labels)))
+    qname = {m: plan.measures[m].quota_measure or m for m in measures}
+    idx = {
+        (a, b, c): v
+        for a, b, c, v in ql[["rep_id", "measure", "label", "amount"]].itertuples(index=False)
+    }
+    spans = [parse_period(lab, fy0) for lab in labels]
+    p_start = pd.DatetimeIndex([pd.Timestamp(sp.start) for sp in spans])
+    p_end = pd.DatetimeIndex([pd.Timestamp(sp.end) for sp in spans])
+    hired = r_tab["hire_date"].to_numpy("datetime64[ns]")
+    left = r_tab["end_date"].to_numpy("datetime64[ns]")
+    no_quota: dict[tuple[str, str], list[str]] = {}
+    projected: set[str] = set()
+    for i, rid in enumerate(r_tab["rep_id"]):
+        for j, m in enumerate(measures):
+            spec = plan.measures[m]
+            if spec.fixed_quota is not None:
+                quota[i, j, :] = spec.fixed_quota
+                continue
+            if spec.quota_ratio_of is not None:
+                continue  # derived below from the other measure's quota
+            for t, lab in enumerate(labels):
+                active = not (hired[i] > p_end[t].asm8) and not (left[i] < p_start[t].asm8)
+                v = idx.get((rid, qname[m], lab))
+                if v is None:
+                    # same period of the previous fiscal year, else the rep's nearest quota
+                    # of that year (a rep hired during it has none before the hire)
+                    for u in sorted(range(len(prev)), key=lambda u: (abs(u - t), -u)):
+                        v = idx.get((rid, qname[m], prev[u]))
+                        if v is not None:
+                            v *= quota_growth
+                            if active:
+                                projected.add(lab)
+                            break
+                if v is None:
+                    if active:
+                        no_quota.setdefault((lab, qname[m]), []).append(str(rid))
+                    v = 0.0 if strict else np.nan
+                quota[i, j, t] = v
+    if no_quota and strict:
+        m_periods = sorted({lab for lab, _ in no_quota})
+        m_measures = sorted({meas for _, meas in no_quota})
+        m_reps = sorted({r for ids in no_quota.values() for r in ids})
+        raise SpmDataError(
+            f"horizon {fy}: no quotas for plan {plan.id!r} in period(s) {', '.join(m_periods)} "
+            f"(quotas measure(s) {', '.join(m_measures)}; {len(m_reps)} active rep(s), e.g. "
+            f"{', '.join(m_reps[:5])}), nor in {fy - 1} to project them "
+            "from: add them to the quotas table or choose another horizon"
+        )
+    for j, m in enumerate(measures):
+        spec = plan.measures[m]
+        if spec.fixed_quota is None and spec.quota_ratio_of is not None:
+            if spec.quota_ratio_of not in measures:
+                raise SpmConfigError(
+                    f"measure {m!r}: quota_ratio_of {spec.quota_ratio_of!r} is not simulated"
+                )
+            base_q = quota[:, measures.index(spec.quota_ratio_of), :]
+            quota[:, j, :] = base_q * float(spec.quota_ratio or 0.0)
+    return quota, projected
+
+
 def from_dataset(
     ds: Dataset,
     plan: Plan,
@@ -459,13 +548,19 @@ def from_dataset(
         replace the quotas table's rows of the fiscal years and measures they
         cover, e.g. a proposal's ``QuotaResult.quotas`` to cost next year at
         the proposed quotas (see :func:`with_quotas`). Without ``horizon`` the
-        last fiscal year of the merged table is simulated.
+        last fiscal year of the merged table is simulated. Sales stay at the
+        level the history implies: credit is drawn against the quotas the
+        table held (or would have projected) for the horizon and paid against
+        the given ones (``ScenarioModel.sales_basis``), so a quota raised 20%
+        lowers attainment by a sixth rather than raising sales 20%. A rep with
+        no earlier quota to compare with is drawn against the new quota.
 
     Returns
     -------
     ScenarioModel
         ``info`` holds the fitted per-rep table (``info["fit"]``).
     """
+    ds_history = ds
     if quotas is not None:
         ds = with_quotas(ds, quotas)
     if family not in FAMILY_CODE:
@@ -494,67 +589,19 @@ def from_dataset(
     if not measures:
         raise SpmConfigError(f"plan {plan.id!r} has no credit-based measure to simulate")
     qname = {m: plan.measures[m].quota_measure or m for m in measures}
-    # quotas on the horizon (projected where missing)
+    quota, projected = _horizon_quotas(ds, plan, r_tab, measures, labels, fy, quota_growth)
     ql = _quota_labels(ds, freq)
     ppy = PERIODS_PER_YEAR[freq]
-    prev = [s.label for s in periods_in_fiscal_year(fy - 1, freq, fy0)]
-    quota = np.zeros((len(r_tab), len(measures), len(labels)))
-    idx = {
-        (a, b, c): v
-        for a, b, c, v in ql[["rep_id", "measure", "label", "amount"]].itertuples(index=False)
-    }
-    spans = [parse_period(lab, fy0) for lab in labels]
-    p_start = pd.DatetimeIndex([pd.Timestamp(sp.start) for sp in spans])
-    p_end = pd.DatetimeIndex([pd.Timestamp(sp.end) for sp in spans])
-    hired = r_tab["hire_date"].to_numpy("datetime64[ns]")
-    left = r_tab["end_date"].to_numpy("datetime64[ns]")
-    no_quota: dict[tuple[str, str], list[str]] = {}
-    projected: set[str] = set()
-    for i, rid in enumerate(r_tab["rep_id"]):
-        for j, m in enumerate(measures):
-            spec = plan.measures[m]
-            if spec.fixed_quota is not None:
-                quota[i, j, :] = spec.fixed_quota
-                continue
-            if spec.quota_ratio_of is not None:
-                continue  # derived below from the other measure's quota
-            for t, lab in enumerate(labels):
-                active = not (hired[i] > p_end[t].asm8) and not (left[i] < p_start[t].asm8)
-                v = idx.get((rid, qname[m], lab))
-                if v is None:
-                    # same period of the previous fiscal year, else the rep's nearest quota
-                    # of that year (a rep hired during it has none before the hire)
-                    for u in sorted(range(len(prev)), key=lambda u: (abs(u - t), -u)):
-                        v = idx.get((rid, qname[m], prev[u]))
-                        if v is not None:
-                            v *= quota_growth
-                            if active:
-                                projected.add(lab)
-                            break
-                if v is None:
-                    if active:
-                        no_quota.setdefault((lab, qname[m]), []).append(str(rid))
-                    v = 0.0
-                quota[i, j, t] = v
-    if no_quota:
-        m_periods = sorted({lab for lab, _ in no_quota})
-        m_measures = sorted({meas for _, meas in no_quota})
-        m_reps = sorted({r for ids in no_quota.values() for r in ids})
-        raise SpmDataError(
-            f"horizon {fy}: no quotas for plan {plan.id!r} in period(s) {', '.join(m_periods)} "
-            f"(quotas measure(s) {', '.join(m_measures)}; {len(m_reps)} active rep(s), e.g. "
-            f"{', '.join(m_reps[:5])}), nor in {fy - 1} to project them "
-            "from: add them to the quotas table or choose another horizon"
+    basis = None
+    if quotas is not None:
+        # the history measured attainment against the quotas of its time: keep each rep's
+        # sales at the level those quotas imply for the horizon and pay on the new quotas
+        ref, _ = _horizon_quotas(
+            ds_history, plan, r_tab, measures, labels, fy, quota_growth, strict=False
         )
-    for j, m in enumerate(measures):
-        spec = plan.measures[m]
-        if spec.fixed_quota is None and spec.quota_ratio_of is not None:
-            if spec.quota_ratio_of not in measures:
-                raise SpmConfigError(
-                    f"measure {m!r}: quota_ratio_of {spec.quota_ratio_of!r} is not simulated"
-                )
-            base_q = quota[:, measures.index(spec.quota_ratio_of), :]
-            quota[:, j, :] = base_q * float(spec.quota_ratio or 0.0)
+        basis = np.where(np.isfinite(ref) & (ref > 0), ref, quota)
+        if np.array_equal(basis, quota):
+            basis = None
     # history: the run's one crediting, in the view the plan's statements read
     if credits is None:
         from spm_model.calc.credit import credit_dataset
@@ -660,7 +707,9 @@ def from_dataset(
             "fiscal_year": fy,
             "estimated": rho,
             "quota_projected": sorted(projected),
+            "sales_basis": "quotas before the override" if basis is not None else "quota",
         },
+        sales_basis=basis,
     )
 
 

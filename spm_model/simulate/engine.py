@@ -381,7 +381,7 @@ def run_chunk(
     if n_s <= 0:
         return out
     ramp = model.ramp_factor()
-    scale = model.quota * model.season[None, :, :] * ramp[:, None, :]
+    scale = model.basis * model.season[None, :, :] * ramp[:, None, :]
     a_c, a_g, a_r = np.sqrt([model.rho_company, model.rho_group, model.rho_rep])
     a_e = np.sqrt(max(0.0, 1.0 - model.rho_company - model.rho_group - model.rho_rep))
     n_groups = max(1, len(model.group_names))
@@ -474,7 +474,7 @@ def _scenario_credited(
     mg = model.marginals
     for m in range(n_m):
         z = eps[m]
-        scale_c = 100.0 * scale[reps, m, :]  # quota x season x ramp, in cents
+        scale_c = 100.0 * scale[reps, m, :]  # basis (quota) x season x ramp, in cents
         plain = not np.any(mg.p_zero[reps, m])
         if plain and np.all(mg.family[reps, m] == FAMILY_CODE["lognormal"]):
             # exp(mu + s z) x scale folded into one exponent: exp(s z + mu + log(scale))
@@ -494,7 +494,7 @@ def _scenario_credited(
             x *= scale_c[None, :, :]
         if model.large_deals is not None and model.large_deals.prob[m] > 0:
             pos, size = _large_deals(model, seed, rb, a, b, reps, m)
-            q = np.broadcast_to(100.0 * model.quota[reps, m, :][None], (n_s, k, p)).ravel()
+            q = np.broadcast_to(100.0 * model.basis[reps, m, :][None], (n_s, k, p)).ravel()
             np.add.at(x.reshape(-1), pos, size * q[pos])
         out.append(x)
     return out

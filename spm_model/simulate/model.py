@@ -11,7 +11,11 @@ Generative model for one scenario ``s`` (attainment as a fraction of quota,
 
     z[s,r,m,t]  = a_c * C[s,t] + a_g * G[s,group(r),t] + a_r * E[s,r] + a_e * eps[s,r,m,t]
     x[s,r,m,t]  = F_rm^-1(Phi(z))                  (marginal of rep r, measure m)
-    credited    = quota[r,m,t] * season[m,t] * ramp[r,t] * x  (+ large deals), to the cent
+    credited    = basis[r,m,t] * season[m,t] * ramp[r,t] * x  (+ large deals), to the cent
+
+where ``basis`` is the quota unless ``sales_basis`` is set (the level the
+attainment history was measured against, when the quotas paid on differ);
+payouts always read ``credited / quota``.
 
 with ``a_c**2 + a_g**2 + a_r**2 + a_e**2 = 1`` so ``z`` is standard normal: a
 Gaussian copula whose correlation between two reps of the same group in the same
@@ -147,6 +151,14 @@ class ScenarioModel:
         that pay period on; no modelled backfill (the data's new hires are).
     source : str
         How the model was built (shown in summaries).
+    sales_basis : ndarray, shape (R, M, P), optional
+        Level the attainment marginals are measured against (currency or
+        units): credited amounts are ``sales_basis x season x ramp x x`` while
+        payouts and attainment read them against ``quota``. Default (None): the
+        quota itself, i.e. sales move with quota. :func:`from_dataset` sets it
+        when simulating at quotas other than those the history was measured
+        on (a proposal): each rep keeps the sales the history implies, so a
+        higher quota lowers attainment instead of raising sales.
     """
 
     rep_ids: np.ndarray
@@ -173,6 +185,7 @@ class ScenarioModel:
     departure: np.ndarray | None = None
     source: str = "user"
     info: dict[str, Any] = field(default_factory=dict)
+    sales_basis: np.ndarray | None = None
 
     # -- shapes ------------------------------------------------------------------------
     @property
@@ -201,6 +214,7 @@ class ScenarioModel:
 
         shape("group", self.group, (r,))
         shape("quota", self.quota, (r, m, p))
+        shape("sales_basis", self.sales_basis, (r, m, p))
         shape("ote", self.ote, (r,))
         shape("hire_period", self.hire_period, (r,))
         shape("departure", self.departure, (r,))
@@ -243,6 +257,9 @@ class ScenarioModel:
             probs.append("empirical marginals need a quantile table")
         if not np.all(np.isfinite(self.quota)) or np.any(self.quota < 0):
             probs.append("quota: values must be finite and >= 0")
+        b = self.sales_basis
+        if b is not None and (not np.all(np.isfinite(b)) or np.any(b < 0)):
+            probs.append("sales_basis: values must be finite and >= 0")
         if probs:
             raise SpmConfigError("invalid scenario model:\n  - " + "\n  - ".join(probs))
         return self
@@ -281,6 +298,11 @@ class ScenarioModel:
         if attrition is not None:
             changes["attrition"] = attrition
         return self.replace(**changes)
+
+    @property
+    def basis(self) -> np.ndarray:
+        """Level credit is drawn against, shape (R, M, P): ``sales_basis`` or the quota."""
+        return self.quota if self.sales_basis is None else self.sales_basis
 
     def ramp_factor(self) -> np.ndarray:
         """Productivity multiplier per rep and period, shape (R, P) (1 = fully ramped)."""

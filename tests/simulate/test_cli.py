@@ -235,6 +235,7 @@ def test_cost_at_proposed_quotas_cli_equals_the_report_path(tmp_path):
         ds, p, credits=credit_dataset(ds, plans), horizon=str(year), quotas=proposal.quotas
     )
     assert model.info.get("quota_projected") in (None, [])
+    assert model.sales_basis is not None  # sales drawn against the quotas the history knew
     res = simulate(model, p, n, seed=seed)
     assert cli["figures"] == json.loads(json.dumps(res.summary().to_dict()))["figures"]
     # the proposal's quotas are what is simulated: the rep quotas of the model are the file's

@@ -365,3 +365,41 @@ def test_with_quotas_replaces_the_years_and_measures_it_covers():
     assert len(new) == int(keep.sum()) + 12
     assert new.loc[~(fy26 & nb), "amount"].sum() == old.loc[keep, "amount"].sum()
     assert ds.quotas.equals(old)  # the input dataset is not changed
+
+
+def test_sales_basis_keeps_sales_and_lowers_attainment(saas_plan):
+    """Paying on doubled quotas with the old quotas as the sales basis: same credit, half attainment."""
+    ds = load_dataset(ROOT / "data" / "sample")
+    model = from_dataset(ds, saas_plan)
+    doubled = model.replace(quota=model.quota * 2.0, sales_basis=model.quota.copy())
+    assert np.array_equal(doubled.basis, model.quota)
+    a = simulate(model, saas_plan, 400, seed=11)
+    b = simulate(doubled, saas_plan, 400, seed=11)
+    np.testing.assert_array_equal(a.revenue_cents, b.revenue_cents)  # the same sales
+    # half the attainment: fewer reps reach quota, and the plan costs less
+    assert b.level_shares()[:, 1].mean() < a.level_shares()[:, 1].mean()
+    assert b.costs().mean() < a.costs().mean()
+
+
+def test_from_dataset_at_proposed_quotas_draws_sales_against_the_old_quotas(saas_plan):
+    """A proposal 25% above the projected quotas is paid on, but credit is drawn as before."""
+    import pandas as pd
+
+    ds = load_dataset(ROOT / "data" / "sample")
+    base = from_dataset(ds, saas_plan, horizon="2027")  # FY2026 quotas carried forward
+    rows = [
+        (rid, lab, meas, float(base.quota[i, j, t]) * 1.25)
+        for i, rid in enumerate(base.rep_ids)
+        for j, meas in enumerate(base.measures)
+        for t, lab in enumerate(base.periods)
+    ]
+    prop = pd.DataFrame(rows, columns=["rep_id", "period", "measure", "amount"])
+    model = from_dataset(ds, saas_plan, quotas=prop)
+    assert model.periods == base.periods
+    np.testing.assert_allclose(model.quota, base.quota * 1.25)
+    np.testing.assert_allclose(model.basis, base.quota)
+    a = simulate(base, saas_plan, 400, seed=5)
+    b = simulate(model, saas_plan, 400, seed=5)
+    np.testing.assert_array_equal(a.revenue_cents, b.revenue_cents)
+    assert b.costs().mean() < a.costs().mean()
+    assert model.info["sales_basis"] == "quotas before the override"
