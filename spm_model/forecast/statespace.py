@@ -91,7 +91,8 @@ LEVEL_NOISE = "per_rep"
 #: noise scales, damping and drift are learnt mostly from recent years, so a crash years ago
 #: does not keep today's intervals wide. Experimental: with ``LEVEL_NOISE = "tied"`` and a
 #: 36-month half-life the Texas housing backtest's first cut-off scored worse (0.092 against
-#: 0.090) and the seasonal deviations' scale did not mix (R-hat 1.53); not yet tried alone.
+#: 0.090) and the seasonal deviations' scale did not mix (R-hat 1.53). Alone, on 12 cities:
+#: 80% coverage 0.930 -> 0.894 but scaled CRPS 0.087 -> 0.090.
 HALF_LIFE_MONTHS: float | None = None
 
 #: Main (global) parameters of the state-space model, checked for convergence.
