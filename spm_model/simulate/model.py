@@ -327,5 +327,7 @@ class ScenarioModel:
             f"({', '.join(self.measures)}) x {self.n_periods} {self.freq}s "
             f"{self.periods[0]}..{self.periods[-1]}; "
             f"{fam}; rho company {self.rho_company:.2f}, group {self.rho_group:.2f}, "
-            f"rep {self.rho_rep:.2f}; attrition {self.attrition:.0%}/yr; source {self.source})"
+            f"rep {self.rho_rep:.2f}; attrition {self.attrition:.0%}/yr; source {self.source}"
+            + ("" if self.sales_basis is None else "; sales drawn against the earlier quotas")
+            + ")"
         )

@@ -403,3 +403,5 @@ def test_from_dataset_at_proposed_quotas_draws_sales_against_the_old_quotas(saas
     np.testing.assert_array_equal(a.revenue_cents, b.revenue_cents)
     assert b.costs().mean() < a.costs().mean()
     assert model.info["sales_basis"] == "quotas before the override"
+    assert "sales drawn against the earlier quotas" in repr(model)
+    assert "sales drawn" not in repr(base)
