@@ -168,63 +168,39 @@ def register(app: typer.Typer) -> None:
             show=Display(quiet),
         )
         with opts.show:
-            _run(data, units, out, opts, territories, districts, distance, locks, adjacency,
-                 contiguity, scope, as_of, effective_date, frontier, plot)  # fmt: skip
-
-
-def _run(
-    data: Path | None,
-    units: Path | None,
-    out: Path,
-    opts: _Options,
-    territories: Path | None,
-    districts: int | None,
-    distance: Path | None,
-    locks: Path | None,
-    adjacency: Path | None,
-    contiguity: bool,
-    scope: str,
-    as_of: str | None,
-    effective_date: str | None,
-    frontier: int | None,
-    plot: Path | None,
-) -> None:
-    """Run the command on a dataset (``--data``) or a units table (``--units``)."""
-    from spm_model.errors import SpmConfigError
-
-    if data is not None:
-        for flag, val in (("--territories", territories), ("--districts", districts)):
-            if val is not None:
-                raise SpmConfigError(f"{flag} goes with --units, not --data")
-        _run_dataset(
-            data,
-            out,
-            opts,
-            distance,
-            locks,
-            adjacency,
-            contiguity,
-            scope,
-            as_of,
-            effective_date,
-            frontier,
-            plot,
-        )
-    else:
-        assert units is not None
-        _run_units(
-            units,
-            out,
-            opts,
-            territories,
-            districts,
-            distance,
-            locks,
-            adjacency,
-            contiguity,
-            frontier,
-            plot,
-        )
+            if data is not None:
+                for flag, val in (("--territories", territories), ("--districts", districts)):
+                    if val is not None:
+                        raise SpmConfigError(f"{flag} goes with --units, not --data")
+                _run_dataset(
+                    data,
+                    out,
+                    opts,
+                    distance,
+                    locks,
+                    adjacency,
+                    contiguity,
+                    scope,
+                    as_of,
+                    effective_date,
+                    frontier,
+                    plot,
+                )
+            else:
+                assert units is not None
+                _run_units(
+                    units,
+                    out,
+                    opts,
+                    territories,
+                    districts,
+                    distance,
+                    locks,
+                    adjacency,
+                    contiguity,
+                    frontier,
+                    plot,
+                )
 
 
 @dataclass
