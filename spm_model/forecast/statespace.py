@@ -95,6 +95,16 @@ LEVEL_NOISE = "per_rep"
 #: 80% coverage 0.930 -> 0.894 but scaled CRPS 0.087 -> 0.090.
 HALF_LIFE_MONTHS: float | None = None
 
+#: Length, in months, of the blocks of the shared noise regime, counted back from the cut-off
+#: (None: constant noise scales). The observation noise scale of every series is multiplied by
+#: ``exp(noise_regime[block])``, a random walk over the blocks common to all series and zero in
+#: the last block before the cut-off, so volatile years (a crash, the end of a tax credit) do
+#: not widen today's intervals.
+NOISE_REGIME_MONTHS: int | None = 12
+
+#: Whether the level noise shares the observation noise's regime multiplier.
+LEVEL_REGIME = False
+
 #: Main (global) parameters of the state-space model, checked for convergence.
 SS_MAIN_PARAMS = (
     "season",
@@ -104,6 +114,7 @@ SS_MAIN_PARAMS = (
     "log_sigma_level_mean",
     "log_sigma_level_sd",
     "log_level_noise_ratio",
+    "sigma_noise_regime",
     "sigma_slope",
     "phi",
     "drift",
@@ -127,6 +138,8 @@ class SSData:
     init_level: np.ndarray  # (R,)
     ramp_rows: np.ndarray
     weight: np.ndarray  # (T,) weight of each month's likelihood terms
+    regime_block: np.ndarray  # (T,) block of the noise regime (0: the last before the cut-off)
+    regime_months: int  # months per block (0: no regime)
 
 
 def ss_data(d: Design) -> SSData:
@@ -141,12 +154,17 @@ def ss_data(d: Design) -> SSData:
     weight = np.ones(n_t)
     if HALF_LIFE_MONTHS is not None:
         weight = 0.5 ** ((n_t - 1 - np.arange(n_t)) / HALF_LIFE_MONTHS)
+    block = np.zeros(n_t, dtype=int)
+    if NOISE_REGIME_MONTHS:
+        block = (n_t - 1 - np.arange(n_t)) // int(NOISE_REGIME_MONTHS)
     return SSData(
         grid=g,
         fiscal_month=fiscal_month_index(d.grid_months, d.fy_start_month),
         init_level=init,
         ramp_rows=g.ramp_rows,
         weight=weight,
+        regime_block=block,
+        regime_months=int(NOISE_REGIME_MONTHS or 0) if block.max() > 0 else 0,
     )
 
 
@@ -264,6 +282,21 @@ def build_ss_model(
         e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
         h = pt.exp(2.0 * log_sigma)  # (R,)
         ql = pt.exp(2.0 * log_sigma_level)  # (R,)
+        if s.regime_months:
+            n_b = int(s.regime_block.max()) + 1
+            model.add_coord("noise_block", np.arange(n_b))
+            model.add_coord("noise_step", np.arange(1, n_b))
+            s_reg = pm.HalfNormal("sigma_noise_regime", 0.2)
+            reg_z = pm.Normal("noise_regime_z", 0.0, 1.0, dims="noise_step")
+            regime = pm.Deterministic(
+                "noise_regime",
+                pt.concatenate([pt.zeros(1), pt.cumsum(s_reg * reg_z)]),
+                dims="noise_block",
+            )
+            mult = pt.exp(2.0 * regime[s.regime_block])[None, :]  # (1, T)
+            h = h[:, None] * mult
+            if LEVEL_REGIME:
+                ql = ql[:, None] * mult
         qb = pt.square(sigma_slope)
 
         if likelihood == "normal":
@@ -318,9 +351,18 @@ def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
 
 
 def _noise(p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-rep noise variances of the last block before the cut-off: (S, R), (S, R), (S, 1)."""
     h = np.exp(2.0 * p["log_sigma"])
     ql = np.exp(2.0 * p["log_sigma_level"])
     return h, ql, np.square(p["sigma_slope"])[:, None]
+
+
+def _regime_mult(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
+    """Noise variance multiplier of each training month per draw: (S, T) (ones without regime)."""
+    n_s = p["phi"].shape[0]
+    if not s.regime_months or "noise_regime" not in p:
+        return np.ones((n_s, len(s.regime_block)))
+    return np.exp(2.0 * p["noise_regime"][:, s.regime_block])
 
 
 def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
@@ -337,6 +379,8 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
     n_s = p["phi"].shape[0]
     e = g.log_y[None] - _offsets(p, s)
     h, ql, qb = _noise(p)
+    mult = _regime_mult(p, s)
+    ql_mult = mult if LEVEL_REGIME else np.ones_like(mult)
     phi, drift = p["phi"][:, None], p["drift"][:, None]
     n_r, n_t = g.y.shape
     lv = np.broadcast_to(s.init_level, (n_s, n_r)).copy()
@@ -349,7 +393,19 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
     last = None
     for t in range(n_t):
         out = _filter_step(
-            np, e[:, :, t], g.positive[None, :, t], h, lv, b, p11, p12, p22, phi, drift, ql, qb
+            np,
+            e[:, :, t],
+            g.positive[None, :, t],
+            h * mult[:, t : t + 1],
+            lv,
+            b,
+            p11,
+            p12,
+            p22,
+            phi,
+            drift,
+            ql * ql_mult[:, t : t + 1],
+            qb,
         )
         lv, b, p11, p12, p22, v[:, :, t], f[:, :, t] = out[:7]
         last = out[7:]
@@ -428,17 +484,27 @@ def forecast_log_amounts(
     if "lag12" in p:
         static = static + p["lag12"][:, None, None] * lag[None]
     sd_obs = np.sqrt(h[:, ri])
+    sd_level = np.sqrt(ql[:, ri])
+    # the noise regime walks on after the cut-off: a new block every `regime_months` months
+    log_mult = np.zeros((n_s, n_h))
+    if s.regime_months and "sigma_noise_regime" in p:
+        n_new = (n_h - 1) // s.regime_months + 1
+        steps = p["sigma_noise_regime"][:, None] * rng.standard_normal((n_s, n_new))
+        log_mult = np.cumsum(steps, axis=1)[:, np.arange(n_h) // s.regime_months]
     out = np.empty((n_s, len(ri), n_h))
     for j in range(n_h):
-        # the level at the first forecast month is one step after the filtered last month
-        lev = lev + slo + np.sqrt(ql[:, ri]) * rng.standard_normal(lev.shape)
+        reg = np.exp(log_mult[:, j : j + 1])
+        # the level at the first forecast month is one step after the filtered last month; the
+        # step out of month t has month t's level noise (the cut-off month's block at j = 0)
+        lvl_reg = np.exp(log_mult[:, j - 1 : j]) if LEVEL_REGIME and j > 0 else 1.0
+        lev = lev + slo + sd_level * lvl_reg * rng.standard_normal(lev.shape)
         slo = drift + phi * (slo - drift) + np.sqrt(qb) * rng.standard_normal(slo.shape)
         if likelihood == "normal":
             eps = rng.standard_normal(lev.shape)
         else:
             nu = p["nu"][:, None]
             eps = rng.standard_t(np.broadcast_to(nu, lev.shape)) * np.sqrt((nu - 2.0) / nu)
-        out[:, :, j] = lev + static[:, :, j] + sd_obs * eps
+        out[:, :, j] = lev + static[:, :, j] + sd_obs * reg * eps
     logit = np.full(out.shape, np.nan)
     if "hurdle_intercept" in p:
         logit = hurdle_logit(p, ri, fm, log_ramp, lag)

@@ -25,8 +25,10 @@ def _filter_inputs(seed: int = 0):
     n_r, n_t = 3, 20
     e = rng.normal(size=(n_r, n_t)).cumsum(1) * 0.1 + 5
     mask = (rng.random((n_r, n_t)) > 0.2).astype(float)
-    h = np.array([0.04, 0.09, 0.02])
-    ql = np.array([0.003, 0.001, 0.005])
+    # noise variances by rep and month (a shared regime multiplier varying over the months)
+    regime = np.exp(0.3 * np.sin(np.arange(n_t) / 3.0))[None, :]
+    h = np.array([0.04, 0.09, 0.02])[:, None] * regime
+    ql = np.array([0.003, 0.001, 0.005])[:, None] * regime**0.5
     return [e, mask, h, ql, 1e-3, 0.9, 0.002, 6.0], e[:, 0].copy()
 
 
@@ -101,12 +103,13 @@ def test_numpy_filter_equals_the_graphs_kernel():
     e = s.grid.log_y - _offsets(draw, s)[0]
     h = np.exp(2 * draw["log_sigma"][0])
     ql = np.exp(2 * draw["log_sigma_level"][0])
+    ones = np.ones((1, e.shape[1]))
     for lik in ("student_t", "normal"):
         kern = kalman_loglik_grad(
             e,
             s.grid.positive,
-            h,
-            ql,
+            h[:, None] * ones,
+            ql[:, None] * ones,
             0.004**2,
             0.85,
             0.001,
