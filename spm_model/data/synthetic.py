@@ -52,7 +52,10 @@ Planted patterns (recorded in ``truth_*`` tables)
   ``high_discount`` (deals sold below list; ``units`` stay at list price). See
   :data:`TRUTH_MARKDOWN`.
 * ``truth_regions.unbalanced``: one region whose accounts were split very
-  unevenly between its owners.
+  unevenly between its owners. In a company with at least 40 owners (own random
+  stream) the split is two-tier and strong (:data:`IMBALANCE_SPREAD`) and the later
+  account moves inside the region keep it; ``truth_regions.potential_spread`` and
+  ``largest_to_smallest`` record every region's split.
 * ``truth_payment_errors`` and ``truth_payment_timing`` (added by the payroll
   step): payments that deviate from the statement, and payments made in a later
   pay run than their period's (late payments, final-pay runs of leavers).
@@ -247,6 +250,19 @@ BEHAVIOUR_SHARE = 0.025
 """Each behaviour pattern is planted in ``floor(BEHAVIOUR_SHARE x owner reps)`` reps: none in
 a company with fewer than 40 owners of territory (such as the bundled sample), so that the
 planted reps stay well below the coaching flags' one-in-five cap."""
+IMBALANCE_STREAM = 10
+"""Stream of the planted unbalanced region's split and of the account moves inside it."""
+IMBALANCE_MIN_OWNERS = 40
+"""Companies with at least this many owners of territory (AE, AM, FIELD; the floor under which
+:data:`BEHAVIOUR_SHARE` plants no behaviour) get the strong, persistent unbalanced region of
+:data:`IMBALANCE_SPREAD`; smaller ones (such as the bundled sample) keep the older random split
+so that their tables stay byte-identical."""
+IMBALANCE_SPREAD = 1.5
+"""Planted spread of the unbalanced region: standard deviation (natural log) of the potential
+of its owner territories as first split. Its seats are split at random into two tiers whose
+potential per seat differs by the factor that gives this spread (``exp(3)``, about 20x, for a
+region split half and half); the other regions' nearest-seat territories spread 0.1-1.1
+(median about 0.5) on the 200-rep companies of the benchmarks."""
 SANDBAG_DAYS = 14
 """Sandbagging: won deals due in the last ``SANDBAG_DAYS`` days of a quarter can be pushed."""
 SANDBAG_SHARE = 0.8
@@ -275,7 +291,11 @@ _TRUTH_TABLES = [
     (
         "truth_regions",
         "`region`, `unbalanced` (the region whose accounts were split very unevenly between "
-        "owners).",
+        "owners); in a company with at least 40 owners also `potential_spread` (standard "
+        "deviation of the natural log of the potential of the region's owner territories as "
+        "first split: the planted effect for the unbalanced region, the baseline for the "
+        "others) and `largest_to_smallest` (largest of those territories over the smallest). "
+        "See the unbalanced region below.",
     ),
     ("truth_seasonality", "`month`, `weight` (monthly seasonality, mean 1) and `annual_growth`."),
     (
@@ -345,6 +365,21 @@ TRUTH_MARKDOWN = "\n".join(
         "renumbered, as tables are ordered by date). A company with fewer than 40 owners of "
         "territory, such as the bundled `data/sample` (`make sample`), gets none of them: its "
         "tables are byte-identical to those made before the patterns existed.",
+        "",
+        "Unbalanced region (`truth_regions.unbalanced`, one region): in a company with at least "
+        f"{IMBALANCE_MIN_OWNERS} owners of territory its owner seats are split at random into "
+        "two tiers (half favoured, rounded down), and its accounts are dealt so that a "
+        "favoured seat holds about 20 times the potential of another (standard deviation of "
+        f"the log territory potential {IMBALANCE_SPREAD} as planted, against 0.1-1.1, median "
+        "about 0.5, for the other regions' nearest-seat territories; both recorded in "
+        "`potential_spread`). Accounts reassigned later (about 5% a year) and accounts held for "
+        "an expansion seat until it opens stay within the tier (or go to a seat drawn in "
+        "proportion to its planted share), so the region stays the most unequal in every "
+        "year; elsewhere such moves go to any seat of the team, which, applied to the older "
+        "random split, lifted the smallest territories two-fold or more in three years and evened "
+        "the region out. A company with fewer owners (such as `data/sample`) keeps the older "
+        "split (Dirichlet weights 0.6, no truth columns beyond `unbalanced`) and its tables "
+        "unchanged. The split, the tiers and the moves draw from their own random stream.",
         "",
     ]
 )
@@ -456,6 +491,10 @@ def generate(
 
     org = _organisation(n_reps, start, end, rng[0])
     _plant_behaviours(org, random_stream(seed, BEHAVIOUR_STREAM))
+    n_owners = int(np.isin(org["role"], _OWNER_ROLES).sum())
+    org["_imbalance_rng"] = (
+        random_stream(seed, IMBALANCE_STREAM) if n_owners >= IMBALANCE_MIN_OWNERS else None
+    )
     accounts, account_seat = _accounts(n_accounts, org, rng[1])
     assignments, owner_int = _assignments(accounts, account_seat, org, start, end, rng[2])
     org["_owner_int"] = owner_int
@@ -828,7 +867,8 @@ def _accounts(n: int, org: dict, rng: np.random.Generator) -> tuple[pd.DataFrame
             if len(pool):
                 parent[kids] = ids[rng.choice(pool, size=len(kids))]
     # owner seat: nearest owner seat of the region (Voronoi territories); the unbalanced
-    # region instead gets a skewed random split
+    # region instead gets a skewed random split (a strong two-tier split of its own stream in
+    # a company with IMBALANCE_MIN_OWNERS owners or more, see _skewed_split)
     seat_role = org["seat_role"]
     seat_region = org["team_region"][org["seat_team"]]
     owner_seats = np.flatnonzero(np.isin(seat_role, _OWNER_ROLES))
@@ -838,14 +878,19 @@ def _accounts(n: int, org: dict, rng: np.random.Generator) -> tuple[pd.DataFrame
     seat_lon = org["home_lon"][first_person.reindex(np.arange(len(seat_role))).to_numpy()]
     account_seat = np.full(n, -1)
     unbalanced = org["truth_regions"]["unbalanced"].to_numpy()
+    irng = org["_imbalance_rng"]
+    seat_weight = np.zeros(len(seat_role))  # planted share of the unbalanced region's seats
     for r in range(org["n_regions"]):
         acc = np.flatnonzero(region_idx == r)
         seats = owner_seats[seat_region[owner_seats] == r]
         if len(seats) == 0:
             seats = owner_seats
         if unbalanced[r]:
+            # drawn in every company, so that the main stream's later draws are unchanged
             w = rng.dirichlet(np.full(len(seats), 0.6))
             account_seat[acc] = seats[rng.choice(len(seats), size=len(acc), p=w)]
+            if irng is not None:
+                account_seat[acc], seat_weight[seats] = _skewed_split(potential[acc], seats, irng)
         else:
             # nearest seat with a size penalty to keep territories roughly comparable
             d = (lat[acc, None] - seat_lat[None, seats]) ** 2 + (
@@ -853,6 +898,9 @@ def _accounts(n: int, org: dict, rng: np.random.Generator) -> tuple[pd.DataFrame
             ) ** 2
             d = d * np.exp(rng.normal(0, 0.5, d.shape))
             account_seat[acc] = seats[np.argmin(d, axis=1)]
+    org["seat_weight"] = seat_weight
+    if irng is not None:
+        _record_spread(org, np.round(potential, -2), account_seat, owner_seats, seat_region)
     accounts = pd.DataFrame(
         {
             "account_id": ids,
@@ -872,7 +920,108 @@ def _accounts(n: int, org: dict, rng: np.random.Generator) -> tuple[pd.DataFrame
     return accounts, account_seat
 
 
+def _skewed_split(
+    potential: np.ndarray, seats: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a region's accounts between ``seats`` in two tiers of planted shares.
+
+    A random ``floor(k / 2)`` of the ``k`` seats are favoured; a favoured seat's share of
+    the region's potential is ``ratio`` times the others', with ``ratio`` such that the
+    standard deviation of the log shares is :data:`IMBALANCE_SPREAD`. The accounts, in
+    random order, each go to the seat furthest below its share, so the realised split is
+    the planted one to within about an account.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Seat of each account, and each seat's planted share (sums to 1).
+    """
+    k = len(seats)
+    fav = np.zeros(k, bool)
+    fav[rng.choice(k, size=k // 2, replace=False)] = True
+    q = fav.mean()
+    log_ratio = IMBALANCE_SPREAD / np.sqrt(q * (1 - q)) if 0 < q < 1 else 0.0
+    share = np.exp(np.where(fav, log_ratio, 0.0))
+    share = share / share.sum()
+    pot = np.asarray(potential, dtype=float)
+    # accounts in random order, each to the seat furthest below its share of the potential
+    deficit = share * pot.sum()
+    which = np.empty(len(pot), np.int64)
+    for i in rng.permutation(len(pot)):
+        j = int(np.argmax(deficit))
+        which[i] = j
+        deficit[j] -= pot[i]
+    out = seats[which]
+    return out, share
+
+
+def _record_spread(
+    org: dict,
+    potential: np.ndarray,
+    account_seat: np.ndarray,
+    owner_seats: np.ndarray,
+    seat_region: np.ndarray,
+) -> None:
+    """Add the effect size of the territory split to ``org["truth_regions"]``.
+
+    ``potential_spread``: standard deviation (natural log, ddof 0) of the potential of each
+    region's owner territories as first split (seats with accounts); ``largest_to_smallest``:
+    the largest of those territories over the smallest.
+    """
+    seat_pot = np.bincount(account_seat[account_seat >= 0], weights=potential[account_seat >= 0])
+    seat_pot = np.r_[seat_pot, np.zeros(max(0, len(seat_region) - len(seat_pot)))]
+    spread, ratio = [], []
+    for r in range(org["n_regions"]):
+        v = seat_pot[owner_seats[seat_region[owner_seats] == r]]
+        v = v[v > 0]
+        spread.append(float(np.log(v).std()) if len(v) > 1 else np.nan)
+        ratio.append(float(v.max() / v.min()) if len(v) > 1 else np.nan)
+    tr = org["truth_regions"]
+    tr["potential_spread"] = np.round(spread, 4)
+    tr["largest_to_smallest"] = np.round(ratio, 2)
+
+
 # -- assignments --------------------------------------------------------------------
+def _keep_skew(
+    seat: np.ndarray,
+    pick: np.ndarray,
+    pick_other: np.ndarray,
+    team_owner_seats: dict[int, np.ndarray],
+    org: dict,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the planted unbalanced region unbalanced through the later account moves.
+
+    Elsewhere a reassigned account goes to any other owner seat of its team and an
+    expansion seat's accounts are held by any team-mate's seat until it opens: over three
+    years that lifts the smallest territories several-fold and evens the split out. In the
+    unbalanced region both go to a seat of the same tier (favoured or not, see
+    :func:`_skewed_split`) when the team has one, else to a seat drawn in proportion to its
+    planted share, so every seat keeps its planted share in expectation.
+    """
+    w = org["seat_weight"]
+    pick, pick_other = pick.copy(), pick_other.copy()
+    inside = np.flatnonzero(w[seat] > 0)
+    if len(inside) == 0:
+        return pick, pick_other
+    favoured = w > w[w > 0].min() * (1 + 1e-9)
+    seat_team = org["seat_team"]
+    for s_ in np.unique(seat[inside]):
+        acc = inside[seat[inside] == s_]
+        pool = team_owner_seats[int(seat_team[s_])]
+        if len(pool) == 0:
+            continue
+        same = pool[favoured[pool] == favoured[s_]]
+        for out, cands in ((pick, pool), (pick_other, pool[pool != s_])):
+            tier = cands[np.isin(cands, same)]
+            cands = tier if len(tier) else cands
+            if len(cands) == 0:
+                continue
+            p = w[cands] / w[cands].sum()
+            out[acc] = cands[rng.choice(len(cands), size=len(acc), p=p)]
+    return pick, pick_other
+
+
 def _seat_timeline(org: dict, start_d: int, end_d: int) -> pd.DataFrame:
     """Who fills each seat when: incumbents, and the team manager during vacancies."""
     sp = org["seat_people"]
@@ -944,6 +1093,9 @@ def _assignments(
         pool_flat[np.minimum(pool_off[team] + (j + 1) % np.maximum(k, 1), len(pool_flat) - 1)],
         pick,
     )
+    irng = org.get("_imbalance_rng")
+    if irng is not None:
+        pick, pick_other = _keep_skew(seat, pick, pick_other, team_owner_seats, org, irng)
     is_exp = org["seat_expansion"][seat] & (k > 0)
     is_re = ~is_exp & reassign & (k > 1)
     two = is_exp | is_re
