@@ -146,3 +146,18 @@ def test_region_split_unevenly_in_the_past_is_still_seen():
     assert set(out["group"]) <= {"South", "South-0", "South-1"}
     row = tb[(tb["level"] == "region") & (tb["group"] == "South")].iloc[0]
     assert "4 years combined" in row["words"] and "FY2026" not in row["words"]
+
+
+def test_generated_company_planted_region_is_found_and_nothing_else():
+    from spm_model.data.synthetic import generate
+
+    # at least 40 owners: the generator plants a strong, persistent unbalanced region
+    ds = generate(n_reps=70, n_accounts=1500, years=3, seed=2)
+    planted = set(ds.tables["truth_regions"].query("unbalanced")["region"])
+    fr = fairness_report(set_quotas(ds, 2027, "history"), n_draws=200)
+    g = fr.groups
+    tb = g[(g["test"] == "territory_balance") & g["stands_out"]]
+    assert set(tb.loc[tb["level"] == "region", "group"]) == planted
+    # a team stands out only inside the planted region
+    teams = tb.loc[tb["level"] == "team", "group"]
+    assert all(t.rsplit(" ", 1)[0] in planted for t in teams)
