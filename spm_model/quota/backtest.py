@@ -108,6 +108,8 @@ def truncate_dataset(ds: Dataset, cutoff: str | pd.Timestamp) -> Dataset:
     t["transactions"] = ds.transactions[ds.transactions["date"] <= cut]
     if "activities" in ds:
         t["activities"] = ds.activities[ds.activities["date"] <= cut]
+    if "opportunities" in ds and len(ds.opportunities):
+        t["opportunities"] = _opportunities_at(ds.opportunities, cut)
     asg = ds.assignments[ds.assignments["start_date"] <= cut].copy()
     asg.loc[asg["end_date"] > cut, "end_date"] = pd.NaT
     t["assignments"] = asg
@@ -119,6 +121,33 @@ def truncate_dataset(ds: Dataset, cutoff: str | pd.Timestamp) -> Dataset:
         }
         t["quotas"] = q[q["period"].astype(str).map(starts) <= cut]
     return ds.replace(**t)
+
+
+#: Open stages by elapsed share of the time from creation to expected close, and their
+#: win probabilities (as a CRM shows an open deal).
+_OPEN_STAGES = ("prospect", "qualify", "propose", "negotiate")
+_OPEN_PROBABILITY = (0.1, 0.25, 0.5, 0.75)
+
+
+def _opportunities_at(opps: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    """Opportunities as the CRM showed them at the cut-off.
+
+    Those created after it are dropped; those closing after it are open, with
+    the close date as the expected one, and a stage (and its probability) by
+    how much of the time from creation to the expected close has passed.
+    """
+    o = opps[pd.to_datetime(opps["created_date"]) <= cut].copy()
+    close = pd.to_datetime(o["close_date"])
+    later = (close > cut).to_numpy()
+    if later.any():
+        created = pd.to_datetime(o["created_date"]).to_numpy()[later]
+        span = np.maximum((close.to_numpy()[later] - created) / np.timedelta64(1, "D"), 1.0)
+        done = np.clip((cut.to_datetime64() - created) / np.timedelta64(1, "D") / span, 0, 1)
+        k = np.minimum((done * 4).astype(int), 3)
+        o.loc[later, "status"] = "open"
+        o.loc[later, "stage"] = np.asarray(_OPEN_STAGES, dtype=object)[k]
+        o.loc[later, "probability"] = np.asarray(_OPEN_PROBABILITY)[k]
+    return o
 
 
 @dataclass

@@ -253,6 +253,17 @@ class QuotaHistory:
     learnt_ramp : tuple of float or None
         Productivity by quarter of tenure, relative to reps past the ramp, learnt
         from the history (:func:`learn_ramp`).
+    book : ndarray, pairs x 12, or None
+        Business due to come back in each plan month (e.g. renewals): what the
+        accounts the rep owns that month booked twelve months earlier, weighted by
+        the learnt rate at which each product family comes back as the pair's
+        measure (:func:`learn_book`); NaN for measures without such a book.
+    hist_book : ndarray, pairs x history months, or None
+        The same in the history months whose year-earlier month is in the data
+        (NaN elsewhere), to calibrate the book against what reps were credited.
+    book_rates : dict or None
+        Per measure with a book, the rate per product family (fraction of a
+        family's bookings that come back as the measure a year later).
     """
 
     year: int
@@ -274,6 +285,9 @@ class QuotaHistory:
     hist_potential: np.ndarray | None = None
     productivity: np.ndarray | None = None
     learnt_ramp: tuple[float, ...] | None = None
+    book: np.ndarray | None = None
+    hist_book: np.ndarray | None = None
+    book_rates: dict[str, dict[str, float]] | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -531,6 +545,134 @@ def _owned_potential(ds: Dataset, rep_ids: np.ndarray, plan_months: np.ndarray) 
     ridx = pd.Index(rep_ids).get_indexer(own["rep_id"])
     contrib = frac * p[:, None]
     np.add.at(out, ridx, contrib)
+    return out
+
+
+#: Share of the measure's account-level variation the year-earlier bookings must explain
+#: (R squared of the account-level fit) before the measure gets a book.
+BOOK_MIN_R2 = 0.5
+#: History months with a year-earlier month in the data needed to learn a book.
+BOOK_MIN_MONTHS = 3
+
+
+def learn_book(
+    ds: Dataset,
+    cut_m: int,
+    measures: Sequence[str],
+    *,
+    min_r2: float = BOOK_MIN_R2,
+    min_months: int = BOOK_MIN_MONTHS,
+) -> tuple[dict[str, dict[str, float]], pd.DataFrame, int]:
+    """Learn which bookings come back a year later as each measure (renewals).
+
+    Over the history months ``m`` whose month ``m - 12`` is in the data, each
+    account's amount of measure ``M`` in those months is fitted (non-negative
+    least squares, no intercept) on the account's bookings of each product family
+    twelve months earlier. A measure whose fit explains at least ``min_r2`` of the
+    account-level variation has a book: its rates per family. New business, which
+    does not come back from last year's deals, gets none.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Needs ``transactions`` and ``products`` (``family``, ``measure``).
+    cut_m : int
+        Last history month (months since 1970-01); later transactions are ignored.
+    measures : sequence of str
+        Measures to learn a book for.
+    min_r2 : float
+        R squared the account-level fit must reach.
+    min_months : int
+        Months with a year-earlier month in the data needed.
+
+    Returns
+    -------
+    (dict, DataFrame, int)
+        ``{measure: {family: rate}}`` for measures with a book; the transactions
+        up to ``cut_m`` with ``month`` and ``family`` columns; months fitted on.
+    """
+    from scipy.optimize import nnls
+
+    tx = ds.transactions
+    prod = ds.products.set_index("product_id")
+    month = _month_index(pd.to_datetime(tx["date"]))
+    keep = month <= cut_m
+    t = pd.DataFrame(
+        {
+            "account_id": tx["account_id"].to_numpy()[keep],
+            "month": month[keep],
+            "family": tx["product_id"].map(prod["family"]).astype(str).to_numpy()[keep],
+            "measure": tx["product_id"].map(prod["measure"]).astype(str).to_numpy()[keep],
+            "amount": tx["amount"].to_numpy(dtype=float)[keep],
+        }
+    )
+    if not len(t):
+        return {}, t, 0
+    first = int(t["month"].min())
+    lag = np.arange(first + 12, cut_m + 1)
+    if len(lag) < min_months:
+        return {}, t, len(lag)
+    fams = sorted(t["family"].unique())
+    x = (
+        t[np.isin(t["month"], lag - 12)]
+        .pivot_table(index="account_id", columns="family", values="amount", aggfunc="sum")
+        .reindex(columns=fams)
+        .fillna(0.0)
+    )
+    rates: dict[str, dict[str, float]] = {}
+    for m in measures:
+        y = t[np.isin(t["month"], lag) & (t["measure"] == m)].groupby("account_id")["amount"].sum()
+        if not len(y) or not len(x):
+            continue
+        idx = x.index.union(y.index)
+        xx = x.reindex(idx).fillna(0.0).to_numpy()
+        yy = y.reindex(idx).fillna(0.0).to_numpy()
+        c, _ = nnls(xx, yy)
+        sst = float(((yy - yy.mean()) ** 2).sum())
+        r2 = 1.0 - float(((yy - xx @ c) ** 2).sum()) / sst if sst > 0 else 0.0
+        if r2 >= min_r2 and (c > 0).any():
+            rates[str(m)] = {f: float(v) for f, v in zip(fams, c, strict=True) if v > 0}
+    return rates, t, len(lag)
+
+
+def _book(
+    ds: Dataset,
+    tx: pd.DataFrame,
+    rates: Mapping[str, Mapping[str, float]],
+    pairs: pd.DataFrame,
+    months: np.ndarray,
+    cut_m: int,
+) -> np.ndarray:
+    """Book due per pair and month: year-earlier bookings of the accounts owned then."""
+    out = np.full((len(pairs), len(months)), np.nan)
+    if not rates or not len(tx):
+        return out
+    first = int(tx["month"].min())
+    known = (months - 12 >= first) & (months - 12 <= cut_m)
+    asg = ds.assignments
+    own = asg[asg["role"] == "owner"] if "role" in asg else asg
+    frac = _active_fraction(own["start_date"].to_numpy(), own["end_date"].to_numpy(), months)
+    acc = pd.Index(pd.unique(own["account_id"]))
+    arow = acc.get_indexer(own["account_id"])
+    urep = pd.Index(pd.unique(pairs["rep_id"]))
+    rrow = urep.get_indexer(own["rep_id"])
+    ok = rrow >= 0
+    col = pd.Series(np.arange(len(months)), index=months - 12)
+    tt = tx[np.isin(tx["month"], months - 12) & tx["account_id"].isin(acc)]
+    meas = pairs["measure"].to_numpy()
+    for m, r in rates.items():
+        w = tt["family"].map(dict(r)).fillna(0.0).to_numpy()
+        b = np.zeros((len(acc), len(months)))
+        np.add.at(
+            b,
+            (acc.get_indexer(tt["account_id"]), col.reindex(tt["month"]).to_numpy()),
+            tt["amount"].to_numpy() * w,
+        )
+        per_rep = np.zeros((len(urep), len(months)))
+        np.add.at(per_rep, rrow[ok], frac[ok] * b[arow[ok]])
+        sel = meas == m
+        vals = per_rep[urep.get_indexer(pairs["rep_id"].to_numpy()[sel])]
+        out[sel] = np.where(known[None, :], vals, np.nan)
     return out
 
 
@@ -883,6 +1025,16 @@ def build_history(
     potential = pot_rep[pd.Index(urep).get_indexer(pairs["rep_id"])]
     pot_hist = _owned_potential(ds, urep, hist_months)
     hist_potential = pot_hist[pd.Index(urep).get_indexer(pairs["rep_id"])]
+    book = hist_book = None
+    rates, tx_b, n_lag = learn_book(ds, cut_m, [m for m in meas_list if m != "meetings"])
+    if rates:
+        book = _book(ds, tx_b, rates, pairs, plan_months, cut_m)
+        hist_book = _book(ds, tx_b, rates, pairs, hist_months, cut_m)
+        for m, r in rates.items():
+            notes.append(
+                f"{m}: a book of business due a year after it was booked, learnt over "
+                f"{n_lag} months: " + ", ".join(f"{v:.0%} of {f}" for f, v in r.items())
+            )
     return QuotaHistory(
         year=int(year),
         fy_start_month=fy,
@@ -903,4 +1055,7 @@ def build_history(
         hist_potential=hist_potential,
         productivity=productivity,
         learnt_ramp=learnt,
+        book=book,
+        hist_book=hist_book,
+        book_rates=rates or None,
     )

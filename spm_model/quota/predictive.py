@@ -70,6 +70,7 @@ def predictive_params(
     drift: float | None = None,
     use_potential: bool = True,
     territory_change: bool = True,
+    use_book: bool = True,
 ) -> pd.DataFrame:
     """Per-pair predictive parameters on the log scale.
 
@@ -158,6 +159,8 @@ def predictive_params(
     sd_log = np.full(len(pairs), np.nan)
     shrink = np.zeros(len(pairs))
     g = np.array([history.growth.get(m, 0.0) for m in meas])
+    gvar = growth_variance(history)
+    g_var = np.array([gvar.get(m, 0.0) for m in meas])
     with np.errstate(invalid="ignore", divide="ignore"):
         ly = np.log(np.where(has, y, np.nan))
         dlog = np.log(ya) - np.log(yb)
@@ -239,6 +242,22 @@ def predictive_params(
         mean_log[sel] = m[sel] + np.log1p(g[sel])
         sd_log[sel] = np.sqrt(v[sel] + future)
         shrink[sel] = 1 - w[sel]
+    # the learnt growth is itself uncertain
+    sd_log = np.sqrt(sd_log**2 + g_var)
+    book_mean = np.full(len(pairs), np.nan)
+    book_sd = np.full(len(pairs), np.nan)
+    if use_book and history.book is not None and history.hist_book is not None:
+        book_mean, book_sd = _book_predictive(history, min_peers)
+        ok = np.isfinite(book_mean) & np.isfinite(book_sd) & (book_sd > 0)
+        # two readings of next year's log amount, weighted by their precision
+        has_h = np.isfinite(mean_log) & np.isfinite(sd_log) & (sd_log > 0)
+        ph = np.where(has_h, 1.0 / np.where(has_h, sd_log, 1.0) ** 2, 0.0)
+        pb = np.where(ok, 1.0 / np.where(ok, book_sd, 1.0) ** 2, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mm = (np.nan_to_num(mean_log) * ph + np.nan_to_num(book_mean) * pb) / (ph + pb)
+            ss = np.sqrt(1.0 / (ph + pb))
+        mean_log = np.where(ok, mm, mean_log)
+        sd_log = np.where(ok, ss, sd_log)
     return pd.DataFrame(
         {
             "rep_id": pairs["rep_id"].to_numpy(),
@@ -250,6 +269,85 @@ def predictive_params(
             "shrinkage": shrink,
         }
     )
+
+
+def growth_variance(history: QuotaHistory) -> dict[str, float]:
+    """Return the sampling variance (log scale) of the learnt growth per measure.
+
+    The growth is the rate per full-capacity month over the last twelve months
+    (those with a month a year earlier in the history) against a year earlier
+    (:func:`~spm_model.quota.history.build_history`); each rate is a ratio of sums
+    over the reps, whose variance by the delta method is ``sum_i (a_i - R e_i)^2 /
+    (sum_i a_i)^2``. A measure with fewer than six such months learns its growth
+    from every currency measure together, and so its variance.
+    """
+    hm = history.hist_months
+    cut = int(hm[-1])
+    idx = {int(m): i for i, m in enumerate(hm)}
+    rec = [idx[m] for m in range(cut - 11, cut + 1) if m in idx and m - 12 in idx]
+    pri = [idx[m - 12] for m in range(cut - 11, cut + 1) if m in idx and m - 12 in idx]
+    meas = history.pairs["measure"].to_numpy()
+    a, e = history.amounts, history.exposure
+
+    def var_of(sel: np.ndarray) -> float:
+        out = 0.0
+        for cols in (rec, pri):
+            ai, ei = a[sel][:, cols].sum(axis=1), e[sel][:, cols].sum(axis=1)
+            if ai.sum() <= 0 or ei.sum() <= 0:
+                return 0.0
+            r = ai.sum() / ei.sum()
+            out += float(((ai - r * ei) ** 2).sum() / ai.sum() ** 2)
+        return out
+
+    if not rec:
+        return {}
+    money = meas != "meetings"
+    res: dict[str, float] = {}
+    for mm in np.unique(meas):
+        sel = meas == mm
+        # as the growth itself: its own months when six or more, else the company's
+        own = len(rec) >= 6 and (a[sel][:, pri].sum(axis=0) > 0).sum() >= 6
+        res[str(mm)] = var_of(sel if own or mm == "meetings" else money)
+    return res
+
+
+def _book_predictive(history: QuotaHistory, min_peers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Next year's log amount per pair read from the book due (NaN without one)."""
+    pairs = history.pairs
+    n = len(pairs)
+    meas = pairs["measure"].to_numpy()
+    bk, hb = history.book, history.hist_book
+    assert bk is not None and hb is not None
+    mean = np.full(n, np.nan)
+    sd = np.full(n, np.nan)
+    fte = pairs["fte"].to_numpy(dtype=float)
+    prod = history.productivity if history.productivity is not None else history.capacity
+    sp = history.season_matrix()
+    share = (sp * prod).sum(axis=1) / np.maximum(sp.sum(axis=1), 1e-12)
+    scale = fte * share
+    for mm in np.unique(meas):
+        sel = meas == mm
+        if not np.isfinite(bk[sel]).all():
+            continue
+        lag = np.isfinite(hb[sel]).all(axis=0)
+        n_lag = int(lag.sum())
+        if n_lag < 1:
+            continue
+        yl = history.amounts[:, lag].sum(axis=1)
+        bl = np.nansum(np.where(lag[None, :], hb, 0.0), axis=1)
+        full = (history.exposure[:, lag] >= 0.9 * np.maximum(fte, 1e-9)[:, None]).all(axis=1)
+        pool = sel & full & (yl > 0) & (bl > 0)
+        if pool.sum() < max(min_peers, 5):
+            continue
+        lr = np.log(yl[pool] / bl[pool])
+        lk = float(np.median(lr))
+        var = float((np.median(np.abs(lr - lk)) * 1.4826) ** 2)
+        e = np.exp(lk) * bk.sum(axis=1)
+        ok = sel & (e > 0) & (scale > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[ok] = np.log(e[ok] / scale[ok])
+        sd[ok] = np.sqrt(max(var, 1e-4))
+    return mean, sd
 
 
 def predictive_draws(
