@@ -340,8 +340,9 @@ def _book_predictive(history: QuotaHistory, min_peers: int) -> tuple[np.ndarray,
         if pool.sum() < max(min_peers, 5):
             continue
         lr = np.log(yl[pool] / bl[pool])
-        lk = float(np.median(lr))
-        var = float((np.median(np.abs(lr - lk)) * 1.4826) ** 2)
+        var = float((np.median(np.abs(lr - np.median(lr))) * 1.4826) ** 2)
+        # the pooled ratio of credit to book is the mean; the lognormal's median is below it
+        lk = float(np.log(yl[pool].sum() / bl[pool].sum())) - var / 2.0
         e = np.exp(lk) * bk.sum(axis=1)
         ok = sel & (e > 0) & (scale > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
