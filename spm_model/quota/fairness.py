@@ -215,7 +215,10 @@ def fairness_report(
     out["potential_outlier"] = flag
     out["last_year_actual"] = lya
     out["quota_vs_last_year"] = qly
-    out["expected_attainment"] = np.nanmean(att, axis=1) if att.size else np.nan
+    expected = np.full(len(out), np.nan)
+    some = np.isfinite(att).any(axis=1) if att.size else np.zeros(len(out), bool)
+    expected[some] = np.nanmean(att[some], axis=1)  # NaN, without a warning, where no quota
+    out["expected_attainment"] = expected
     out["p_threshold"] = np.nanmean(att >= lv[0], axis=1)
     out["p_target"] = np.nanmean(att >= lv[1], axis=1)
     out["p_excellence"] = np.nanmean(att >= lv[2], axis=1)
