@@ -98,7 +98,8 @@ def truncate_dataset(ds: Dataset, cutoff: str | pd.Timestamp) -> Dataset:
 
     Dated facts after the cut-off are dropped; end dates after it become
     unknown (NaT); reps hired after it and quotas for periods starting after it
-    are removed.
+    are removed; opportunities created after it are removed and those closing
+    after it are open, as the CRM showed them (:func:`_opportunities_at`).
     """
     cut = pd.Timestamp(cutoff)
     t: dict[str, pd.DataFrame] = {}

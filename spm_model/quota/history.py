@@ -11,7 +11,11 @@ attributed here: :mod:`spm_model.crediting` alone decides who is credited what.
 quota-carrying (rep, measure) pairs for the plan year, their monthly history up to
 the cut-off with exposure (active days x FTE x history ramp), learnt seasonality
 and growth, territory potential by month of the plan year and the plan year's
-capacity factors (activity, FTE, leave, new-hire ramp).
+capacity factors (activity, FTE, leave, new-hire ramp), and for measures that come
+back from last year's deals (renewals) the book due in each plan month
+(:func:`learn_book`: which product families' bookings come back as the measure a
+year later, at what rate; the accounts the rep owns that month, as known at the
+cut-off).
 """
 
 from __future__ import annotations
