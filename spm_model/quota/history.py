@@ -1035,9 +1035,12 @@ def build_history(
         book = _book(ds, tx_b, rates, pairs, plan_months, cut_m)
         hist_book = _book(ds, tx_b, rates, pairs, hist_months, cut_m)
         for m, r in rates.items():
+            # weights, not shares: a family that comes with the renewing deals (services
+            # attached to platform deals) can stand in for part of them
             notes.append(
-                f"{m}: a book of business due a year after it was booked, learnt over "
-                f"{n_lag} months: " + ", ".join(f"{v:.0%} of {f}" for f, v in r.items())
+                f"{m}: read also from the book due, year-earlier bookings weighted by family "
+                f"(learnt over {n_lag} months): "
+                + ", ".join(f"{f} {v:.2f}" for f, v in r.items() if v >= 0.005)
             )
     return QuotaHistory(
         year=int(year),
