@@ -130,6 +130,18 @@ class FlagConfig(BaseModel):
             "keeps reps with little data near their peers)."
         ),
     )
+    under_worked_min_months: float = Field(
+        1.0,
+        ge=0.0,
+        description=(
+            "Months after the ramp-up (``ramp_exclude_months``) a rep needs for the "
+            "under-worked judgement when it counts opportunities: the count's Poisson "
+            "likelihood weighs a short window by what the peers' rate would have given (a "
+            "month of a large territory is evidence, a month of a small one leaves the rep "
+            "near the peers), so ``min_months`` of employment in the look-back is not also "
+            "needed after the ramp-up."
+        ),
+    )
     under_worked_ratio: float = Field(
         0.8,
         description=(
@@ -147,21 +159,24 @@ class FlagConfig(BaseModel):
         ),
     )
     under_worked_effort_sure: float = Field(
-        0.6,
+        0.5,
         gt=0.0,
         lt=1.0,
         description=(
             "Posterior probability needed by the effort route of the under-worked flag (the "
             "rate per prospecting touch below ``under_worked_ratio`` x the peers') - which also "
-            "needs the territory to yield fewer opportunities than the peers' outright. Of the "
-            "reps without the pattern, about 1 in 200 reaches 0.5 on generated companies."
+            "needs the territory to yield fewer opportunities than the peers' outright: more "
+            "likely than not. With the count's Poisson likelihood, 8 of 1,264 judged rep-periods "
+            "without the pattern reach 0.5 on seven generated companies (4 reach 0.6), and "
+            "under-worked reps on small territories reach 0.5-0.6."
         ),
     )
     high_activity_ratio: float = Field(
         1.25,
         description=(
             "Prospecting touches per month at least this multiple of the peers' (same role and "
-            "tenure band; shrunk towards them) is busy."
+            "tenure band) is busy: more likely than not under a heavy-tailed prior (a rep who "
+            "truly makes 1.6x the peers' touches is not pulled back to the median)."
         ),
     )
     chronic_attainment: float = Field(

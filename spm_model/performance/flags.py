@@ -21,15 +21,18 @@ territory, count as one role). Every flag carries the figure, the peers' range
     ``ramp_exclude_months`` after hire left out) either surely below
     ``severe_under_worked_ratio`` x the peers', or below ``under_worked_ratio`` x
     the peers' for the rep's prospecting effort (rate per prospecting touch; sure
-    to ``under_worked_effort_sure``) while below the peers' outright. The log of
-    the rate is shrunk under a heavy-tailed prior (:func:`shrink_log_rate_robust`).
+    to ``under_worked_effort_sure``) while below the peers' outright. The count
+    is judged by its exact Poisson likelihood against what the peers' median rate
+    would have given, under a heavy-tailed prior (:func:`shrink_poisson_robust`), so
+    that a small territory's 0 or 3 opportunities where 10 were due count as
+    evidence; a rep needs ``under_worked_min_months`` after the ramp-up.
     Without the evidence scorecard: pipeline value per unit of potential, with the
     compound-Poisson variance ``sum(a^2) / (sum a)^2`` of the rep's opportunities.
 ``activity_without_wins`` (sellers)
     Win rate below ``low_win_rate_ratio`` x the peers' (beta-binomial shrinkage
-    of won / closed deals) while prospecting touches per month are at least
-    ``high_activity_ratio`` x those of the peers of the same role and tenure band
-    (shrunk, one between-rep spread pooled over the groups).
+    of won / closed deals) while prospecting touches per month are more likely
+    than not at least ``high_activity_ratio`` x those of the peers of the same role
+    and tenure band (heavy-tailed prior, one between-rep spread over the groups).
 ``sandbagging`` (sellers)
     Deals won around quarter ends that land in the first ``sandbag_start_days`` of
     the new quarter rather than the last ``sandbag_end_days`` of the old one: the
@@ -432,6 +435,109 @@ def shrink_log_rate_robust(
     below = grid < np.log(threshold)
     for i in np.flatnonzero(np.isfinite(lr) & use & np.isfinite(se2) & (se2 > 0)):
         lp = log_prior - 0.5 * (lr[i] - grid) ** 2 / se2[i]
+        w = np.exp(lp - lp.max())
+        w /= w.sum()
+        post_m[i] = float(np.sum(w * grid))
+        sure[i] = float(np.sum(w[below]))
+    return post_m, sure, med
+
+
+def shrink_poisson_robust(
+    count: np.ndarray,
+    exposure: np.ndarray,
+    groups: np.ndarray,
+    use: np.ndarray,
+    members: dict[str, np.ndarray] | None,
+    threshold: float,
+    extra_se2: np.ndarray | None = None,
+    df: float = ROBUST_DF,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Heavy-tailed shrinkage of a count rate with its exact Poisson likelihood.
+
+    As :func:`shrink_log_rate_robust` (Student t prior on the log ratio to the peer
+    median, its scale from the robust spread of all groups), but the evidence is
+    the count itself: a rep who opened ``count`` opportunities where the peers'
+    median rate would give ``lambda = median x exposure`` has the likelihood
+    ``count x theta - lambda x exp(theta)`` for the log ratio ``theta``. The normal
+    approximation of the log rate (variance ``1 / count``) fails on small
+    territories: it takes 3 opportunities where the peers' rate would give 10 for
+    weak evidence (the variance is read at the low count, not at the rate tested)
+    and has no value for a count of zero; the Poisson likelihood weighs both by
+    what was expected.
+
+    Parameters
+    ----------
+    count : ndarray
+        Events per row (opportunities opened).
+    exposure : ndarray
+        What the rate is per, per row (e.g. typical deals of potential x years); the
+        rate is ``count / exposure``.
+    groups, use, members
+        As :func:`shrink_log_rate`.
+    threshold : float
+        Ratio to the peer median whose posterior probability of being undershot is
+        returned.
+    extra_se2 : ndarray, optional
+        Variance of a normal error in the log of the exposure (e.g. ``1 / touches``
+        when the exposure is scaled by a measured effort), folded into the likelihood.
+    df : float
+        Degrees of freedom of the prior.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        Posterior mean of the log ratio to the peer median, the posterior
+        probability that the ratio is below ``threshold``, and the peer median rate.
+    """
+    from scipy import stats
+
+    nrow = len(count)
+    post_m = np.full(nrow, np.nan)
+    sure = np.full(nrow, np.nan)
+    med = np.full(nrow, np.nan)
+    k = np.asarray(count, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    ok_all = use & np.isfinite(k) & (k >= 0) & np.isfinite(e) & (e > 0)
+    rate = _ratio(k, np.where(ok_all, e, np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr_half = np.log((k + 0.5) / e)  # log rate with half an event added (finite at 0)
+    dev: list[np.ndarray] = []
+    noise: list[np.ndarray] = []
+    for g in np.unique(groups):
+        sel = groups == g
+        pool = members.get(str(g), sel) if members is not None else sel
+        ok = pool & ok_all
+        if ok.sum() < 2:
+            continue
+        m = float(np.median(rate[ok]))
+        if not m > 0:
+            m = float(k[ok].sum() / e[ok].sum())
+        if not m > 0:
+            continue
+        med[sel] = m
+        own = sel & ok_all
+        dev.append(lr_half[own] - np.log(m))
+        noise.append(1.0 / (k[own] + 0.5))
+    if not dev:
+        return post_m, sure, med
+    d = np.concatenate(dev)
+    mad2 = (1.4826 * float(np.median(np.abs(d - np.median(d))))) ** 2
+    tau2 = max(mad2 - float(np.median(np.concatenate(noise))), MIN_TAU2)
+    grid = np.linspace(-5.0, 5.0, 2001)
+    step = float(grid[1] - grid[0])
+    log_prior = stats.t.logpdf(grid, df, scale=np.sqrt(tau2))
+    below = grid < np.log(threshold)
+    for i in np.flatnonzero(ok_all & np.isfinite(med)):
+        ll = k[i] * grid - med[i] * e[i] * np.exp(grid)
+        lik = np.exp(ll - ll.max())
+        v = float(extra_se2[i]) if extra_se2 is not None else 0.0
+        if np.isfinite(v) and v > 0:
+            half = int(np.ceil(5.0 * np.sqrt(v) / step))
+            x = np.arange(-half, half + 1) * step
+            kern = np.exp(-0.5 * x**2 / v)
+            lik = np.convolve(lik, kern / kern.sum(), mode="same")
+        with np.errstate(divide="ignore"):
+            lp = log_prior + np.log(lik)
         w = np.exp(lp - lp.max())
         w /= w.sum()
         post_m[i] = float(np.sum(w * grid))
@@ -952,27 +1058,25 @@ def coaching_flags(
                 else 2.0 / np.maximum(n_opp, 1.0)
             )
             t_months = months
-        judged = np.isin(role, TERRITORY_ROLES) & (t_months >= cfg.min_months) & (pot > 0)
+        counted = settled and "settled_deal_potential" in ev
+        # a count judged by its Poisson likelihood needs no floor of months beyond a
+        # short one: a month of a large territory is evidence, and the prior keeps a
+        # short window of a small territory near the peers
+        floor = cfg.under_worked_min_months if counted else cfg.min_months
+        judged = np.isin(role, TERRITORY_ROLES) & (t_months >= floor) & (pot > 0)
         rate = _ratio(created, pot * t_months / 12.0)  # pipeline per unit potential per year
         # no opportunity at all: half an opportunity's worth, with the variance of one
         se2 = np.where(n_opp > 0, np.nan_to_num(rel, nan=1.0), 2.0)
         med_amt = float(np.nanmedian(_ratio(created, n_opp))) if (n_opp > 0).any() else 1.0
         rate = np.where(judged & (created <= 0), _ratio(0.5 * med_amt, pot * t_months / 12.0), rate)
-        counted = settled and "settled_deal_potential" in ev
         if counted:
             # opportunities a year per typical deal of potential: a count (Poisson noise
             # only), with each territory's potential in typical deals of its segments
             dpot = ev["settled_deal_potential"].to_numpy(dtype=float)
             judged &= dpot > 0
-            rate = _ratio(np.where(n_opp > 0, n_opp, 0.5), dpot * t_months / 12.0)
-            se2 = np.where(n_opp > 0, _ratio(1.0, n_opp), 2.0)
+            exposure = dpot * t_months / 12.0  # typical deals of potential x years
+            rate = _ratio(n_opp, exposure)
         groups, members = peer_groups(ev, judged, cfg)
-        # (a) far below the peers' rate, whatever the effort
-        pm_raw, sure_raw, _ = shrink_log_rate_robust(
-            rate, se2, groups, judged, members, cfg.severe_under_worked_ratio
-        )
-        # (b) below the peers' rate for the rep's prospecting effort (the calls and emails
-        # are made, the territory's potential does not turn into pipeline)
         touches = (
             ev["prospecting_touches"].to_numpy(dtype=float)
             if "prospecting_touches" in ev
@@ -980,15 +1084,39 @@ def coaching_flags(
         )
         effort = _ratio(touches, months)
         use_b = judged & (touches > 0)
-        pm_b, sure_b, _ = shrink_log_rate_robust(
-            _ratio(rate, effort),
-            se2 + 1.0 / np.maximum(touches, 1.0),
-            groups,
-            use_b,
-            members,
-            cfg.under_worked_ratio,
-        )
-        pm_r, _, _ = shrink_log_rate_robust(rate, se2, groups, judged, members, 1.0)
+        if counted:
+            # the count against what the peers' rate would give (exact Poisson
+            # likelihood: a small territory's 0 or 3 opportunities where 10 were due
+            # is evidence, which the normal approximation of a log count loses)
+            # (a) far below the peers' rate, whatever the effort
+            pm_raw, sure_raw, _ = shrink_poisson_robust(
+                n_opp, exposure, groups, judged, members, cfg.severe_under_worked_ratio
+            )
+            # (b) below the peers' rate for the rep's prospecting effort (the calls and
+            # emails are made, the territory's potential does not turn into pipeline)
+            pm_b, sure_b, _ = shrink_poisson_robust(
+                n_opp,
+                exposure * effort,
+                groups,
+                use_b,
+                members,
+                cfg.under_worked_ratio,
+                extra_se2=1.0 / np.maximum(touches, 1.0),
+            )
+            pm_r, _, _ = shrink_poisson_robust(n_opp, exposure, groups, judged, members, 1.0)
+        else:
+            pm_raw, sure_raw, _ = shrink_log_rate_robust(
+                rate, se2, groups, judged, members, cfg.severe_under_worked_ratio
+            )
+            pm_b, sure_b, _ = shrink_log_rate_robust(
+                _ratio(rate, effort),
+                se2 + 1.0 / np.maximum(touches, 1.0),
+                groups,
+                use_b,
+                members,
+                cfg.under_worked_ratio,
+            )
+            pm_r, _, _ = shrink_log_rate_robust(rate, se2, groups, judged, members, 1.0)
         route_b = use_b & np.isfinite(sure_b) & (sure_b >= cfg.under_worked_effort_sure)
         route_b &= np.exp(pm_r) < 1.0
         route_a = judged & np.isfinite(sure_raw) & (sure_raw >= cfg.min_sure)
@@ -1068,10 +1196,15 @@ def coaching_flags(
         # rep's calls and emails do not scale with the territory, and the larger group
         # gives a steadier median), with one between-rep spread pooled over the groups
         a_groups, a_members = peer_groups(ev, judged, cfg.model_copy(update={"potential_bands": 1}))
-        act_m, _, act_med = shrink_log_rate(
-            act_rate, 1.0 / np.maximum(touches, 1.0), a_groups, judged, a_members, pooled=True
+        act_m, not_busy, act_med = shrink_log_rate_robust(
+            act_rate,
+            1.0 / np.maximum(touches, 1.0),
+            a_groups,
+            judged,
+            a_members,
+            cfg.high_activity_ratio,
         )
-        busy = np.exp(act_m) >= cfg.high_activity_ratio
+        busy = np.isfinite(not_busy) & (not_busy < 0.5)
         wr = _ratio(won, closed)
         peers = _peer_stats(wr, groups, members, judged)
         m = judged & busy & np.isfinite(sure) & (sure >= cfg.min_sure)
