@@ -366,6 +366,60 @@ def shrink_log_rate(
     return post_m, post_s, med
 
 
+def pooled_group_medians(
+    lv: np.ndarray,
+    groups: np.ndarray,
+    use: np.ndarray,
+    members: dict[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Each group's median of ``lv``, partially pooled towards the median of all groups.
+
+    A peer group of ten reps with three unusual ones in it has a median that moves
+    with them. The group's median has sampling variance ``(pi / 2) s2 / n`` (``s2``
+    the spread of its members, ``n`` their number); the groups' true medians vary
+    around the overall median by ``t2``, the variance of the group medians net of
+    that sampling variance (method of moments, at least 0). The pooled median is
+    ``M + t2 / (t2 + v) (m - M)``: a large group keeps its own, a small one whose
+    median is no further off than its noise explains moves to the overall median.
+
+    Parameters
+    ----------
+    lv : ndarray
+        Values (e.g. log rates); non-finite ones are left out.
+    groups, use, members
+        As :func:`shrink_log_rate`.
+
+    Returns
+    -------
+    dict
+        Pooled median per group label (groups with fewer than two usable members
+        are left out).
+    """
+    ok_all = use & np.isfinite(lv)
+    if ok_all.sum() < 2:
+        return {}
+    overall = float(np.median(lv[ok_all]))
+    med: dict[str, float] = {}
+    var: dict[str, float] = {}
+    for g in np.unique(groups):
+        sel = groups == g
+        pool = members.get(str(g), sel) if members is not None else sel
+        ok = pool & ok_all
+        if ok.sum() < 2:
+            continue
+        med[str(g)] = float(np.median(lv[ok]))
+        var[str(g)] = float(np.pi / 2 * np.var(lv[ok], ddof=1) / ok.sum())
+    if len(med) < 2:
+        return med
+    m = np.array(list(med.values()))
+    v = np.array(list(var.values()))
+    t2 = max(float(np.mean((m - overall) ** 2)) - float(np.mean(v)), 0.0)
+    return {
+        g: overall + (t2 / (t2 + var[g]) if t2 + var[g] > 0 else 1.0) * (med[g] - overall)
+        for g in med
+    }
+
+
 def shrink_log_rate_robust(
     value: np.ndarray,
     se2: np.ndarray,
@@ -374,6 +428,7 @@ def shrink_log_rate_robust(
     members: dict[str, np.ndarray] | None,
     threshold: float,
     df: float = ROBUST_DF,
+    pool_norms: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shrinkage of log rates towards the peer median under a heavy-tailed prior.
 
@@ -395,6 +450,10 @@ def shrink_log_rate_robust(
         undershot is returned.
     df : float
         Degrees of freedom of the prior (heavier tails when smaller).
+    pool_norms : bool
+        Partially pool each group's median towards the median of all groups
+        (:func:`pooled_group_medians`): a small group's median is noisy and moves
+        with the few unusual reps in it.
 
     Returns
     -------
@@ -413,13 +472,14 @@ def shrink_log_rate_robust(
     lr = np.full(n, np.nan)
     dev: list[np.ndarray] = []
     noise: list[np.ndarray] = []
+    norms = pooled_group_medians(lv, groups, use, members) if pool_norms else {}
     for g in np.unique(groups):
         sel = groups == g
         pool = members.get(str(g), sel) if members is not None else sel
         ok = pool & use & np.isfinite(lv)
         if ok.sum() < 2:
             continue
-        m0 = float(np.median(lv[ok]))
+        m0 = norms.get(str(g), float(np.median(lv[ok])))
         lr[sel] = lv[sel] - m0
         med[sel] = np.exp(m0)
         own = sel & use & np.isfinite(lv)
@@ -1203,6 +1263,7 @@ def coaching_flags(
             judged,
             a_members,
             cfg.high_activity_ratio,
+            pool_norms=True,
         )
         busy = np.isfinite(not_busy) & (not_busy < 0.5)
         wr = _ratio(won, closed)
@@ -1215,7 +1276,8 @@ def coaching_flags(
             f"{_pct(peers['high'].iloc[i])} (median {_pct(p0[i])}; {groups[i]}), "
             f"{sure[i]:.0%} sure the true rate is below {cfg.low_win_rate_ratio:.0%} of the "
             f"peers'; while making {act_rate[i]:.1f} prospecting touches a month, "
-            f"{np.exp(act_m[i]):.1f}x the peers' {act_med[i]:.1f}."
+            f"{np.exp(act_m[i]):.1f}x the peers' {act_med[i]:.1f} ({1 - not_busy[i]:.0%} sure "
+            f"it is at least {cfg.high_activity_ratio:g}x)."
             if m[i]
             else ""
             for i in range(len(card))
@@ -1228,7 +1290,9 @@ def coaching_flags(
             1 - _ratio(post_wr, cfg.low_win_rate_ratio * p0),
             wr,
             peers,
-            sure,
+            # how sure the flag is: both parts hold (the win rate low and the rep busy),
+            # which ranks it fairly against the other flags under ``max_flagged_share``
+            sure * (1 - not_busy),
             groups,
         )
 
