@@ -6,7 +6,11 @@ flags are raised for each period as ``spm scorecards`` raises them, and scored
 with :func:`spm_model.performance.evaluate.score_flags`: flagged share of owner
 reps, precision and recall against ``truth_patterns``, and hits per planted
 pattern (``hits/planted``). Acceptance (issue 14): at most 20% of owner reps
-flagged, precision >= 0.6, recall >= 0.8.
+flagged, precision >= 0.6, recall >= 0.8. The default seeds are those used while
+choosing the flags' statistics and thresholds; 8080 (for the later choices), 2718,
+4711, 60606, 11, 123 and 90210 were held out (``--seeds 8080,2718,4711,60606,11,123,90210``;
+see the user guide). Companies made before the generator change of issue 14
+(``IMBALANCE_SPREAD``) are stale: point ``--data`` at a new folder.
 
 Usage::
 
@@ -23,12 +27,14 @@ from pathlib import Path
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="777,4242,31337,2024,99,5150,8080,1234")
+    ap.add_argument("--seeds", default="777,4242,31337,2024,99,5150,1234,5555,31415")
     ap.add_argument("--periods", default="2025-Q4,2026-Q3")
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--accounts", type=int, default=8000)
     ap.add_argument("--years", type=int, default=3)
-    ap.add_argument("--data", default="/tmp/bench_flags", help="Folder of the generated companies.")
+    ap.add_argument(
+        "--data", default="/tmp/bench_flags_v2", help="Folder of the generated companies."
+    )
     args = ap.parse_args()
 
     import pandas as pd

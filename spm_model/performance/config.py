@@ -166,8 +166,8 @@ class FlagConfig(BaseModel):
             "Posterior probability needed by the effort route of the under-worked flag (the "
             "rate per prospecting touch below ``under_worked_ratio`` x the peers') - which also "
             "needs the territory to yield fewer opportunities than the peers' outright: more "
-            "likely than not. With the count's Poisson likelihood, 8 of 1,264 judged rep-periods "
-            "without the pattern reach 0.5 on seven generated companies (4 reach 0.6), and "
+            "likely than not. With the count's Poisson likelihood, 7 of 1,287 judged rep-periods "
+            "without the pattern reach 0.5 on seven generated companies (5 reach 0.6), and "
             "under-worked reps on small territories reach 0.5-0.6."
         ),
     )
