@@ -20,7 +20,7 @@ def _noisy_panel(seed: int = 5) -> tuple[pd.DataFrame, float]:
     true_rate = np.exp(rng.normal(np.log(4.0), 0.15, n_reps))
     rows = []
     for r in range(n_reps):
-        for q in range(n_q):
+        for _q in range(n_q):
             count = rng.poisson(true_rate[r] * 12)
             rows.append(
                 {
