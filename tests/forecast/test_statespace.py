@@ -15,7 +15,7 @@ from spm_model.forecast import BookingsForecaster, ConvergenceWarning
 from spm_model.forecast.kalman import kalman_loglik_grad
 from spm_model.forecast.model import make_design
 from spm_model.forecast.panel import check_panel
-from spm_model.forecast.statespace import _offsets, loglik_amounts, ss_data
+from spm_model.forecast.statespace import LEVEL_REGIME, _offsets, loglik_amounts, ss_data
 
 pytestmark = pytest.mark.slow  # long: `make test-slow` (CI runs it too)
 
@@ -100,16 +100,20 @@ def test_numpy_filter_equals_the_graphs_kernel():
         "drift": np.array([0.001]),
         "nu": np.array([7.0]),
     }
+    # the shared noise regime: 12-month blocks back from the cut-off, the last block at zero
+    assert s.regime_months == 12 and s.regime_block.max() == 2
+    draw["noise_regime"] = np.array([[0.0, 0.3, -0.2]])
+    draw["sigma_noise_regime"] = np.array([0.2])
     e = s.grid.log_y - _offsets(draw, s)[0]
-    h = np.exp(2 * draw["log_sigma"][0])
-    ql = np.exp(2 * draw["log_sigma_level"][0])
-    ones = np.ones((1, e.shape[1]))
+    mult = np.exp(2 * draw["noise_regime"][0, s.regime_block])[None, :]
+    h = np.exp(2 * draw["log_sigma"][0])[:, None] * mult
+    ql = np.exp(2 * draw["log_sigma_level"][0])[:, None] * (mult if LEVEL_REGIME else 1.0)
     for lik in ("student_t", "normal"):
         kern = kalman_loglik_grad(
             e,
             s.grid.positive,
-            h[:, None] * ones,
-            ql[:, None] * ones,
+            h,
+            ql,
             0.004**2,
             0.85,
             0.001,
