@@ -2,9 +2,10 @@
 
 A small rolling-origin backtest on a dozen cities: with default settings the
 forecaster picks the state-space model for these long histories and beats the
-seasonal naive forecast on scaled CRPS (0.087 against 0.102 when written). Its
-80% intervals should cover 70-90% of what happened; they cover 0.93 (too wide,
-issue 18), so that test is an expected failure until the intervals are fixed.
+seasonal naive forecast on scaled CRPS (0.084 against 0.102 when written). Its
+80% intervals should cover 70-90% of what happened: 0.845 since the noise
+scales follow a regime shared by all series (issue 18; 0.93 with constant
+noise scales).
 The same fit twice with the default sampler (nutpie) gives identical draws,
 diagnostics and forecasts.
 """
@@ -72,11 +73,6 @@ def test_default_model_beats_seasonal_naive(result):
     assert t.loc["bayes", "n_rep_months"] >= 0.95 * len(CITIES) * 6 * 2
 
 
-@pytest.mark.xfail(
-    reason="issue 18 open: the state-space intervals are too wide on this panel (80% intervals "
-    "covered 0.89 in the full 46-city backtest, 0.93 on these 12 cities)",
-    strict=True,  # fails the suite once the intervals are fixed: then drop the marker
-)
 def test_default_model_80pct_intervals_cover_70_to_90pct(result):
     t = result.table
     assert 0.70 <= t.loc["bayes", "coverage_80"] <= 0.90, t
