@@ -368,7 +368,7 @@ def test_with_quotas_replaces_the_years_and_measures_it_covers():
 
 
 def test_sales_basis_keeps_sales_and_lowers_attainment(saas_plan):
-    """Paying on doubled quotas with the old quotas as the sales basis: same credit, half attainment."""
+    """Doubled quotas, old quotas as the sales basis: same credit, half the attainment."""
     ds = load_dataset(ROOT / "data" / "sample")
     model = from_dataset(ds, saas_plan)
     doubled = model.replace(quota=model.quota * 2.0, sales_basis=model.quota.copy())
