@@ -100,9 +100,10 @@ def test_numpy_filter_equals_the_graphs_kernel():
         "drift": np.array([0.001]),
         "nu": np.array([7.0]),
     }
-    # the shared noise regime: 12-month blocks back from the cut-off, the last block at zero
-    assert s.regime_months == 12 and s.regime_block.max() == 2
-    draw["noise_regime"] = np.array([[0.0, 0.3, -0.2]])
+    # the shared noise regime: blocks of months back from the cut-off, the last block at zero
+    n_b = int(s.regime_block.max()) + 1
+    assert s.regime_months and n_b == (36 - 1) // s.regime_months + 1 >= 3
+    draw["noise_regime"] = np.concatenate([[0.0], 0.3 * np.sin(np.arange(1, n_b))])[None]
     draw["sigma_noise_regime"] = np.array([0.2])
     e = s.grid.log_y - _offsets(draw, s)[0]
     mult = np.exp(2 * draw["noise_regime"][0, s.regime_block])[None, :]
