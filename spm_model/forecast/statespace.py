@@ -29,8 +29,8 @@ non-centred (``*_z``): centred, they gave R-hat 1.1-1.4 on 12 series x 4-5
 years. The tenure ramp and the lag-12 covariate are those of
 :mod:`spm_model.forecast.model`.
 
-**Noise regimes shared by all series.** ``b(t)`` is the 12-month block of month
-``t`` counted back from the cut-off (block 0: the last 12 months), and
+**Noise regimes shared by all series.** ``b(t)`` is the 6-month block of month
+``t`` counted back from the cut-off (block 0: the last 6 months), and
 ``regime`` a Gaussian random walk over the blocks (step sd
 ``sigma_noise_regime``), zero in block 0, so ``sigma_r`` and
 ``sigma_level_r`` are today's noise scales. Real panels have volatile years
@@ -68,7 +68,7 @@ Priors (log scale of monthly bookings):
   ``drift ~ Normal(0, 0.01)`` a month;
 * ``nu = 2 + Gamma(2, 0.1)`` (finite variance);
 * ``sigma_noise_regime ~ HalfNormal(0.2)``: noise scales changing by about 15%
-  from one year to the next;
+  from one half-year to the next;
 * ``ramp_tau``, ``lag12`` and the hurdle as in :mod:`spm_model.forecast.model`.
 
 Initial state of each rep: level ``Normal(mean of its first observed log
@@ -114,8 +114,9 @@ HALF_LIFE_MONTHS: float | None = None
 #: (None: constant noise scales). The observation noise scale of every series is multiplied by
 #: ``exp(noise_regime[block])``, a random walk over the blocks common to all series and zero in
 #: the last block before the cut-off, so volatile years (a crash, the end of a tax credit) do
-#: not widen today's intervals.
-NOISE_REGIME_MONTHS: int | None = 12
+#: not widen today's intervals. On the Texas housing backtest (5 cut-offs) 6-month blocks scored
+#: better than 12-month ones (scaled CRPS 0.0890 against 0.0894, 80% coverage 85.2% against 85.7%).
+NOISE_REGIME_MONTHS: int | None = 6
 
 #: Whether the regime's walk is sampled centred (each block is informed by every series'
 #: months in it, so the data pin it down) or non-centred.

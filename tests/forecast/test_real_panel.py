@@ -3,7 +3,7 @@
 A small rolling-origin backtest on a dozen cities: with default settings the
 forecaster picks the state-space model for these long histories and beats the
 seasonal naive forecast on scaled CRPS (0.084 against 0.102 when written). Its
-80% intervals should cover 70-90% of what happened: 0.845 since the noise
+80% intervals should cover 70-90% of what happened: 0.87 since the noise
 scales follow a regime shared by all series (issue 18; 0.93 with constant
 noise scales).
 The same fit twice with the default sampler (nutpie) gives identical draws,
