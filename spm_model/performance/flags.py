@@ -73,6 +73,7 @@ over the previous ``drop_history`` periods).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -289,6 +290,22 @@ def _peer_stats(
     return out
 
 
+def _peer_pools(
+    groups: np.ndarray, members: dict[str, np.ndarray] | None, usable: np.ndarray
+) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """Each peer group with at least two usable members: (label, rows in it, usable pool).
+
+    The pool is the group's members (``members[label]`` when given, e.g. peers pooled across
+    tenure bands) that are ``usable``.
+    """
+    for g in np.unique(groups):
+        sel = groups == g
+        pool = members.get(str(g), sel) if members is not None else sel
+        ok = pool & usable
+        if ok.sum() >= 2:
+            yield g, sel, ok
+
+
 def shrink_log_rate(
     value: np.ndarray,
     se2: np.ndarray,
@@ -346,12 +363,7 @@ def shrink_log_rate(
             pooled_tau2 = max(
                 float(np.sum(d**2) / k) - float(np.mean(np.concatenate(noise))), MIN_TAU2
             )
-    for g in np.unique(groups):
-        sel = groups == g
-        pool = members.get(str(g), sel) if members is not None else sel
-        ok = pool & use & np.isfinite(lv)
-        if ok.sum() < 2:
-            continue
+    for _g, sel, ok in _peer_pools(groups, members, use & np.isfinite(lv)):
         m0 = float(np.median(lv[ok]))
         lr = lv - m0
         tau2 = (
@@ -401,12 +413,7 @@ def pooled_group_medians(
     overall = float(np.median(lv[ok_all]))
     med: dict[str, float] = {}
     var: dict[str, float] = {}
-    for g in np.unique(groups):
-        sel = groups == g
-        pool = members.get(str(g), sel) if members is not None else sel
-        ok = pool & ok_all
-        if ok.sum() < 2:
-            continue
+    for g, _sel, ok in _peer_pools(groups, members, ok_all):
         med[str(g)] = float(np.median(lv[ok]))
         var[str(g)] = float(np.pi / 2 * np.var(lv[ok], ddof=1) / ok.sum())
     if len(med) < 2:
@@ -473,12 +480,7 @@ def shrink_log_rate_robust(
     dev: list[np.ndarray] = []
     noise: list[np.ndarray] = []
     norms = pooled_group_medians(lv, groups, use, members) if pool_norms else {}
-    for g in np.unique(groups):
-        sel = groups == g
-        pool = members.get(str(g), sel) if members is not None else sel
-        ok = pool & use & np.isfinite(lv)
-        if ok.sum() < 2:
-            continue
+    for g, sel, ok in _peer_pools(groups, members, use & np.isfinite(lv)):
         m0 = norms.get(str(g), float(np.median(lv[ok])))
         lr[sel] = lv[sel] - m0
         med[sel] = np.exp(m0)
@@ -563,12 +565,7 @@ def shrink_poisson_robust(
         lr_half = np.log((k + 0.5) / e)  # log rate with half an event added (finite at 0)
     dev: list[np.ndarray] = []
     noise: list[np.ndarray] = []
-    for g in np.unique(groups):
-        sel = groups == g
-        pool = members.get(str(g), sel) if members is not None else sel
-        ok = pool & ok_all
-        if ok.sum() < 2:
-            continue
+    for _g, sel, ok in _peer_pools(groups, members, ok_all):
         m = float(np.median(rate[ok]))
         if not m > 0:
             m = float(k[ok].sum() / e[ok].sum())
@@ -642,12 +639,7 @@ def shrink_binomial(
     a = np.full(len(k), np.nan)
     b = np.full(len(k), np.nan)
     p0 = np.full(len(k), np.nan)
-    for g in np.unique(groups):
-        sel = groups == g
-        pool = members.get(str(g), sel) if members is not None else sel
-        ok = pool & use & (n > 0)
-        if ok.sum() < 2:
-            continue
+    for _g, sel, ok in _peer_pools(groups, members, use & (n > 0)):
         r = k[ok] / n[ok]
         p = float(np.clip(np.median(r), 1e-3, 1 - 1e-3))
         var = float(np.var(r, ddof=1)) - float(np.mean(p * (1 - p) / n[ok]))
