@@ -268,6 +268,10 @@ class QuotaHistory:
     book_rates : dict or None
         Per measure with a book, the rate per product family (fraction of a
         family's bookings that come back as the measure a year later).
+    attrition : float or None
+        Monthly leaving rate of quota-carrying reps learnt from the history
+        (:func:`learn_attrition`; 0.01 = 1% of reps leave each month); None when
+        the history has no rep-months to learn it from.
     """
 
     year: int
@@ -292,6 +296,7 @@ class QuotaHistory:
     book: np.ndarray | None = None
     hist_book: np.ndarray | None = None
     book_rates: dict[str, dict[str, float]] | None = None
+    attrition: float | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -744,6 +749,55 @@ def _leave_factor(
     return np.clip(1.0 - away, 0.0, 1.0)[urep.get_indexer(rep_ids)]
 
 
+def learn_attrition(
+    reps: pd.DataFrame,
+    months: np.ndarray,
+    cutoff: pd.Timestamp,
+    exclude_roles: Sequence[str] = (),
+) -> float | None:
+    """Monthly leaving rate of quota-carrying reps over history ``months``.
+
+    Leavers (reps whose ``end_date`` falls in one of the months, on or before
+    the cut-off) divided by the rep-months employed in them (each month a rep
+    is employed on any day counts once): the hazard of leaving in a month.
+    Nothing after the cut-off is used.
+
+    Parameters
+    ----------
+    reps : DataFrame
+        ``rep_id, role, hire_date, end_date``.
+    months : ndarray of int
+        History months (months since 1970-01), e.g. the last twelve.
+    cutoff : pandas.Timestamp
+        Last day of history; later end dates are ignored (not known yet).
+    exclude_roles : sequence of str
+        Roles without individual quotas (managers).
+
+    Returns
+    -------
+    float or None
+        Leavers per rep-month (fraction); None when no rep was employed in the
+        months.
+
+    Examples
+    --------
+    Ten reps employed all year, one of them leaving in its last month: 1 / 120.
+    """
+    if not len(months):
+        return None
+    r = reps[~reps["role"].isin(list(exclude_roles))] if "role" in reps else reps
+    hire = pd.to_datetime(r["hire_date"]).to_numpy()
+    end = pd.to_datetime(r["end_date"]).to_numpy()
+    end = np.where(~np.isnat(end) & (end > cutoff.to_datetime64()), np.datetime64("NaT"), end)
+    act = _active_fraction(hire, end, np.asarray(months))
+    exposure = float((act > 0).sum())
+    if exposure <= 0:
+        return None
+    em = _month_index(end)
+    left = float(np.isin(em, np.asarray(months)).sum())
+    return left / exposure
+
+
 #: Fiscal years after the one holding the end of the data that quotas may be set for.
 MAX_YEARS_AHEAD = 2
 
@@ -1042,6 +1096,12 @@ def build_history(
                 f"(learnt over {n_lag} months): "
                 + ", ".join(f"{f} {v:.2f}" for f, v in r.items() if v >= 0.005)
             )
+    attr = learn_attrition(reps, hist_months[-12:], cut, exclude_roles)
+    if attr is not None:
+        notes.append(
+            f"reps leaving: {attr:.2%} a month over the last {min(12, len(hist_months))} "
+            "history months"
+        )
     return QuotaHistory(
         year=int(year),
         fy_start_month=fy,
@@ -1065,4 +1125,5 @@ def build_history(
         book=book,
         hist_book=hist_book,
         book_rates=rates or None,
+        attrition=attr,
     )

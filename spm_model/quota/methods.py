@@ -27,11 +27,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from spm_model.errors import SpmConfigError
 from spm_model.quota.history import QuotaHistory
-from spm_model.quota.predictive import predictive_params
+from spm_model.quota.predictive import condition_on_total, predictive_params
 
 METHODS: dict[str, type[QuotaMethod]] = {}
 
@@ -428,6 +428,16 @@ class Probabilistic(QuotaMethod):
         peers is estimated from the history (:func:`~spm_model.quota.predictive.
         predictive_params`).
 
+    given_target : bool
+        With a company target (default True): state the chance *if the reps sell
+        the target* (:func:`~spm_model.quota.predictive.condition_on_total`): the
+        predictive distributions are moved together so that what the reps are
+        expected to sell, with the ramp the history shows and the share of reps
+        the history shows leaving each month (:attr:`QuotaHistory.attrition`), is
+        the target; the chance then refers to reps who stay the whole year.
+        False: the history's own forecast of the year (learnt growth included).
+        Not used with ``draws``.
+
     With a company target, :func:`~spm_model.quota.set_quotas` replaces ``aim``
     by the common chance at which the quotas sum to the target (plus
     over-assignment) and reports it (``QuotaResult.chance``): equal-chance quotas.
@@ -444,6 +454,7 @@ class Probabilistic(QuotaMethod):
         aim: float = 0.65,
         draws: np.ndarray | pd.DataFrame | None = None,
         drift: float | None = None,
+        given_target: bool = True,
     ):
         if not (isinstance(aim, int | float) and 0.0 < aim < 1.0):
             raise SpmConfigError(f"aim must be a probability strictly between 0 and 1, got {aim!r}")
@@ -452,11 +463,17 @@ class Probabilistic(QuotaMethod):
         self.aim = float(aim)
         self.draws = draws
         self.drift = None if drift is None else float(drift)
+        self.given_target = bool(given_target)
 
     def get_params(self) -> dict[str, Any]:
         """Return the configuration (draws summarised by shape)."""
         d = None if self.draws is None else f"<{np.shape(self.draws)} draws>"
-        return {"aim": self.aim, "draws": d, "drift": self.drift}
+        return {
+            "aim": self.aim,
+            "draws": d,
+            "drift": self.drift,
+            "given_target": self.given_target,
+        }
 
     def _aligned_draws(self, history: QuotaHistory) -> np.ndarray | None:
         d = self.draws
@@ -514,4 +531,37 @@ class Probabilistic(QuotaMethod):
             return np.where(np.isfinite(d).any(axis=1), q, np.nan)
         p = self.predictive_
         z = stats.norm.ppf(1.0 - chance)
-        return np.exp(p["mean_log"].to_numpy() + z * p["sd_log"].to_numpy())
+        out = np.exp(p["mean_log"].to_numpy() + z * p["sd_log"].to_numpy())
+        if "shape" in p:
+            k = p["shape"].to_numpy(dtype=float)
+            g = np.isfinite(k)
+            if g.any():
+                theta = np.exp(p["mean_log"].to_numpy()[g] - special.digamma(k[g]))
+                out[g] = theta * stats.gamma.isf(chance, k[g])
+        return out
+
+    def condition_on_target(self, rows: np.ndarray, total: float, scale: np.ndarray) -> float:
+        """Read the predictive distributions of ``rows`` given that they sell ``total``.
+
+        Parameters
+        ----------
+        rows : ndarray of bool
+            Pairs of one measure with a predictive distribution.
+        total : float
+            What they are to sell in the plan year (currency; the target less
+            what pairs without a distribution are expected to sell).
+        scale : ndarray
+            Expected share of a full-capacity year each pair sells (FTE x
+            productivity x chance of staying, fraction).
+
+        Returns
+        -------
+        float
+            The common shift on the log scale
+            (:func:`~spm_model.quota.predictive.condition_on_total`); 0.0 with
+            draws or ``given_target=False`` (nothing changed).
+        """
+        if not self.given_target or getattr(self, "draws_", None) is not None:
+            return 0.0
+        self.predictive_, shift = condition_on_total(self.predictive_, rows, total, scale)
+        return shift

@@ -54,6 +54,12 @@ Model, per (role, measure) peer group (falling back to the measure)
   method then score below the base rate (blend 0.169-0.228 against 0.207-0.249;
   0.233-0.273 before), where history alone could not tell which reps beat a blend.
 
+* Given a company target (:func:`condition_on_total`, used by equal-chance
+  quotas): every pair of the measure is shifted by one common factor so that
+  the reps' expected credit, with the learnt ramp and the history's leaving
+  rate (:attr:`QuotaHistory.attrition`), is the target, and read as gamma with
+  the same mean and spread of ``log A``; the learnt growth then drops out.
+
 Draws are at full capacity (one FTE, fully ramped, the whole year); multiply by
 the plan-year capacity to get expected credit.
 """
@@ -404,6 +410,147 @@ def predictive_draws(
     return np.exp(m + s * z)
 
 
+def log_gamma_shape(sd_log: np.ndarray) -> np.ndarray:
+    """Shape ``k`` of the gamma distribution whose logarithm has standard deviation ``sd_log``.
+
+    The variance of ``log X`` for ``X ~ Gamma(k)`` is the trigamma function
+    ``psi'(k)``, which decreases from infinity to zero, so ``psi'(k) = sd_log**2``
+    has one root (bisection on ``log k``).
+
+    Parameters
+    ----------
+    sd_log : ndarray
+        Standard deviation on the log scale (> 0).
+
+    Returns
+    -------
+    ndarray
+        The shape per element (NaN where ``sd_log`` is not positive and finite);
+        e.g. 0.5 gives 4.5, 1.0 gives 1.4.
+    """
+    from scipy import special
+
+    v = np.asarray(sd_log, dtype=float) ** 2
+    ok = np.isfinite(v) & (v > 0)
+    lo = np.full(v.shape, np.log(1e-6))
+    hi = np.full(v.shape, np.log(1e9))
+    vv = np.where(ok, v, 1.0)
+    for _ in range(80):
+        mid = (lo + hi) / 2.0
+        above = special.polygamma(1, np.exp(mid)) > vv  # k too small
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.where(ok, np.exp((lo + hi) / 2.0), np.nan)
+
+
+def condition_on_total(
+    params: pd.DataFrame,
+    rows: np.ndarray,
+    total: float,
+    scale: np.ndarray,
+) -> tuple[pd.DataFrame, float]:
+    """Predictive distributions given that the pairs' credit sums to ``total``.
+
+    With a company target, the stated chance of reaching quota is read as the
+    chance *if the reps sell the target*: a year that turns out better or worse
+    than the history suggests moves every rep together, and that common move is
+    what the target fixes. The pairs ``rows`` are shifted by one common factor on
+    the log scale so that their expected credit, ``sum(scale x E[A])``, equals
+    ``total``; the learnt growth then no longer matters. Each pair's credit is
+    taken as gamma-distributed with the same mean and variance of ``log A`` as
+    the lognormal (``shape`` from :func:`log_gamma_shape`): a year's credit is a
+    sum of a few lumpy deals, whose logarithm has a longer lower tail than the
+    normal and whose mean sits closer to its median. (On eleven generated
+    companies, FY2025 held out, with the lognormal so conditioned, whole-year
+    reps' credit over what it expected of them had a median of 0.89-1.05 where
+    the lognormal puts it at ``exp(-sd^2 / 2)``, 0.79-0.90 on new business; its
+    stated chances were 0.054 from the share reached on average against 0.031
+    with the gamma.)
+
+    Parameters
+    ----------
+    params : DataFrame
+        :func:`predictive_params` output (``mean_log, sd_log``), pair order.
+    rows : ndarray of bool
+        The pairs the total is over (those with a predictive distribution).
+    total : float
+        Their expected credit in the plan year (currency; > 0).
+    scale : ndarray
+        Expected share of a full-capacity year each pair sells: FTE x the
+        season-weighted productivity x the chance of still being there
+        (fraction), so ``scale x A`` is the pair's credit.
+
+    Returns
+    -------
+    (DataFrame, float)
+        A copy of ``params`` with ``mean_log`` shifted on ``rows`` and a
+        ``shape`` column (gamma shape on ``rows``; other rows keep theirs, NaN:
+        lognormal), and the
+        shift (log scale; ``exp(shift) - 1`` is how far the target is from what
+        the history expects of these reps).
+    """
+    from scipy import special
+
+    out = params.copy()
+    mu = out["mean_log"].to_numpy(dtype=float).copy()
+    sd = out["sd_log"].to_numpy(dtype=float)
+    sc = np.asarray(scale, dtype=float)
+    ok = np.asarray(rows, dtype=bool) & np.isfinite(mu) & np.isfinite(sd) & (sd > 0) & (sc > 0)
+    shape = (
+        out["shape"].to_numpy(dtype=float).copy() if "shape" in out else np.full(len(out), np.nan)
+    )
+    shift = 0.0
+    if ok.any() and total > 0:
+        k = log_gamma_shape(sd[ok])
+        # E[log A] = psi(k) + log theta = mu, so E[A] = k theta = k exp(mu - psi(k))
+        expected = float((sc[ok] * k * np.exp(mu[ok] - special.digamma(k))).sum())
+        if expected > 0:
+            shift = float(np.log(total / expected))
+            mu[ok] += shift
+            shape[ok] = k
+    out["mean_log"] = mu
+    out["shape"] = shape
+    return out, shift
+
+
+def staying_share(attrition: float | None, months_ahead: np.ndarray) -> np.ndarray:
+    """Chance a rep is still there ``months_ahead`` months after the cut-off.
+
+    Parameters
+    ----------
+    attrition : float or None
+        Monthly leaving rate (fraction; None or 0: everyone stays).
+    months_ahead : ndarray
+        Months from the end of the history (e.g. 0.5 for the middle of the first
+        plan month).
+
+    Returns
+    -------
+    ndarray
+        ``(1 - attrition) ** months_ahead`` (fraction).
+    """
+    m = np.asarray(months_ahead, dtype=float)
+    if not attrition or attrition <= 0:
+        return np.ones_like(m)
+    return (1.0 - min(float(attrition), 1.0)) ** m
+
+
+def _chance_above(
+    mean_log: np.ndarray, sd_log: np.ndarray, shape: np.ndarray | None, x: np.ndarray
+) -> np.ndarray:
+    """P(A >= x) for the lognormal, or the gamma where ``shape`` is finite."""
+    from scipy import special, stats
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = stats.norm.sf((np.log(x) - mean_log) / sd_log)
+        if shape is not None:
+            g = np.isfinite(shape)
+            if g.any():
+                theta = np.exp(mean_log[g] - special.digamma(shape[g]))
+                out[g] = stats.gamma.sf(x[g] / theta, shape[g])
+    return out
+
+
 def attainment_chance(
     history: QuotaHistory,
     quota: np.ndarray,
@@ -415,7 +562,9 @@ def attainment_chance(
 
     The pair's plan-year credit is ``A x scale`` with ``A`` the full-capacity
     predictive (:func:`predictive_params`, lognormal), so the chance is
-    ``P(A >= quota / scale) = 1 - Phi((log(quota / scale) - mean_log) / sd_log)``.
+    ``P(A >= quota / scale) = 1 - Phi((log(quota / scale) - mean_log) / sd_log)``;
+    where ``params`` has a finite ``shape`` (:func:`condition_on_total`), ``A``
+    is gamma with that shape and the same mean of ``log A``.
 
     Parameters
     ----------
@@ -437,16 +586,13 @@ def attainment_chance(
         Probability (fraction) per pair; NaN where the quota is not positive or the
         measure has no predictive distribution.
     """
-    from scipy import stats
-
     p = params if params is not None else predictive_params(history, **options)
     q = np.asarray(quota, dtype=float)
     sc = np.asarray(scale, dtype=float)
     mu = p["mean_log"].to_numpy(dtype=float)
     sd = p["sd_log"].to_numpy(dtype=float)
+    shape = p["shape"].to_numpy(dtype=float) if "shape" in p else None
     ok = (q > 0) & (sc > 0) & np.isfinite(mu) & np.isfinite(sd) & (sd > 0)
     out = np.full(len(q), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (np.log(q[ok] / sc[ok]) - mu[ok]) / sd[ok]
-    out[ok] = stats.norm.sf(z)
+    out[ok] = _chance_above(mu[ok], sd[ok], None if shape is None else shape[ok], q[ok] / sc[ok])
     return out

@@ -44,7 +44,7 @@ from spm_model.quota.allocation import (
 )
 from spm_model.quota.history import QuotaHistory, _month_label, build_history
 from spm_model.quota.methods import CapacityBased, Probabilistic, QuotaMethod, make_method
-from spm_model.quota.predictive import attainment_chance
+from spm_model.quota.predictive import attainment_chance, staying_share
 
 UNASSIGNED = "(unassigned)"
 FREQS = ("month", "quarter", "year")
@@ -317,6 +317,22 @@ def set_quotas(
         if isinstance(meth, Probabilistic):
             sel_m = (p["measure"] == m).to_numpy() & ~missing & ~still
             goal = targets[m] * (1.0 + total_over_assign(oa))
+            rows_m = (p["measure"] == m).to_numpy()
+            # the chance as the history forecasts the year, for the report
+            pm0, _ = _equal_chance(meth, unit, sel_m, rows_m, fte, sp, goal)
+            # the chance if the reps sell the target: what pairs without a distribution
+            # are expected to sell is set aside, the rest is what the others sell
+            sell = fte * _expected_share(hist, sp)
+            shift = meth.condition_on_target(
+                sel_m, targets[m] - float((unit * sell)[rows_m & ~sel_m].sum()), sell
+            )
+            if shift:
+                notes.append(
+                    f"{m}: chances stated if the reps sell the target, which is "
+                    f"{np.expm1(shift):+.1%} against what the history expects of them "
+                    f"(with {hist.attrition or 0.0:.2%} of reps leaving a month; as the "
+                    f"history forecasts the year, the common chance would be {pm0:.1%})"
+                )
             pm, unit_m = _equal_chance(
                 meth, unit, sel_m, (p["measure"] == m).to_numpy(), fte, sp, goal
             )
@@ -325,7 +341,9 @@ def set_quotas(
             chance[m] = pm
             notes.append(
                 f"{m}: equal-chance quotas: every rep with history has a {pm:.1%} chance of "
-                f"reaching quota (aim {meth.aim:.0%} replaced: quotas must sum to the target"
+                "reaching quota"
+                + (" if the reps sell the target (a rep who stays the year)" if shift else "")
+                + f" (aim {meth.aim:.0%} replaced: quotas must sum to the target"
                 + (f" + {total_over_assign(oa):.1%}" if total_over_assign(oa) > 0 else "")
                 + ")"
             )
@@ -504,6 +522,31 @@ def set_quotas(
         chance=chance,
         targeted=sorted(targets),
     )
+
+
+def _expected_share(hist: QuotaHistory, sp: np.ndarray) -> np.ndarray:
+    """Return the expected share of a full-capacity plan year each pair sells (FTE excluded).
+
+    Season-weighted productivity (the ramp the history shows) times the chance
+    that the rep is still there, from the leaving rate the history shows
+    (:attr:`QuotaHistory.attrition`, :func:`~spm_model.quota.predictive.staying_share`).
+
+    Parameters
+    ----------
+    hist : QuotaHistory
+        The planning frame.
+    sp : ndarray
+        Plan-month seasonality x profile (pairs x 12).
+
+    Returns
+    -------
+    ndarray
+        Fraction per pair.
+    """
+    prod = hist.productivity if hist.productivity is not None else hist.capacity
+    ahead = (hist.plan_months - hist.hist_months[-1]).astype(float) - 0.5
+    stay = staying_share(hist.attrition, ahead)
+    return (sp * prod * stay[None, :]).sum(axis=1) / np.maximum(sp.sum(axis=1), 1e-12)
 
 
 def _equal_chance(
