@@ -134,10 +134,12 @@ def kalman_loglik_grad(
                 if student:
                     s = (nu - 2.0) * f
                     u = v * v / s
-                    ll += w * (-0.5 * (from_lg + np.log(f)) - 0.5 * (nu + 1.0) * np.log1p(u))
+                    lu = np.log1p(u)
+                    r_u = u / (1.0 + u)
+                    ll += w * (-0.5 * (from_lg + np.log(f)) - 0.5 * (nu + 1.0) * lu)
                     gv = -w * (nu + 1.0) * v / (s + v * v)
-                    gf = w * (-0.5 / f + 0.5 * (nu + 1.0) * u / (1.0 + u) / f)
-                    d_nu += w * (-0.5 * np.log1p(u) + 0.5 * (nu + 1.0) * u / (1.0 + u) / (nu - 2.0))
+                    gf = w * (-0.5 / f + 0.5 * (nu + 1.0) * r_u / f)
+                    d_nu += w * (-0.5 * lu + 0.5 * (nu + 1.0) * r_u / (nu - 2.0))
                 else:
                     ll += w * (-0.5 * (from_lg + np.log(f)) - 0.5 * v * v / f)
                     gv = -w * v / f

@@ -90,6 +90,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spm_model.forecast.fused_loglik import amounts_loglik, hurdle_loglik
 from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD, kalman_loglik
 from spm_model.forecast.model import (
     Design,
@@ -152,6 +153,11 @@ LEVEL_REGIME = True
 #: housing backtest (5 cut-offs) it also scored better without: scaled CRPS 0.0880 against 0.0889,
 #: total WAPE 4.6% against 4.8%, main-parameter bulk ESS 257-316 against 90-229.
 SLOPE_NOISE = False
+
+#: Whether the log amounts' and the hurdle's likelihoods are each one fused numba Op
+#: (:mod:`spm_model.forecast.fused_loglik`; same density, about half the cost of a gradient
+#: evaluation) or plain PyTensor expressions around the Kalman Op.
+FUSED_LOGLIK = True
 
 #: Main (global) parameters of the state-space model, checked for convergence.
 SS_MAIN_PARAMS = (
@@ -300,15 +306,14 @@ def build_ss_model(
         dev_z = pm.ZeroSumNormal("season_rep_z", sigma=1.0, dims=("rep", "fiscal_month"))
         season_dev = pm.Deterministic("season_rep", s_dev * dev_z, dims=("rep", "fiscal_month"))
         ramp_tau = pm.LogNormal("ramp_tau", mu=np.log(3.0), sigma=0.6)
+        rows = np.asarray(s.ramp_rows, dtype=np.int64)
+        # the log ramp of the reps it matters for (rows x months), and on the whole grid
+        ten_rows = np.asarray(g.tenure[rows], dtype=float).reshape(len(rows), g.y.shape[1])
         log_ramp = pt.zeros(g.y.shape)
-        rows = s.ramp_rows
-        if len(rows):
-            log_ramp = pt.set_subtensor(
-                log_ramp[rows], log_ramp_fraction(g.tenure[rows], ramp_tau, pt)
-            )
-        lag_term: Any = 0.0
-        if lag_effect:
-            lag_term = pm.Normal("lag12", 0.0, 0.5) * g.lag12
+        if len(rows) and not FUSED_LOGLIK:
+            log_ramp = pt.set_subtensor(log_ramp[rows], log_ramp_fraction(ten_rows, ramp_tau, pt))
+        lag12: Any = pm.Normal("lag12", 0.0, 0.5) if lag_effect else 0.0
+        lag_term: Any = lag12 * g.lag12 if lag_effect else 0.0
         n_b = int(s.regime_block.max()) + 1 if s.regime_months else 1
         shear = bool(REGIME_SHEAR and s.regime_months and n_b > 1)
         walk: Any = None
@@ -320,9 +325,7 @@ def build_ss_model(
             if REGIME_CENTRED:
                 walk = pm.Flat("noise_regime_walk", dims="noise_step")
             else:
-                walk = pt.cumsum(
-                    s_reg * pm.Normal("noise_regime_z", 0.0, 1.0, dims="noise_step")
-                )
+                walk = pt.cumsum(s_reg * pm.Normal("noise_regime_z", 0.0, 1.0, dims="noise_step"))
         if shear:
             w_bar = pt.mean(walk)
             ls_mean_s = pm.Flat("log_sigma_mean_shifted", initval=np.log(0.3))
@@ -362,10 +365,7 @@ def build_ss_model(
         phi = pm.Beta("phi", 8.0, 2.0)
         drift = pm.Normal("drift", 0.0, 0.01)
 
-        offset = static_offset(season, season_dev, s.fiscal_month, log_ramp, lag_term)
-        e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
-        h = pt.exp(2.0 * log_sigma)  # (R,)
-        ql = pt.exp(2.0 * log_sigma_level)  # (R,)
+        regime: Any = pt.zeros(1)
         if s.regime_months:
             if REGIME_CENTRED:
                 # a centred walk from block 0 (zero) back in time; written as a flat variable
@@ -379,46 +379,72 @@ def build_ss_model(
             regime = pm.Deterministic(
                 "noise_regime", pt.concatenate([pt.zeros(1), walk]), dims="noise_block"
             )
-            mult = pt.exp(2.0 * regime[s.regime_block])[None, :]  # (1, T)
-            h = h[:, None] * mult
-            if LEVEL_REGIME:
-                ql = ql[:, None] * mult
         qb = pt.square(sigma_slope)
-
         if likelihood == "normal":
             nu: Any = 30.0  # unused by the normal likelihood
         else:
             nu = pm.Deterministic("nu", 2.0 + pm.Gamma("nu_excess", alpha=2.0, beta=0.1))
-        ll = kalman_loglik(
-            e,
-            pos,
-            h,
-            ql,
-            qb,
-            phi,
-            drift,
-            nu,
-            s.init_level,
-            student=likelihood == "student_t",
-            weight=s.weight,
-        )
+        student = likelihood == "student_t"
+        if FUSED_LOGLIK:
+            ll = amounts_loglik(
+                g.log_y, pos, season, season_dev, s.fiscal_month, ten_rows, rows, ramp_tau,
+                lag12, g.lag12, log_sigma, log_sigma_level, regime, s.regime_block, qb, phi,
+                drift, nu, s.init_level, s.weight, student, LEVEL_REGIME,
+            )  # fmt: skip
+        else:
+            offset = static_offset(season, season_dev, s.fiscal_month, log_ramp, lag_term)
+            e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
+            mult = pt.exp(2.0 * regime[s.regime_block])[None, :]  # (1, T)
+            h = pt.exp(2.0 * log_sigma)[:, None] * mult
+            ql = pt.exp(2.0 * log_sigma_level)[:, None] * (mult if LEVEL_REGIME else 1.0)
+            ll = kalman_loglik(
+                e, pos, h, ql, qb, phi, drift, nu, s.init_level, student=student, weight=s.weight
+            )
         pm.Potential("log_bookings_loglik", ll)
         if hurdle:
-            _hurdle(pm, pt, d, g, log_ramp, lag_effect)
+            _hurdle(pm, pt, d, g, log_ramp, ten_rows, rows, ramp_tau, lag_effect)
     model.spm_ss = s
     return model
 
 
-def _hurdle(pm: Any, pt: Any, d: Design, g: Grid, log_ramp: Any, lag_effect: bool) -> None:
+def _hurdle(
+    pm: Any,
+    pt: Any,
+    d: Design,
+    g: Grid,
+    log_ramp: Any,
+    ten_rows: np.ndarray,
+    rows: np.ndarray,
+    ramp_tau: Any,
+    lag_effect: bool,
+) -> None:
     share = min(max(d.positive_share, 0.02), 0.98)
     h0 = pm.Normal("hurdle_intercept", np.log(share / (1 - share)), 1.5)
     sh = pm.HalfNormal("sigma_hurdle_rep", 1.0)
     hz = pm.ZeroSumNormal("hurdle_rep_z", sigma=1.0, dims="rep")
     hk = pm.ZeroSumNormal("hurdle_month_of_quarter", sigma=0.5, dims="month_of_quarter")
     hr = pm.Normal("hurdle_ramp", 1.0, 1.0)
+    lag: Any = pm.Normal("hurdle_lag12", 0.0, 1.0) if lag_effect else 0.0
+    if FUSED_LOGLIK:
+        moq = np.asarray(g.fiscal_month % 3, dtype=np.int64)
+        ll = hurdle_loglik(
+            h0 + sh * hz,
+            hk,
+            hr,
+            ten_rows,
+            rows,
+            ramp_tau,
+            lag,
+            g.positive,
+            g.observed,
+            moq,
+            g.lag12,
+        )
+        pm.Potential("has_bookings_loglik", ll)
+        return
     logit_p = pt.shape_padright(h0 + sh * hz) + hk[g.fiscal_month % 3] + hr * log_ramp
     if lag_effect:
-        logit_p = logit_p + pm.Normal("hurdle_lag12", 0.0, 1.0) * g.lag12
+        logit_p = logit_p + lag * g.lag12
     bern = g.positive * logit_p - pt.softplus(logit_p)
     pm.Potential("has_bookings_loglik", pt.sum(g.observed * bern))
 

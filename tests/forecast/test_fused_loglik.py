@@ -1,0 +1,176 @@
+"""Fused likelihood kernels of the state-space model: gradients, same density as the graph."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("PYTENSOR_FLAGS", "base_compiledir=/tmp/pytensor_fc")
+
+from spm_model.forecast import simulate_panel
+from spm_model.forecast.fused_loglik import amounts_loglik_grad, hurdle_loglik_grad
+from spm_model.forecast.model import RAMP_HORIZON, log_ramp_fraction, make_design
+
+N_R, N_T = 4, 30
+
+
+def _amount_args(rng: np.random.Generator) -> list:
+    mask = (rng.random((N_R, N_T)) > 0.2).astype(float)
+    log_y = np.where(mask > 0, 5.0 + 0.1 * rng.normal(size=(N_R, N_T)).cumsum(1), 0.0)
+    fm = (np.arange(N_T) + 3) % 12
+    tenure = np.array([np.arange(N_T) - 2.0, np.arange(N_T) + 40.0]).clip(0)  # rows 1 and 3
+    block = (N_T - 1 - np.arange(N_T)) // 6
+    return [
+        log_y,
+        mask,
+        0.2 * rng.normal(size=12),  # season
+        0.05 * rng.normal(size=(N_R, 12)),  # season_dev
+        fm,
+        tenure,
+        np.array([1, 3]),  # ramp rows
+        2.5,  # ramp_tau
+        RAMP_HORIZON,
+        0.3,  # lag
+        rng.normal(size=(N_R, N_T)),  # x12
+        np.log([0.2, 0.3, 0.25, 0.15]),  # log_sigma
+        np.log([0.03, 0.05, 0.02, 0.04]),  # log_sigma_level
+        np.concatenate([[0.0], 0.2 * rng.normal(size=block.max())]),  # regime
+        block,
+        1e-5,  # qb
+        0.85,  # phi
+        0.003,  # drift
+        7.0,  # nu
+        log_y[:, 0].copy(),
+        np.ones(N_T),
+    ]
+
+
+def _hurdle_args(rng: np.random.Generator) -> list:
+    a = _amount_args(rng)
+    observed = np.ones((N_R, N_T))
+    observed[0, :5] = 0.0
+    return [
+        rng.normal(size=N_R),  # per-rep logit
+        np.array([0.2, -0.1, -0.1]),  # month of quarter
+        0.8,  # ramp coefficient
+        a[5],
+        a[6],
+        2.5,
+        RAMP_HORIZON,
+        -0.4,  # lag
+        a[10],  # x12
+        a[1],  # positive
+        observed,
+        a[4] % 3,
+    ]
+
+
+def _finite_difference_check(fn, args, diff_args, extra=()):
+    """Central differences of the log likelihood against the kernel's gradient outputs."""
+    res = fn(*args, *extra)
+    for out_pos, i in enumerate(diff_args, start=1):
+        x = np.atleast_1d(np.asarray(args[i], dtype=float))
+        grad = np.atleast_1d(np.asarray(res[out_pos], dtype=float))
+        num = np.zeros(x.shape)
+        for idx in np.ndindex(x.shape):
+            step = 1e-6 * max(1e-3, abs(x[idx]))
+            hi, lo = list(args), list(args)
+            xp, xm = x.copy(), x.copy()
+            xp[idx] += step
+            xm[idx] -= step
+            hi[i] = xp if np.ndim(args[i]) else float(xp[0])
+            lo[i] = xm if np.ndim(args[i]) else float(xm[0])
+            num[idx] = (fn(*hi, *extra)[0] - fn(*lo, *extra)[0]) / (2 * step)
+        np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-6, err_msg=f"argument {i}")
+
+
+@pytest.mark.parametrize("student,level_regime", [(True, True), (False, False)])
+def test_amounts_kernel_gradient_matches_finite_differences(student, level_regime):
+    args = _amount_args(np.random.default_rng(3))
+    diff = (2, 3, 7, 9, 11, 12, 13, 15, 16, 17) + ((18,) if student else ())
+    _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, level_regime))
+
+
+def test_hurdle_kernel_gradient_matches_finite_differences():
+    args = _hurdle_args(np.random.default_rng(4))
+    _finite_difference_check(hurdle_loglik_grad, args, (0, 1, 2, 5, 7))
+
+
+def test_hurdle_kernel_equals_the_bernoulli_logit_sum_by_hand():
+    """Handmade: two reps, three months, no ramp; the second rep's first month unobserved."""
+    pos = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    obs = np.array([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+    x12 = np.array([[0.0, 1.0, -1.0], [2.0, 0.0, 0.5]])
+    a, k, lag = np.array([0.5, -1.0]), np.array([0.3, 0.0, -0.3]), 0.2
+    moq = np.array([0, 1, 2])
+    none = np.zeros((0, 3))
+    ll = hurdle_loglik_grad(a, k, 1.0, none, np.zeros(0, np.int64), 3.0, 48.0, lag, x12, pos, obs,
+                            moq)[0]  # fmt: skip
+    logit = a[:, None] + k[moq][None, :] + lag * x12
+    expect = np.sum(obs * (pos * logit - np.log1p(np.exp(logit))))
+    assert ll == pytest.approx(expect, rel=1e-12)
+
+
+def test_ramp_inside_the_kernel_is_the_model_ramp():
+    """The amounts kernel with only a ramp equals the filter on log_y less the model's ramp."""
+    from spm_model.forecast.kalman import kalman_loglik_grad
+
+    args = _amount_args(np.random.default_rng(5))
+    args[2] = np.zeros(12)
+    args[3] = np.zeros((N_R, 12))
+    args[9] = 0.0
+    args[13] = np.zeros_like(args[13])
+    ll = amounts_loglik_grad(*args, True, True)[0]
+    e = args[0].copy()
+    e[args[6]] -= log_ramp_fraction(args[5], args[7])
+    h = np.exp(2 * args[11])[:, None] * np.ones((1, N_T))
+    ql = np.exp(2 * args[12])[:, None] * np.ones((1, N_T))
+    ref = kalman_loglik_grad(e, args[1], h, ql, args[15], args[16], args[17], args[18], args[19],
+                             True, args[20])[0]  # fmt: skip
+    assert ll == pytest.approx(ref, rel=1e-12)
+
+
+def _density_and_gradient(fused: bool, mode: str):
+    import spm_model.forecast.statespace as ss
+
+    panel, _ = simulate_panel(n_reps=6, n_months=60, n_regions=1, teams_per_region=2, seed=3)
+    design = make_design(panel, 12)
+    old = ss.FUSED_LOGLIK
+    ss.FUSED_LOGLIK = fused
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ss.build_ss_model(design, "student_t", hurdle=True, lag_effect=True)
+            f = model.logp_dlogp_function(mode=mode, ravel_inputs=True)
+    finally:
+        ss.FUSED_LOGLIK = old
+    f.set_extra_values({})
+    ip = model.initial_point()
+    x0 = np.concatenate([np.ravel(ip[v.name]) for v in f._grad_vars])
+    rng = np.random.default_rng(0)
+    points = [x0 + 0.3 * rng.standard_normal(x0.size) for _ in range(3)]
+    rows = len(ss.ss_data(design).ramp_rows)
+    return [f(x) for x in points], rows
+
+
+def test_fused_model_has_the_graphs_density_and_gradient():
+    """Same log density and gradient as the plain PyTensor graph (ramp, regime, hurdle, lag)."""
+    plain, rows = _density_and_gradient(False, "FAST_RUN")
+    fused, _ = _density_and_gradient(True, "FAST_RUN")
+    assert rows > 0  # the simulated reps include new hires, so the ramp is exercised
+    for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
+        assert lp1 == pytest.approx(lp0, rel=1e-10)
+        np.testing.assert_allclose(g1, g0, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_fused_model_in_the_numba_backend_matches():
+    """nutpie's backend (numba) runs the registered kernels: same density and gradient."""
+    plain, _ = _density_and_gradient(False, "FAST_RUN")
+    fused, _ = _density_and_gradient(True, "NUMBA")
+    for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
+        assert lp1 == pytest.approx(lp0, rel=1e-10)
+        np.testing.assert_allclose(g1, g0, rtol=1e-8, atol=1e-8)
