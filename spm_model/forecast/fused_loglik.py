@@ -158,7 +158,7 @@ def amounts_loglik_grad(
     )
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
+@njit(cache=True, error_model="numpy")
 def hurdle_loglik_grad(
     rep_logit: np.ndarray,
     month_of_quarter_effect: np.ndarray,
