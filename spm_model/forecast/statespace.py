@@ -90,6 +90,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spm_model.forecast.centring import centring, data_weights
 from spm_model.forecast.fused_loglik import amounts_loglik, hurdle_loglik
 from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD, kalman_loglik
 from spm_model.forecast.model import (
@@ -141,6 +142,12 @@ REGIME_CENTRED = False
 #: non-centred walk: max R-hat 1.01-1.02 and main-parameter bulk ESS 257-316 at the 5 backtest
 #: cut-offs, against 1.01-1.04 and 90-229 without the shear.
 REGIME_SHEAR = True
+
+#: Partial centring of the seasonal deviations and the regime walk's steps: each is sampled as
+#: ``z ~ Normal(0, scale**c)`` and used as ``scale**(1 - c) * z`` (0: non-centred, 1: centred).
+#: None (the default): chosen per panel from how strongly its data inform each effect
+#: (:func:`spm_model.forecast.centring.centring`: 0.5 or 0); a number: that ``c`` for both.
+PARTIAL_CENTRING: float | None = None
 
 #: Whether the level noise shares the observation noise's regime multiplier.
 LEVEL_REGIME = True
@@ -194,6 +201,8 @@ class SSData:
     weight: np.ndarray  # (T,) weight of each month's likelihood terms
     regime_block: np.ndarray  # (T,) block of the noise regime (0: the last before the cut-off)
     regime_months: int  # months per block (0: no regime)
+    season_centring: float = 0.0  # partial centring of the seasonal deviations
+    regime_centring: float = 0.0  # partial centring of the regime walk's steps
 
 
 def ss_data(d: Design) -> SSData:
@@ -211,14 +220,21 @@ def ss_data(d: Design) -> SSData:
     block = np.zeros(n_t, dtype=int)
     if NOISE_REGIME_MONTHS:
         block = (n_t - 1 - np.arange(n_t)) // int(NOISE_REGIME_MONTHS)
+    fm = fiscal_month_index(d.grid_months, d.fy_start_month)
+    if PARTIAL_CENTRING is None:
+        c_season, c_regime = centring(data_weights(g.log_y, g.positive, fm, block))
+    else:
+        c_season = c_regime = float(PARTIAL_CENTRING)
     return SSData(
         grid=g,
-        fiscal_month=fiscal_month_index(d.grid_months, d.fy_start_month),
+        fiscal_month=fm,
         init_level=init,
         ramp_rows=g.ramp_rows,
         weight=weight,
         regime_block=block,
         regime_months=int(NOISE_REGIME_MONTHS or 0) if block.max() > 0 else 0,
+        season_centring=c_season,
+        regime_centring=c_regime,
     )
 
 
@@ -303,8 +319,12 @@ def build_ss_model(
     with pm.Model(coords=coords) as model:
         season = pm.ZeroSumNormal("season", sigma=0.5, dims="fiscal_month")
         s_dev = pm.HalfNormal("sigma_season_rep", 0.1)
-        dev_z = pm.ZeroSumNormal("season_rep_z", sigma=1.0, dims=("rep", "fiscal_month"))
-        season_dev = pm.Deterministic("season_rep", s_dev * dev_z, dims=("rep", "fiscal_month"))
+        c = s.season_centring  # 0: non-centred; 0.5: half-centred (see centring.py)
+        dev_sd: Any = s_dev**c if c else 1.0
+        dev_z = pm.ZeroSumNormal("season_rep_z", sigma=dev_sd, dims=("rep", "fiscal_month"))
+        season_dev = pm.Deterministic(
+            "season_rep", (s_dev ** (1.0 - c) if c else s_dev) * dev_z, dims=("rep", "fiscal_month")
+        )
         ramp_tau = pm.LogNormal("ramp_tau", mu=np.log(3.0), sigma=0.6)
         rows = np.asarray(s.ramp_rows, dtype=np.int64)
         # the log ramp of the reps it matters for (rows x months), and on the whole grid
@@ -325,7 +345,9 @@ def build_ss_model(
             if REGIME_CENTRED:
                 walk = pm.Flat("noise_regime_walk", dims="noise_step")
             else:
-                walk = pt.cumsum(s_reg * pm.Normal("noise_regime_z", 0.0, 1.0, dims="noise_step"))
+                c = s.regime_centring
+                z = pm.Normal("noise_regime_z", 0.0, s_reg**c if c else 1.0, dims="noise_step")
+                walk = pt.cumsum((s_reg ** (1.0 - c) if c else s_reg) * z)
         if shear:
             w_bar = pt.mean(walk)
             ls_mean_s = pm.Flat("log_sigma_mean_shifted", initval=np.log(0.3))

@@ -1,0 +1,60 @@
+"""Choice of centred or non-centred sampling from how strongly the data inform an effect."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spm_model.forecast.centring import HALF_CENTRED, centring, data_weights
+
+N_R, N_T = 30, 180
+
+
+def _panel(season_dev_sd: float, regime_jump: float, seed: int = 0):
+    """Log amounts: a shared season, per-series deviations and, in older blocks, louder noise."""
+    rng = np.random.default_rng(seed)
+    fm = np.arange(N_T) % 12
+    block = (N_T - 1 - np.arange(N_T)) // 6
+    shared = 0.3 * np.sin(2 * np.pi * np.arange(12) / 12)
+    dev = season_dev_sd * rng.normal(size=(N_R, 12))
+    dev -= dev.mean(axis=1, keepdims=True)
+    # the noise scale walks over the blocks by steps of `regime_jump` (log scale)
+    walk = np.concatenate([[0.0], np.cumsum(regime_jump * rng.normal(size=block.max()))])
+    noise = 0.1 * np.exp(walk[block])[None, :] * rng.normal(size=(N_R, N_T))
+    level = 5.0 + np.cumsum(0.01 * rng.normal(size=(N_R, N_T)), axis=1)
+    log_y = level + shared[fm][None, :] + dev[:, fm] + noise
+    positive = (rng.random((N_R, N_T)) > 0.05).astype(float)
+    return np.where(positive > 0, log_y, 0.0), positive, fm, block
+
+
+def test_strong_seasonal_deviations_and_volatility_regimes_are_half_centred():
+    w = data_weights(*_panel(season_dev_sd=0.15, regime_jump=0.4))
+    assert w["season_weight"] > 0.5
+    assert w["regime_weight"] > 0.5
+    assert 0.08 < w["season_sd"] < 0.25  # the planted spread is 0.15 (less the row means)
+    assert centring(w) == (HALF_CENTRED, HALF_CENTRED)
+
+
+def test_no_deviations_and_constant_noise_stay_non_centred():
+    w = data_weights(*_panel(season_dev_sd=0.0, regime_jump=0.0))
+    assert w["season_weight"] < 0.5
+    assert w["regime_weight"] < 0.5
+    assert centring(w) == (0.0, 0.0)
+
+
+def test_each_effect_is_judged_on_its_own():
+    w = data_weights(*_panel(season_dev_sd=0.15, regime_jump=0.0))
+    assert centring(w) == (HALF_CENTRED, 0.0)
+    w = data_weights(*_panel(season_dev_sd=0.0, regime_jump=0.4))
+    assert centring(w) == (0.0, HALF_CENTRED)
+
+
+def test_handmade_weight_by_hand():
+    """Two series, 4 years, deviations +-0.2 in month 0 only, no noise: the data weigh fully."""
+    n_t = 48
+    fm = np.arange(n_t) % 12
+    log_y = np.full((2, n_t), 3.0)
+    log_y[0, fm == 0] += 0.2
+    log_y[1, fm == 0] -= 0.2
+    w = data_weights(log_y, np.ones((2, n_t)), fm, np.zeros(n_t, dtype=int))
+    assert w["season_weight"] > 0.99
+    assert w["regime_weight"] == 0.0  # one block: nothing to judge a walk on
