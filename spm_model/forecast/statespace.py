@@ -26,8 +26,10 @@ informs them, and non-centred they mixed slowly on a 46 x 187 real panel (bulk
 ESS 130 of 2,000 draws for ``log_sigma_mean``). The level noise scales and
 seasonal deviations, which a few years of data inform only weakly, are
 non-centred (``*_z``): centred, they gave R-hat 1.1-1.4 on 12 series x 4-5
-years. The tenure ramp and the lag-12 covariate are those of
-:mod:`spm_model.forecast.model`.
+years. Where a panel's data inform the seasonal deviations (or the regime
+walk's steps) strongly, they are sampled half-centred instead
+(:mod:`spm_model.forecast.centring`, :data:`PARTIAL_CENTRING`). The tenure
+ramp and the lag-12 covariate are those of :mod:`spm_model.forecast.model`.
 
 **Noise regimes shared by all series.** ``b(t)`` is the 6-month block of month
 ``t`` counted back from the cut-off (block 0: the last 6 months), and
