@@ -13,6 +13,7 @@ import pytest
 from spm_model.quota.backtest import _opportunities_at
 from spm_model.quota.history import QuotaHistory, _book, _month_index, learn_book
 from spm_model.quota.predictive import growth_variance, predictive_params
+from tests.quota.frames import steady_pairs
 
 PRODUCTS = pd.DataFrame(
     {
@@ -90,18 +91,7 @@ def test_the_book_follows_the_accounts_each_month():
 def _history(level: np.ndarray, book: np.ndarray | None, lag_ratio: float = 0.5) -> QuotaHistory:
     """Reps x 15 months at full exposure; the last 3 have a month a year earlier."""
     n, h = len(level), 15
-    pairs = pd.DataFrame(
-        {
-            "rep_id": [f"R{i}" for i in range(n)],
-            "measure": "renewal",
-            "role": "AE",
-            "region": "X",
-            "team": "T",
-            "fte": 1.0,
-            "hire_date": pd.Timestamp("2020-01-01"),
-            "end_date": pd.NaT,
-        }
-    )
+    pairs = steady_pairs(n, "renewal")
     months = np.arange(DEC24 - h + 1, DEC24 + 1)
     rng = np.random.default_rng(1)
     amounts = level[:, None] / 12.0 * np.exp(rng.normal(0, 0.1, (n, h)))

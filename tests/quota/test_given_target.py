@@ -16,6 +16,7 @@ from spm_model.quota.predictive import (
     log_gamma_shape,
     staying_share,
 )
+from tests.quota.frames import steady_pairs
 
 FIRST = 12 * (2024 - 1970)  # January 2024, months since 1970-01
 
@@ -105,18 +106,7 @@ def _history(n: int = 40, attrition: float | None = None) -> QuotaHistory:
     rng = np.random.default_rng(3)
     level = 1e5 * np.exp(rng.normal(0, 0.4, n))
     amounts = level[:, None] * np.exp(rng.normal(0, 0.3, (n, 12)))
-    pairs = pd.DataFrame(
-        {
-            "rep_id": [f"R{i}" for i in range(n)],
-            "measure": "new_business",
-            "role": "AE",
-            "region": "X",
-            "team": "T",
-            "fte": 1.0,
-            "hire_date": pd.Timestamp("2020-01-01"),
-            "end_date": pd.NaT,
-        }
-    )
+    pairs = steady_pairs(n)
     pot = np.full((n, 12), 1000.0)
     return QuotaHistory(
         year=2025,

@@ -10,23 +10,13 @@ import pytest
 
 from spm_model.quota.history import QuotaHistory
 from spm_model.quota.predictive import DEFAULT_DRIFT, predictive_params
+from tests.quota.frames import steady_pairs
 
 
 def _history(amounts: np.ndarray, pot_hist: np.ndarray, pot_plan: np.ndarray) -> QuotaHistory:
     """Reps x 12 history months at full exposure, flat season, no growth."""
     n, h = amounts.shape
-    pairs = pd.DataFrame(
-        {
-            "rep_id": [f"R{i}" for i in range(n)],
-            "measure": "new_business",
-            "role": "AE",
-            "region": "X",
-            "team": "T",
-            "fte": 1.0,
-            "hire_date": pd.Timestamp("2020-01-01"),
-            "end_date": pd.NaT,
-        }
-    )
+    pairs = steady_pairs(n)
     first = 12 * (2024 - 1970)
     return QuotaHistory(
         year=2025,
