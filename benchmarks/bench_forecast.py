@@ -62,6 +62,10 @@ def main() -> int:
     # 0.8 (PyMC's and nutpie's own default) rather than the forecaster's cautious 0.9: larger
     # steps, and no divergences at this size; the fit still checks and reports them.
     ap.add_argument("--target-accept", type=float, default=0.8)
+    ap.add_argument(
+        "--mass-matrix", default="auto", choices=["auto", "diagonal", "low_rank"],
+        help="nutpie's mass matrix (ForecastConfig.mass_matrix).",
+    )  # fmt: skip
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args()
 
@@ -110,6 +114,7 @@ def main() -> int:
                 likelihood=args.likelihood,
                 target_accept=args.target_accept,
                 model=args.model,
+                mass_matrix=args.mass_matrix,
             ).fit(panel)
         wall = time.perf_counter() - t
         cpu = time.process_time() - cpu  # this process only; nutpie's threads are included

@@ -53,7 +53,11 @@ def register(app: typer.Typer) -> None:
         cutoff: str | None = typer.Option(
             None, help="Last month used for fitting, YYYY-MM (default: last complete month)."
         ),
-        draws: int = typer.Option(_DEFAULT["draws"], min=10, help="Posterior draws per chain."),
+        draws: int | None = typer.Option(
+            _DEFAULT["draws"],
+            min=10,
+            help="Posterior draws per chain (default: 2000 regression model, 1000 state space).",
+        ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
@@ -203,7 +207,11 @@ def register(app: typer.Typer) -> None:
         baselines: str = typer.Option(
             "seasonal_naive,ets,sarimax", help="Comma-separated baselines."
         ),
-        draws: int = typer.Option(_DEFAULT["draws"], min=10, help="Posterior draws per chain."),
+        draws: int | None = typer.Option(
+            _DEFAULT["draws"],
+            min=10,
+            help="Posterior draws per chain (default: 2000 regression model, 1000 state space).",
+        ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         likelihood: str = typer.Option(

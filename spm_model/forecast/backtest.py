@@ -393,7 +393,12 @@ def backtest(
                 draws = fc.predict(horizon)
                 details["diagnostics"][f"{c:%Y-%m}"] = fc.diagnostics_.summary()
             else:
-                n_samples = cfg.draws * cfg.chains
+                # as many samples as the Bayesian forecast (the stacked mixture pairs them)
+                if "bayes" in made:
+                    n_samples = int(made["bayes"].sizes["sample"])
+                else:
+                    n_months = len(pd.period_range(train["month"].min(), c, freq="M"))
+                    n_samples = cfg.resolved_draws(cfg.resolved_model(n_months)) * cfg.chains
                 draws = (
                     BASELINES[name](seed=cfg.seed).fit(train).predict(horizon, n_samples=n_samples)
                 )

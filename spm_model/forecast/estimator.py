@@ -150,7 +150,7 @@ class BookingsForecaster:
         c = self.config
         return (
             f"BookingsForecaster(model={getattr(self, 'model_kind_', c.model)!r}, "
-            f"sampler={c.resolved_sampler()!r}, draws={c.draws}, tune={c.tune}, "
+            f"sampler={c.resolved_sampler()!r}, draws={c.draws or 'auto'}, tune={c.tune}, "
             f"chains={c.chains}, likelihood={c.likelihood!r}; {state})"
         )
 
@@ -211,6 +211,7 @@ class BookingsForecaster:
                 cfg.quarter_noise,
             )
         sampler = cfg.resolved_sampler()
+        draws = cfg.resolved_draws(kind)
         cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
         t = time.perf_counter()
         with model, warnings.catch_warnings():
@@ -223,19 +224,19 @@ class BookingsForecaster:
                     random_seed=cfg.seed,
                     progressbar=cfg.progressbar,
                 )
-                idata = approx.sample(cfg.draws * cfg.chains, random_seed=cfg.seed)
+                idata = approx.sample(draws * cfg.chains, random_seed=cfg.seed)
                 post = idata.posterior.stack(s=("chain", "draw"))
                 # Present the draws as `chains` pseudo-chains so downstream code sees one layout.
                 idata.posterior = (
                     post.drop_vars(["chain", "draw", "s"])
                     .assign_coords(s=np.arange(post.sizes["s"]))
-                    .coarsen(s=cfg.draws)
+                    .coarsen(s=draws)
                     .construct(s=("chain", "draw"))
                     .transpose("chain", "draw", ...)
                 )
             else:
                 kwargs: dict[str, Any] = dict(
-                    draws=cfg.draws,
+                    draws=draws,
                     tune=cfg.tune,
                     chains=cfg.chains,
                     target_accept=cfg.target_accept,
@@ -244,8 +245,12 @@ class BookingsForecaster:
                     compute_convergence_checks=False,
                 )
                 if sampler == "nutpie":
+                    nutpie_kwargs: dict[str, Any] = {"cores": cores}
+                    n_par = sum(np.size(v) for v in model.initial_point().values())
+                    if cfg.resolved_mass_matrix(kind, n_par) == "low_rank":
+                        nutpie_kwargs["low_rank_modified_mass_matrix"] = True
                     idata = pm.sample(
-                        nuts_sampler="nutpie", nuts_sampler_kwargs={"cores": cores}, **kwargs
+                        nuts_sampler="nutpie", nuts_sampler_kwargs=nutpie_kwargs, **kwargs
                     )
                 else:
                     idata = pm.sample(cores=cores, **kwargs)

@@ -6,7 +6,11 @@ import pytest
 
 from spm_model.errors import SpmConfigError
 from spm_model.forecast import BookingsForecaster
-from spm_model.forecast.config import AUTO_STATE_SPACE_MONTHS, ForecastConfig
+from spm_model.forecast.config import (
+    AUTO_STATE_SPACE_MONTHS,
+    LOW_RANK_MAX_PARAMETERS,
+    ForecastConfig,
+)
 
 
 def test_auto_is_the_default_and_picks_state_space_for_long_histories():
@@ -32,3 +36,52 @@ def test_auto_keeps_the_regression_model_for_its_own_likelihoods_and_explicit_ch
     assert ForecastConfig(model="state_space").resolved_model(12) == "state_space"
     with pytest.raises(SpmConfigError, match="model"):
         BookingsForecaster(model="arima")
+
+
+def test_mass_matrix_is_low_rank_for_the_regression_model_only_by_default():
+    c = ForecastConfig()
+    assert c.mass_matrix == "auto"
+    assert c.resolved_mass_matrix("regression", 239) == "low_rank"  # the sample company
+    assert c.resolved_mass_matrix("regression", LOW_RANK_MAX_PARAMETERS) == "low_rank"
+    assert c.resolved_mass_matrix("regression", LOW_RANK_MAX_PARAMETERS + 1) == "diagonal"
+    assert c.resolved_mass_matrix("state_space") == "diagonal"
+    assert ForecastConfig(mass_matrix="diagonal").resolved_mass_matrix("regression") == "diagonal"
+    assert ForecastConfig(mass_matrix="low_rank").resolved_mass_matrix("state_space") == "low_rank"
+    with pytest.raises(SpmConfigError, match="mass_matrix"):
+        BookingsForecaster(mass_matrix="dense")
+
+
+class _Sampled(Exception):
+    """Raised by the stand-in sampler with the keyword arguments it was given."""
+
+
+@pytest.mark.parametrize(
+    "months,setting,expect",
+    [(36, "auto", True), (60, "auto", False), (36, "diagonal", False), (60, "low_rank", True)],
+)
+def test_nutpie_gets_the_low_rank_mass_matrix_when_resolved(monkeypatch, months, setting, expect):
+    import pymc as pm
+
+    from spm_model.forecast import simulate_panel
+
+    def stand_in(*args, **kwargs):
+        raise _Sampled(kwargs)
+
+    monkeypatch.setattr(pm, "sample", stand_in)
+    panel, _ = simulate_panel(n_reps=4, n_months=months, n_regions=1, teams_per_region=2, seed=1)
+    fc = BookingsForecaster(sampler="nutpie", mass_matrix=setting)
+    with pytest.raises(_Sampled) as got:
+        fc.fit(panel)
+    kwargs = got.value.args[0]
+    assert kwargs["nuts_sampler"] == "nutpie"
+    assert kwargs["nuts_sampler_kwargs"].get("low_rank_modified_mass_matrix", False) is expect
+
+
+def test_default_draws_depend_on_the_model_and_an_explicit_value_wins():
+    c = ForecastConfig()
+    assert c.draws is None
+    assert c.resolved_draws("regression") == 2000
+    assert c.resolved_draws("state_space") == 1000
+    assert ForecastConfig(draws=200).resolved_draws("regression") == 200
+    with pytest.raises(SpmConfigError, match="draws"):
+        BookingsForecaster(draws=5)

@@ -121,3 +121,20 @@ def test_digamma_and_trigamma_match_scipy():
     x = np.geomspace(0.01, 1e4, 200)
     np.testing.assert_allclose(trigamma(x), polygamma(1, x), rtol=1e-9)
     np.testing.assert_allclose(digamma(x), scipy_digamma(x), rtol=1e-9, atol=1e-12)
+
+
+def test_team_deviations_sum_to_zero_within_each_region_by_hand():
+    """Regions of two, one and three teams: zero sums, unit variances, no deviation alone."""
+    from spm_model.forecast.model import zero_sum_within
+
+    m = zero_sum_within(np.array([0, 0, 1, 2, 2, 2]))
+    # two teams: (z0 - z1) / sqrt(2) and its negative
+    np.testing.assert_allclose(m[0], [0.5 * np.sqrt(2), -0.5 * np.sqrt(2), 0, 0, 0, 0])
+    np.testing.assert_allclose(m[2], 0.0)  # the region's only team
+    np.testing.assert_allclose(m[3], np.sqrt(1.5) * np.array([0, 0, 0, 2 / 3, -1 / 3, -1 / 3]))
+    z = np.random.default_rng(0).normal(size=(6, 4))
+    dev = m @ z
+    np.testing.assert_allclose(dev[:2].sum(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(dev[3:].sum(axis=0), 0.0, atol=1e-12)
+    # each deviation of a region with more than one team is standard normal marginally
+    np.testing.assert_allclose(np.diag(m @ m.T), [1, 1, 0, 1, 1, 1])
