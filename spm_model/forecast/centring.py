@@ -13,9 +13,9 @@ Moore and Hoffman 2020). The weight of the data,
 In the state-space model (:mod:`spm_model.forecast.statespace`) this matters
 for two effects: the per-series seasonal deviations and the steps of the
 shared noise regime. On a real panel with strong per-city seasonality and a
-volatile decade (Texas housing: ``w`` 0.67 and 0.85) the non-centred form left
+volatile decade (Texas housing: ``w`` 0.63 and 0.88) the non-centred form left
 main-parameter bulk ESS at 212-367 of 2,000 draws; half-centred (``c = 0.5``)
-at 420. On a panel simulated without either (``w`` 0.13 and 0.05) half-centred
+at 420. On a panel simulated without either (``w`` 0 and 0) half-centred
 was a funnel (R-hat 1.32, bulk ESS 5) and non-centred mixed well. So
 :func:`centring` picks ``c = 0.5`` where the data carry at least
 :data:`MIN_DATA_WEIGHT` of the weight and ``c = 0`` elsewhere; fully centred
@@ -36,13 +36,17 @@ import pandas as pd
 #: Partial-centring exponent used where the data carry most of the weight.
 HALF_CENTRED = 0.5
 
-#: Weight of the data from which an effect is sampled half-centred. Half-centring a weakly
-#: informed effect is a funnel (R-hat 1.32) while leaving a well-informed one non-centred only
-#: costs draws, so the bar is above one half. The moment estimates are rough: on panels simulated
-#: without per-series seasonality or volatility regimes (10-200 series, 4-15 years) they read
-#: 0.27-0.48 (seasonal deviations) and 0-0.54 (regime); on Texas housing (all months, the five
-#: backtest cut-offs, 12 cities from 2007) 0.63-0.67 and 0.71-0.88.
-MIN_DATA_WEIGHT = 0.6
+#: Weight of the data from which an effect is sampled half-centred: one half, where the data and
+#: the pooling weigh alike. The seasonal weights, per panel: simulated without per-series
+#: seasonality (10-200 series, 4-15 years) 0-0.04; generated 4-year companies (150 reps) 0.27 and
+#: 0.43; Texas housing 0.56-0.63 (dollar volume, all months and the five backtest cut-offs) and
+#: 0.65-0.70 (number of sales). The regime weights: simulated 0-0.48 (0.98 on 10 series x 4 years,
+#: too few to tell), generated 0.21 and 0.70, Texas 0.77-0.91. Until 2026-12-05 the within-cell
+#: variance was not corrected for the twelve cell means, which inflated short series' seasonal
+#: weights (simulated 0.12-0.50, generated 0.61 and 0.70) and needed a bar of 0.6; the generated
+#: company at 0.61 was then half-centred: `sigma_season_rep` bulk / tail ESS 51 / 90, R-hat 1.02
+#: (non-centred now: 180 / 223).
+MIN_DATA_WEIGHT = 0.5
 
 
 def _residuals(log_y: np.ndarray, positive: np.ndarray) -> np.ndarray:
@@ -86,7 +90,12 @@ def data_weights(
             dev[:, m] = np.nanmean(cell, axis=1)
             n[:, m] = np.isfinite(cell).sum(axis=1)
         within = res - shared[fiscal_month][None, :] - dev[:, fiscal_month]
-        var = np.nanvar(within, axis=1)
+        # the within-cell variance, unbiased: each series' 12 deviations (and the shared
+        # pattern) used up one degree of freedom per month-of-year cell it has data in
+        n_obs = np.isfinite(within).sum(axis=1)
+        n_cells = (n > 0).sum(axis=1)
+        df = n_obs - n_cells
+        var = np.where(df > 0, np.nansum(within**2, axis=1) / np.maximum(df, 1), np.nan)
         ok = (n > 1) & np.isfinite(dev) & np.isfinite(var)[:, None]
         se2 = float(np.mean((var[:, None] / np.maximum(n, 1))[ok])) if ok.any() else np.nan
         tau2 = max(float(np.mean(dev[ok] ** 2)) - se2, 0.0) if ok.any() else 0.0

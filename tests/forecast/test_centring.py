@@ -58,3 +58,21 @@ def test_handmade_weight_by_hand():
     w = data_weights(log_y, np.ones((2, n_t)), fm, np.zeros(n_t, dtype=int))
     assert w["season_weight"] > 0.99
     assert w["regime_weight"] == 0.0  # one block: nothing to judge a walk on
+
+
+def test_short_noisy_series_without_deviations_are_not_mistaken_for_seasonal():
+    """Four years of pure noise: about three months per month-of-year cell after the trend.
+
+    Each series' twelve cell means use up twelve of its ~36 residuals' degrees of freedom; the
+    within-cell variance is divided by what is left, so the noise is not read as deviations.
+    """
+    rng = np.random.default_rng(3)
+    n_r, n_t = 60, 48
+    fm = np.arange(n_t) % 12
+    log_y = 5.0 + 0.3 * rng.normal(size=(n_r, n_t))
+    w = data_weights(log_y, np.ones((n_r, n_t)), fm, (n_t - 1 - np.arange(n_t)) // 6)
+    # the standard error of one cell mean: sd 0.3 (the residuals' sd about the moving average)
+    # over about three months a cell
+    assert 0.13 < w["season_se"] < 0.22
+    assert w["season_weight"] < 0.2
+    assert centring(w)[0] == 0.0
