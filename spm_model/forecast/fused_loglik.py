@@ -67,6 +67,8 @@ def amounts_loglik_grad(
     horizon: float,
     lag: float,
     x12: np.ndarray,
+    days: float,
+    x_days: np.ndarray,
     log_sigma: np.ndarray,
     log_sigma_level: np.ndarray,
     regime: np.ndarray,
@@ -83,7 +85,7 @@ def amounts_loglik_grad(
     """Kalman log likelihood of the log amounts and its gradient w.r.t. the model's parameters.
 
     The filter sees ``e[r, t] = log_y[r, t] - season[m] - season_dev[r, m]
-    - ramp[r, t] - lag * x12[r, t]`` (``m = fiscal_month[t]``; the log ramp
+    - ramp[r, t] - lag * x12[r, t] - days * x_days[t]`` (``m = fiscal_month[t]``; the log ramp
     is computed from ``tenure``, the rows ``ramp_rows`` of the tenure, and
     ``ramp_tau``; zero on other rows and from ``horizon`` months), observation
     variances ``h[r, t] = exp(2 log_sigma[r] + 2 regime[block[t]])`` and level
@@ -92,7 +94,7 @@ def amounts_loglik_grad(
     Returns
     -------
     tuple
-        ``(loglik, d_season, d_season_dev, d_ramp_tau, d_lag, d_log_sigma,
+        ``(loglik, d_season, d_season_dev, d_ramp_tau, d_lag, d_days, d_log_sigma,
         d_log_sigma_level, d_regime, d_qb, d_phi, d_drift, d_nu)``.
     """
     n_r, n_t = log_y.shape
@@ -108,7 +110,9 @@ def amounts_loglik_grad(
         for t in range(n_t):
             m = fiscal_month[t]
             mt = mult[block[t]]
-            e[r, t] = log_y[r, t] - season[m] - season_dev[r, m] - lag * x12[r, t]
+            e[r, t] = (
+                log_y[r, t] - season[m] - season_dev[r, m] - lag * x12[r, t] - days * x_days[t]
+            )
             h[r, t] = h_r[r] * mt
             ql[r, t] = ql_r[r] * mt if level_regime else ql_r[r]
     ramp, ramp_d_tau = _ramp_rows(tenure, ramp_tau, horizon)
@@ -123,6 +127,7 @@ def amounts_loglik_grad(
     d_dev = np.zeros_like(season_dev)
     d_tau = 0.0
     d_lag = 0.0
+    d_days = 0.0
     d_ls = np.zeros(n_r)
     d_lsl = np.zeros(n_r)
     d_regime = np.zeros_like(regime)
@@ -133,6 +138,7 @@ def amounts_loglik_grad(
             d_season[m] -= de
             d_dev[r, m] -= de
             d_lag -= de * x12[r, t]
+            d_days -= de * x_days[t]
             gh = 2.0 * h[r, t] * d_h[r, t]
             gq = 2.0 * ql[r, t] * d_ql[r, t]
             d_ls[r] += gh
@@ -148,6 +154,7 @@ def amounts_loglik_grad(
         d_dev,
         d_tau,
         d_lag,
+        d_days,
         d_ls,
         d_lsl,
         d_regime,
@@ -227,10 +234,10 @@ def hurdle_loglik_grad(
 #: flows to (in the kernel's output order after the log likelihood) and the flags passed last.
 _SPECS: dict[str, dict[str, Any]] = {
     "amounts": {
-        # log_y mask season dev fm tenure rows tau horizon lag x12 ls lsl regime block qb phi
-        # drift nu init w
-        "dtypes": "ffffififffffffiffffff",
-        "diff": (2, 3, 7, 9, 11, 12, 13, 15, 16, 17, 18),
+        # log_y mask season dev fm tenure rows tau horizon lag x12 days x_days ls lsl regime
+        # block qb phi drift nu init w
+        "dtypes": "ffffififffffffffiffffff",
+        "diff": (2, 3, 7, 9, 11, 13, 14, 15, 17, 18, 19, 20),
     },
     "hurdle": {
         # a k hr tenure rows tau horizon lag pos obs moq x12
@@ -258,6 +265,8 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         hor,
         lag,
         x12,
+        days,
+        x_days,
         ls,
         lsl,
         regime,
@@ -270,9 +279,9 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         weight,
     ):  # pragma: no cover  (runs inside nutpie's compiled graph)
         out = amounts_loglik_grad(
-            log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12, ls,
-            lsl, regime, block, qb.item(), phi.item(), drift.item(), nu.item(), init, weight,
-            student, level_regime,
+            log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
+            days.item(), x_days, ls, lsl, regime, block, qb.item(), phi.item(), drift.item(),
+            nu.item(), init, weight, student, level_regime,
         )  # fmt: skip
         return (
             np.array(out[0], dtype=np.float64),
@@ -280,13 +289,14 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
             out[2],
             np.array(out[3], dtype=np.float64),
             np.array(out[4], dtype=np.float64),
-            out[5],
+            np.array(out[5], dtype=np.float64),
             out[6],
             out[7],
-            np.array(out[8], dtype=np.float64),
+            out[8],
             np.array(out[9], dtype=np.float64),
             np.array(out[10], dtype=np.float64),
             np.array(out[11], dtype=np.float64),
+            np.array(out[12], dtype=np.float64),
         )
 
     return amounts
@@ -389,6 +399,8 @@ def amounts_loglik(
     ramp_tau: Any,
     lag: Any,
     x12: np.ndarray,
+    days: Any,
+    x_days: np.ndarray,
     log_sigma: Any,
     log_sigma_level: Any,
     regime: Any,
@@ -407,13 +419,13 @@ def amounts_loglik(
     ``season`` (12,), ``season_dev`` (R, 12), ``log_sigma`` and
     ``log_sigma_level`` (R,), ``regime`` (blocks,) and the scalars are PyTensor
     expressions; the rest are data (``tenure``: the rows ``ramp_rows`` of the
-    reps' tenure in months).
+    reps' tenure in months; ``x_days`` (T,): the business-day covariate).
     """
     op = _op_class()("amounts", (student, level_regime))
     return op(
         log_y, mask, season, season_dev, fiscal_month, tenure, ramp_rows, ramp_tau,
-        RAMP_HORIZON, lag, x12, log_sigma, log_sigma_level, regime, block, qb, phi, drift, nu,
-        init_level, weight,
+        RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, block, qb, phi,
+        drift, nu, init_level, weight,
     )[0]  # fmt: skip
 
 

@@ -90,6 +90,7 @@ Priors (weakly informative, on the log scale of bookings):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +192,41 @@ def fiscal_month_index(months: pd.Series | pd.DatetimeIndex, fy_start_month: int
     """0-based month of the fiscal year (0 = first month) of each month start."""
     mon = pd.DatetimeIndex(months).month.to_numpy()
     return ((mon - fy_start_month) % 12).astype(np.int64)
+
+
+def business_day_deviation(months: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Weekdays (Monday to Friday) in each month less the usual number for its calendar month.
+
+    The usual number is the mean over the 28-year cycle 2001-2028 after which
+    the Gregorian calendar's weekdays repeat (1901-2099), so the deviation is
+    0 on average for every calendar month: -1 to +2 days (February +1 in some
+    leap years). Public holidays are not counted (they differ by country).
+
+    Parameters
+    ----------
+    months : pandas.DatetimeIndex or pandas.Series
+        Month starts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Deviation in days (float), one per month.
+    """
+    m = pd.DatetimeIndex(months).to_period("M").to_timestamp()
+    start = m.to_numpy(dtype="datetime64[D]")
+    end = (m + pd.offsets.MonthBegin(1)).to_numpy(dtype="datetime64[D]")
+    days = np.busday_count(start, end).astype(float)
+    return days - _usual_business_days()[m.month.to_numpy() - 1]
+
+
+@functools.cache
+def _usual_business_days() -> np.ndarray:
+    cycle = pd.date_range("2001-01-01", "2028-12-01", freq="MS")
+    days = np.busday_count(
+        cycle.to_numpy(dtype="datetime64[D]"),
+        (cycle + pd.offsets.MonthBegin(1)).to_numpy(dtype="datetime64[D]"),
+    )
+    return pd.Series(days, index=cycle.month).groupby(level=0).mean().to_numpy(dtype=float)
 
 
 def months_between(a: pd.DatetimeIndex | pd.Series, b: pd.DatetimeIndex | pd.Series) -> np.ndarray:

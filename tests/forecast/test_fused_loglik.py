@@ -35,6 +35,8 @@ def _amount_args(rng: np.random.Generator) -> list:
         RAMP_HORIZON,
         0.3,  # lag
         rng.normal(size=(N_R, N_T)),  # x12
+        0.04,  # business days coefficient
+        np.resize([1.0, -1.0, 0.0, 2.0, -1.0], N_T),  # business days above the usual
         np.log([0.2, 0.3, 0.25, 0.15]),  # log_sigma
         np.log([0.03, 0.05, 0.02, 0.04]),  # log_sigma_level
         np.concatenate([[0.0], 0.2 * rng.normal(size=block.max())]),  # regime
@@ -90,7 +92,7 @@ def _finite_difference_check(fn, args, diff_args, extra=()):
 @pytest.mark.parametrize("student,level_regime", [(True, True), (False, False)])
 def test_amounts_kernel_gradient_matches_finite_differences(student, level_regime):
     args = _amount_args(np.random.default_rng(3))
-    diff = (2, 3, 7, 9, 11, 12, 13, 15, 16, 17) + ((18,) if student else ())
+    diff = (2, 3, 7, 9, 11, 13, 14, 15, 17, 18, 19) + ((20,) if student else ())
     _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, level_regime))
 
 
@@ -122,14 +124,15 @@ def test_ramp_inside_the_kernel_is_the_model_ramp():
     args[2] = np.zeros(12)
     args[3] = np.zeros((N_R, 12))
     args[9] = 0.0
-    args[13] = np.zeros_like(args[13])
+    args[11] = 0.0
+    args[15] = np.zeros_like(args[15])
     ll = amounts_loglik_grad(*args, True, True)[0]
     e = args[0].copy()
     e[args[6]] -= log_ramp_fraction(args[5], args[7])
-    h = np.exp(2 * args[11])[:, None] * np.ones((1, N_T))
-    ql = np.exp(2 * args[12])[:, None] * np.ones((1, N_T))
-    ref = kalman_loglik_grad(e, args[1], h, ql, args[15], args[16], args[17], args[18], args[19],
-                             True, args[20])[0]  # fmt: skip
+    h = np.exp(2 * args[13])[:, None] * np.ones((1, N_T))
+    ql = np.exp(2 * args[14])[:, None] * np.ones((1, N_T))
+    ref = kalman_loglik_grad(e, args[1], h, ql, args[17], args[18], args[19], args[20], args[21],
+                             True, args[22])[0]  # fmt: skip
     assert ll == pytest.approx(ref, rel=1e-12)
 
 

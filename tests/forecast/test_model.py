@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -10,6 +11,7 @@ from spm_model.forecast import simulate_panel
 from spm_model.forecast.model import (
     RAMP_HORIZON,
     build_model,
+    business_day_deviation,
     linear_predictors,
     log_ramp_fraction,
     make_design,
@@ -138,3 +140,14 @@ def test_team_deviations_sum_to_zero_within_each_region_by_hand():
     np.testing.assert_allclose(dev[3:].sum(axis=0), 0.0, atol=1e-12)
     # each deviation of a region with more than one team is standard normal marginally
     np.testing.assert_allclose(np.diag(m @ m.T), [1, 1, 0, 1, 1, 1])
+
+
+def test_business_day_deviation_counts_weekdays_against_the_calendar_months_usual():
+    months = pd.DatetimeIndex(["2014-03-01", "2016-02-01", "2015-02-01", "2014-11-01"])
+    # March 2014: 21 weekdays, usual 22 1/7; February 2016 (leap, from a Monday): 21 against
+    # 20 5/28; February 2015: exactly 20; November 2014: 20 against 21 3/7
+    expected = [21 - 155 / 7, 21 - 565 / 28, 20 - 565 / 28, 20 - 150 / 7]
+    assert business_day_deviation(months) == pytest.approx(expected)
+    cycle = pd.date_range("2001-01-01", "2028-12-01", freq="MS")
+    by_month = pd.Series(business_day_deviation(cycle)).groupby(cycle.month).mean()
+    assert np.allclose(by_month, 0.0)
