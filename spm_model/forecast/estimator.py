@@ -20,6 +20,7 @@ from spm_model.forecast.model import (
     MAIN_PARAMS,
     Design,
     build_model,
+    business_day_deviation,
     draw_bookings,
     fiscal_month_index,
     lag12_covariate,
@@ -352,6 +353,7 @@ class BookingsForecaster:
             fiscal_month_index(mm, d.fy_start_month),
             tenure_months(mm, hires),
             lag12=lag12_covariate(d, ridx, mm),
+            business_days=business_day_deviation(mm),
         )
         if "sigma_drift" in p:
             # the level keeps walking after the cut-off: monthly steps of sigma_drift / sqrt(block)
@@ -416,7 +418,14 @@ class BookingsForecaster:
                 y = np.where(rng.random(y.shape) < 1.0 / (1.0 + np.exp(-pr)), y, 0.0)
             return y[:, d.rep_idx, d.month_idx]
         mu, logit, sigma = linear_predictors(
-            p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
+            p,
+            d.rep_idx,
+            d.years,
+            d.fiscal_month,
+            d.tenure,
+            d.block,
+            d.lag12,
+            d.business_days,
         )
         if not self.hurdle_:
             logit = None

@@ -81,7 +81,8 @@ Priors (log scale of monthly bookings):
   from one half-year to the next;
 * ``business_days ~ Normal(0, 0.05)``: the effect of one weekday more than
   the calendar month's usual number (``bd[t]``,
-  :func:`~spm_model.forecast.model.business_day_deviation`; :data:`BUSINESS_DAYS`);
+  :func:`~spm_model.forecast.model.business_day_deviation`;
+  :data:`~spm_model.forecast.model.BUSINESS_DAYS`);
 * ``ramp_tau``, ``lag12`` and the hurdle as in :mod:`spm_model.forecast.model`.
 
 Initial state of each rep: level ``Normal(mean of its first observed log
@@ -100,6 +101,7 @@ from spm_model.forecast.centring import centring, data_weights
 from spm_model.forecast.fused_loglik import amounts_loglik, hurdle_loglik
 from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD, kalman_loglik
 from spm_model.forecast.model import (
+    BUSINESS_DAYS,
     Design,
     Grid,
     business_day_deviation,
@@ -158,13 +160,6 @@ PARTIAL_CENTRING: float | None = None
 
 #: Whether the level noise shares the observation noise's regime multiplier.
 LEVEL_REGIME = True
-
-#: Whether the log amounts move with the month's business days (Monday to Friday) above or below
-#: the usual number for its calendar month
-#: (:func:`~spm_model.forecast.model.business_day_deviation`; coefficient ``business_days`` per
-#: day, a known calendar covariate, so forecasts use it too). On Texas home sales the common
-#: monthly residual of the 46 cities moves 3.3% per business day (a fifth of its variance).
-BUSINESS_DAYS = True
 
 #: Whether the slope takes a random step each month (``sigma_slope``) or only decays towards the
 #: pooled drift from its filtered value (False, the default). With slope noise the level and slope

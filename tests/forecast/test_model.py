@@ -43,8 +43,9 @@ def _at_prior_draw(d, likelihood, seed, quarter_noise):
     log_sigma_rep, *pots = (v.eval() for v in pytensor.clone_replace(terms, givens))
     p = {k: v[None] for k, v in point.items()}
     p["log_sigma_rep"] = log_sigma_rep[None]
+    assert np.ptp(d.business_days) > 0 and "business_days" in point
     predictors = linear_predictors(
-        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12
+        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12, d.business_days
     )
     assert ("log_sigma_month_of_quarter" in point) == quarter_noise
     return point, predictors, {v.name: x for v, x in zip(model.potentials, pots, strict=True)}
