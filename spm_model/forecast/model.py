@@ -204,8 +204,8 @@ def business_day_deviation(months: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 
     The usual number is the mean over the 28-year cycle 2001-2028 after which
     the Gregorian calendar's weekdays repeat (1901-2099), so the deviation is
-    0 on average for every calendar month: -1 to +2 days (February +1 in some
-    leap years). Public holidays are not counted (they differ by country).
+    0 on average for every calendar month, between -1 3/7 and +6/7 of a day.
+    Public holidays are not counted (they differ by country).
 
     Parameters
     ----------
