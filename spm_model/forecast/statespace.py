@@ -425,8 +425,7 @@ def build_ss_model(
             ll = amounts_loglik(
                 g.log_y, pos, season, season_dev, s.fiscal_month, ten_rows, rows, ramp_tau,
                 lag12, g.lag12, days, s.business_days, log_sigma, log_sigma_level, regime,
-                s.regime_block, qb, phi,
-                drift, nu, s.init_level, s.weight, student, LEVEL_REGIME,
+                s.regime_block, qb, phi, drift, nu, s.init_level, s.weight, student, LEVEL_REGIME,
             )  # fmt: skip
         else:
             offset = static_offset(
