@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from spm_model.forecast.kalman import kalman_loglik_grad
+from spm_model.forecast.kalman import kalman_loglik_grad_tm, kernel_source_version
 from spm_model.forecast.model import RAMP_HORIZON
 
 # -- kernels ---------------------------------------------------------------------------------
@@ -99,29 +99,32 @@ def amounts_loglik_grad(
     """
     n_r, n_t = log_y.shape
     n_rows = ramp_rows.shape[0]
-    e = np.empty((n_r, n_t))
-    h = np.empty((n_r, n_t))
-    ql = np.empty((n_r, n_t))
+    # month-major (T, R) for the filter (kalman_loglik_grad_tm)
+    e = np.empty((n_t, n_r))
+    h = np.empty((n_t, n_r))
+    ql = np.empty((n_t, n_r))
+    mask_t = np.empty((n_t, n_r))
     # the variances are products of a per-rep and a per-block factor: no exponential per cell
     mult = np.exp(2.0 * regime)
     h_r = np.exp(2.0 * log_sigma)
     ql_r = np.exp(2.0 * log_sigma_level)
-    for r in range(n_r):
-        for t in range(n_t):
-            m = fiscal_month[t]
-            mt = mult[block[t]]
-            e[r, t] = (
+    for t in range(n_t):
+        m = fiscal_month[t]
+        mt = mult[block[t]]
+        for r in range(n_r):
+            e[t, r] = (
                 log_y[r, t] - season[m] - season_dev[r, m] - lag * x12[r, t] - days * x_days[t]
             )
-            h[r, t] = h_r[r] * mt
-            ql[r, t] = ql_r[r] * mt if level_regime else ql_r[r]
+            h[t, r] = h_r[r] * mt
+            ql[t, r] = ql_r[r] * mt if level_regime else ql_r[r]
+            mask_t[t, r] = mask[r, t]
     ramp, ramp_d_tau = _ramp_rows(tenure, ramp_tau, horizon)
     for i in range(n_rows):
         r = ramp_rows[i]
         for t in range(n_t):
-            e[r, t] -= ramp[i, t]
-    ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu = kalman_loglik_grad(
-        e, mask, h, ql, qb, phi, drift, nu, init_level, student, weight
+            e[t, r] -= ramp[i, t]
+    ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu = kalman_loglik_grad_tm(
+        e, mask_t, h, ql, qb, phi, drift, nu, init_level, student, weight
     )
     d_season = np.zeros_like(season)
     d_dev = np.zeros_like(season_dev)
@@ -131,23 +134,24 @@ def amounts_loglik_grad(
     d_ls = np.zeros(n_r)
     d_lsl = np.zeros(n_r)
     d_regime = np.zeros_like(regime)
-    for r in range(n_r):
-        for t in range(n_t):
-            m = fiscal_month[t]
-            de = d_e[r, t]
+    for t in range(n_t):
+        m = fiscal_month[t]
+        b_t = block[t]
+        for r in range(n_r):
+            de = d_e[t, r]
             d_season[m] -= de
             d_dev[r, m] -= de
             d_lag -= de * x12[r, t]
             d_days -= de * x_days[t]
-            gh = 2.0 * h[r, t] * d_h[r, t]
-            gq = 2.0 * ql[r, t] * d_ql[r, t]
+            gh = 2.0 * h[t, r] * d_h[t, r]
+            gq = 2.0 * ql[t, r] * d_ql[t, r]
             d_ls[r] += gh
             d_lsl[r] += gq
-            d_regime[block[t]] += gh + gq if level_regime else gh
+            d_regime[b_t] += gh + gq if level_regime else gh
     for i in range(n_rows):
         r = ramp_rows[i]
         for t in range(n_t):
-            d_tau -= d_e[r, t] * ramp_d_tau[i, t]
+            d_tau -= d_e[t, r] * ramp_d_tau[i, t]
     return (
         ll,
         d_season,
@@ -383,7 +387,7 @@ def _op_class() -> Any:
     @register_funcify_default_op_cache_key(FusedLogLik)
     def _funcify(op: Any, node: Any = None, **kwargs: Any) -> Any:
         fn = _amounts_numba(op.flags) if op.kind == "amounts" else _hurdle_numba()
-        return fn, 1
+        return fn, kernel_source_version()
 
     return FusedLogLik
 
