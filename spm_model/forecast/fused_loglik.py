@@ -136,18 +136,25 @@ def amounts_loglik_grad(
     d_regime = np.zeros_like(regime)
     for t in range(n_t):
         m = fiscal_month[t]
-        b_t = block[t]
+        # the month's sums in registers (a shared accumulator per rep-month would chain
+        # every rep's addition through memory)
+        sum_de = 0.0
+        sum_lag = 0.0
+        sum_reg = 0.0
         for r in range(n_r):
             de = d_e[t, r]
-            d_season[m] -= de
+            sum_de += de
             d_dev[r, m] -= de
-            d_lag -= de * x12[r, t]
-            d_days -= de * x_days[t]
+            sum_lag += de * x12[r, t]
             gh = 2.0 * h[t, r] * d_h[t, r]
             gq = 2.0 * ql[t, r] * d_ql[t, r]
             d_ls[r] += gh
             d_lsl[r] += gq
-            d_regime[b_t] += gh + gq if level_regime else gh
+            sum_reg += gh + gq if level_regime else gh
+        d_season[m] -= sum_de
+        d_lag -= sum_lag
+        d_days -= sum_de * x_days[t]
+        d_regime[block[t]] += sum_reg
     for i in range(n_rows):
         r = ramp_rows[i]
         for t in range(n_t):
@@ -203,32 +210,56 @@ def hurdle_loglik_grad(
     for i in range(n_rows):
         ramp_index[ramp_rows[i]] = i
     ramp, ramp_d_tau = _ramp_rows(tenure, ramp_tau, horizon)
+    k_t = np.empty(n_t)
+    for t in range(n_t):
+        k_t[t] = month_of_quarter_effect[month_of_quarter[t]]
     ll = 0.0
     d_a = np.zeros(n_r)
-    d_k = np.zeros_like(month_of_quarter_effect)
+    g_t = np.zeros(n_t)  # gradient per month, summed into the month-of-quarter effects
     d_hr = 0.0
     d_tau = 0.0
     d_lag = 0.0
+    # sum of log1p(z) over the months of weight 1: the log of a running product of (1 + z),
+    # each factor in (1, 2], so 512 factors stay finite (one logarithm per 512 months instead
+    # of one per month; the logarithm was about half the kernel's time)
+    prod = 1.0
+    n_prod = 0
     for r in range(n_r):
         i = ramp_index[r]
+        a = rep_logit[r]
+        g_r = 0.0
         for t in range(n_t):
             w = observed[r, t]
             if w == 0.0:
                 continue
-            x = rep_logit[r] + month_of_quarter_effect[month_of_quarter[t]] + lag * x12[r, t]
+            x = a + k_t[t] + lag * x12[r, t]
             if i >= 0:
                 x += ramp_coef * ramp[i, t]
             z = np.exp(-abs(x))
-            softplus = max(x, 0.0) + np.log1p(z)
-            sigmoid = 1.0 / (1.0 + z) if x >= 0.0 else z / (1.0 + z)
-            ll += w * (positive[r, t] * x - softplus)
+            inv = 1.0 / (1.0 + z)
+            sigmoid = inv if x >= 0.0 else z * inv
+            if w == 1.0:
+                ll += positive[r, t] * x - max(x, 0.0)
+                prod *= 1.0 + z
+                n_prod += 1
+                if n_prod == 512:
+                    ll -= np.log(prod)
+                    prod = 1.0
+                    n_prod = 0
+            else:
+                ll += w * (positive[r, t] * x - max(x, 0.0) - np.log1p(z))
             g = w * (positive[r, t] - sigmoid)
-            d_a[r] += g
-            d_k[month_of_quarter[t]] += g
+            g_r += g
+            g_t[t] += g
             d_lag += g * x12[r, t]
             if i >= 0:
                 d_hr += g * ramp[i, t]
                 d_tau += g * ramp_coef * ramp_d_tau[i, t]
+        d_a[r] = g_r
+    ll -= np.log(prod)
+    d_k = np.zeros_like(month_of_quarter_effect)
+    for t in range(n_t):
+        d_k[month_of_quarter[t]] += g_t[t]
     return ll, d_a, d_k, d_hr, d_tau, d_lag
 
 
