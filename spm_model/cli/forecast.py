@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         draws: int | None = typer.Option(
             _DEFAULT["draws"],
             min=10,
-            help="Posterior draws per chain (default: 2000 regression model, 1000 state space).",
+            help="Posterior draws per chain (default: 2000 regression model, 1500 state space).",
         ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
         chains: int = typer.Option(2, min=1, help="Markov chains."),
@@ -210,7 +210,7 @@ def register(app: typer.Typer) -> None:
         draws: int | None = typer.Option(
             _DEFAULT["draws"],
             min=10,
-            help="Posterior draws per chain (default: 2000 regression model, 1000 state space).",
+            help="Posterior draws per chain (default: 2000 regression model, 1500 state space).",
         ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),

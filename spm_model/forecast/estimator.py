@@ -270,7 +270,13 @@ class BookingsForecaster:
                 )
                 if sampler == "nutpie":
                     nutpie_kwargs: dict[str, Any] = {"cores": cores}
-                    n_par = sum(np.size(v) for v in model.initial_point().values())
+                    # the parameter count only matters to the regression model's choice (and
+                    # model.initial_point() compiles a function: about a second)
+                    n_par = (
+                        sum(np.size(v) for v in model.initial_point().values())
+                        if kind == "regression" and cfg.mass_matrix == "auto"
+                        else 0
+                    )
                     if cfg.resolved_mass_matrix(kind, n_par) == "low_rank":
                         nutpie_kwargs["low_rank_modified_mass_matrix"] = True
                     idata = pm.sample(

@@ -81,7 +81,7 @@ def test_default_draws_depend_on_the_model_and_an_explicit_value_wins():
     c = ForecastConfig()
     assert c.draws is None
     assert c.resolved_draws("regression") == 2000
-    assert c.resolved_draws("state_space") == 1000
+    assert c.resolved_draws("state_space") == 1500
     assert ForecastConfig(draws=200).resolved_draws("regression") == 200
     with pytest.raises(SpmConfigError, match="draws"):
         BookingsForecaster(draws=5)

@@ -233,3 +233,23 @@ def test_first_compilation_and_the_cached_one_give_identical_gradients(tmp_path)
     ]
     assert len(digests[0]) == 64
     assert digests[0] == digests[1]
+
+
+def test_hurdle_kernel_long_panel_and_fractional_weights_equal_the_direct_sum():
+    """Over 512 months of weight 1 (the running product is logged and restarted) and months
+    of weight 0.5 (summed directly), the kernel equals the Bernoulli-logit sum."""
+    rng = np.random.default_rng(9)
+    n_r, n_t = 3, 700
+    pos = (rng.random((n_r, n_t)) < 0.7).astype(float)
+    obs = np.ones((n_r, n_t))
+    obs[1, ::7] = 0.5
+    obs[2, :40] = 0.0
+    x12 = rng.normal(size=(n_r, n_t))
+    a, k, lag = np.array([0.8, -0.4, 2.5]), np.array([0.3, 0.0, -0.3]), 0.6
+    moq = np.arange(n_t) % 3
+    none = np.zeros((0, n_t))
+    ll = hurdle_loglik_grad(a, k, 1.0, none, np.zeros(0, np.int64), 3.0, 48.0, lag, x12, pos, obs,
+                            moq)[0]  # fmt: skip
+    logit = a[:, None] + k[moq][None, :] + lag * x12
+    expect = np.sum(obs * (pos * logit - np.logaddexp(0.0, logit)))
+    assert ll == pytest.approx(expect, rel=1e-12)

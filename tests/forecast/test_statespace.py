@@ -172,3 +172,42 @@ def test_state_space_rejects_amount_likelihoods_it_cannot_filter():
 
     with pytest.raises(SpmConfigError, match="not available with model='state_space'"):
         BookingsForecaster(model="state_space", likelihood="gamma")
+
+
+@pytest.mark.parametrize("student", [True, False])
+def test_kalman_log_likelihood_holds_for_variances_far_beyond_a_products_range(student):
+    """The kernel sums each month's log terms as the log of a renormalised running product.
+
+    400 reps whose noise variances run from 1e-150 to 1e150 (products of a month's terms
+    leave the floating-point range hundreds of times over); the log likelihood equals the
+    per-rep-month sum of the numpy filter's Student-t (or normal) log densities.
+    """
+    from scipy import stats
+
+    from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD
+    from spm_model.forecast.statespace import _filter_step
+
+    rng = np.random.default_rng(8)
+    n_r, n_t = 400, 5
+    scale = 10.0 ** np.linspace(-150, 150, n_r)
+    h = np.repeat(scale[:, None], n_t, axis=1)
+    ql = 0.1 * h
+    e = np.sqrt(h) * rng.normal(size=(n_r, n_t))
+    mask = (rng.random((n_r, n_t)) > 0.1).astype(float)
+    init = np.zeros(n_r)
+    phi, drift, nu, qb = 0.8, 0.0, 6.0, 1e-6
+    ll = kalman_loglik_grad(e, mask, h, ql, qb, phi, drift, nu, init, student, np.ones(n_t))[0]
+    lv, b = init.copy(), np.zeros(n_r)
+    p11, p12, p22 = np.full(n_r, INIT_LEVEL_SD**2), np.zeros(n_r), np.full(n_r, INIT_SLOPE_SD**2)
+    expect = 0.0
+    for t in range(n_t):
+        lv, b, p11, p12, p22, v, f = _filter_step(
+            np, e[:, t], mask[:, t], h[:, t], lv, b, p11, p12, p22, phi, drift, ql[:, t], qb
+        )[:7]
+        if student:
+            dens = stats.t.logpdf(v, df=nu, scale=np.sqrt(f * (nu - 2.0) / nu))
+        else:
+            dens = stats.norm.logpdf(v, scale=np.sqrt(f))
+        expect += float(np.sum(mask[:, t] * dens))
+    assert np.isfinite(ll)
+    assert ll == pytest.approx(expect, rel=1e-11)
