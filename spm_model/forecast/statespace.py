@@ -21,10 +21,13 @@ are partially pooled over reps on the log scale (``log_sigma_mean/sd``,
 ``log_sigma_level_mean/sd``); ``phi``, ``sigma_slope`` and ``drift`` are
 shared. Seasonality is a shared 12-month pattern (``ZeroSumNormal``) plus
 per-rep deviations (``ZeroSumNormal`` over the 12 months with the pooled scale
-``sigma_season_rep``). The per-rep observation noise scales are centred
-(``log_sigma[r] ~ Normal(log_sigma_mean, log_sigma_sd)``): every observed month
-informs them, and non-centred they mixed slowly on a 46 x 187 real panel (bulk
-ESS 130 of 2,000 draws for ``log_sigma_mean``). The level noise scales and
+``sigma_season_rep``). The per-rep observation noise scales
+(``log_sigma[r] ~ Normal(log_sigma_mean, log_sigma_sd)``) are sampled centred where
+the data pin each down (non-centred they mixed slowly on a 46 x 187 real panel: bulk
+ESS 130 of 2,000 draws for ``log_sigma_mean``), and half- or non-centred where the
+series' noise scales differ little against what their months can tell (centred, 10
+series x 5 years had 25 divergences in the funnel of a small ``log_sigma_sd``):
+:func:`spm_model.forecast.centring.sigma_centring`. The level noise scales and
 seasonal deviations, which a few years of data inform only weakly, are
 non-centred (``*_z``): centred, they gave R-hat 1.1-1.4 on 12 series x 4-5
 years. Where a panel's data inform the seasonal deviations (or the regime
@@ -97,7 +100,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spm_model.forecast.centring import centring, data_weights
+from spm_model.forecast.centring import centring, data_weights, sigma_centring
 from spm_model.forecast.fused_loglik import amounts_loglik, hurdle_loglik
 from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD, kalman_loglik
 from spm_model.forecast.model import (
@@ -214,6 +217,7 @@ class SSData:
     business_days: np.ndarray  # (T,) business days above the calendar month's usual number
     season_centring: float = 0.0  # partial centring of the seasonal deviations
     regime_centring: float = 0.0  # partial centring of the regime walk's steps
+    sigma_centring: float = 1.0  # partial centring of the per-series noise scales
 
 
 def ss_data(d: Design) -> SSData:
@@ -233,9 +237,12 @@ def ss_data(d: Design) -> SSData:
         block = (n_t - 1 - np.arange(n_t)) // int(NOISE_REGIME_MONTHS)
     fm = fiscal_month_index(d.grid_months, d.fy_start_month)
     if PARTIAL_CENTRING is None:
-        c_season, c_regime = centring(data_weights(g.log_y, g.positive, fm, block))
+        weights = data_weights(g.log_y, g.positive, fm, block)
+        c_season, c_regime = centring(weights)
+        c_sigma = sigma_centring(weights)
     else:
         c_season = c_regime = float(PARTIAL_CENTRING)
+        c_sigma = 1.0
     return SSData(
         grid=g,
         fiscal_month=fm,
@@ -247,6 +254,7 @@ def ss_data(d: Design) -> SSData:
         business_days=business_day_deviation(d.grid_months),
         season_centring=c_season,
         regime_centring=c_regime,
+        sigma_centring=c_sigma,
     )
 
 
@@ -274,6 +282,17 @@ def _filter_step(xp: Any, e, m, h, lv, b, p11, p12, p22, phi, drift, ql, qb):
     n12 = phi * (q12 + q22)
     n22 = phi * phi * q22 + qb
     return l_n, b_n, n11, n12, n22, v, f, l_u, b_u, q11, q12, q22
+
+
+def _partially_centred(pm: Any, name: str, sd: Any, s: SSData) -> Any:
+    """Per-series deviations ``Normal(0, sd)`` sampled with exponent ``s.sigma_centring``.
+
+    ``z ~ Normal(0, sd**c)`` and the deviation ``sd**(1 - c) * z`` (0: non-centred; see
+    :mod:`spm_model.forecast.centring`).
+    """
+    c = s.sigma_centring
+    z = pm.Normal(name, 0.0, sd**c if c else 1.0, dims="rep")
+    return (sd ** (1.0 - c) if c else sd) * z
 
 
 def static_offset(
@@ -368,17 +387,27 @@ def build_ss_model(
             ls_mean = pm.Deterministic("log_sigma_mean", ls_mean_s - w_bar)
             pm.Potential("log_sigma_mean_prior", pm.logp(pm.Normal.dist(np.log(0.3), 1.0), ls_mean))
             ls_sd = pm.HalfNormal("log_sigma_sd", 0.5)
-            log_sigma_s = pm.Flat(
-                "log_sigma_shifted", dims="rep", initval=np.full(len(d.reps), np.log(0.3))
-            )
+            if s.sigma_centring >= 1.0:
+                log_sigma_s = pm.Flat(
+                    "log_sigma_shifted", dims="rep", initval=np.full(len(d.reps), np.log(0.3))
+                )
+                pm.Potential(
+                    "log_sigma_prior",
+                    pt.sum(pm.logp(pm.Normal.dist(ls_mean_s, ls_sd), log_sigma_s)),
+                )
+            else:
+                log_sigma_s = ls_mean_s + _partially_centred(pm, "log_sigma_z", ls_sd, s)
             log_sigma = pm.Deterministic("log_sigma", log_sigma_s - w_bar, dims="rep")
-            pm.Potential(
-                "log_sigma_prior", pt.sum(pm.logp(pm.Normal.dist(ls_mean_s, ls_sd), log_sigma_s))
-            )
         else:
             ls_mean = pm.Normal("log_sigma_mean", np.log(0.3), 1.0)
             ls_sd = pm.HalfNormal("log_sigma_sd", 0.5)
-            log_sigma = pm.Normal("log_sigma", ls_mean, ls_sd, dims="rep")
+            if s.sigma_centring >= 1.0:
+                log_sigma = pm.Normal("log_sigma", ls_mean, ls_sd, dims="rep")
+            else:
+                log_sigma = pm.Deterministic(
+                    "log_sigma", ls_mean + _partially_centred(pm, "log_sigma_z", ls_sd, s),
+                    dims="rep",
+                )  # fmt: skip
         if (level_noise or LEVEL_NOISE) == "tied":
             ratio = pm.Normal("log_level_noise_ratio", np.log(0.05 / 0.3), 1.0)
             log_sigma_level = pm.Deterministic("log_sigma_level", log_sigma + ratio, dims="rep")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from spm_model.forecast.centring import HALF_CENTRED, centring, data_weights
+from spm_model.forecast.centring import (
+    HALF_CENTRED,
+    MIN_DATA_WEIGHT,
+    centring,
+    data_weights,
+    sigma_centring,
+)
 
 N_R, N_T = 30, 180
 
@@ -76,3 +82,35 @@ def test_short_noisy_series_without_deviations_are_not_mistaken_for_seasonal():
     assert 0.13 < w["season_se"] < 0.22
     assert w["season_weight"] < 0.2
     assert centring(w)[0] == 0.0
+
+
+def _noise_panel(log_sd_spread: float, n_t: int, seed: int = 0):
+    """Series whose noise scales differ by a log-normal spread of ``log_sd_spread``."""
+    rng = np.random.default_rng(seed)
+    fm = np.arange(n_t) % 12
+    scale = 0.1 * np.exp(log_sd_spread * rng.normal(size=N_R))
+    log_y = 5.0 + scale[:, None] * rng.normal(size=(N_R, n_t))
+    return log_y, np.ones((N_R, n_t)), fm, (n_t - 1 - np.arange(n_t)) // 6
+
+
+def test_noise_scales_that_differ_clearly_are_sampled_centred():
+    """Noise sds spread by a factor e^0.5 over 15 years: each series pins its own down."""
+    w = data_weights(*_noise_panel(0.5, 180))
+    assert w["sigma_weight"] > 0.9
+    assert 0.3 < w["sigma_sd"] < 0.7
+    assert sigma_centring(w) == 1.0
+
+
+def test_equal_noise_scales_are_sampled_non_centred():
+    """One noise scale for all series: the pooled sd's funnel is avoided (non-centred)."""
+    w = data_weights(*_noise_panel(0.0, 60))
+    assert w["sigma_weight"] < MIN_DATA_WEIGHT
+    assert sigma_centring(w) == 0.0
+
+
+def test_noise_scales_weighed_alike_by_data_and_pooling_are_half_centred():
+    """Handmade weights: the thresholds, and a missing weight keeps the centred form."""
+    assert sigma_centring({"sigma_weight": 0.6}) == HALF_CENTRED
+    assert sigma_centring({"sigma_weight": 0.95}) == 1.0
+    assert sigma_centring({"sigma_weight": 0.2}) == 0.0
+    assert sigma_centring({}) == 1.0
