@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from spm_model.forecast.kalman import kalman_loglik_grad_tm, kernel_source_version
+from spm_model.forecast.kalman import KERNEL_JIT, kalman_loglik_grad_tm, kernel_source_version
 from spm_model.forecast.model import RAMP_HORIZON
 
 # -- kernels ---------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def _ramp_rows(tenure: np.ndarray, tau: float, horizon: float) -> tuple[np.ndarray, np.ndarray]:
     """Log ramp fraction per cell of ``tenure``, and its derivative in ``tau``.
 
@@ -54,7 +54,7 @@ def _ramp_rows(tenure: np.ndarray, tau: float, horizon: float) -> tuple[np.ndarr
     return val, d_tau
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def amounts_loglik_grad(
     log_y: np.ndarray,
     mask: np.ndarray,
@@ -176,7 +176,7 @@ def amounts_loglik_grad(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def hurdle_loglik_grad(
     rep_logit: np.ndarray,
     month_of_quarter_effect: np.ndarray,

@@ -28,13 +28,21 @@ from numba import njit
 INIT_LEVEL_SD = 1.0
 INIT_SLOPE_SD = 0.02
 
+#: numba options of the kernels. Not cached by numba itself (``cache=False``): a kernel loaded
+#: from numba's cache and linked into a freshly compiled PyTensor Op gave gradients 1e-15 apart
+#: from the same kernel compiled in the process (2026-12-05: the 50 x 180 benchmark's chains then
+#: differed by cache history, min bulk ESS 440 against 277). PyTensor caches each Op's compiled
+#: code with the kernels inside, so a fit with a warm PyTensor cache does not compile them; a
+#: cold one compiles them in the process, always the same way (about 4 s).
+KERNEL_JIT = {"cache": False, "error_model": "numpy"}
+
 # Bounds of the running products whose logs give the sums of log terms (renormalised outside).
 _PROD_LOW = 2.0**-300
 _PROD_HIGH = 2.0**300
 _LN2 = math.log(2.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def _digamma(x: float) -> float:
     total = 0.0
     for n in range(6):
@@ -49,7 +57,7 @@ def _digamma(x: float) -> float:
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def kalman_loglik_grad(
     e: np.ndarray,
     mask: np.ndarray,
@@ -120,7 +128,7 @@ def kalman_loglik_grad(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def kalman_loglik_grad_tm(
     e: np.ndarray,
     mask: np.ndarray,
@@ -330,7 +338,7 @@ def kalman_loglik_grad_tm(
     return ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL_JIT)
 def _lgamma(x: float) -> float:
     return math.lgamma(x)
 

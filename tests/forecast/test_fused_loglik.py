@@ -253,3 +253,23 @@ def test_hurdle_kernel_long_panel_and_fractional_weights_equal_the_direct_sum():
     logit = a[:, None] + k[moq][None, :] + lag * x12
     expect = np.sum(obs * (pos * logit - np.logaddexp(0.0, logit)))
     assert ll == pytest.approx(expect, rel=1e-12)
+
+
+def test_kernels_are_not_cached_by_numba_itself():
+    """A kernel loaded from numba's own cache and linked into a fresh PyTensor Op gave other
+    rounding than one compiled in the process, so the same seed's chains depended on the
+    machine's cache history; the kernels are compiled in the process (PyTensor caches the Ops)."""
+    from numba.core.caching import NullCache
+
+    from spm_model.forecast import fused_loglik, kalman
+
+    kernels = [
+        kalman._digamma,
+        kalman._lgamma,
+        kalman.kalman_loglik_grad_tm,
+        fused_loglik._ramp_rows,
+        fused_loglik.amounts_loglik_grad,
+        fused_loglik.hurdle_loglik_grad,
+    ]
+    for k in kernels:
+        assert isinstance(k._cache, NullCache), k.py_func.__name__
