@@ -284,13 +284,12 @@ def _filter_step(xp: Any, e, m, h, lv, b, p11, p12, p22, phi, drift, ql, qb):
     return l_n, b_n, n11, n12, n22, v, f, l_u, b_u, q11, q12, q22
 
 
-def _partially_centred(pm: Any, name: str, sd: Any, s: SSData) -> Any:
-    """Per-series deviations ``Normal(0, sd)`` sampled with exponent ``s.sigma_centring``.
+def _partially_centred(pm: Any, name: str, sd: Any, c: float) -> Any:
+    """Per-series deviations ``Normal(0, sd)`` sampled with partial-centring exponent ``c``.
 
     ``z ~ Normal(0, sd**c)`` and the deviation ``sd**(1 - c) * z`` (0: non-centred; see
     :mod:`spm_model.forecast.centring`).
     """
-    c = s.sigma_centring
     z = pm.Normal(name, 0.0, sd**c if c else 1.0, dims="rep")
     return (sd ** (1.0 - c) if c else sd) * z
 
@@ -396,7 +395,8 @@ def build_ss_model(
                     pt.sum(pm.logp(pm.Normal.dist(ls_mean_s, ls_sd), log_sigma_s)),
                 )
             else:
-                log_sigma_s = ls_mean_s + _partially_centred(pm, "log_sigma_z", ls_sd, s)
+                dev = _partially_centred(pm, "log_sigma_z", ls_sd, s.sigma_centring)
+                log_sigma_s = ls_mean_s + dev
             log_sigma = pm.Deterministic("log_sigma", log_sigma_s - w_bar, dims="rep")
         else:
             ls_mean = pm.Normal("log_sigma_mean", np.log(0.3), 1.0)
@@ -404,10 +404,8 @@ def build_ss_model(
             if s.sigma_centring >= 1.0:
                 log_sigma = pm.Normal("log_sigma", ls_mean, ls_sd, dims="rep")
             else:
-                log_sigma = pm.Deterministic(
-                    "log_sigma", ls_mean + _partially_centred(pm, "log_sigma_z", ls_sd, s),
-                    dims="rep",
-                )  # fmt: skip
+                dev = _partially_centred(pm, "log_sigma_z", ls_sd, s.sigma_centring)
+                log_sigma = pm.Deterministic("log_sigma", ls_mean + dev, dims="rep")
         if (level_noise or LEVEL_NOISE) == "tied":
             ratio = pm.Normal("log_level_noise_ratio", np.log(0.05 / 0.3), 1.0)
             log_sigma_level = pm.Deterministic("log_sigma_level", log_sigma + ratio, dims="rep")
