@@ -1,4 +1,4 @@
-"""``spm forecast`` and ``spm forecast-backtest``."""
+"""``spm forecast``, ``spm forecast-backtest`` and ``spm warmup``."""
 
 from __future__ import annotations
 
@@ -289,3 +289,26 @@ def register(app: typer.Typer) -> None:
             text = res.to_markdown() + "\n" if out.suffix == ".md" else res.table.to_csv()
             atomic_write_text(out, text)
             typer.echo(f"written to {out}")
+
+    @app.command("warmup")
+    def warmup_cmd(
+        model: str = typer.Option(
+            "state_space,regression",
+            help="Comma-separated model kinds to compile: state_space, regression.",
+        ),
+    ) -> None:
+        """Compile the Bayesian forecaster's building blocks into the on-disk caches.
+
+        A machine's first fit then compiles only its own graph. The caches are
+        PyTensor's compile directory (PYTENSOR_FLAGS base_compiledir, default
+        ~/.pytensor) and numba's; `make venv` runs this into the project's.
+        """
+        import pytensor
+
+        from spm_model.forecast.warmup import warm_up
+
+        kinds = tuple(k.strip() for k in model.split(",") if k.strip())
+        took = warm_up(kinds)
+        for kind, secs in took.items():
+            typer.echo(f"{kind}: compiled in {secs:.1f} s")
+        typer.echo(f"PyTensor cache: {pytensor.config.compiledir}")
