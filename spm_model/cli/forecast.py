@@ -299,9 +299,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compile the Bayesian forecaster's building blocks into the on-disk caches.
 
-        A machine's first fit then compiles only its own graph. The caches are
+        A machine's first fit then compiles only its own graph. The cache is
         PyTensor's compile directory (PYTENSOR_FLAGS base_compiledir, default
-        ~/.pytensor) and numba's; `make venv` runs this into the project's.
+        ~/.pytensor); `make venv` runs this into the project's.
         """
         import pytensor
 

@@ -2,13 +2,14 @@
 
 The first Bayesian fit on a fresh machine spends about half a minute compiling
 the pieces every graph of the forecaster is made of (PyTensor's elementwise
-operations, numba's versions of them). They are cached on disk, in PyTensor's
+operations, numba's versions of them). They are cached on disk in PyTensor's
 compile directory (``PYTENSOR_FLAGS=base_compiledir=...``, default
-``~/.pytensor``) and numba's cache, and reused by every later fit whatever the
-size of its panel. :func:`warm_up` compiles a tiny model of each kind (no
+``~/.pytensor``; numba's files under its ``numba`` folder) and reused by every
+later fit whatever the size of its panel. :func:`warm_up` compiles a tiny model of each kind (no
 sampling) to fill those caches; ``make venv`` runs it (``spm warmup``) into the
-project's cache, which every ``make`` target uses. A later fit still compiles
-its own graph (about 10-15 s) and the likelihood kernels (about 4 s).
+project's cache, which every ``make`` target uses. A later fit still
+compiles its own graph, once per panel size (about 20-25 s on the 2-core development
+machine, the likelihood kernels' 4 s included; 10-15 s when the graph is cached).
 """
 
 from __future__ import annotations
