@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spm_model.forecast.mcmc_stats import diagnostics_table
+
 
 class ConvergenceWarning(UserWarning):
     """The sampler's output fails a convergence check; the forecast may be unreliable."""
@@ -137,14 +139,11 @@ def compute_diagnostics(
     sampler : str
         Sampler name.
     """
-    import arviz as az
-
     post = idata.posterior
     # nutpie also stores the unconstrained values (``sigma_log__``...): report the model's own
     names = [v for v in post.data_vars if v != "team_mean" and not str(v).endswith("__")]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tab = az.summary(idata, var_names=names, kind="diagnostics")
+    # ArviZ's summary(kind="diagnostics"), all elements at once (mcmc_stats: same numbers)
+    tab = diagnostics_table(post, names)
     base = tab.index.to_series().str.replace(r"\[.*\]$", "", regex=True)
     tab["main"] = base.isin(main_params).to_numpy()
     div = 0
