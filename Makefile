@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 # The Bayesian forecaster's building blocks compiled once into the project's PyTensor cache
-# (`spm warmup`, about a minute), so a machine's first fit compiles only its own graph. Every
+# (`spm warmup`, about 1.5 minutes), so a machine's first fit compiles only its own graph. Every
 # target that fits or benchmarks the forecaster depends on it; `make test` (no fits) does not.
 $(WARM): $(STAMP)
 	$(BIN)/spm warmup

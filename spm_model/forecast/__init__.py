@@ -8,7 +8,8 @@
   :func:`commission_accrual` - what finance reads from the draws;
 * :func:`fan_chart`, :func:`ppc_plot` - plots;
 * baselines (:class:`SeasonalNaive`, :class:`ETSBaseline`, :class:`SARIMAXBaseline`)
-  and the rolling-origin :func:`backtest`.
+  and the rolling-origin :func:`backtest`;
+* :func:`warm_up` - compile the models' building blocks once (``spm warmup``).
 
 The names are re-exported lazily (module ``__getattr__``, PEP 562), so importing
 a light submodule such as :mod:`spm_model.forecast.config` (the CLI's defaults)
@@ -49,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "fan_chart": "spm_model.forecast.plots",
     "ppc_plot": "spm_model.forecast.plots",
     "simulate_panel": "spm_model.forecast.simulate",
+    "warm_up": "spm_model.forecast.warmup",
 }
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "selling_credit",
     "simulate_panel",
     "wape",
+    "warm_up",
 ]
 
 
@@ -134,3 +137,4 @@ if TYPE_CHECKING:
     )
     from spm_model.forecast.plots import fan_chart, ppc_plot
     from spm_model.forecast.simulate import simulate_panel
+    from spm_model.forecast.warmup import warm_up

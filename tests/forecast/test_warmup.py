@@ -10,7 +10,7 @@ import time
 import pytest
 
 from spm_model.errors import SpmConfigError
-from spm_model.forecast.warmup import warm_up
+from spm_model.forecast import warm_up
 
 
 def test_warm_up_rejects_an_unknown_model_kind_before_compiling():
