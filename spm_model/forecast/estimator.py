@@ -104,6 +104,41 @@ def ieee_compilation() -> Any:
     return pytensor.config.change_flags(numba__fastmath=False)
 
 
+def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_hurdle: bool) -> Any:
+    """Build the PyMC model of ``kind`` for ``design`` with the settings of ``cfg``.
+
+    What :meth:`BookingsForecaster.fit` samples, and what
+    :func:`~spm_model.forecast.warmup.warm_up` compiles.
+
+    Parameters
+    ----------
+    design : Design
+        The panel's design (:func:`make_design`).
+    cfg : ForecastConfig
+        Likelihood (resolved for ``kind``) and the model options.
+    kind : str
+        ``"state_space"`` or ``"regression"``.
+    use_hurdle : bool
+        Model the months without bookings.
+
+    Returns
+    -------
+    pymc.Model
+    """
+    likelihood = cfg.resolved_likelihood(kind)
+    if kind == "state_space":
+        return build_ss_model(design, likelihood, use_hurdle, cfg.lag12)
+    return build_model(
+        design,
+        likelihood,
+        cfg.rep_noise,
+        use_hurdle,
+        cfg.level_drift,
+        cfg.lag12,
+        cfg.quarter_noise,
+    )
+
+
 class BookingsForecaster:
     """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
 
@@ -222,18 +257,7 @@ class BookingsForecaster:
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
         kind = cfg.resolved_model(len(design.grid_months))
         likelihood = cfg.resolved_likelihood(kind)
-        if kind == "state_space":
-            model = build_ss_model(design, likelihood, use_hurdle, cfg.lag12)
-        else:
-            model = build_model(
-                design,
-                likelihood,
-                cfg.rep_noise,
-                use_hurdle,
-                cfg.level_drift,
-                cfg.lag12,
-                cfg.quarter_noise,
-            )
+        model = build_configured_model(design, cfg, kind, use_hurdle)
         sampler = cfg.resolved_sampler()
         draws = cfg.resolved_draws(kind)
         cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)

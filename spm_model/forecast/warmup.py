@@ -49,35 +49,22 @@ def warm_up(models: tuple[str, ...] = WARM_UP_MODELS) -> dict[str, float]:
         raise SpmConfigError(f"warm_up: unknown model kind(s) {unknown}; use {WARM_UP_MODELS}")
     import nutpie
 
-    from spm_model.forecast.config import ForecastConfig
     from spm_model.forecast.estimator import (
-        build_model,
-        build_ss_model,
+        build_configured_model,
+        config_from,
         ieee_compilation,
         make_design,
         prepare_panel,
     )
     from spm_model.forecast.simulate import simulate_panel
 
-    cfg = ForecastConfig()
+    cfg = config_from(None)
     panel, _ = simulate_panel(n_reps=6, n_months=40, n_regions=2, teams_per_region=1, seed=0)
     design = make_design(prepare_panel(panel, None, None, None), cfg.block_months)
     out: dict[str, float] = {}
     for kind in models:
         t = time.perf_counter()
-        likelihood = cfg.resolved_likelihood(kind)
-        if kind == "state_space":
-            model = build_ss_model(design, likelihood, True, cfg.lag12)
-        else:
-            model = build_model(
-                design,
-                likelihood,
-                cfg.rep_noise,
-                True,
-                cfg.level_drift,
-                cfg.lag12,
-                cfg.quarter_noise,
-            )
+        model = build_configured_model(design, cfg, kind, use_hurdle=True)
         with warnings.catch_warnings(), ieee_compilation():
             warnings.filterwarnings("ignore", category=UserWarning)
             warnings.filterwarnings("ignore", category=RuntimeWarning)
