@@ -48,6 +48,12 @@ def main() -> int:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--tune", type=int, default=500)
+    ap.add_argument(
+        "--refits",
+        type=int,
+        default=0,
+        help="Refits allowed when the checks fail (default 0: one fit, the time of one fit).",
+    )
     ap.add_argument("--samplers", default="nutpie,pymc")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument(
@@ -120,6 +126,7 @@ def main() -> int:
                 target_accept=args.target_accept,
                 model=args.model,
                 mass_matrix=args.mass_matrix,
+                refits=args.refits,
             ).fit(panel)
         wall = time.perf_counter() - t
         cpu = time.process_time() - cpu  # this process only; nutpie's threads are included
@@ -134,6 +141,7 @@ def main() -> int:
             "draws": args.draws,
             "tune": args.tune,
             "target_accept": args.target_accept,
+            "refits_done": len(d.earlier_fits),
             "wall_s": round(wall, 1),
             "divergences": d.divergences,
             "max_r_hat_main": round(float(main["r_hat"].max()), 4),

@@ -59,6 +59,13 @@ def register(app: typer.Typer) -> None:
             help="Posterior draws per chain (default: 2000 regression model, 1500 state space).",
         ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
+        refits: int | None = typer.Option(
+            _DEFAULT["refits"],
+            min=0,
+            max=5,
+            help="Fit again, more carefully, up to this many times when the convergence checks "
+            "fail (default: 2 with the default draws, 0 when --draws is given).",
+        ),
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         target_accept: float = typer.Option(
@@ -114,6 +121,7 @@ def register(app: typer.Typer) -> None:
             likelihood=likelihood,
             seed=seed,
             model=model,
+            refits=refits,
         )
         with show, warnings.catch_warnings():
             # the convergence checks are printed below with the diagnostics, once
@@ -213,6 +221,13 @@ def register(app: typer.Typer) -> None:
             help="Posterior draws per chain (default: 2000 regression model, 1500 state space).",
         ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
+        refits: int | None = typer.Option(
+            _DEFAULT["refits"],
+            min=0,
+            max=5,
+            help="Fit again, more carefully, up to this many times when the convergence checks "
+            "fail (default: 2 with the default draws, 0 when --draws is given).",
+        ),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         likelihood: str = typer.Option(
             _DEFAULT["likelihood"], help="Amounts: generalized_gamma, gamma, student_t or normal."
@@ -262,6 +277,7 @@ def register(app: typer.Typer) -> None:
                 config={
                     "draws": draws,
                     "tune": tune,
+                    "refits": refits,
                     "sampler": sampler,
                     "seed": seed,
                     "likelihood": likelihood,

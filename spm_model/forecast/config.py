@@ -38,6 +38,9 @@ DEFAULT_DRAWS = {"regression": 2000, "state_space": 1500}
 #: 325 / 436 against 323 / 370, 230 reps (1,217) 299 / 383 against 200 / 175; simulated 500 x 36
 #: (2,531) 545 / 1,062 in 94 s against 492 / 849 in 138 s.
 LOW_RANK_MAX_PARAMETERS = 600
+#: Refits of a fit that fails the convergence checks when ``ForecastConfig.refits`` is None
+#: and the draws are the default: enough for a divergence and then a low ESS (or the reverse).
+AUTO_REFITS = 2
 
 
 class ForecastConfig(BaseModel):
@@ -76,6 +79,20 @@ class ForecastConfig(BaseModel):
         gt=0.5,
         lt=1.0,
         description="NUTS target acceptance rate; raise it if there are divergences.",
+    )
+    refits: int | None = Field(
+        None,
+        ge=0,
+        le=5,
+        description=(
+            "When a fit fails the convergence checks (divergences, R-hat, ESS of a main "
+            "parameter), fit again up to this many times with the checks' advice applied "
+            "(spm_model.forecast.diagnostics.refit_settings: target_accept raised on "
+            "divergences, more draws on low ESS, more warm-up on R-hat); the last fit is kept "
+            f"and its diagnostics list the earlier ones. None (the default): {AUTO_REFITS} when "
+            "draws is left to its default, 0 when draws is set (a quick or deliberate run). "
+            "0: fit once. Ignored by 'advi'."
+        ),
     )
     sampler: Sampler = Field(
         "auto",
@@ -187,6 +204,12 @@ class ForecastConfig(BaseModel):
         if self.likelihood == "auto":
             return "student_t" if model == "state_space" else "generalized_gamma"
         return self.likelihood
+
+    def resolved_refits(self) -> int:
+        """Return how many refits a failed fit may get (None resolved, see ``refits``)."""
+        if self.refits is not None:
+            return self.refits
+        return AUTO_REFITS if self.draws is None else 0
 
     def resolved_draws(self, model: str) -> int:
         """Return the posterior draws per chain for ``model`` (None resolved)."""

@@ -33,6 +33,9 @@ class Diagnostics:
         Wall time of the sampler (compilation included).
     sampler : str
         Sampler used.
+    earlier_fits : tuple of str
+        One line per earlier fit that failed the checks and was redone
+        (:func:`refit_settings`): its settings and what failed.
     """
 
     table: pd.DataFrame
@@ -40,6 +43,7 @@ class Diagnostics:
     n_samples: int
     sampling_seconds: float
     sampler: str
+    earlier_fits: tuple[str, ...] = ()
 
     @property
     def max_r_hat(self) -> float:
@@ -109,7 +113,8 @@ class Diagnostics:
         """Return a short human-readable report."""
         ess_per_s = self.main()["ess_bulk"].min() / max(self.sampling_seconds, 1e-9)
         main = self.main()
-        lines = [
+        lines = [f"refitted after: {e}" for e in self.earlier_fits]
+        lines += [
             f"sampler {self.sampler}: {self.n_samples} draws in {self.sampling_seconds:.1f} s, "
             f"{self.divergences} divergences",
             f"max R-hat {self.max_r_hat:.3f}; main parameters: min bulk ESS "
@@ -122,8 +127,102 @@ class Diagnostics:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class SamplerSettings:
+    """The settings of one NUTS run that a refit changes.
+
+    Parameters
+    ----------
+    draws : int
+        Posterior draws kept per chain.
+    tune : int
+        Warm-up iterations per chain.
+    target_accept : float
+        NUTS target acceptance rate (fraction).
+    """
+
+    draws: int
+    tune: int
+    target_accept: float
+
+    def describe(self) -> str:
+        """Return the settings in one line."""
+        return f"draws {self.draws}, tune {self.tune}, target_accept {self.target_accept:.3f}"
+
+
+#: Most draws a refit asks for, as a multiple of the first fit's draws.
+MAX_DRAWS_FACTOR = 4
+#: Highest target acceptance rate a refit sets.
+MAX_TARGET_ACCEPT = 0.99
+
+
+def refit_settings(
+    diag: Diagnostics,
+    current: SamplerSettings,
+    first: SamplerSettings,
+    r_hat_max: float = 1.01,
+    ess_min: float = 400.0,
+) -> SamplerSettings | None:
+    """Return the next, more careful fit's settings when ``diag`` fails a check, else None.
+
+    What each failed check changes (the advice of :meth:`Diagnostics.problems`,
+    applied):
+
+    * divergent transitions: ``target_accept`` moves two thirds of the way to 1
+      (0.9 -> 0.967 -> 0.989; at most :data:`MAX_TARGET_ACCEPT`), so NUTS takes
+      smaller steps where the posterior curves sharply;
+    * R-hat above ``r_hat_max``: twice the warm-up and twice the draws;
+    * bulk or tail ESS of a main parameter below ``ess_min``: draws scaled by
+      1.3 x ``ess_min`` / the smallest ESS (between x1.5 and x3), since ESS grows
+      in proportion to the draws of a chain that mixes.
+
+    Draws stay at most :data:`MAX_DRAWS_FACTOR` times the first fit's.
+
+    Parameters
+    ----------
+    diag : Diagnostics
+        The checks of the fit just done.
+    current : SamplerSettings
+        Its settings.
+    first : SamplerSettings
+        The first fit's settings (the cap on the draws).
+    r_hat_max, ess_min : float
+        The checks' thresholds (as :meth:`Diagnostics.problems`).
+
+    Returns
+    -------
+    SamplerSettings or None
+        None when every check passes, when ``diag`` is not from NUTS, or when
+        nothing is left to raise (draws at their cap and target_accept at its
+        ceiling).
+    """
+    if diag.sampler == "advi" or not diag.problems(r_hat_max, ess_min):
+        return None
+    draws, tune, accept = current.draws, current.tune, current.target_accept
+    if diag.divergences:
+        accept = min(MAX_TARGET_ACCEPT, 1.0 - (1.0 - accept) / 3.0)
+    rh = diag.table["r_hat"].to_numpy(dtype=float)
+    if np.isfinite(rh).any() and np.nanmax(rh) > r_hat_max:
+        tune *= 2
+        draws *= 2
+    main = diag.main()
+    if len(main):
+        ess = float(min(main["ess_bulk"].min(), main["ess_tail"].min()))
+        if ess < ess_min:
+            factor = 1.3 * ess_min / max(ess, 1.0)
+            draws = max(draws, int(np.ceil(current.draws * min(max(factor, 1.5), 3.0))))
+    if draws != current.draws:  # whole hundreds
+        draws = min(int(-(-draws // 100) * 100), max(first.draws * MAX_DRAWS_FACTOR, current.draws))
+    out = SamplerSettings(draws, tune, round(accept, 4))
+    return None if out == current else out
+
+
 def compute_diagnostics(
-    idata: Any, main_params: tuple[str, ...], seconds: float, sampler: str
+    idata: Any,
+    main_params: tuple[str, ...],
+    seconds: float,
+    sampler: str,
+    earlier_fits: tuple[str, ...] = (),
 ) -> Diagnostics:
     """Compute R-hat, bulk and tail ESS for every free parameter of ``idata``.
 
@@ -138,6 +237,8 @@ def compute_diagnostics(
         Wall time of the fit, in seconds.
     sampler : str
         Sampler name.
+    earlier_fits : tuple of str
+        Earlier fits redone (see :attr:`Diagnostics.earlier_fits`).
     """
     post = idata.posterior
     # nutpie also stores the unconstrained values (``sigma_log__``...): report the model's own
@@ -150,4 +251,4 @@ def compute_diagnostics(
     if "sample_stats" in idata and "diverging" in idata.sample_stats:
         div = int(idata.sample_stats["diverging"].sum())
     n = int(post.sizes["chain"] * post.sizes["draw"])
-    return Diagnostics(tab, div, n, seconds, sampler)
+    return Diagnostics(tab, div, n, seconds, sampler, earlier_fits)

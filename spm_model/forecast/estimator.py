@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -15,7 +16,12 @@ from spm_model.data import Dataset
 from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.forecast.baselines import active_reps
 from spm_model.forecast.config import ForecastConfig
-from spm_model.forecast.diagnostics import Diagnostics, compute_diagnostics
+from spm_model.forecast.diagnostics import (
+    Diagnostics,
+    SamplerSettings,
+    compute_diagnostics,
+    refit_settings,
+)
 from spm_model.forecast.model import (
     MAIN_PARAMS,
     Design,
@@ -139,6 +145,63 @@ def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_h
     )
 
 
+def _main_params(kind: str) -> tuple[str, ...]:
+    return SS_MAIN_PARAMS if kind == "state_space" else MAIN_PARAMS
+
+
+def _sample(
+    model: Any, cfg: ForecastConfig, kind: str, sampler: str, settings: SamplerSettings
+) -> Any:
+    """Run ``sampler`` on ``model`` with ``settings``; the posterior as InferenceData."""
+    import pymc as pm
+
+    draws = settings.draws
+    cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
+    with model, warnings.catch_warnings(), ieee_compilation():
+        warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        if sampler == "advi":
+            approx = pm.fit(
+                n=cfg.advi_iterations,
+                method="advi",
+                random_seed=cfg.seed,
+                progressbar=cfg.progressbar,
+            )
+            idata = approx.sample(draws * cfg.chains, random_seed=cfg.seed)
+            post = idata.posterior.stack(s=("chain", "draw"))
+            # Present the draws as `chains` pseudo-chains so downstream code sees one layout.
+            idata.posterior = (
+                post.drop_vars(["chain", "draw", "s"])
+                .assign_coords(s=np.arange(post.sizes["s"]))
+                .coarsen(s=draws)
+                .construct(s=("chain", "draw"))
+                .transpose("chain", "draw", ...)
+            )
+            return idata
+        kwargs: dict[str, Any] = dict(
+            draws=draws,
+            tune=settings.tune,
+            chains=cfg.chains,
+            target_accept=settings.target_accept,
+            random_seed=cfg.seed,
+            progressbar=cfg.progressbar,
+            compute_convergence_checks=False,
+        )
+        if sampler != "nutpie":
+            return pm.sample(cores=cores, **kwargs)
+        nutpie_kwargs: dict[str, Any] = {"cores": cores}
+        # the parameter count only matters to the regression model's choice (and
+        # model.initial_point() compiles a function: about a second)
+        n_par = (
+            sum(np.size(v) for v in model.initial_point().values())
+            if kind == "regression" and cfg.mass_matrix == "auto"
+            else 0
+        )
+        if cfg.resolved_mass_matrix(kind, n_par) == "low_rank":
+            nutpie_kwargs["low_rank_modified_mass_matrix"] = True
+        return pm.sample(nuts_sampler="nutpie", nuts_sampler_kwargs=nutpie_kwargs, **kwargs)
+
+
 class BookingsForecaster:
     """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
 
@@ -244,8 +307,6 @@ class BookingsForecaster:
         BookingsForecaster
             ``self``, fitted.
         """
-        import pymc as pm
-
         cfg = self.config
         panel = prepare_panel(data, measure, cutoff, credits)
         if panel.empty:
@@ -259,55 +320,22 @@ class BookingsForecaster:
         likelihood = cfg.resolved_likelihood(kind)
         model = build_configured_model(design, cfg, kind, use_hurdle)
         sampler = cfg.resolved_sampler()
-        draws = cfg.resolved_draws(kind)
-        cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
+        first = SamplerSettings(cfg.resolved_draws(kind), cfg.tune, cfg.target_accept)
+        settings, earlier = first, []
         t = time.perf_counter()
-        with model, warnings.catch_warnings(), ieee_compilation():
-            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            warnings.filterwarnings("ignore", category=RuntimeWarning)
-            if sampler == "advi":
-                approx = pm.fit(
-                    n=cfg.advi_iterations,
-                    method="advi",
-                    random_seed=cfg.seed,
-                    progressbar=cfg.progressbar,
-                )
-                idata = approx.sample(draws * cfg.chains, random_seed=cfg.seed)
-                post = idata.posterior.stack(s=("chain", "draw"))
-                # Present the draws as `chains` pseudo-chains so downstream code sees one layout.
-                idata.posterior = (
-                    post.drop_vars(["chain", "draw", "s"])
-                    .assign_coords(s=np.arange(post.sizes["s"]))
-                    .coarsen(s=draws)
-                    .construct(s=("chain", "draw"))
-                    .transpose("chain", "draw", ...)
-                )
-            else:
-                kwargs: dict[str, Any] = dict(
-                    draws=draws,
-                    tune=cfg.tune,
-                    chains=cfg.chains,
-                    target_accept=cfg.target_accept,
-                    random_seed=cfg.seed,
-                    progressbar=cfg.progressbar,
-                    compute_convergence_checks=False,
-                )
-                if sampler == "nutpie":
-                    nutpie_kwargs: dict[str, Any] = {"cores": cores}
-                    # the parameter count only matters to the regression model's choice (and
-                    # model.initial_point() compiles a function: about a second)
-                    n_par = (
-                        sum(np.size(v) for v in model.initial_point().values())
-                        if kind == "regression" and cfg.mass_matrix == "auto"
-                        else 0
-                    )
-                    if cfg.resolved_mass_matrix(kind, n_par) == "low_rank":
-                        nutpie_kwargs["low_rank_modified_mass_matrix"] = True
-                    idata = pm.sample(
-                        nuts_sampler="nutpie", nuts_sampler_kwargs=nutpie_kwargs, **kwargs
-                    )
-                else:
-                    idata = pm.sample(cores=cores, **kwargs)
+        while True:
+            idata = _sample(model, cfg, kind, sampler, settings)
+            diag = compute_diagnostics(idata, _main_params(kind), 0.0, sampler)
+            nxt = (
+                None
+                if len(earlier) >= cfg.resolved_refits()
+                else refit_settings(diag, settings, first)
+            )
+            if nxt is None:
+                break
+            failed = "; ".join(p.split(":")[0] for p in diag.problems())
+            earlier.append(f"{settings.describe()}: {failed}")
+            settings = nxt
         seconds = time.perf_counter() - t
         self.panel_ = panel
         self.model_kind_ = kind
@@ -317,8 +345,8 @@ class BookingsForecaster:
         self.idata_ = idata
         self.hurdle_ = use_hurdle
         self.cutoff_ = pd.Timestamp(panel["month"].max())
-        self.diagnostics_: Diagnostics = compute_diagnostics(
-            idata, self._main_params(), seconds, sampler
+        self.diagnostics_: Diagnostics = dataclasses.replace(
+            diag, sampling_seconds=seconds, earlier_fits=tuple(earlier)
         )
         self.reps_ = self._rep_table()
         self.diagnostics_.warn()
@@ -330,7 +358,7 @@ class BookingsForecaster:
         return active_reps(self.panel_, self.cutoff_)
 
     def _main_params(self) -> tuple[str, ...]:
-        return SS_MAIN_PARAMS if self.model_kind_ == "state_space" else MAIN_PARAMS
+        return _main_params(self.model_kind_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "idata_"):
