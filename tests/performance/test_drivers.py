@@ -71,3 +71,57 @@ def test_correction_is_reproducible_and_can_be_switched_off():
         panel.drop(columns="noise_var_prospecting_per_month"), clip_attainment=10
     )
     pd.testing.assert_frame_equal(off.table, ols.table)
+
+
+def test_rows_with_a_short_look_back_are_left_out_and_counted():
+    panel, truth_pp = _noisy_panel(seed=11)
+    panel["lookback_months"] = 12.0
+    # a rep hired two days before the period end: 3 touches read as 45 a month
+    spike = panel.iloc[[0]].assign(
+        rep_id="NEW",
+        prospecting_per_month=45.0,
+        noise_var_prospecting_per_month=3 / 0.066**2,
+        lookback_months=0.066,
+        attainment=0.2,
+    )
+    with_new = pd.concat([panel, spike], ignore_index=True)
+    res = attainment_drivers(with_new, clip_attainment=10, n_boot=200)
+    same = attainment_drivers(panel, clip_attainment=10, n_boot=200)
+    assert res.n_short_lookback == 1 and res.n_obs == len(panel)
+    pd.testing.assert_frame_equal(res.table, same.table)
+    assert "1 rep-periods of reps employed under 3 months" in res.summary()
+    # kept, the one row pulls the activity effect far below the truth
+    kept = attainment_drivers(with_new, clip_attainment=10, n_boot=200, min_lookback_months=0)
+    assert kept.n_short_lookback == 0
+    act = kept.table.set_index("driver").loc["prospecting_per_month", "effect_pp"]
+    assert act < 0.8 * truth_pp
+
+
+def test_count_dispersion_by_hand():
+    from spm_model.performance.drivers import count_dispersion
+
+    start, end = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-31")
+
+    def events(counts: dict[str, list[int]]) -> pd.DataFrame:
+        rows = [
+            (rep, pd.Timestamp(f"2025-{m + 1:02d}-10"))
+            for rep, cs in counts.items()
+            for m, c in enumerate(cs)
+            for _ in range(c)
+        ]
+        return pd.DataFrame(rows, columns=["rep_id", "date"])
+
+    ids = pd.Series(["a", "b"])
+    hired = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-01"]))
+    # a: 2, 4, 6 (mean 4, squares 4 + 0 + 4 = 8, / 4 = 2); b: 5, 5, 5 (0); df 2 + 2
+    ev = events({"a": [2, 4, 6], "b": [5, 5, 5]})
+    assert count_dispersion(ev, ids, hired, start, end, min_rep_months=1) == 0.5
+    # b hired on 15 January: only February and March count for b (5, 1: mean 3, 8 / 3)
+    late = pd.Series(pd.to_datetime(["2020-01-01", "2025-01-15"]))
+    ev2 = events({"a": [2, 4, 6], "b": [9, 5, 1]})
+    assert np.isclose(
+        count_dispersion(ev2, ids, late, start, end, min_rep_months=1), (2 + 8 / 3) / 3
+    )
+    # too few rep-months, or no events: Poisson
+    assert count_dispersion(ev, ids, hired, start, end) == 1.0
+    assert count_dispersion(ev.iloc[:0], ids, hired, start, end, min_rep_months=1) == 1.0
