@@ -286,6 +286,11 @@ class BookingsForecaster:
     ) -> BookingsForecaster:
         """Fit the model to the bookings history up to ``cutoff``.
 
+        A fit that fails the convergence checks is redone with their advice
+        applied, up to ``config.resolved_refits()`` times (see
+        :func:`~spm_model.forecast.diagnostics.refit_settings`); the last fit is
+        kept and ``diagnostics_.earlier_fits`` lists the others.
+
         Parameters
         ----------
         data : Dataset or DataFrame
