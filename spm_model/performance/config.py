@@ -293,6 +293,17 @@ class FlagConfig(BaseModel):
             "product) surely below this multiple of the peers'."
         ),
     )
+    min_priced_bookings: int = Field(
+        1,
+        ge=1,
+        description=(
+            "High discounts: bookings with units (look-back) needed before a rep's price is "
+            "judged. One is enough: the price index's variance pools the rep's own per-deal "
+            "spread with the company's (flags.price_index_variance), so a single booking is "
+            "judged with the uncertainty of one deal (4 until 2026-12-05, when a rep's spread "
+            "was its own alone and read zero for one booking)."
+        ),
+    )
     discount_measures: tuple[str, ...] = Field(
         ("new_business",),
         description="Measures whose bookings' price per unit the high-discount flag judges.",

@@ -979,14 +979,57 @@ def behaviour_evidence(
         bk = bk[(pd.to_datetime(bk["date"]) >= look_start) & (pd.to_datetime(bk["date"]) <= cut)]
         g = bk.groupby("opportunity_owner_id")
         idx = g["_amt"].sum() / g["_list"].sum()
-        resid = (bk["_amt"] - bk["opportunity_owner_id"].map(idx) * bk["_list"]) ** 2
-        se2 = resid.groupby(bk["opportunity_owner_id"]).sum() / g["_amt"].sum() ** 2
+        se2 = price_index_variance(bk["_amt"], bk["_list"], bk["opportunity_owner_id"], idx)
         out = out.reindex(out.index.union(idx.index))
         out["price_index"] = idx.reindex(out.index)
         out["price_index_se2"] = se2.reindex(out.index)
         out["priced_bookings"] = g.size().reindex(out.index).fillna(0).astype(int)
     out.index.name = "rep_id"
     return out
+
+
+#: Pseudo-deals of the company's per-deal price spread in each rep's own spread
+#: (:func:`price_index_variance`).
+PRICE_PRIOR_DEALS = 4.0
+
+
+def price_index_variance(
+    amount: pd.Series, at_list: pd.Series, owner: pd.Series, index: pd.Series
+) -> pd.Series:
+    """Return the sampling variance of the log of each rep's price index.
+
+    A rep's index is ``sum(amount) / sum(at_list)``, the deals' price ratios
+    ``r_i = amount_i / at_list_i`` averaged with weights ``at_list_i``, so
+    ``var(index) = s2 x sum(at_list_i^2) / sum(at_list_i)^2`` with ``s2`` the
+    rep's per-deal spread of ``r_i`` around the index; divided by ``index^2`` for
+    the log. The rep's own spread over ``n`` deals has ``n - 1`` degrees of
+    freedom (none for one deal, where it reads zero), so it is pooled with the
+    company's per-deal spread as :data:`PRICE_PRIOR_DEALS` pseudo-deals:
+    ``s2 = (SS + k s2_all) / (n - 1 + k)``.
+
+    Parameters
+    ----------
+    amount, at_list : Series
+        Net amount and units x usual price per booking (currency).
+    owner : Series
+        The rep of each booking.
+    index : Series
+        The reps' price indices (index ``rep_id``; ratio).
+
+    Returns
+    -------
+    Series
+        Variance of the log index per rep (index ``rep_id``).
+    """
+    ratio = amount / at_list
+    dev2 = (ratio - owner.map(index)) ** 2
+    ss = dev2.groupby(owner).sum()
+    n = owner.groupby(owner).size().reindex(ss.index)
+    dof = n - 1
+    s2_all = float(ss.sum() / dof.sum()) if dof.sum() > 0 else 0.0
+    s2 = (ss + PRICE_PRIOR_DEALS * s2_all) / (dof + PRICE_PRIOR_DEALS)
+    weights = (at_list**2).groupby(owner).sum() / at_list.groupby(owner).sum() ** 2
+    return s2 * weights.reindex(ss.index) / index.reindex(ss.index) ** 2
 
 
 def coaching_flags(
@@ -1387,7 +1430,7 @@ def coaching_flags(
             & enough
             & np.isfinite(pidx)
             & (pidx > 0)
-            & (nb_ >= cfg.min_closed_deals / 2)
+            & (nb_ >= cfg.min_priced_bookings)
         )
         groups, members = peer_groups(ev, judged, cfg)
         pm, sure, _ = shrink_log_rate_robust(

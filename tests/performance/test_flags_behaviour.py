@@ -130,7 +130,7 @@ def test_high_discount_against_peers():
             months_observed=24.0,
         )
     )
-    # 70%, but on two bookings: not judged
+    # 70%, but on two bookings whose price is very uncertain: not sure enough
     rows.append(
         card_row(
             rep_id="F",
@@ -140,8 +140,21 @@ def test_high_discount_against_peers():
             months_observed=24.0,
         )
     )
+    # one booking at 60% of the usual price, with the company's per-deal spread (sd 0.05):
+    # judged (any booking counts, its variance says how sure) and flagged
+    rows.append(
+        card_row(
+            rep_id="S",
+            price_index=0.60,
+            price_index_se2=0.05**2,
+            priced_bookings=1,
+            months_observed=24.0,
+        )
+    )
     flags = coaching_flags(pd.DataFrame(rows), config=ONLY["high_discount"])
-    assert list(flags["rep_id"]) == ["D"]
+    assert list(flags["rep_id"]) == ["D", "S"]
+    strict = ONLY["high_discount"].model_copy(update={"min_priced_bookings": 4})
+    assert list(coaching_flags(pd.DataFrame(rows), config=strict)["rep_id"]) == ["D"]
     f = flags.iloc[0]
     assert f["figure"] == pytest.approx(0.75)
     assert f["peer_median"] == pytest.approx(1.0, abs=0.02)
@@ -279,8 +292,18 @@ def test_behaviour_evidence_by_hand():
     # A sold 3 units for 2,800, B 4 for 4,000 (the renewal is not judged)
     assert a["price_index"] == pytest.approx(2800 / 3000)
     assert a["priced_bookings"] == 2
-    assert a["price_index_se2"] == pytest.approx((2 * (200 / 3) ** 2) / 2800**2)
+    # its variance: per-deal ratios 1.0 and 0.9 around 2800 / 3000 (SS_A); B's are 1.0 and
+    # 1.0 (SS_B = 0); the company's per-deal spread over 1 + 1 degrees of freedom joins each
+    # rep's own as 4 pseudo-deals; weights sum(list^2) / sum(list)^2, divided by index^2
+    idx = 2800 / 3000
+    ss_a = (1.0 - idx) ** 2 + (0.9 - idx) ** 2
+    s2_all = ss_a / 2
+    s2_a = (ss_a + 4 * s2_all) / (1 + 4)
+    assert a["price_index_se2"] == pytest.approx(s2_a * (1000**2 + 2000**2) / 3000**2 / idx**2)
     assert ev.loc["B", "price_index"] == pytest.approx(1.0)
+    # B sold at exactly the usual price twice: its own spread is zero, not its uncertainty
+    s2_b = 4 * s2_all / (1 + 4)
+    assert ev.loc["B", "price_index_se2"] == pytest.approx(s2_b * (1000**2 + 3000**2) / 4000**2)
 
 
 def test_under_worked_for_the_effort_or_far_below_peers():
