@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             min=0,
             max=5,
             help="Fit again, more carefully, up to this many times when the convergence checks "
-            "fail (default: 2 with the default draws, 0 when --draws is given).",
+            "fail (default: 3 with the default draws, 0 when --draws is given).",
         ),
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
@@ -226,7 +226,7 @@ def register(app: typer.Typer) -> None:
             min=0,
             max=5,
             help="Fit again, more carefully, up to this many times when the convergence checks "
-            "fail (default: 2 with the default draws, 0 when --draws is given).",
+            "fail (default: 3 with the default draws, 0 when --draws is given).",
         ),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         likelihood: str = typer.Option(

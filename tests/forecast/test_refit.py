@@ -85,9 +85,9 @@ def test_variational_fits_are_never_refitted():
     assert refit_settings(_diag(ess_bulk=5.0, sampler="advi"), FIRST, FIRST) is None
 
 
-def test_refits_default_to_two_with_default_draws_and_none_with_set_draws():
-    assert AUTO_REFITS == 2
-    assert ForecastConfig().resolved_refits() == 2
+def test_refits_default_to_three_with_default_draws_and_none_with_set_draws():
+    assert AUTO_REFITS == 3
+    assert ForecastConfig().resolved_refits() == 3
     assert ForecastConfig(draws=300).resolved_refits() == 0
     assert ForecastConfig(draws=300, refits=1).resolved_refits() == 1
     assert ForecastConfig(refits=0).resolved_refits() == 0
