@@ -150,7 +150,7 @@ class SamplerSettings:
         return f"draws {self.draws}, tune {self.tune}, target_accept {self.target_accept:.3f}"
 
 
-#: Most draws a refit asks for, as a multiple of the first fit's draws.
+#: Most draws (and warm-up) a refit asks for, as a multiple of the first fit's.
 MAX_DRAWS_FACTOR = 4
 #: Highest target acceptance rate a refit sets.
 MAX_TARGET_ACCEPT = 0.99
@@ -176,7 +176,7 @@ def refit_settings(
       1.3 x ``ess_min`` / the smallest ESS (between x1.5 and x3), since ESS grows
       in proportion to the draws of a chain that mixes.
 
-    Draws stay at most :data:`MAX_DRAWS_FACTOR` times the first fit's.
+    Draws and warm-up stay at most :data:`MAX_DRAWS_FACTOR` times the first fit's.
 
     Parameters
     ----------
@@ -203,7 +203,7 @@ def refit_settings(
         accept = min(MAX_TARGET_ACCEPT, 1.0 - (1.0 - accept) / 3.0)
     rh = diag.table["r_hat"].to_numpy(dtype=float)
     if np.isfinite(rh).any() and np.nanmax(rh) > r_hat_max:
-        tune *= 2
+        tune = min(tune * 2, max(first.tune * MAX_DRAWS_FACTOR, tune))
         draws *= 2
     main = diag.main()
     if len(main):

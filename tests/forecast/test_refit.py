@@ -76,6 +76,9 @@ def test_draws_never_exceed_four_times_the_first_fit():
 def test_r_hat_doubles_warm_up_and_draws_and_all_advice_combines():
     nxt = refit_settings(_diag(r_hat=1.04), FIRST, FIRST)
     assert nxt == SamplerSettings(3000, 2000, 0.9)
+    # the warm-up, too, stops at four times the first fit's
+    late = refit_settings(_diag(r_hat=1.04), SamplerSettings(3000, 4000, 0.9), FIRST)
+    assert late == SamplerSettings(6000, 4000, 0.9)
     both = refit_settings(_diag(divergences=2, ess_bulk=250.0), FIRST, FIRST)
     # 1.3 x 400 / 250 = 2.08 -> 3120 -> 3200
     assert both == SamplerSettings(3200, 1000, 0.9667)
