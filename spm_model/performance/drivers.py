@@ -7,15 +7,18 @@ habit): prospecting touches per month, new-business win rate, average deal size,
 sales-cycle length; with tenure and owned territory potential. Rows whose rep owns
 no territory potential at the period end are left out of the model and counted
 (``n_no_territory``): a log of zero potential is not a small territory, and those
-rows (leavers, vacancies, overlays) would otherwise drive the potential effect.
+rows (leavers, vacancies, overlays) would otherwise drive the potential effect. So
+are rows whose rep was employed under ``min_lookback_months`` (3) of the look-back
+(``n_short_lookback``): a rate over days or weeks is mostly noise.
 
 The model is OLS (statsmodels) with standard errors clustered by rep (a rep's
 quarters are not independent), each driver standardised, so every effect reads
 "one standard deviation more of X goes with Y points of attainment", with a 90%
 interval. These are associations, not causes; the output says so.
 
-Even four quarters of activity counts carry sampling noise (Poisson: the variance
-of a rate over ``m`` months is about rate / m), which shrinks the activity effect
+Even four quarters of activity counts carry sampling noise (the variance of a rate
+over ``m`` months is about phi x rate / m, with phi the reps' month-to-month
+dispersion, :func:`count_dispersion`; 1 for Poisson counts), which shrinks the activity effect
 towards zero by the measure's reliability (on generated companies the look-back
 rate's reliability was about 0.75, and OLS put the activity effect 10-30% below
 the same regression on the generator's true activity levels). The panel carries
