@@ -7,9 +7,20 @@ from pathlib import Path
 import typer
 
 from spm_model.cli.progress import Display, quiet_option
-from spm_model.forecast.config import ForecastConfig
+from spm_model.forecast.config import AUTO_REFITS, ForecastConfig
 
 _DEFAULT = {name: f.default for name, f in ForecastConfig.model_fields.items()}
+
+
+def _refits_option() -> typer.models.OptionInfo:
+    """Return the ``--refits`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["refits"],
+        min=0,
+        max=5,
+        help="Fit again, more carefully, up to this many times when the convergence checks "
+        f"fail (default: {AUTO_REFITS} with the default draws, 0 when --draws is given).",
+    )
 
 
 def _load(data: Path) -> tuple:
@@ -59,13 +70,7 @@ def register(app: typer.Typer) -> None:
             help="Posterior draws per chain (default: 2000 regression model, 1500 state space).",
         ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
-        refits: int | None = typer.Option(
-            _DEFAULT["refits"],
-            min=0,
-            max=5,
-            help="Fit again, more carefully, up to this many times when the convergence checks "
-            "fail (default: 3 with the default draws, 0 when --draws is given).",
-        ),
+        refits: int | None = _refits_option(),
         chains: int = typer.Option(2, min=1, help="Markov chains."),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         target_accept: float = typer.Option(
@@ -221,13 +226,7 @@ def register(app: typer.Typer) -> None:
             help="Posterior draws per chain (default: 2000 regression model, 1500 state space).",
         ),
         tune: int = typer.Option(_DEFAULT["tune"], min=0, help="Warm-up iterations per chain."),
-        refits: int | None = typer.Option(
-            _DEFAULT["refits"],
-            min=0,
-            max=5,
-            help="Fit again, more carefully, up to this many times when the convergence checks "
-            "fail (default: 3 with the default draws, 0 when --draws is given).",
-        ),
+        refits: int | None = _refits_option(),
         sampler: str = typer.Option("auto", help="auto, nutpie, pymc or advi."),
         likelihood: str = typer.Option(
             _DEFAULT["likelihood"], help="Amounts: generalized_gamma, gamma, student_t or normal."
