@@ -72,6 +72,7 @@ def amounts_loglik_grad(
     log_sigma: np.ndarray,
     log_sigma_level: np.ndarray,
     regime: np.ndarray,
+    level_regime: np.ndarray,
     block: np.ndarray,
     qb: float,
     phi: float,
@@ -80,7 +81,6 @@ def amounts_loglik_grad(
     init_level: np.ndarray,
     weight: np.ndarray,
     student: bool,
-    level_regime: bool,
 ) -> tuple:
     """Kalman log likelihood of the log amounts and its gradient w.r.t. the model's parameters.
 
@@ -89,13 +89,14 @@ def amounts_loglik_grad(
     is computed from ``tenure``, the rows ``ramp_rows`` of the tenure, and
     ``ramp_tau``; zero on other rows and from ``horizon`` months), observation
     variances ``h[r, t] = exp(2 log_sigma[r] + 2 regime[block[t]])`` and level
-    variances ``ql[r, t] = exp(2 log_sigma_level[r] (+ 2 regime[block[t]]))``.
+    variances ``ql[r, t] = exp(2 log_sigma_level[r] + 2 level_regime[block[t]])`` (the level
+    noise's own walk, the same ``regime`` when it is shared, or zeros).
 
     Returns
     -------
     tuple
         ``(loglik, d_season, d_season_dev, d_ramp_tau, d_lag, d_days, d_log_sigma,
-        d_log_sigma_level, d_regime, d_qb, d_phi, d_drift, d_nu)``.
+        d_log_sigma_level, d_regime, d_level_regime, d_qb, d_phi, d_drift, d_nu)``.
     """
     n_r, n_t = log_y.shape
     n_rows = ramp_rows.shape[0]
@@ -106,17 +107,19 @@ def amounts_loglik_grad(
     mask_t = np.empty((n_t, n_r))
     # the variances are products of a per-rep and a per-block factor: no exponential per cell
     mult = np.exp(2.0 * regime)
+    lmult = np.exp(2.0 * level_regime)
     h_r = np.exp(2.0 * log_sigma)
     ql_r = np.exp(2.0 * log_sigma_level)
     for t in range(n_t):
         m = fiscal_month[t]
         mt = mult[block[t]]
+        lt = lmult[block[t]]
         for r in range(n_r):
             e[t, r] = (
                 log_y[r, t] - season[m] - season_dev[r, m] - lag * x12[r, t] - days * x_days[t]
             )
             h[t, r] = h_r[r] * mt
-            ql[t, r] = ql_r[r] * mt if level_regime else ql_r[r]
+            ql[t, r] = ql_r[r] * lt
             mask_t[t, r] = mask[r, t]
     ramp, ramp_d_tau = _ramp_rows(tenure, ramp_tau, horizon)
     for i in range(n_rows):
@@ -134,6 +137,7 @@ def amounts_loglik_grad(
     d_ls = np.zeros(n_r)
     d_lsl = np.zeros(n_r)
     d_regime = np.zeros_like(regime)
+    d_lregime = np.zeros_like(level_regime)
     for t in range(n_t):
         m = fiscal_month[t]
         # the month's sums in registers (a shared accumulator per rep-month would chain
@@ -141,6 +145,7 @@ def amounts_loglik_grad(
         sum_de = 0.0
         sum_lag = 0.0
         sum_reg = 0.0
+        sum_lreg = 0.0
         for r in range(n_r):
             de = d_e[t, r]
             sum_de += de
@@ -150,11 +155,13 @@ def amounts_loglik_grad(
             gq = 2.0 * ql[t, r] * d_ql[t, r]
             d_ls[r] += gh
             d_lsl[r] += gq
-            sum_reg += gh + gq if level_regime else gh
+            sum_reg += gh
+            sum_lreg += gq
         d_season[m] -= sum_de
         d_lag -= sum_lag
         d_days -= sum_de * x_days[t]
         d_regime[block[t]] += sum_reg
+        d_lregime[block[t]] += sum_lreg
     for i in range(n_rows):
         r = ramp_rows[i]
         for t in range(n_t):
@@ -169,6 +176,7 @@ def amounts_loglik_grad(
         d_ls,
         d_lsl,
         d_regime,
+        d_lregime,
         d_qb,
         d_phi,
         d_drift,
@@ -270,9 +278,9 @@ def hurdle_loglik_grad(
 _SPECS: dict[str, dict[str, Any]] = {
     "amounts": {
         # log_y mask season dev fm tenure rows tau horizon lag x12 days x_days ls lsl regime
-        # block qb phi drift nu init w
-        "dtypes": "ffffififffffffffiffffff",
-        "diff": (2, 3, 7, 9, 11, 13, 14, 15, 17, 18, 19, 20),
+        # level_regime block qb phi drift nu init w
+        "dtypes": "ffffififfffffffffiffffff",
+        "diff": (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20, 21),
     },
     "hurdle": {
         # a k hr tenure rows tau horizon lag pos obs moq x12
@@ -285,7 +293,7 @@ _SPECS: dict[str, dict[str, Any]] = {
 def _amounts_numba(flags: tuple[bool, ...]) -> Any:
     from pytensor.link.numba.dispatch.basic import numba_njit
 
-    student, level_regime = flags
+    (student,) = flags
 
     @numba_njit
     def amounts(
@@ -305,6 +313,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         ls,
         lsl,
         regime,
+        lregime,
         block,
         qb,
         phi,
@@ -315,8 +324,8 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
     ):  # pragma: no cover  (runs inside nutpie's compiled graph)
         out = amounts_loglik_grad(
             log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
-            days.item(), x_days, ls, lsl, regime, block, qb.item(), phi.item(), drift.item(),
-            nu.item(), init, weight, student, level_regime,
+            days.item(), x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
+            drift.item(), nu.item(), init, weight, student,
         )  # fmt: skip
         return (
             np.array(out[0], dtype=np.float64),
@@ -328,10 +337,11 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
             out[6],
             out[7],
             out[8],
-            np.array(out[9], dtype=np.float64),
+            out[9],
             np.array(out[10], dtype=np.float64),
             np.array(out[11], dtype=np.float64),
             np.array(out[12], dtype=np.float64),
+            np.array(out[13], dtype=np.float64),
         )
 
     return amounts
@@ -439,6 +449,7 @@ def amounts_loglik(
     log_sigma: Any,
     log_sigma_level: Any,
     regime: Any,
+    level_regime: Any,
     block: np.ndarray,
     qb: Any,
     phi: Any,
@@ -447,20 +458,19 @@ def amounts_loglik(
     init_level: np.ndarray,
     weight: np.ndarray,
     student: bool,
-    level_regime: bool,
 ) -> Any:
     """Symbolic log likelihood of the log amounts (see :func:`amounts_loglik_grad`).
 
-    ``season`` (12,), ``season_dev`` (R, 12), ``log_sigma`` and
-    ``log_sigma_level`` (R,), ``regime`` (blocks,) and the scalars are PyTensor
-    expressions; the rest are data (``tenure``: the rows ``ramp_rows`` of the
-    reps' tenure in months; ``x_days`` (T,): the business-day covariate).
+    ``season`` (12,), ``season_dev`` (R, 12), ``log_sigma`` and ``log_sigma_level`` (R,),
+    ``regime`` and ``level_regime`` (blocks,) and the scalars are PyTensor expressions; the
+    rest are data (``tenure``: the rows ``ramp_rows`` of the reps' tenure in months;
+    ``x_days`` (T,): the business-day covariate).
     """
-    op = _op_class()("amounts", (student, level_regime))
+    op = _op_class()("amounts", (student,))
     return op(
         log_y, mask, season, season_dev, fiscal_month, tenure, ramp_rows, ramp_tau,
-        RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, block, qb, phi,
-        drift, nu, init_level, weight,
+        RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, level_regime,
+        block, qb, phi, drift, nu, init_level, weight,
     )[0]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from spm_model.forecast import BookingsForecaster, ConvergenceWarning
 from spm_model.forecast.kalman import kalman_loglik_grad
 from spm_model.forecast.model import make_design
 from spm_model.forecast.panel import check_panel
-from spm_model.forecast.statespace import LEVEL_REGIME, _offsets, loglik_amounts, ss_data
+from spm_model.forecast.statespace import _offsets, loglik_amounts, ss_data
 
 pytestmark = pytest.mark.slow  # long: `make test-slow` (CI runs it too)
 
@@ -78,7 +78,11 @@ def _panel() -> pd.DataFrame:
     return p.reset_index(drop=True)
 
 
-def test_numpy_filter_equals_the_graphs_kernel():
+@pytest.mark.parametrize("level_regime", ["shared", "own", "none"])
+def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
+    from spm_model.forecast import statespace
+
+    monkeypatch.setattr(statespace, "LEVEL_REGIME", level_regime)
     p = check_panel(_panel())
     s = ss_data(make_design(p))
     rng = np.random.default_rng(1)
@@ -107,8 +111,14 @@ def test_numpy_filter_equals_the_graphs_kernel():
     draw["sigma_noise_regime"] = np.array([0.2])
     e = s.grid.log_y - _offsets(draw, s)[0]
     mult = np.exp(2 * draw["noise_regime"][0, s.regime_block])[None, :]
+    lmult = mult if level_regime == "shared" else np.ones_like(mult)
+    if level_regime == "own":
+        # the level noise's own walk
+        draw["level_regime"] = np.concatenate([[0.0], 0.5 * np.cos(np.arange(1, n_b))])[None]
+        draw["sigma_level_regime"] = np.array([0.3])
+        lmult = np.exp(2 * draw["level_regime"][0, s.regime_block])[None, :]
     h = np.exp(2 * draw["log_sigma"][0])[:, None] * mult
-    ql = np.exp(2 * draw["log_sigma_level"][0])[:, None] * (mult if LEVEL_REGIME else 1.0)
+    ql = np.exp(2 * draw["log_sigma_level"][0])[:, None] * lmult
     for lik in ("student_t", "normal"):
         kern = kalman_loglik_grad(
             e,
@@ -165,6 +175,48 @@ def test_state_space_forecasts_every_series_including_a_missing_cutoff_month(fit
     assert spread[-1] > spread[0]
     rep = fc.predict_in_sample(max_samples=50)
     assert rep.shape == (50, len(fc.panel_))
+
+
+def test_level_noise_regime_follows_its_setting_in_the_forecast(fits, monkeypatch):
+    """Shared (default): the level noise steps with the observation noise's walk after the
+    cut-off. Its own walk ("own"): held at the last block, so the size of its steps does not
+    change the draws, while the observation noise's walk still takes its step."""
+    from spm_model.forecast import statespace
+
+    fc = fits[0]
+    assert statespace.LEVEL_REGIME == "shared"
+    post = fc.posterior()
+    assert post["noise_regime"].shape[1] >= 2 and "level_regime" not in post
+    months = pd.date_range("2025-01-01", periods=8, freq="MS")
+    reps = np.arange(len(fc.design_.reps))
+    hires = fc.reps_.loc[fc.design_.reps, "hire_date"].to_numpy()
+
+    def draws(p):
+        args = (fc.design_, fc.model_.spm_ss, reps, months, hires)
+        rng = np.random.default_rng(3)
+        return statespace.forecast_log_amounts(p, *args, rng, fc.likelihood_)[0]
+
+    def spread(x):
+        return np.log(np.quantile(np.exp(x), 0.9, 0) / np.quantile(np.exp(x), 0.1, 0)).mean()
+
+    base = draws(post)
+    wild_noise = {**post, "sigma_noise_regime": 5.0 + 0 * post["sigma_noise_regime"]}
+    # shared: a wild walk after the cut-off widens both noises
+    assert spread(draws(wild_noise)) > 1.5 * spread(base)
+    monkeypatch.setattr(statespace, "LEVEL_REGIME", "own")
+    own = {**post, "level_regime": np.zeros_like(post["noise_regime"])}
+    own["sigma_level_regime"] = 0.2 + 0 * post["sigma_noise_regime"]
+    held = draws(own)
+    np.testing.assert_array_equal(
+        held, draws({**own, "sigma_level_regime": 50 * own["sigma_level_regime"]})
+    )
+    assert not np.array_equal(
+        held, draws({**own, "sigma_noise_regime": 0 * own["sigma_level_regime"]})
+    )
+    # its own walk's past blocks set the filtered level noise; the last block is today's
+    past = {**own, "level_regime": own["level_regime"] + 1.0}
+    past["level_regime"][:, 0] = 0.0
+    assert not np.array_equal(held, draws(past))
 
 
 def test_state_space_rejects_amount_likelihoods_it_cannot_filter():
