@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -137,11 +138,14 @@ def register(app: typer.Typer) -> None:
                 f"--VoilaConfiguration.default_pool_size={preheat}",
             ]
         proc = subprocess.Popen(cmd, env=env)
+        restore = _stop_child_on_signals(proc)
         try:
             code = proc.wait()
         except KeyboardInterrupt:
             proc.terminate()
             code = proc.wait()
+        finally:
+            restore()
         raise typer.Exit(code)
 
     @app.command()
@@ -187,3 +191,30 @@ def register(app: typer.Typer) -> None:
         cols += ["line", "reason"]
         typer.echo(t[cols].to_string(index=False, na_rep=""))
         typer.echo(f"{len(t)} dispute(s), {t['amount'].sum():,.2f} claimed")
+
+
+def _stop_child_on_signals(proc: subprocess.Popen) -> Callable[[], None]:
+    """Make SIGTERM and SIGHUP to ``spm serve`` stop the voila server it started.
+
+    Python's default action for those signals ends this process at once and leaves its
+    child running, port and kernels included (a ``kill``, ``docker stop``, a service
+    manager's stop or a closed terminal). Now the child is asked to stop (it shuts its
+    kernels down) and ``spm serve`` exits with its code. Returns a function that puts the
+    previous handlers back.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        proc.terminate()
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            previous[sig] = signal.signal(sig, stop)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

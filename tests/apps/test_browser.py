@@ -109,11 +109,19 @@ def serve(tmp_path_factory, preheat: int):
         "banner": "".join(banner),
         "cache": work / "cache",
     }
+    import psutil
+
+    # voila and its kernels, started by `spm serve`: SIGTERM to `spm serve` must stop them too
+    children = psutil.Process(proc.pid).children(recursive=True)
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+    _gone, alive = psutil.wait_procs(children, timeout=30)
+    for p in alive:
+        p.kill()
+    assert children and not alive, f"spm serve left running: {[p.pid for p in alive]}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "browser_timings.txt").write_text(
         "".join(f"{k}: {v:.2f}\n" for k, v in TIMINGS.items())

@@ -78,3 +78,26 @@ def test_disputes_lists_the_journal_with_the_table(tmp_path):
     assert row["dispute_id"] not in res.output
     res = runner.invoke(app, ["disputes", "--data", str(data), "--summary"])
     assert res.exit_code == 0 and "by_category" in res.output
+
+
+def test_sigterm_to_spm_serve_stops_the_server_it_started():
+    """`kill`, `docker stop` and service managers send SIGTERM: the voila child must stop too
+    (before, `spm serve` died at once and left the server running, port and kernels)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from spm_model.cli.apps import _stop_child_on_signals
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    before = signal.getsignal(signal.SIGTERM)
+    restore = _stop_child_on_signals(child)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread: asks the child to stop
+        assert child.wait(timeout=20) == -signal.SIGTERM
+    finally:
+        restore()
+        if child.poll() is None:
+            child.kill()
+    assert signal.getsignal(signal.SIGTERM) is before
