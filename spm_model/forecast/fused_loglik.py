@@ -29,7 +29,12 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from spm_model.forecast.kalman import KERNEL_JIT, kalman_loglik_grad_tm, kernel_source_version
+from spm_model.forecast.kalman import (
+    KERNEL_JIT,
+    drift_per_rep,
+    kalman_loglik_grad_tm,
+    kernel_source_version,
+)
 from spm_model.forecast.model import RAMP_HORIZON
 
 # -- kernels ---------------------------------------------------------------------------------
@@ -76,7 +81,7 @@ def amounts_loglik_grad(
     block: np.ndarray,
     qb: float,
     phi: float,
-    drift: float,
+    drift: np.ndarray,
     nu: float,
     init_level: np.ndarray,
     weight: np.ndarray,
@@ -325,7 +330,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         out = amounts_loglik_grad(
             log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
             days.item(), x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
-            drift.item(), nu.item(), init, weight, student,
+            drift, nu.item(), init, weight, student,
         )  # fmt: skip
         return (
             np.array(out[0], dtype=np.float64),
@@ -340,7 +345,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
             out[9],
             np.array(out[10], dtype=np.float64),
             np.array(out[11], dtype=np.float64),
-            np.array(out[12], dtype=np.float64),
+            out[12],
             np.array(out[13], dtype=np.float64),
         )
 
@@ -462,7 +467,8 @@ def amounts_loglik(
     """Symbolic log likelihood of the log amounts (see :func:`amounts_loglik_grad`).
 
     ``season`` (12,), ``season_dev`` (R, 12), ``log_sigma`` and ``log_sigma_level`` (R,),
-    ``regime`` and ``level_regime`` (blocks,) and the scalars are PyTensor expressions; the
+    ``regime`` and ``level_regime`` (blocks,), ``drift`` (a scalar, shared, or (R,) per rep)
+    and the scalars are PyTensor expressions; the
     rest are data (``tenure``: the rows ``ramp_rows`` of the reps' tenure in months;
     ``x_days`` (T,): the business-day covariate).
     """
@@ -470,7 +476,7 @@ def amounts_loglik(
     return op(
         log_y, mask, season, season_dev, fiscal_month, tenure, ramp_rows, ramp_tau,
         RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, level_regime,
-        block, qb, phi, drift, nu, init_level, weight,
+        block, qb, phi, drift_per_rep(drift, np.shape(log_y)[0]), nu, init_level, weight,
     )[0]  # fmt: skip
 
 

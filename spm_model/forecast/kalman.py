@@ -65,12 +65,12 @@ def kalman_loglik_grad(
     ql: np.ndarray,
     qb: float,
     phi: float,
-    drift: float,
+    drift: np.ndarray,
     nu: float,
     init_level: np.ndarray,
     student: bool,
     weight: np.ndarray,
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float, float, float, float]:
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float, float, np.ndarray, float]:
     """Log likelihood of the observed ``e`` under per-rep local linear trends, and its gradient.
 
     The (rep, month) layout of :func:`kalman_loglik_grad_tm`, which does the work.
@@ -84,8 +84,10 @@ def kalman_loglik_grad(
     h, ql : numpy.ndarray
         (R, T) observation and level noise variances of each rep and month
         (the level noise of month ``t`` moves the level from ``t`` to ``t + 1``).
-    qb, phi, drift : float
-        Slope noise variance, slope damping and long-run slope.
+    qb, phi : float
+        Slope noise variance and slope damping.
+    drift : numpy.ndarray
+        (R,) long-run slope of each rep (the slope decays towards it).
     nu : float
         Student-t degrees of freedom (> 2; the errors have the filter's
         variance); ignored when ``student`` is False (normal errors).
@@ -101,7 +103,7 @@ def kalman_loglik_grad(
     -------
     tuple
         ``(loglik, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu)``; ``d_e``,
-        ``d_h`` and ``d_ql`` are (R, T).
+        ``d_h`` and ``d_ql`` are (R, T), ``d_drift`` (R,).
     """
     ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu = kalman_loglik_grad_tm(
         np.ascontiguousarray(e.T),
@@ -136,12 +138,12 @@ def kalman_loglik_grad_tm(
     ql: np.ndarray,
     qb: float,
     phi: float,
-    drift: float,
+    drift: np.ndarray,
     nu: float,
     init_level: np.ndarray,
     student: bool,
     weight: np.ndarray,
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float, float, float, float]:
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float, float, np.ndarray, float]:
     """:func:`kalman_loglik_grad` on (month, rep) arrays: ``e``, ``mask``, ``h``, ``ql`` are (T, R).
 
     Every rep's filter advances one month at a time, the reps in the inner
@@ -156,7 +158,7 @@ def kalman_loglik_grad_tm(
     -------
     tuple
         ``(loglik, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu)``; ``d_e``,
-        ``d_h`` and ``d_ql`` are (T, R).
+        ``d_h`` and ``d_ql`` are (T, R), ``d_drift`` (R,).
     """
     n_t, n_r = e.shape
     d_e = np.empty((n_t, n_r))
@@ -183,7 +185,7 @@ def kalman_loglik_grad_tm(
         c_nu = 0.0
         from_lg = np.log(2.0 * np.pi)
     lv = init_level.copy()
-    b = np.full(n_r, drift)
+    b = drift.copy()
     p11 = np.full(n_r, INIT_LEVEL_SD**2)
     p12 = np.zeros(n_r)
     p22 = np.full(n_r, INIT_SLOPE_SD**2)
@@ -214,7 +216,7 @@ def kalman_loglik_grad_tm(
             s_q12[t, r] = q12
             s_q22[t, r] = q22
             lv[r] = lv[r] + k1 * v + b_u
-            b[r] = drift + phi * (b_u - drift)
+            b[r] = drift[r] + phi * (b_u - drift[r])
             p11[r] = q11 + 2.0 * q12 + q22 + ql[t, r]
             p12[r] = phi * (q12 + q22)
             p22[r] = phi * phi * q22 + qb
@@ -298,7 +300,9 @@ def kalman_loglik_grad_tm(
             a_lu = a_l[r]
             a_bu = a_lu + phi * a_b_r
             acc_drift[r] += (1.0 - phi) * a_b_r
-            acc_phi[r] += (s_bu[t, r] - drift) * a_b_r + (q12 + q22) * a12 + 2.0 * phi * q22 * a22
+            acc_phi[r] += (
+                (s_bu[t, r] - drift[r]) * a_b_r + (q12 + q22) * a12 + 2.0 * phi * q22 * a22
+            )
             d_ql[t, r] = a11
             acc_qb[r] += a22
             a_q12 = 2.0 * a11 + phi * a12
@@ -323,12 +327,12 @@ def kalman_loglik_grad_tm(
             a_22[r] = a_q22
     d_qb = 0.0
     d_phi = 0.0
-    d_drift = 0.0
+    d_drift = np.empty(n_r)
     d_nu = n_obs * c_nu + d_nu_sum
     for r in range(n_r):
         d_qb += acc_qb[r]
         d_phi += acc_phi[r]
-        d_drift += acc_drift[r] + a_b[r]  # the initial slope is the drift
+        d_drift[r] = acc_drift[r] + a_b[r]  # the initial slope is the drift
     if student:
         n_all = 0.0
         for t in range(n_t):
@@ -371,7 +375,7 @@ def _numba_kernel(student: bool) -> Any:
             np.ascontiguousarray(ql),
             qb.item(),
             phi.item(),
-            drift.item(),
+            np.ascontiguousarray(drift),
             nu.item(),
             np.ascontiguousarray(init_level),
             student,
@@ -384,7 +388,7 @@ def _numba_kernel(student: bool) -> Any:
             d_ql,
             np.array(d_qb, dtype=np.float64),
             np.array(d_phi, dtype=np.float64),
-            np.array(d_drift, dtype=np.float64),
+            d_drift,
             np.array(d_nu, dtype=np.float64),
         )
 
@@ -423,7 +427,7 @@ def _op_class() -> Any:
                 pt.dmatrix(),
                 pt.dscalar(),
                 pt.dscalar(),
-                pt.dscalar(),
+                pt.dvector(),
                 pt.dscalar(),
             ]
             return Apply(self, ins, outs)
@@ -437,7 +441,7 @@ def _op_class() -> Any:
                 np.ascontiguousarray(ql),
                 float(qb),
                 float(phi),
-                float(drift),
+                np.ascontiguousarray(drift, dtype=float),
                 float(nu),
                 np.ascontiguousarray(init_level),
                 self.student,
@@ -484,7 +488,8 @@ def kalman_loglik(
 ) -> Any:
     """Symbolic Kalman-filter log likelihood (a PyTensor scalar with an exact gradient).
 
-    ``h`` and ``ql`` are (R,) per-rep or (R, T) per-rep-and-month variances.
+    ``h`` and ``ql`` are (R,) per-rep or (R, T) per-rep-and-month variances; ``drift`` a
+    scalar (shared) or (R,) per rep.
     """
     import pytensor.tensor as pt
 
@@ -499,4 +504,12 @@ def kalman_loglik(
     if ql_rt.ndim == 1:
         ql_rt = ql_rt[:, None] * ones
     init = np.asarray(init_level, dtype=float)
-    return op(e, mask, h_rt, ql_rt, qb, phi, drift, nu, init, w)[0]
+    return op(e, mask, h_rt, ql_rt, qb, phi, drift_per_rep(drift, len(init)), nu, init, w)[0]
+
+
+def drift_per_rep(drift: Any, n_reps: int) -> Any:
+    """Return ``drift`` as an (R,) PyTensor vector (a scalar is repeated; its gradient sums)."""
+    import pytensor.tensor as pt
+
+    d = pt.as_tensor_variable(drift)
+    return d * np.ones(n_reps) if d.ndim == 0 else d

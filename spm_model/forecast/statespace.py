@@ -228,6 +228,16 @@ FUSED_LOGLIK = True
 # prior; docs/performance.md, 2026-12-05).
 SEASON_REP_SCALE = 0.05
 
+#: Whether each series has its own long-run slope (``drift_rep[r] ~ Normal(drift,
+#: sigma_drift_rep)``, non-centred; its slope decays towards it) or all share ``drift`` (the
+#: default). See the user guide (forecasting, "each series' own drift") for what it was measured
+#: to do.
+DRIFT_PER_SERIES = False
+
+#: Prior scale of the series' long-run slopes around the shared drift (``sigma_drift_rep ~
+#: HalfNormal(DRIFT_REP_SCALE)``; log scale per month: 0.005 is 6% a year).
+DRIFT_REP_SCALE = 0.005
+
 SS_MAIN_PARAMS = (
     "season",
     "sigma_season_rep",
@@ -241,6 +251,7 @@ SS_MAIN_PARAMS = (
     "sigma_slope",
     "phi",
     "drift",
+    "sigma_drift_rep",
     "nu",
     "ramp_tau",
     "lag12",
@@ -487,7 +498,12 @@ def build_ss_model(
             )
         sigma_slope: Any = pm.HalfNormal("sigma_slope", 0.005) if SLOPE_NOISE else 0.0
         phi = pm.Beta("phi", 8.0, 2.0)
-        drift = pm.Normal("drift", 0.0, 0.01)
+        drift: Any = pm.Normal("drift", 0.0, 0.01)
+        if DRIFT_PER_SERIES:
+            # each series' long-run slope, partially pooled around the shared drift
+            s_drift = pm.HalfNormal("sigma_drift_rep", DRIFT_REP_SCALE)
+            drift_z = pm.Normal("drift_rep_z", 0.0, 1.0, dims="rep")
+            drift = pm.Deterministic("drift_rep", drift + s_drift * drift_z, dims="rep")
 
         regime: Any = pt.zeros(1)
         if s.regime_months:
@@ -603,6 +619,13 @@ def _noise(p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return h, ql, qb[:, None]
 
 
+def _drift(p: dict[str, np.ndarray]) -> np.ndarray:
+    """Long-run slope per draw and series, (S, R), or (S, 1) when the series share it."""
+    if "drift_rep" in p:
+        return p["drift_rep"]
+    return p["drift"][:, None]
+
+
 def _regime_mult(p: dict[str, np.ndarray], s: SSData, name: str = "noise_regime") -> np.ndarray:
     """Noise variance multiplier of each training month per draw: (S, T) (ones without regime).
 
@@ -633,7 +656,7 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
     h, ql, qb = _noise(p)
     mult = _regime_mult(p, s)
     ql_mult = _regime_mult(p, s, "level_regime")
-    phi, drift = p["phi"][:, None], p["drift"][:, None]
+    phi, drift = p["phi"][:, None], _drift(p)
     n_r, n_t = g.y.shape
     lv = np.broadcast_to(s.init_level, (n_s, n_r)).copy()
     b = np.broadcast_to(drift, (n_s, n_r)).copy()
@@ -722,7 +745,9 @@ def forecast_log_amounts(
     z1, z2 = rng.standard_normal((2, *l_m.shape))
     lev = l_m + c11 * z1
     slo = b_m + c21 * z1 + c22 * z2
-    phi, drift = p["phi"][:, None], p["drift"][:, None]
+    phi, drift = p["phi"][:, None], _drift(p)
+    if drift.shape[1] > 1:
+        drift = drift[:, ri]
     fm = fiscal_month_index(months, d.fy_start_month)
     ten = tenure_months(
         pd.DatetimeIndex(np.tile(months.to_numpy(), len(ri))),

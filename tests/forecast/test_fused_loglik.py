@@ -44,7 +44,7 @@ def _amount_args(rng: np.random.Generator) -> list:
         block,
         1e-5,  # qb
         0.85,  # phi
-        0.003,  # drift
+        np.array([0.003, -0.002, 0.0, 0.006]),  # drift per series
         7.0,  # nu
         log_y[:, 0].copy(),
         np.ones(N_T),
@@ -138,20 +138,20 @@ def test_ramp_inside_the_kernel_is_the_model_ramp():
     assert ll == pytest.approx(ref, rel=1e-12)
 
 
-def _density_and_gradient(fused: bool, mode: str):
+def _density_and_gradient(fused: bool, mode: str, drift_per_series: bool = False):
     import spm_model.forecast.statespace as ss
 
     panel, _ = simulate_panel(n_reps=6, n_months=60, n_regions=1, teams_per_region=2, seed=3)
     design = make_design(panel, 12)
-    old = ss.FUSED_LOGLIK
-    ss.FUSED_LOGLIK = fused
+    old, old_drift = ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES
+    ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES = fused, drift_per_series
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ss.build_ss_model(design, "student_t", hurdle=True, lag_effect=True)
             f = model.logp_dlogp_function(mode=mode, ravel_inputs=True)
     finally:
-        ss.FUSED_LOGLIK = old
+        ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES = old, old_drift
     f.set_extra_values({})
     ip = model.initial_point()
     x0 = np.concatenate([np.ravel(ip[v.name]) for v in f._grad_vars])
@@ -161,10 +161,12 @@ def _density_and_gradient(fused: bool, mode: str):
     return [f(x) for x in points], rows
 
 
-def test_fused_model_has_the_graphs_density_and_gradient():
-    """Same log density and gradient as the plain PyTensor graph (ramp, regime, hurdle, lag)."""
-    plain, rows = _density_and_gradient(False, "FAST_RUN")
-    fused, _ = _density_and_gradient(True, "FAST_RUN")
+@pytest.mark.parametrize("drift_per_series", [False, True])
+def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series):
+    """Same log density and gradient as the plain PyTensor graph (ramp, regime, hurdle, lag;
+    a shared drift or one per series)."""
+    plain, rows = _density_and_gradient(False, "FAST_RUN", drift_per_series)
+    fused, _ = _density_and_gradient(True, "FAST_RUN", drift_per_series)
     assert rows > 0  # the simulated reps include new hires, so the ramp is exercised
     for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
         assert lp1 == pytest.approx(lp0, rel=1e-10)
@@ -172,10 +174,11 @@ def test_fused_model_has_the_graphs_density_and_gradient():
 
 
 @pytest.mark.slow
-def test_fused_model_in_the_numba_backend_matches():
+@pytest.mark.parametrize("drift_per_series", [False, True])
+def test_fused_model_in_the_numba_backend_matches(drift_per_series):
     """nutpie's backend (numba) runs the registered kernels: same density and gradient."""
-    plain, _ = _density_and_gradient(False, "FAST_RUN")
-    fused, _ = _density_and_gradient(True, "NUMBA")
+    plain, _ = _density_and_gradient(False, "FAST_RUN", drift_per_series)
+    fused, _ = _density_and_gradient(True, "NUMBA", drift_per_series)
     for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
         assert lp1 == pytest.approx(lp0, rel=1e-10)
         np.testing.assert_allclose(g1, g0, rtol=1e-8, atol=1e-8)

@@ -29,7 +29,8 @@ def _filter_inputs(seed: int = 0):
     regime = np.exp(0.3 * np.sin(np.arange(n_t) / 3.0))[None, :]
     h = np.array([0.04, 0.09, 0.02])[:, None] * regime
     ql = np.array([0.003, 0.001, 0.005])[:, None] * regime**0.5
-    return [e, mask, h, ql, 1e-3, 0.9, 0.002, 6.0], e[:, 0].copy()
+    drift = np.array([0.002, -0.001, 0.004])  # per series
+    return [e, mask, h, ql, 1e-3, 0.9, drift, 6.0], e[:, 0].copy()
 
 
 def _weight(n_t: int = 20) -> np.ndarray:
@@ -104,6 +105,11 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
         "drift": np.array([0.001]),
         "nu": np.array([7.0]),
     }
+    drift = np.full(n_r, 0.001)
+    if level_regime == "none":
+        # each series its own long-run slope (statespace.DRIFT_PER_SERIES)
+        draw["drift_rep"] = 0.001 + 0.002 * np.sin(np.arange(n_r))[None, :]
+        drift = draw["drift_rep"][0]
     # the shared noise regime: blocks of months back from the cut-off, the last block at zero
     n_b = int(s.regime_block.max()) + 1
     assert s.regime_months and n_b == (36 - 1) // s.regime_months + 1 >= 3
@@ -127,7 +133,7 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
             ql,
             0.004**2,
             0.85,
-            0.001,
+            drift,
             7.0,
             s.init_level,
             lik == "student_t",
@@ -219,6 +225,34 @@ def test_level_noise_regime_follows_its_setting_in_the_forecast(fits, monkeypatc
     assert not np.array_equal(held, draws(past))
 
 
+def test_each_series_own_drift_carries_its_forecast(fits):
+    """With a drift per series (``drift_rep``), each series' forecast grows at its own rate:
+    the slope decays towards that series' drift, not the shared one."""
+    from spm_model.forecast import statespace
+
+    fc = fits[0]
+    post = fc.posterior()
+    months = pd.date_range("2025-01-01", periods=8, freq="MS")
+    reps = np.arange(len(fc.design_.reps))
+    hires = fc.reps_.loc[fc.design_.reps, "hire_date"].to_numpy()
+    args = (fc.design_, fc.model_.spm_ss, reps, months, hires)
+
+    def median_path(p):
+        x = statespace.forecast_log_amounts(p, *args, np.random.default_rng(3), fc.likelihood_)
+        return np.median(x[0], axis=0)  # (rep, month), log scale
+
+    n_s, n_r = post["phi"].shape[0], len(reps)
+    steep = np.where(np.arange(n_r) % 2 == 0, 0.05, -0.05)  # 5% a month up or down
+    own = {**post, "phi": np.full(n_s, 0.5), "drift_rep": np.tile(steep, (n_s, 1))}
+    shared = {**own, "drift": np.zeros(n_s)}
+    del shared["drift_rep"]
+    gap = median_path(own) - median_path(shared)
+    # month 8's level has taken seven more steps of about its series' drift (the slope
+    # converges to it within a few months at phi 0.5)
+    growth = gap[:, -1] - gap[:, 0]
+    np.testing.assert_allclose(growth, 7 * steep, atol=0.06)
+
+
 def test_state_space_rejects_amount_likelihoods_it_cannot_filter():
     from spm_model.errors import SpmConfigError
 
@@ -247,9 +281,10 @@ def test_kalman_log_likelihood_holds_for_variances_far_beyond_a_products_range(s
     e = np.sqrt(h) * rng.normal(size=(n_r, n_t))
     mask = (rng.random((n_r, n_t)) > 0.1).astype(float)
     init = np.zeros(n_r)
-    phi, drift, nu, qb = 0.8, 0.0, 6.0, 1e-6
+    phi, nu, qb = 0.8, 6.0, 1e-6
+    drift = np.resize([0.0, 0.004, -0.003], n_r)  # per series
     ll = kalman_loglik_grad(e, mask, h, ql, qb, phi, drift, nu, init, student, np.ones(n_t))[0]
-    lv, b = init.copy(), np.zeros(n_r)
+    lv, b = init.copy(), drift.copy()
     p11, p12, p22 = np.full(n_r, INIT_LEVEL_SD**2), np.zeros(n_r), np.full(n_r, INIT_SLOPE_SD**2)
     expect = 0.0
     for t in range(n_t):
