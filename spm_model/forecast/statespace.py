@@ -84,8 +84,9 @@ Priors (log scale of monthly bookings):
 * ``sigma_slope ~ HalfNormal(0.005)`` (with :data:`SLOPE_NOISE`), ``phi ~ Beta(8, 2)``,
   ``drift ~ Normal(0, 0.01)`` a month;
 * ``nu = 2 + Gamma(2, 0.1)`` (finite variance);
-* ``sigma_noise_regime ~ LogNormal(log 0.15, 1)``: noise scales changing by about 15%
-  from one half-year to the next (:data:`NOISE_REGIME_PRIOR`);
+* ``sigma_noise_regime ~ LogNormal(log 0.15, 1)`` where the data show regimes (the walk
+  half-centred), ``HalfNormal(0.2)`` elsewhere: noise scales changing by about 15% from one
+  half-year to the next (:data:`NOISE_REGIME_PRIOR`);
 * ``sigma_level_regime ~ LogNormal(log 0.15, 1)``: the steps of the level noise's own walk
   when it has one (:data:`LEVEL_REGIME`, :data:`LEVEL_REGIME_STEP`);
 * ``business_days ~ Normal(0, 0.05)``: the effect of one weekday more than
@@ -182,19 +183,18 @@ PARTIAL_CENTRING: float | None = None
 #: does) widened the Texas intervals (80% cover 86.8% on the number of sales).
 LEVEL_REGIME = "shared"
 
-#: Prior of the noise regime walk's step sd ``sigma_noise_regime``: ``"lognormal"`` (the
-#: default since 2026-12-05, ``LogNormal(log NOISE_REGIME_STEP, 1)``) or ``"halfnormal"``
-#: (``HalfNormal(0.2)``, before). With few series the walk's step is weakly identified and the
-#: half-normal's mass near zero was a funnel: on Australian wine sales by type (6 series x 15
-#: years, regime data weight 0.54, so half-centred) ``sigma_noise_regime`` had bulk ESS 96-128
-#: and 2 of 5 backtest fits failed their checks even after refits (non-centred: 2-5
-#: divergences); with the log-normal all five passed at the first fit (bulk ESS 419-704). The
-#: Texas and meat backtests scored the same to the fourth decimal (scaled CRPS 0.0702, 0.0859,
-#: 0.0853 history-wide, 0.0261; 80% cover within 0.6 point); on the five simulated panels of the
-#: convergence survey every check passes after the refits (one refit each on 50 x 180 for 1
-#: divergence, 10 x 180 for 4 and 10 x 60 for a tail ESS of 363; two on 200 x 60 for the
-#: seasonal scale's ESS, as before; 100 x 120 at the first fit).
-NOISE_REGIME_PRIOR = "lognormal"
+#: Prior of the noise regime walk's step sd ``sigma_noise_regime``: ``"halfnormal"``
+#: (``HalfNormal(0.2)``), ``"lognormal"`` (``LogNormal(log NOISE_REGIME_STEP, 1)``) or ``"auto"``
+#: (the default since 2026-12-05): log-normal where the walk is sampled half-centred (its data
+#: weight, :func:`~spm_model.forecast.centring.centring`, says the data show regimes),
+#: half-normal where it is non-centred. Half-centred, the half-normal's mass near zero is a
+#: funnel: on Australian wine sales by type (6 series x 15 years, regime data weight 0.54)
+#: ``sigma_noise_regime`` had bulk ESS 96-128 and 2 of 5 backtest fits failed their checks even
+#: after refits; with the log-normal all five passed at the first fit, and the Texas and meat
+#: backtests (weights 0.54-0.91) scored the same to the fourth decimal. Non-centred, where the
+#: data show no regime, the log-normal keeps the step from zero against the data: on simulated
+#: 50 x 180 panels it brought 1-2 divergences (seeds 7 and 21) where the half-normal had none.
+NOISE_REGIME_PRIOR = "auto"
 
 #: Prior median of the noise regime walk's steps with the log-normal prior.
 NOISE_REGIME_STEP = 0.15
@@ -434,7 +434,9 @@ def build_ss_model(
         if s.regime_months:
             model.add_coord("noise_block", np.arange(n_b))
             model.add_coord("noise_step", np.arange(1, n_b))
-            if NOISE_REGIME_PRIOR == "lognormal":
+            if NOISE_REGIME_PRIOR == "lognormal" or (
+                NOISE_REGIME_PRIOR == "auto" and s.regime_centring > 0
+            ):
                 s_reg = pm.LogNormal("sigma_noise_regime", np.log(NOISE_REGIME_STEP), 1.0)
             else:
                 s_reg = pm.HalfNormal("sigma_noise_regime", 0.2)
