@@ -19,9 +19,10 @@ cut-off the forecast rolls the filtered state forward, so the predictive
 spread widens at the rate the level noise the data support. The noise scales
 are partially pooled over reps on the log scale (``log_sigma_mean/sd``,
 ``log_sigma_level_mean/sd``); ``phi``, ``sigma_slope`` and ``drift`` are
-shared. Seasonality is a shared 12-month pattern (``ZeroSumNormal``) plus
-per-rep deviations (``ZeroSumNormal`` over the 12 months with the pooled scale
-``sigma_season_rep``). The per-rep observation noise scales
+shared (as an option each series has its own drift, partially pooled around
+``drift``: :data:`DRIFT_PER_SERIES`). Seasonality is a shared 12-month
+pattern (``ZeroSumNormal``) plus per-rep deviations (``ZeroSumNormal`` over
+the 12 months with the pooled scale ``sigma_season_rep``). The per-rep observation noise scales
 (``log_sigma[r] ~ Normal(log_sigma_mean, log_sigma_sd)``) are sampled centred where
 the data pin each down (non-centred they mixed slowly on a 46 x 187 real panel: bulk
 ESS 130 of 2,000 draws for ``log_sigma_mean``), and half- or non-centred where the

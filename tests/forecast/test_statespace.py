@@ -253,6 +253,29 @@ def test_each_series_own_drift_carries_its_forecast(fits):
     np.testing.assert_allclose(growth, 7 * steep, atol=0.06)
 
 
+@pytest.mark.parametrize(("setting", "centring", "prior"), [
+    ("auto", 0.0, "HalfNormal"),
+    ("auto", 0.5, "LogNormal"),
+    ("halfnormal", 0.5, "HalfNormal"),
+    ("lognormal", 0.0, "LogNormal"),
+])  # fmt: skip
+def test_noise_regime_prior_follows_the_walks_centring(setting, centring, prior, monkeypatch):
+    """'auto': log-normal step prior where the walk is half-centred (the data show regimes),
+    half-normal where it is non-centred."""
+    import dataclasses
+
+    from spm_model.forecast import statespace
+
+    monkeypatch.setattr(statespace, "NOISE_REGIME_PRIOR", setting)
+    s = dataclasses.replace(ss_data(make_design(check_panel(_panel()))), regime_centring=centring)
+    monkeypatch.setattr(statespace, "ss_data", lambda d: s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = statespace.build_ss_model(make_design(check_panel(_panel())), "student_t")
+    rv = model["sigma_noise_regime"]
+    assert type(rv.owner.op).__name__.startswith(prior)
+
+
 def test_state_space_rejects_amount_likelihoods_it_cannot_filter():
     from spm_model.errors import SpmConfigError
 
