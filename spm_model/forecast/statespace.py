@@ -346,13 +346,13 @@ def _filter_step(xp: Any, e, m, h, lv, b, p11, p12, p22, phi, drift, ql, qb):
     return l_n, b_n, n11, n12, n22, v, f, l_u, b_u, q11, q12, q22
 
 
-def _partially_centred(pm: Any, name: str, sd: Any, c: float) -> Any:
-    """Per-series deviations ``Normal(0, sd)`` sampled with partial-centring exponent ``c``.
+def _partially_centred(pm: Any, name: str, sd: Any, c: float, dims: str = "rep") -> Any:
+    """Deviations ``Normal(0, sd)`` (per series, or per ``dims``) with partial-centring ``c``.
 
     ``z ~ Normal(0, sd**c)`` and the deviation ``sd**(1 - c) * z`` (0: non-centred; see
     :mod:`spm_model.forecast.centring`).
     """
-    z = pm.Normal(name, 0.0, sd**c if c else 1.0, dims="rep")
+    z = pm.Normal(name, 0.0, sd**c if c else 1.0, dims=dims)
     return (sd ** (1.0 - c) if c else sd) * z
 
 
@@ -445,15 +445,15 @@ def build_ss_model(
                 walk = pm.Flat("noise_regime_walk", dims="noise_step")
             else:
                 c = s.regime_centring
-                z = pm.Normal("noise_regime_z", 0.0, s_reg**c if c else 1.0, dims="noise_step")
-                walk = pt.cumsum((s_reg ** (1.0 - c) if c else s_reg) * z)
+                steps = _partially_centred(pm, "noise_regime_z", s_reg, c, dims="noise_step")
+                walk = pt.cumsum(steps)
         level_walk: Any = walk if LEVEL_REGIME == "shared" else None
         if s.regime_months and LEVEL_REGIME == "own":
             # the level noise's own walk, centred as much as the noise regime's
             s_lreg = pm.LogNormal("sigma_level_regime", np.log(LEVEL_REGIME_STEP), 1.0)
             c = s.regime_centring
-            lz = pm.Normal("level_regime_z", 0.0, s_lreg**c if c else 1.0, dims="noise_step")
-            level_walk = pt.cumsum((s_lreg ** (1.0 - c) if c else s_lreg) * lz)
+            lsteps = _partially_centred(pm, "level_regime_z", s_lreg, c, dims="noise_step")
+            level_walk = pt.cumsum(lsteps)
         if shear:
             w_bar = pt.mean(walk)
             lw_bar: Any = pt.mean(level_walk) if level_walk is not None else 0.0
