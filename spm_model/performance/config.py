@@ -96,7 +96,7 @@ class FlagConfig(BaseModel):
         ),
     )
     min_sure: float = Field(
-        0.8,
+        0.75,
         gt=0.5,
         lt=1.0,
         description="Posterior probability that the rep is past the threshold needed to flag.",
@@ -268,7 +268,7 @@ class FlagConfig(BaseModel):
         ),
     )
     sandbag_prior_deals: float = Field(
-        10.0,
+        4.0,
         gt=0.0,
         description=(
             "Weight of the peers' rate in the sandbagging judgement, in deals (comparable reps "

@@ -8,7 +8,7 @@ fewer than ``min_peers`` reps - with empirical-Bayes shrinkage: the peer group's
 spread gives the prior, a rep's own counts the likelihood, so a rep with few
 deals is pulled towards the peers and is not flagged on noise. A flag is raised
 only when the rep's true rate is past the threshold with probability
-``min_sure`` (0.8), and at most ``max_flagged_share`` (20%) of the reps of each
+``min_sure`` (0.75), and at most ``max_flagged_share`` (20%) of the reps of each
 role judged carry one (the surest kept; AE, AM and FIELD, the owners of
 territory, count as one role). Every flag carries the figure, the peers' range
 (25th-75th percentile), the median, how sure, and the suggested action.

@@ -67,11 +67,36 @@ def test_sandbagging_prior_is_worth_at_most_the_configured_deals():
     rows = _peers()
     rows.append(card_row(rep_id="S", won_quarter_end=1, won_quarter_start=11, months_observed=24.0))
     card = pd.DataFrame(rows)
-    # with a prior worth 10 deals, 11 of 12 (peers 7 of 17) is past twice the peers' odds
+    # with a prior worth 4 deals, 11 of 12 (peers 7 of 17) is past twice the peers' odds
     assert list(coaching_flags(card, config=ONLY["sandbagging"])["rep_id"]) == ["S"]
     # a prior worth 200 deals drowns the rep's 12
     strong = FlagConfig(flags=("sandbagging",), sandbag_prior_deals=200.0)
     assert coaching_flags(card, config=strong).empty
+
+
+def test_sandbagging_judges_a_handful_of_quarter_end_wins():
+    """8 of 9 wins around quarter ends just after them (peers 7 of 17): flagged by default.
+
+    By hand: the peers' share p0 = 7/17 (their median), odds 0.70, so the bar is a share of
+    2 x 0.70 / (1 + 2 x 0.70) = 0.583. A prior worth 4 deals gives Beta(1.65 + 8, 2.35 + 1),
+    P(share > 0.583) = 0.90 >= 0.75; worth 10 deals (the default until 2026-12-05), Beta(4.1 + 8,
+    5.9 + 1), 0.70: not flagged (on generated companies sandbaggers with a handful of such wins
+    were missed).
+    """
+    from scipy import stats
+
+    rows = _peers()
+    rows.append(card_row(rep_id="S", won_quarter_end=1, won_quarter_start=8, months_observed=24.0))
+    card = pd.DataFrame(rows)
+    flags = coaching_flags(card, config=ONLY["sandbagging"])
+    assert list(flags["rep_id"]) == ["S"]
+    p0 = 7 / 17
+    bar = 2 * p0 / (1 - p0) / (1 + 2 * p0 / (1 - p0))
+    assert flags.iloc[0]["sure"] == pytest.approx(
+        stats.beta.sf(bar, 4 * p0 + 8, 4 * (1 - p0) + 1), abs=1e-9
+    )
+    ten = FlagConfig(flags=("sandbagging",), sandbag_prior_deals=10.0)
+    assert coaching_flags(card, config=ten).empty
 
 
 def test_chronic_thin_pipeline_against_peers():
