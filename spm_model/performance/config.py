@@ -273,7 +273,8 @@ class FlagConfig(BaseModel):
         description=(
             "Weight of the peers' rate in the sandbagging judgement, in deals (comparable reps "
             "time their wins alike, so the estimated spread between them would otherwise "
-            "outweigh any rep's own record)."
+            "outweigh any rep's own record). 4 since 2026-12-05 (was 10: a rep with 8 of 9 "
+            "wins around quarter ends just after them, peers 7 of 17, was 70% sure; now 90%)."
         ),
     )
     thin_pipeline_ratio: float = Field(
