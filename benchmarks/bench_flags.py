@@ -10,7 +10,9 @@ flagged, precision >= 0.6, recall >= 0.8. The default seeds are those used while
 choosing the flags' statistics and thresholds; 8080 (for the later choices), 2718,
 4711, 60606, 11, 123 and 90210 were held out (``--seeds 8080,2718,4711,60606,11,123,90210``;
 see the user guide). Companies made before the generator change of issue 14
-(``IMBALANCE_SPREAD``) are stale: point ``--data`` at a new folder.
+(``IMBALANCE_SPREAD``) are stale: point ``--data`` at a new folder. Other sizes
+(``--reps 100 --accounts 4000``, ``--reps 150 --accounts 6000``) were measured too; the
+user guide has the table (coaching flags, 2026-12-05).
 
 Usage::
 
