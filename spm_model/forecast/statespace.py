@@ -505,8 +505,8 @@ def build_ss_model(
         if DRIFT_PER_SERIES:
             # each series' long-run slope, partially pooled around the shared drift
             s_drift = pm.HalfNormal("sigma_drift_rep", DRIFT_REP_SCALE)
-            drift_z = pm.Normal("drift_rep_z", 0.0, 1.0, dims="rep")
-            drift = pm.Deterministic("drift_rep", drift + s_drift * drift_z, dims="rep")
+            dev = _partially_centred(pm, "drift_rep_z", s_drift, 0.0)  # non-centred
+            drift = pm.Deterministic("drift_rep", drift + dev, dims="rep")
 
         regime: Any = pt.zeros(1)
         if s.regime_months:
