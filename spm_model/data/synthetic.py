@@ -29,7 +29,8 @@ How the company works
   the original), adjusted, split between two reps, or re-credited by an approved
   exception.
 * **Quotas.** Quarterly quotas are set from each territory's expected bookings
-  for an average rep.
+  for an average rep; a manager's from the new business of everyone below them
+  (the hierarchy roll-up their plan is paid on).
 * **Pay** is not made here: this module is the bottom layer and knows no plans.
   :func:`spm_model.calc.payroll.pay_company` pays every closed pay period with
   the exact statement engine on the plan each rep is on (``reps.plan_id``),
@@ -1717,12 +1718,19 @@ def _owner_credit(
             "amount": ovm["amount"].to_numpy(),
         }
     )
-    # manager roll-up of owner new business
+    # manager roll-up of owner new business, to every manager above the rep (as crediting's
+    # hierarchy roll-up credits them: a regional manager's quota covers the region's teams)
     mgr_idx = rep_index.get_indexer(reps["manager_id"].fillna(""))
-    rolled = owner_credit.assign(rep_idx=mgr_idx[owner_credit["rep_idx"].to_numpy()])
-    rolled = rolled[(rolled["rep_idx"] >= 0) & (rolled["measure"] == "new_business")]
+    nb = owner_credit[owner_credit["measure"] == "new_business"]
+    above = nb["rep_idx"].to_numpy()
+    parts = []
+    for _ in range(len(reps)):  # at most one level per rep; ends at the top of the tree
+        above = np.where(above >= 0, mgr_idx[np.maximum(above, 0)], -1)
+        if not (above >= 0).any():
+            break
+        parts.append(nb.assign(rep_idx=above)[above >= 0])
+    rolled = pd.concat(parts, ignore_index=True) if parts else nb.iloc[:0]
     rolled = rolled[org["role"][rolled["rep_idx"].to_numpy()] == "MANAGER"]
-    rolled = rolled[reps["team"].to_numpy()[rolled["rep_idx"].to_numpy()] != "Leadership"]
     # SDR meetings
     sdr_ids = set(reps.loc[reps["role"] == "SDR", "rep_id"])
     mt = activities[(activities["kind"] == "meeting") & activities["rep_id"].isin(sdr_ids)]

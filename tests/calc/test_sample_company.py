@@ -79,3 +79,18 @@ def test_dispute_summary_and_trends(ds):
     assert d["overall"]["median_days"].iloc[0] == pytest.approx(days.median())
     tr = payout_trends(ds, "role")
     assert tr["total"].sum() == pytest.approx(ds.payments["amount"].sum())
+
+
+def test_every_manager_has_a_quota_for_the_organisation_they_are_paid_on(ds):
+    """Managers are paid on the roll-up of everyone below them (regional managers and the
+    head of sales included), so their quotas cover it: 2025 attainment between 50% and 200%.
+    (The generator once set leadership quotas like an individual rep's: 540%-3,800%.)"""
+    plan = load_plan(ROOT / "templates" / "plans" / "sales_manager.yaml")
+    res = calculate(plan, ds, "2025")
+    lines = res.lines[res.lines["component"] == "team_new_arr"]
+    year = lines[lines["period"] == lines["period"].max()].set_index("rep_id")
+    managers = ds.reps.loc[ds.reps["role"] == "MANAGER", "rep_id"]
+    leaders = ds.reps.loc[ds.reps["team"] == "Leadership", "rep_id"]
+    assert set(managers) <= set(year.index) and len(leaders) >= 3
+    att = year.loc[list(managers), "attainment"].astype(float)
+    assert att.between(0.5, 2.0).all(), att[~att.between(0.5, 2.0)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -91,3 +92,26 @@ def test_generated_company_of_sample_shape_validates(seed, years):
     ds = generate(n_reps=60, n_accounts=600, years=years, seed=seed)
     problems = ds.validate()
     assert problems == [], "\n".join(map(str, problems[:20]))
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_managers_quota_covers_the_managers_below_them(seed):
+    """Quotas follow the hierarchy their plan's roll-up credit follows: a manager's
+    new-business quota is about the sum of the quotas of the managers reporting to them
+    (each quota carries its own noise of about 8%, so at least 75% of it in every quarter;
+    the generator once gave leadership an individual rep's quota, 10-20% of it)."""
+    ds = generate(n_reps=40, n_accounts=800, years=2, seed=seed)
+    reps = ds.reps.set_index("rep_id")
+    q = ds.tables["quotas"]
+    q = q[q["measure"] == "new_business"].pivot(index="rep_id", columns="period", values="amount")
+    managers = set(reps.index[reps["role"] == "MANAGER"])
+    checked = 0
+    for m in sorted(managers):
+        below = [r for r in reps.index[reps["manager_id"] == m] if r in managers]
+        if not below:
+            continue
+        quarters = q.loc[[m, *below]].dropna(axis=1)
+        ratio = quarters.loc[m] / quarters.loc[below].sum()
+        assert ratio.between(0.75, 1.6).all(), (m, below, ratio.round(2).tolist())
+        checked += len(ratio)
+    assert checked >= 8
