@@ -185,7 +185,7 @@ def register(app: typer.Typer) -> None:
 
         from spm_model.calc.credit import credit_dataset
         from spm_model.calc.payroll import load_plan_set
-        from spm_model.calc.replay import closed_years, dispute_summary
+        from spm_model.calc.replay import closed_years, dispute_summary, years_with_members
         from spm_model.calc.replay import replay as run_replay
         from spm_model.data import load_dataset
         from spm_model.errors import SpmConfigError
@@ -212,11 +212,24 @@ def register(app: typer.Typer) -> None:
                 raise SpmConfigError(
                     f"no closed fiscal year of plan {p.id!r} in {data}; pass --year"
                 )
+            if not reps and all(str(y).isdigit() for y in years):
+                # a folder's plan, or a year, without anyone on the plan has nothing to replay
+                staffed = years_with_members(ds, p, [int(y) for y in years])
+                for y in years:
+                    if int(y) not in staffed and plan.is_dir():
+                        typer.echo(f"note: {p.id} FY{y}: no rep on the plan that year; skipped")
+                if not staffed and not plan.is_dir():
+                    raise SpmConfigError(
+                        f"no rep on plan {p.id!r} is employed in FY{', FY'.join(map(str, years))}"
+                    )
+                years = [y for y in years if int(y) in staffed]
             for y in years:
                 runs.append(
                     run_replay(p, ds, y, credits=credits, reps=_reps(reps), tolerance=tolerance)
                 )
         all_errors = []
+        if not runs:
+            raise SpmConfigError(f"no plan in {plan} has a rep employed in the year(s) replayed")
         for res in runs:
             p, r = res.calc.plan, res.reconciliation
             d, t = res.discrepancies, res.timing

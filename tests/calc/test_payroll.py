@@ -330,3 +330,29 @@ def test_cli_replays_every_plan_over_every_closed_year(sample, tmp_path):
     assert sorted(zip(written["rep_id"], written["period"], strict=True)) == sorted(
         zip(truth["rep_id"], truth["period"], strict=True)
     )
+
+
+def test_cli_replay_skips_a_plan_in_a_year_nobody_was_on_it(tmp_path):
+    """A folder of plans replays each plan over the closed years someone was on it; one plan
+    file in a year without anyone on it is a one-line error."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    data = tmp_path / "co"
+    shutil.copytree(SAMPLE, data)
+    reps = pd.read_csv(data / "reps.csv", dtype=str, keep_default_na=False)
+    on = reps["plan_id"] == "field_rep"
+    assert on.sum() >= 1
+    reps.loc[on, "hire_date"] = "2025-02-01"  # nobody on field_rep in FY2024
+    reps.to_csv(data / "reps.csv", index=False)
+    r = CliRunner().invoke(app, ["replay", "--plan", str(TEMPLATES), "--data", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "note: field_rep FY2024: no rep on the plan that year; skipped" in r.output
+    assert "\nfield_rep FY2025: " in r.output and "\nsaas_ae FY2024: " in r.output
+    one = ["--plan", str(TEMPLATES / "field_rep.yaml"), "--data", str(data), "--year", "2024"]
+    r = CliRunner().invoke(app, ["replay", *one])
+    assert r.exit_code == 1
+    assert "no rep on plan 'field_rep' is employed in FY2024" in str(r.exception)
