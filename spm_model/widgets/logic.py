@@ -211,6 +211,26 @@ def default_period(ds: Dataset, plan: Plan) -> str:
     return str(np.asarray(labels)[0])
 
 
+def default_rep(ds: Dataset, plan: Plan) -> str:
+    """Return the first rep (by ``rep_id``) on ``plan`` who is employed on the as-of date.
+
+    A rep who has left (``end_date`` before the as-of date) or is not hired yet has
+    no statement to estimate; :class:`~spm_model.errors.SpmConfigError` when nobody
+    on the plan is employed then.
+    """
+    reps = ds.reps[ds.reps["plan_id"].astype(object) == plan.id].sort_values("rep_id")
+    day = pd.Timestamp(ds.as_of)
+    hired = pd.to_datetime(reps["hire_date"]).fillna(pd.Timestamp.min) <= day
+    staying = pd.to_datetime(reps["end_date"]).fillna(pd.Timestamp.max) >= day
+    active = reps.loc[hired & staying, "rep_id"]
+    if active.empty:
+        raise SpmConfigError(
+            f"no rep on plan {plan.id!r} is employed on {day.date()} (the data's as-of date); "
+            "pass a rep"
+        )
+    return str(active.iloc[0])
+
+
 def _check_credits(credits: Any) -> Any:
     if isinstance(credits, pd.DataFrame):
         raise TypeError(

@@ -146,6 +146,21 @@ def test_estimator_next_quarter_deals(ds, plan, credits):
     assert "Estimated payout" in est.result.value
 
 
+def test_default_rep_is_the_first_on_the_plan_still_employed(ds, plan):
+    reps = ds.reps.copy()
+    first = reps[reps["plan_id"] == plan.id].sort_values("rep_id")["rep_id"].tolist()
+    assert logic.default_rep(ds, plan) == first[0]
+    # the first has left and the second is not hired yet on the as-of date: the third
+    day = pd.Timestamp(ds.as_of)
+    reps.loc[reps["rep_id"] == first[0], "end_date"] = day - pd.Timedelta(days=1)
+    reps.loc[reps["rep_id"] == first[1], "hire_date"] = day + pd.Timedelta(days=1)
+    moved = type(ds)({**ds.tables, "reps": reps}, meta=ds.meta)
+    assert logic.default_rep(moved, plan) == first[2]
+    reps["end_date"] = pd.Timestamp("2020-01-01")
+    with pytest.raises(SpmConfigError, match="no rep on plan 'saas_ae' is employed on"):
+        logic.default_rep(type(ds)({**ds.tables, "reps": reps}, meta=ds.meta), plan)
+
+
 # -- leaderboard ---------------------------------------------------------------
 def test_leaderboard_ranks_and_movement(ds, totals):
     lb = logic.leaderboard(ds, totals, "2026-Q3", roles=["AE"])
