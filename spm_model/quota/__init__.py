@@ -29,7 +29,7 @@ from spm_model.quota.allocation import (
     largest_remainder_grouped,
     round_half_up,
 )
-from spm_model.quota.backtest import BacktestResult, backtest, truncate_dataset
+from spm_model.quota.backtest import BacktestResult, backtest, backtest_years, truncate_dataset
 from spm_model.quota.export import hierarchy_table, to_excel
 from spm_model.quota.fairness import FairnessReport, fairness_report, gini
 from spm_model.quota.history import (
@@ -71,6 +71,7 @@ __all__ = [
     "RunRate",
     "allocate",
     "backtest",
+    "backtest_years",
     "build_history",
     "credited_history",
     "fairness_report",

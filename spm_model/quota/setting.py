@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -211,6 +211,7 @@ def set_quotas(
     over_assign: float | Mapping[str, float] | None = None,
     freq: str = "month",
     manager_quotas: bool = True,
+    unset: Literal["error", "skip"] = "error",
     **history_options: Any,
 ) -> QuotaResult:
     """Set quotas for fiscal ``year``.
@@ -243,6 +244,12 @@ def set_quotas(
     manager_quotas : bool
         Also give managers (excluded roles) the amount handed to their team,
         region or company, phased by seasonality.
+    unset : {"error", "skip"}
+        A measure that no rep has history for (nor peers' productivity) and that
+        has no target cannot be set: ``"error"`` raises; ``"skip"`` sets the
+        other measures and says so in the notes (a report on a young company;
+        with a :class:`QuotaHistory` given, or when no measure could be set, it
+        still raises).
     **history_options
         Passed to :func:`build_history`: ``credits`` (the run's crediting
         result, reused rather than crediting again), ``leaves``, ``ramp``,
@@ -290,13 +297,37 @@ def set_quotas(
                 "capacity-based (peer productivity) used"
             )
     still = ~np.isfinite(basis)
-    problems = []
-    for m in measures:
-        sel = (p["measure"] == m).to_numpy()
-        if (still[sel]).all() and m not in targets:
-            problems.append(f"measure {m!r}: no rep has history to set quotas from; give a target")
-    if problems:
-        raise SpmDataError("; ".join(problems))
+    # bottom-up needs someone's history: no positive basis and no target cannot be set
+    positive = np.isfinite(basis) & (np.nan_to_num(basis, nan=0.0) > 0)
+    unsettable = [
+        m
+        for m in measures
+        if not positive[(p["measure"] == m).to_numpy()].any() and m not in targets
+    ]
+    if unset not in ("error", "skip"):
+        raise SpmConfigError(f"unset must be 'error' or 'skip', got {unset!r}")
+    if unsettable and unset == "skip" and not isinstance(data, QuotaHistory):
+        keep = [m for m in measures if m not in unsettable]
+        if keep:
+            options = {k: v for k, v in history_options.items() if k != "measures"}
+            res = set_quotas(
+                data, year, method, target=target, measure=measure, over_assign=over_assign,
+                freq=freq, manager_quotas=manager_quotas, measures=keep, **options,
+            )  # fmt: skip
+            res.notes[:0] = [
+                f"measure {m!r}: no rep has history to set quotas from and no target; "
+                "not set (give a target to set it)"
+                for m in unsettable
+            ]
+            return res
+    if unsettable:
+        raise SpmDataError(
+            "; ".join(
+                f"measure {m!r}: no rep has history to set quotas from (the bottom-up total "
+                "would be zero); give a target for it or leave it out (measures=[...])"
+                for m in unsettable
+            )
+        )
     if still.any():
         for r, m in zip(p["rep_id"][still], p["measure"][still], strict=True):
             notes.append(f"{r} {m}: no history for any peer; equal share of the target used")

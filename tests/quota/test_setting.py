@@ -241,3 +241,31 @@ def test_next_year_learns_from_the_data_up_to_its_end(sample):
     assert any("cut-off 2026-09-30" in n for n in res.notes)
     explicit = set_quotas(sample, 2027, "history", target=45e6, cutoff="2026-09-30")
     assert explicit.annual["annual"].tolist() == res.annual["annual"].tolist()
+
+
+def test_a_measure_nobody_has_history_for_is_an_error_or_skipped_with_a_note(sample):
+    """The company has never sold services: without a target they cannot be set."""
+    from spm_model.errors import SpmDataError
+
+    services = set(sample.products.loc[sample.products["measure"] == "services", "product_id"])
+    tx = sample.transactions
+    young = Dataset(
+        {**sample.tables, "transactions": tx[~tx["product_id"].isin(services)]}, meta=sample.meta
+    )
+    with pytest.raises(SpmDataError, match="measure 'services': no rep has history"):
+        set_quotas(young, 2026, "blend", freq="quarter")
+    res = set_quotas(young, 2026, "blend", freq="quarter", unset="skip")
+    assert "services" not in set(res.summary()["measure"])
+    assert {"new_business", "renewal"} <= set(res.summary()["measure"])
+    assert res.notes[0].startswith("measure 'services': no rep has history to set quotas from")
+    # the other measures are what they would have been on their own
+    alone = set_quotas(young, 2026, "blend", freq="quarter", measures=["new_business"])
+    nb = res.quotas[res.quotas["measure"] == "new_business"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        nb, alone.quotas[alone.quotas["measure"] == "new_business"].reset_index(drop=True)
+    )
+    with pytest.raises(SpmConfigError, match="unset must be"):
+        set_quotas(young, 2026, "blend", unset="ignore")
+    # a target sets it
+    given = set_quotas(young, 2026, "blend", freq="quarter", target={"services": 1e6})
+    assert "services" in set(given.summary()["measure"])
