@@ -124,6 +124,12 @@ def register(app: typer.Typer) -> None:
             1e-3, "--gap", help="Stop when the gap to the lower bound is at most this (fraction)."
         ),
         seed: int = typer.Option(0, help="Seed of the randomised search steps."),
+        relax: bool = typer.Option(
+            False,
+            "--relax",
+            help="A region whose tolerance is proven unreachable is balanced to the tightest "
+            "tolerance found reachable in the time limit (stated) instead of failing the run.",
+        ),
         plot: Path | None = typer.Option(
             None, help="Before/after map (PNG); default <out>_map.png when units have locations."
         ),
@@ -166,6 +172,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             distance_unit=distance_unit,
             show=Display(quiet),
+            relax=relax,
         )
         with opts.show:
             if data is not None:
@@ -218,6 +225,7 @@ class _Options:
     seed: int
     distance_unit: str | None
     show: Display = field(default_factory=lambda: Display(quiet=True))
+    relax: bool = False
 
     def problem_kwargs(self) -> dict[str, Any]:
         return {
@@ -262,6 +270,7 @@ def _echo_result(name: str, r: Any) -> None:
 def _solve_all(problems: dict[str, Any], opts: _Options) -> dict[str, Any]:
     """Solve every named problem; report every infeasible one together."""
     from spm_model.territory import AlignmentNotFound, InfeasibleAlignment
+    from spm_model.territory.diagnose import solve_relaxing
 
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -272,7 +281,18 @@ def _solve_all(problems: dict[str, Any], opts: _Options) -> dict[str, Any]:
             with opts.show.step(label):
                 results[name] = opts.solve(p)
         except InfeasibleAlignment as exc:
-            errors[name] = str(exc)
+            got = solve_relaxing(p, opts.solve, exc) if opts.relax else None
+            if got is None:
+                errors[name] = str(exc)
+                continue
+            results[name] = got[0]
+            where = "" if len(problems) == 1 else f"region {name}: "
+            typer.echo(
+                f"note: {where}the tolerance asked is not reachable; balanced to "
+                + ", ".join(f"{k} +/-{v:.1%}" for k, v in got[1].items())
+                + " (--relax: the tightest the diagnosis found in the time limit; more time or "
+                "a larger --max-moved may reach a tighter one)"
+            )
         except AlignmentNotFound as exc:
             errors[name] = str(exc)
             unproven = True

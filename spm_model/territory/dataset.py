@@ -33,7 +33,7 @@ import pandas as pd
 
 from spm_model.data import Dataset
 from spm_model.errors import Problem, SpmConfigError, SpmDataError
-from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment
+from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment, solve_relaxing
 from spm_model.territory.metrics import alignment_metrics, territory_table
 from spm_model.territory.problem import TerritoryProblem
 from spm_model.territory.solve import AlignmentResult, solve
@@ -248,6 +248,7 @@ class DatasetAlignment:
     as_of: pd.Timestamp
     scope: str
     errors: dict[str, str] = field(default_factory=dict)
+    relaxed: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def owners(self) -> pd.Series:
         """account_id -> new owner rep_id over all scopes."""
@@ -299,7 +300,8 @@ class DatasetAlignment:
                 "accounts": len(c.unit_ids),
                 "unassigned_before": int(b["unassigned"]),
             }
-            for k in c.measures:
+            for i, k in enumerate(c.measures):
+                row[f"{k}_tolerance_pct"] = float(c.tau[i]) * 100.0
                 row[f"{k}_max_dev_pct_before"] = b[f"{k}.max_dev_pct"]
                 row[f"{k}_max_dev_pct_after"] = a[f"{k}.max_dev_pct"]
                 row[f"{k}_cv_before"] = b[f"{k}.cv"]
@@ -372,6 +374,7 @@ def solve_dataset(
     method: Literal["auto", "mip", "heuristic"] = "auto",
     time_limit: float = 60.0,
     seed: int = 0,
+    infeasible: Literal["error", "relax"] = "error",
     **problem_kwargs: Any,
 ) -> DatasetAlignment:
     """Rebalance a dataset's territories, region by region (default) or company-wide.
@@ -386,6 +389,15 @@ def solve_dataset(
         Date of the current alignment (default ``ds.as_of``).
     method, time_limit, seed
         See :func:`~spm_model.territory.solve.solve`; ``time_limit`` is per scope.
+    infeasible : {"error", "relax"}
+        A region whose balance tolerance is proven unreachable: ``"error"`` raises
+        (every such region named); ``"relax"`` solves it at the tightest tolerance
+        its diagnosis found reachable (:func:`~spm_model.territory.diagnose.solve_relaxing`)
+        and records it in :attr:`DatasetAlignment.relaxed` and the summary table's
+        ``<measure>_tolerance_pct`` (a report on a company with small regions). On
+        a large region the diagnosis is a MIP cut short by the time limit, so a
+        longer ``time_limit`` can reach a tighter tolerance (a 42-rep region with
+        15% moved: +/-67% at 5 s, +/-41% at 20 s).
     **problem_kwargs
         Passed to :func:`problem_from_dataset` (tolerance, max_moved, ...).
 
@@ -405,12 +417,29 @@ def solve_dataset(
     if scope not in ("region", "all"):
         raise SpmConfigError(f"scope must be 'region' or 'all', got {scope!r}")
     as_of_ts = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    if infeasible not in ("error", "relax"):
+        raise SpmConfigError(f"infeasible must be 'error' or 'relax', got {infeasible!r}")
     results: dict[str, AlignmentResult] = {}
     errors: dict[str, str] = {}
+    relaxed: dict[str, dict[str, float]] = {}
     unproven: list[str] = []
+
+    def solve_one(p: Any) -> AlignmentResult:
+        return solve(p, method=method, time_limit=time_limit, seed=seed)
+
+    def solve_scope(name: str, p: Any) -> AlignmentResult:
+        try:
+            return solve_one(p)
+        except InfeasibleAlignment as exc:
+            got = solve_relaxing(p, solve_one, exc) if infeasible == "relax" else None
+            if got is None:
+                raise
+            relaxed[name] = got[1]
+            return got[0]
+
     if scope == "all":
         p = problem_from_dataset(ds, as_of=as_of_ts, **problem_kwargs)
-        results["all"] = solve(p, method=method, time_limit=time_limit, seed=seed)
+        results["all"] = solve_scope("all", p)
     else:
         reps = ds.reps
         roles = problem_kwargs.get("roles", OWNER_ROLES)
@@ -418,7 +447,7 @@ def solve_dataset(
         for reg in regions:
             p = problem_from_dataset(ds, as_of=as_of_ts, region=reg, **problem_kwargs)
             try:
-                results[reg] = solve(p, method=method, time_limit=time_limit, seed=seed)
+                results[reg] = solve_scope(reg, p)
             except InfeasibleAlignment as exc:
                 errors[reg] = str(exc)
             except AlignmentNotFound as exc:
@@ -427,4 +456,6 @@ def solve_dataset(
         if errors:
             msg = "; ".join(f"region {k}: {v}" for k, v in errors.items())
             raise AlignmentNotFound(msg) if unproven else InfeasibleAlignment(msg)
-    return DatasetAlignment(results=results, as_of=as_of_ts, scope=scope, errors=errors)
+    return DatasetAlignment(
+        results=results, as_of=as_of_ts, scope=scope, errors=errors, relaxed=relaxed
+    )

@@ -18,6 +18,7 @@ problems are also solved as MIPs, so the values are exact there.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -367,3 +368,62 @@ def raise_infeasible(c: Compiled, context: str = "") -> None:
     """Raise :class:`InfeasibleAlignment` with a diagnosis."""
     d = diagnose(c)
     raise InfeasibleAlignment(f"no feasible alignment{context}: {d.message}", d)
+
+
+def relaxed_tolerance(
+    asked: dict[str, float], diagnosis: Diagnosis | None, attempt: int = 0
+) -> dict[str, float] | None:
+    """Tolerance per measure to try after ``asked`` proved infeasible (``None``: give up).
+
+    The diagnosis's tightest feasible tolerance with the budget and locks as
+    given, plus 2% of it (its LP values are lower bounds for an integer
+    alignment), rounded up to the next half percentage point and never below
+    what was asked; a later ``attempt`` widens by a quarter more. ``None`` when
+    the diagnosis has no finite tolerance below 99% (balance is impossible at
+    any tolerance with that budget, or there is no diagnosis).
+    """
+    if diagnosis is None:
+        return None
+    grow = 1.02 if attempt == 0 else 1.25**attempt
+    out = {}
+    for k, a in asked.items():
+        tight = float(diagnosis.tightest_tolerance.get(k, a))
+        if not np.isfinite(tight):
+            return None
+        out[k] = float(max(a * (1.0 if attempt == 0 else grow), np.ceil(tight * grow * 200) / 200))
+        if out[k] >= 0.99:
+            return None
+    return out
+
+
+def solve_relaxing(problem: Any, solve_one: Any, error: InfeasibleAlignment, attempts: int = 3):
+    """Solve ``problem`` at the tightest tolerance its infeasibility ``error`` says is reachable.
+
+    Parameters
+    ----------
+    problem : TerritoryProblem
+        The problem that proved infeasible.
+    solve_one : callable
+        ``solve_one(problem) -> AlignmentResult`` (the caller's method, time limit and seed).
+    error : InfeasibleAlignment
+        What solving ``problem`` raised; its diagnosis gives the first relaxed tolerance.
+    attempts : int
+        Relaxations to try, each from the last one's diagnosis.
+
+    Returns
+    -------
+    tuple of (AlignmentResult, dict of str to float) or None
+        The result and the tolerance per measure it was solved at (fractions);
+        ``None`` when no relaxation was feasible.
+    """
+    asked = dict(zip(problem.measures, problem.tolerances(), strict=True))
+    diagnosis = error.diagnosis
+    for attempt in range(attempts):
+        tol = relaxed_tolerance(asked, diagnosis, attempt)
+        if tol is None:
+            return None
+        try:
+            return solve_one(replace(problem, tolerance=tol)), tol
+        except InfeasibleAlignment as exc:
+            diagnosis = exc.diagnosis or diagnosis
+    return None

@@ -226,3 +226,57 @@ def test_cli_infeasible_exits_nonzero(tmp_path):
     assert r.exit_code != 0
     msg = str(r.exception) + r.output
     assert "region East" in msg and "binds" in msg and "tightest" in msg
+
+
+def test_relaxed_tolerance_reads_the_diagnosis():
+    from spm_model.territory.diagnose import Diagnosis, relaxed_tolerance
+
+    d = Diagnosis(
+        binding="disruption budget",
+        tightest_tolerance={"potential": 0.2945, "workload": 0.0589},
+        tightest_tolerance_no_budget={"potential": 0.1555, "workload": 0.0311},
+        tightest_tolerance_no_locks=None,
+        min_moved=0.3,
+        restricted=False,
+        exact=True,
+        message="",
+    )
+    asked = {"potential": 0.1, "workload": 0.1}
+    # 2% more than the tightest, up to the next half point; never below what was asked
+    assert relaxed_tolerance(asked, d) == {"potential": 0.305, "workload": 0.1}
+    # a second attempt widens by a quarter: 0.2945 x 1.25 = 0.368 -> 0.37
+    assert relaxed_tolerance(asked, d, attempt=1) == {"potential": 0.37, "workload": 0.125}
+    d.tightest_tolerance["potential"] = float("inf")  # no tolerance reaches it with that budget
+    assert relaxed_tolerance(asked, d) is None
+    assert relaxed_tolerance(asked, None) is None
+
+
+def test_an_unreachable_region_fails_or_is_balanced_as_far_as_it_can_be(tmp_path):
+    from spm_model.territory import InfeasibleAlignment
+
+    ds = _company()
+    kw = {"tolerance": 0.001, "max_moved": 0.6, "time_limit": 5, "seed": 0}
+    with pytest.raises(InfeasibleAlignment, match="region East"):
+        solve_dataset(ds, **kw)
+    # with 5% moved no tolerance under 99% is reachable: relaxing cannot help
+    with pytest.raises(InfeasibleAlignment, match="region East"):
+        solve_dataset(ds, infeasible="relax", **{**kw, "max_moved": 0.05})
+    res = solve_dataset(ds, infeasible="relax", **kw)
+    assert set(res.results) == {"East", "West"} and not res.errors
+    assert res.relaxed and set(res.relaxed) <= {"East", "West"}
+    summ = res.summary_table().set_index("scope")
+    for reg, tol in res.relaxed.items():
+        for k, v in tol.items():
+            assert 0.001 < v < 0.99
+            assert summ.at[reg, f"{k}_tolerance_pct"] == pytest.approx(100 * v)
+            assert summ.at[reg, f"{k}_max_dev_pct_after"] <= 100 * v + 1e-6
+    # the CLI: --relax balances it and says so
+    src = tmp_path / "tiny"
+    ds.save(src)
+    args = ["territory", "--data", str(src), "--tolerance", "0.001", "--max-moved", "0.6"]
+    args += ["--out", str(tmp_path / "a.csv"), "--time-limit", "5", "--relax"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "the tolerance asked is not reachable; balanced to potential +/-" in r.output
+    with pytest.raises(Exception, match="infeasible must be"):
+        solve_dataset(ds, infeasible="ignore", **kw)
