@@ -83,6 +83,12 @@ def register(app: typer.Typer) -> None:
             "out, role mix taken out), the per-rep diagnostics beside it (<name>_reps.csv) "
             "and a plot (<name>.png).",
         ),
+        skip_unset: bool = typer.Option(
+            False,
+            "--skip-unset",
+            help="A measure nobody has history for and without a --target is left out (noted) "
+            "instead of stopping the run.",
+        ),
         quiet: bool = quiet_option(),
     ) -> None:
         """Set quotas for a fiscal year and write the canonical quotas table (atomically)."""
@@ -115,6 +121,8 @@ def register(app: typer.Typer) -> None:
         if out.suffix.lower() not in (".csv", ".parquet"):
             raise SpmConfigError(f"--out must end in .csv or .parquet, got {out}")
         opts: dict[str, Any] = {} if cutoff is None else {"cutoff": cutoff}
+        if skip_unset:
+            opts["unset"] = "skip"
         with Display(quiet) as show:
             with show.step(f"loading {data}"):
                 ds = load_dataset(data)

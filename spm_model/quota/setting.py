@@ -324,7 +324,8 @@ def set_quotas(
         raise SpmDataError(
             "; ".join(
                 f"measure {m!r}: no rep has history to set quotas from (the bottom-up total "
-                "would be zero); give a target for it or leave it out (measures=[...])"
+                "would be zero); give it a target or leave it out (unset='skip', "
+                "--skip-unset)"
                 for m in unsettable
             )
         )

@@ -78,3 +78,27 @@ def test_spm_quota_backtest_prints_every_method(tmp_path, monkeypatch, capsys):
     assert "FY2025" in so
     t = pd.read_csv(tmp_path / "bt.csv")
     assert len(t) == 6
+
+
+def test_a_measure_nobody_sold_stops_the_run_or_is_left_out(tmp_path, monkeypatch, capsys):
+    from spm_model.data import Dataset, load_dataset
+
+    ds = load_dataset(SAMPLE)
+    services = set(ds.products.loc[ds.products["measure"] == "services", "product_id"])
+    tx = ds.transactions
+    kept = tx[~tx["product_id"].isin(services)]
+    tables = {**ds.tables, "transactions": kept}
+    for name in ("credit_exceptions", "splits"):  # rows on the removed transactions go too
+        tables[name] = ds[name][ds[name]["txn_id"].isin(kept["txn_id"])]
+    young = Dataset(tables, meta=ds.meta)
+    data = tmp_path / "young"
+    young.save(data)
+    out = tmp_path / "quotas.csv"
+    args = ["quota", "--data", data, "--year", "2026", "--out", out, "-q"]
+    code, _, se = run(args, monkeypatch, capsys)
+    assert code == 1 and "measure 'services': no rep has history" in se
+    assert "--skip-unset" in se and not out.exists()
+    code, so, se = run([*args, "--skip-unset"], monkeypatch, capsys)
+    assert code == 0, se
+    assert "note: measure 'services': no rep has history to set quotas from" in so + se
+    assert set(pd.read_csv(out)["measure"]) == {"meetings", "new_business", "renewal"}
