@@ -42,7 +42,9 @@ failed fits is kept in ``fallbacks_``.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -71,6 +73,18 @@ def active_reps(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
         tab["end_date"].isna() | (tab["end_date"] >= nxt)
     )
     return tab
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence a baseline fit's warnings (convergence, start values).
+
+    Set inside each fit, after statsmodels is imported: its first import adds an
+    "always" filter for ``ConvergenceWarning`` that would win over one set before it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 class _PerRepBaseline:
@@ -251,8 +265,9 @@ class ETSBaseline(_PerRepBaseline):
             kw.update(trend="add", damped_trend=True)
         if len(z) >= 24:
             kw.update(seasonal="add", seasonal_periods=12)
-        res = ETSModel(z, **kw).fit(disp=False)
-        sim = res.simulate(h + tail, anchor="end", repetitions=n, rng=rng)
+        with _quiet():  # after the import: statsmodels' import turns its warnings on
+            res = ETSModel(z, **kw).fit(disp=False)
+            sim = res.simulate(h + tail, anchor="end", repetitions=n, rng=rng)
         return back(np.asarray(sim).reshape(h + tail, n).T[:, tail:])
 
 
@@ -293,20 +308,22 @@ class SARIMAXBaseline(_PerRepBaseline):
             return _history_sim(y, h, n, rng)
         if n_obs >= AIRLINE_MIN_MONTHS:
             # the scale concentrated out of the likelihood: the same fit, several times faster
-            res = SARIMAX(
-                z, order=(0, 1, 1), seasonal_order=(0, 1, 1, 12), concentrate_scale=True
-            ).fit(disp=False, cov_type="none")
-            fc = res.get_forecast(h)
+            with _quiet():
+                res = SARIMAX(
+                    z, order=(0, 1, 1), seasonal_order=(0, 1, 1, 12), concentrate_scale=True
+                ).fit(disp=False, cov_type="none")
+                fc = res.get_forecast(h)
         else:
             harmonics = 2 if n_obs >= 18 else (1 if n_obs >= 12 else 0)
             ex_past: np.ndarray | None = None
             ex_future: np.ndarray | None = None
             if harmonics:
                 ex_past, ex_future = _fourier(past, harmonics), _fourier(future, harmonics)
-            res = SARIMAX(z, exog=ex_past, order=(1, 0, 0), trend="c").fit(
-                disp=False, cov_type="none"
-            )
-            fc = res.get_forecast(h, exog=ex_future)
+            with _quiet():
+                res = SARIMAX(z, exog=ex_past, order=(1, 0, 0), trend="c").fit(
+                    disp=False, cov_type="none"
+                )
+                fc = res.get_forecast(h, exog=ex_future)
         mean = np.asarray(fc.predicted_mean)
         sd = np.sqrt(np.asarray(fc.var_pred_mean))
         return back(mean[None, :] + sd[None, :] * rng.standard_normal((n, h)))
