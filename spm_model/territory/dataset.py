@@ -395,9 +395,9 @@ def solve_dataset(
         its diagnosis found reachable (:func:`~spm_model.territory.diagnose.solve_relaxing`)
         and records it in :attr:`DatasetAlignment.relaxed` and the summary table's
         ``<measure>_tolerance_pct`` (a report on a company with small regions). On
-        a large region the diagnosis is a MIP cut short by the time limit, so a
-        longer ``time_limit`` can reach a tighter tolerance (a 42-rep region with
-        15% moved: +/-67% at 5 s, +/-41% at 20 s).
+        a large region the diagnosis is a MIP cut short by the time limit, so the
+        tolerance is then halved back towards the one asked twice (a 42-rep region
+        with 15% moved, 5 s per solve: the diagnosis +/-50%, solved at +/-20.5%).
     **problem_kwargs
         Passed to :func:`problem_from_dataset` (tolerance, max_moved, ...).
 

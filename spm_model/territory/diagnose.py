@@ -370,6 +370,11 @@ def raise_infeasible(c: Compiled, context: str = "") -> None:
     raise InfeasibleAlignment(f"no feasible alignment{context}: {d.message}", d)
 
 
+def _half_point_up(x: float) -> float:
+    """Round a tolerance (fraction) up to the next half percentage point."""
+    return float(np.ceil(x * 200.0 - 1e-9) / 200.0)
+
+
 def relaxed_tolerance(
     asked: dict[str, float], diagnosis: Diagnosis | None, attempt: int = 0
 ) -> dict[str, float] | None:
@@ -390,13 +395,15 @@ def relaxed_tolerance(
         tight = float(diagnosis.tightest_tolerance.get(k, a))
         if not np.isfinite(tight):
             return None
-        out[k] = float(max(a * (1.0 if attempt == 0 else grow), np.ceil(tight * grow * 200) / 200))
+        out[k] = float(max(a * (1.0 if attempt == 0 else grow), _half_point_up(tight * grow)))
         if out[k] >= 0.99:
             return None
     return out
 
 
-def solve_relaxing(problem: Any, solve_one: Any, error: InfeasibleAlignment, attempts: int = 3):
+def solve_relaxing(
+    problem: Any, solve_one: Any, error: InfeasibleAlignment, attempts: int = 3, refine: int = 2
+):
     """Solve ``problem`` at the tightest tolerance its infeasibility ``error`` says is reachable.
 
     Parameters
@@ -409,6 +416,11 @@ def solve_relaxing(problem: Any, solve_one: Any, error: InfeasibleAlignment, att
         What solving ``problem`` raised; its diagnosis gives the first relaxed tolerance.
     attempts : int
         Relaxations to try, each from the last one's diagnosis.
+    refine : int
+        Unless the diagnosis was exact, halve the interval between the last tolerance
+        that failed (at first the one asked) and the feasible one this many times,
+        keeping the tightest that solves: a diagnosis cut short by the time limit can
+        overshoot, and after a failure the next one often does.
 
     Returns
     -------
@@ -418,12 +430,28 @@ def solve_relaxing(problem: Any, solve_one: Any, error: InfeasibleAlignment, att
     """
     asked = dict(zip(problem.measures, problem.tolerances(), strict=True))
     diagnosis = error.diagnosis
+    failed: dict[str, float] | None = None
     for attempt in range(attempts):
         tol = relaxed_tolerance(asked, diagnosis, attempt)
         if tol is None:
             return None
         try:
-            return solve_one(replace(problem, tolerance=tol)), tol
+            best = solve_one(replace(problem, tolerance=tol)), tol
         except InfeasibleAlignment as exc:
             diagnosis = exc.diagnosis or diagnosis
+            failed = tol
+            continue
+        # an exact diagnosis is the optimum: nothing tighter solves; otherwise its value
+        # may be a MIP's incumbent cut short by the time limit, or follow a failure
+        exact = diagnosis is not None and diagnosis.exact and failed is None
+        lo = failed if failed is not None else asked
+        for _ in range(0 if exact else refine):
+            mid = {k: _half_point_up((lo[k] + best[1][k]) / 2) for k in asked}
+            if all(mid[k] >= best[1][k] for k in asked):
+                break
+            try:
+                best = solve_one(replace(problem, tolerance=mid)), mid
+            except (InfeasibleAlignment, AlignmentNotFound):
+                lo = mid
+        return best
     return None

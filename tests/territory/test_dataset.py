@@ -280,3 +280,52 @@ def test_an_unreachable_region_fails_or_is_balanced_as_far_as_it_can_be(tmp_path
     assert "the tolerance asked is not reachable; balanced to potential +/-" in r.output
     with pytest.raises(Exception, match="infeasible must be"):
         solve_dataset(ds, infeasible="ignore", **kw)
+
+
+def test_solve_relaxing_narrows_an_overshoot_by_halving():
+    """The first diagnosis's bound is not reachable, the next overshoots: halve back towards
+    the last failed tolerance, keeping the tightest that solves."""
+    from dataclasses import dataclass
+
+    from spm_model.territory.diagnose import Diagnosis, InfeasibleAlignment, solve_relaxing
+
+    @dataclass
+    class Problem:  # what solve_relaxing reads of a TerritoryProblem
+        tolerance: dict
+        measures: tuple = ("potential",)
+
+        def tolerances(self):
+            return np.array([self.tolerance["potential"]])
+
+    def diagnosis(tight):
+        return Diagnosis("tolerance", {"potential": tight}, {}, None, None, False, False, "")
+
+    tried = []
+
+    def solve_one(p):  # feasible from +/-23%; every failure's diagnosis now says 50%
+        tried.append(p.tolerance["potential"])
+        if p.tolerance["potential"] < 0.23:
+            raise InfeasibleAlignment("no", diagnosis(0.5))
+        return "alignment"
+
+    first = InfeasibleAlignment("no", diagnosis(0.10))
+    got = solve_relaxing(Problem({"potential": 0.05}), solve_one, first)
+    assert tried == [0.105, 0.625, 0.365, 0.235]
+    assert got == ("alignment", {"potential": 0.235})
+    tried.clear()
+    # without refinement the overshoot stands
+    assert solve_relaxing(Problem({"potential": 0.05}), solve_one, first, refine=0)[1] == {
+        "potential": 0.625
+    }
+    # a diagnosis cut short by the time limit (not exact) that overshoots: halved towards
+    # the tolerance asked; an exact one is the optimum and is not refined
+    tried.clear()
+    got = solve_relaxing(
+        Problem({"potential": 0.05}), solve_one, InfeasibleAlignment("no", diagnosis(0.5))
+    )
+    assert tried == [0.51, 0.28, 0.165] and got[1] == {"potential": 0.28}
+    tried.clear()
+    exact = diagnosis(0.5)
+    exact.exact = True
+    got = solve_relaxing(Problem({"potential": 0.05}), solve_one, InfeasibleAlignment("no", exact))
+    assert tried == [0.51] and got[1] == {"potential": 0.51}
