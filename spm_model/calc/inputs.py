@@ -276,6 +276,48 @@ def plan_reps(plan: Plan, ds: Dataset, reps: Sequence[str] | None = None) -> pd.
     )
 
 
+def membership_days(plan: Plan, ds: Dataset, members: pd.DataFrame) -> pd.DataFrame:
+    """Days each member is on ``plan`` and employed: ``rep_id, start, end`` (inclusive day numbers).
+
+    ``members`` as :func:`plan_reps` returns them, clipped to the reps' ``hire_date`` ..
+    ``end_date`` and the plan's effective dates; members never on it are dropped.
+
+    Raises
+    ------
+    SpmDataError
+        A member who is not in the reps table.
+    """
+    emp = ds.reps.assign(rep_id=ds.reps["rep_id"].astype(object)).set_index("rep_id")
+    hire = _days_col(emp["hire_date"], -int(_FAR))
+    leave = _days_col(emp["end_date"], int(_FAR))
+    pos = pd.Index(emp.index).get_indexer(members["rep_id"])
+    if (pos < 0).any():
+        bad = members.loc[pos < 0, "rep_id"].unique()[:20]
+        raise SpmDataError(
+            Problem(
+                ds.source,
+                "plan_assignments",
+                None,
+                "rep_id",
+                f"unknown rep(s): {', '.join(map(str, bad))}",
+            )
+        )
+    eff_lo = _day(plan.effective_from)
+    eff_hi = _day(plan.effective_to) if plan.effective_to else int(_FAR)
+    iv = pd.DataFrame(
+        {
+            "rep_id": members["rep_id"].to_numpy(),
+            "start": np.maximum.reduce(
+                [members["start_day"].to_numpy(np.int64), hire[pos], np.full(len(pos), eff_lo)]
+            ),
+            "end": np.minimum.reduce(
+                [members["end_day"].to_numpy(np.int64), leave[pos], np.full(len(pos), eff_hi)]
+            ),
+        }
+    )
+    return iv[iv["end"] >= iv["start"]].reset_index(drop=True)
+
+
 def annual_target_incentives(
     plan: Plan, reps: pd.DataFrame, source: TISource = "auto"
 ) -> pd.Series:
@@ -352,35 +394,7 @@ def build_inputs(
                 "pass reps=[...] to evaluate chosen reps on it",
             )
         )
-    emp = rt.set_index("rep_id")
-    hire = _days_col(emp["hire_date"], -int(_FAR))
-    leave = _days_col(emp["end_date"], int(_FAR))
-    pos = pd.Index(emp.index).get_indexer(members["rep_id"])
-    if (pos < 0).any():
-        bad = members.loc[pos < 0, "rep_id"].unique()[:20]
-        raise SpmDataError(
-            Problem(
-                ds.source,
-                "plan_assignments",
-                None,
-                "rep_id",
-                f"unknown rep(s): {', '.join(map(str, bad))}",
-            )
-        )
-    eff_lo = _day(plan.effective_from)
-    eff_hi = _day(plan.effective_to) if plan.effective_to else int(_FAR)
-    iv = pd.DataFrame(
-        {
-            "rep_id": members["rep_id"].to_numpy(),
-            "start": np.maximum.reduce(
-                [members["start_day"].to_numpy(np.int64), hire[pos], np.full(len(pos), eff_lo)]
-            ),
-            "end": np.minimum.reduce(
-                [members["end_day"].to_numpy(np.int64), leave[pos], np.full(len(pos), eff_hi)]
-            ),
-        }
-    )
-    iv = iv[iv["end"] >= iv["start"]].reset_index(drop=True)
+    iv = membership_days(plan, ds, members)
     p_start = np.array([_day(p.start) for p in periods], dtype=np.int64)
     p_end = np.array([_day(p.end) for p in periods], dtype=np.int64)
     p_days = p_end - p_start + 1

@@ -199,23 +199,14 @@ def years_with_members(ds: Dataset, plan: Plan, years: Iterable[int]) -> list[in
     it, else ``reps.plan_id``), within the plan's effective dates and the reps'
     ``hire_date`` .. ``end_date``.
     """
-    from spm_model.calc.inputs import _FAR, _day, _days_col, plan_reps
+    from spm_model.calc.inputs import _day, membership_days, plan_reps
 
-    members = plan_reps(plan, ds)
-    emp = ds.reps.assign(rep_id=ds.reps["rep_id"].astype(object)).set_index("rep_id")
-    emp = emp.reindex(members["rep_id"].to_numpy())
-    eff_hi = _day(plan.effective_to) if plan.effective_to else int(_FAR)
-    lo = np.maximum.reduce(
-        [members["start_day"].to_numpy(np.int64), _days_col(emp["hire_date"], -int(_FAR))]
-    )
-    hi = np.minimum.reduce(
-        [members["end_day"].to_numpy(np.int64), _days_col(emp["end_date"], int(_FAR))]
-    )
-    lo, hi = np.maximum(lo, _day(plan.effective_from)), np.minimum(hi, eff_hi)
+    iv = membership_days(plan, ds, plan_reps(plan, ds))
+    lo, hi = iv["start"].to_numpy(), iv["end"].to_numpy()
     out = []
     for y in years:
         span = parse_period(str(y), plan.fy_start_month)
-        if np.any((lo <= _day(span.end)) & (hi >= _day(span.start)) & (hi >= lo)):
+        if np.any((lo <= _day(span.end)) & (hi >= _day(span.start))):
             out.append(int(y))
     return out
 
