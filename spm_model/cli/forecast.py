@@ -23,24 +23,70 @@ def _refits_option() -> typer.models.OptionInfo:
     )
 
 
-def _load(data: Path) -> tuple:
+def _load(
+    data: Path,
+    columns: str | None = None,
+    layout: str = "auto",
+    sum_duplicates: bool = False,
+) -> tuple:
     """Load a dataset, or a monthly panel file (returned as the fit source, no dataset)."""
-    import pandas as pd
-
     from spm_model.data import load_dataset
-    from spm_model.errors import Problem, SpmDataError
-    from spm_model.forecast.panel import check_panel
+    from spm_model.errors import SpmConfigError
+    from spm_model.forecast.panel_file import is_panel_file, parse_columns, read_panel
 
-    if data.is_file() and data.suffix.lower() in (".csv", ".parquet"):
-        try:
-            panel = pd.read_csv(data) if data.suffix.lower() == ".csv" else pd.read_parquet(data)
-        except Exception as exc:
-            raise SpmDataError(
-                Problem(str(data), "panel", None, None, f"cannot read: {exc}")
-            ) from None
-        return None, check_panel(panel, source=str(data))
+    if is_panel_file(data):
+        return None, read_panel(
+            data,
+            columns=parse_columns(columns),
+            layout=layout,  # type: ignore[arg-type]
+            duplicates="sum" if sum_duplicates else "error",
+        )
+    if columns or layout != "auto" or sum_duplicates:
+        raise SpmConfigError(
+            "--columns, --layout and --sum-duplicates read a panel file (.csv or .parquet), "
+            f"not the dataset {data}"
+        )
     ds = load_dataset(data)
     return ds, ds
+
+
+def _panel_notes(source: object) -> list[str]:
+    """Return what reading a panel file did that the user should know (wide, summed rows)."""
+    import pandas as pd
+
+    if not isinstance(source, pd.DataFrame):
+        return []
+    notes = []
+    if source.attrs.get("layout") == "wide":
+        notes.append(f"read as a wide panel: {source['rep_id'].nunique()} series (one a column)")
+    if source.attrs.get("summed_rows"):
+        notes.append(f"summed {source.attrs['summed_rows']:,} rows into the month of their series")
+    return notes
+
+
+def _panel_options() -> dict:
+    """Return the options that say how to read a panel file (both forecasting commands)."""
+    return {
+        "columns": typer.Option(
+            None,
+            "--columns",
+            help="Panel file: the file's column for each panel column, e.g. "
+            "rep_id=store,month=date,bookings=sales (also team, region, hire_date, end_date).",
+        ),
+        "layout": typer.Option(
+            "auto",
+            "--layout",
+            help="Panel file: long (a row per series and month), wide (a column per series, "
+            "a row per month) or auto (wide when there are no rep_id and bookings columns and "
+            "the first column holds months).",
+        ),
+        "sum_duplicates": typer.Option(
+            False,
+            "--sum-duplicates",
+            help="Panel file: add up the rows of one series and month (daily or transaction "
+            "data) instead of stopping.",
+        ),
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -88,6 +134,9 @@ def register(app: typer.Typer) -> None:
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
+        columns: str | None = _panel_options()["columns"],
+        layout: str = _panel_options()["layout"],
+        sum_duplicates: bool = _panel_options()["sum_duplicates"],
         quiet: bool = quiet_option(),
     ) -> None:
         """Fit the Bayesian model and write draws (NetCDF), summary CSVs and plots to OUT."""
@@ -106,7 +155,9 @@ def register(app: typer.Typer) -> None:
 
         show = Display(quiet)
         with show, show.step(f"loading {data}"):
-            ds, source = _load(data)
+            ds, source = _load(data, columns, layout, sum_duplicates)
+        for note in _panel_notes(source):
+            typer.echo(f"note: {note}")
         plan_obj = None
         if plan is not None:
             from spm_model.errors import SpmConfigError
@@ -249,6 +300,9 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, help="Also write the table (CSV, or Markdown for .md)."
         ),
+        columns: str | None = _panel_options()["columns"],
+        layout: str = _panel_options()["layout"],
+        sum_duplicates: bool = _panel_options()["sum_duplicates"],
         quiet: bool = quiet_option(),
     ) -> None:
         """Backtest the Bayesian model and the baselines (rolling origin): CRPS, WAPE, coverage."""
@@ -260,7 +314,9 @@ def register(app: typer.Typer) -> None:
 
         show = Display(quiet)
         with show, show.step(f"loading {data}"):
-            _, source = _load(data)
+            _, source = _load(data, columns, layout, sum_duplicates)
+        for note in _panel_notes(source):
+            typer.echo(f"note: {note}")
         with (
             show,
             show.step("rolling-origin backtest (a line per cut-off and model)"),

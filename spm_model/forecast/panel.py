@@ -34,7 +34,7 @@ hire_date, end_date : datetime64 (``end_date`` NaT while employed)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -210,7 +210,62 @@ def monthly_bookings(
     return panel
 
 
-def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
+_MONTH_NAMES = {
+    name: i + 1
+    for i, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+
+
+def parse_months(values: pd.Series) -> pd.Series:
+    """Dates of a month column, NaT where a value is not a month.
+
+    Anything :func:`pandas.to_datetime` reads as a date (``2024-03``,
+    ``2024-03-15``, ``03/2024``, datetimes); a month name and year (``Mar-24``,
+    ``Mar 2024``, ``March 2024``; a two-digit year is 1969-2068, as
+    ``strptime``'s ``%y``); and the statistical packages' ``2024M03`` and
+    ``202403``. A bare year (``2024``) is not a month, nor is a date before 1900
+    or after 2199. Every value is parsed on its own, so a column may mix forms.
+    """
+    import warnings
+
+    v = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(v):
+        return pd.to_datetime(v)
+    if pd.api.types.is_numeric_dtype(v):
+        whole = v.notna() & (v == v.round())
+        text = v.astype(str).where(~whole, v.where(whole, 0).astype("int64").astype(str))
+    else:
+        text = v.astype(str).str.strip()
+    year = pd.Series(np.nan, index=v.index)
+    month = pd.Series(np.nan, index=v.index)
+    ym = text.str.extract(r"^(\d{4})[Mm]?(\d{2})$")  # 2024M03, 202403
+    hit = ym[0].notna()
+    year[hit], month[hit] = ym.loc[hit, 0].astype(float), ym.loc[hit, 1].astype(float)
+    named = text.str.extract(r"^([A-Za-z]{3,9})[-\s/.,']*(\d{2}|\d{4})$")  # Mar-24, March 2024
+    num = named[0].str[:3].str.lower().map(_MONTH_NAMES)
+    hit2 = named[0].notna() & num.notna() & ~hit
+    yy = named.loc[hit2, 1].astype(float)
+    year[hit2] = np.where(yy < 100, np.where(yy < 69, 2000 + yy, 1900 + yy), yy)
+    month[hit2] = num[hit2]
+    rest = year.isna() & ~text.str.fullmatch(r"\d{4}(\.0)?") & v.notna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
+        out = pd.to_datetime(text.where(rest), errors="coerce", format="mixed")
+    known = year.notna() & month.between(1, 12)
+    if known.any():
+        out[known] = pd.to_datetime(
+            pd.DataFrame({"year": year[known], "month": month[known]}).astype(int).assign(day=1)
+        )
+    return out.where((out.dt.year >= 1900) & (out.dt.year <= 2199))
+
+
+def check_panel(
+    panel: pd.DataFrame,
+    source: str = "<panel>",
+    duplicates: Literal["error", "sum"] = "error",
+) -> pd.DataFrame:
     """Validate and normalise a user-supplied monthly panel.
 
     Required columns are ``rep_id``, ``month`` and ``bookings``; ``team`` and
@@ -229,11 +284,18 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
     still forecast. Mark a series that really ended with ``end_date``: it is
     not forecast after that date.
 
+    **Several rows of one series and month** (daily or transaction-level
+    data) are an error by default; ``duplicates="sum"`` adds them up (the
+    month is missing only when every one of its cells is empty) and counts the
+    rows folded into another in ``attrs["summed_rows"]``.
+
     Raises
     ------
     SpmDataError
         Listing each missing column, bad value (with its row) and duplicate.
     """
+    if duplicates not in ("error", "sum"):
+        raise ValueError(f"duplicates must be 'error' or 'sum', got {duplicates!r}")
     problems: list[Problem] = []
     for col in ("rep_id", "month", "bookings"):
         if col not in panel.columns:
@@ -242,7 +304,7 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
         raise SpmDataError(problems)
     p = panel.copy()
     p["rep_id"] = p["rep_id"].astype(str)
-    month = pd.to_datetime(p["month"], errors="coerce")
+    month = parse_months(p["month"])
     for i in np.flatnonzero(month.isna().to_numpy())[:50]:
         problems.append(
             Problem(source, "panel", int(i) + 2, "month", f"not a date: {panel['month'].iloc[i]!r}")
@@ -266,14 +328,31 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
         )
     p["bookings"] = b.astype(float).where(~blank)
     dup = p.duplicated(["rep_id", "month"], keep=False) & month.notna()
-    for i in np.flatnonzero(dup.to_numpy())[:50]:
-        problems.append(Problem(source, "panel", int(i) + 2, "month", "duplicate rep_id and month"))
+    if duplicates == "error":
+        for i in np.flatnonzero(dup.to_numpy())[:50]:
+            problems.append(
+                Problem(
+                    source,
+                    "panel",
+                    int(i) + 2,
+                    "month",
+                    "duplicate rep_id and month (several rows of a series in one month, e.g. "
+                    "daily data: add them up with duplicates='sum', --sum-duplicates)",
+                )
+            )
     for col in ("team", "region"):
         if col not in p.columns:
             p[col] = "all"
         p[col] = p[col].fillna("unknown").astype(str)
     if problems:
         raise SpmDataError(problems)
+    summed = 0
+    if duplicates == "sum" and dup.any():
+        keys = ["rep_id", "month"]
+        amounts = p.groupby(keys, sort=False)["bookings"].sum(min_count=1)
+        rest = p.drop(columns="bookings").groupby(keys, sort=False).first()
+        summed = len(p) - len(amounts)
+        p = rest.join(amounts).reset_index()
     for col in ("team", "region"):
         n = p.groupby("rep_id")[col].nunique()
         for rep in n.index[n > 1][:20]:
@@ -306,6 +385,7 @@ def check_panel(panel: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
     out.attrs.update(attrs)
     out.attrs.setdefault("fy_start_month", 1)
     out.attrs["missing_months"] = _gaps(out)
+    out.attrs["summed_rows"] = summed
     return out
 
 
