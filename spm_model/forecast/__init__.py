@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "check_panel": "spm_model.forecast.panel",
     "monthly_bookings": "spm_model.forecast.panel",
     "selling_credit": "spm_model.forecast.panel",
+    "read_panel": "spm_model.forecast.panel_file",
     "fan_chart": "spm_model.forecast.plots",
     "ppc_plot": "spm_model.forecast.plots",
     "simulate_panel": "spm_model.forecast.simulate",
@@ -76,6 +77,7 @@ __all__ = [
     "monthly_bookings",
     "ppc_plot",
     "quota_attainment_probability",
+    "read_panel",
     "rollup",
     "selling_credit",
     "simulate_panel",
@@ -135,6 +137,7 @@ if TYPE_CHECKING:
         monthly_bookings,
         selling_credit,
     )
+    from spm_model.forecast.panel_file import read_panel
     from spm_model.forecast.plots import fan_chart, ppc_plot
     from spm_model.forecast.simulate import simulate_panel
     from spm_model.forecast.warmup import warm_up
