@@ -43,7 +43,8 @@ def _load(
         )
     if columns or layout != "auto" or sum_duplicates:
         raise SpmConfigError(
-            "--columns, --layout and --sum-duplicates read a panel file (.csv or .parquet), "
+            "--columns, --layout and --sum-duplicates read a panel file (.csv, .parquet or a "
+            "workbook without dataset sheets), "
             f"not the dataset {data}"
         )
     ds = load_dataset(data)
@@ -98,7 +99,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "--data",
             help="Dataset (folder of CSV/Parquet, .xlsx, .duckdb) or a monthly panel file "
-            "(.csv/.parquet with rep_id, month, bookings[, team, region, hire_date, end_date]).",
+            "(.csv/.parquet/.xlsx with rep_id, month, bookings[, team, region, hire_date, end_date]).",
         ),
         horizon: int = typer.Option(
             6, "--horizon", min=1, max=36, help="Months to forecast after the cut-off."
@@ -257,7 +258,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "--data",
             help="Dataset (folder of CSV/Parquet, .xlsx, .duckdb) or a monthly panel file "
-            "(.csv/.parquet with rep_id, month, bookings[, team, region, hire_date, end_date]; "
+            "(.csv/.parquet/.xlsx with rep_id, month, bookings[, team, region, hire_date, end_date]; "
             "missing months: no row or an empty bookings cell).",
         ),
         horizon: int = typer.Option(6, min=1, max=24, help="Months forecast after each cut-off."),

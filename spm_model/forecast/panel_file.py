@@ -132,7 +132,7 @@ def read_panel(
     Parameters
     ----------
     path : str or Path
-        The file (``.csv``, any delimiter; ``.parquet``; ``.xlsx``, first sheet).
+        The file (``.csv``, any delimiter; ``.parquet``; ``.xlsx``, its first sheet).
     columns : mapping, optional
         Panel column -> the file's column (see the module docstring).
     layout : {"auto", "long", "wide"}
@@ -221,6 +221,25 @@ def read_panel(
 
 
 def is_panel_file(path: str | Path) -> bool:
-    """Whether ``path`` is a single panel file (not a dataset folder, workbook or database)."""
+    """Whether ``path`` is a single panel file, not a dataset.
+
+    A ``.csv`` or ``.parquet`` file is a panel; an ``.xlsx`` workbook is a panel
+    when it has none of a dataset's sheets (``reps``, ``transactions``...), else
+    a dataset workbook. Folders and ``.duckdb`` files are datasets.
+    """
     p = Path(path)
-    return p.is_file() and p.suffix.lower() in (".csv", ".parquet")
+    if not p.is_file():
+        return False
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return True
+    if suffix != ".xlsx":
+        return False
+    from spm_model.data.schema import TABLES
+
+    try:
+        with pd.ExcelFile(p) as book:
+            sheets = {str(s).strip().lower() for s in book.sheet_names}
+    except Exception:
+        return False  # the dataset loader says what is wrong with it
+    return not (sheets & set(TABLES))

@@ -151,3 +151,21 @@ def test_cli_reads_a_wide_file_and_refuses_panel_options_on_a_dataset(tmp_path):
     )
     assert res.exit_code != 0
     assert "read a panel file" in str(res.exception) + res.output
+
+
+def test_a_workbook_is_a_panel_unless_it_has_dataset_sheets(tmp_path):
+    from spm_model.forecast.panel_file import is_panel_file
+
+    p = _long(24)
+    wide = p.pivot(index="month", columns="rep_id", values="bookings").reset_index()
+    book = tmp_path / "panel.xlsx"
+    wide.to_excel(book, index=False)
+    assert is_panel_file(book)
+    out = read_panel(book)
+    assert out.attrs["layout"] == "wide" and len(out) == 48
+    ds_book = tmp_path / "company.xlsx"
+    with pd.ExcelWriter(ds_book) as xw:  # a dataset workbook: a sheet per table
+        pd.DataFrame({"rep_id": ["R1"]}).to_excel(xw, sheet_name="Reps", index=False)
+        wide.to_excel(xw, sheet_name="notes", index=False)
+    assert not is_panel_file(ds_book)
+    assert not is_panel_file(tmp_path)  # a folder is a dataset
