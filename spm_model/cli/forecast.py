@@ -99,7 +99,8 @@ def register(app: typer.Typer) -> None:
             ...,
             "--data",
             help="Dataset (folder of CSV/Parquet, .xlsx, .duckdb) or a monthly panel file "
-            "(.csv/.parquet/.xlsx with rep_id, month, bookings[, team, region, hire_date, end_date]).",
+            "(.csv/.parquet/.xlsx: rep_id, month, bookings[, team, region, hire_date, end_date]; "
+            "see --columns and --layout).",
         ),
         horizon: int = typer.Option(
             6, "--horizon", min=1, max=36, help="Months to forecast after the cut-off."
@@ -258,7 +259,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "--data",
             help="Dataset (folder of CSV/Parquet, .xlsx, .duckdb) or a monthly panel file "
-            "(.csv/.parquet/.xlsx with rep_id, month, bookings[, team, region, hire_date, end_date]; "
+            "(.csv/.parquet/.xlsx: rep_id, month, bookings[, team, region, hire_date, end_date]; "
             "missing months: no row or an empty bookings cell).",
         ),
         horizon: int = typer.Option(6, min=1, max=24, help="Months forecast after each cut-off."),
