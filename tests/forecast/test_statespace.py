@@ -321,3 +321,43 @@ def test_kalman_log_likelihood_holds_for_variances_far_beyond_a_products_range(s
         expect += float(np.sum(mask[:, t] * dens))
     assert np.isfinite(ll)
     assert ll == pytest.approx(expect, rel=1e-11)
+
+
+def test_innovation_range_is_the_historys_smallest_and_largest_surprise():
+    from types import SimpleNamespace
+
+    from spm_model.forecast.statespace import innovation_range
+
+    # two draws, one series, four months; month 3 had no bookings, month 4 has no weight
+    v = np.array([[[1.0, -3.0, 50.0, 9.0]], [[0.5, 0.5, 0.5, 0.5]]])
+    f = np.array([[[1.0, 1.0, 1.0, 1.0]], [[4.0, 1.0, 1.0, 1.0]]])
+    s = SimpleNamespace(
+        grid=SimpleNamespace(positive=np.array([[1.0, 1.0, 0.0, 1.0]])),
+        weight=np.array([1.0, 1.0, 1.0, 0.0]),
+    )
+    low, high = innovation_range({"v": v, "f": f}, s)
+    np.testing.assert_array_equal(low[:, 0], [-3.0, 0.25])
+    np.testing.assert_array_equal(high[:, 0], [1.0, 0.5])
+    s.grid.positive = np.zeros((1, 4))  # nothing observed: no bound
+    low, high = innovation_range({"v": v, "f": f}, s)
+    assert np.isneginf(low).all() and np.isposinf(high).all()
+
+
+def test_forecast_noise_stays_within_the_historys_surprises(fits):
+    """Student-t noise near 2 degrees of freedom on the log scale: ``exp`` of it has no mean
+    and single draws ran to 10^10 times a rep's month. The forecast's noise stays within the
+    standardised surprises the history showed."""
+    from spm_model.forecast import statespace
+
+    fc = fits[0]
+    post = fc.posterior()
+    wild = {**post, "nu": np.full_like(post["nu"], 2.0001), "log_sigma": post["log_sigma"] + 8.0}
+    months = pd.date_range("2025-01-01", periods=8, freq="MS")
+    reps = np.arange(len(fc.design_.reps))
+    hires = fc.reps_.loc[fc.design_.reps, "hire_date"].to_numpy()
+    args = (fc.design_, fc.model_.spm_ss, reps, months, hires)
+    x = statespace.forecast_log_amounts(wild, *args, np.random.default_rng(3), "student_t")[0]
+    # the observation noise (a scale of hundreds on the log scale here) is clipped to the
+    # history's surprises, which are small against it: every draw within a few units of the
+    # median (unclipped, the largest was 128)
+    assert np.abs(x - np.median(x, axis=0)).max() < 8.0
