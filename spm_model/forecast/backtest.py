@@ -398,7 +398,8 @@ def backtest(
                     n_samples = int(made["bayes"].sizes["sample"])
                 else:
                     n_months = len(pd.period_range(train["month"].min(), c, freq="M"))
-                    n_samples = cfg.resolved_draws(cfg.resolved_model(n_months)) * cfg.chains
+                    kind = cfg.resolved_model(n_months, float((train["bookings"] == 0).mean()))
+                    n_samples = cfg.resolved_draws(kind) * cfg.chains
                 draws = (
                     BASELINES[name](seed=cfg.seed).fit(train).predict(horizon, n_samples=n_samples)
                 )

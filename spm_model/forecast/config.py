@@ -13,6 +13,15 @@ Likelihood = Literal["auto", "gamma", "generalized_gamma", "student_t", "normal"
 #: ``model="auto"`` picks the state-space model for histories at least this long (months from
 #: the panel's first month to the cut-off); shorter ones get the regression model.
 AUTO_STATE_SPACE_MONTHS = 48
+#: ... and whose months without bookings are fewer than this share of the observed months. Where
+#: zero months are common the months are sums of a few lumpy deals: the state-space model's
+#: symmetric Student-t on the log amounts fits them with about 2 degrees of freedom (sample
+#: company) and the regression model's generalised gamma does better. Generated companies with
+#: five years of history (2026-12-06, 4 cut-offs, 6 months ahead; regression against state
+#: space): 60 reps, 33% zero months, scaled CRPS 0.557 against 0.571, total WAPE 9.1% against
+#: 20.1%; 40 reps, 0.820 against 0.798, total WAPE 20.0% against 25.8%, currency CRPS 49,387
+#: against 50,714. Real panels (no zero months) keep the state-space model.
+AUTO_STATE_SPACE_MAX_ZERO_SHARE = 0.10
 
 
 def nutpie_available() -> bool:
@@ -125,7 +134,8 @@ class ForecastConfig(BaseModel):
             "(spm_model.forecast.statespace); 'regression': rep effects pooled within team and "
             "region, a company trend and block-wise level drift (spm_model.forecast.model), "
             "validated on a company's short rep histories; 'auto' (default): 'state_space' when "
-            f"the training history spans at least {AUTO_STATE_SPACE_MONTHS} months (and the "
+            f"the training history spans at least {AUTO_STATE_SPACE_MONTHS} months, fewer than "
+            f"{AUTO_STATE_SPACE_MAX_ZERO_SHARE:.0%} of its months have no bookings (and the "
             "likelihood is 'auto', 'student_t' or 'normal'), else 'regression'."
         ),
     )
@@ -179,21 +189,27 @@ class ForecastConfig(BaseModel):
             )
         return self
 
-    def resolved_model(self, n_months: int | None = None) -> Literal["regression", "state_space"]:
-        """Return the model actually used for a history of ``n_months`` ('auto' resolved).
+    def resolved_model(
+        self, n_months: int | None = None, zero_share: float | None = None
+    ) -> Literal["regression", "state_space"]:
+        """Return the model actually used for a history ('auto' resolved).
 
         ``'auto'`` is ``'state_space'`` for at least :data:`AUTO_STATE_SPACE_MONTHS`
-        months of history, ``'regression'`` for shorter histories (or unknown
-        length) and whenever the likelihood is one only the regression model
-        has (``'gamma'``, ``'generalized_gamma'``).
+        months of history (``n_months``) of which fewer than
+        :data:`AUTO_STATE_SPACE_MAX_ZERO_SHARE` have no bookings (``zero_share``,
+        fraction of the observed months; None: not known, not checked), and
+        ``'regression'`` for shorter histories (or unknown length), for lumpy
+        ones with many months without bookings (rep-level company data) and
+        whenever the likelihood is one only the regression model has
+        (``'gamma'``, ``'generalized_gamma'``).
         """
         if self.model != "auto":
             return self.model
         if self.likelihood in ("gamma", "generalized_gamma"):
             return "regression"
-        if n_months is not None and n_months >= AUTO_STATE_SPACE_MONTHS:
-            return "state_space"
-        return "regression"
+        long = n_months is not None and n_months >= AUTO_STATE_SPACE_MONTHS
+        dense = zero_share is None or zero_share < AUTO_STATE_SPACE_MAX_ZERO_SHARE
+        return "state_space" if long and dense else "regression"
 
     def resolved_likelihood(self, model: str | None = None) -> str:
         """Return the amount likelihood used by ``model`` (default: the configured model).

@@ -206,8 +206,9 @@ class BookingsForecaster:
     """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
 
     Two models (``model``; the default ``"auto"`` picks the state-space model
-    for histories of at least 48 months and the regression model for shorter
-    ones, see :meth:`ForecastConfig.resolved_model`):
+    for histories of at least 48 months with fewer than 10% of months without
+    bookings, the regression model for shorter or lumpier ones, see
+    :meth:`ForecastConfig.resolved_model`):
 
     * ``"state_space"`` (:mod:`spm_model.forecast.statespace`): each series'
       level a local linear trend with a damped, pooled drift, integrated out
@@ -321,7 +322,7 @@ class BookingsForecaster:
         except ValueError as exc:
             raise SpmDataError(str(exc)) from None
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
-        kind = cfg.resolved_model(len(design.grid_months))
+        kind = cfg.resolved_model(len(design.grid_months), 1.0 - design.positive_share)
         likelihood = cfg.resolved_likelihood(kind)
         model = build_configured_model(design, cfg, kind, use_hurdle)
         sampler = cfg.resolved_sampler()

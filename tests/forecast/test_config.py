@@ -7,6 +7,7 @@ import pytest
 from spm_model.errors import SpmConfigError
 from spm_model.forecast import BookingsForecaster
 from spm_model.forecast.config import (
+    AUTO_STATE_SPACE_MAX_ZERO_SHARE,
     AUTO_STATE_SPACE_MONTHS,
     LOW_RANK_MAX_PARAMETERS,
     ForecastConfig,
@@ -26,6 +27,20 @@ def test_auto_is_the_default_and_picks_state_space_for_long_histories():
     assert c.resolved_model(187) == "state_space"
     assert c.resolved_likelihood("state_space") == "student_t"
     assert c.resolved_likelihood("regression") == "generalized_gamma"
+
+
+def test_auto_keeps_the_regression_model_for_lumpy_histories_with_many_zero_months():
+    c = ForecastConfig()
+    assert AUTO_STATE_SPACE_MAX_ZERO_SHARE == 0.10
+    # real panels: no month without sales
+    assert c.resolved_model(187, zero_share=0.0) == "state_space"
+    # simulated 50 x 180 benchmark panel: 8.7% zero months
+    assert c.resolved_model(180, zero_share=0.087) == "state_space"
+    # a generated company with five years of rep histories: a third of its months are zero
+    assert c.resolved_model(60, zero_share=0.10) == "regression"
+    assert c.resolved_model(60, zero_share=0.326) == "regression"
+    assert c.resolved_model(36, zero_share=0.0) == "regression"
+    assert ForecastConfig(model="state_space").resolved_model(60, zero_share=0.5) == "state_space"
 
 
 def test_auto_keeps_the_regression_model_for_its_own_likelihoods_and_explicit_choices():
@@ -69,6 +84,7 @@ def test_nutpie_gets_the_low_rank_mass_matrix_when_resolved(monkeypatch, months,
 
     monkeypatch.setattr(pm, "sample", stand_in)
     panel, _ = simulate_panel(n_reps=4, n_months=months, n_regions=1, teams_per_region=2, seed=1)
+    panel = panel[panel["bookings"] > 0]  # no zero months: 60 months are the state-space model's
     fc = BookingsForecaster(sampler="nutpie", mass_matrix=setting)
     with pytest.raises(_Sampled) as got:
         fc.fit(panel)
