@@ -130,8 +130,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         model: str = typer.Option(
             _DEFAULT["model"],
-            help="Bayesian model: auto (state_space for >= 48 months of history, else "
-            "regression), regression or state_space.",
+            help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
+            "zero months, else regression), regression or state_space.",
         ),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
@@ -289,8 +289,8 @@ def register(app: typer.Typer) -> None:
         ),
         model: str = typer.Option(
             _DEFAULT["model"],
-            help="Bayesian model: auto (state_space for >= 48 months of history, else "
-            "regression), regression or state_space.",
+            help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
+            "zero months, else regression), regression or state_space.",
         ),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
