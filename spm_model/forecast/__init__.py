@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "SeasonalNaive": "spm_model.forecast.baselines",
     "ForecastConfig": "spm_model.forecast.config",
     "ConvergenceWarning": "spm_model.forecast.diagnostics",
+    "ModelFitWarning": "spm_model.forecast.diagnostics",
     "Diagnostics": "spm_model.forecast.diagnostics",
     "BookingsForecaster": "spm_model.forecast.estimator",
     "crps_samples": "spm_model.forecast.metrics",
@@ -63,6 +64,7 @@ __all__ = [
     "Diagnostics",
     "ETSBaseline",
     "ForecastConfig",
+    "ModelFitWarning",
     "SARIMAXBaseline",
     "SeasonalNaive",
     "accrual_from_dataset",
@@ -127,7 +129,7 @@ if TYPE_CHECKING:
     from spm_model.forecast.backtest import BacktestResult, backtest
     from spm_model.forecast.baselines import BASELINES, ETSBaseline, SARIMAXBaseline, SeasonalNaive
     from spm_model.forecast.config import ForecastConfig
-    from spm_model.forecast.diagnostics import ConvergenceWarning, Diagnostics
+    from spm_model.forecast.diagnostics import ConvergenceWarning, Diagnostics, ModelFitWarning
     from spm_model.forecast.estimator import BookingsForecaster
     from spm_model.forecast.metrics import crps_samples, interval_hits, mape, wape
     from spm_model.forecast.outputs import interval_table, quota_attainment_probability, rollup

@@ -16,6 +16,10 @@ class ConvergenceWarning(UserWarning):
     """The sampler's output fails a convergence check; the forecast may be unreliable."""
 
 
+class ModelFitWarning(UserWarning):
+    """The model chosen fits the data's shape badly; another model will forecast it better."""
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """Convergence summary of one fit.

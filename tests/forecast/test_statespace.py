@@ -361,3 +361,18 @@ def test_forecast_noise_stays_within_the_historys_surprises(fits):
     # history's surprises, which are small against it: every draw within a few units of the
     # median (unclipped, the largest was 128)
     assert np.abs(x - np.median(x, axis=0)).max() < 8.0
+
+
+def test_a_state_space_fit_of_lumpy_months_warns_to_use_the_regression_model(fits):
+    import copy
+
+    from spm_model.forecast import ModelFitWarning
+
+    fc = copy.copy(fits[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelFitWarning)
+        fc._warn_lumpy()  # the tiny smooth panel: nu well above 2.5, no warning
+    fc.idata_ = copy.deepcopy(fc.idata_)
+    fc.idata_.posterior["nu"] = fc.idata_.posterior["nu"] * 0.0 + 2.01
+    with pytest.warns(ModelFitWarning, match="degrees of freedom.*model='regression'"):
+        fc._warn_lumpy()
