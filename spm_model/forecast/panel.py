@@ -261,6 +261,36 @@ def parse_months(values: pd.Series) -> pd.Series:
     return out.where((out.dt.year >= 1900) & (out.dt.year <= 2199))
 
 
+#: Cell text read as "not known" (a missing month), besides an empty cell. A dash is not one of
+#: them: accounting formats write a zero as "-", so it is an error rather than a guess.
+MISSING_MARKERS = ("nan", "na", "n/a", "#n/a", "none", "null", "missing", "*", "?", "..")
+
+
+def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Amounts of a bookings column, and which cells are missing.
+
+    Numbers, and text as spreadsheets export it: thousands separators
+    (``1,234.50``), a leading currency sign (``$``, ``€``, ``£``) and spaces.
+    An empty cell or a marker of :data:`MISSING_MARKERS` is a missing month (not
+    a zero, not an error). Anything else that is not a number is NaN and not
+    missing, for the caller to report.
+
+    Returns
+    -------
+    (Series, Series)
+        The amounts (float, NaN where missing or unreadable) and the missing mask.
+    """
+    v = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(v):
+        return v.astype(float), v.isna()
+    text = v.astype(str).str.strip()
+    blank = v.isna() | text.str.lower().isin(("", *MISSING_MARKERS))
+    cleaned = text.str.replace(r"^[$€£]\s*", "", regex=True)
+    grouped = cleaned.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+    cleaned = cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
+    return pd.to_numeric(cleaned.where(~blank), errors="coerce").astype(float), blank
+
+
 def check_panel(
     panel: pd.DataFrame,
     source: str = "<panel>",
@@ -273,7 +303,9 @@ def check_panel(
     month (no ramp) and ``end_date`` to NaT. Every problem is reported at once.
 
     **Missing months.** A month whose bookings are not known is *missing*:
-    leave its row out, or leave its ``bookings`` cell empty (NaN). It is not a
+    leave its row out, or leave its ``bookings`` cell empty (NaN) or write one
+    of :data:`MISSING_MARKERS` (``NA``, ``#N/A``, ``*``...). Amounts may carry
+    thousands separators and a currency sign (:func:`parse_amounts`). It is not a
     zero (write ``0`` for a month known to have no bookings) and not an error.
     Rows with empty bookings are dropped, so the returned panel has one row per
     observed month; ``attrs["missing_months"]`` counts the months without a
@@ -311,10 +343,7 @@ def check_panel(
         )
     p["month"] = month.dt.to_period("M").dt.to_timestamp()
     raw = p["bookings"]
-    b = pd.to_numeric(raw, errors="coerce")
-    # An empty cell (NaN, None, "") is a missing month, not a zero and not an error; text that
-    # is not a number is an error.
-    blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN", "NA", "None"])
+    b, blank = parse_amounts(raw)
     bad = (b.isna() & ~blank) | ~np.isfinite(b.fillna(0.0)) | (b < 0)
     for i in np.flatnonzero(bad.to_numpy())[:50]:
         problems.append(

@@ -33,7 +33,7 @@ from typing import Literal
 import pandas as pd
 
 from spm_model.errors import Problem, SpmConfigError, SpmDataError
-from spm_model.forecast.panel import PANEL_COLUMNS, check_panel, parse_months
+from spm_model.forecast.panel import PANEL_COLUMNS, check_panel, parse_amounts, parse_months
 
 __all__ = ["parse_columns", "read_panel"]
 
@@ -103,10 +103,8 @@ def _is_dates(values: pd.Series) -> bool:
 
 
 def _is_numbers(values: pd.Series) -> bool:
-    v = values.dropna()
-    if v.dtype == object:
-        v = v[v.astype(str).str.strip() != ""]
-    return bool(pd.to_numeric(v, errors="coerce").notna().all())
+    amounts, missing = parse_amounts(values)
+    return bool((amounts.notna() | missing).all())
 
 
 def _found(raw: pd.DataFrame) -> str:

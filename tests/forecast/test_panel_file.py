@@ -169,3 +169,26 @@ def test_a_workbook_is_a_panel_unless_it_has_dataset_sheets(tmp_path):
         wide.to_excel(xw, sheet_name="notes", index=False)
     assert not is_panel_file(ds_book)
     assert not is_panel_file(tmp_path)  # a folder is a dataset
+
+
+def test_amounts_as_spreadsheets_export_them(tmp_path):
+    from spm_model.forecast.panel import parse_amounts
+
+    amounts, missing = parse_amounts(
+        pd.Series(["1,234.50", "$ 1,000", "12", "", "NA", "*", "#N/A", "x", "-", "1,23", None])
+    )
+    np.testing.assert_array_equal(amounts.to_numpy()[:3], [1234.5, 1000.0, 12.0])
+    assert missing.tolist() == [False] * 3 + [True] * 4 + [False] * 3 + [True]
+    assert amounts.iloc[7:10].isna().all()  # not numbers and not missing: the caller reports
+    # a wide file with a marker for a month not known and grouped thousands: read
+    f = tmp_path / "wines.csv"
+    f.write_text('Month,Red,Rose\nJan-80,"1,464",112\nFeb-80,"1,512",*\nMar-80,"1,480",119\n')
+    out = read_panel(f)
+    assert out.attrs["layout"] == "wide" and len(out) == 5
+    assert out.set_index(["rep_id", "month"]).loc[("Red", "1980-02-01"), "bookings"] == 1512.0
+    # a dash is not taken as missing (accounting formats write zero as "-"): an error, with its row
+    f.write_text("rep_id,month,bookings\na,2024-01,-\na,2024-02,#N/A\na,2024-03,5\n")
+    with pytest.raises(SpmDataError) as err:
+        read_panel(f)
+    assert "row 2" in str(err.value) and "'-'" in str(err.value)
+    assert "row 3" not in str(err.value)
