@@ -245,9 +245,10 @@ def register(app: typer.Typer) -> None:
         first = pd.Timestamp(pred["month"].values[0])
         company = summary[(summary["level"] == "company") & (summary["month"] == "total")].iloc[0]
         typer.echo(
-            f"{len(pred['rep'])} reps, {horizon} months from {first:%Y-%m}: "
-            f"company total median {company['p50']:,.0f}, 80% interval {company['p10']:,.0f} to "
-            f"{company['p90']:,.0f} {currency}"
+            f"{len(pred['rep'])} {'reps' if ds is not None else 'series'}, {horizon} months from "
+            f"{first:%Y-%m}: company total median {company['p50']:,.0f}, 80% interval "
+            f"{company['p10']:,.0f} to {company['p90']:,.0f}"
+            + (f" {currency}" if "currency" in fc.panel_.attrs else "")
         )
         for n in notes[1:]:
             typer.echo(n)

@@ -6,6 +6,7 @@ the slow part); every test reads it.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -264,6 +265,10 @@ def test_cli_forecast_on_a_panel_file(sim, tmp_path):
         res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "company total median" in res.output
+    # a panel file has series (not reps) and no currency of its own
+    line = next(x for x in res.output.splitlines() if "company total median" in x)
+    assert re.match(r"\d+ series, 3 months from \d{4}-\d{2}: company total median ", line)
+    assert not line.endswith("currency")
     names = {p.name for p in out.iterdir()}
     assert {"draws.nc", "posterior.nc", "summary.csv", "diagnostics.csv"} <= names
     assert {"fan_company.png"} <= names
