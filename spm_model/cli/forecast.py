@@ -65,29 +65,34 @@ def _panel_notes(source: object) -> list[str]:
     return notes
 
 
-def _panel_options() -> dict:
-    """Return the options that say how to read a panel file (both forecasting commands)."""
-    return {
-        "columns": typer.Option(
-            None,
-            "--columns",
-            help="Panel file: the file's column for each panel column, e.g. "
-            "rep_id=store,month=date,bookings=sales (also team, region, hire_date, end_date).",
-        ),
-        "layout": typer.Option(
-            "auto",
-            "--layout",
-            help="Panel file: long (a row per series and month), wide (a column per series, "
-            "a row per month) or auto (wide when there are no rep_id and bookings columns and "
-            "the first column holds months).",
-        ),
-        "sum_duplicates": typer.Option(
-            False,
-            "--sum-duplicates",
-            help="Panel file: add up the rows of one series and month (daily or transaction "
-            "data) instead of stopping.",
-        ),
-    }
+#: How to read a panel file (both forecasting commands): option -> (flag, default, help).
+_PANEL_OPTIONS = {
+    "columns": (
+        "--columns",
+        None,
+        "Panel file: the file's column for each panel column, e.g. "
+        "rep_id=store,month=date,bookings=sales (also team, region, hire_date, end_date).",
+    ),
+    "layout": (
+        "--layout",
+        "auto",
+        "Panel file: long (a row per series and month), wide (a column per series, a row per "
+        "month) or auto (wide when there are no rep_id and bookings columns and the first "
+        "column holds months).",
+    ),
+    "sum_duplicates": (
+        "--sum-duplicates",
+        False,
+        "Panel file: add up the rows of one series and month (daily or transaction data) "
+        "instead of stopping.",
+    ),
+}
+
+
+def _panel_option(name: str) -> typer.models.OptionInfo:
+    """Return a fresh option of :data:`_PANEL_OPTIONS` (each command gets its own)."""
+    flag, default, help_text = _PANEL_OPTIONS[name]
+    return typer.Option(default, flag, help=help_text)
 
 
 def register(app: typer.Typer) -> None:
@@ -136,9 +141,9 @@ def register(app: typer.Typer) -> None:
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
-        columns: str | None = _panel_options()["columns"],
-        layout: str = _panel_options()["layout"],
-        sum_duplicates: bool = _panel_options()["sum_duplicates"],
+        columns: str | None = _panel_option("columns"),
+        layout: str = _panel_option("layout"),
+        sum_duplicates: bool = _panel_option("sum_duplicates"),
         quiet: bool = quiet_option(),
     ) -> None:
         """Fit the Bayesian model and write draws (NetCDF), summary CSVs and plots to OUT."""
@@ -303,9 +308,9 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, help="Also write the table (CSV, or Markdown for .md)."
         ),
-        columns: str | None = _panel_options()["columns"],
-        layout: str = _panel_options()["layout"],
-        sum_duplicates: bool = _panel_options()["sum_duplicates"],
+        columns: str | None = _panel_option("columns"),
+        layout: str = _panel_option("layout"),
+        sum_duplicates: bool = _panel_option("sum_duplicates"),
         quiet: bool = quiet_option(),
     ) -> None:
         """Backtest the Bayesian model and the baselines (rolling origin): CRPS, WAPE, coverage."""
