@@ -83,9 +83,11 @@ def amounts_loglik_grad(
     phi: float,
     drift: np.ndarray,
     nu: float,
+    season_gain: float,
     init_level: np.ndarray,
     weight: np.ndarray,
     student: bool,
+    evolving: bool,
 ) -> tuple:
     """Kalman log likelihood of the log amounts and its gradient w.r.t. the model's parameters.
 
@@ -95,13 +97,17 @@ def amounts_loglik_grad(
     ``ramp_tau``; zero on other rows and from ``horizon`` months), observation
     variances ``h[r, t] = exp(2 log_sigma[r] + 2 regime[block[t]])`` and level
     variances ``ql[r, t] = exp(2 log_sigma_level[r] + 2 level_regime[block[t]])`` (the level
-    noise's own walk, the same ``regime`` when it is shared, or zeros).
+    noise's own walk, the same ``regime`` when it is shared, or zeros). ``season_gain``: the
+    share of each month's prediction error its series' seasonal adjustment for that month of
+    the year takes (:func:`~spm_model.forecast.kalman.kalman_loglik_grad_tm`; only when
+    ``evolving``).
 
     Returns
     -------
     tuple
         ``(loglik, d_season, d_season_dev, d_ramp_tau, d_lag, d_days, d_log_sigma,
-        d_log_sigma_level, d_regime, d_level_regime, d_qb, d_phi, d_drift, d_nu)``.
+        d_log_sigma_level, d_regime, d_level_regime, d_qb, d_phi, d_drift, d_nu,
+        d_season_gain)``.
     """
     n_r, n_t = log_y.shape
     n_rows = ramp_rows.shape[0]
@@ -131,9 +137,10 @@ def amounts_loglik_grad(
         r = ramp_rows[i]
         for t in range(n_t):
             e[t, r] -= ramp[i, t]
-    ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu = kalman_loglik_grad_tm(
-        e, mask_t, h, ql, qb, phi, drift, nu, init_level, student, weight
-    )
+    ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu, d_gain = kalman_loglik_grad_tm(
+        e, mask_t, h, ql, qb, phi, drift, nu, init_level, student, weight, fiscal_month,
+        season_gain, evolving,
+    )  # fmt: skip
     d_season = np.zeros_like(season)
     d_dev = np.zeros_like(season_dev)
     d_tau = 0.0
@@ -186,6 +193,7 @@ def amounts_loglik_grad(
         d_phi,
         d_drift,
         d_nu,
+        d_gain,
     )
 
 
@@ -283,9 +291,9 @@ def hurdle_loglik_grad(
 _SPECS: dict[str, dict[str, Any]] = {
     "amounts": {
         # log_y mask season dev fm tenure rows tau horizon lag x12 days x_days ls lsl regime
-        # level_regime block qb phi drift nu init w
-        "dtypes": "ffffififfffffffffiffffff",
-        "diff": (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20, 21),
+        # level_regime block qb phi drift nu gain init w
+        "dtypes": "ffffififfffffffffifffffff",
+        "diff": (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20, 21, 22),
     },
     "hurdle": {
         # a k hr tenure rows tau horizon lag pos obs moq x12
@@ -298,7 +306,7 @@ _SPECS: dict[str, dict[str, Any]] = {
 def _amounts_numba(flags: tuple[bool, ...]) -> Any:
     from pytensor.link.numba.dispatch.basic import numba_njit
 
-    (student,) = flags
+    student, evolving = flags
 
     @numba_njit
     def amounts(
@@ -324,13 +332,14 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         phi,
         drift,
         nu,
+        gain,
         init,
         weight,
     ):  # pragma: no cover  (runs inside nutpie's compiled graph)
         out = amounts_loglik_grad(
             log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
             days.item(), x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
-            drift, nu.item(), init, weight, student,
+            drift, nu.item(), gain.item(), init, weight, student, evolving,
         )  # fmt: skip
         return (
             np.array(out[0], dtype=np.float64),
@@ -347,6 +356,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
             np.array(out[11], dtype=np.float64),
             out[12],
             np.array(out[13], dtype=np.float64),
+            np.array(out[14], dtype=np.float64),
         )
 
     return amounts
@@ -463,6 +473,7 @@ def amounts_loglik(
     init_level: np.ndarray,
     weight: np.ndarray,
     student: bool,
+    season_gain: Any = None,
 ) -> Any:
     """Symbolic log likelihood of the log amounts (see :func:`amounts_loglik_grad`).
 
@@ -472,11 +483,12 @@ def amounts_loglik(
     rest are data (``tenure``: the rows ``ramp_rows`` of the reps' tenure in months;
     ``x_days`` (T,): the business-day covariate).
     """
-    op = _op_class()("amounts", (student,))
+    op = _op_class()("amounts", (student, season_gain is not None))
     return op(
         log_y, mask, season, season_dev, fiscal_month, tenure, ramp_rows, ramp_tau,
         RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, level_regime,
-        block, qb, phi, drift_per_rep(drift, np.shape(log_y)[0]), nu, init_level, weight,
+        block, qb, phi, drift_per_rep(drift, np.shape(log_y)[0]), nu,
+        0.0 if season_gain is None else season_gain, init_level, weight,
     )[0]  # fmt: skip
 
 

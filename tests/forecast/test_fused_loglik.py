@@ -46,6 +46,7 @@ def _amount_args(rng: np.random.Generator) -> list:
         0.85,  # phi
         np.array([0.003, -0.002, 0.0, 0.006]),  # drift per series
         7.0,  # nu
+        0.12,  # seasonal gain
         log_y[:, 0].copy(),
         np.ones(N_T),
     ]
@@ -93,8 +94,20 @@ def _finite_difference_check(fn, args, diff_args, extra=()):
 @pytest.mark.parametrize("student", [True, False])
 def test_amounts_kernel_gradient_matches_finite_differences(student):
     args = _amount_args(np.random.default_rng(3))
-    diff = (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20) + ((21,) if student else ())
-    _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student,))
+    if student:
+        diff = (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20, 21, 22)
+        _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, True))
+    else:  # no d_nu: the seasonal gain's derivative is checked on its own
+        diff = (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20)
+        _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, True))
+        res = amounts_loglik_grad(*args, student, True)
+        step = 1e-6
+        hi, lo = list(args), list(args)
+        hi[22], lo[22] = args[22] + step, args[22] - step
+        num = (
+            amounts_loglik_grad(*hi, student, True)[0] - amounts_loglik_grad(*lo, student, True)[0]
+        ) / (2 * step)
+        assert res[14] == pytest.approx(num, rel=1e-5, abs=1e-6)
 
 
 def test_hurdle_kernel_gradient_matches_finite_differences():
@@ -128,30 +141,33 @@ def test_ramp_inside_the_kernel_is_the_model_ramp():
     args[11] = 0.0
     args[15] = np.zeros_like(args[15])
     args[16] = np.zeros_like(args[16])
-    ll = amounts_loglik_grad(*args, True)[0]
     e = args[0].copy()
     e[args[6]] -= log_ramp_fraction(args[5], args[7])
     h = np.exp(2 * args[13])[:, None] * np.ones((1, N_T))
     ql = np.exp(2 * args[14])[:, None] * np.ones((1, N_T))
-    ref = kalman_loglik_grad(e, args[1], h, ql, args[18], args[19], args[20], args[21], args[22],
-                             True, args[23])[0]  # fmt: skip
+    args[22] = 0.0  # no seasonal adjustment, so the filter on e alone
+    ll = amounts_loglik_grad(*args, True, False)[0]
+    ref = kalman_loglik_grad(e, args[1], h, ql, args[18], args[19], args[20], args[21], args[23],
+                             True, args[24], args[4], 0.0, False)[0]  # fmt: skip
     assert ll == pytest.approx(ref, rel=1e-12)
 
 
-def _density_and_gradient(fused: bool, mode: str, drift_per_series: bool = False):
+def _density_and_gradient(
+    fused: bool, mode: str, drift_per_series: bool = False, season_gain: bool = False
+):
     import spm_model.forecast.statespace as ss
 
     panel, _ = simulate_panel(n_reps=6, n_months=60, n_regions=1, teams_per_region=2, seed=3)
     design = make_design(panel, 12)
-    old, old_drift = ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES
-    ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES = fused, drift_per_series
+    old, old_drift, old_gain = ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN
+    ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN = fused, drift_per_series, season_gain
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ss.build_ss_model(design, "student_t", hurdle=True, lag_effect=True)
             f = model.logp_dlogp_function(mode=mode, ravel_inputs=True)
     finally:
-        ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES = old, old_drift
+        ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN = old, old_drift, old_gain
     f.set_extra_values({})
     ip = model.initial_point()
     x0 = np.concatenate([np.ravel(ip[v.name]) for v in f._grad_vars])
@@ -161,12 +177,12 @@ def _density_and_gradient(fused: bool, mode: str, drift_per_series: bool = False
     return [f(x) for x in points], rows
 
 
-@pytest.mark.parametrize("drift_per_series", [False, True])
-def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series):
+@pytest.mark.parametrize(("drift_per_series", "season_gain"), [(False, False), (True, True)])
+def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series, season_gain):
     """Same log density and gradient as the plain PyTensor graph (ramp, regime, hurdle, lag;
-    a shared drift or one per series)."""
-    plain, rows = _density_and_gradient(False, "FAST_RUN", drift_per_series)
-    fused, _ = _density_and_gradient(True, "FAST_RUN", drift_per_series)
+    a shared drift or one per series and an evolving seasonal pattern)."""
+    plain, rows = _density_and_gradient(False, "FAST_RUN", drift_per_series, season_gain)
+    fused, _ = _density_and_gradient(True, "FAST_RUN", drift_per_series, season_gain)
     assert rows > 0  # the simulated reps include new hires, so the ramp is exercised
     for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
         assert lp1 == pytest.approx(lp0, rel=1e-10)
@@ -174,11 +190,11 @@ def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("drift_per_series", [False, True])
-def test_fused_model_in_the_numba_backend_matches(drift_per_series):
+@pytest.mark.parametrize(("drift_per_series", "season_gain"), [(False, False), (True, True)])
+def test_fused_model_in_the_numba_backend_matches(drift_per_series, season_gain):
     """nutpie's backend (numba) runs the registered kernels: same density and gradient."""
-    plain, _ = _density_and_gradient(False, "FAST_RUN", drift_per_series)
-    fused, _ = _density_and_gradient(True, "NUMBA", drift_per_series)
+    plain, _ = _density_and_gradient(False, "FAST_RUN", drift_per_series, season_gain)
+    fused, _ = _density_and_gradient(True, "NUMBA", drift_per_series, season_gain)
     for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
         assert lp1 == pytest.approx(lp0, rel=1e-10)
         np.testing.assert_allclose(g1, g0, rtol=1e-8, atol=1e-8)

@@ -13,9 +13,9 @@ os.environ.setdefault("PYTENSOR_FLAGS", "base_compiledir=/tmp/pytensor_fc")
 
 from spm_model.forecast import BookingsForecaster, ConvergenceWarning
 from spm_model.forecast.kalman import kalman_loglik_grad
-from spm_model.forecast.model import make_design
+from spm_model.forecast.model import fiscal_month_index, make_design
 from spm_model.forecast.panel import check_panel
-from spm_model.forecast.statespace import _offsets, loglik_amounts, ss_data
+from spm_model.forecast.statespace import _offsets, loglik_amounts, run_filter, ss_data
 
 pytestmark = pytest.mark.slow  # long: `make test-slow` (CI runs it too)
 
@@ -38,12 +38,26 @@ def _weight(n_t: int = 20) -> np.ndarray:
     return 0.5 ** ((n_t - 1 - np.arange(n_t)) / 8.0)
 
 
+#: month of the year of the 20 test months (from March), for the seasonal adjustment
+_FM = (np.arange(20) + 2) % 12
+
+
+@pytest.mark.parametrize("gain", [0.0, 0.15])
 @pytest.mark.parametrize("student", [True, False])
-def test_kalman_gradient_matches_finite_differences(student):
+def test_kalman_gradient_matches_finite_differences(student, gain):
     args, init = _filter_inputs()
-    w = _weight()
-    res = kalman_loglik_grad(*args, init, student, w)
-    names = {0: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}  # argument -> output position
+    args = [*args, gain]  # the seasonal adjustment's gain, last
+
+    def kernel(*a):
+        return kalman_loglik_grad(*a[:8], init, student, _weight(), _FM, a[8], True)
+
+    res = kernel(*args)
+    if gain == 0.0:
+        # a fixed pattern (no adjustment computed) has the same likelihood and no gain derivative
+        fixed = kalman_loglik_grad(*args[:8], init, student, _weight(), _FM, 0.0, False)
+        assert fixed[0] == pytest.approx(res[0], rel=1e-13)
+        assert fixed[8] == 0.0 != res[8]
+    names = {0: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8}  # argument -> output position
     for i, out in names.items():
         if i == 7 and not student:
             continue
@@ -57,10 +71,7 @@ def test_kalman_gradient_matches_finite_differences(student):
             xm[idx] -= step
             hi[i] = xp if np.ndim(args[i]) else float(xp[0])
             lo[i] = xm if np.ndim(args[i]) else float(xm[0])
-            num[idx] = (
-                kalman_loglik_grad(*hi, init, student, w)[0]
-                - kalman_loglik_grad(*lo, init, student, w)[0]
-            ) / (2 * step)
+            num[idx] = (kernel(*hi)[0] - kernel(*lo)[0]) / (2 * step)
         np.testing.assert_allclose(np.atleast_1d(res[out]), num, rtol=1e-4, atol=1e-6)
 
 
@@ -125,7 +136,8 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
         lmult = np.exp(2 * draw["level_regime"][0, s.regime_block])[None, :]
     h = np.exp(2 * draw["log_sigma"][0])[:, None] * mult
     ql = np.exp(2 * draw["log_sigma_level"][0])[:, None] * lmult
-    for lik in ("student_t", "normal"):
+    for lik, gain in (("student_t", 0.0), ("normal", 0.0), ("student_t", 0.1), ("normal", 0.2)):
+        draw["season_gain"] = np.array([gain])
         kern = kalman_loglik_grad(
             e,
             s.grid.positive,
@@ -138,8 +150,58 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
             s.init_level,
             lik == "student_t",
             s.weight,
+            s.fiscal_month,
+            gain,
+            True,
         )[0]
         assert loglik_amounts(draw, s, lik)[0] == pytest.approx(kern, rel=1e-10)
+        # each series' seasonal adjustment is the gain times its errors in that month of the year
+        fl = run_filter(draw, s)
+        seen = s.grid.positive * fl["v"][0]
+        for m in range(12):
+            expect = gain * seen[:, s.fiscal_month == m].sum(axis=1)
+            np.testing.assert_allclose(fl["season_adj"][0, :, m], expect, rtol=1e-12, atol=1e-15)
+
+
+def test_forecast_carries_each_series_seasonal_adjustment(monkeypatch):
+    """Months up to a year ahead add the adjustment filtered to the cut-off (same noise draws)."""
+    from spm_model.forecast import statespace
+    from spm_model.forecast.statespace import forecast_log_amounts
+
+    panel = check_panel(_panel())
+    d = make_design(panel)
+    s = ss_data(d)
+    n_r = len(s.init_level)
+    rng = np.random.default_rng(4)
+    draw = {
+        "season": rng.normal(0, 0.1, (2, 12)),
+        "season_rep": 0.05 * rng.normal(0, 1, (2, n_r, 12)),
+        "ramp_tau": np.full(2, 3.0),
+        "log_sigma": np.log(0.1) + 0.2 * rng.normal(0, 1, (2, n_r)),
+        "log_sigma_level": np.log(0.03) + 0.3 * rng.normal(0, 1, (2, n_r)),
+        "phi": np.array([0.85, 0.9]),
+        "drift": np.array([0.001, 0.0]),
+        "nu": np.array([7.0, 9.0]),
+    }
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    reps = np.arange(n_r)
+    hires = np.full(n_r, np.datetime64("2015-01-01"))
+    draw["season_gain"] = np.array([0.3, 0.1])
+    evolving, _ = forecast_log_amounts(
+        draw, d, s, reps, months, hires, np.random.default_rng(0), "student_t"
+    )
+    adj = run_filter(draw, s)["season_adj"]  # (draws, series, 12)
+
+    def without_adjustment(p, s):  # the same filtered state, the adjustment left out
+        return {**run_filter(p, s), "season_adj": np.zeros_like(adj)}
+
+    monkeypatch.setattr(statespace, "run_filter", without_adjustment)
+    fixed, _ = forecast_log_amounts(
+        draw, d, s, reps, months, hires, np.random.default_rng(0), "student_t"
+    )
+    fm = np.asarray(fiscal_month_index(months, d.fy_start_month))
+    assert np.abs(adj).max() > 0.01
+    np.testing.assert_allclose(evolving - fixed, adj[:, :, fm], rtol=1e-10, atol=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +368,9 @@ def test_kalman_log_likelihood_holds_for_variances_far_beyond_a_products_range(s
     init = np.zeros(n_r)
     phi, nu, qb = 0.8, 6.0, 1e-6
     drift = np.resize([0.0, 0.004, -0.003], n_r)  # per series
-    ll = kalman_loglik_grad(e, mask, h, ql, qb, phi, drift, nu, init, student, np.ones(n_t))[0]
+    fm = np.arange(n_t) % 12
+    args = (e, mask, h, ql, qb, phi, drift, nu, init, student, np.ones(n_t), fm, 0.0, False)
+    ll = kalman_loglik_grad(*args)[0]
     lv, b = init.copy(), drift.copy()
     p11, p12, p22 = np.full(n_r, INIT_LEVEL_SD**2), np.zeros(n_r), np.full(n_r, INIT_SLOPE_SD**2)
     expect = 0.0
