@@ -138,6 +138,11 @@ def register(app: typer.Typer) -> None:
             help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
             "zero months, else regression), regression or state_space.",
         ),
+        seasonality: str = typer.Option(
+            _DEFAULT["seasonality"],
+            help="State-space model: fixed (default), evolving (exponential smoothing's "
+            "seasonal gain) or evolving_common (evolving, every series from the shared pattern).",
+        ),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -184,6 +189,7 @@ def register(app: typer.Typer) -> None:
             likelihood=likelihood,
             seed=seed,
             model=model,
+            seasonality=seasonality,
             refits=refits,
         )
         with show, warnings.catch_warnings():
@@ -298,6 +304,11 @@ def register(app: typer.Typer) -> None:
             help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
             "zero months, else regression), regression or state_space.",
         ),
+        seasonality: str = typer.Option(
+            _DEFAULT["seasonality"],
+            help="State-space model: fixed (default), evolving (exponential smoothing's "
+            "seasonal gain) or evolving_common (evolving, every series from the shared pattern).",
+        ),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
         ),
@@ -346,6 +357,7 @@ def register(app: typer.Typer) -> None:
                     "likelihood": likelihood,
                     "level_drift": level_drift,
                     "model": model,
+                    "seasonality": seasonality,
                 },
                 measure=measure,
                 include_bayes=bayes,

@@ -140,7 +140,9 @@ def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_h
     """
     likelihood = cfg.resolved_likelihood(kind)
     if kind == "state_space":
-        return build_ss_model(design, likelihood, use_hurdle, cfg.lag12)
+        return build_ss_model(
+            design, likelihood, use_hurdle, cfg.lag12, seasonality=cfg.seasonality
+        )
     return build_model(
         design,
         likelihood,

@@ -257,7 +257,7 @@ DRIFT_REP_SCALE = 0.005
 #: number of sales (scaled CRPS 0.0687 against 0.0702, 80% cover 84.5% against 85.7%), level on
 #: dollar volume and meat, worse on wine (0.0783 against 0.0770), and the series' fixed
 #: deviations, now only their initial seasonal states, mixed slowly (8 of 10 Texas fits
-#: refitted): not the default.
+#: refitted): not the default. Per fit: ``ForecastConfig.seasonality`` ("evolving").
 SEASON_GAIN = False
 
 #: Whether each series has fixed seasonal deviations from the shared pattern (``season_rep``,
@@ -265,11 +265,15 @@ SEASON_GAIN = False
 #: seasonal states; without them (False) the gain learns each series' pattern from the shared one.
 #: That suits panels of series with much the same seasonality: Texas number of sales with the
 #: gain and no fixed deviations scored 0.0692, 80% cover 84.7%, every fit passing its checks at
-#: the first attempt (200 s for five); on wine, whose series peak in different months, 0.0811.
+#: the first attempt (200 s for five); on wine, whose series peak in different months, 0.0811,
+#: and on meat 0.0366. Per fit: ``ForecastConfig.seasonality`` ("evolving_common").
 SEASON_REP_FIXED = True
 
 #: ``b`` of the seasonal gain's ``Beta(1, b)`` prior: mean ``1 / (1 + b)`` (0.05 a month).
 SEASON_GAIN_PRIOR_B = 19.0
+
+#: Seasonal patterns of the state-space model (``ForecastConfig.seasonality``).
+SEASONALITIES = ("fixed", "evolving", "evolving_common")
 
 SS_MAIN_PARAMS = (
     "season",
@@ -407,6 +411,7 @@ def build_ss_model(
     hurdle: bool = True,
     lag_effect: bool = True,
     level_noise: str | None = None,
+    seasonality: str | None = None,
 ) -> Any:
     """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
 
@@ -421,6 +426,13 @@ def build_ss_model(
         months are simply not used.
     lag_effect : bool
         Include the same month a year earlier as a covariate.
+    level_noise : {"per_rep", "tied"}, optional
+        Level noise of each series (default :data:`LEVEL_NOISE`).
+    seasonality : {"fixed", "evolving", "evolving_common"}, optional
+        Each series' seasonal pattern: fixed deviations from the shared one;
+        evolving with a learnt gain from them (:data:`SEASON_GAIN`); or evolving
+        from the shared pattern alone (:data:`SEASON_REP_FIXED` False). Default:
+        from those two module settings.
 
     Returns
     -------
@@ -434,6 +446,13 @@ def build_ss_model(
         raise ValueError(
             f"the state-space model takes likelihood 'student_t' or 'normal', got {likelihood!r}"
         )
+    if seasonality is None:
+        evolving, fixed_deviations = SEASON_GAIN, SEASON_REP_FIXED
+    elif seasonality in SEASONALITIES:
+        evolving = seasonality != "fixed"
+        fixed_deviations = seasonality != "evolving_common"
+    else:
+        raise ValueError(f"seasonality must be one of {SEASONALITIES}, got {seasonality!r}")
     s = ss_data(d)
     g = s.grid
     coords = {
@@ -445,7 +464,7 @@ def build_ss_model(
     with pm.Model(coords=coords) as model:
         season = pm.ZeroSumNormal("season", sigma=0.5, dims="fiscal_month")
         season_dev: Any = np.zeros((len(d.reps), 12))
-        if SEASON_REP_FIXED:
+        if fixed_deviations:
             s_dev = pm.LogNormal("sigma_season_rep", mu=np.log(SEASON_REP_SCALE), sigma=1.0)
             c = s.season_centring  # 0: non-centred; 0.5: half-centred (see centring.py)
             dev_sd: Any = s_dev**c if c else 1.0
@@ -571,7 +590,7 @@ def build_ss_model(
             nu = pm.Deterministic("nu", 2.0 + pm.Gamma("nu_excess", alpha=2.0, beta=0.1))
         student = likelihood == "student_t"
         gain: Any = None
-        if SEASON_GAIN:
+        if evolving:
             gain = pm.Beta("season_gain", 1.0, SEASON_GAIN_PRIOR_B)
         if FUSED_LOGLIK:
             ll = amounts_loglik(

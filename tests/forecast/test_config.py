@@ -101,3 +101,46 @@ def test_default_draws_depend_on_the_model_and_an_explicit_value_wins():
     assert ForecastConfig(draws=200).resolved_draws("regression") == 200
     with pytest.raises(SpmConfigError, match="draws"):
         BookingsForecaster(draws=5)
+
+
+def test_seasonality_option_builds_the_pattern_it_names():
+    """'fixed' (default) has no gain; 'evolving' adds it to the series' fixed deviations;
+    'evolving_common' has the gain and no fixed deviations."""
+    import warnings
+
+    from spm_model.forecast import simulate_panel
+    from spm_model.forecast.model import make_design
+    from spm_model.forecast.statespace import build_ss_model
+
+    assert ForecastConfig().seasonality == "fixed"
+    panel, _ = simulate_panel(n_reps=4, n_months=30, n_regions=1, teams_per_region=1, seed=2)
+    design = make_design(panel, 12)
+    expect = {
+        "fixed": (False, True),
+        "evolving": (True, True),
+        "evolving_common": (True, False),
+    }
+    for name, (gain, deviations) in expect.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = build_ss_model(design, "student_t", seasonality=name)
+        names = set(model.named_vars)
+        assert ("season_gain" in names) is gain, name
+        assert ("sigma_season_rep" in names) is deviations, name
+    with pytest.raises(ValueError, match="seasonality must be one of"):
+        build_ss_model(design, "student_t", seasonality="drifting")
+
+
+def test_an_unknown_seasonality_stops_the_cli_with_the_allowed_values():
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    with pytest.raises(SpmConfigError, match="seasonality"):
+        BookingsForecaster(seasonality="drifting")
+    res = CliRunner().invoke(
+        app,
+        ["forecast-backtest", "--data", "data/sample", "--no-bayes", "--seasonality", "drifting"],
+    )
+    assert res.exit_code == 1
+    assert "seasonality" in str(res.exception) + res.output

@@ -440,3 +440,15 @@ def test_a_state_space_fit_of_lumpy_months_warns_to_use_the_regression_model(fit
     fc.idata_.posterior["nu"] = fc.idata_.posterior["nu"] * 0.0 + 2.01
     with pytest.warns(ModelFitWarning, match="degrees of freedom.*model='regression'"):
         fc._warn_lumpy()
+
+
+def test_an_evolving_seasonal_pattern_fits_and_forecasts_every_series():
+    cfg = dict(model="state_space", sampler="pymc", draws=60, tune=60, chains=2, seed=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fc = BookingsForecaster(**cfg, seasonality="evolving_common").fit(_panel())
+    gain = fc.idata_.posterior["season_gain"].to_numpy()
+    assert ((gain > 0) & (gain < 1)).all()
+    assert "sigma_season_rep" not in fc.idata_.posterior
+    pred = fc.predict(6)
+    assert pred.sizes["rep"] == 6 and np.isfinite(pred.to_numpy()).all()
