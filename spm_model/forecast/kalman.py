@@ -466,9 +466,9 @@ def _op_class() -> Any:
         """``loglik`` and the gradient outputs of :func:`kalman_loglik_grad`.
 
         Inputs ``e, mask, h, ql, qb, phi, drift, nu, init_level, weight, fiscal_month,
-        season_gain``. Registered
-        with PyTensor's numba backend, so nutpie's compiled graph calls the
-        kernel natively (no Python object mode per gradient evaluation).
+        season_gain``; ``evolving``: whether the seasonal adjustment is computed. Registered with
+        PyTensor's numba backend, so nutpie's compiled graph calls the kernel natively (no
+        Python object mode per gradient evaluation).
         """
 
         __props__ = ("student", "evolving")
@@ -482,8 +482,10 @@ def _op_class() -> Any:
                 pt.as_tensor_variable(x).astype("float64")
                 for x in (e, mask, h, ql, qb, phi, drift, nu, init_level, weight)
             ]
-            ins += [pt.as_tensor_variable(fm).astype("int64"), pt.as_tensor_variable(gain)]
-            ins[-1] = ins[-1].astype("float64")
+            ins += [
+                pt.as_tensor_variable(fm).astype("int64"),
+                pt.as_tensor_variable(gain).astype("float64"),
+            ]
             outs = [
                 pt.dscalar(),
                 pt.dmatrix(),

@@ -7,7 +7,8 @@ For rep ``r`` in month ``t`` (fiscal month ``m``) with bookings, the log amount 
     log bookings[r, t] = level[r, t] + season[m] + season_dev[r, m] + adj[r, m]
                          + log ramp(tenure) + lag12 * x12[r, t]
                          + business_days * bd[t] + eps[r, t]
-    adj[r, m] += season_gain * v[r, t]     (after each observed month; adj starts at 0)
+    adj[r, m] += season_gain * v[r, t]     (as an option, after each observed month;
+                                            adj starts at 0, and stays there by default)
     level[r, t + 1] = level[r, t] + slope[r, t] + eta,
                               eta ~ Normal(0, sigma_level_r * exp(regime[b(t)]))
     slope[r, t + 1] = drift + phi * (slope[r, t] - drift) + zeta,  zeta ~ Normal(0, sigma_slope)
@@ -23,12 +24,13 @@ are partially pooled over reps on the log scale (``log_sigma_mean/sd``,
 shared (as an option each series has its own drift, partially pooled around
 ``drift``: :data:`DRIFT_PER_SERIES`). Seasonality is a shared 12-month
 pattern (``ZeroSumNormal``) plus per-rep deviations (``ZeroSumNormal`` over
-the 12 months with the pooled scale ``sigma_season_rep``), and it evolves:
-each observed month's one-step prediction error ``v`` moves its series'
-adjustment ``adj`` for that month of the year by ``season_gain`` times
-``v`` (exponential smoothing's seasonal smoothing in its error-correction
-form; :data:`SEASON_GAIN`). The adjustment is a function of the past data, so
-the filter's prediction-error likelihood stays exact. The per-rep observation noise scales
+the 12 months with the pooled scale ``sigma_season_rep``). As an option
+(``ForecastConfig.seasonality``) it evolves: each observed month's one-step
+prediction error ``v`` moves its series' adjustment ``adj`` for that month of
+the year by ``season_gain`` times ``v`` (exponential smoothing's seasonal
+smoothing in its error-correction form; :data:`SEASON_GAIN`). The adjustment is
+a function of the past data, so the filter's prediction-error likelihood stays
+exact. The per-rep observation noise scales
 (``log_sigma[r] ~ Normal(log_sigma_mean, log_sigma_sd)``) are sampled centred where
 the data pin each down (non-centred they mixed slowly on a 46 x 187 real panel: bulk
 ESS 130 of 2,000 draws for ``log_sigma_mean``), and half- or non-centred where the
@@ -91,8 +93,8 @@ Priors (log scale of monthly bookings):
 * ``sigma_slope ~ HalfNormal(0.005)`` (with :data:`SLOPE_NOISE`), ``phi ~ Beta(8, 2)``,
   ``drift ~ Normal(0, 0.01)`` a month;
 * ``nu = 2 + Gamma(2, 0.1)`` (finite variance);
-* ``season_gain ~ Beta(1, 19)``: 5% of a month's surprise carried into next year's
-  same month on average (:data:`SEASON_GAIN_PRIOR_B`);
+* ``season_gain ~ Beta(1, 19)`` when the pattern evolves: 5% of a month's surprise carried
+  into next year's same month on average (:data:`SEASON_GAIN_PRIOR_B`);
 * ``sigma_noise_regime ~ LogNormal(log 0.15, 1)`` where the data show regimes (the walk
   half-centred), ``HalfNormal(0.2)`` elsewhere: noise scales changing by about 15% from one
   half-year to the next (:data:`NOISE_REGIME_PRIOR`);
@@ -255,7 +257,7 @@ DRIFT_REP_SCALE = 0.005
 #: likelihood stays exact (the adjustment is known given the past). Measured 2026-12-06 on the
 #: four real panels (user guide, "Seasonality that changes over the years"): better on Texas
 #: number of sales (scaled CRPS 0.0687 against 0.0702, 80% cover 84.5% against 85.7%), level on
-#: dollar volume and meat, worse on wine (0.0783 against 0.0770), and the series' fixed
+#: dollar volume and meat, worse on wine (0.078 against 0.0770), and the series' fixed
 #: deviations, now only their initial seasonal states, mixed slowly (8 of 10 Texas fits
 #: refitted): not the default. Per fit: ``ForecastConfig.seasonality`` ("evolving").
 SEASON_GAIN = False
