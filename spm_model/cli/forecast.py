@@ -23,6 +23,24 @@ def _refits_option() -> typer.models.OptionInfo:
     )
 
 
+def _model_option() -> typer.models.OptionInfo:
+    """Return the ``--model`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["model"],
+        help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
+        "zero months, else regression), regression or state_space.",
+    )
+
+
+def _seasonality_option() -> typer.models.OptionInfo:
+    """Return the ``--seasonality`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["seasonality"],
+        help="State-space model: fixed (default), evolving (exponential smoothing's "
+        "seasonal gain) or evolving_common (evolving, every series from the shared pattern).",
+    )
+
+
 def _load(
     data: Path,
     columns: str | None = None,
@@ -133,16 +151,8 @@ def register(app: typer.Typer) -> None:
             _DEFAULT["likelihood"], help="Amounts: generalized_gamma, gamma, student_t or normal."
         ),
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
-        model: str = typer.Option(
-            _DEFAULT["model"],
-            help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
-            "zero months, else regression), regression or state_space.",
-        ),
-        seasonality: str = typer.Option(
-            _DEFAULT["seasonality"],
-            help="State-space model: fixed (default), evolving (exponential smoothing's "
-            "seasonal gain) or evolving_common (evolving, every series from the shared pattern).",
-        ),
+        model: str = _model_option(),
+        seasonality: str = _seasonality_option(),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -299,16 +309,8 @@ def register(app: typer.Typer) -> None:
         level_drift: bool = typer.Option(
             _DEFAULT["level_drift"], help="Let rep levels drift from year to year."
         ),
-        model: str = typer.Option(
-            _DEFAULT["model"],
-            help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
-            "zero months, else regression), regression or state_space.",
-        ),
-        seasonality: str = typer.Option(
-            _DEFAULT["seasonality"],
-            help="State-space model: fixed (default), evolving (exponential smoothing's "
-            "seasonal gain) or evolving_common (evolving, every series from the shared pattern).",
-        ),
+        model: str = _model_option(),
+        seasonality: str = _seasonality_option(),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
         ),
