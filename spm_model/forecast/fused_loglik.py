@@ -60,7 +60,7 @@ def _ramp_rows(tenure: np.ndarray, tau: float, horizon: float) -> tuple[np.ndarr
 
 
 @njit(**KERNEL_JIT)
-def amounts_loglik_grad(
+def amounts_loglik_grad_tm(
     log_y: np.ndarray,
     mask: np.ndarray,
     season: np.ndarray,
@@ -91,6 +91,10 @@ def amounts_loglik_grad(
 ) -> tuple:
     """Kalman log likelihood of the log amounts and its gradient w.r.t. the model's parameters.
 
+    Month-major: ``log_y``, ``mask`` and ``x12`` are (T, R) arrays (the filter's
+    layout, so every loop over the reps reads memory in order); the Op passes
+    them so. :func:`amounts_loglik_grad` takes them (R, T).
+
     The filter sees ``e[r, t] = log_y[r, t] - season[m] - season_dev[r, m]
     - ramp[r, t] - lag * x12[r, t] - days * x_days[t]`` (``m = fiscal_month[t]``; the log ramp
     is computed from ``tenure``, the rows ``ramp_rows`` of the tenure, and
@@ -109,13 +113,12 @@ def amounts_loglik_grad(
         d_log_sigma_level, d_regime, d_level_regime, d_qb, d_phi, d_drift, d_nu,
         d_season_gain)``.
     """
-    n_r, n_t = log_y.shape
+    n_t, n_r = log_y.shape
     n_rows = ramp_rows.shape[0]
-    # month-major (T, R) for the filter (kalman_loglik_grad_tm)
+    dev_t = np.ascontiguousarray(season_dev.T)  # (12, R)
     e = np.empty((n_t, n_r))
     h = np.empty((n_t, n_r))
     ql = np.empty((n_t, n_r))
-    mask_t = np.empty((n_t, n_r))
     # the variances are products of a per-rep and a per-block factor: no exponential per cell
     mult = np.exp(2.0 * regime)
     lmult = np.exp(2.0 * level_regime)
@@ -126,23 +129,20 @@ def amounts_loglik_grad(
         mt = mult[block[t]]
         lt = lmult[block[t]]
         for r in range(n_r):
-            e[t, r] = (
-                log_y[r, t] - season[m] - season_dev[r, m] - lag * x12[r, t] - days * x_days[t]
-            )
+            e[t, r] = log_y[t, r] - season[m] - dev_t[m, r] - lag * x12[t, r] - days * x_days[t]
             h[t, r] = h_r[r] * mt
             ql[t, r] = ql_r[r] * lt
-            mask_t[t, r] = mask[r, t]
     ramp, ramp_d_tau = _ramp_rows(tenure, ramp_tau, horizon)
     for i in range(n_rows):
         r = ramp_rows[i]
         for t in range(n_t):
             e[t, r] -= ramp[i, t]
     ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu, d_gain = kalman_loglik_grad_tm(
-        e, mask_t, h, ql, qb, phi, drift, nu, init_level, student, weight, fiscal_month,
+        e, mask, h, ql, qb, phi, drift, nu, init_level, student, weight, fiscal_month,
         season_gain, evolving,
     )  # fmt: skip
     d_season = np.zeros_like(season)
-    d_dev = np.zeros_like(season_dev)
+    d_dev_t = np.zeros((season_dev.shape[1], n_r))
     d_tau = 0.0
     d_lag = 0.0
     d_days = 0.0
@@ -161,8 +161,8 @@ def amounts_loglik_grad(
         for r in range(n_r):
             de = d_e[t, r]
             sum_de += de
-            d_dev[r, m] -= de
-            sum_lag += de * x12[r, t]
+            d_dev_t[m, r] -= de
+            sum_lag += de * x12[t, r]
             gh = 2.0 * h[t, r] * d_h[t, r]
             gq = 2.0 * ql[t, r] * d_ql[t, r]
             d_ls[r] += gh
@@ -181,7 +181,7 @@ def amounts_loglik_grad(
     return (
         ll,
         d_season,
-        d_dev,
+        np.ascontiguousarray(d_dev_t.T),
         d_tau,
         d_lag,
         d_days,
@@ -195,6 +195,45 @@ def amounts_loglik_grad(
         d_nu,
         d_gain,
     )
+
+
+@njit(**KERNEL_JIT)
+def amounts_loglik_grad(
+    log_y: np.ndarray,
+    mask: np.ndarray,
+    season: np.ndarray,
+    season_dev: np.ndarray,
+    fiscal_month: np.ndarray,
+    tenure: np.ndarray,
+    ramp_rows: np.ndarray,
+    ramp_tau: float,
+    horizon: float,
+    lag: float,
+    x12: np.ndarray,
+    days: float,
+    x_days: np.ndarray,
+    log_sigma: np.ndarray,
+    log_sigma_level: np.ndarray,
+    regime: np.ndarray,
+    level_regime: np.ndarray,
+    block: np.ndarray,
+    qb: float,
+    phi: float,
+    drift: np.ndarray,
+    nu: float,
+    season_gain: float,
+    init_level: np.ndarray,
+    weight: np.ndarray,
+    student: bool,
+    evolving: bool,
+) -> tuple:
+    """:func:`amounts_loglik_grad_tm` with ``log_y``, ``mask`` and ``x12`` as (R, T) arrays."""
+    return amounts_loglik_grad_tm(
+        np.ascontiguousarray(log_y.T), np.ascontiguousarray(mask.T), season, season_dev,
+        fiscal_month, tenure, ramp_rows, ramp_tau, horizon, lag, np.ascontiguousarray(x12.T),
+        days, x_days, log_sigma, log_sigma_level, regime, level_regime, block, qb, phi, drift,
+        nu, season_gain, init_level, weight, student, evolving,
+    )  # fmt: skip
 
 
 @njit(**KERNEL_JIT)
@@ -336,7 +375,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         init,
         weight,
     ):  # pragma: no cover  (runs inside nutpie's compiled graph)
-        out = amounts_loglik_grad(
+        out = amounts_loglik_grad_tm(
             log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
             days.item(), x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
             drift, nu.item(), gain.item(), init, weight, student, evolving,
@@ -386,7 +425,7 @@ def _call_python(kind: str, flags: tuple[bool, ...], inputs: list[np.ndarray]) -
     # scalars as floats, arrays C-contiguous (np.ascontiguousarray makes a 0-d array 1-d)
     args = [float(x) if np.ndim(x) == 0 else np.ascontiguousarray(x) for x in inputs]
     if kind == "amounts":
-        return amounts_loglik_grad(*args, *flags)
+        return amounts_loglik_grad_tm(*args, *flags)
     a, k, hr, ten, rows, tau, hor, lag, pos, obs, moq, x12 = args
     return hurdle_loglik_grad(a, k, hr, ten, rows, tau, hor, lag, x12, pos, obs, moq)
 
@@ -475,7 +514,7 @@ def amounts_loglik(
     student: bool,
     season_gain: Any = None,
 ) -> Any:
-    """Symbolic log likelihood of the log amounts (see :func:`amounts_loglik_grad`).
+    """Symbolic log likelihood of the log amounts (see :func:`amounts_loglik_grad_tm`).
 
     ``season`` (12,), ``season_dev`` (R, 12), ``log_sigma`` and ``log_sigma_level`` (R,),
     ``regime`` and ``level_regime`` (blocks,), ``drift`` (a scalar, shared, or (R,) per rep)
@@ -484,10 +523,15 @@ def amounts_loglik(
     ``x_days`` (T,): the business-day covariate).
     """
     op = _op_class()("amounts", (student, season_gain is not None))
+    n_reps = np.shape(log_y)[0]
+    # the data month-major, as the kernel reads them (amounts_loglik_grad_tm)
+    log_y, mask, x12 = (
+        np.ascontiguousarray(np.asarray(a, dtype=float).T) for a in (log_y, mask, x12)
+    )
     return op(
         log_y, mask, season, season_dev, fiscal_month, tenure, ramp_rows, ramp_tau,
         RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, level_regime,
-        block, qb, phi, drift_per_rep(drift, np.shape(log_y)[0]), nu,
+        block, qb, phi, drift_per_rep(drift, n_reps), nu,
         0.0 if season_gain is None else season_gain, init_level, weight,
     )[0]  # fmt: skip
 
