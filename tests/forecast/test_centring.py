@@ -112,5 +112,7 @@ def test_noise_scales_weighed_alike_by_data_and_pooling_are_half_centred():
     """Handmade weights: the thresholds, and a missing weight keeps the centred form."""
     assert sigma_centring({"sigma_weight": 0.6}) == HALF_CENTRED
     assert sigma_centring({"sigma_weight": 0.95}) == 1.0
+    assert sigma_centring({"sigma_weight": 0.85}) == 1.0  # Texas from 2010: 0.89
+    assert sigma_centring({"sigma_weight": 0.75}) == HALF_CENTRED
     assert sigma_centring({"sigma_weight": 0.2}) == 0.0
     assert sigma_centring({}) == 1.0
