@@ -27,11 +27,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from spm_model.errors import SpmConfigError
 from spm_model.quota.history import QuotaHistory
-from spm_model.quota.predictive import condition_on_total, predictive_params
+from spm_model.quota.predictive import (
+    COLLAPSE_SHARE,
+    CORE_WIDTH,
+    condition_on_total,
+    credit_quantile,
+    predictive_params,
+)
 
 METHODS: dict[str, type[QuotaMethod]] = {}
 
@@ -437,6 +443,14 @@ class Probabilistic(QuotaMethod):
         the target; the chance then refers to reps who stay the whole year.
         False: the history's own forecast of the year (learnt growth included).
         Not used with ``draws``.
+    collapse_share, core_width : float
+        Shape of a year of credit given the target
+        (:func:`~spm_model.quota.predictive.condition_on_total`): the chance that
+        a rep's year collapses to a fraction of its core (fraction; default
+        :data:`~spm_model.quota.predictive.COLLAPSE_SHARE`, 0.04) and the core's
+        spread of ``log A`` as a fraction of the predictive one (default
+        :data:`~spm_model.quota.predictive.CORE_WIDTH`, 0.9). ``0`` and ``1``:
+        the plain gamma.
 
     With a company target, :func:`~spm_model.quota.set_quotas` replaces ``aim``
     by the common chance at which the quotas sum to the target (plus
@@ -455,15 +469,23 @@ class Probabilistic(QuotaMethod):
         draws: np.ndarray | pd.DataFrame | None = None,
         drift: float | None = None,
         given_target: bool = True,
+        collapse_share: float = COLLAPSE_SHARE,
+        core_width: float = CORE_WIDTH,
     ):
         if not (isinstance(aim, int | float) and 0.0 < aim < 1.0):
             raise SpmConfigError(f"aim must be a probability strictly between 0 and 1, got {aim!r}")
         if drift is not None and not drift >= 0:
             raise SpmConfigError(f"drift must be >= 0 or None (estimated), got {drift!r}")
+        if not (isinstance(collapse_share, int | float) and 0.0 <= collapse_share < 1.0):
+            raise SpmConfigError(f"collapse_share must be in [0, 1), got {collapse_share!r}")
+        if not (isinstance(core_width, int | float) and 0.0 < core_width <= 1.0):
+            raise SpmConfigError(f"core_width must be in (0, 1], got {core_width!r}")
         self.aim = float(aim)
         self.draws = draws
         self.drift = None if drift is None else float(drift)
         self.given_target = bool(given_target)
+        self.collapse_share = float(collapse_share)
+        self.core_width = float(core_width)
 
     def get_params(self) -> dict[str, Any]:
         """Return the configuration (draws summarised by shape)."""
@@ -473,6 +495,8 @@ class Probabilistic(QuotaMethod):
             "draws": d,
             "drift": self.drift,
             "given_target": self.given_target,
+            "collapse_share": self.collapse_share,
+            "core_width": self.core_width,
         }
 
     def _aligned_draws(self, history: QuotaHistory) -> np.ndarray | None:
@@ -536,8 +560,11 @@ class Probabilistic(QuotaMethod):
             k = p["shape"].to_numpy(dtype=float)
             g = np.isfinite(k)
             if g.any():
-                theta = np.exp(p["mean_log"].to_numpy()[g] - special.digamma(k[g]))
-                out[g] = theta * stats.gamma.isf(chance, k[g])
+                pi = p["collapse"].to_numpy(dtype=float)[g] if "collapse" in p else 0.0
+                b = p["collapse_max"].to_numpy(dtype=float)[g] if "collapse_max" in p else 1.0
+                out[g] = credit_quantile(
+                    chance, p["mean_log"].to_numpy()[g], k[g], np.nan_to_num(pi), b
+                )
         return out
 
     def condition_on_target(self, rows: np.ndarray, total: float, scale: np.ndarray) -> float:
@@ -563,5 +590,12 @@ class Probabilistic(QuotaMethod):
         """
         if not self.given_target or getattr(self, "draws_", None) is not None:
             return 0.0
-        self.predictive_, shift = condition_on_total(self.predictive_, rows, total, scale)
+        self.predictive_, shift = condition_on_total(
+            self.predictive_,
+            rows,
+            total,
+            scale,
+            collapse_share=self.collapse_share,
+            core_width=self.core_width,
+        )
         return shift

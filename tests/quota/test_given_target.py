@@ -10,9 +10,15 @@ from scipy import special, stats
 from spm_model.quota import set_quotas
 from spm_model.quota.history import QuotaHistory, learn_attrition
 from spm_model.quota.methods import Probabilistic
+from spm_model.errors import SpmConfigError
 from spm_model.quota.predictive import (
+    COLLAPSE_MAX,
+    COLLAPSE_SHARE,
+    CORE_WIDTH,
     attainment_chance,
     condition_on_total,
+    credit_quantile,
+    credit_survival,
     log_gamma_shape,
     staying_share,
 )
@@ -65,7 +71,8 @@ def test_conditioning_moves_the_rows_together_so_they_sell_the_total():
     )
     rows = np.array([True, True, True, False])
     scale = np.array([1.0, 0.5, 1.0, 1.0])
-    out, shift = condition_on_total(params, rows, 1000.0, scale)
+    # the plain gamma (no collapse, the full spread of log A)
+    out, shift = condition_on_total(params, rows, 1000.0, scale, collapse_share=0.0, core_width=1.0)
     k = out["shape"].to_numpy()[:3]
     mean = k * np.exp(out["mean_log"].to_numpy()[:3] - special.digamma(k))
     assert (scale[:3] * mean).sum() == pytest.approx(1000.0)
@@ -76,9 +83,71 @@ def test_conditioning_moves_the_rows_together_so_they_sell_the_total():
     assert out["mean_log"].iloc[3] == params["mean_log"].iloc[3] and np.isnan(out["shape"].iloc[3])
     assert shift == pytest.approx(out["mean_log"].iloc[0] - np.log(100.0))
     # a second measure keeps the first one's shape
-    again, _ = condition_on_total(out, ~rows, 60.0, scale)
+    again, _ = condition_on_total(out, ~rows, 60.0, scale, collapse_share=0.0, core_width=1.0)
     assert again["shape"].to_numpy()[:3] == pytest.approx(k)
     assert np.isfinite(again["shape"].iloc[3])
+
+
+def test_conditioned_year_of_credit_sells_the_total_on_average():
+    """With the default collapse mixture the pairs' mean credit (the integral of the survival
+    function) times their scale sums to the total; the core is narrower than the lognormal."""
+    params = pd.DataFrame({"mean_log": np.log([100.0, 300.0]), "sd_log": [0.4, 0.8]})
+    rows = np.array([True, True])
+    scale = np.array([1.0, 0.5])
+    out, _ = condition_on_total(params, rows, 500.0, scale)
+    assert out["collapse"].to_numpy() == pytest.approx([COLLAPSE_SHARE] * 2)
+    assert out["collapse_max"].to_numpy() == pytest.approx([COLLAPSE_MAX] * 2)
+    assert out["shape"].to_numpy() == pytest.approx(log_gamma_shape(CORE_WIDTH * params["sd_log"]))
+    means = []
+    for i in range(2):
+        r = out.iloc[i]
+        x = np.linspace(0.0, 40 * np.exp(r["mean_log"]), 400_001)
+        surv = credit_survival(x, r["mean_log"], r["shape"], r["collapse"], r["collapse_max"])
+        means.append(np.trapezoid(surv, x))
+    assert float(np.dot(scale, means)) == pytest.approx(500.0, rel=1e-4)
+    with pytest.raises(SpmConfigError, match="collapse_share"):
+        condition_on_total(params, rows, 500.0, scale, collapse_share=1.0)
+    with pytest.raises(SpmConfigError, match="core_width"):
+        condition_on_total(params, rows, 500.0, scale, core_width=0.0)
+
+
+def test_collapsed_year_of_an_exponential_core_by_hand():
+    """Every year collapsed (chance 1), kept U(0, 1) of an exponential core (shape 1, scale 1):
+    P(C U >= x) = integral over u of exp(-x / u) = exp(-x) - x E1(x)."""
+    x = np.array([0.05, 0.3, 1.0, 2.5])
+    mean_log = np.full(4, special.digamma(1.0))  # E[log C] for scale 1
+    got = credit_survival(x, mean_log, np.ones(4), 1.0, 1.0)
+    # 24-point quadrature over U: 1e-5 where the integrand turns sharply (small x)
+    assert got == pytest.approx(np.exp(-x) - x * special.exp1(x), abs=5e-5)
+    # no collapse: the gamma itself
+    assert credit_survival(x, mean_log, np.ones(4)) == pytest.approx(np.exp(-x))
+
+
+def test_year_of_credit_matches_draws_and_its_quantile_inverts_it():
+    rng = np.random.default_rng(11)
+    k, mean_log, pi, b = 4.0, np.log(100.0), 0.2, 0.5
+    theta = np.exp(mean_log - special.digamma(k))
+    core = rng.gamma(k, theta, 400_000)
+    year = np.where(rng.random(core.size) < pi, core * rng.uniform(0, b, core.size), core)
+    x = np.array([5.0, 30.0, 80.0, 120.0, 250.0])
+    got = credit_survival(x, np.full(5, mean_log), np.full(5, k), pi, b)
+    want = (year[None, :] >= x[:, None]).mean(axis=1)
+    assert got == pytest.approx(want, abs=4e-3)  # Monte Carlo error about 8e-4
+    for chance in (0.05, 0.4, 0.65, 0.97):
+        q = credit_quantile(chance, np.full(3, mean_log), np.array([k, 2.0, 9.0]), pi, b)
+        back = credit_survival(q, np.full(3, mean_log), np.array([k, 2.0, 9.0]), pi, b)
+        assert back == pytest.approx(chance, abs=1e-9)
+    # without collapse the quantile is the gamma's
+    q0 = credit_quantile(0.4, np.array([mean_log]), np.array([k]))
+    assert q0 == pytest.approx(theta * stats.gamma.isf(0.4, k))
+
+
+def test_plain_gamma_options_are_validated():
+    with pytest.raises(SpmConfigError, match="collapse_share"):
+        Probabilistic(collapse_share=-0.1)
+    with pytest.raises(SpmConfigError, match="core_width"):
+        Probabilistic(core_width=1.5)
+    assert Probabilistic(collapse_share=0.0, core_width=1.0).get_params()["collapse_share"] == 0.0
 
 
 def test_gamma_chance_and_quantile_are_inverse():
