@@ -197,43 +197,16 @@ def amounts_loglik_grad_tm(
     )
 
 
-@njit(**KERNEL_JIT)
-def amounts_loglik_grad(
-    log_y: np.ndarray,
-    mask: np.ndarray,
-    season: np.ndarray,
-    season_dev: np.ndarray,
-    fiscal_month: np.ndarray,
-    tenure: np.ndarray,
-    ramp_rows: np.ndarray,
-    ramp_tau: float,
-    horizon: float,
-    lag: float,
-    x12: np.ndarray,
-    days: float,
-    x_days: np.ndarray,
-    log_sigma: np.ndarray,
-    log_sigma_level: np.ndarray,
-    regime: np.ndarray,
-    level_regime: np.ndarray,
-    block: np.ndarray,
-    qb: float,
-    phi: float,
-    drift: np.ndarray,
-    nu: float,
-    season_gain: float,
-    init_level: np.ndarray,
-    weight: np.ndarray,
-    student: bool,
-    evolving: bool,
-) -> tuple:
-    """:func:`amounts_loglik_grad_tm` with ``log_y``, ``mask`` and ``x12`` as (R, T) arrays."""
-    return amounts_loglik_grad_tm(
-        np.ascontiguousarray(log_y.T), np.ascontiguousarray(mask.T), season, season_dev,
-        fiscal_month, tenure, ramp_rows, ramp_tau, horizon, lag, np.ascontiguousarray(x12.T),
-        days, x_days, log_sigma, log_sigma_level, regime, level_regime, block, qb, phi, drift,
-        nu, season_gain, init_level, weight, student, evolving,
-    )  # fmt: skip
+def amounts_loglik_grad(*args: Any) -> tuple:
+    """:func:`amounts_loglik_grad_tm` with ``log_y``, ``mask`` and ``x12`` as (R, T) arrays.
+
+    Same arguments in the same order (positions 0, 1 and 10 rep-major); a Python
+    convenience for tests and callers holding rep-major panels, not a kernel.
+    """
+    a = list(args)
+    for i in (0, 1, 10):  # log_y, mask, x12
+        a[i] = np.ascontiguousarray(np.asarray(a[i], dtype=float).T)
+    return amounts_loglik_grad_tm(*a)
 
 
 @njit(**KERNEL_JIT)

@@ -289,7 +289,6 @@ def test_kernels_are_not_cached_by_numba_itself():
         kalman._lgamma,
         kalman.kalman_loglik_grad_tm,
         fused_loglik._ramp_rows,
-        fused_loglik.amounts_loglik_grad,
         fused_loglik.amounts_loglik_grad_tm,
         fused_loglik.hurdle_loglik_grad,
     ]
