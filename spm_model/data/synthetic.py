@@ -570,6 +570,8 @@ def _organisation(
     n_people_ic = n_below_vp - n_teams
     # Turnover events: each adds a leaver + backfill (two people, one seat).
     n_turn = round(0.09 * years * n_people_ic / (1 + 0.09 * years))
+    # a small organisation over many years: fewer turnover events, so that every role keeps a seat
+    n_turn = min(n_turn, n_people_ic - max(len(_IC_ROLES), n_teams + 2))
     n_seats = n_people_ic - n_turn
     seat_team = np.sort(np.arange(n_seats) % n_teams)
     team_region = np.sort(np.arange(n_teams) % n_regions)

@@ -68,7 +68,7 @@ def trends(
         )
         pay_g = p.groupby(["period", by])["payout"].sum()
     else:
-        pay_g = pd.Series(dtype=float, name="payout")
+        pay_g = pd.Series(dtype=float, name="payout", index=_empty_index(by))
     dis = ds.disputes
     if not dis.empty:
         d = pd.DataFrame(
@@ -82,7 +82,10 @@ def trends(
             disputes=("amount", "size"), disputed_amount=("amount", "sum")
         )
     else:
-        dis_g = pd.DataFrame(columns=["disputes", "disputed_amount"])
+        dis_g = pd.DataFrame(
+            {"disputes": pd.Series(dtype=int), "disputed_amount": pd.Series(dtype=float)},
+            index=_empty_index(by),
+        )
     out = att.join(pay_g, how="outer").join(dis_g, how="outer").reset_index()
     out["disputes"] = out["disputes"].fillna(0).astype(int)
     out["disputed_amount"] = out["disputed_amount"].fillna(0.0)
@@ -92,6 +95,11 @@ def trends(
     has_pay = out["period"].isin(paid_periods)
     out["payout"] = out["payout"].where(~has_pay, out["payout"].fillna(0.0)).round(2)
     return out.sort_values(["period", by]).reset_index(drop=True)
+
+
+def _empty_index(by: str) -> pd.MultiIndex:
+    """Return the (period, group) index of a table with no rows (no payments or disputes)."""
+    return pd.MultiIndex.from_arrays([[], []], names=["period", by])
 
 
 def plot_trends(table: pd.DataFrame, by: str = "region") -> Figure:

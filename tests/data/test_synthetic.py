@@ -84,6 +84,14 @@ def test_generated_data_always_validates(n_reps, n_accounts, years, seed):
     assert problems == [], "\n".join(map(str, problems[:20]))
 
 
+@pytest.mark.parametrize(("n_reps", "years", "seed"), [(12, 20, 97), (12, 7, 0), (17, 20, 1)])
+def test_a_small_organisation_over_many_years_keeps_its_seats(n_reps, years, seed):
+    # turnover over twenty years once used up every seat of a 12-person organisation
+    ds = generate(n_reps=n_reps, n_accounts=50, years=years, seed=seed)
+    assert len(ds.reps) == n_reps and {"AE", "SDR", "OVERLAY"} <= set(ds.reps["role"])
+    assert ds.validate() == []
+
+
 @settings(
     max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )

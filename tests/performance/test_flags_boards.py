@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spm_model.data.dataset import Dataset
 from spm_model.performance import (
     FlagConfig,
     PerformanceData,
@@ -378,3 +379,16 @@ def test_trends_handmade():
     assert np.isnan(t.loc["2024-Q2", "payout"])  # nothing paid for Q2 yet: missing, not 0
     assert t.loc["2024-Q2", "disputes"] == 1 and t.loc["2024-Q2", "disputed_amount"] == 300.0
     assert t.loc["2024-Q1", "median_attainment"] == 0.5
+
+
+def test_trends_without_disputes_or_payments():
+    # a company whose data hold no disputes (or no payments yet): zero disputes, payouts missing
+    ds = handmade()
+    tables = dict(ds.tables)
+    tables["disputes"] = ds.disputes.iloc[0:0]
+    t = trends(Dataset(tables=tables, meta=ds.meta), "region", "quarter").set_index("period")
+    assert (t["disputes"] == 0).all() and (t["disputed_amount"] == 0.0).all()
+    assert t.loc["2024-Q1", "payout"] == 6_000.0
+    tables["payments"] = ds.payments.iloc[0:0]
+    t = trends(Dataset(tables=tables, meta=ds.meta), "region", "quarter").set_index("period")
+    assert t["payout"].isna().all() and t.loc["2024-Q1", "median_attainment"] == 0.5
