@@ -226,7 +226,8 @@ def _draw_schedule(
     """Draw guarantee per pay period of the fiscal year for one rep.
 
     The window opens in the pay period containing the rep's hire date (or the
-    plan's effective date with ``starts: plan_start``) and lasts
+    plan's effective date with ``starts: plan_start``), even when that is before
+    the plan took effect (only the window's pay periods inside the plan pay), and lasts
     ``draw.periods`` pay periods; the amount is ``draw.amount`` or
     ``fraction_of_target`` times the pay period's (prorated) target incentive.
     """
@@ -235,11 +236,9 @@ def _draw_schedule(
     if plan.draw is None:
         return [ZERO] * n_pay
     d = plan.draw
-    start = (
-        plan.effective_from
-        if d.starts == "plan_start" or hire is None
-        else max(hire, plan.effective_from)
-    )
+    # a window that opened before the plan took effect is not reopened at its start: a rep
+    # hired years before the plan is not a new hire (its pay periods before the plan get nothing)
+    start = plan.effective_from if d.starts == "plan_start" or hire is None else hire
     if pay_starts is None:
         pay_starts = [fy_periods[t * k].start for t in range(n_pay)]
     # index of the pay period containing ``start`` relative to the first pay period of the year
@@ -340,7 +339,6 @@ def _opening_balances(
         start = (
             plan.effective_from if d.starts == "plan_start" or hires.get(r) is None else hires[r]
         )
-        start = max(start, plan.effective_from)
         if lo <= start < fy_start:
             cands.append(r)
     if not cands:

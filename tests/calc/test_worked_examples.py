@@ -157,3 +157,31 @@ def test_recoverable_draw_balance_carries_into_the_next_year(company, make_plan)
     assert list(s["payable"]) == [2000.0, 2000.0, 2500.0]
     assert list(s["draw_recovered"]) == [500.0, 2000.0, 500.0]
     assert list(s["draw_balance"]) == [-2500.0, -500.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("hire", "payable"),
+    [
+        # hired years before the plan took effect: not a new hire, no draw
+        ("2017-03-01", [500.0, 500.0, 500.0]),
+        # hired 2024-12-01, a month before the plan: the window's December is not this plan's,
+        # its January and February are (earned 500 each, topped up to the 2,000 draw)
+        ("2024-12-01", [2000.0, 2000.0, 500.0]),
+        # hired inside the plan: statements from the month of hire, the window opens there
+        ("2025-02-15", [2000.0, 2000.0]),
+    ],
+)
+def test_new_hire_draw_opens_at_the_hire_date_not_at_the_plans_start(
+    company, make_plan, hire, payable
+):
+    sales = [(f"2025-{m:02d}-20", 5_000) for m in (1, 2, 3)]
+    ds = company(sales, hire=hire)
+    plan = make_plan(
+        [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}],
+        measurement_period="month",
+        pay_frequency="month",
+        draw={"kind": "non_recoverable", "amount": 2000, "periods": 3, "starts": "hire_date"},
+        effective_from="2025-01-01",
+    )
+    res = calculate(plan, ds, "2025-Q1")
+    assert list(res.summary["payable"]) == payable
