@@ -418,7 +418,12 @@ def build_inputs(
                 "reps",
                 None,
                 None,
-                f"no rep on plan {plan.id!r} is employed during {labels[0]}..{labels[-1]}",
+                (
+                    f"no rep on plan {plan.id!r} is employed during {labels[0]}..{labels[-1]}"
+                    if reps is None
+                    else f"{', '.join(map(str, reps))} not employed on plan {plan.id!r} during "
+                    f"{labels[0]}..{labels[-1]}"
+                ),
             )
         )
     iv = iv[iv["rep_id"].isin(rep_list)].reset_index(drop=True)

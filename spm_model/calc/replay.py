@@ -42,6 +42,8 @@ RECON_STATUSES = {
     "overpaid": "paid more than the plan pays",
     "underpaid": "paid less than the plan pays",
     "not_paid": "the plan pays something, no payment recorded",
+    "not_due": "the plan pays something, but the period's pay date (PAY_LAG_DAYS after its end) "
+    "is after the data's end: not paid yet, not an error",
     "unexpected_payment": "payment recorded where the plan pays nothing",
     "duplicate_payment": "one payment of the period recorded twice",
 }
@@ -102,7 +104,7 @@ class ReplayResult:
     def discrepancies(self) -> pd.DataFrame:
         """Payment errors: rows that are neither a match nor timing, largest difference first."""
         r = self.reconciliation
-        d = r[~r["status"].isin(["match", "timing"])]
+        d = r[~r["status"].isin(["match", "timing", "not_due"])]
         return d.reindex(d["difference"].abs().sort_values(ascending=False).index).reset_index(
             drop=True
         )
@@ -562,6 +564,15 @@ def reconcile(
         m.loc[i, ["status", "kind"]] = classify_payment(
             m.at[i, "recomputed"], m.at[i, "amounts"], tolerance
         )
+    # an open year: pay periods whose pay run falls after the data's end are not yet due
+    spans = _spans(m["period"], plan.fy_start_month)
+    due = m["period"].map(lambda lab: spans[lab][1] if lab in spans else None)
+    late = pd.Series(
+        [d is not None and d + timedelta(days=PAY_LAG_DAYS) > ds.as_of for d in due],
+        index=m.index,
+        dtype=bool,
+    )
+    m.loc[late & (m["status"] == "not_paid"), "status"] = "not_due"
     m = m[~m["_edge"]].merge(rec, on="rep_id", how="left")
     cols = [
         "rep_id",

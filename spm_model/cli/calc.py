@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
         with Display(quiet) as show:
             with show.step(f"loading {data}"):
                 ds = load_dataset(data)
+            _check_period(ds, period)
             if plan.is_dir():
                 files = sorted([*plan.glob("*.yaml"), *plan.glob("*.yml")])
                 if not files:
@@ -131,6 +133,7 @@ def register(app: typer.Typer) -> None:
         from spm_model.calc import calculate
 
         p, ds = _load(plan, data)
+        _check_period(ds, period)
         res = calculate(
             p,
             ds,
@@ -233,11 +236,13 @@ def register(app: typer.Typer) -> None:
         for res in runs:
             p, r = res.calc.plan, res.reconciliation
             d, t = res.discrepancies, res.timing
+            n_due = int((r["status"] == "not_due").sum())
             typer.echo(
                 f"{p.id} FY{res.calc.period}: {r['rep_id'].nunique()} reps, "
                 f"would have paid {r['recomputed'].sum():,.2f}, "
                 f"paid {r['paid'].sum():,.2f} {p.currency}; "
                 f"{len(d)} payment errors, {len(t)} timing rows"
+                + (f", {n_due} pay periods not due by the data's end (open year)" if n_due else "")
             )
             all_errors.append(d.assign(plan_id=p.id, year=res.calc.period))
         with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -376,3 +381,14 @@ def _is_member(plan, ds, rep: str) -> bool:
     return bool(
         ((r["rep_id"].astype(object) == rep) & (r["plan_id"].astype(object) == plan.id)).any()
     )
+
+
+def _check_period(ds: Any, period: str) -> None:
+    """Stop on a period wholly outside the data (a label that does not parse is left to the run)."""
+    from spm_model.data import parse_period
+
+    try:
+        span = parse_period(period, ds.meta.fy_start_month)
+    except ValueError:
+        return
+    ds.check_covers(span.start, span.end, f"--period {period}")

@@ -40,6 +40,8 @@ def register(app: typer.Typer) -> None:
         explain: bool = typer.Option(False, "--explain", help="Print the explain trace too."),
     ) -> None:
         """Pay as of a date (exact, as the statement will pay it), what-if deals and at X% quota."""
+        import datetime as dt
+
         from spm_model.calc import credit_dataset
         from spm_model.calc.asof import WhatIfDeal
         from spm_model.calc.asof import estimate as run_estimate
@@ -72,6 +74,12 @@ def register(app: typer.Typer) -> None:
         deals = [WhatIfDeal.parse(d) for d in deal]
         atts = attainment or [1.0, 1.2]
         day = as_of or str(ds.as_of)
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            when = None  # the estimate reports a date it cannot read
+        if when is not None:
+            ds.check_covers(when, when, f"--as-of {day}")
         est = run_estimate(
             p, ds, rep, day, deals=deals, attainments=atts, period=period, credits=credits
         )

@@ -156,6 +156,11 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             show.close()
             raise SpmConfigError(f"--period: {exc}") from exc
+        try:
+            ds.check_covers(span.start, span.end, f"--period {span.label}")
+        except SpmConfigError:
+            show.close()
+            raise
         with show, show.step("crediting and scorecards"):
             card = make_scorecards(pdata, span.label, as_of=as_of)
         if card.empty:

@@ -24,7 +24,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from spm_model.data.schema import TABLES, TableSchema
-from spm_model.errors import Problem
+from spm_model.errors import Problem, SpmConfigError
 
 Format = Literal["csv", "parquet", "xlsx", "duckdb"]
 
@@ -121,6 +121,34 @@ class Dataset:
         if self.meta.end_date is not None:
             return self.meta.end_date
         return pd.Timestamp(self.transactions["date"].max()).date()
+
+    @property
+    def first_date(self) -> dt.date | None:
+        """The data's first date (declared, or the first transaction date; None if neither)."""
+        if self.meta.start_date is not None:
+            return self.meta.start_date
+        if "transactions" in self and len(self.transactions):
+            return pd.Timestamp(self.transactions["date"].min()).date()
+        return None
+
+    def check_covers(self, start: dt.date, end: dt.date, what: str) -> None:
+        """Refuse a period (``start`` to ``end``, inclusive) that lies wholly outside the data.
+
+        Raises
+        ------
+        SpmConfigError
+            One line naming ``what`` (e.g. ``"--period 2022-Q3"``) and the data's span.
+        """
+        first = self.first_date
+        try:
+            last: dt.date | None = self.as_of
+        except (KeyError, TypeError, ValueError):
+            last = None
+        if first is None or last is None:
+            return
+        if pd.Timestamp(end) < pd.Timestamp(first) or pd.Timestamp(start) > pd.Timestamp(last):
+            side = "before" if pd.Timestamp(end) < pd.Timestamp(first) else "after"
+            raise SpmConfigError(f"{what} is {side} the data, which run from {first} to {last}")
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, columns, date range and money total where relevant."""

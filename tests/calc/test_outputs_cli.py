@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from spm_model.calc import calculate
 from spm_model.calc.outputs import sheet_names, write_statements
 from spm_model.cli import app
+from spm_model.errors import SpmConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -131,3 +132,33 @@ def test_cli_calc_explain_replay_on_sample(tmp_path):
         ["explain", "--plan", plan, "--data", str(SAMPLE), "--rep", "NOPE", "--period", "2025-Q3"],
     )
     assert r.exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["calc", "--plan", "templates/plans", "--period", "2022-Q3"],
+            "--period 2022-Q3 is before the data, which run from 2023-10-01 to 2026-09-30",
+        ),
+        (
+            ["scorecards", "--period", "2027-Q1", "-q"],
+            "--period 2027-Q1 is after the data, which run from 2023-10-01 to 2026-09-30",
+        ),
+        (
+            ["estimate", "--plan", "templates/plans", "--rep", "R0010", "--as-of", "2030-01-01"],
+            "--as-of 2030-01-01 is after the data",
+        ),
+    ],
+)
+def test_a_period_outside_the_data_is_one_line_and_exit_1(tmp_path, args, message):
+    runner = CliRunner()
+    full = [a.replace("templates/plans", str(ROOT / "templates" / "plans")) for a in args]
+    full += ["--data", str(SAMPLE)]
+    if args[0] in ("calc", "scorecards"):
+        full += ["--out", str(tmp_path / "out")]
+    r = runner.invoke(app, full)
+    # `spm` (cli.main) prints an SpmError as one line and exits 1
+    assert isinstance(r.exception, SpmConfigError), r.output
+    assert message in str(r.exception)
+    assert not (tmp_path / "out").exists()

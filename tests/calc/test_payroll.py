@@ -356,3 +356,17 @@ def test_cli_replay_skips_a_plan_in_a_year_nobody_was_on_it(tmp_path):
     r = CliRunner().invoke(app, ["replay", *one])
     assert r.exit_code == 1
     assert "no rep on plan 'field_rep' is employed in FY2024" in str(r.exception)
+
+
+def test_an_open_year_lists_pay_not_yet_due_apart_from_errors(sample):
+    # the sample ends 2026-09-30: 2026-Q3 is paid 2026-10-15, 2026-Q4 later still
+    ds, _ = sample
+    plans = load_plan_set(TEMPLATES)
+    res = replay(plans["saas_ae"], ds, 2026, plans=plans)
+    r = res.reconciliation
+    due = r[r["status"] == "not_due"]
+    assert len(due) > 0 and set(due["period"]) <= {"2026-Q3", "2026-Q4"}
+    assert (due["paid"] == 0).all() and (due["recomputed"] > 0).all()
+    assert not res.discrepancies["period"].isin(["2026-Q3", "2026-Q4"]).any()
+    # a closed period with no payment stays an error
+    assert "not_due" not in set(r.loc[r["period"] < "2026-Q3", "status"])
