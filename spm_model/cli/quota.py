@@ -203,6 +203,12 @@ def register(app: typer.Typer) -> None:
             "--over-assign",
             help="Total over-assignment above --target (0.1 = 10%); per-level pairs compound.",
         ),
+        skip_unset: bool = typer.Option(
+            False,
+            "--skip-unset",
+            help="A measure nobody has history for and without a --target is left out (noted) "
+            "instead of stopping the run.",
+        ),
         quiet: bool = quiet_option(),
     ) -> None:
         """Backtest every quota method on a held-out fiscal year and print the table.
@@ -235,7 +241,17 @@ def register(app: typer.Typer) -> None:
         methods = dict(DEFAULT_METHODS)
         methods["probabilistic"] = {"method": "probabilistic", "aim": aim}
         with Display(quiet) as show, show.step(f"backtesting {len(methods)} methods on FY{year}"):
-            res = backtest(ds, year, methods, target=tgt, measure=measure, over_assign=oa)
+            res = backtest(
+                ds,
+                year,
+                methods,
+                target=tgt,
+                measure=measure,
+                over_assign=oa,
+                unset="skip" if skip_unset else "error",
+            )
+        for note in res.notes:
+            typer.echo(f"note: {note}")
         pd.set_option("display.width", 200)
         typer.echo(f"Backtest: quotas from data to the end of FY{year - 1}, scored on FY{year}")
         typer.echo(res.table.round(3).to_string(index=False))

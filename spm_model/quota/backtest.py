@@ -31,8 +31,8 @@ between the chance and the observed share.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -170,6 +170,8 @@ class BacktestResult:
     reliability : DataFrame
         Per method and bin of stated chance: ``cases``, ``stated`` (mean
         chance), ``observed`` (share at quota) (:func:`reliability_table`).
+    notes : list of str
+        Measures left out (``unset="skip"``).
     """
 
     year: int
@@ -177,6 +179,7 @@ class BacktestResult:
     by_measure: pd.DataFrame
     detail: pd.DataFrame
     reliability: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"BacktestResult(year={self.year})\n{self.table.to_string(index=False)}"
@@ -287,6 +290,7 @@ def backtest(
     target: float | Mapping[str, float] | str | None = None,
     measure: str | None = None,
     over_assign: float | Mapping[str, float] | None = None,
+    unset: Literal["error", "skip"] = "error",
     **history_options: Any,
 ) -> BacktestResult:
     """Set quotas for ``year`` with data to the end of ``year - 1``; score on ``year``.
@@ -318,6 +322,10 @@ def backtest(
     over_assign : float or mapping, optional
         Over-assignment of measures with a target (total fraction, or per level;
         see :func:`set_quotas`).
+    unset : {"error", "skip"}
+        A measure no rep has history for before ``year`` (and without a
+        target) stops the backtest (``"error"``, as :func:`set_quotas`) or is
+        left out and noted (``"skip"``).
     **history_options
         Passed to :func:`build_history`.
 
@@ -352,6 +360,25 @@ def backtest(
 
         credits = credit_dataset(ds)
     hist = build_history(past, int(year), credits=credits.until(cut), **history_options)
+    notes: list[str] = []
+    if unset not in ("error", "skip"):
+        raise SpmConfigError(f"unset must be 'error' or 'skip', got {unset!r}")
+    if unset == "skip":
+        named = set(target) if isinstance(target, Mapping) else set()
+        if target is not None and not isinstance(target, Mapping | str):
+            named = {measure} if measure is not None else set()
+        total = pd.Series(hist.amounts.sum(axis=1), index=hist.pairs["measure"].to_numpy())
+        has = total.groupby(level=0).sum() > 0
+        empty = [str(m) for m, ok in has.items() if not ok and m not in named]
+        if empty:
+            keep = [str(m) for m, ok in has.items() if ok or m in named]
+            if not keep:
+                raise SpmConfigError(f"no measure has history before FY{int(year)}")
+            history_options = {**history_options, "measures": keep}
+            hist = build_history(past, int(year), credits=credits.until(cut), **history_options)
+            notes = [
+                f"measure {m!r}: no rep has history before FY{int(year)}; left out" for m in empty
+            ]
     # actuals in the held-out year, from the full data
     credit = credited_history(ds, credits)
     m = _month_index(pd.to_datetime(credit["period"].astype(str) + "-01"))
@@ -436,6 +463,7 @@ def backtest(
         by_measure=by_measure,
         detail=detail,
         reliability=reliability,
+        notes=notes,
     )
 
 

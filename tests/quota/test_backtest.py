@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.quota import backtest, truncate_dataset
 
 
@@ -98,3 +99,17 @@ def test_truncation_hides_the_future(sample):
     assert past.transactions["date"].max() <= pd.Timestamp("2024-12-31")
     assert (past.reps["hire_date"] <= pd.Timestamp("2024-12-31")).all()
     assert past.reps["end_date"].dropna().max() <= pd.Timestamp("2024-12-31")
+
+
+def test_a_measure_without_history_is_left_out_when_asked():
+    # a 12-person company over two years: no one sold services before FY2025
+    from spm_model.data.synthetic import generate
+
+    ds = generate(n_reps=12, n_accounts=100, years=2, seed=97)
+    with pytest.raises(SpmDataError, match="measure 'services': no rep has history"):
+        backtest(ds, 2025, ["history"])
+    res = backtest(ds, 2025, ["history"], unset="skip")
+    assert res.notes == ["measure 'services': no rep has history before FY2025; left out"]
+    assert "services" not in set(res.detail["measure"]) and len(res.detail) > 0
+    with pytest.raises(SpmConfigError, match="unset must be"):
+        backtest(ds, 2025, ["history"], unset="drop")
