@@ -280,7 +280,8 @@ def membership_days(plan: Plan, ds: Dataset, members: pd.DataFrame) -> pd.DataFr
     """Days each member is on ``plan`` and employed: ``rep_id, start, end`` (inclusive day numbers).
 
     ``members`` as :func:`plan_reps` returns them, clipped to the reps' ``hire_date`` ..
-    ``end_date`` and the plan's effective dates; members never on it are dropped.
+    ``end_date``, the plan's effective dates and the data's declared ``meta.start_date``;
+    members never on it are dropped.
 
     Raises
     ------
@@ -303,6 +304,10 @@ def membership_days(plan: Plan, ds: Dataset, members: pd.DataFrame) -> pd.DataFr
             )
         )
     eff_lo = _day(plan.effective_from)
+    if ds.meta.start_date is not None:
+        # the data's declared first day: pay periods before it are not the data's to pay (a
+        # year-to-date plan's first, partial year is measured and targeted from this day)
+        eff_lo = max(eff_lo, _day(ds.meta.start_date))
     eff_hi = _day(plan.effective_to) if plan.effective_to else int(_FAR)
     iv = pd.DataFrame(
         {

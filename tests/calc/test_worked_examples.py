@@ -185,3 +185,27 @@ def test_new_hire_draw_opens_at_the_hire_date_not_at_the_plans_start(
     )
     res = calculate(plan, ds, "2025-Q1")
     assert list(res.summary["payable"]) == payable
+
+
+def test_a_year_to_date_plan_is_targeted_from_the_datas_first_day(company, make_plan):
+    # the data start 2025-10-01 (declared): FY2025 holds one quarter of this rep's year, so the
+    # year-to-date target is that quarter's (TI 50,000 a year -> 12,500), not the whole year's
+    comps = [
+        {
+            "type": "payout_curve",
+            "name": "bonus",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}],
+        }
+    ]
+    ds = company([("2025-11-05", 80_000)], [("2025-Q4", 100_000)])
+    plan = make_plan(
+        comps, cumulative=True, effective_from="2023-01-01", pay_mix={"base": 0.5, "variable": 0.5}
+    )
+    whole = calculate(plan, ds, "2025-Q4").summary.iloc[0]
+    assert whole["earned"] == 40_000.00  # 80% of the full year's 50,000, no start declared
+    ds.meta = ds.meta.model_copy(update={"start_date": pd.Timestamp("2025-10-01").date()})
+    s = calculate(plan, ds, "2025-Q4").summary.iloc[0]
+    assert s["earned"] == 10_000.00 and s["payable"] == 10_000.00  # 80% of 12,500
+    assert s["previously_paid"] == 0.0
