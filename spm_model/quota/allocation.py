@@ -166,6 +166,22 @@ def parse_over_assign(over_assign: float | Mapping[str, float] | None) -> dict[s
     return out
 
 
+def _settle_total(exact: np.ndarray, rounded: np.ndarray, want: int) -> None:
+    """Move whole units in ``rounded`` (in place) so it sums to ``want``.
+
+    The units go to (or come from) the entries rounded furthest down (up) from
+    ``exact``, ties to the first; the difference is a unit or two of rounding.
+    """
+    diff = want - int(rounded.sum())
+    if diff == 0 or len(rounded) == 0:
+        return
+    gap = exact - rounded  # > 0: rounded down
+    order = np.argsort(-gap if diff > 0 else gap, kind="stable")
+    for k in range(abs(diff)):
+        i = order[k % len(order)]
+        rounded[i] += 1 if diff > 0 else -1
+
+
 def total_over_assign(levels: Mapping[str, float]) -> float:
     """Compounded total of per-level fractions: ``prod(1 + f) - 1`` (fraction)."""
     return float(np.prod([1.0 + float(levels.get(lv, 0.0)) for lv in LEVELS]) - 1.0)
@@ -256,7 +272,13 @@ def allocate(
     team_reg[team_codes] = reg_codes
     reg_to_assign = round_half_up(reg_amt * (1 + oa["team"]))
     team_amt = largest_remainder_grouped(team_w, team_reg, reg_to_assign)
-    team_to_assign = round_half_up(team_amt * (1 + oa["rep"]))
+    team_exact = team_amt * (1 + oa["rep"])
+    team_to_assign = round_half_up(team_exact)
+    if over_assign is not None and not isinstance(over_assign, Mapping):
+        # a total: the leaves sum to it exactly (each level's rounding could leave a unit or two)
+        _settle_total(
+            team_exact, team_to_assign, int(round_half_up(company * (1 + float(over_assign))))
+        )
     leaf_amt = largest_remainder_grouped(w, team_codes, team_to_assign)
     for i, r in enumerate(reg_names):
         rows.append(

@@ -91,6 +91,23 @@ def test_allocation_reconciles_to_the_unit_at_every_level(rows, target, o_reg, o
     assert (al.leaves["amount"] >= 0).all()
 
 
+@given(
+    hierarchy,
+    st.floats(min_value=1, max_value=1e11, allow_nan=False),
+    st.floats(min_value=0, max_value=0.5),
+)
+@settings(max_examples=100, deadline=None)
+def test_a_total_over_assignment_is_met_to_the_unit(rows, target, total):
+    # a total (not per level) is split across levels, and the leaves sum to it exactly
+    leaves = pd.DataFrame(rows, columns=["region", "team", "weight"])
+    leaves["rep_id"] = [f"R{i}" for i in range(len(leaves))]
+    al = allocate(target, leaves, total)
+    assert al.reconciles
+    want = round_half_up(round_half_up(target) * (1 + total))
+    assert al.leaves["amount"].sum() == want
+    assert (al.leaves["amount"] >= 0).all()
+
+
 def test_allocation_rejects_bad_input():
     leaves = pd.DataFrame({"region": ["a"], "team": ["t"], "rep_id": ["r"], "weight": [1.0]})
     for bad in (0, -5, float("nan")):
