@@ -178,7 +178,12 @@ def register(app: typer.Typer) -> None:
         show = Display(quiet)
         with show, show.step(f"loading {data}"):
             ds, source = _load(data, columns, layout, sum_duplicates)
-        for note in _panel_notes(source):
+        notes = _panel_notes(source)
+        if ds is None:
+            from spm_model.forecast.panel import coverage_notes
+
+            notes += coverage_notes(source, cutoff)
+        for note in notes:
             typer.echo(f"note: {note}")
         plan_obj = None
         if plan is not None:

@@ -47,6 +47,7 @@ from spm_model.errors import SpmConfigError
 from spm_model.forecast.baselines import BASELINES
 from spm_model.forecast.config import ForecastConfig
 from spm_model.forecast.metrics import crps_samples, interval_content, interval_hits, mape, wape
+from spm_model.forecast.panel import parse_cutoff
 
 if TYPE_CHECKING:
     from spm_model.crediting import CreditingResult
@@ -362,7 +363,7 @@ def backtest(
     if cutoffs is None:
         cuts = default_cutoffs(panel, horizon, n_cutoffs)
     else:
-        cuts = [pd.Period(str(c)[:7], "M").to_timestamp() for c in cutoffs]
+        cuts = [parse_cutoff(c) for c in cutoffs]
     first = panel["month"].min()
     for c in cuts:
         if (

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spm_model.forecast.panel import calendar_series, check_panel
+from spm_model.forecast.panel import calendar_series, check_panel, parse_cutoff
 
 
 def active_reps(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -102,7 +102,7 @@ class _PerRepBaseline:
         """Keep each active rep's history up to ``cutoff`` (default: the panel's last month)."""
         p = check_panel(panel)
         if cutoff is not None:
-            p = p[p["month"] <= pd.Period(str(cutoff)[:7], "M").to_timestamp()]
+            p = p[p["month"] <= parse_cutoff(cutoff)]
         self.cutoff_ = pd.Timestamp(p["month"].max())
         self.reps_ = active_reps(p, self.cutoff_)
         self.reps_ = self.reps_[self.reps_["active"]]

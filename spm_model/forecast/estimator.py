@@ -36,7 +36,7 @@ from spm_model.forecast.model import (
     posterior_arrays,
     tenure_months,
 )
-from spm_model.forecast.panel import check_panel, monthly_bookings
+from spm_model.forecast.panel import check_panel, monthly_bookings, parse_cutoff
 from spm_model.forecast.statespace import (
     SS_MAIN_PARAMS,
     build_ss_model,
@@ -84,7 +84,12 @@ def prepare_panel(
     if isinstance(data, pd.DataFrame):
         panel = check_panel(data)
         if cutoff is not None:
-            cut = pd.Period(str(cutoff)[:7], "M").to_timestamp()
+            cut = parse_cutoff(cutoff)
+            if cut > panel["month"].max():
+                raise SpmConfigError(
+                    f"cut-off {cut:%Y-%m} is after the panel's last month "
+                    f"{panel['month'].max():%Y-%m}"
+                )
             attrs = dict(panel.attrs)
             panel = panel[panel["month"] <= cut].reset_index(drop=True)
             panel.attrs.update(attrs)

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from spm_model.data import Dataset
-from spm_model.errors import Problem, SpmDataError
+from spm_model.errors import Problem, SpmConfigError, SpmDataError
 
 if TYPE_CHECKING:
     from spm_model.crediting import CreditingResult
@@ -153,7 +153,7 @@ def monthly_bookings(
     last_complete = (as_of + pd.Timedelta(days=1)).to_period(
         "M"
     ).to_timestamp() - pd.offsets.MonthBegin(1)
-    cut = last_complete if cutoff is None else pd.Period(str(cutoff)[:7], "M").to_timestamp()
+    cut = last_complete if cutoff is None else parse_cutoff(cutoff)
     if cut > last_complete:
         raise SpmDataError(
             Problem(
@@ -261,6 +261,56 @@ def parse_months(values: pd.Series) -> pd.Series:
     return out.where((out.dt.year >= 1900) & (out.dt.year <= 2199))
 
 
+def parse_cutoff(value: str | pd.Timestamp, what: str = "cut-off") -> pd.Timestamp:
+    """Return the month start of a cut-off written as any month :func:`parse_months` reads.
+
+    Raises
+    ------
+    SpmConfigError
+        ``value`` is not a month (``2015-13``, a bare year), in one line naming ``what``.
+    """
+    month = parse_months(pd.Series([value])).iloc[0]
+    if pd.isna(month):
+        raise SpmConfigError(
+            f"{what} {value!r} is not a month (write it as 2025-06, Jun-2025 or 2025-06-30)"
+        )
+    return pd.Timestamp(month).to_period("M").to_timestamp()
+
+
+def coverage_notes(panel: pd.DataFrame, cutoff: str | pd.Timestamp | None = None) -> list[str]:
+    """List what a forecast from ``cutoff`` leaves out or assumes about a checked panel.
+
+    * series whose first month is after the cut-off: not forecast (no history);
+    * series without a month in the 12 before the cut-off and no ``end_date``: forecast
+      as still selling (mark an ended series with ``end_date``).
+    """
+    cut = panel["month"].max() if cutoff is None else parse_cutoff(cutoff)
+    notes = []
+    first = panel.groupby("rep_id")["month"].min()
+    late = sorted(map(str, first.index[first > cut]))
+    if late:
+        notes.append(
+            f"{len(late)} series start after the cut-off {cut:%Y-%m} and are not forecast: "
+            + ", ".join(late[:10])
+            + (" ..." if len(late) > 10 else "")
+        )
+    seen = panel[panel["month"] <= cut]
+    last = seen.groupby("rep_id")["month"].max()
+    ended = seen.groupby("rep_id")["end_date"].max() if "end_date" in seen else None
+    quiet = last < cut - pd.DateOffset(months=11)
+    if ended is not None:
+        quiet &= ended.reindex(last.index).isna()
+    stale = sorted(map(str, last.index[quiet]))
+    if stale:
+        notes.append(
+            f"{len(stale)} series have no month in the 12 up to the cut-off and are forecast "
+            "as still selling (give an end_date to stop one): "
+            + ", ".join(stale[:10])
+            + (" ..." if len(stale) > 10 else "")
+        )
+    return notes
+
+
 #: Cell text read as "not known" (a missing month), besides an empty cell. A dash is not one of
 #: them: accounting formats write a zero as "-", so it is an error rather than a guess.
 MISSING_MARKERS = ("nan", "na", "n/a", "#n/a", "none", "null", "missing", "*", "?", "..")
@@ -289,6 +339,13 @@ def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     grouped = cleaned.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
     cleaned = cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
     return pd.to_numeric(cleaned.where(~blank), errors="coerce").astype(float), blank
+
+
+def _cell(value: object) -> str:
+    """Show a cell's value in a message (numbers plainly, text quoted)."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return f"{float(value):,.10g}"
+    return repr(value)
 
 
 def check_panel(
@@ -335,7 +392,11 @@ def check_panel(
     if problems:
         raise SpmDataError(problems)
     p = panel.copy()
-    p["rep_id"] = p["rep_id"].astype(str)
+    ids = p["rep_id"]
+    blank_id = ids.isna() | ids.astype(str).str.strip().isin(("", "nan", "None"))
+    for i in np.flatnonzero(blank_id.to_numpy())[:50]:
+        problems.append(Problem(source, "panel", int(i) + 2, "rep_id", "empty: name the series"))
+    p["rep_id"] = ids.astype(str).str.strip()
     month = parse_months(p["month"])
     for i in np.flatnonzero(month.isna().to_numpy())[:50]:
         problems.append(
@@ -352,7 +413,8 @@ def check_panel(
                 "panel",
                 int(i) + 2,
                 "bookings",
-                f"must be a finite amount >= 0, got {panel['bookings'].iloc[i]!r}",
+                f"must be a finite amount >= 0, got {_cell(panel['bookings'].iloc[i])}"
+                + (" (returns: net them into the month's bookings)" if b.iloc[i] < 0 else ""),
             )
         )
     p["bookings"] = b.astype(float).where(~blank)
@@ -406,7 +468,8 @@ def check_panel(
                 "panel",
                 None,
                 "bookings",
-                f"{len(empty)} series have no observed month at all (every bookings cell is "
+                f"{len(empty)} series {'has' if len(empty) == 1 else 'have'} no observed month "
+                "at all (every bookings cell is "
                 f"empty): {', '.join(empty[:10])}",
             )
         )

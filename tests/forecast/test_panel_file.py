@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from spm_model.errors import SpmConfigError, SpmDataError
-from spm_model.forecast.panel import parse_months
+from spm_model.forecast.panel import check_panel, parse_months
 from spm_model.forecast.panel_file import parse_columns, read_panel
 
 
@@ -192,3 +192,48 @@ def test_amounts_as_spreadsheets_export_them(tmp_path):
         read_panel(f)
     assert "row 2" in str(err.value) and "'-'" in str(err.value)
     assert "row 3" not in str(err.value)
+
+
+def test_a_cut_off_is_read_as_the_data_months_are_and_an_impossible_one_is_refused():
+    from spm_model.forecast.panel import parse_cutoff
+
+    dec = pd.Timestamp("2014-12-01")
+    for text in ("2014-12", "Dec-2014", "Dec-14", "2014-12-31", "12/2014", "201412"):
+        assert parse_cutoff(text) == dec, text
+    for text in ("2015-13", "2014", "soon"):
+        with pytest.raises(SpmConfigError, match=f"cut-off '{text}' is not a month"):
+            parse_cutoff(text)
+
+
+def test_a_cut_off_after_the_panel_is_an_error():
+    from spm_model.forecast.estimator import prepare_panel
+
+    with pytest.raises(SpmConfigError, match="cut-off 2030-01 is after the panel's last month"):
+        prepare_panel(_long(), cutoff="2030-01")
+    assert prepare_panel(_long(), cutoff="Jun-2022")["month"].max() == pd.Timestamp("2022-06-01")
+
+
+def test_a_blank_series_name_and_a_negative_month_are_named_with_their_rows():
+    df = _long(14)
+    df.loc[5, "rep_id"] = np.nan
+    df.loc[7, "bookings"] = -120.0
+    with pytest.raises(SpmDataError) as err:
+        check_panel(df)
+    text = str(err.value)
+    assert "row 7" in text and "rep_id" in text and "empty" in text
+    assert "got -120 (returns: net them into the month's bookings)" in text
+    assert "np.float64" not in text
+
+
+def test_coverage_notes_name_late_starters_and_quiet_series():
+    from spm_model.forecast.panel import coverage_notes
+
+    df = _long(30)  # 2021-01 .. 2023-06
+    df = df[~((df["rep_id"] == "north") & (df["month"] > "2021-12-01"))]  # stopped
+    late = _long(6).query("rep_id == 'north'").assign(rep_id="east")
+    late["month"] = late["month"] + pd.DateOffset(years=2)  # starts 2023-01
+    panel = check_panel(pd.concat([df, late], ignore_index=True))
+    notes = coverage_notes(panel, "2022-12")
+    assert notes[0] == "1 series start after the cut-off 2022-12 and are not forecast: east"
+    assert "forecast as still selling" in notes[1] and notes[1].endswith(": north")
+    assert coverage_notes(check_panel(_long(30))) == []
