@@ -193,22 +193,22 @@ def _rows_for(result: CalcResult, rep_id: str, measure_name: str, span: PeriodSp
             }
         )
     if m.source == "pipeline" and ds is not None:
-        o = ds.opportunities
-        o = o[
-            (o["owner_rep_id"].astype(object) == rep_id)
-            & (o["created_date"] >= lo)
-            & (o["created_date"] <= hi)
-        ]
+        from spm_model.calc.inputs import pipeline_pairs
+
+        o = pipeline_pairs(ds)
+        o = o[(o["rep_id"] == rep_id) & (o["created_date"] >= lo) & (o["created_date"] <= hi)]
         o = o[covered(o["created_date"])]
         return pd.DataFrame(
             {
                 "txn_id": o["opportunity_id"].astype(object).to_numpy(),
                 "date": o["created_date"].to_numpy(),
                 "account_id": o["account_id"].astype(object).to_numpy(),
-                "product_id": o["product_id"].astype(object).to_numpy()
-                if "product_id" in o
-                else None,
-                "rule": "pipeline created",
+                "product_id": o["product_id"].astype(object).to_numpy(),
+                "rule": np.where(
+                    o["how"] == "sourced",
+                    "pipeline sourced (a meeting of theirs)",
+                    "pipeline created",
+                ),
                 "amount": o["amount"].to_numpy(np.float64),
             }
         )

@@ -647,8 +647,8 @@ def _credited(name, m, ds, credits, iv, p_start, p_end, labels, problems) -> pd.
             }
         )
     if m.source == "pipeline":
-        o = ds.opportunities
-        rep = o["owner_rep_id"].astype(object).to_numpy()
+        o = pipeline_pairs(ds)
+        rep = o["rep_id"].astype(object).to_numpy()
         day = o["created_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
         keep = _covered(rep, day, iv)
         k = _period_index(day, p_start, p_end)
@@ -665,6 +665,37 @@ def _credited(name, m, ds, credits, iv, p_start, p_end, labels, problems) -> pd.
             }
         )
     raise SpmConfigError(f"measure {name!r}: unknown source {m.source!r}")
+
+
+def pipeline_pairs(ds: Dataset) -> pd.DataFrame:
+    """Opportunities each rep is credited with for pipeline created.
+
+    A rep's pipeline is the opportunities they own (``owner_rep_id``) and those
+    they sourced: an opportunity carrying one of their meetings in
+    ``activities.opportunity_id`` (an SDR's booked meeting). Each opportunity
+    counts once per rep, on its ``created_date``.
+
+    Returns
+    -------
+    DataFrame
+        ``rep_id, opportunity_id, account_id, product_id, created_date, amount``
+        (currency) and ``how`` (``"owned"`` or ``"sourced"``).
+    """
+    o = ds.opportunities
+    cols = ["opportunity_id", "account_id", "product_id", "created_date", "amount"]
+    o = o.assign(product_id=o["product_id"] if "product_id" in o else None)[["owner_rep_id", *cols]]
+    owned = o.rename(columns={"owner_rep_id": "rep_id"}).assign(how="owned")
+    parts = [owned]
+    if "activities" in ds and len(ds.activities) and "opportunity_id" in ds.activities:
+        a = ds.activities
+        met = a[(a["kind"].astype(str) == "meeting") & a["opportunity_id"].notna()]
+        if len(met):
+            src = met[["rep_id", "opportunity_id"]].drop_duplicates()
+            src = src.merge(o[cols], on="opportunity_id", how="inner").assign(how="sourced")
+            parts.append(src)
+    out = pd.concat(parts, ignore_index=True)
+    out["rep_id"] = out["rep_id"].astype(object)
+    return out.drop_duplicates(["rep_id", "opportunity_id"], keep="first").reset_index(drop=True)
 
 
 def _quota(

@@ -524,7 +524,8 @@ ACTIVITIES = TableSchema(
             nullable=True,
             required=False,
             references=_fk("opportunities", "opportunity_id"),
-            description="Opportunity, if any.",
+            description="Opportunity, if any. A meeting on an opportunity credits its rep with "
+            "sourcing it (the plans' pipeline measure; an SDR's booked meeting).",
         ),
         Column("date", "date", description="Activity date."),
         Column(

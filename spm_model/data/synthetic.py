@@ -253,6 +253,13 @@ a company with fewer than 40 owners of territory (such as the bundled sample), s
 planted reps stay well below the coaching flags' one-in-five cap."""
 IMBALANCE_STREAM = 10
 """Stream of the planted unbalanced region's split and of the account moves inside it."""
+SOURCING_STREAM = 11
+"""Stream of the SDR meetings that source an opportunity."""
+SOURCED_SHARE = 0.65
+"""Chance that an SDR meeting sources an opportunity of the SDR's team created in the
+:data:`SOURCING_WINDOW_DAYS` after it (about 5-6 sourced opportunities a month at full
+ramp, near the ``sdr`` plan's pipeline quota of 150,000)."""
+SOURCING_WINDOW_DAYS = 30
 IMBALANCE_MIN_OWNERS = 40
 """Companies with at least this many owners of territory (AE, AM, FIELD; the floor under which
 :data:`BEHAVIOUR_SHARE` plants no behaviour) get the strong, persistent unbalanced region of
@@ -501,7 +508,7 @@ def generate(
     org["_owner_int"] = owner_int
     opps, txns = _pipeline(accounts, owner_int, org, start, end, rng[3])
     txns, splits, exceptions = _corrections(txns, org, start, end, rng[4])
-    activities = _activities(opps, org, start, end, rng[5])
+    activities = _activities(opps, org, start, end, rng[5], random_stream(seed, SOURCING_STREAM))
     credit = _owner_credit(txns, splits, org, assignments, activities, opps)
     quotas = _quotas(org, accounts, assignments, credit, start, end, rng[6])
     # streams PAY_STREAM and DISPUTE_STREAM belong to the payroll step (spm_model.calc.payroll)
@@ -1565,7 +1572,12 @@ def _corrections(
 
 # -- activities -------------------------------------------------------------------------
 def _activities(
-    opps: pd.DataFrame, org: dict, start: pd.Timestamp, end: pd.Timestamp, rng: np.random.Generator
+    opps: pd.DataFrame,
+    org: dict,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    rng: np.random.Generator,
+    sourcing: np.random.Generator | None = None,
 ) -> pd.DataFrame:
     start_d, end_d = int(_days(np.datetime64(start.date()))), int(_days(np.datetime64(end.date())))
     reps = org["reps"]
@@ -1605,11 +1617,15 @@ def _activities(
     rep_s = np.repeat(rs, cnt_s[rs, ms])
     mon_s = np.repeat(ms, cnt_s[rs, ms])
     d3 = m_start[mon_s] + (rng.random(len(rep_s)) * m_len[mon_s]).astype(np.int64)
-    n1 = len(oi)
+    opp_s = (
+        _sourced_opportunities(rep_s, d3, o_created, opp_rep, reps["team"].to_numpy(), sourcing)
+        if sourcing is not None
+        else np.full(len(rep_s), -1)
+    )
     rep_all = np.r_[opp_rep[oi], reps_rep, rep_s]
     day_all = np.r_[d1, d2, d3]
     kind_all = np.r_[kind1, kind2, np.full(len(rep_s), "meeting")]
-    opp_all = np.r_[oi, np.full(len(rep_all) - n1, -1)]
+    opp_all = np.r_[oi, np.full(len(reps_rep), -1), opp_s]
     keep = (day_all >= start_d) & (day_all <= end_d)
     e = endd[rep_all]
     keep &= (e < 0) | (day_all <= e)  # ended reps log nothing after leaving
@@ -1637,6 +1653,40 @@ def _activities(
             "kind": _take_str(kinds.astype(object), kind_code),
         }
     )
+
+
+def _sourced_opportunities(
+    sdr: np.ndarray,
+    day: np.ndarray,
+    created: np.ndarray,
+    owner: np.ndarray,
+    team: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Opportunity each SDR meeting sources (-1 for none).
+
+    With chance :data:`SOURCED_SHARE` a meeting on ``day`` sources one opportunity,
+    drawn uniformly from those owned in the SDR's team and created in the
+    :data:`SOURCING_WINDOW_DAYS` from ``day``; the meeting then carries its
+    ``opportunity_id`` (the ``sdr`` plan's pipeline measure reads it).
+    """
+    out = np.full(len(sdr), -1, dtype=np.int64)
+    if not len(sdr) or not len(created):
+        return out
+    codes, _ = pd.factorize(team)
+    span = int(created.max() - min(created.min(), day.min())) + SOURCING_WINDOW_DAYS + 2
+    base = int(min(created.min(), day.min()))
+    opp_key = codes[owner].astype(np.int64) * span + (created - base)
+    order = np.argsort(opp_key, kind="stable")
+    sorted_key = opp_key[order]
+    lo_key = codes[sdr].astype(np.int64) * span + (day - base)
+    lo = np.searchsorted(sorted_key, lo_key, side="left")
+    hi = np.searchsorted(sorted_key, lo_key + SOURCING_WINDOW_DAYS, side="right")
+    u, pick = rng.random(len(sdr)), rng.random(len(sdr))
+    hit = (u < SOURCED_SHARE) & (hi > lo)
+    idx = lo[hit] + (pick[hit] * (hi[hit] - lo[hit])).astype(np.int64)
+    out[hit] = order[idx]
+    return out
 
 
 # -- credit, quotas, payments, disputes -------------------------------------------------

@@ -54,7 +54,9 @@ class Measure(BaseModel):
     * ``units``: credited ``transactions.units``;
     * ``activities``: number of ``activities`` of the given ``activity_kinds``
       logged by the rep (count measure);
-    * ``pipeline``: amount of ``opportunities`` created by the rep in the period.
+    * ``pipeline``: amount of ``opportunities`` created in the period that the rep
+      owns or sourced (one of their meetings in ``activities`` carries the
+      opportunity's id, as an SDR's booked meeting does).
 
     Quotas come from the ``quotas`` table (``quota_measure``, default the name)
     unless ``fixed_quota`` gives one per measurement period or ``quota_ratio_of``
