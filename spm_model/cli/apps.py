@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List disputes: the data's own table plus those raised in the apps (one table)."""
         from spm_model.data import load_dataset
-        from spm_model.data.disputes import read_disputes, resolve_dispute, with_disputes
+        from spm_model.data.disputes import read_disputes, resolve_dispute
 
         if resolve or reject:
             row = resolve_dispute(
@@ -178,7 +178,11 @@ def register(app: typer.Typer) -> None:
         if summary:
             from spm_model.calc.replay import dispute_summary
 
-            out = dispute_summary(with_disputes(ds, data))
+            chosen = read_disputes(data, ds.disputes, status=status, reps=rep or None)
+            if chosen.empty:
+                typer.echo("no disputes")
+                return
+            out = dispute_summary(ds.replace(disputes=chosen))
             for key in ("overall", "by_category", "by_region", "by_status"):
                 typer.echo(f"== {key}")
                 typer.echo(out[key].to_string(index=False))
@@ -189,7 +193,8 @@ def register(app: typer.Typer) -> None:
             return
         cols = ["dispute_id", "rep_id", "period", "category", "amount", "opened_date", "status"]
         cols += ["line", "reason"]
-        typer.echo(t[cols].to_string(index=False, na_rep=""))
+        shown = t[cols].astype(object).where(t[cols].notna(), "")
+        typer.echo(shown.to_string(index=False))
         typer.echo(f"{len(t)} dispute(s), {t['amount'].sum():,.2f} claimed")
 
 

@@ -77,6 +77,12 @@ def register(app: typer.Typer) -> None:
                 with show.step("crediting transactions"):
                     credits = credit_dataset(ds, plans)
                 results = calculate_many(plans, ds, period, credits=credits, progress=show.bar)
+                if not results:
+                    first = min(p.effective_from for p in plans)
+                    raise SpmConfigError(
+                        f"no plan in {plan} has a rep employed in {period} (the plans take "
+                        f"effect from {first})"
+                    )
             else:
                 one = load_plan(plan)
                 with show.step("crediting transactions"):

@@ -223,6 +223,10 @@ def resolve_dispute(
     """Close a journal dispute (``resolved`` with an amount granted, or ``rejected``)."""
     if status not in ("resolved", "rejected"):
         raise SpmConfigError(f"status must be 'resolved' or 'rejected', got {status!r}")
+    if not journal_path(source).exists():  # nothing raised through the apps: touch no file
+        raise SpmConfigError(
+            f"no dispute {dispute_id!r} in the journal (no dispute has been raised in the apps)"
+        )
     day = pd.Timestamp(resolved if resolved is not None else dt.date.today()).date().isoformat()
     granted = 0.0 if status == "rejected" else round(float(resolution_amount or 0.0), 2)
 

@@ -162,3 +162,29 @@ def test_a_period_outside_the_data_is_one_line_and_exit_1(tmp_path, args, messag
     assert isinstance(r.exception, SpmConfigError), r.output
     assert message in str(r.exception)
     assert not (tmp_path / "out").exists()
+
+
+def test_calc_of_a_period_before_every_plan_is_an_error(tmp_path):
+    # a four-year company starts 2022-10-01; the template plans take effect 2023-01-01
+    from spm_model.data.synthetic import generate
+
+    generate(n_reps=12, n_accounts=100, years=4, seed=1).save(tmp_path / "co")
+    r = CliRunner().invoke(
+        app,
+        [
+            "calc",
+            "--plan",
+            str(ROOT / "templates" / "plans"),
+            "--data",
+            str(tmp_path / "co"),
+            "--period",
+            "2022-Q4",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert isinstance(r.exception, SpmConfigError), r.output
+    assert "has a rep employed in 2022-Q4 (the plans take effect from 2023-01-01)" in str(
+        r.exception
+    )
+    assert not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -159,3 +160,27 @@ def test_bad_submissions_are_refused(tmp_path):
     with pytest.raises(SpmConfigError, match="no dispute"):
         resolve_dispute(tmp_path, "W000001", "rejected")
     assert not journal_path(tmp_path).exists() or read_disputes(tmp_path).empty
+
+
+def test_closing_a_dispute_nobody_raised_touches_no_file(tmp_path):
+    with pytest.raises(SpmConfigError, match="no dispute 'D9' in the journal"):
+        resolve_dispute(tmp_path, "D9", "rejected")
+    assert list(tmp_path.iterdir()) == []
+    append_dispute(tmp_path, "R0013", "2026-Q3", 120.0, "split missing")
+    with pytest.raises(SpmConfigError, match="no dispute 'D9' in the journal"):
+        resolve_dispute(tmp_path, "D9", "rejected")
+
+
+def test_cli_summary_keeps_the_chosen_status_and_reps(tmp_path):
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    r = CliRunner().invoke(app, ["disputes", "--data", str(sample), "--summary", "--rep", "R9999"])
+    assert r.exit_code == 0 and r.output.strip() == "no disputes", r.output
+    table = read_disputes(sample, pd.read_csv(sample / "disputes.csv"))
+    rep = table["rep_id"].value_counts().index[0]
+    r = CliRunner().invoke(app, ["disputes", "--data", str(sample), "--summary", "--rep", rep])
+    overall = r.output.split("== by_category")[0].splitlines()
+    assert int(overall[2].split()[0]) == int((table["rep_id"] == rep).sum()) < len(table)
