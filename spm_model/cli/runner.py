@@ -84,9 +84,12 @@ def register(app: typer.Typer) -> None:
 
         params: dict = {}
         if parameters_file is not None:
-            loaded = (
-                yaml.safe_load(parameters_file.read_text()) if parameters_file.is_file() else None
-            )
+            if not parameters_file.is_file():
+                raise SpmConfigError(f"{parameters_file}: parameters file not found")
+            try:
+                loaded = yaml.safe_load(parameters_file.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                raise SpmConfigError(f"{parameters_file}: not valid YAML: {exc}") from None
             if not isinstance(loaded, dict):
                 raise SpmConfigError(f"{parameters_file}: expected a YAML mapping of parameters")
             params.update(loaded)

@@ -569,7 +569,11 @@ def _run_dataset(
 
     with opts.show.step(f"loading {data}"):
         ds = load_dataset(data)
-    as_of_ts = pd.Timestamp(as_of if as_of is not None else ds.as_of)
+    as_of_ts = _date_option("--as-of", as_of) if as_of is not None else pd.Timestamp(ds.as_of)
+    if as_of is not None:
+        ds.check_covers(as_of_ts.date(), as_of_ts.date(), f"--as-of {as_of}")
+    if effective_date is not None:
+        _date_option("--effective-date", effective_date)
     kw = opts.problem_kwargs()
     if distance is not None:
         kw["distance"] = read_distance(distance)
@@ -653,3 +657,15 @@ def _run_dataset(
         _write_map(plot or _sibling(out, "_map.png"), results)
     if frontier is not None:
         _write_frontier(out, problems, results, frontier, opts)
+
+
+def _date_option(flag: str, value: str) -> Any:
+    """Read a date option as a Timestamp (a one-line error naming the option otherwise)."""
+    import pandas as pd
+
+    from spm_model.errors import SpmConfigError
+
+    try:
+        return pd.Timestamp(str(value)).normalize()
+    except (ValueError, TypeError):
+        raise SpmConfigError(f"{flag} {value!r} is not a date (write it as 2026-01-31)") from None

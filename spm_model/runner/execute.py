@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spm_model.errors import SpmError
+from spm_model.errors import SpmConfigError, SpmError
 from spm_model.runner.params import check_parameters, notebook_parameters, resolve_path_parameters
 
 DEFAULT_KERNEL = "python3"
@@ -289,8 +289,6 @@ def _check_kernel(kernel_name: str) -> None:
     try:
         KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel as exc:
-        from spm_model.errors import SpmConfigError
-
         raise SpmConfigError(
             f"Jupyter kernel {kernel_name!r} is not installed; run "
             f"`{sys.executable} -m ipykernel install --prefix {sys.prefix} --name {kernel_name}`"
@@ -372,6 +370,10 @@ def run_notebook(
         params = resolve_path_parameters(params)
     _check_kernel(kernel_name)
     name = name or nb_path.stem
+    if Path(name).name != name or name in (".", "..") or not name.strip():
+        raise SpmConfigError(
+            f"name {name!r}: a file stem inside the output folder (no folders, no '..')"
+        )
     out.mkdir(parents=True, exist_ok=True)
     marker = run_marker(out, name)
     marker.unlink(missing_ok=True)  # a rerun is incomplete until it finishes

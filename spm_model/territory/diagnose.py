@@ -291,12 +291,43 @@ def diagnose(
     elif not np.isfinite(s_all):
         binding = "disruption budget"
         lk = np.flatnonzero(c.locked >= 0)
-        forced = float(c.size[lk].sum() - c.stay_of(lk, c.locked[lk]).sum()) if len(lk) else 0.0
-        msg = (
-            f"the disruption budget binds: locked accounts alone must move "
-            f"{forced / max(c.size_total, 1e-12):.1%} of {basis} or more, above max_moved "
-            f"{c.max_moved:.1%}"
+        free = np.flatnonzero(c.locked < 0)
+        # what must move whatever the balance: locked units sent elsewhere, and the accounts
+        # of a family (moved as one) that different territories hold today
+        st = c.stay
+        best = np.zeros(c.n)
+        rows = np.flatnonzero(np.diff(st.indptr) > 0)
+        if len(rows):
+            best[rows] = np.maximum.reduceat(st.data, st.indptr[rows])
+        total = max(c.size_total, 1e-12)
+        locked_moves = (
+            float(c.size[lk].sum() - c.stay_of(lk, c.locked[lk]).sum()) if len(lk) else 0.0
         )
+        split = float(c.size[free].sum() - best[free].sum())
+        forced = (locked_moves + split) / total
+        parts = []
+        if split > 0:
+            parts.append(
+                f"{split / total:.1%} are in account families that different territories hold "
+                "today (a family moves as one)"
+            )
+        if locked_moves > 0:
+            parts.append(f"{locked_moves / total:.1%} are locked to another territory")
+        if forced > c.max_moved + 1e-12:
+            msg = (
+                f"the disruption budget binds: at least {forced:.1%} of {basis} must move ("
+                + "; ".join(parts or ["whatever the balance"])
+                + f"), above max_moved {c.max_moved:.1%}: allow {np.ceil(forced * 1000) / 10:.1f}% "
+                "or more"
+            )
+        else:
+            msg = (
+                f"the disruption budget binds: no alignment moves only {c.max_moved:.1%} of "
+                f"{basis} (at least {forced:.1%} must move: "
+                + "; ".join(parts or ["none whatever the balance"])
+                + "); raise "
+                "max_moved"
+            )
     elif s_all <= 1 + eps and c.edges is not None:
         binding = "contiguity"
         msg = (

@@ -56,3 +56,21 @@ def test_spm_run_errors_exit_1(tmp_path):
         [SPM, "run", str(FIX / "ok.ipynb"), "-p", "seed"], capture_output=True, text=True
     )
     assert r.returncode == 1 and "needs a NAME and a VALUE" in r.stderr
+
+
+def test_spm_run_refuses_a_bad_parameters_file_and_a_name_outside_the_output(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("quick: [1,2\n")
+    out = tmp_path / "out"
+    for extra, message in (
+        (["-f", str(bad)], "bad.yaml: not valid YAML"),
+        (["-f", str(tmp_path / "none.yaml")], "none.yaml: parameters file not found"),
+        (["--name", "../escape"], "name '../escape': a file stem inside the output folder"),
+    ):
+        r = subprocess.run(
+            [SPM, "run", str(FIX / "ok.ipynb"), "--out", str(out), *extra],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "escape.run.json").exists()

@@ -104,3 +104,15 @@ def test_locked_accounts_bind():
     d = diagnose(p.replace(units=units).compile())
     assert d.binding == "locked accounts"
     assert d.tightest_tolerance["potential"] == pytest.approx(0.5)
+
+
+def test_a_family_held_by_two_territories_must_move_whatever_the_budget():
+    # accounts a0 and a1 are one family (moved as one) but w and e hold one each today: one of
+    # the four accounts moves whatever the balance, so a 20% budget cannot be met
+    p = _line([25, 25, 25, 25.0], ["w", "e", "w", "e"], tol=0.9, budget=0.2)
+    p = p.replace(units=p.units.assign(family=["F", "F", None, None]))
+    d = diagnose(p.compile())
+    assert d.binding == "disruption budget"
+    assert "at least 25.0% of accounts must move (25.0% are in account families" in d.message
+    assert "above max_moved 20.0%: allow 25.0% or more" in d.message
+    assert "locked" not in d.message
