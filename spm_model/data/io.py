@@ -392,10 +392,29 @@ def _parse_meta(
     raw: dict[str, Any], where: str, rows: dict[str, int]
 ) -> tuple[DatasetMeta, list[Problem]]:
     """Validate metadata field by field; invalid fields are reported and left at their defaults."""
+    import difflib
+
     from pydantic import ValidationError
 
     problems: list[Problem] = []
     raw = dict(raw)
+    # extra keys are kept (a generator's parameters, a user's notes), but a near-miss of a
+    # setting is a typo whose setting would silently fall back to its default
+    known = list(DatasetMeta.model_fields)
+    for key in [k for k in raw if k not in known]:
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
+        if close and close[0] not in raw:
+            problems.append(
+                Problem(
+                    where,
+                    "meta",
+                    rows.get(str(key)),
+                    str(key),
+                    f"unknown setting {key!r}: did you mean {close[0]!r}? (else "
+                    f"{close[0]} takes its default)",
+                )
+            )
+            raw.pop(key)
     for _ in range(len(raw) + 1):
         try:
             return DatasetMeta.model_validate(raw), problems

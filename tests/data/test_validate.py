@@ -104,6 +104,16 @@ def test_meta_problems_are_reported_per_field(folder):
     assert str(prob).startswith(str(p) + ", line ")
 
 
+def test_a_misspelt_setting_is_reported_not_defaulted(folder):
+    p = folder / "meta.yaml"
+    p.write_text(p.read_text().replace("fy_start_month: 1", "fy_start_mnth: 4") + "notes: ok\n")
+    problems = problems_of(folder)
+    (prob,) = [x for x in problems if x.column == "fy_start_mnth"]
+    assert prob.row == meta_line(folder, "fy_start_mnth")
+    assert "did you mean 'fy_start_month'?" in prob.message
+    assert not [x for x in problems if x.column == "notes"]  # other extra keys are kept
+
+
 def test_declared_end_before_start(folder):
     p = folder / "meta.yaml"
     p.write_text(p.read_text().replace("end_date: '2024-12-31'", "end_date: '2023-12-31'"))
