@@ -119,7 +119,9 @@ def register(app: typer.Typer) -> None:
             None, help="--data only: first day of the new alignment (default: the day after)."
         ),
         method: str = typer.Option("auto", help="auto, mip or heuristic."),
-        time_limit: float = typer.Option(60.0, help="Seconds per region (or per problem)."),
+        time_limit: float = typer.Option(
+            60.0, min=0.1, help="Seconds per region (or per problem)."
+        ),
         gap: float = typer.Option(
             1e-3, "--gap", help="Stop when the gap to the lower bound is at most this (fraction)."
         ),

@@ -403,6 +403,13 @@ def _empty_frame(schema: TableSchema) -> pd.DataFrame:
     return pd.DataFrame({c.name: _empty_column(c.kind, 0, index) for c in schema.columns})
 
 
+def _shown(value: Any) -> str:
+    """Show a cell in a message as a CSV shows it ('inf', not np.float64(inf))."""
+    if isinstance(value, float | np.floating):
+        return repr(str(float(value)))
+    return repr(value)
+
+
 def coerce_table(
     raw: pd.DataFrame, schema: TableSchema, source: str
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -507,7 +514,7 @@ def coerce_table(
             bad = ~null & np.isnan(arr)
             report(bad, col.name, lambda i, s=s, c=col: f"{s.iloc[i]!r} is not a number ({c.kind})")
             inf = ~null & np.isinf(arr)
-            report(inf, col.name, lambda i, s=s: f"{s.iloc[i]!r} is not a finite number")
+            report(inf, col.name, lambda i, s=s: f"{_shown(s.iloc[i])} is not a finite number")
             bad |= inf
             arr = np.where(bad | null, np.nan, arr)
             vals = pd.Series(arr, index=index)

@@ -447,6 +447,20 @@ def _cancellations(ds: Dataset) -> list[Problem]:
         "amount",
         lambda i: f"a cancellation must have a negative or zero amount, got {amounts.iloc[i]:.2f}",
     )
+    negative = (t["kind"] == "booking").to_numpy(dtype=bool) & (t["amount"] < 0).fillna(
+        False
+    ).to_numpy(dtype=bool)
+    _add(
+        problems,
+        where,
+        "transactions",
+        np.flatnonzero(negative),
+        "amount",
+        lambda i: (
+            f"a booking must have a zero or positive amount, got {amounts.iloc[i]:.2f} "
+            "(a reversal is a cancellation naming its booking; a correction an adjustment)"
+        ),
+    )
     self_ref = (orig.notna() & (orig == t["txn_id"])).to_numpy(dtype=bool)
     _add(
         problems,

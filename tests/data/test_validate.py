@@ -94,6 +94,16 @@ def test_in_memory_dataset_reports_type_problems():
         ds.check()
 
 
+def test_a_negative_booking_is_a_problem_with_its_row():
+    tables = tiny_tables()
+    tables["transactions"] = tables["transactions"].assign(
+        amount=[10000.0, -5000.5, 2500.25, 1200.0, 800.0, -10000.0]
+    )
+    problems = Dataset(tables, tiny_meta()).validate()
+    assert [(p.row, p.column) for p in problems] == [(3, "amount")]
+    assert "a booking must have a zero or positive amount, got -5000.50" in problems[0].message
+
+
 def test_meta_problems_are_reported_per_field(folder):
     p = folder / "meta.yaml"
     p.write_text(p.read_text().replace("fy_start_month: 1", "fy_start_month: 13"))

@@ -377,3 +377,23 @@ def test_districts_from_scratch_from_the_cli(tmp_path):
         assert (load / (units[k].sum() / 3) - 1).abs().max() <= tol + 1e-9
     assert "not to the choice of centres" in r.output
     assert (tmp_path / "d_map.png").exists()
+
+
+def test_bad_dates_and_time_limits_are_refused_before_any_work(tmp_path):
+    from pathlib import Path
+
+    from spm_model.errors import SpmConfigError
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+    out = tmp_path / "a.csv"
+    r = run(["--data", str(sample), "--time-limit", "-1", "--out", str(out)])
+    assert r.exit_code == 2 and "--time-limit" in r.output
+    for flag, value, message in (
+        ("--as-of", "notadate", "--as-of 'notadate' is not a date"),
+        ("--effective-date", "2026-13-01", "--effective-date '2026-13-01' is not a date"),
+        ("--as-of", "2030-01-01", "--as-of 2030-01-01 is after the data"),
+    ):
+        r = run(["--data", str(sample), flag, value, "--out", str(out)])
+        assert isinstance(r.exception, SpmConfigError) and message in str(r.exception)
+    assert not out.exists()
