@@ -77,22 +77,12 @@ def register(app: typer.Typer) -> None:
         Names and types are checked against the notebook's parameters cell
         (spm params NOTEBOOK lists them) before the kernel starts.
         """
-        import yaml
-
-        from spm_model.errors import SpmConfigError
+        from spm_model.data.io import read_yaml_mapping
         from spm_model.runner import parse_cli_value, run_notebook
 
         params: dict = {}
         if parameters_file is not None:
-            if not parameters_file.is_file():
-                raise SpmConfigError(f"{parameters_file}: parameters file not found")
-            try:
-                loaded = yaml.safe_load(parameters_file.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                raise SpmConfigError(f"{parameters_file}: not valid YAML: {exc}") from None
-            if not isinstance(loaded, dict):
-                raise SpmConfigError(f"{parameters_file}: expected a YAML mapping of parameters")
-            params.update(loaded)
+            params.update(read_yaml_mapping(parameters_file, "parameters file"))
         for key, value in _parameter_pairs(ctx.args):
             params[key] = parse_cli_value(value)
         result = run_notebook(

@@ -126,16 +126,11 @@ def read_mapping(path: str | os.PathLike[str]) -> ImportMapping:
     SpmConfigError
         The file is missing, is not a mapping, or names unknown tables or columns.
     """
-    import yaml
+    from spm_model.data.io import read_yaml_mapping
 
     p = Path(path)
-    if not p.is_file():
-        raise SpmConfigError(f"{p}: mapping file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpmConfigError(f"{p}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict) or "table" not in raw or "columns" not in raw:
+    raw = read_yaml_mapping(p, "mapping file")
+    if "table" not in raw or "columns" not in raw:
         raise SpmConfigError(f"{p}: a mapping needs 'table' and 'columns'")
     allowed = {"table", "columns", "values", "scale", "constants", "date_format", "decimal"}
     unknown = sorted(set(raw) - allowed)

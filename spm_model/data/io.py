@@ -52,6 +52,31 @@ FORMAT_SUFFIX: dict[str, str] = {"xlsx": ".xlsx", "duckdb": ".duckdb"}
 """File suffix of the single-file formats (folders have none)."""
 
 
+def read_yaml_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping (a parameters file, an import mapping).
+
+    Raises
+    ------
+    SpmConfigError
+        One line naming the file: not found (``"<path>: <what> not found"``), not
+        valid YAML (with the parser's message and a hint), or not a mapping.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SpmConfigError(f"{p}: {what} not found")
+    text = p.read_text(encoding="utf-8")
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        hint = yaml_hint(exc, text)
+        raise SpmConfigError(
+            f"{p}: not valid YAML: {exc}" + (f"\nHint: {hint}" if hint else "")
+        ) from None
+    if not isinstance(loaded, dict):
+        raise SpmConfigError(f"{p}: expected a YAML mapping ({what})")
+    return loaded
+
+
 def sniff_format(path: Path) -> Format | None:
     """Format of an existing file from its first bytes, whatever its name.
 
