@@ -44,7 +44,8 @@ browser:
 	fi
 
 # `make test` is the everyday suite (tests marked `slow` left out: Bayesian fits, the
-# end-to-end and forecast notebooks, the browser tests); `make test-slow` runs those.
+# end-to-end and forecast notebooks, the browser tests, a few long integration checks);
+# `make test-slow` runs those.
 # CI (.ci/run) runs both.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"

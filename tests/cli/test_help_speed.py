@@ -68,6 +68,7 @@ def test_spm_help_under_one_second():
     assert _seconds(["--help"], 3) < 1.0
 
 
+@pytest.mark.slow  # one process per subcommand: about 20 s; `spm --help` itself stays in `make test`
 def test_every_subcommand_help_under_one_second():
     slow = {}
     for cmd in _commands():

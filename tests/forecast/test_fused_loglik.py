@@ -177,7 +177,10 @@ def _density_and_gradient(
     return [f(x) for x in points], rows
 
 
-@pytest.mark.parametrize(("drift_per_series", "season_gain"), [(False, False), (True, True)])
+@pytest.mark.parametrize(
+    ("drift_per_series", "season_gain"),
+    [(False, False), pytest.param(True, True, marks=pytest.mark.slow)],  # each compiles a model: 14 s
+)
 def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series, season_gain):
     """Same log density and gradient as the plain PyTensor graph (ramp, regime, hurdle, lag;
     a shared drift or one per series and an evolving seasonal pattern)."""

@@ -118,6 +118,7 @@ def test_parallel_batch_isolates_failures_and_resumes(tmp_path):
     assert res3.results[0].status == "ok" and res3.results[0].figures["seed_times_rate"] == 4.5
 
 
+@pytest.mark.slow  # kills a real batch mid-run and resumes it: about 20 s
 def test_cli_batch_exit_code_and_kill_then_resume(tmp_path):
     runs = [{"label": f"r{i}", "delay": 1.0} for i in range(3)]
     bf = _batch(tmp_path, {"name": "{label}", "workers": 1, "html": False, "runs": runs})
