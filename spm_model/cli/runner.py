@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{notebook}: no cell tagged 'parameters'")
         for s in specs.values():
             help_ = f"  # {s.help}" if s.help else ""
-            typer.echo(f"{s.name}: {s.type_name} = {s.default!r}{help_}")
+            typer.echo(f"{s.name}: {s.type_name} = {s.default_text}{help_}")
 
     @app.command("batch")
     def batch_cmd(

@@ -54,15 +54,25 @@ class ParamSpec:
     type : type or None
         Expected Python type (``None``: any value is accepted).
     default : Any
-        Default value as written in the cell (evaluated when it is a literal).
+        Default value as written in the cell (evaluated when it is a literal;
+        otherwise the expression's source text).
     help : str
         The comment written after the assignment, if any.
+    computed : bool
+        The default is an expression (``os.environ.get(...)``), evaluated only
+        when the notebook runs; ``default`` then holds its source text.
     """
 
     name: str
     type: type | None
     default: Any
     help: str = ""
+    computed: bool = False
+
+    @property
+    def default_text(self) -> str:
+        """The default as a reader should see it: a literal's repr, an expression as written."""
+        return str(self.default) if self.computed else repr(self.default)
 
     @property
     def type_name(self) -> str:
@@ -70,11 +80,12 @@ class ParamSpec:
         return self.type.__name__ if self.type is not None else "any"
 
 
-def _literal(text: str) -> Any:
+def _literal(text: str) -> tuple[Any, bool]:
+    """Evaluate a literal: ``(value, False)``; an expression: ``(text, True)``."""
     try:
-        return ast.literal_eval(text)
+        return ast.literal_eval(text), False
     except (ValueError, SyntaxError):
-        return text  # an expression: keep its source text
+        return text, True  # an expression: keep its source text
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, ParamSpec]:
@@ -106,17 +117,21 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, ParamSpec
         raise SpmConfigError(f"{path}: cannot read notebook parameters: {exc}") from exc
     specs: dict[str, ParamSpec] = {}
     for name, info in raw.items():
-        default = _literal(str(info.get("default")))
+        default, computed = _literal(str(info.get("default")))
         declared = str(info.get("inferred_type_name") or "None")
         typ: type | None = _TYPE_NAMES.get(declared.split("[")[0].strip())
-        if typ is None and declared in ("None", ""):
+        if typ is None and declared in ("None", "") and not computed:
             typ = None if default is None else type(default)
             if typ is tuple:
                 typ = list
             if typ not in (int, float, str, bool, list, dict):
                 typ = None
         specs[name] = ParamSpec(
-            name=name, type=typ, default=default, help=str(info.get("help") or "")
+            name=name,
+            type=typ,
+            default=default,
+            help=str(info.get("help") or ""),
+            computed=computed,
         )
     return specs
 
@@ -194,7 +209,7 @@ def _convert(value: Any, spec: ParamSpec) -> tuple[Any, str | None]:
         if isinstance(value, str) and isinstance(parse_cli_value(value), dict):
             return parse_cli_value(value), None
     return value, (
-        f"parameter {spec.name!r} expects {spec.type_name} (default {spec.default!r}), "
+        f"parameter {spec.name!r} expects {spec.type_name} (default {spec.default_text}), "
         f"got {type(value).__name__} {value!r}"
     )
 
@@ -247,7 +262,8 @@ def check_parameters(
             out[name] = converted
     if problems:
         declared = (
-            ", ".join(f"{s.name}: {s.type_name} = {s.default!r}" for s in specs.values()) or "none"
+            ", ".join(f"{s.name}: {s.type_name} = {s.default_text}" for s in specs.values())
+            or "none"
         )
         lines = [f"{notebook}: {len(problems)} parameter problem(s):"]
         lines += [f"  - {p}" for p in problems]

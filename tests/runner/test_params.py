@@ -89,3 +89,28 @@ def test_path_parameters_resolved_against_base(tmp_path):
     assert got["data_path"] == str(tmp_path / "data/sample")
     assert got["plan_paths"] == [str(tmp_path / "a.yaml"), "/abs/b.yaml"]
     assert got["label"] == "x/y" and got["url_path"] == "s3://b/k"
+
+
+def test_an_expression_default_is_shown_as_written_not_as_a_string(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(
+        'import os\nquick: bool = os.environ.get("Q", "0") in ("1",)  # fast run\n'
+        'width = 3 * 4  # unannotated expression\nlabel = "a"\n'
+    )
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    path = tmp_path / "expr.ipynb"
+    nbformat.write(nb, path)
+    specs = notebook_parameters(path)
+    quick, width, label = specs["quick"], specs["width"], specs["label"]
+    assert quick.computed and quick.type is bool
+    assert quick.default_text == 'os.environ.get("Q", "0") in ("1",)'
+    assert width.computed and width.type is None  # the expression's type is not known
+    assert not label.computed and label.default_text == "'a'"
+    with pytest.raises(SpmConfigError) as err:
+        check_parameters(path, {"quick": "maybe"})
+    assert '(default os.environ.get("Q", "0") in ("1",))' in str(err.value)
