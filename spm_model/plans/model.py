@@ -11,11 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    field_validator,
+)
 
 from spm_model.plans.components.base import (
     ArrayInputs,
@@ -27,6 +34,7 @@ from spm_model.plans.components.base import (
 )
 from spm_model.plans.components.multiplier import Multiplier
 from spm_model.plans.money import ZERO, D, round_cents, round_cents_array
+from spm_model.plans.percent import Fraction
 from spm_model.plans.sequencing import (
     DrawPeriod,
     TrueUpPeriod,
@@ -79,7 +87,7 @@ class Measure(BaseModel):
     quota_ratio_of: str | None = Field(
         None, description="Quota is quota_ratio times the quota of this other plan measure."
     )
-    quota_ratio: float | None = Field(
+    quota_ratio: Fraction | None = Field(
         None, gt=0, description="Ratio for quota_ratio_of (e.g. 0.7: margin target 70% of revenue)."
     )
     description: str = Field("", description="What the measure counts.")
@@ -90,8 +98,8 @@ class PayMix(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base: float = Field(..., ge=0, le=1, description="Base salary share of OTE.")
-    variable: float = Field(..., ge=0, le=1, description="Target incentive share of OTE.")
+    base: Fraction = Field(..., ge=0, le=1, description="Base salary share of OTE.")
+    variable: Fraction = Field(..., ge=0, le=1, description="Target incentive share of OTE.")
 
 
 class TotalCap(BaseModel):
@@ -99,7 +107,9 @@ class TotalCap(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    multiple_of_target: float | None = Field(None, description="Multiple of the target incentive.")
+    multiple_of_target: Fraction | None = Field(
+        None, description="Multiple of the target incentive."
+    )
     amount: float | None = Field(None, ge=0, description="Currency per measurement period.")
 
 
@@ -121,7 +131,7 @@ class DrawSettings(BaseModel):
 
     kind: Literal["recoverable", "non_recoverable"] = Field(..., description="Draw kind.")
     amount: float | None = Field(None, ge=0, description="Currency per pay period.")
-    fraction_of_target: float | None = Field(
+    fraction_of_target: Fraction | None = Field(
         None, ge=0, description="Alternatively: fraction of the pay-period target incentive."
     )
     periods: int = Field(..., ge=1, description="Number of pay periods with a draw.")
@@ -233,6 +243,13 @@ class PayoutArrays:
 
 
 # -- the plan --------------------------------------------------------------------------------
+def _number_as_text(value: Any) -> Any:
+    """Read a version written as a YAML number (2, 1.1) as its text ('1.10' needs quotes)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 class Plan(BaseModel):
     """A compensation plan.
 
@@ -244,7 +261,9 @@ class Plan(BaseModel):
 
     id: str = Field(..., description="Plan identifier (matches reps.plan_id).")
     name: str = Field(..., description="Display name.")
-    version: str = Field("1", description="Plan version.")
+    version: Annotated[str, BeforeValidator(_number_as_text)] = Field(
+        "1", description="Plan version (text; a number such as 2 or 1.1 is read as its text)."
+    )
     description: str = Field("", description="What the plan is for.")
     currency: str = Field("USD", min_length=3, max_length=3, description="ISO 4217 code.")
     effective_from: date = Field(..., description="First day the plan applies.")

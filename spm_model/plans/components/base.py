@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from spm_model.plans.money import ZERO, D, round_cents, round_cents_array
+from spm_model.plans.percent import Fraction, attainment_problem
 from spm_model.plans.vector import reached
 
 COMPONENT_TYPES: dict[str, type[Component]] = {}
@@ -317,10 +318,10 @@ class Gate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     measure: str = Field(..., description="Measure whose attainment opens the gate.")
-    min_attainment: float = Field(
+    min_attainment: Fraction = Field(
         ..., description="Attainment (fraction, 1.0 = 100%) the gate measure must reach."
     )
-    otherwise_cap_attainment: float | None = Field(
+    otherwise_cap_attainment: Fraction | None = Field(
         None,
         description="If set, a closed gate caps the component's attainment at this value "
         "instead of paying nothing.",
@@ -355,13 +356,13 @@ class Component(BaseModel):
     type: str = Field(..., description="Registered component type name.")
     name: str = Field(..., description="Unique name of the component within the plan.")
     description: str = Field("", description="What the component rewards, in words.")
-    weight: float | None = Field(
+    weight: Fraction | None = Field(
         None,
         ge=0,
         le=1,
         description="Share of the target incentive (fraction); component target = weight * TI.",
     )
-    cap_multiple: float | None = Field(
+    cap_multiple: Fraction | None = Field(
         None, description="Cap as a multiple of the component target (e.g. 3.0 = 300%)."
     )
     cap_amount: float | None = Field(
@@ -404,6 +405,10 @@ class Component(BaseModel):
                 problems.append((("gate", "measure"), f"unknown measure {self.gate.measure!r}"))
             if self.gate.min_attainment < 0:
                 problems.append((("gate", "min_attainment"), "must be >= 0"))
+            for key in ("min_attainment", "otherwise_cap_attainment"):
+                msg = attainment_problem(getattr(self.gate, key))
+                if msg:
+                    problems.append((("gate", key), msg))
         if self.cap_multiple is not None and self.cap_multiple < 1:
             problems.append(
                 (

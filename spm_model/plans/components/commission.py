@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from spm_model.plans.components.base import (
     ArrayInputs,
@@ -19,6 +19,12 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D, pct
+from spm_model.plans.percent import (
+    Fraction,
+    attainment_problem,
+    is_percent_text,
+    money_rate_problem,
+)
 from spm_model.plans.vector import band_index, piecewise_linear
 
 
@@ -35,14 +41,26 @@ class Tier(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: float = Field(..., alias="from", description="Lower bound (inclusive).")
-    to: float | None = Field(None, description="Upper bound (exclusive); omit on the last tier.")
-    rate: float = Field(
+    from_: Fraction = Field(..., alias="from", description="Lower bound (inclusive).")
+    to: Fraction | None = Field(None, description="Upper bound (exclusive); omit on the last tier.")
+    rate: Fraction = Field(
         ...,
         description="Rate: fraction of the amount (or currency per unit for count measures); "
         "with rate_basis=bcr, a multiple of the base commission rate.",
     )
     label: str = Field("", description="Name shown on statements (e.g. 'accelerator').")
+    _percent_bounds: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_percent_bounds(cls, data: Any, handler: Any) -> Tier:
+        """Remember bounds written as percentages (attainments: amount tiers refuse them)."""
+        written = isinstance(data, Mapping) and any(
+            is_percent_text(data.get(k)) for k in ("from", "from_", "to")
+        )
+        tier = handler(data)
+        tier._percent_bounds = written
+        return tier
 
 
 @register_component("commission")
@@ -69,8 +87,8 @@ class Commission(Component):
 
     type: Literal["commission"] = "commission"
     measure: str | None = Field(None, description="Measure paid on (flat or tiered forms).")
-    rate: float | None = Field(None, description="Flat rate (see class doc for units).")
-    rates: dict[str, float] | None = Field(None, description="Flat rate per measure.")
+    rate: Fraction | None = Field(None, description="Flat rate (see class doc for units).")
+    rates: dict[str, Fraction] | None = Field(None, description="Flat rate per measure.")
     tiers: list[Tier] | None = Field(None, description="Tiers, contiguous from 0, last open.")
     basis: Literal["amount", "attainment"] = Field(
         "amount", description="Tier bounds in currency/units (amount) or attainment fractions."
@@ -110,6 +128,7 @@ class Commission(Component):
         for m, r in (self.rates or {}).items():
             if r < 0:
                 p.append((("rates", m), f"negative rate {r}"))
+        p += self._check_money_rates(measures)
         if self.rate_basis == "bcr" and self.weight is None:
             p.append(
                 (("rate_basis",), "rate_basis 'bcr' needs a 'weight' (share of target incentive)")
@@ -120,9 +139,52 @@ class Commission(Component):
             p += self._check_tiers()
         return p
 
+    def _check_money_rates(
+        self, measures: Mapping[str, Any]
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        """Refuse a rate above 1 on a money measure (a percentage written as a bare number)."""
+        if self.rate_basis != "absolute":
+            return []
+
+        def is_money(m: str | None) -> bool:
+            spec = measures.get(m) if m is not None else None
+            if spec is None:
+                return False
+            unit = spec.get("unit", "money") if isinstance(spec, Mapping) else spec.unit
+            return unit == "money"
+
+        rates: list[tuple[tuple[str | int, ...], float, str]] = []
+        if self.rate is not None and self.measure:
+            rates.append((("rate",), self.rate, self.measure))
+        rates += [(("rates", m), r, m) for m, r in (self.rates or {}).items()]
+        if self.measure:
+            rates += [
+                (("tiers", i, "rate"), t.rate, self.measure) for i, t in enumerate(self.tiers or [])
+            ]
+        p: list[tuple[tuple[str | int, ...], str]] = []
+        for path, rate, m in rates:
+            msg = money_rate_problem(rate, m) if is_money(m) else None
+            if msg:
+                p.append((path, msg))
+        return p
+
     def _check_tiers(self) -> list[tuple[tuple[str | int, ...], str]]:
         p: list[tuple[tuple[str | int, ...], str]] = []
         tiers = self.tiers or []
+        for i, t in enumerate(tiers):
+            if self.basis == "amount" and t._percent_bounds:
+                p.append(
+                    (
+                        ("tiers", i, "from"),
+                        "tier bounds written as percentages are attainments: add "
+                        "'basis: attainment' (amount tiers are in currency or units)",
+                    )
+                )
+            elif self.basis == "attainment":
+                for key, v in (("from", t.from_), ("to", t.to)):
+                    msg = attainment_problem(v)
+                    if msg:
+                        p.append((("tiers", i, key), msg))
         if tiers[0].from_ != 0:
             p.append((("tiers", 0, "from"), f"first tier must start at 0, not {tiers[0].from_:g}"))
         for i, t in enumerate(tiers):
@@ -152,7 +214,8 @@ class Commission(Component):
                         (
                             ("tiers", i + 1, "from"),
                             f"gap between tiers: tier {i} ends at "
-                            f"{t.to:g}, tier {i + 1} starts at {nxt:g}",
+                            f"{t.to:g}, tier {i + 1} starts at {nxt:g} (a tier is [from, "
+                            f"to): write to: {nxt:g})",
                         )
                     )
             elif t.to is not None:

@@ -17,6 +17,7 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D, pct
+from spm_model.plans.percent import Fraction, attainment_problem
 from spm_model.plans.vector import band_index, piecewise_linear, reached
 
 
@@ -31,9 +32,9 @@ class CurvePoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    attainment: float = Field(..., description="Attainment (fraction, 1.0 = 100% of quota).")
-    payout: float | None = Field(None, description="Payout, fraction of component target.")
-    slope: float | None = Field(
+    attainment: Fraction = Field(..., description="Attainment (fraction, 1.0 = 100% of quota).")
+    payout: Fraction | None = Field(None, description="Payout, fraction of component target.")
+    slope: Fraction | None = Field(
         None, description="Slope from the previous point instead of payout."
     )
     label: str = Field("", description="threshold, target, excellence, ...")
@@ -55,7 +56,7 @@ class PayoutCurve(Component):
     measure: str = Field(..., description="Measure whose attainment drives the payout.")
     points: list[CurvePoint] = Field(..., min_length=1, description="Curve points.")
     interpolation: Literal["linear", "step"] = Field("linear", description="Between points.")
-    slope_after_last: float = Field(
+    slope_after_last: Fraction = Field(
         0.0, description="Payout fraction per unit attainment beyond the last point."
     )
 
@@ -106,6 +107,9 @@ class PayoutCurve(Component):
                 )
             if pt.attainment < 0:
                 p.append((("points", i, "attainment"), "attainment must be >= 0"))
+            msg = attainment_problem(pt.attainment)
+            if msg:
+                p.append((("points", i, "attainment"), msg))
             if i > 0 and pt.attainment <= self.points[i - 1].attainment:
                 p.append(
                     (

@@ -17,6 +17,7 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D
+from spm_model.plans.percent import Fraction
 from spm_model.plans.vector import band_index
 
 
@@ -43,9 +44,9 @@ class Matrix(Component):
     type: Literal["matrix"] = "matrix"
     row_measure: str = Field(..., description="Measure of the rows.")
     col_measure: str = Field(..., description="Measure of the columns.")
-    row_bands: list[float] = Field(..., min_length=1, description="Row band lower bounds.")
-    col_bands: list[float] = Field(..., min_length=1, description="Column band lower bounds.")
-    payouts: list[list[float]] = Field(..., description="Payout fraction of target per cell.")
+    row_bands: list[Fraction] = Field(..., min_length=1, description="Row band lower bounds.")
+    col_bands: list[Fraction] = Field(..., min_length=1, description="Column band lower bounds.")
+    payouts: list[list[Fraction]] = Field(..., description="Payout fraction of target per cell.")
 
     def measures_used(self) -> list[str]:
         """Row and column measures."""

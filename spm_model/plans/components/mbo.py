@@ -17,6 +17,7 @@ from spm_model.plans.components.base import (
     register_component,
 )
 from spm_model.plans.money import ZERO, D
+from spm_model.plans.percent import Fraction
 
 
 class Objective(BaseModel):
@@ -25,8 +26,8 @@ class Objective(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(..., description="Objective name; scores are keyed '<component>.<name>'.")
-    weight: float = Field(..., ge=0, le=1, description="Share of the MBO payout (fraction).")
-    max_score: float = Field(1.0, ge=0, description="Highest score counted (1.0 = fully met).")
+    weight: Fraction = Field(..., ge=0, le=1, description="Share of the MBO payout (fraction).")
+    max_score: Fraction = Field(1.0, ge=0, description="Highest score counted (1.0 = fully met).")
     description: str = Field("", description="What must be achieved.")
 
 
@@ -41,7 +42,7 @@ class Mbo(Component):
 
     type: Literal["mbo"] = "mbo"
     objectives: list[Objective] = Field(..., min_length=1, description="Objectives.")
-    default_score: float = Field(0.0, ge=0, description="Score assumed when none is given.")
+    default_score: Fraction = Field(0.0, ge=0, description="Score assumed when none is given.")
 
     def measures_used(self) -> list[str]:
         """MBOs read no measure."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spm_model.plans.components.base import ArrayInputs, Component, PeriodInputs, register_component
 from spm_model.plans.money import D
+from spm_model.plans.percent import Fraction, attainment_problem
 from spm_model.plans.vector import band_index
 
 
@@ -19,8 +20,8 @@ class Band(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: float = Field(..., alias="from", description="Lower bound (attainment fraction).")
-    factor: float = Field(..., ge=0, description="Multiplier (1.0 = unchanged).")
+    from_: Fraction = Field(..., alias="from", description="Lower bound (attainment fraction).")
+    factor: Fraction = Field(..., ge=0, description="Multiplier (1.0 = unchanged).")
 
 
 @register_component("multiplier")
@@ -52,6 +53,10 @@ class Multiplier(Component):
             p.append(
                 (("bands", 0, "from"), f"first band must start at 0, not {self.bands[0].from_:g}")
             )
+        for i, band in enumerate(self.bands):
+            msg = attainment_problem(band.from_)
+            if msg:
+                p.append((("bands", i, "from"), msg))
         for i in range(1, len(self.bands)):
             if self.bands[i].from_ <= self.bands[i - 1].from_:
                 p.append(
