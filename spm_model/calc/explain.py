@@ -278,6 +278,8 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
     claw = result.credits.clawbacks if len(result.credits.clawbacks) else None
     policy_text = result.credits.policies[0].describe() if result.credits.policies else ""
     ti_annual = result.inputs.annual_ti.get(rep_id)
+    tb = result.inputs.ti_basis
+    ti_from = f" = {tb.get(rep_id)}," if tb is not None and tb.get(rep_id) else ""
     out: list[str] = []
     name = "" if info is None else f" {info.get('name', '')}"
     role = (
@@ -319,7 +321,7 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
             )
         out.append(
             f"Target incentive {_money(s['target_incentive'])} for the period "
-            f"(annual {_money(ti_annual or 0)} / {plan.periods_per_year}){pror}"
+            f"(annual {_money(ti_annual or 0)}{ti_from} / {plan.periods_per_year}){pror}"
         )
         outcome = result.runs[rep_id].outcomes[t]
         period_lines = lines_all[lines_all["period"] == span.label]

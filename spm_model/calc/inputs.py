@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -100,6 +100,8 @@ class CalcInputs:
         Covered day intervals per rep (``rep_id, start, end``, inclusive dates).
     problems : list of Problem
         Data gaps found (a measure without any quota, a rep without OTE...).
+    ti_basis : Series, optional
+        Where each rep's annual target incentive came from, in words.
     """
 
     plan: Plan
@@ -112,6 +114,7 @@ class CalcInputs:
     scores: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
     intervals: pd.DataFrame | None = None
     problems: list[Problem] = field(default_factory=list)
+    ti_basis: pd.Series | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -323,6 +326,30 @@ def membership_days(plan: Plan, ds: Dataset, members: pd.DataFrame) -> pd.DataFr
     return iv[iv["end"] >= iv["start"]].reset_index(drop=True)
 
 
+def _ti_with_basis(plan: Plan, ote: Any, base: Any, source: TISource) -> tuple[Decimal, str]:
+    """One rep's annual target incentive (currency) and where it comes from, in words."""
+    has_ote = ote is not None and not pd.isna(ote)
+    has_base = base is not None and not pd.isna(base)
+    if source in ("auto", "rep") and has_ote and has_base:
+        ti = round_cents(Decimal(repr(float(ote))) - Decimal(repr(float(base))))
+        basis = f"reps.ote {float(ote):,.2f} - base_salary {float(base):,.2f}"
+    elif source in ("auto", "plan_mix") and plan.pay_mix is not None and has_ote:
+        ti = plan.annual_target_incentive(ote)
+        basis = f"reps.ote {float(ote):,.2f} x the plan's variable share {plan.pay_mix.variable:g}"
+    elif plan.target_incentive is not None:
+        ti = plan.annual_target_incentive()
+        basis = "the plan's target_incentive"
+    else:
+        ti = plan.annual_target_incentive()
+        if plan.ote is not None and plan.pay_mix is not None:
+            basis = f"the plan's ote {plan.ote:,.2f} x variable share {plan.pay_mix.variable:g}"
+        else:
+            basis = "no OTE for the rep and no target_incentive in the plan"
+    if ti < 0:
+        return Decimal(0), basis + ", below zero: 0"
+    return ti, basis
+
+
 def annual_target_incentives(
     plan: Plan, reps: pd.DataFrame, source: TISource = "auto"
 ) -> pd.Series:
@@ -332,22 +359,23 @@ def annual_target_incentives(
     ``ote - base_salary`` from the reps table; else the rep's ``ote`` times the
     plan's ``pay_mix.variable``; else the plan's annual target incentive
     (``target_incentive``, or plan ``ote`` times the pay mix). ``rep``,
-    ``plan_mix`` and ``plan`` force one source (falling back to the plan).
+    ``plan_mix`` and ``plan`` force one source (falling back to the plan);
+    ``spm calc --ti-source plan`` pays everyone on the plan's own figure.
     """
-    out = {}
+    return target_incentives_with_basis(plan, reps, source)[0]
+
+
+def target_incentives_with_basis(
+    plan: Plan, reps: pd.DataFrame, source: TISource = "auto"
+) -> tuple[pd.Series, pd.Series]:
+    """:func:`annual_target_incentives` and, per rep, where each figure came from in words."""
+    values: dict[Any, Decimal] = {}
+    words: dict[Any, str] = {}
     for rid, ote, base in zip(
         reps["rep_id"].astype(object), reps["ote"], reps["base_salary"], strict=True
     ):
-        has_ote = ote is not None and not pd.isna(ote)
-        has_base = base is not None and not pd.isna(base)
-        if source in ("auto", "rep") and has_ote and has_base:
-            ti = round_cents(Decimal(repr(float(ote))) - Decimal(repr(float(base))))
-        elif source in ("auto", "plan_mix") and plan.pay_mix is not None and has_ote:
-            ti = plan.annual_target_incentive(ote)
-        else:
-            ti = plan.annual_target_incentive()
-        out[rid] = max(ti, Decimal(0))
-    return pd.Series(out, dtype=object)
+        values[rid], words[rid] = _ti_with_basis(plan, ote, base, source)
+    return pd.Series(values, dtype=object), pd.Series(words, dtype=object)
 
 
 def build_inputs(
@@ -436,8 +464,10 @@ def build_inputs(
     prorate_ti = plan.proration.method == "days" and "target_incentive" in plan.proration.apply_to
 
     # target incentive per period
-    ti_annual = annual_target_incentives(plan, rt[rt["rep_id"].isin(rep_list)], ti_source)
-    ti_annual = ti_annual.reindex(rep_list)
+    ti_annual, ti_basis = target_incentives_with_basis(
+        plan, rt[rt["rep_id"].isin(rep_list)], ti_source
+    )
+    ti_annual, ti_basis = ti_annual.reindex(rep_list), ti_basis.reindex(rep_list)
     ppy = plan.periods_per_year
     ti_period_cents = np.array([int(round_cents(t / ppy) * 100) for t in ti_annual], dtype=np.int64)
     cov_arr = cov[labels].to_numpy(np.int64)
@@ -509,7 +539,7 @@ def build_inputs(
         }
     )
     return CalcInputs(
-        plan, periods, rep_list, vals, coverage, ti_annual, deals, scores, ivd, problems
+        plan, periods, rep_list, vals, coverage, ti_annual, deals, scores, ivd, problems, ti_basis
     )
 
 

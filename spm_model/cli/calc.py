@@ -23,6 +23,29 @@ def _reps(value: str | None) -> list[str] | None:
     return [r.strip() for r in value.split(",") if r.strip()]
 
 
+TI_SOURCES = ("auto", "rep", "plan_mix", "plan")
+
+
+def ti_source_option() -> Any:
+    """``--ti-source``: where each rep's annual target incentive comes from."""
+    return typer.Option(
+        "auto",
+        "--ti-source",
+        help="Where each rep's annual target incentive comes from: auto (the rep's ote - "
+        "base_salary, else ote x the plan's variable share, else the plan's figure), rep, "
+        "plan_mix, or plan (the plan's target_incentive, or its ote x variable share, for "
+        "everyone).",
+    )
+
+
+def _ti_source(value: str) -> Any:
+    from spm_model.errors import SpmConfigError
+
+    if value not in TI_SOURCES:
+        raise SpmConfigError(f"--ti-source must be one of {', '.join(TI_SOURCES)}, not {value!r}")
+    return value
+
+
 def register(app: typer.Typer) -> None:
     """Add the calculation commands to ``app``."""
 
@@ -48,6 +71,7 @@ def register(app: typer.Typer) -> None:
         reps: str | None = typer.Option(
             None, "--reps", help="Comma list of reps (default: reps on the plan)."
         ),
+        ti_source: str = ti_source_option(),
         quiet: bool = quiet_option(),
     ) -> None:
         """Compute every rep's exact statement for a period; write CSV, Excel and statements."""
@@ -57,6 +81,7 @@ def register(app: typer.Typer) -> None:
         from spm_model.errors import SpmConfigError
         from spm_model.plans import load_plan
 
+        source = _ti_source(ti_source)
         fmts = [f.strip() for f in formats.split(",") if f.strip()]
         bad = [f for f in fmts if f not in FORMATS]
         if bad:
@@ -76,7 +101,9 @@ def register(app: typer.Typer) -> None:
                 plans = [load_plan(f) for f in files]
                 with show.step("crediting transactions"):
                     credits = credit_dataset(ds, plans)
-                results = calculate_many(plans, ds, period, credits=credits, progress=show.bar)
+                results = calculate_many(
+                    plans, ds, period, credits=credits, ti_source=source, progress=show.bar
+                )
                 if not results:
                     first = min(p.effective_from for p in plans)
                     raise SpmConfigError(
@@ -88,7 +115,15 @@ def register(app: typer.Typer) -> None:
                 with show.step("crediting transactions"):
                     credits = _company_credits(ds, one, plan)
                 results = [
-                    calculate(one, ds, period, credits=credits, reps=_reps(reps), progress=show.bar)
+                    calculate(
+                        one,
+                        ds,
+                        period,
+                        credits=credits,
+                        reps=_reps(reps),
+                        ti_source=source,
+                        progress=show.bar,
+                    )
                 ]
             with show.step(f"writing {', '.join(fmts)} to {out}"):
                 targets = [res.write(out, fmts) for res in results]
@@ -134,10 +169,12 @@ def register(app: typer.Typer) -> None:
         csv: Path | None = typer.Option(
             None, "--csv", help="Also write the credit rows behind the trace here."
         ),
+        ti_source: str = ti_source_option(),
     ) -> None:
         """Print a trace of one rep's statement back to transactions and crediting rules."""
         from spm_model.calc import calculate
 
+        source = _ti_source(ti_source)
         p, ds = _load(plan, data)
         _check_period(ds, period)
         res = calculate(
@@ -146,6 +183,7 @@ def register(app: typer.Typer) -> None:
             period,
             credits=_company_credits(ds, p, plan),
             reps=None if _is_member(p, ds, rep) else [rep],
+            ti_source=source,
         )
         ex = res.explain(rep)
         typer.echo(ex.text)

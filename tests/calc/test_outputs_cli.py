@@ -188,3 +188,46 @@ def test_calc_of_a_period_before_every_plan_is_an_error(tmp_path):
         r.exception
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_the_target_incentive_source_is_chosen_and_explained(tmp_path, company, make_plan):
+    """Rep A: ote 100,000 - base 50,000 = 50,000 a year (12,500 a quarter); the plan says
+    10,000 a year (2,500 a quarter). A curve paying 100% of target at 100% of a 40,000
+    quota on 40,000 of sales earns the quarter's target incentive from either source."""
+    curve = [
+        {
+            "type": "payout_curve",
+            "name": "bonus",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [{"attainment": 0, "payout": 0}, {"attainment": 1, "payout": 1}],
+        }
+    ]
+    plan = make_plan(curve, target_incentive=10_000)
+    ds = company([("2025-02-10", 40_000)], [("2025-Q1", 40_000)])
+    rep = calculate(plan, ds, "2025-Q1")
+    assert rep.summary["earned"].tolist() == [12_500.0]
+    assert "(annual 50,000.00 = reps.ote 100,000.00 - base_salary 50,000.00, / 4)" in (
+        rep.explain("A").text
+    )
+    own = calculate(plan, ds, "2025-Q1", ti_source="plan")
+    assert own.summary["earned"].tolist() == [2_500.0]
+    assert "(annual 10,000.00 = the plan's target_incentive, / 4)" in own.explain("A").text
+    # the CLI, on the sample company (R0010: ote 237,000, base 142,200; saas_ae: ote 200,000
+    # at a 50/50 mix)
+    saas = str(ROOT / "templates" / "plans" / "saas_ae.yaml")
+    args = ["explain", "--plan", saas, "--data", str(SAMPLE), "--rep", "R0010"]
+    args += ["--period", "2026-Q2"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "Target incentive 23,700.00 for the period (annual 94,800.00 = reps.ote" in r.output
+    r = CliRunner().invoke(app, [*args, "--ti-source", "plan"])
+    assert r.exit_code == 0, r.output
+    assert (
+        "Target incentive 25,000.00 for the period (annual 100,000.00 = the plan's ote "
+        "200,000.00 x variable share 0.5, / 4)"
+    ) in r.output
+    calc = ["calc", "--plan", saas, "--data", str(SAMPLE), "--period", "2026-Q2"]
+    r = CliRunner().invoke(app, [*calc, "--out", str(tmp_path), "--ti-source", "plans"])
+    assert r.exit_code == 1
+    assert "--ti-source must be one of auto, rep, plan_mix, plan, not 'plans'" in str(r.exception)
