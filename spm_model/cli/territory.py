@@ -132,6 +132,13 @@ def register(app: typer.Typer) -> None:
             help="A region whose tolerance is proven unreachable is balanced to the tightest "
             "tolerance found reachable in the time limit (stated) instead of failing the run.",
         ),
+        restarts: int | None = typer.Option(
+            None,
+            "--restarts",
+            min=1,
+            help="With --districts: seedings of the centres searched (default 4; each gets an "
+            "equal share of --time-limit; more search more centres, the best is kept).",
+        ),
         plot: Path | None = typer.Option(
             None, help="Before/after map (PNG); default <out>_map.png when units have locations."
         ),
@@ -175,7 +182,10 @@ def register(app: typer.Typer) -> None:
             distance_unit=distance_unit,
             show=Display(quiet),
             relax=relax,
+            restarts=4 if restarts is None else restarts,
         )
+        if restarts is not None and districts is None:
+            raise SpmConfigError("--restarts goes with --districts (the centres' search)")
         with opts.show:
             if data is not None:
                 for flag, val in (("--territories", territories), ("--districts", districts)):
@@ -228,6 +238,7 @@ class _Options:
     distance_unit: str | None
     show: Display = field(default_factory=lambda: Display(quiet=True))
     relax: bool = False
+    restarts: int = 4
 
     def problem_kwargs(self) -> dict[str, Any]:
         return {
@@ -542,6 +553,7 @@ def _run_districts(
             seed=opts.seed,
             source=str(units_path),
             distance_unit=opts.distance_unit,
+            restarts=opts.restarts,
         )
     r = d.result
     _write_unit_outputs(out, {"all": r}, plot)

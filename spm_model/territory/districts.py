@@ -292,6 +292,8 @@ def design_districts(
                 break
             centres = new
     assert best is not None
+    best.centres_chosen = True
+    best.status = "feasible"  # the centres come from a local search: nothing proves them best
     best.notes.append(
         f"Centres chosen by location-allocation ({it} allocation(s), {restarts} seeding(s)); "
         "the bound and gap "

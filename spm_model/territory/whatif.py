@@ -16,26 +16,105 @@ from spm_model.territory.solve import AlignmentResult, solve
 def add_territory(
     problem: TerritoryProblem,
     territory_id: str,
-    home_lat: float,
-    home_lon: float,
+    home_lat: float | None = None,
+    home_lon: float | None = None,
     capacity: float = 1.0,
+    *,
+    home_x: float | None = None,
+    home_y: float | None = None,
+    distances: Sequence[float] | pd.Series | None = None,
 ) -> TerritoryProblem:
-    """Return a copy of ``problem`` with one more territory (a new hire) at the given home."""
+    """Return a copy of ``problem`` with one more territory (a new hire).
+
+    Parameters
+    ----------
+    problem : TerritoryProblem
+        The problem to extend.
+    territory_id : str
+        The new territory's id (not already used).
+    home_lat, home_lon : float, optional
+        The new home, for problems whose homes are latitude/longitude (degrees).
+    capacity : float
+        The new territory's relative size (FTE); existing territories without
+        a ``capacity`` column keep the default 1.0.
+    home_x, home_y : float, optional
+        The new home, for problems with planar ``home_x``/``home_y`` homes.
+    distances : sequence or Series, optional
+        For problems whose travel comes from a distance matrix: the distance of
+        every unit to the new territory (a Series indexed by ``unit_id``, or one
+        value per unit in the units' order). Units only.
+
+    Raises
+    ------
+    SpmConfigError
+        The id is taken, or the home is not given in the problem's own terms.
+    """
+    from spm_model.errors import SpmConfigError
+
     t = problem.territories
-    row = pd.DataFrame(
-        {
-            "territory_id": [territory_id],
-            "home_lat": [home_lat],
-            "home_lon": [home_lon],
-            "capacity": [capacity],
-        }
-    )
-    return problem.replace(
-        territories=pd.concat(
-            [t, row[[c for c in row.columns if c in t.columns or c == "capacity"]]],
-            ignore_index=True,
+    if territory_id in set(t["territory_id"].astype(str)):
+        raise SpmConfigError(f"territory {territory_id!r} already exists")
+    row: dict[str, object] = {"territory_id": territory_id}
+    if problem.distance is not None:
+        if distances is None:
+            raise SpmConfigError(
+                "this problem's travel comes from a distance matrix: give distances= (each "
+                "unit's distance to the new territory)"
+            )
+        dist = _extend_distance(problem, territory_id, distances)
+    else:
+        dist = None
+        planar = {"home_x", "home_y"} <= set(t.columns)
+        given = (home_x, home_y) if planar else (home_lat, home_lon)
+        if any(v is None for v in given):
+            raise SpmConfigError(
+                "the territories' homes are "
+                + (
+                    "planar: give home_x and home_y"
+                    if planar
+                    else "lat/lon: give home_lat and home_lon"
+                )
+                + f" for {territory_id!r}"
+            )
+        keys = ("home_x", "home_y") if planar else ("home_lat", "home_lon")
+        row.update(dict(zip(keys, given, strict=True)))
+    t = t.copy()
+    if "capacity" not in t.columns:
+        t["capacity"] = 1.0
+    row["capacity"] = capacity
+    new = pd.DataFrame([row]).reindex(columns=t.columns)
+    return problem.replace(territories=pd.concat([t, new], ignore_index=True), distance=dist)
+
+
+def _extend_distance(
+    problem: TerritoryProblem, territory_id: str, distances: Sequence[float] | pd.Series
+) -> pd.DataFrame | np.ndarray:
+    from spm_model.errors import SpmConfigError
+
+    ids = problem.units["unit_id"].astype(str)
+    if isinstance(distances, pd.Series):
+        d = distances.copy()
+        d.index = d.index.astype(str)
+        missing = sorted(set(ids) - set(d.index))
+        if missing:
+            raise SpmConfigError(f"distances= has no value for unit(s) {missing[:10]}")
+        col = d.reindex(ids).to_numpy(float)
+    else:
+        col = np.asarray(distances, dtype=float)
+        if col.shape != (len(ids),):
+            raise SpmConfigError(
+                f"distances= needs one value per unit ({len(ids)}), got shape {col.shape}"
+            )
+    if not np.isfinite(col).all() or (col < 0).any():
+        raise SpmConfigError("distances= must be finite and non-negative")
+    dist = problem.distance
+    if isinstance(dist, pd.DataFrame):
+        out = dist.copy()
+        out[territory_id] = (
+            pd.Series(col, index=ids.to_numpy()).reindex(out.index.astype(str)).to_numpy()
         )
-    )
+        return out
+    return np.column_stack([np.asarray(dist, dtype=float), col])
 
 
 def remove_territory(problem: TerritoryProblem, territory_id: str) -> TerritoryProblem:

@@ -109,3 +109,15 @@ def test_districts_from_scratch_feasible_connected_and_compact():
     )
     assert "not to the choice of centres" in r.bound_statement()
     assert c.planar
+
+
+def test_a_design_is_never_called_optimal_its_bound_holds_for_its_centres_only():
+    """Location-allocation chooses the centres by local search: even when the allocation
+    around them is proven optimal, other centres may do better, and the result says so."""
+    units = planar_units(30, seed=3)
+    d = design_districts(units, 3, measures=["m1"], tolerance=0.2, time_limit=5, seed=0)
+    r = d.result
+    assert r.centres_chosen and r.status == "feasible"
+    text = r.bound_statement()
+    assert "for these centres" in text and "not proven optimal" in text
+    assert "proven optimal for the model solved" not in text
