@@ -339,6 +339,32 @@ def _ro1(x: np.ndarray) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=np.float64), np.shape(x))
 
 
+def _quota_or_zero(
+    cp: CompiledPlan, used: list[int], names: list[str], quota: Mapping[str, np.ndarray]
+) -> Mapping[str, np.ndarray]:
+    """Return ``quota`` with 0 for the measures whose components never read it.
+
+    Amount tiers and flat rates need no quota (``payout_arrays`` takes none for
+    them); a quota that a curve, attainment tiers, BCR rates or a gate reads must
+    be given.
+    """
+    out = dict(quota)
+    for i, m in zip(used, names, strict=True):
+        if m in out:
+            continue
+        on_m = cp.measure == i
+        reads = (
+            np.isin(cp.kind[on_m], (_CURVE_LINEAR, _CURVE_STEP)).any()
+            or cp.attainment_basis[on_m].any()
+            or cp.bcr[on_m].any()
+            or (cp.gate_measure == i).any()
+        )
+        if reads:
+            raise KeyError(f"no quota array for measure {m!r}")
+        out[m] = np.zeros(())
+    return out
+
+
 def fast_payout_total(
     plan: Plan,
     credited: Mapping[str, np.ndarray],
@@ -379,6 +405,10 @@ def fast_payout_total(
         return plan.payout_arrays(credited, quota, ti, components=False, periods=periods).total
     used = sorted({int(m) for m in cp.measure} | {int(g) for g in cp.gate_measure if g >= 0})
     names = [cp.measures[i] for i in used]
+    missing = [m for m in names if m not in credited]
+    if missing:
+        raise KeyError(f"no credited array for measure {missing[0]!r}")
+    quota = _quota_or_zero(cp, used, names, quota)
     shapes = [np.shape(credited[m]) for m in names] + [np.shape(quota[m]) for m in names]
     final_shape = np.broadcast_shapes(*shapes, np.shape(ti))
     shape = final_shape if final_shape else (1,)

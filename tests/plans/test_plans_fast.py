@@ -83,3 +83,33 @@ def test_periods_scale_cap_amounts_like_the_numpy_engine():
         want = plan.payout_arrays(credited, quota, 6750.0, periods=periods).total
         np.testing.assert_array_equal(got, want)
     assert got.max() == 9000.0 + 6750.0 * 0.4 * 0.5  # 3 months of meeting cap + pipeline step
+
+
+def test_a_quota_is_needed_only_where_a_component_reads_it():
+    """Marginal tiers 25% to 500, 30% above, on 1,500: 125 + 300 = 425.00 with no quota at
+    all, in both engines; a curve on the measure reads its quota, so it must be given."""
+    tiers = Plan.from_dict(
+        {
+            "id": "t",
+            "name": "t",
+            "effective_from": "2025-01-01",
+            "measures": {"sales": {}},
+            "components": [
+                {
+                    "type": "commission",
+                    "name": "c",
+                    "measure": "sales",
+                    "tiers": [{"from": 0, "to": 500, "rate": 0.25}, {"from": 500, "rate": 0.3}],
+                }
+            ],
+        }
+    )
+    sales = {"sales": np.array([1500.0, 400.0])}
+    assert fast_payout_total(tiers, sales, {}, 0.0).tolist() == [425.0, 100.0]
+    assert tiers.payout_arrays(sales, {}, 0.0).total.tolist() == [425.0, 100.0]
+    with pytest.raises(KeyError, match="no credited array for measure 'sales'"):
+        fast_payout_total(tiers, {}, {}, 0.0)
+    curve = load_plan(ROOT / "templates" / "plans" / "saas_ae.yaml")
+    credited = {m: np.array([1000.0]) for m in curve.measures}
+    with pytest.raises(KeyError, match="no quota array for measure"):
+        fast_payout_total(curve, credited, {}, 1000.0)
