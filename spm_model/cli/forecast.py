@@ -41,6 +41,15 @@ def _seasonality_option() -> typer.models.OptionInfo:
     )
 
 
+def _drift_option() -> typer.models.OptionInfo:
+    """Return the ``--drift`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["drift"],
+        help="State-space model: the long-run slope of the series' trends: shared, per_series "
+        "(each its own, pooled) or auto (per_series for 2-12 series, else shared).",
+    )
+
+
 def _load(
     data: Path,
     columns: str | None = None,
@@ -153,6 +162,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         model: str = _model_option(),
         seasonality: str = _seasonality_option(),
+        drift: str = _drift_option(),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -205,6 +215,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             model=model,
             seasonality=seasonality,
+            drift=drift,
             refits=refits,
         )
         with show, warnings.catch_warnings():
@@ -316,6 +327,7 @@ def register(app: typer.Typer) -> None:
         ),
         model: str = _model_option(),
         seasonality: str = _seasonality_option(),
+        drift: str = _drift_option(),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
         ),
@@ -365,6 +377,7 @@ def register(app: typer.Typer) -> None:
                     "level_drift": level_drift,
                     "model": model,
                     "seasonality": seasonality,
+                    "drift": drift,
                 },
                 measure=measure,
                 include_bayes=bayes,

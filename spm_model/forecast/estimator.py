@@ -146,7 +146,12 @@ def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_h
     likelihood = cfg.resolved_likelihood(kind)
     if kind == "state_space":
         return build_ss_model(
-            design, likelihood, use_hurdle, cfg.lag12, seasonality=cfg.seasonality
+            design,
+            likelihood,
+            use_hurdle,
+            cfg.lag12,
+            seasonality=cfg.seasonality,
+            drift_per_series=cfg.resolved_drift(len(design.reps)) == "per_series",
         )
     return build_model(
         design,

@@ -414,6 +414,7 @@ def build_ss_model(
     lag_effect: bool = True,
     level_noise: str | None = None,
     seasonality: str | None = None,
+    drift_per_series: bool | None = None,
 ) -> Any:
     """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
 
@@ -435,6 +436,9 @@ def build_ss_model(
         evolving with a learnt gain from them (:data:`SEASON_GAIN`); or evolving
         from the shared pattern alone (:data:`SEASON_REP_FIXED` False). Default:
         from those two module settings.
+    drift_per_series : bool, optional
+        Each series its own long-run drift, partially pooled around the shared
+        one (default :data:`DRIFT_PER_SERIES`).
 
     Returns
     -------
@@ -560,7 +564,7 @@ def build_ss_model(
         sigma_slope: Any = pm.HalfNormal("sigma_slope", 0.005) if SLOPE_NOISE else 0.0
         phi = pm.Beta("phi", 8.0, 2.0)
         drift: Any = pm.Normal("drift", 0.0, 0.01)
-        if DRIFT_PER_SERIES:
+        if DRIFT_PER_SERIES if drift_per_series is None else drift_per_series:
             # each series' long-run slope, partially pooled around the shared drift
             s_drift = pm.HalfNormal("sigma_drift_rep", DRIFT_REP_SCALE)
             dev = _partially_centred(pm, "drift_rep_z", s_drift, 0.0)  # non-centred

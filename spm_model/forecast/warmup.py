@@ -58,7 +58,7 @@ def warm_up(models: tuple[str, ...] = WARM_UP_MODELS) -> dict[str, float]:
     )
     from spm_model.forecast.simulate import simulate_panel
 
-    cfg = config_from(None)
+    cfg = config_from({"drift": "shared"})  # the building blocks of every panel size
     panel, _ = simulate_panel(n_reps=6, n_months=40, n_regions=2, teams_per_region=1, seed=0)
     design = make_design(prepare_panel(panel, None, None, None), cfg.block_months)
     out: dict[str, float] = {}

@@ -144,3 +144,27 @@ def test_an_unknown_seasonality_stops_the_cli_with_the_allowed_values():
     )
     assert res.exit_code == 1
     assert "seasonality" in str(res.exception) + res.output
+
+
+def test_drift_is_per_series_for_small_panels_and_shared_for_large_ones():
+    from spm_model.forecast.config import AUTO_DRIFT_PER_SERIES_MAX
+    from spm_model.forecast.estimator import build_configured_model, make_design, prepare_panel
+    from spm_model.forecast.simulate import simulate_panel
+
+    c = ForecastConfig()
+    assert c.drift == "auto" and AUTO_DRIFT_PER_SERIES_MAX == 12
+    assert c.resolved_drift(1) == "shared"  # one series: its drift is the panel's
+    assert c.resolved_drift(2) == c.resolved_drift(6) == c.resolved_drift(12) == "per_series"
+    assert c.resolved_drift(13) == c.resolved_drift(46) == "shared"
+    assert ForecastConfig(drift="shared").resolved_drift(6) == "shared"
+    assert ForecastConfig(drift="per_series").resolved_drift(50) == "per_series"
+    with pytest.raises(SpmConfigError, match="drift"):
+        BookingsForecaster(drift="own")
+    # the model built for a 6-series panel has each series' drift; forced shared, it has not
+    panel, _ = simulate_panel(n_reps=6, n_months=48, n_regions=2, teams_per_region=1, seed=0)
+    design = make_design(prepare_panel(panel, None, None, None), 12)
+    names = {v.name for v in build_configured_model(design, c, "state_space", True).free_RVs}
+    assert {"sigma_drift_rep", "drift_rep_z", "drift"} <= names
+    shared = ForecastConfig(drift="shared")
+    names = {v.name for v in build_configured_model(design, shared, "state_space", True).free_RVs}
+    assert "drift" in names and not names & {"sigma_drift_rep", "drift_rep_z"}
