@@ -32,7 +32,7 @@ from spm_model.crediting import CreditingResult, credit_transactions
 from spm_model.data.dataset import Dataset
 from spm_model.data.periods import PeriodSpan
 from spm_model.errors import SpmError
-from spm_model.plans import PeriodOutcome, Plan, accumulate_inputs
+from spm_model.plans import PeriodOutcome, Plan, accumulate_inputs, with_year_to_date
 from spm_model.plans.money import ZERO, round_cents
 from spm_model.progress import Progress, make_bar
 
@@ -297,6 +297,8 @@ def run_rep(
                 continue
             if plan.cumulative:
                 span = accumulate_inputs([*pis[:t], alt[t]])
+            elif plan.needs_year_to_date:
+                span = with_year_to_date([*pis[:t], alt[t]])
             else:
                 span = alt[t]
             without = plan.evaluate_exact(span)

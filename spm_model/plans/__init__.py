@@ -124,6 +124,7 @@ from spm_model.plans.model import (
     TotalCap,
     TrueUp,
     accumulate_inputs,
+    with_year_to_date,
 )
 from spm_model.plans.money import D, round_cents, round_cents_array
 from spm_model.plans.sequencing import (
@@ -206,4 +207,5 @@ __all__ = [
     "round_cents_array",
     "true_up_arrays",
     "true_up_exact",
+    "with_year_to_date",
 ]

@@ -8,7 +8,7 @@ YAML with line-accurate errors, :meth:`Plan.from_dict` from a mapping, and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -441,6 +441,13 @@ class Plan(BaseModel):
             caps.append(round_cents(D(self.cap.amount) * periods))
         return min(caps) if caps else None
 
+    @property
+    def needs_year_to_date(self) -> bool:
+        """Whether a gate reads year-to-date attainment of a plan measured period by period."""
+        return not self.cumulative and any(
+            c.gate is not None and c.gate.span == "year_to_date" for c in self.components
+        )
+
     def evaluate_exact(self, inputs: PeriodInputs) -> PlanResult:
         """Exact payout for one rep and span.
 
@@ -514,7 +521,12 @@ class Plan(BaseModel):
         """
         results = []
         for t in range(len(inputs)):
-            span = accumulate_inputs(inputs[: t + 1]) if self.cumulative else inputs[t]
+            if self.cumulative:
+                span = accumulate_inputs(inputs[: t + 1])
+            elif self.needs_year_to_date:
+                span = with_year_to_date(inputs[: t + 1])
+            else:
+                span = inputs[t]
             results.append(self.evaluate_exact(span))
         earned = [r.total for r in results]
         if self.cumulative:
@@ -601,6 +613,8 @@ class Plan(BaseModel):
         extras: Mapping[str, np.ndarray] | None = None,
         periods: np.ndarray | float = 1.0,
         components: bool = True,
+        ytd_credited: Mapping[str, np.ndarray] | None = None,
+        ytd_quota: Mapping[str, np.ndarray] | None = None,
     ) -> PayoutArrays:
         """Vectorised payout of one span, same semantics as :meth:`evaluate_exact`.
 
@@ -617,6 +631,9 @@ class Plan(BaseModel):
             Measurement periods covered (for per-period cap amounts).
         components : bool
             Also return the per-line arrays.
+        ytd_credited, ytd_quota : mapping str -> ndarray, optional
+            Year-to-date values for gates measured year to date (without them the
+            span is its own year to date; :meth:`payout_arrays_periods` passes them).
 
         Returns
         -------
@@ -630,6 +647,10 @@ class Plan(BaseModel):
             np.asarray(ti, dtype=np.float64),
             {k: np.asarray(v, dtype=np.float64) for k, v in (extras or {}).items()},
             periods,
+            None
+            if ytd_credited is None
+            else {k: np.asarray(v, float) for k, v in ytd_credited.items()},
+            None if ytd_quota is None else {k: np.asarray(v, float) for k, v in ytd_quota.items()},
         )
         lines: dict[str, np.ndarray] = {}
         subtotal: np.ndarray | float = 0.0
@@ -709,7 +730,13 @@ class Plan(BaseModel):
             ti_a = np.cumsum(ti_a, axis=-1)
             ex = {k: (v if "." in k else np.cumsum(v, axis=-1)) for k, v in ex.items()}
             periods = np.arange(1, n_per + 1, dtype=np.float64)
-        res = self.payout_arrays(c, q, ti_a, extras=ex, periods=periods, components=False)
+        ytd: dict[str, Any] = {}
+        if self.needs_year_to_date:
+            ytd = {
+                "ytd_credited": {k: np.cumsum(v, axis=-1) for k, v in c.items()},
+                "ytd_quota": {k: np.cumsum(v, axis=-1) for k, v in q.items()},
+            }
+        res = self.payout_arrays(c, q, ti_a, extras=ex, periods=periods, components=False, **ytd)
         earned = res.total
         if self.cumulative:
             due = true_up_arrays(earned, self.true_up.negative, paid_before)
@@ -745,6 +772,16 @@ class Plan(BaseModel):
             ob = np.asarray(opening_balance, dtype=np.float64)[..., None]
             out.update(payable=pay_due, advance=zeros, recovery=zeros, balance=zeros + ob)
         return out
+
+
+def with_year_to_date(inputs: Sequence[PeriodInputs]) -> PeriodInputs:
+    """Return the last period's inputs with the year-to-date sums of ``inputs`` (for gates).
+
+    ``inputs`` are per-period inputs from the fiscal year's first period; the
+    result is ``inputs[-1]`` with ``ytd_credited`` and ``ytd_quota`` set.
+    """
+    acc = accumulate_inputs(inputs)
+    return replace(inputs[-1], ytd_credited=acc.credited, ytd_quota=acc.quota)
 
 
 def accumulate_inputs(inputs: Sequence[PeriodInputs]) -> PeriodInputs:

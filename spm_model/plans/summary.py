@@ -170,7 +170,8 @@ def _describe(c: Component) -> list[str]:
             if g.otherwise_cap_attainment is None
             else f"attainment capped at {g.otherwise_cap_attainment:.0%}"
         )
-        out.append(f"    gate: {g.measure} >= {g.min_attainment:.0%}, otherwise {otherwise}")
+        ytd = " year to date" if g.span == "year_to_date" else ""
+        out.append(f"    gate: {g.measure}{ytd} >= {g.min_attainment:.0%}, otherwise {otherwise}")
     caps = []
     if c.cap_multiple is not None:
         caps.append(f"{c.cap_multiple:g}x target")

@@ -209,3 +209,31 @@ def test_a_year_to_date_plan_is_targeted_from_the_datas_first_day(company, make_
     s = calculate(plan, ds, "2025-Q4").summary.iloc[0]
     assert s["earned"] == 10_000.00 and s["payable"] == 10_000.00  # 80% of 12,500
     assert s["previously_paid"] == 0.0
+
+
+def test_accelerators_gated_on_the_years_quota_to_date(company, make_plan):
+    """Quarterly statements: 5% of sales plus 3% above the quarter's 100,000 quota while the
+    year's quota to date is met. Sales 60k / 130k / 150k / 90k: year to date 60%, 95%, 113%,
+    107.5%, so Q2's 130% quarter earns no accelerator and Q3 earns 3% of 50,000 = 1,500."""
+    comps = [
+        {"type": "commission", "name": "base", "measure": "sales", "rate": 0.05},
+        {
+            "type": "commission",
+            "name": "accelerator",
+            "measure": "sales",
+            "basis": "attainment",
+            "tiers": [{"from": 0, "to": 1, "rate": 0}, {"from": 1, "rate": 0.03}],
+            "gate": {"measure": "sales", "min_attainment": 1.0, "span": "year_to_date"},
+        },
+    ]
+    sales = [("2025-02-10", 60_000), ("2025-05-10", 130_000), ("2025-08-10", 150_000)]
+    sales += [("2025-11-10", 90_000)]
+    quotas = [(f"2025-Q{i}", 100_000) for i in range(1, 5)]
+    ds = company(sales, quotas)
+    plan = make_plan(comps)
+    runs = [calculate(plan, ds, f"2025-Q{i}") for i in range(1, 5)]
+    earned = [r.lines.set_index("component")["earned"] for r in runs]
+    assert [e["base"] for e in earned] == [3000.0, 6500.0, 7500.0, 4500.0]
+    assert [e["accelerator"] for e in earned] == [0.0, 0.0, 1500.0, 0.0]
+    assert "not met (sales 95.00% year to date < 100%): pays nothing" in runs[1].explain("A").text
+    assert "met (sales 113.33% year to date >= 100%)" in runs[2].explain("A").text

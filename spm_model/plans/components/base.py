@@ -20,10 +20,10 @@ cap -> round to cents (``ROUND_HALF_UP``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -102,6 +102,11 @@ class PeriodInputs:
     periods : int
         Number of measurement periods the inputs cover (1, or k for year to
         date); per-period ``cap_amount`` values are multiplied by it.
+    ytd_credited, ytd_quota : mapping str -> Decimal, optional
+        Year-to-date credited values and quotas up to and including this
+        period, for gates measured year to date (``gate.span``); set by
+        :meth:`~spm_model.plans.Plan.evaluate_periods_exact`. Without them a
+        period evaluated alone is its own year to date.
     """
 
     credited: Mapping[str, Decimal]
@@ -111,10 +116,16 @@ class PeriodInputs:
     counts: Mapping[str, Decimal] = field(default_factory=dict)
     deals: Sequence[Deal] = ()
     periods: int = 1
+    ytd_credited: Mapping[str, Decimal] | None = None
+    ytd_quota: Mapping[str, Decimal] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "credited", {k: D(v) for k, v in self.credited.items()})
         object.__setattr__(self, "quota", {k: D(v) for k, v in self.quota.items()})
+        for name in ("ytd_credited", "ytd_quota"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, {k: D(v) for k, v in value.items()})
         object.__setattr__(self, "target_incentive", D(self.target_incentive))
         object.__setattr__(self, "scores", {k: D(v) for k, v in self.scores.items()})
         object.__setattr__(self, "counts", {k: D(v) for k, v in self.counts.items()})
@@ -136,15 +147,16 @@ class PeriodInputs:
 
     def with_credited(self, credited: Mapping[str, Decimal]) -> PeriodInputs:
         """Copy with some credited values replaced."""
-        return PeriodInputs(
-            {**self.credited, **credited},
-            self.quota,
-            self.target_incentive,
-            self.scores,
-            self.counts,
-            self.deals,
-            self.periods,
-        )
+        return replace(self, credited={**self.credited, **credited})
+
+    def year_to_date_attainment(self, measure: str) -> Decimal | None:
+        """Year-to-date credited / quota (the period's own without year-to-date inputs)."""
+        if self.ytd_credited is None or self.ytd_quota is None:
+            return self.attainment(measure)
+        q = self.ytd_quota.get(measure, ZERO)
+        if q <= 0:
+            return None
+        return self.ytd_credited.get(measure, ZERO) / q
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,9 @@ class ArrayInputs:
         MBO scores (``"<component>.<objective>"``) and SPIF counts (component name).
     periods : ndarray or float
         Number of measurement periods covered (for per-period cap amounts).
+    ytd_credited, ytd_quota : mapping str -> ndarray, optional
+        Year-to-date values for gates measured year to date (see
+        :class:`PeriodInputs`).
     """
 
     credited: Mapping[str, np.ndarray]
@@ -170,6 +185,8 @@ class ArrayInputs:
     target_incentive: np.ndarray
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)
     periods: np.ndarray | float = 1.0
+    ytd_credited: Mapping[str, np.ndarray] | None = None
+    ytd_quota: Mapping[str, np.ndarray] | None = None
 
     def credited_of(self, measure: str) -> np.ndarray:
         """Credited array of ``measure``."""
@@ -198,13 +215,16 @@ class ArrayInputs:
 
     def with_credited(self, credited: Mapping[str, np.ndarray]) -> ArrayInputs:
         """Copy with some credited arrays replaced."""
-        return ArrayInputs(
-            {**self.credited, **credited},
-            self.quota,
-            self.target_incentive,
-            self.extras,
-            self.periods,
-        )
+        return replace(self, credited={**self.credited, **credited})
+
+    def year_to_date(self, measure: str) -> tuple[np.ndarray, np.ndarray]:
+        """Year-to-date credited and quota arrays (the span's own without them)."""
+        if self.ytd_credited is None or self.ytd_quota is None:
+            return self.credited_of(measure), self.quota_of(measure)
+        try:
+            return self.ytd_credited[measure], self.ytd_quota[measure]
+        except KeyError:
+            raise KeyError(f"no year-to-date arrays for measure {measure!r}") from None
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -326,16 +346,31 @@ class Gate(BaseModel):
         description="If set, a closed gate caps the component's attainment at this value "
         "instead of paying nothing.",
     )
+    span: Literal["period", "year_to_date"] = Field(
+        "period",
+        description="Attainment of the gate measure over the period evaluated, or over the "
+        "fiscal year to date (e.g. accelerators paid each quarter only while the year's "
+        "quota to date is met).",
+    )
+
+    def attainment_exact(self, inputs: PeriodInputs) -> Decimal | None:
+        """Return the gate measure's attainment over the gate's span (None without a quota)."""
+        if self.span == "year_to_date":
+            return inputs.year_to_date_attainment(self.measure)
+        return inputs.attainment(self.measure)
 
     def is_met_exact(self, inputs: PeriodInputs) -> bool:
         """Whether the gate is open (a missing quota keeps it closed)."""
-        a = inputs.attainment(self.measure)
+        a = self.attainment_exact(inputs)
         return a is not None and a >= D(self.min_attainment)
 
     def is_met_arrays(self, inputs: ArrayInputs) -> np.ndarray:
         """Boolean array: gate open."""
-        q = inputs.quota_of(self.measure)
-        c = inputs.credited_of(self.measure)
+        if self.span == "year_to_date":
+            c, q = inputs.year_to_date(self.measure)
+        else:
+            q = inputs.quota_of(self.measure)
+            c = inputs.credited_of(self.measure)
         # credited >= min * quota avoids a division and matches the exact comparison
         return (q > 0) & reached(c, q, self.min_attainment)
 
@@ -456,8 +491,10 @@ class Component(BaseModel):
         closed = False
         if self.gate is not None:
             g = self.gate
-            ga = inputs.attainment(g.measure)
+            ga = g.attainment_exact(inputs)
             shown = "no quota" if ga is None else f"{ga * 100:.2f}%"
+            if g.span == "year_to_date":
+                shown += " year to date"
             if g.is_met_exact(inputs):
                 gate_text = f"met ({g.measure} {shown} >= {g.min_attainment:.0%})"
             elif g.otherwise_cap_attainment is not None:
