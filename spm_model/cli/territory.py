@@ -132,6 +132,13 @@ def register(app: typer.Typer) -> None:
             help="A region whose tolerance is proven unreachable is balanced to the tightest "
             "tolerance found reachable in the time limit (stated) instead of failing the run.",
         ),
+        max_load: str | None = typer.Option(
+            None,
+            "--max-load",
+            help="With --districts: each district's largest load, e.g. demand=120 (a "
+            "capacitated p-median with --measures demand:inf); with --territories use "
+            "max_<measure> columns.",
+        ),
         restarts: int | None = typer.Option(
             None,
             "--restarts",
@@ -183,12 +190,17 @@ def register(app: typer.Typer) -> None:
             show=Display(quiet),
             relax=relax,
             restarts=4 if restarts is None else restarts,
+            max_load=_parse_max_load(max_load, names),
         )
         if restarts is not None and districts is None:
             raise SpmConfigError("--restarts goes with --districts (the centres' search)")
         with opts.show:
             if data is not None:
-                for flag, val in (("--territories", territories), ("--districts", districts)):
+                for flag, val in (
+                    ("--territories", territories),
+                    ("--districts", districts),
+                    ("--max-load", max_load),
+                ):
                     if val is not None:
                         raise SpmConfigError(f"{flag} goes with --units, not --data")
                 _run_dataset(
@@ -239,6 +251,7 @@ class _Options:
     show: Display = field(default_factory=lambda: Display(quiet=True))
     relax: bool = False
     restarts: int = 4
+    max_load: dict[str, float] = field(default_factory=dict)
 
     def problem_kwargs(self) -> dict[str, Any]:
         return {
@@ -325,6 +338,30 @@ def _adjacency_arg(adjacency: Path | None, contiguity: bool) -> Any:
     return "delaunay" if contiguity else None
 
 
+def _parse_max_load(spec: str | None, measures: list[str]) -> dict[str, float]:
+    """``"demand=120,workload=1500"`` -> limits per balanced measure."""
+    from spm_model.errors import SpmConfigError
+
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in (spec or "").split(",")):
+        if not part:
+            continue
+        name, eq, val = part.partition("=")
+        name = name.strip()
+        try:
+            v = float(val)
+        except ValueError:
+            v = float("nan")
+        if not eq or not v >= 0:
+            raise SpmConfigError(f"--max-load: {part!r} must read measure=limit (limit >= 0)")
+        if name not in measures:
+            raise SpmConfigError(
+                f"--max-load: {name!r} is not among --measures ({', '.join(measures)})"
+            )
+        out[name] = v
+    return out
+
+
 def _run_units(
     units_path: Path,
     out: Path,
@@ -361,13 +398,16 @@ def _run_units(
         u["locked"] = u["unit_id"].map(lk)
     adj = _adjacency_arg(adjacency, contiguity)
     if districts is not None:
-        if territories is not None or dist is not None:
+        if territories is not None:
             raise SpmConfigError(
-                "--districts designs centres from the unit locations: leave out --territories "
-                "and --distance"
+                "--districts chooses the centres among the units: leave out --territories"
             )
-        _run_districts(u, units_path, out, opts, districts, adj, frontier, plot)
+        _run_districts(u, units_path, out, opts, districts, adj, frontier, plot, dist)
         return
+    if opts.max_load:
+        raise SpmConfigError(
+            "--max-load goes with --districts; with --territories give max_<measure> columns"
+        )
     if territories is not None:
         t = read_territories(territories)
     elif dist is not None:
@@ -529,6 +569,7 @@ def _run_districts(
     adj: Any,
     frontier: int | None,
     plot: Path | None,
+    dist: Any = None,
 ) -> None:
     from spm_model.errors import SpmConfigError
     from spm_model.territory.districts import design_districts
@@ -554,6 +595,9 @@ def _run_districts(
             source=str(units_path),
             distance_unit=opts.distance_unit,
             restarts=opts.restarts,
+            max_load=opts.max_load or None,
+            distance=dist,
+            gap_target=opts.gap,
         )
     r = d.result
     _write_unit_outputs(out, {"all": r}, plot)
@@ -579,6 +623,7 @@ def _run_dataset(
 
     from spm_model.data import load_dataset
     from spm_model.territory.dataset import OWNER_ROLES, DatasetAlignment, problem_from_dataset
+    from spm_model.territory.problem import band_text
     from spm_model.territory.readers import read_distance, read_locks
 
     with opts.show.step(f"loading {data}"):
@@ -630,7 +675,7 @@ def _run_dataset(
     typer.echo(
         f"Rebalanced {ds.meta.name}: alignment as of {res.as_of.date()}, scope {scope}, "
         "tolerance "
-        + ", ".join(f"{k} +/-{v:.1%}" for k, v in opts.tolerance.items())
+        + ", ".join(f"{k} {band_text(v)}" for k, v in opts.tolerance.items())
         + (f", at most {mm:.0%} of {opts.moved_basis} moved" if mm is not None else "")
     )
     typer.echo("")

@@ -147,14 +147,20 @@ def _group_lp(c: Compiled, tg: np.ndarray, k_groups: int = 3) -> np.ndarray:
     kk = c.values.shape[1]
     gt = np.zeros((G, kk))
     np.add.at(gt, tg, c.target)
-    half = c.tau / 2
+    g_lo, g_hi = np.zeros((G, kk)), np.zeros((G, kk))
+    np.add.at(g_lo, tg, c.lo)
+    np.add.at(g_hi, tg, c.hi)
+    # each group's band: half of its territories' bands, around the target held inside them
+    centre = np.clip(gt, g_lo, g_hi)
+    band_lo = centre - (centre - g_lo) / 2
+    band_hi = centre + (g_hi - centre) / 2
     A_eq = sp.csr_matrix((np.ones(n_col), (cu, np.arange(n_col))), shape=(c.n, n_col))
     rows = (cg[:, None] * kk + np.arange(kk)[None, :]).ravel()
     A = sp.csr_matrix(
         (c.values[cu].ravel(), (rows, np.repeat(np.arange(n_col), kk))), shape=(G * kk, n_col)
     )
     blocks = [A, -A]
-    b = [(gt * (1 + half)).ravel(), -(gt * (1 - half)).ravel()]
+    b = [band_hi.ravel(), -band_lo.ravel()]
     if c.budget is not None:
         blocks.append(sp.csr_matrix(-stay_g[cu, cg][None, :]))
         b.append(np.array([-c.min_stay()]))
@@ -181,8 +187,8 @@ def _group_lp(c: Compiled, tg: np.ndarray, k_groups: int = 3) -> np.ndarray:
         c,
         territory_ids=np.arange(G).astype(object),
         target=gt,
-        lo=gt * (1 - half),
-        hi=gt * (1 + half),
+        lo=band_lo,
+        hi=band_hi,
         cost=np.where(np.isfinite(gcost), gcost, 1e12),
         stay=sp.csr_matrix(stay_g),
         locked=lkg,

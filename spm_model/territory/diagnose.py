@@ -143,7 +143,7 @@ def _scale(
     units, urow = np.unique(cu, return_inverse=True)
     nu, m, kk = len(units), c.m, c.values.shape[1]
     ncol = len(cu)
-    tau = np.where(c.tau > 0, c.tau, 1.0)  # a zero tolerance scales like 100%
+    tau = np.where(c.tau > 0, np.minimum(c.tau, 1e6), 1.0)  # a zero tolerance scales like 100%
     A_eq = sp.csr_matrix((np.ones(ncol), (urow, np.arange(ncol))), shape=(nu, ncol + 1))
     r = (ct[:, None] * kk + np.arange(kk)[None, :]).ravel()
     cidx = np.repeat(np.arange(ncol), kk)
@@ -157,6 +157,15 @@ def _scale(
     dn = sp.csr_matrix((np.r_[-v, -slope], (rows, cols)), shape=(m * kk, ncol + 1))
     blocks = [up, dn]
     b = [T, -T]
+    # the territories' absolute min_/max_ limits hold whatever the tolerance
+    for lim, sign in ((c.limit_hi, 1.0), (c.limit_lo, -1.0)):
+        if lim is None or not np.isfinite(lim).any():
+            continue
+        at = np.flatnonzero(np.isfinite(lim.ravel()))
+        keep = np.isin(r, at)
+        pos = np.searchsorted(at, r[keep])
+        blocks.append(sp.csr_matrix((sign * v[keep], (pos, cidx[keep])), shape=(len(at), ncol + 1)))
+        b.append(sign * lim.ravel()[at])
     if use_budget and c.budget is not None:
         sv = c.stay_of(cu, ct)
         blocks.append(sp.csr_matrix(np.r_[-sv, 0.0][None, :]))
@@ -260,7 +269,7 @@ def diagnose(
         fu, ft, _ = _columns(free, max_pairs)
         s_nolock = scale(free, fu, ft, True)
     names = c.measures
-    tau = np.where(c.tau > 0, c.tau, 1.0)
+    tau = np.where(c.tau > 0, np.minimum(c.tau, 1e6), 1.0)
 
     def tol(s: float) -> dict[str, float]:
         return {k: float(s * t) for k, t in zip(names, tau, strict=True)}

@@ -37,7 +37,7 @@ is a local search over centres), and the result says so in its notes.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -136,6 +136,138 @@ def _locate(
     return new
 
 
+#: ``method="auto"`` designs districts with the exact MIP up to this many units (n^2
+#: assignment variables: 150 units are 22,500, solved in seconds to a minute here).
+EXACT_MAX_UNITS = 150
+
+
+def _exact_blockers(u: pd.DataFrame, adjacency: object, cap: np.ndarray, n: int) -> str:
+    """Why the exact design MIP does not apply ("" when it does)."""
+    if adjacency is not None:
+        return "contiguity is asked (the MIP has no connectivity rows)"
+    for col in ("locked", "family"):
+        if (
+            col in u.columns
+            and u[col].notna().any()
+            and (u[col].astype(str).str.strip() != "").any()
+        ):
+            return f"units have a '{col}' column"
+    if not np.allclose(cap, cap[0]):
+        return "district capacities differ (the MIP's districts are interchangeable)"
+    return ""
+
+
+def _unit_matrix(distance: pd.DataFrame, uid: np.ndarray, source: str) -> np.ndarray:
+    """Return the unit-by-unit distance matrix in the units' order, checked."""
+    d = distance.copy()
+    d.index = d.index.astype(str).str.strip()
+    d.columns = d.columns.astype(str).str.strip()
+    missing = [x for x in uid if x not in d.index or x not in d.columns]
+    if missing:
+        raise SpmConfigError(
+            f"{source}: the distance matrix has no row or column for unit(s) {missing[:10]} "
+            "(designing districts needs every unit's distance to every unit)"
+        )
+    out = d.loc[list(uid), list(uid)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    if not np.isfinite(out).all() or (out < 0).any():
+        raise SpmConfigError(f"{source}: distances must be non-negative numbers")
+    return out
+
+
+def _haversine_matrix(u: pd.DataFrame) -> np.ndarray:
+    from spm_model.territory.geo import distance_matrix_km
+
+    lat = pd.to_numeric(u["lat"], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(u["lon"], errors="coerce").to_numpy(float)
+    return distance_matrix_km(lat, lon, lat, lon)
+
+
+def _exact_design(
+    problem: Callable[[np.ndarray], TerritoryProblem],
+    d: np.ndarray,
+    k: int,
+    time_limit: float,
+    gap_target: float,
+    t0: float,
+) -> tuple[AlignmentResult, np.ndarray] | None:
+    """Centres and alignment by one MIP over every unit as a candidate centre.
+
+    ``problem(centres)`` is the alignment problem with those units as homes and
+    ``d`` the unit-by-unit distances it uses. The MIP (strong formulation:
+    ``x[i, j] <= y[j]``) minimises the design objective under each district's
+    band (equal capacities: the same band for every district) and ``max_``
+    limits. Returns the alignment around the chosen centres, re-solved by
+    :func:`solve` (its own certificate for those centres), with the MIP's dual
+    bound, which covers the choice of centres, as the design's lower bound;
+    ``None`` when the MIP found no solution within the time limit.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from spm_model.territory.solve import GAP_NOISE, _gap
+
+    template = problem(np.arange(k))
+    c = template.compile()
+    n = c.n
+    w = c.travel_w0
+    cost = c.travel_weight * w[:, None] * d + c.compactness_weight * w[:, None] * d**2
+    lo, hi = c.lo[0], c.hi[0]
+    nx = n * n
+    # x[i, j] at i * n + j (unit i served from centre unit j); y[j] at nx + j
+    cols_x = np.arange(nx)
+    j_of = np.tile(np.arange(n), n)
+    assign = sp.csr_matrix((np.ones(nx), (np.repeat(np.arange(n), n), cols_x)), shape=(n, nx + n))
+    link = sp.csr_matrix(
+        (np.r_[np.ones(nx), -np.ones(nx)], (np.r_[cols_x, cols_x], np.r_[cols_x, nx + j_of])),
+        shape=(nx, nx + n),
+    )
+    count = sp.csr_matrix((np.ones(n), (np.zeros(n, int), nx + np.arange(n))), shape=(1, nx + n))
+    y = sp.csr_matrix((np.ones(n), (np.arange(n), nx + np.arange(n))), shape=(n, nx + n))
+    blocks = [assign, link, count]
+    lbs = [np.ones(n), np.full(nx, -np.inf), np.array([float(k)])]
+    ubs = [np.ones(n), np.zeros(nx), np.array([float(k)])]
+    for m in range(c.values.shape[1]):
+        a = c.values[:, m]
+        if not (a > 0).any():
+            continue
+        load = sp.csr_matrix((np.repeat(a, n), (j_of, cols_x)), shape=(n, nx + n))
+        blocks += [load - hi[m] * y, load - lo[m] * y]
+        lbs += [np.full(n, -np.inf), np.zeros(n)]
+        ubs += [np.zeros(n), np.full(n, np.inf)]
+    left = max(time_limit - (time.perf_counter() - t0), 1.0)
+    res = milp(
+        np.r_[cost.ravel(), np.zeros(n)],
+        constraints=LinearConstraint(
+            sp.vstack(blocks).tocsr(), np.concatenate(lbs), np.concatenate(ubs)
+        ),
+        integrality=np.ones(nx + n),
+        bounds=Bounds(0, 1),
+        options={"time_limit": left, "mip_rel_gap": gap_target, "disp": False},
+    )
+    if res.x is None:
+        return None
+    centres = np.flatnonzero(res.x[nx:] > 0.5)
+    bound = float(getattr(res, "mip_dual_bound", np.nan))
+    if not np.isfinite(bound):
+        bound = float(res.fun) if res.status == 0 else -np.inf
+    r = solve(
+        problem(centres),
+        method="mip",
+        time_limit=max(time_limit - (time.perf_counter() - t0), 1.0),
+        gap_target=gap_target,
+    )
+    r.lower_bound = min(bound, r.lower_bound)
+    r.gap = _gap(r.objective, r.lower_bound)
+    r.status = "optimal" if r.gap <= gap_target + GAP_NOISE else "feasible"
+    r.gap_target = gap_target
+    r.notes.append(
+        "Centres and alignment chosen together by one MIP (every unit a candidate centre): "
+        "the bound covers the choice of centres."
+    )
+    r.seconds = time.perf_counter() - t0
+    return r, centres
+
+
 def design_districts(
     units: pd.DataFrame,
     n_districts: int,
@@ -151,6 +283,9 @@ def design_districts(
     capacity: Sequence[float] | None = None,
     restarts: int = 4,
     gap_target: float = 5e-3,
+    method: Literal["auto", "exact", "local"] = "auto",
+    max_load: Mapping[str, float] | None = None,
+    distance: pd.DataFrame | None = None,
 ) -> DistrictDesign:
     """Design ``n_districts`` balanced districts and their centres from the units alone.
 
@@ -189,6 +324,23 @@ def design_districts(
         Independent seedings of the centres (each gets an equal share of the time).
     gap_target : float
         Gap (fraction) at which each allocation stops.
+    method : {"auto", "exact", "local"}
+        ``"exact"``: one MIP chooses the centres and the alignment together (a
+        capacitated p-median with balance; its bound covers the choice of
+        centres, so a proven result is optimal for the design), for problems
+        without contiguity, locks or families and with equal capacities;
+        ``"local"``: location-allocation (any problem; no bound on the choice of
+        centres); ``"auto"`` (default): exact up to :data:`EXACT_MAX_UNITS` units
+        when it applies, else local.
+    max_load : mapping of str to float, optional
+        Absolute upper limit of each district's load per measure (same units as
+        the measure; e.g. a capacitated p-median's capacity), on top of the
+        tolerance band (a tolerance of 1 or more leaves only these limits).
+    distance : DataFrame, optional
+        Unit-by-unit distances (index and columns unit ids; road km, drive
+        minutes, a graph's shortest paths) instead of coordinates: each unit's
+        distance to every candidate centre. Designs with the exact method (the
+        local search needs coordinates).
 
     Returns
     -------
@@ -202,6 +354,11 @@ def design_districts(
         When the balance (and contiguity) cannot be met around the first centres.
     """
     t0 = time.perf_counter()
+    if method not in ("auto", "exact", "local"):
+        raise SpmConfigError(f"method must be 'auto', 'exact' or 'local', got {method!r}")
+    unknown = sorted(set(max_load or {}) - set(measures))
+    if unknown:
+        raise SpmConfigError(f"max_load: {unknown} are not among the measures {list(measures)}")
     if objective not in ("compactness", "travel"):
         raise SpmConfigError(f"objective must be 'compactness' or 'travel', got {objective!r}")
     n = len(units)
@@ -209,9 +366,15 @@ def design_districts(
         raise SpmConfigError(f"n_districts must be between 1 and {n} (units), got {n_districts}")
     k = int(n_districts)
     u = units.drop(columns=[c for c in ("current",) if c in units.columns]).reset_index(drop=True)
-    xy, planar = _coords(u)
-    if not np.isfinite(xy).all():
-        raise SpmConfigError("design_districts needs a location for every unit")
+    uid = u["unit_id"].astype(str).str.strip().to_numpy()
+    dmat = None if distance is None else _unit_matrix(distance, uid, source)
+    if dmat is not None:
+        has_xy = {"x", "y"} <= set(u.columns) or {"lat", "lon"} <= set(u.columns)
+        xy, planar = _coords(u) if has_xy else (np.full((n, 2), np.nan), True)
+    else:
+        xy, planar = _coords(u)
+        if not np.isfinite(xy).all():
+            raise SpmConfigError("design_districts needs a location for every unit")
     w = (
         pd.to_numeric(u["travel_weight"], errors="coerce").fillna(1.0).to_numpy(float)
         if "travel_weight" in u.columns
@@ -229,12 +392,17 @@ def design_districts(
     )
 
     def problem(cen: np.ndarray) -> TerritoryProblem:
+        homes = (
+            {}
+            if dmat is not None
+            else {hy: u[yc].to_numpy(float)[cen], hx: u[xc].to_numpy(float)[cen]}
+        )
         terrs = pd.DataFrame(
             {
                 "territory_id": ids,
-                hy: u[yc].to_numpy(float)[cen],
-                hx: u[xc].to_numpy(float)[cen],
+                **homes,
                 "capacity": cap,
+                **{f"max_{k}": float(v) for k, v in (max_load or {}).items()},
             }
         )
         return TerritoryProblem(
@@ -247,7 +415,41 @@ def design_districts(
             distance_unit=distance_unit,
             travel_weight=weights["travel_weight"],
             compactness_weight=weights["compactness_weight"],
+            distance=None if dmat is None else pd.DataFrame(dmat[:, cen], index=uid, columns=ids),
         )
+
+    def centres_table(centres: np.ndarray) -> pd.DataFrame:
+        out = {"territory_id": ids, "centre_unit_id": uid[centres]}
+        if np.isfinite(xy).all():
+            out |= {yc: u[yc].to_numpy(float)[centres], xc: u[xc].to_numpy(float)[centres]}
+        return pd.DataFrame(out)
+
+    why_not = _exact_blockers(u, adjacency, cap, n)
+    if dmat is not None and method == "local":
+        raise SpmConfigError("method 'local' needs unit coordinates, not a distance matrix")
+    if (method == "exact" or dmat is not None) and why_not:
+        raise SpmConfigError(f"method 'exact' is not available here: {why_not}")
+    if (
+        method == "exact"
+        or dmat is not None
+        or (method == "auto" and not why_not and n <= EXACT_MAX_UNITS)
+    ):
+        if dmat is None:
+            dmat = (
+                np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+                if planar
+                else _haversine_matrix(u)
+            )
+        exact = _exact_design(problem, dmat, k, time_limit, gap_target, t0)
+        if exact is not None:
+            res, centres = exact
+            return DistrictDesign(
+                result=res, centres=centres_table(centres), history=[res.objective], iterations=1
+            )
+        if method == "exact" or distance is not None:
+            raise AlignmentNotFound(
+                f"the exact design MIP found no districts within {time_limit:g} s"
+            )
 
     best: AlignmentResult | None = None
     best_centres = np.arange(k)
@@ -300,12 +502,6 @@ def design_districts(
         "refer to the alignment given these centres, not to the choice of centres."
     )
     best.seconds = time.perf_counter() - t0
-    cdf = pd.DataFrame(
-        {
-            "territory_id": ids,
-            "centre_unit_id": u["unit_id"].astype(str).to_numpy()[best_centres],
-            yc: u[yc].to_numpy(float)[best_centres],
-            xc: u[xc].to_numpy(float)[best_centres],
-        }
+    return DistrictDesign(
+        result=best, centres=centres_table(best_centres), history=history, iterations=it
     )
-    return DistrictDesign(result=best, centres=cdf, history=history, iterations=it)

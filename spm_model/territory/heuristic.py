@@ -249,12 +249,12 @@ def round_and_repair(
     t0 = time.perf_counter()
     assert lp.x is not None and lp.reduced is not None
     x = lp.x
-    # round a *tightened* LP (80% of each tolerance band, 97% of the budget): its
+    # round a *tightened* LP (80% of each band, 97% of the budget): its
     # rounding errors then tend to stay inside the real bands, so repair is short
     tight = replace(
         c,
-        lo=c.target * (1 - 0.8 * c.tau),
-        hi=c.target * (1 + 0.8 * c.tau),
+        lo=c.lo + 0.1 * (c.hi - c.lo),  # 80% of the band, centred in it
+        hi=c.hi - 0.1 * (c.hi - c.lo),
         budget=None if c.budget is None else 0.97 * c.budget,
     )
     out_t = build_and_solve(tight, lp.cu, lp.ct, integer=False, time_limit=max(time_limit / 3, 1.0))

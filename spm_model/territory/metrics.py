@@ -66,6 +66,9 @@ def alignment_metrics(c: Compiled, assign: np.ndarray | pd.Series) -> dict[str, 
     per_cap = load / c.capacity[:, None]
     for i, k in enumerate(c.measures):
         x = per_cap[:, i]
+        if not (c.target[:, i] > 0).any():  # nothing to balance (an all-zero measure)
+            out[f"{k}.max_min_ratio"], out[f"{k}.max_dev_pct"], out[f"{k}.cv"] = 1.0, 0.0, 0.0
+            continue
         out[f"{k}.max_min_ratio"] = float(x.max() / x.min()) if x.min() > 0 else float("inf")
         out[f"{k}.max_dev_pct"] = float(np.abs(rel[:, i] - 1).max() * 100)
         out[f"{k}.cv"] = float(x.std() / x.mean()) if x.mean() > 0 else float("nan")

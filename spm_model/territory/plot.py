@@ -81,7 +81,8 @@ def plot_alignment(
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_title(title or f"{c.m} territories, {len(c.unit_ids)} units")
-    ax.legend(loc="best", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # homes or moved units to name
+        ax.legend(loc="best", fontsize=8)
     return ax
 
 

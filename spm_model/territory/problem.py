@@ -12,7 +12,12 @@ Binary ``x[u, t] = 1`` when unit ``u`` goes to territory ``t``; every unit goes 
 exactly one territory. For every measure ``k`` (potential, workload, ...) and
 territory ``t`` the load ``sum_u a[u, k] x[u, t]`` must lie within
 ``(1 +/- tau_k) * target[t, k]`` where ``target[t, k] = capacity[t] / sum(capacity)
-* total_k`` (the capacity-weighted mean). The objective is::
+* total_k`` (the capacity-weighted mean); a tolerance of 1 or more leaves the lower side
+open (the band starts at 0) and ``inf`` leaves the measure unbalanced. Optional territory
+columns ``max_<measure>`` and ``min_<measure>`` add absolute limits per territory (same
+units as the measure): a capacitated assignment (each centre serving at most its
+capacity, nothing asked of balance) is tolerance ``inf`` and ``max_demand``. The
+objective is::
 
     travel_weight * sum_u w_u * dist[u, t] * x[u, t]
       + compactness_weight * sum_u w_u * dist[u, t] ** 2 * x[u, t]
@@ -67,12 +72,16 @@ class TerritoryProblem:
         ``home_lon`` (degrees) or ``home_x``, ``home_y`` (planar; required unless
         ``distance`` is given) and
         optional ``capacity`` (FTE, > 0, default 1.0). A territory's balance
-        target is its capacity share of each measure's total.
+        target is its capacity share of each measure's total. Optional
+        ``max_<measure>`` / ``min_<measure>`` (same units as the measure; blank:
+        none) cap or floor a territory's load in absolute terms.
     measures : sequence of str
         Measure columns to balance.
     tolerance : float or mapping of str to float
         Allowed relative deviation from each territory's target, as a fraction
-        (0.05 = +/-5%), one value for all measures or one per measure.
+        (0.05 = +/-5%), one value for all measures or one per measure; 1 or
+        more leaves the lower side open, ``inf`` does not balance the measure
+        (only its ``max_<measure>`` / ``min_<measure>`` limits bind).
     max_moved : float, optional
         Disruption budget: the largest fraction of accounts (or of potential, see
         ``moved_basis``) whose owner may change; ``None`` for no budget.
@@ -158,9 +167,10 @@ class TerritoryProblem:
             tau = np.array([float(self.tolerance[k]) for k in self.measures])
         else:
             tau = np.full(len(self.measures), float(self.tolerance))
-        if np.any(~np.isfinite(tau)) or np.any(tau < 0) or np.any(tau >= 1):
+        if np.any(np.isnan(tau)) or np.any(tau < 0):
             raise SpmConfigError(
-                f"tolerance must be a fraction in [0, 1) (0.05 = +/-5%), got {self.tolerance!r}"
+                "tolerance must be a non-negative fraction (0.05 = +/-5%; 1 or more leaves the "
+                f"lower side open; inf: not balanced), got {self.tolerance!r}"
             )
         return tau
 
@@ -215,6 +225,8 @@ class Compiled:
     planar: bool = False  # lat/lon hold planar y/x, distances are Euclidean
     distance_unit: str = "km"
     compactness_weight: float = 0.0
+    limit_lo: np.ndarray | None = None  # (m, K) absolute min_<measure> limits, NaN = none
+    limit_hi: np.ndarray | None = None  # (m, K) absolute max_<measure> limits, NaN = none
 
     @property
     def n(self) -> int:
@@ -314,6 +326,31 @@ class Compiled:
 
 def _is_blank(s: pd.Series) -> pd.Series:
     return s.isna() | (s.astype(str).str.strip() == "")
+
+
+def band_text(tolerance: float, digits: int = 1) -> str:
+    """Say a tolerance in words: ``+/-5.0%``, ``up to +150.0% (no lower limit)``, ...."""
+    if np.isinf(tolerance):
+        return "not balanced"
+    if tolerance >= 1:
+        return f"up to +{tolerance:.{digits}%} (no lower limit)"
+    return f"+/-{tolerance:.{digits}%}"
+
+
+def _limit_column(terrs: pd.DataFrame, col: str, src: str, problems: list[Problem]) -> np.ndarray:
+    """Read an optional absolute limit per territory (``min_``/``max_<measure>``; NaN: none)."""
+    if col not in terrs.columns:
+        return np.full(len(terrs), np.nan)
+    raw = terrs[col]
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    blank = _is_blank(raw).to_numpy()
+    for i in np.flatnonzero(~blank & ~np.isfinite(vals)):
+        problems.append(
+            Problem(src, "territories", int(i) + 2, col, f"not a number ({raw.iloc[i]!r})")
+        )
+    for i in np.flatnonzero(np.isfinite(vals) & (vals < 0)):
+        problems.append(Problem(src, "territories", int(i) + 2, col, f"{vals[i]:g} must be >= 0"))
+    return np.where(np.isfinite(vals) & (vals >= 0), vals, np.nan)
 
 
 def _compile(p: TerritoryProblem) -> Compiled:
@@ -438,6 +475,10 @@ def _compile(p: TerritoryProblem) -> Compiled:
         if "capacity" in terrs.columns
         else np.ones(m)
     )
+    limits = {
+        side: {k: _limit_column(terrs, f"{side}_{k}", src, problems) for k in measures}
+        for side in ("min", "max")
+    }
     accounts0 = (
         numeric("units", units, "accounts", lo=0.0)
         if "accounts" in units.columns
@@ -567,8 +608,29 @@ def _compile(p: TerritoryProblem) -> Compiled:
         cost += (p.disruption_weight / mean_size) * (size[:, None] - stay.toarray())
     totals = values0.sum(axis=0)
     target = capacity[:, None] / capacity.sum() * totals[None, :]
-    lo = (1 - tau)[None, :] * target
-    hi = (1 + tau)[None, :] * target
+    lo = np.where(tau >= 1, 0.0, 1 - np.minimum(tau, 1.0))[None, :] * target
+    # no territory can carry more than the whole total (an infinite tolerance: no balance)
+    hi = np.minimum(
+        np.where(np.isinf(tau), np.inf, 1 + tau)[None, :] * np.where(target > 0, target, 0.0),
+        totals[None, :],
+    )
+    for j, k in enumerate(measures):  # absolute limits per territory (min_<k>, max_<k>)
+        mn, mx = limits["min"][k], limits["max"][k]
+        lo[:, j] = np.where(np.isnan(mn), lo[:, j], np.maximum(lo[:, j], mn))
+        hi[:, j] = np.where(np.isnan(mx), hi[:, j], np.minimum(hi[:, j], mx))
+        for t in np.flatnonzero(lo[:, j] > hi[:, j] * (1 + 1e-12)):
+            problems.append(
+                Problem(
+                    src,
+                    "territories",
+                    int(t) + 2,
+                    f"max_{k}" if not np.isnan(mx[t]) else f"min_{k}",
+                    f"territory {tid.iloc[t]!r} must carry {k} between {lo[t, j]:,.6g} and "
+                    f"{hi[t, j]:,.6g}: no load meets both (tolerance band and min_/max_ limits)",
+                )
+            )
+    if problems:
+        raise SpmDataError(problems)
     budget = None if p.max_moved is None else float(p.max_moved) * size_total
 
     edges = None
@@ -602,6 +664,8 @@ def _compile(p: TerritoryProblem) -> Compiled:
         target=target,
         lo=lo,
         hi=hi,
+        limit_lo=np.column_stack([limits["min"][k] for k in measures]),
+        limit_hi=np.column_stack([limits["max"][k] for k in measures]),
         values=values,
         cost=cost,
         travel=travel,

@@ -177,7 +177,8 @@ def read_territories(path: str | Path) -> pd.DataFrame:
     ----------
     path : str or Path
         File with ``territory_id`` (or ``rep_id``), optional ``home_lat``/``home_lon``
-        or ``home_x``/``home_y``, optional ``capacity`` (FTE).
+        or ``home_x``/``home_y``, optional ``capacity`` (FTE) and optional absolute
+        limits ``max_<measure>`` / ``min_<measure>`` (blank: none).
 
     Returns
     -------
@@ -395,10 +396,11 @@ def parse_measures(spec: str, default_tolerance: float) -> tuple[list[str], dict
             raise SpmConfigError(
                 f"--measures: tolerance of {name!r} must be a fraction (0.05 = +/-5%), got {val!r}"
             ) from None
-        if not (0 <= t < 1):
+        if not (0 <= t):
             raise SpmConfigError(
-                f"--measures: tolerance of {name!r} must be a fraction in [0, 1) "
-                f"(0.05 = +/-5%), got {t:g}"
+                f"--measures: tolerance of {name!r} must be a non-negative fraction "
+                f"(0.05 = +/-5%; 1 or more leaves the lower side open; inf: not balanced), "
+                f"got {t:g}"
             )
         names.append(name)
         tol[name] = t

@@ -16,7 +16,7 @@ import pandas as pd
 from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment, diagnose
 from spm_model.territory.metrics import compare_alignments, territory_table
 from spm_model.territory.model import build_and_solve, candidate_columns
-from spm_model.territory.problem import Compiled, TerritoryProblem
+from spm_model.territory.problem import Compiled, TerritoryProblem, band_text
 
 Method = Literal["auto", "mip", "heuristic"]
 
@@ -197,7 +197,7 @@ class AlignmentResult:
                 )
         cons = [
             "balance "
-            + ", ".join(f"{k} +/-{t:.1%}" for k, t in zip(c.measures, c.tau, strict=True))
+            + ", ".join(f"{k}: {band_text(t)}" for k, t in zip(c.measures, c.tau, strict=True))
         ]
         if c.budget is not None:
             cons.append(f"at most {c.max_moved:.1%} of {c.moved_basis} moved")

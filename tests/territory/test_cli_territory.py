@@ -333,8 +333,8 @@ def test_bad_inputs_exit_nonzero_with_where_and_what(tmp_path):
     r = run([*base, "--distance", str(tmp_path / "d.csv"), "--measures", "potential"])
     assert r.exit_code != 0
     assert "units.csv, row 6, column 'potential': not a number ('lots')" in str(r.exception)
-    r = run([*base, "--distance", str(tmp_path / "d.csv"), "--measures", "potential:1.5"])
-    assert r.exit_code != 0 and "fraction in [0, 1)" in str(r.exception)
+    r = run([*base, "--distance", str(tmp_path / "d.csv"), "--measures", "potential:-0.5"])
+    assert r.exit_code != 0 and "must be a non-negative fraction" in str(r.exception)
     r = run([*base, "--distance", str(tmp_path / "d.csv"), "--objective", "speed"])
     assert r.exit_code != 0 and "unknown term 'speed'" in str(r.exception)
     r = run([*base, "--measures", "workload"])  # no coordinates, no matrix

@@ -115,9 +115,14 @@ def test_a_design_is_never_called_optimal_its_bound_holds_for_its_centres_only()
     """Location-allocation chooses the centres by local search: even when the allocation
     around them is proven optimal, other centres may do better, and the result says so."""
     units = planar_units(30, seed=3)
-    d = design_districts(units, 3, measures=["m1"], tolerance=0.2, time_limit=5, seed=0)
-    r = d.result
+    kw = {"measures": ["m1"], "tolerance": 0.2, "time_limit": 5, "seed": 0}
+    r = design_districts(units, 3, method="local", **kw).result
     assert r.centres_chosen and r.status == "feasible"
     text = r.bound_statement()
     assert "for these centres" in text and "not proven optimal" in text
     assert "proven optimal for the model solved" not in text
+    # the exact design (the default at this size) proves its centres too, and is no worse
+    exact = design_districts(units, 3, **kw).result
+    assert not exact.centres_chosen and exact.status == "optimal"
+    assert exact.objective <= r.objective + 1e-9
+    assert "the bound covers the choice of centres" in exact.bound_statement()

@@ -47,8 +47,9 @@ def test_missing_columns_and_bad_values():
 
 def test_bad_settings():
     units, terrs = small_instance(0, n=4, m=2)
-    with pytest.raises(SpmConfigError, match="tolerance must be a fraction"):
-        TerritoryProblem(units, terrs, tolerance=5).compile()
+    for bad in (-0.5, float("nan")):
+        with pytest.raises(SpmConfigError, match="tolerance must be a non-negative fraction"):
+            TerritoryProblem(units, terrs, tolerance=bad).compile()
     with pytest.raises(SpmConfigError, match="max_moved"):
         TerritoryProblem(units, terrs, max_moved=1.5).compile()
     with pytest.raises(SpmConfigError, match="no value for measure"):
