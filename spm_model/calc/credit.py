@@ -20,7 +20,8 @@ def clawback_policy(plan: Plan) -> ClawbackPolicy | None:
     """Return the crediting clawback policy of ``plan`` (None: every cancellation reverses)."""
     if plan.clawback is None:
         return None
-    return ClawbackPolicy(plan.clawback.window_days, plan.clawback.method)
+    cb = plan.clawback
+    return ClawbackPolicy(cb.window_days, cb.method, cb.window_months)
 
 
 def rep_clawback_policies(

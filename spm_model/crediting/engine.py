@@ -417,7 +417,7 @@ def _linked_rows(
     for k, pol in enumerate(policies):
         sel = is_cancel & (pidx == k)
         if sel.any():
-            factor[sel] = pol.factor(elapsed[sel])
+            factor[sel] = pol.factor(elapsed[sel], ctx.t_day[oi][sel])
     raw = o_rows.cents * fraction * factor
     primary = np.isin(o_rows.rule, [_R[r] for r in PRIMARY_RULES])
     group = (

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SerializeAsAny,
     field_validator,
+    model_validator,
 )
 
 from spm_model.plans.components.base import (
@@ -142,12 +143,28 @@ class DrawSettings(BaseModel):
 
 
 class ClawbackSettings(BaseModel):
-    """Cancellations within ``window_days`` of booking reverse credit and commission."""
+    """Cancellations within ``window_days`` (or ``window_months``) of booking reverse credit.
+
+    ``pro_rata`` reverses the share of the window left: days left of
+    ``window_days``, or whole months left of ``window_months`` (booked 15 January,
+    cancelled 15 July: 6 of 12 months stayed, half reversed).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    window_days: int = Field(..., ge=0, description="Days after booking a cancellation claws back.")
+    window_days: int | None = Field(
+        None, ge=0, description="Days after booking a cancellation claws back."
+    )
+    window_months: int | None = Field(
+        None, ge=1, description="Alternatively: calendar months after booking."
+    )
     method: Literal["full", "pro_rata"] = Field("full", description="Full or pro rata reversal.")
+
+    @model_validator(mode="after")
+    def _one_window(self) -> ClawbackSettings:
+        if (self.window_days is None) == (self.window_months is None):
+            raise ValueError("give exactly one of window_days or window_months")
+        return self
 
 
 class ProrationSettings(BaseModel):

@@ -244,8 +244,13 @@ def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS)
         )
     if plan.clawback is not None:
         lines.append(
-            f"clawback: cancellations within {plan.clawback.window_days} days, "
-            f"{plan.clawback.method.replace('_', ' ')}"
+            "clawback: cancellations within "
+            + (
+                f"{plan.clawback.window_days} days, "
+                if plan.clawback.window_days is not None
+                else f"{plan.clawback.window_months} months, "
+            )
+            + f"{plan.clawback.method.replace('_', ' ')}"
         )
     lines.append(f"proration: {plan.proration.method} ({', '.join(plan.proration.apply_to)})")
     ref_q = reference_quotas(plan, ti)

@@ -194,3 +194,53 @@ def test_lazy_rollup_equals_materialised(ds, res):
     assert set(m2["rep_id"].astype(object)) == {"M2"}
     assert m2["cents"].sum() == res.rollup_rows(["M2"])["cents"].sum()
     assert len(lazy.for_rep("M1")) == len(res.for_rep("M1"))
+
+
+def test_clawback_window_in_months():
+    """T7 cancels half of T2 (booked 15 July, cancelled 10 September): one whole month stayed.
+    A 3-month pro-rata window reverses (3 - 1) / 3 of the 3,000 = 2,000.00; a 1-month window
+    ended on 15 August, so nothing is reversed."""
+    ds = worked_example_dataset()
+    pro = credit_transactions(ds, clawback=ClawbackPolicy(window_months=3, mode="pro_rata"))
+    assert amount(pro, txn_id="T7", rep_id="A2", level=0) == -2000.0
+    short = credit_transactions(ds, clawback=ClawbackPolicy(window_months=1))
+    assert amount(short, txn_id="T7", rep_id="A2", level=0) == 0.0
+    assert "within 3 months" in ClawbackPolicy(window_months=3, mode="pro_rata").describe()
+
+
+@pytest.mark.parametrize(
+    ("booked", "cancelled", "full", "pro_rata"),
+    [
+        ("2025-01-15", "2025-01-15", 1.0, 1.0),
+        ("2025-01-15", "2025-07-14", 1.0, 7 / 12),  # 5 whole months stayed
+        ("2025-01-15", "2025-07-15", 1.0, 0.5),  # 6 of 12: the published example's half
+        ("2025-01-15", "2026-01-15", 1.0, 0.0),  # the window's last day
+        ("2025-01-15", "2026-01-16", 0.0, 0.0),
+        ("2025-01-31", "2025-02-28", 1.0, 11 / 12),  # a month from 31 January is 28 February
+        ("2025-01-31", "2025-02-27", 1.0, 1.0),
+    ],
+)
+def test_months_stayed_are_whole_calendar_months(booked, cancelled, full, pro_rata):
+    b = pd.Timestamp(booked).to_datetime64().astype("datetime64[D]").astype("int64")
+    e = (pd.Timestamp(cancelled) - pd.Timestamp(booked)).days
+    got_full = ClawbackPolicy(window_months=12).factor([e], [b])[0]
+    got_pro = ClawbackPolicy(window_months=12, mode="pro_rata").factor([e], [b])[0]
+    assert got_full == full and got_pro == pytest.approx(pro_rata)
+
+
+def test_a_plan_counts_its_clawback_window_in_days_or_months():
+    from spm_model.calc.credit import clawback_policy
+    from spm_model.plans import Plan, PlanError
+
+    base = {
+        "id": "p",
+        "name": "p",
+        "effective_from": "2025-01-01",
+        "measures": {"sales": {}},
+        "components": [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.1}],
+    }
+    plan = Plan.from_dict({**base, "clawback": {"window_months": 12, "method": "pro_rata"}})
+    assert clawback_policy(plan) == ClawbackPolicy(None, "pro_rata", 12)
+    for bad in ({"method": "full"}, {"window_days": 90, "window_months": 3}):
+        with pytest.raises(PlanError, match="exactly one of window_days or window_months"):
+            Plan.from_dict({**base, "clawback": bad})
