@@ -528,7 +528,7 @@ def build_inputs(
     )
 
     deals: dict[tuple[str, str], list[Deal]] = {}
-    if any(isinstance(c, Spif) for c in plan.components):
+    if plan.needs_deals:
         deals = _deals(plan, ds, credits, iv, p_start, p_end, labels)
     scores = _scores(ds, rep_list, labels)
     ivd = pd.DataFrame(

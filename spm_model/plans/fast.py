@@ -73,6 +73,8 @@ def compile_plan(plan: Plan) -> CompiledPlan | None:
         return None
     if plan.needs_year_to_date:  # gates on year-to-date attainment: the period engine's
         return None
+    if any(isinstance(c, Commission) and c.per == "deal" for c in comps):
+        return None
     measures = list(plan.measures)
     k = len(comps)
     j = max([len(getattr(c, "tiers", None) or getattr(c, "points", None) or [0]) for c in comps])

@@ -459,6 +459,13 @@ class Plan(BaseModel):
         return min(caps) if caps else None
 
     @property
+    def needs_deals(self) -> bool:
+        """Whether a component reads the span's deals (SPIFs, commissions tiered per deal)."""
+        return any(
+            c.type == "spif" or getattr(c, "per", "period") == "deal" for c in self.components
+        )
+
+    @property
     def needs_year_to_date(self) -> bool:
         """Whether a gate reads year-to-date attainment of a plan measured period by period."""
         return not self.cumulative and any(

@@ -212,6 +212,14 @@ def simulate(
     SimulationResult
     """
     plan_map = as_plans(plans)
+    for name, p in plan_map.items():
+        per_deal = [c.name for c in p.components if getattr(c, "per", "period") == "deal"]
+        if per_deal:
+            raise SpmConfigError(
+                f"plan {name!r}: {', '.join(per_deal)} tiered per deal cannot be simulated "
+                "(scenarios draw period totals, not deals); cost it with per: period tiers "
+                "instead (with rates that rise by tier, an upper bound)"
+            )
     if n_scenarios < 1:
         raise SpmConfigError(f"n_scenarios: {n_scenarios} (must be >= 1)")
     if chunk_size < 1:

@@ -237,3 +237,54 @@ def test_accelerators_gated_on_the_years_quota_to_date(company, make_plan):
     assert [e["accelerator"] for e in earned] == [0.0, 0.0, 1500.0, 0.0]
     assert "not met (sales 95.00% year to date < 100%): pays nothing" in runs[1].explain("A").text
     assert "met (sales 113.33% year to date >= 100%)" in runs[2].explain("A").text
+
+
+def test_tiers_applied_to_each_deal_as_a_rate_table_processes_transactions(company, make_plan):
+    """Oracle's step-rate example: 1% to 1,000, 2% to 3,000, 3% to 8,000, 5% above, each
+    transaction on its own: 200 -> 2, 300 -> 3, 1,500 -> 10 + 10 = 20, 1,200 -> 10 + 4 = 14,
+    2,000 -> 10 + 20 = 30, 4,500 -> 10 + 40 + 45 = 95; 164.00 for the quarter (the quarter's
+    total of 9,700 tiered once would be 10 + 40 + 150 + 85 = 285.00)."""
+    tiers = [
+        {"from": 0, "to": 1000, "rate": "1%"},
+        {"from": 1000, "to": 3000, "rate": "2%"},
+        {"from": 3000, "to": 8000, "rate": "3%"},
+        {"from": 8000, "rate": "5%"},
+    ]
+    sales = [("2025-01-01", 200), ("2025-01-02", 300), ("2025-01-15", 1500)]
+    sales += [("2025-02-01", 1200), ("2025-02-15", 2000), ("2025-03-01", 4500)]
+    ds = company(sales)
+    per_deal = make_plan(
+        [{"type": "commission", "name": "c", "measure": "sales", "tiers": tiers, "per": "deal"}]
+    )
+    res = calculate(per_deal, ds, "2025-Q1")
+    assert res.summary["earned"].tolist() == [164.0]
+    text = res.explain("A").text
+    assert "deal T6 of 2025-03-01 base 4,500.00" in text and "= 95.0000" in text
+    whole = make_plan([{"type": "commission", "name": "c", "measure": "sales", "tiers": tiers}])
+    assert calculate(whole, ds, "2025-Q1").summary["earned"].tolist() == [285.0]
+
+
+def test_per_deal_tiers_are_checked_and_not_simulated(make_plan):
+    from spm_model.errors import SpmConfigError
+    from spm_model.plans import PlanError
+    from spm_model.simulate import from_assumptions, simulate
+
+    with pytest.raises(PlanError, match="per: deal takes a 'measure' with a flat 'rate' or amount"):
+        make_plan(
+            [
+                {
+                    "type": "commission",
+                    "name": "c",
+                    "measure": "sales",
+                    "basis": "attainment",
+                    "tiers": [{"from": 0, "rate": 0.01}],
+                    "per": "deal",
+                }
+            ]
+        )
+    plan = make_plan(
+        [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.02, "per": "deal"}]
+    )
+    model = from_assumptions({"sales": {"quota": 100_000}}, n_reps=3)
+    with pytest.raises(SpmConfigError, match="tiered per deal cannot be simulated"):
+        simulate(model, plan, 100, seed=1)

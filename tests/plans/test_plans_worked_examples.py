@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -214,3 +215,31 @@ def test_decimal_conversion_of_numpy_and_python_numbers():
     assert D("1.25") == Decimal("1.25")
     res = MARGINAL.evaluate_exact(PeriodInputs({"new_business": np.float64(6000.0)}))
     assert res.total == Decimal("620.00")
+
+
+def test_per_deal_tiers_on_deals_and_on_totals():
+    """1% to 1,000, 2% above, per deal: deals 200, 300, 1,500 earn 2 + 3 + 20 = 25; the
+    engines given only the total of 2,000 count it as one deal: 10 + 20 = 30."""
+    from spm_model.plans import Deal
+
+    plan = plan_with(
+        {
+            "type": "commission",
+            "name": "c",
+            "measure": "new_business",
+            "per": "deal",
+            "tiers": [{"from": 0, "to": 1000, "rate": 0.01}, {"from": 1000, "rate": 0.02}],
+        }
+    )
+    deals = tuple(
+        Deal(f"T{i}", date(2025, 1, i + 1), Decimal(a), "new_business")
+        for i, a in enumerate([200, 300, 1500])
+    )
+    on_deals = PeriodInputs({"new_business": 2000}, deals=deals)
+    assert plan.evaluate_exact(on_deals).total == Decimal("25.00")
+    assert exact(plan, 2000) == Decimal("30.00") and vec(plan, [2000])[0] == 30.0
+    # a cancellation (a negative deal) earns the first tier's rate
+    back = (*deals, Deal("T9", date(2025, 1, 20), Decimal(-1500), "new_business"))
+    assert plan.evaluate_exact(PeriodInputs({"new_business": 500}, deals=back)).total == Decimal(
+        "10.00"
+    )

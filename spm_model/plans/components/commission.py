@@ -83,6 +83,14 @@ class Commission(Component):
 
     Negative credited amounts (net cancellations) earn the first tier's rate.
     Attainment tiers need a quota > 0; without one the component earns nothing.
+
+    With ``per: deal`` (amount tiers or a flat rate, absolute rates) every deal
+    credited to the measure in the span is tiered on its own and the results
+    added up: deals of 200, 300 and 1,500 against 1% to 1,000 and 2% above earn
+    2 + 3 + (10 + 10) = 25, where the period's total of 2,000 would earn 30. A
+    cancellation (a negative deal) earns the first tier's rate. Without deals in
+    the inputs (a period evaluated from totals: ``check-plan``'s payout table) the
+    total counts as one deal; simulations, which draw period totals, refuse it.
     """
 
     type: Literal["commission"] = "commission"
@@ -99,6 +107,12 @@ class Commission(Component):
     )
     rate_basis: Literal["absolute", "bcr"] = Field(
         "absolute", description="absolute rates, or multiples of the base commission rate."
+    )
+    per: Literal["period", "deal"] = Field(
+        "period",
+        description="Apply the rate or tiers to the period's credited total (default), or to "
+        "each deal's credited amount separately and add them up (a rate table processed "
+        "transaction by transaction).",
     )
 
     def measures_used(self) -> list[str]:
@@ -137,6 +151,27 @@ class Commission(Component):
             p.append((("rate_basis",), "rate_basis 'bcr' cannot be used with per-measure 'rates'"))
         if self.tiers:
             p += self._check_tiers()
+        if self.per == "deal":
+            if self.rates or self.basis != "amount" or self.rate_basis != "absolute":
+                p.append(
+                    (
+                        ("per",),
+                        "per: deal takes a 'measure' with a flat 'rate' or amount tiers "
+                        "(basis: amount) and absolute rates",
+                    )
+                )
+            spec = measures.get(self.measure) if self.measure else None
+            if spec is not None:
+                src = spec.get("source", "credit") if isinstance(spec, Mapping) else spec.source
+                rollup = spec.get("rollup", False) if isinstance(spec, Mapping) else spec.rollup
+                if src != "credit" or rollup:
+                    p.append(
+                        (
+                            ("per",),
+                            f"per: deal needs a measure credited deal by deal (source: credit, "
+                            f"not rolled up); {self.measure!r} is not",
+                        )
+                    )
         return p
 
     def _check_money_rates(
@@ -240,6 +275,8 @@ class Commission(Component):
                 steps.append(Step(f"{m} at {rate:g}", c, D(rate), amt))
             return total, {"steps": tuple(steps), "segment": "per-measure rates"}
         assert self.measure is not None
+        if self.per == "deal":
+            return self._per_deal_exact(inputs)
         # BCR rates are multiples of target / quota: keep that ratio as (num, den) and
         # divide once at the end, so exact half-cent ties survive (no rounded rate)
         if self.rate_basis == "bcr":
@@ -309,6 +346,45 @@ class Commission(Component):
     def _tier_text(self, t: Tier) -> str:
         return _tier_text_cached(t.from_, t.to, self.basis)
 
+    def _one_deal_exact(self, amount: Decimal) -> Decimal:
+        """Earnings of one amount on its own (flat rate, marginal or retroactive amount tiers)."""
+        if self.rate is not None:
+            return amount * D(self.rate)
+        tiers = self.tiers or []
+        stated = [D(t.rate) for t in tiers]
+        if amount < 0:
+            return amount * stated[0]
+        if self.method == "retroactive":
+            reached = max(i for i, t in enumerate(tiers) if amount >= D(t.from_))
+            return amount * stated[reached]
+        out = ZERO
+        for t, r in zip(tiers, stated, strict=True):
+            lo = D(t.from_)
+            top = amount if t.to is None else min(amount, D(t.to))
+            if top <= lo:
+                break
+            out += (top - lo) * r
+        return out
+
+    def _per_deal_exact(self, inputs: PeriodInputs) -> tuple[Decimal, dict[str, Any]]:
+        deals = [d for d in inputs.deals if d.measure == self.measure]
+        if not deals and not inputs.deals:  # evaluated from totals: the total is one deal
+            c = inputs.credited_of(self.measure or "")
+            amt = self._one_deal_exact(c)
+            rate = amt / c if c else None
+            return amt, {
+                "segment": "per deal (the period's total as one deal: no deals given)",
+                "steps": (Step("period total as one deal", c, rate, amt),),
+            }
+        steps = []
+        total = ZERO
+        for d in deals:
+            amt = self._one_deal_exact(d.amount)
+            total += amt
+            rate = amt / d.amount if d.amount else None
+            steps.append(Step(f"deal {d.txn_id} of {d.date}", d.amount, rate, amt))
+        return total, {"segment": f"per deal ({len(deals)} deal(s))", "steps": tuple(steps)}
+
     # -- vectorised ----------------------------------------------------------------------
     def tier_knots(self) -> tuple[list[float], list[float]]:
         """Knots of the marginal earnings function ``E(x) = sum rate_i * slice_i(x)``.
@@ -332,6 +408,8 @@ class Commission(Component):
             return np.asarray(acc, dtype=np.float64)
         assert self.measure is not None
         c = np.asarray(inputs.credited_of(self.measure), dtype=np.float64)
+        # per: deal on arrays sees totals only: the total counts as one deal (as the exact
+        # engine does without deals); simulations refuse such plans
         if self.rate_basis == "bcr" or self.basis == "attainment":
             q = np.asarray(inputs.quota_of(self.measure), dtype=np.float64)
             ok = q > 0
