@@ -177,9 +177,17 @@ def _settle_total(exact: np.ndarray, rounded: np.ndarray, want: int) -> None:
         return
     gap = exact - rounded  # > 0: rounded down
     order = np.argsort(-gap if diff > 0 else gap, kind="stable")
-    for k in range(abs(diff)):
+    if diff < 0:  # take units only from entries that have them (a zero-weight team has none)
+        order = order[rounded[order] > 0]
+    k = 0
+    while diff != 0 and len(order):
         i = order[k % len(order)]
+        if diff < 0 and rounded[i] == 0:
+            order = order[rounded[order] > 0]
+            continue
         rounded[i] += 1 if diff > 0 else -1
+        diff += -1 if diff > 0 else 1
+        k += 1
 
 
 def total_over_assign(levels: Mapping[str, float]) -> float:
