@@ -288,3 +288,27 @@ def test_per_deal_tiers_are_checked_and_not_simulated(make_plan):
     model = from_assumptions({"sales": {"quota": 100_000}}, n_reps=3)
     with pytest.raises(SpmConfigError, match="tiered per deal cannot be simulated"):
         simulate(model, plan, 100, seed=1)
+
+
+def test_an_annual_quota_spread_over_quarters_adds_up_to_the_cent(company, make_plan):
+    """400,000 for 2025 on a quarterly year-to-date plan: the quarters' shares by days
+    (90, 91, 92, 92 of 365) are the differences of rounded running totals, 98,630.14,
+    99,726.02, 100,821.92 and 100,821.92, so the year to date is 400,000.00 and a rep who sells
+    exactly the annual quota is at 100% and reaches a 100% step (50,000 = the year's target)."""
+    step = [
+        {
+            "type": "payout_curve",
+            "name": "b",
+            "measure": "sales",
+            "weight": 1.0,
+            "interpolation": "step",
+            "points": [{"attainment": 0.5, "payout": 0.5}, {"attainment": 1.0, "payout": 1.0}],
+        }
+    ]
+    plan = make_plan(step, cumulative=True, pay_mix={"base": 0.5, "variable": 0.5})
+    sales = [("2025-02-01", 100_000), ("2025-05-01", 100_000), ("2025-08-01", 100_000)]
+    ds = company([*sales, ("2025-11-01", 100_000)], [("2025", 400_000)])
+    quarters = [calculate(plan, ds, f"2025-Q{i}").lines.iloc[0] for i in range(1, 5)]
+    assert [q["quota"] for q in quarters] == [98_630.14, 198_356.16, 299_178.08, 400_000.0]
+    assert quarters[-1]["attainment"] == 1.0
+    assert calculate(plan, ds, "2025-Q4").summary.iloc[0]["ytd_earned"] == 50_000.0
