@@ -707,9 +707,15 @@ def _rep_rows(
         prev_total_ytd = out.earned if plan.cumulative else prev_total_ytd
         ytd_total = out.earned if plan.cumulative else ytd_total + out.earned
         covered_days, period_days, factor, ti = cov[(r, label)]
-        if t >= first and covered_days > 0:
+        draw = out.draw
+        # a pay period that closes after the rep left (or moved plan) still pays what the
+        # rep earned in it: its summary row is kept, with no statement lines
+        settles = out.pay_period_end and (
+            out.payable != 0 or out.pay_due != 0 or (draw is not None and draw.balance != 0)
+        )
+        if t >= first and (covered_days > 0 or settles):
             claw = run.clawbacks[t]
-            for ln in res.lines:
+            for ln in res.lines if covered_days > 0 else ():
                 if plan.cumulative:
                     earned = ln.earned - prev_lines.get(ln.component, ZERO)
                     ytd = ln.earned
@@ -741,7 +747,6 @@ def _rep_rows(
                         _f(claw.get(ln.component, ZERO)),
                     )
                 )
-            draw = out.draw
             sum_rows.append(
                 (
                     r,

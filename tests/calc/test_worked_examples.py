@@ -312,3 +312,18 @@ def test_an_annual_quota_spread_over_quarters_adds_up_to_the_cent(company, make_
     assert [q["quota"] for q in quarters] == [98_630.14, 198_356.16, 299_178.08, 400_000.0]
     assert quarters[-1]["attainment"] == 1.0
     assert calculate(plan, ds, "2025-Q4").summary.iloc[0]["ytd_earned"] == 50_000.0
+
+
+def test_a_pay_period_that_closes_after_the_rep_left_still_pays(company, make_plan):
+    """Measured monthly, paid quarterly, 10%: the rep leaves on 15 February with 10,000
+    (January) and 5,000 (February) credited; the quarter's pay period closes in March, when
+    the rep is gone, and pays 1,000 + 500 = 1,500 (it was dropped: the March row had no
+    covered days)."""
+    flat = [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}]
+    plan = make_plan(flat, measurement_period="month", pay_frequency="quarter")
+    ds = company([("2025-01-10", 10_000), ("2025-02-10", 5_000)], end="2025-02-15")
+    s = calculate(plan, ds, "2025-Q1").summary
+    assert s["period"].tolist() == ["2025-01", "2025-02", "2025-03"]
+    assert s["earned"].tolist() == [1000.0, 500.0, 0.0]
+    assert s["payable"].tolist() == [0.0, 0.0, 1500.0]
+    assert s["covered_days"].tolist()[-1] == 0
