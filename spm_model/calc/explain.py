@@ -429,10 +429,16 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
         )
         if plan.cumulative and outcome.true_up is not None:
             tu = outcome.true_up
+            short = tu.earned_ytd - tu.paid_before
+            tail = (
+                f" = {_money(short)}: carried forward against later earnings, due now "
+                f"{_money(tu.due)}"
+                if short < 0 and tu.due == 0
+                else f" = due now {_money(tu.due)}"
+            )
             out.append(
                 f"   true-up: earned YTD {_money(tu.earned_ytd)} - already due earlier "
-                f"{_money(tu.paid_before)}"
-                f" = due now {_money(tu.due)}"
+                f"{_money(tu.paid_before)}{tail}"
             )
         out.append(f"   previously paid this fiscal year {_money(s['previously_paid'])}")
         if s["clawback"]:

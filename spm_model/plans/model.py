@@ -553,16 +553,20 @@ class Plan(BaseModel):
                 span = inputs[t]
             results.append(self.evaluate_exact(span))
         earned = [r.total for r in results]
+        k = self.periods_per_pay
+        n_pay = (len(inputs) + k - 1) // k
+        ends = [min((i + 1) * k, len(inputs)) - 1 for i in range(n_pay)]
         if self.cumulative:
-            tu: list[TrueUpPeriod | None] = list(
-                true_up_exact(earned, self.true_up.negative, paid_before)
-            )
-            due = [x.due for x in tu if x is not None]
+            # trued up when paid: at each pay period's end, the year to date less what was
+            # paid (a dip inside a pay period is not carried forward, nothing was paid then)
+            tu_pay = true_up_exact([earned[e] for e in ends], self.true_up.negative, paid_before)
+            tu: list[TrueUpPeriod | None] = [None] * len(earned)
+            due = [ZERO] * len(earned)
+            for e, x in zip(ends, tu_pay, strict=True):
+                tu[e], due[e] = x, x.due
         else:
             tu = [None] * len(earned)
             due = earned
-        k = self.periods_per_pay
-        n_pay = (len(inputs) + k - 1) // k
         pay_due = [sum(due[i * k : (i + 1) * k], ZERO) for i in range(n_pay)]
         if draws is None:
             draws = self.draw_amounts(
@@ -762,12 +766,14 @@ class Plan(BaseModel):
             }
         res = self.payout_arrays(c, q, ti_a, extras=ex, periods=periods, components=False, **ytd)
         earned = res.total
-        if self.cumulative:
-            due = true_up_arrays(earned, self.true_up.negative, paid_before)
-        else:
-            due = earned
         k = self.periods_per_pay
         n_pay = (n_per + k - 1) // k
+        if self.cumulative:  # trued up at pay-period ends (see evaluate_periods_exact)
+            ends = np.minimum((np.arange(n_pay) + 1) * k, n_per) - 1
+            due = np.zeros_like(earned)
+            due[..., ends] = true_up_arrays(earned[..., ends], self.true_up.negative, paid_before)
+        else:
+            due = earned
         pad = n_pay * k - n_per
         padded = np.concatenate([due, np.zeros((*due.shape[:-1], pad))], axis=-1) if pad else due
         pay_due = round_cents_array(padded.reshape((*due.shape[:-1], n_pay, k)).sum(axis=-1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -327,3 +328,53 @@ def test_a_pay_period_that_closes_after_the_rep_left_still_pays(company, make_pl
     assert s["earned"].tolist() == [1000.0, 500.0, 0.0]
     assert s["payable"].tolist() == [0.0, 0.0, 1500.0]
     assert s["covered_days"].tolist()[-1] == 0
+
+
+@pytest.mark.parametrize("negative", ["carry_forward", "recover"])
+def test_a_year_to_date_plan_is_trued_up_when_it_pays(company, make_plan, negative):
+    """Measured monthly, paid quarterly; a curve on year-to-date attainment (100% pays the
+    target, 150% twice it), 5,000 of target a month, quota 100,000 a month. Sales of 150,000 in
+    January: year to date 10,000 (150%), then 7,500 (75% of 10,000) and 7,500 (50% of 15,000).
+    Nothing is paid until March, so the quarter pays 7,500 under either rule for negative
+    true-ups (a February dip floored month by month had carried 10,000 into the payment).
+    In July, the year to date is 40% of 35,000 = 14,000 against 7,500 paid: 6,500 more."""
+    curve = [
+        {
+            "type": "payout_curve",
+            "name": "b",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [
+                {"attainment": 0, "payout": 0},
+                {"attainment": 1.0, "payout": 1.0},
+                {"attainment": 1.5, "payout": 2.0},
+            ],
+        }
+    ]
+    plan = make_plan(
+        curve,
+        cumulative=True,
+        measurement_period="month",
+        pay_frequency="quarter",
+        target_incentive=60_000,
+        true_up={"negative": negative},
+    )
+    quotas = [(f"2025-{m:02d}", 100_000) for m in range(1, 13)]
+    ds = company([("2025-01-10", 150_000), ("2025-07-10", 130_000)], quotas)
+    res = calculate(plan, ds, "2025-Q1", ti_source="plan")
+    s = res.summary
+    assert s["ytd_earned"].tolist() == [10_000.0, 7_500.0, 7_500.0]
+    assert s["payable"].tolist() == [0.0, 0.0, 7_500.0]
+    if negative == "carry_forward":
+        assert "true-up: earned YTD 7,500.00 - already due earlier 0.00 = due now 7,500.00" in (
+            res.explain("A").text
+        )
+    q3 = calculate(plan, ds, "2025-Q3", ti_source="plan").summary
+    assert q3["ytd_earned"].tolist()[-1] == 14_000.0 and q3["payable"].tolist()[-1] == 6_500.0
+    # the vectorised engine pays the same
+    credited = np.zeros((1, 12))
+    credited[0, 0], credited[0, 6] = 150_000, 130_000
+    arr = plan.payout_arrays_periods(
+        {"sales": credited}, {"sales": np.full((1, 12), 1e5)}, np.full((1, 12), 5_000.0)
+    )
+    assert arr["payable"][0].tolist()[:3] == [7_500.0, 0.0, 6_500.0]
