@@ -135,6 +135,7 @@ class CalcInputs:
         """
         v = self._by_rep().get(rep_id)
         cov = self._cov_by_rep().get(rep_id)
+        on_plan = self._on_plan(rep_id)
         out = []
         measures = list(self.plan.measures)
         for label in self.labels:
@@ -158,6 +159,8 @@ class CalcInputs:
                         for d in self.deals.get((rep_id, label), [])
                         if not (without_cancellations and d.amount < 0)
                     ),
+                    # a period before the hire (or after leaving) adds no per-period cap
+                    periods=1 if label in on_plan else 0,
                 )
             )
         return out
@@ -200,6 +203,24 @@ class CalcInputs:
                 cache.setdefault(r, {})[p] = t
             self.__dict__["_cov_cache"] = cache
         return cache
+
+    def _on_plan(self, rep_id: str) -> set[str]:
+        """Periods in which the rep is on the plan for at least a day."""
+        cache = self.__dict__.get("_on_cache")
+        if cache is None:
+            cache = {}
+            c = self.coverage[self.coverage["covered_days"] > 0]
+            for r, p in zip(c["rep_id"], c["period"], strict=True):
+                cache.setdefault(r, set()).add(p)
+            self.__dict__["_on_cache"] = cache
+        return cache.get(rep_id, set())
+
+    def on_plan_array(self) -> np.ndarray:
+        """Return (reps, periods) booleans: on the plan for at least a day in the period.
+
+        The ``on_plan`` argument of ``Plan.payout_arrays_periods``.
+        """
+        return np.array([[lab in self._on_plan(r) for lab in self.labels] for r in self.reps])
 
     def arrays(
         self,

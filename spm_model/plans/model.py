@@ -714,6 +714,7 @@ class Plan(BaseModel):
         draws: np.ndarray | None = None,
         opening_balance: np.ndarray | float = 0.0,
         paid_before: np.ndarray | float = 0.0,
+        on_plan: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Vectorised multi-period run; arrays have the period axis **last**.
 
@@ -734,6 +735,10 @@ class Plan(BaseModel):
             from the plan's draw settings from the first pay period.
         opening_balance, paid_before : ndarray or float
             Draw balance carried in; incentive paid before the first period.
+        on_plan : ndarray of bool, optional
+            Whether the rep is on the plan in each period, shape ``(..., P)``
+            (default: every period): year to date, per-period cap amounts count
+            only those periods (as :func:`accumulate_inputs`).
 
         Returns
         -------
@@ -757,7 +762,11 @@ class Plan(BaseModel):
             q = {k: np.cumsum(v, axis=-1) for k, v in q.items()}
             ti_a = np.cumsum(ti_a, axis=-1)
             ex = {k: (v if "." in k else np.cumsum(v, axis=-1)) for k, v in ex.items()}
-            periods = np.arange(1, n_per + 1, dtype=np.float64)
+            periods = (
+                np.arange(1, n_per + 1, dtype=np.float64)
+                if on_plan is None
+                else np.cumsum(np.asarray(on_plan, dtype=np.float64), axis=-1)
+            )
         ytd: dict[str, Any] = {}
         if self.needs_year_to_date:
             ytd = {
@@ -818,7 +827,9 @@ def accumulate_inputs(inputs: Sequence[PeriodInputs]) -> PeriodInputs:
     """Sum per-period inputs into year-to-date inputs.
 
     Credited values, quotas, target incentives and SPIF counts are summed, deals
-    concatenated, the latest MBO scores kept and ``periods`` set to the count.
+    concatenated, the latest MBO scores kept and ``periods`` summed (each input's
+    ``periods``: 1, or 0 for a period the rep is not on the plan, so per-period cap
+    amounts count only the periods worked).
     """
     credited: dict[str, Decimal] = {}
     quota: dict[str, Decimal] = {}
@@ -835,4 +846,4 @@ def accumulate_inputs(inputs: Sequence[PeriodInputs]) -> PeriodInputs:
         ti += x.target_incentive
         deals.extend(x.deals)
     scores = dict(inputs[-1].scores) if inputs else {}
-    return PeriodInputs(credited, quota, ti, scores, counts, deals, len(inputs))
+    return PeriodInputs(credited, quota, ti, scores, counts, deals, sum(x.periods for x in inputs))

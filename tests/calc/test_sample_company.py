@@ -44,7 +44,9 @@ def test_vectorised_engine_matches_exact_engine_to_the_cent(ds, path):
         opening = np.array([float(res.runs[r].opening_balance) for r in reps])
         # (a scalar when nobody carries a balance: the plans engine's no-draw branch expects one)
         ob = opening if opening.any() else 0.0
-        vec = plan.payout_arrays_periods(c, q, ti, extras=ex, draws=draws, opening_balance=ob)
+        vec = plan.payout_arrays_periods(
+            c, q, ti, extras=ex, draws=draws, opening_balance=ob, on_plan=res.inputs.on_plan_array()
+        )
         earned = np.array([[float(o.earned) for o in res.runs[r].outcomes] for r in reps])
         payable = np.array(
             [[float(o.payable) for o in res.runs[r].outcomes if o.pay_period_end] for r in reps]

@@ -378,3 +378,19 @@ def test_a_year_to_date_plan_is_trued_up_when_it_pays(company, make_plan, negati
         {"sales": credited}, {"sales": np.full((1, 12), 1e5)}, np.full((1, 12), 5_000.0)
     )
     assert arr["payable"][0].tolist()[:3] == [7_500.0, 0.0, 6_500.0]
+
+
+def test_a_per_period_cap_counts_only_the_periods_worked(company, make_plan):
+    """Year-to-date quarterly plan, 10% commission capped at 5,000 a quarter; hired 1 July with
+    100,000 sold in Q3: one quarter worked, so the cap is 5,000 (it was 3 x 5,000: the
+    quarters before the hire counted)."""
+    flat = [
+        {"type": "commission", "name": "c", "measure": "sales", "rate": 0.10, "cap_amount": 5000}
+    ]
+    plan = make_plan(flat, cumulative=True)
+    ds = company([("2025-08-01", 100_000)], hire="2025-07-01")
+    res = calculate(plan, ds, "2025-Q3")
+    assert res.summary["earned"].tolist() == [5_000.0]
+    c, q, ti, _ = res.inputs.arrays()
+    vec = plan.payout_arrays_periods(c, q, ti, on_plan=res.inputs.on_plan_array())
+    assert vec["earned"][0].tolist() == [0.0, 0.0, 5_000.0]
