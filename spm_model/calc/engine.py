@@ -320,44 +320,51 @@ def _opening_balances(
     ti_source: TISource,
     reps: Sequence[str] | None,
 ) -> dict[str, Decimal]:
-    """Draw balances carried into the fiscal year by reps whose recoverable draw began last year.
+    """Draw balances carried into the fiscal year by reps whose recoverable draw began earlier.
 
-    The previous fiscal year is run for those reps (their draw window opened in
-    it); its closing balance opens this year. Balances older than one year are
-    not carried (a draw window longer than a year is unusual).
+    The fiscal years from the one the rep's draw window opened in are run in
+    order, each opening with the last one's closing balance, until this year: a
+    balance still owed after a whole year keeps being recovered (a slow earner's
+    advances are not forgiven by the calendar). A rep whose balance is settled
+    drops out of the later years.
     """
     d = plan.draw
     if d is None or d.kind != "recoverable":
         return {}
     fy_start = fy_periods[0].start
-    prev_fy = fy_periods[0].fiscal_year - 1
-    try:
-        prev_periods, _ = fiscal_periods_through(plan, str(prev_fy))
-    except SpmError:  # no previous year for this calendar
-        return {}
-    lo = prev_periods[0].start
-    cands = []
+    this_fy = fy_periods[0].fiscal_year
+    starts: dict[str, date] = {}
     for r in inputs.reps:
         start = (
             plan.effective_from if d.starts == "plan_start" or hires.get(r) is None else hires[r]
         )
-        if lo <= start < fy_start:
-            cands.append(r)
-    if not cands:
+        if start < fy_start:
+            starts[r] = start
+    if not starts:
         return {}
-    try:
-        prev = build_inputs(plan, ds, credits, prev_periods, reps=reps, ti_source=ti_source)
-    except SpmError:
-        return {}
-    out = {}
-    for r in cands:
-        if r not in prev.reps:
+    from spm_model.data.periods import parse_period
+
+    def fiscal_year(day: date) -> int:
+        return parse_period(f"{day:%Y-%m}", plan.fy_start_month).fiscal_year
+
+    first = {r: fiscal_year(s) for r, s in starts.items()}
+    balances: dict[str, Decimal] = {}
+    for year in range(min(first.values()), this_fy):
+        who = [r for r in starts if first[r] == year or balances.get(r, ZERO) != 0]
+        if not who:
             continue
-        run = run_rep(plan, prev, r, hires.get(r), len(prev_periods))
-        balances = [o.draw.balance for o in run.outcomes if o.pay_period_end and o.draw is not None]
-        if balances and balances[-1] != 0:
-            out[r] = balances[-1]
-    return out
+        try:
+            periods, _ = fiscal_periods_through(plan, str(year))
+            prev = build_inputs(plan, ds, credits, periods, reps=reps, ti_source=ti_source)
+        except SpmError:  # no such year for this calendar, or nobody on the plan in it
+            continue
+        for r in who:
+            if r not in prev.reps:
+                continue
+            run = run_rep(plan, prev, r, hires.get(r), len(periods), balances.get(r, ZERO))
+            ends = [o.draw.balance for o in run.outcomes if o.pay_period_end and o.draw is not None]
+            balances[r] = ends[-1] if ends else balances.get(r, ZERO)
+    return {r: b for r, b in balances.items() if b != 0}
 
 
 # -- main entry ------------------------------------------------------------------------------

@@ -394,3 +394,20 @@ def test_a_per_period_cap_counts_only_the_periods_worked(company, make_plan):
     c, q, ti, _ = res.inputs.arrays()
     vec = plan.payout_arrays_periods(c, q, ti, on_plan=res.inputs.on_plan_array())
     assert vec["earned"][0].tolist() == [0.0, 0.0, 5_000.0]
+
+
+def test_a_draw_balance_still_owed_after_a_whole_year_keeps_being_recovered(company, make_plan):
+    """Recoverable draw of 2,000 a month for three months from a 1 November 2024 hire, 10%
+    commission, monthly. Nothing earned to January: 6,000 advanced. February to December 2025
+    earn 100 a month, all recovered: 4,900 still owed at the end of 2025. January 2026 earns
+    10,000: 4,900 recovered, 5,100 paid (the balance was dropped at the second year-end)."""
+    flat = [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}]
+    draw = {"kind": "recoverable", "amount": 2000, "periods": 3, "starts": "hire_date"}
+    plan = make_plan(flat, measurement_period="month", pay_frequency="month", draw=draw)
+    sales = [(f"2025-{m:02d}-10", 1_000) for m in range(2, 13)] + [("2026-01-10", 100_000)]
+    ds = company(sales, hire="2024-11-01")
+    dec = calculate(plan, ds, "2025-12").summary.iloc[-1]
+    assert dec["payable"] == 0.0 and dec["draw_balance"] == -4_900.0
+    jan = calculate(plan, ds, "2026-01").summary.iloc[-1]
+    assert jan["draw_recovered"] == 4_900.0 and jan["payable"] == 5_100.0
+    assert jan["draw_balance"] == 0.0
