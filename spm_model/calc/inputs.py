@@ -399,6 +399,23 @@ def target_incentives_with_basis(
     return pd.Series(values, dtype=object), pd.Series(words, dtype=object)
 
 
+def check_calendar(plan: Plan, ds: Dataset) -> None:
+    """Refuse a plan whose fiscal year starts in another month than the data's.
+
+    Quota rows are labelled in the data's fiscal calendar (``2026-Q1``); read in
+    the plan's they would land in other months, and statements would pay on the
+    wrong quotas without a word.
+    """
+    data_fy = ds.meta.fy_start_month
+    if plan.fy_start_month != data_fy:
+        raise SpmConfigError(
+            f"plan {plan.id!r} counts fiscal years from month {plan.fy_start_month}, the data "
+            f"({ds.source}, meta fy_start_month) from month {data_fy}: quota periods such as "
+            f"2026-Q1 would be read in two calendars; set fy_start_month: {data_fy} in the plan "
+            "(or correct the data's meta)"
+        )
+
+
 def build_inputs(
     plan: Plan,
     ds: Dataset,
@@ -433,6 +450,7 @@ def build_inputs(
     periods = list(periods)
     if not periods:
         raise SpmConfigError("no periods to calculate")
+    check_calendar(plan, ds)
     problems: list[Problem] = []
     rt = ds.reps.copy()
     rt["rep_id"] = rt["rep_id"].astype(object)

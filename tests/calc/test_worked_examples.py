@@ -411,3 +411,17 @@ def test_a_draw_balance_still_owed_after_a_whole_year_keeps_being_recovered(comp
     jan = calculate(plan, ds, "2026-01").summary.iloc[-1]
     assert jan["draw_recovered"] == 4_900.0 and jan["payable"] == 5_100.0
     assert jan["draw_balance"] == 0.0
+
+
+def test_a_plan_on_another_fiscal_calendar_than_the_data_is_refused(company, make_plan):
+    """The data's fiscal year starts in April, so its 2026-Q1 quota is for April-June 2025; a
+    plan counting from January would read it as January-March 2026 and pay on it silently."""
+    from spm_model.errors import SpmConfigError
+
+    ds = company([("2025-05-10", 80_000)], [("2026-Q1", 100_000)])
+    ds.meta = ds.meta.model_copy(update={"fy_start_month": 4})
+    flat = [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.1}]
+    with pytest.raises(SpmConfigError, match="counts fiscal years from month 1, the data"):
+        calculate(make_plan(flat), ds, "2026-Q1")
+    res = calculate(make_plan(flat, fy_start_month=4), ds, "2026-Q1")
+    assert res.lines.iloc[0]["quota"] == 100_000.0 and res.summary["earned"].tolist() == [8_000.0]
