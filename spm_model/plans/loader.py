@@ -16,6 +16,7 @@ from spm_model.plans.components.base import COMPONENT_TYPES, Component
 from spm_model.plans.errors import PlanError, PlanProblem, format_path
 from spm_model.plans.model import PERIODS_PER_YEAR, Plan
 from spm_model.plans.money import D
+from spm_model.plans.percent import is_percent_text
 from spm_model.plans.yamlio import LineMap, load_yaml_with_lines
 
 PathT = tuple[str | int, ...]
@@ -44,6 +45,13 @@ class _Collector:
                 msg = f"missing required field {loc[-1]!r}" if loc else msg
             elif e["type"] == "literal_error":
                 msg = f"{msg} (got {e.get('input')!r})"
+            elif e["type"] == "value_error":
+                msg = msg.removeprefix("Value error, ")
+            elif e["type"] == "float_parsing" and is_percent_text(e.get("input")):
+                msg = (
+                    f"{e.get('input')!r} is a percentage, but this field is an amount "
+                    "(currency or units); percentages go in rates, weights and attainments"
+                )
             self.add((*prefix, *loc), msg)
 
 
@@ -84,6 +92,11 @@ def _plan_checks(plan: Plan, col: _Collector) -> None:
             ("pay_frequency",),
             f"pay frequency {plan.pay_frequency!r} is finer than the "
             f"measurement period {plan.measurement_period!r}; pay at most as often as you measure",
+        )
+    if not plan.cumulative and plan.true_up != type(plan.true_up).model_validate({}):
+        col.add(
+            ("true_up",),
+            "true_up settings apply to year-to-date plans: add 'cumulative: true' or remove them",
         )
     if plan.pay_mix is not None:
         s = plan.pay_mix.base + plan.pay_mix.variable

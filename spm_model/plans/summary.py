@@ -182,10 +182,22 @@ def _describe(c: Component) -> list[str]:
     return out
 
 
+#: OTE the summary illustrates a plan's payouts at when the plan leaves OTE to each rep.
+ILLUSTRATIVE_OTE = 100_000
+
+
 def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS) -> str:
     """Multi-line readable summary of a plan, ending with a payout table."""
     ti_year = plan.annual_target_incentive()
     ti = plan.period_target_incentive()
+    illustrative = ""
+    if ti == 0 and plan.pay_mix is not None:  # each rep's own OTE applies: illustrate one
+        ti_year = plan.annual_target_incentive(ILLUSTRATIVE_OTE)
+        ti = plan.period_target_incentive(ILLUSTRATIVE_OTE)
+        illustrative = (
+            f" (illustrated at an OTE of {ILLUSTRATIVE_OTE:,.0f}: the plan names none, each "
+            "rep's own OTE applies)"
+        )
     lines = [
         f"{plan.name} (id {plan.id}, version {plan.version})",
         f"  effective {plan.effective_from} to {plan.effective_to or 'open'}; "
@@ -204,6 +216,7 @@ def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS)
         lines.append(f"  OTE {plan.ote:,.2f}{mix}")
     lines.append(
         f"  target incentive {ti_year:,.2f} a year, {ti:,.2f} per {plan.measurement_period}"
+        + illustrative
     )
     lines.append("measures:")
     for name, m in plan.measures.items():
@@ -264,7 +277,10 @@ def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS)
     )
     shown = table.copy()
     shown["attainment"] = [f"{a:.0%}" for a in shown["attainment"]]
-    shown["pct_of_target"] = [f"{p:.1%}" for p in shown["pct_of_target"]]
+    shown["pct_of_target"] = [
+        f"{p:.1%}" if np.isfinite(p) else "n/a (no target incentive)"
+        for p in shown["pct_of_target"]
+    ]
     for col in shown.columns:
         if col not in ("attainment", "pct_of_target"):
             shown[col] = [f"{v:,.2f}" for v in shown[col]]

@@ -211,3 +211,51 @@ def test_a_numeric_version_is_read_as_its_text(tmp_path):
     )
     plan = load_plan(p)
     assert plan.version == "2" and plan.components[0].rate == 0.03
+
+
+def test_a_percentage_in_an_amount_field_says_the_field_is_an_amount():
+    msgs = messages(
+        {"type": "commission", "name": "c", "measure": "sales", "rate": 0.1, "cap_amount": "10%"}
+    )
+    assert msgs == [
+        "'10%' is a percentage, but this field is an amount (currency or units); percentages go "
+        "in rates, weights and attainments"
+    ]
+
+
+def test_settings_that_would_do_nothing_or_clash_are_named_plainly():
+    flat = {"type": "commission", "name": "c", "measure": "sales", "rate": 0.1}
+    with pytest.raises(PlanError) as err:
+        plan_with(flat, true_up={"negative": "recover"})
+    assert [p.message for p in err.value.problems] == [
+        "true_up settings apply to year-to-date plans: add 'cumulative: true' or remove them"
+    ]
+    with pytest.raises(PlanError) as err:
+        plan_with(flat, clawback={"window_days": 90, "window_months": 3})
+    assert [p.message for p in err.value.problems] == [
+        "give exactly one of window_days or window_months"
+    ]  # (pydantic's "Value error, " prefix is gone)
+
+
+def test_check_plan_illustrates_a_plan_that_leaves_ote_to_each_rep():
+    from spm_model.plans.summary import plan_summary
+
+    base = {k: v for k, v in BASE.items() if k != "target_incentive"}
+    plan = Plan.from_dict(
+        {
+            **base,
+            "pay_mix": {"base": "50%", "variable": "50%"},
+            "components": [
+                {
+                    "type": "payout_curve",
+                    "name": "b",
+                    "measure": "sales",
+                    "weight": 1,
+                    "points": [{"attainment": 0, "payout": 0}, {"attainment": 1, "payout": 1}],
+                }
+            ],
+        }
+    )
+    text = plan_summary(plan)
+    assert "target incentive 50,000.00 a year, 12,500.00 per quarter (illustrated at an OTE" in text
+    assert "nan" not in text and "100.0%" in text
