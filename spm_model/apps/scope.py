@@ -18,7 +18,8 @@ Tables and what survives for reps ``S``:
 * ``assignments``, ``quotas``, ``activities``, ``payments``, ``disputes``: rows of ``S``;
 * ``splits``, ``credit_exceptions``: rows of ``S`` on kept transactions
   (``approved_by`` outside ``S`` blanked);
-* ``opportunities``: owned by ``S``;
+* ``opportunities``: owned by ``S``, or sourced by a meeting of ``S`` (an SDR's
+  pipeline; the owner outside ``S`` blanked);
 * ``products``: whole (a catalogue, not personal);
 * extra tables (``truth_*`` of synthetic data): dropped.
 """
@@ -191,6 +192,16 @@ def filter_dataset(ds: Dataset, reps: Iterable[str], credits: CreditingResult) -
     for name, col in _REP_TABLES.items():
         df = ds[name]
         tables[name] = df[df[col].isin(keep)] if col in df else df.iloc[:0]
+    # an SDR's pipeline counts the opportunities their meetings sourced, owned by AEs who may
+    # be outside the scope: those opportunities are kept, their owner blanked
+    opp = ds["opportunities"]
+    act = tables["activities"]
+    if len(opp) and "opportunity_id" in act and "opportunity_id" in opp:
+        sourced = set(act["opportunity_id"].dropna().astype(object))
+        more = opp[opp["opportunity_id"].isin(sourced) & ~opp["owner_rep_id"].isin(keep)].copy()
+        if len(more):
+            more["owner_rep_id"] = more["owner_rep_id"].where(more["owner_rep_id"].isin(keep))
+            tables["opportunities"] = pd.concat([tables["opportunities"], more], ignore_index=True)
     accounts = set(t["account_id"].dropna()) | set(tables["assignments"]["account_id"].dropna())
     acc = ds.accounts[ds.accounts["account_id"].isin(accounts)].copy()
     if "parent_account_id" in acc:

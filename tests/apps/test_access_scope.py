@@ -120,7 +120,14 @@ def test_a_manager_scope_is_exactly_their_subtree(company):
 
 
 @pytest.mark.parametrize(
-    "scope", [Scope("rep", "R0013"), Scope("rep", "R0031"), Scope("manager", "R0006")]
+    "scope",
+    [
+        Scope("rep", "R0013"),
+        Scope("rep", "R0031"),
+        Scope("manager", "R0006"),
+        Scope("rep", "R0022"),  # an SDR: pipeline sourced by meetings on AEs' opportunities
+        Scope("rep", "R0040"),
+    ],
 )
 def test_statements_on_scoped_data_equal_the_company_statements(company, scope):
     ds, plans, cr = company
