@@ -90,22 +90,23 @@ def _strings(ds, credits) -> set[str]:
     return out
 
 
-def test_a_rep_scope_holds_nothing_of_another_rep(company):
+@pytest.mark.parametrize("rep", ["R0013", "R0022"])  # an AE, an SDR (sourced pipeline)
+def test_a_rep_scope_holds_nothing_of_another_rep(company, rep):
     ds, _, cr = company
-    sds, scr, keep = scoped(ds, cr, Scope("rep", "R0013"))
-    assert keep == {"R0013"}
+    sds, scr, keep = scoped(ds, cr, Scope("rep", rep))
+    assert keep == {rep}
     seen = _strings(sds, scr)
-    others = set(ds.reps["rep_id"]) - {"R0013"}
+    others = set(ds.reps["rep_id"]) - {rep}
     assert not (seen & others)
-    assert not (seen & set(ds.reps.loc[ds.reps["rep_id"] != "R0013", "name"]))
+    assert not (seen & set(ds.reps.loc[ds.reps["rep_id"] != rep, "name"]))
     # no transaction, payment, dispute or quota of anyone else
-    mine = set(cr.credits.loc[cr.credits["rep_id"] == "R0013", "txn_id"].astype(object))
+    mine = set(cr.credits.loc[cr.credits["rep_id"] == rep, "txn_id"].astype(object))
     assert set(sds.transactions["txn_id"]) == mine
     for name in ("payments", "disputes", "quotas", "activities", "assignments"):
-        assert set(sds[name]["rep_id"]) <= {"R0013"}, name
-    other_payment_ids = set(ds.payments.loc[ds.payments["rep_id"] != "R0013", "payment_id"])
+        assert set(sds[name]["rep_id"]) <= {rep}, name
+    other_payment_ids = set(ds.payments.loc[ds.payments["rep_id"] != rep, "payment_id"])
     assert not (seen & other_payment_ids)
-    assert set(sds.opportunities["owner_rep_id"]) <= {"R0013"}
+    assert set(sds.opportunities["owner_rep_id"].dropna()) <= {rep}
 
 
 def test_a_manager_scope_is_exactly_their_subtree(company):
