@@ -158,12 +158,16 @@ def resolve_token(token: str | None, entries: Iterable[dict[str, object]]) -> Sc
     return found
 
 
-def scopes_for_company(reps: pd.DataFrame) -> list[Scope]:
+def scopes_for_company(reps: pd.DataFrame, as_of: object = None) -> list[Scope]:
     """Default links for a company: every rep, every manager's subtree, and one finance link.
 
     A rep with direct reports gets a ``manager`` scope (which also opens their own
-    pay); everyone else a ``rep`` scope.
+    pay); everyone else a ``rep`` scope. With ``as_of``, people who left before
+    it (``end_date``) get none: they have no current statement to see.
     """
+    if as_of is not None and "end_date" in reps:
+        left = pd.to_datetime(reps["end_date"]) < pd.Timestamp(str(as_of))
+        reps = reps[~left.fillna(False).to_numpy()]
     ids = reps["rep_id"].astype(object)
     mgrs = set(reps["manager_id"].dropna().astype(object)) if "manager_id" in reps else set()
     names = reps["name"].astype(object) if "name" in reps else ids

@@ -96,10 +96,24 @@ def open_app(app: str, query: str | None = None) -> Any:
         else:
             page = ui.CompCostPage(bundle)
     except SpmError as exc:
-        return ui.error_page(str(exc))
+        return ui.error_page(_for_people(str(exc), scope))
 
     took = time.perf_counter() - t0
     stamp = ipywidgets.HTML(
         f'<span class="spm-built" data-seconds="{took:.3f}" style="display:none"></span>'
     )
     return ipywidgets.VBox([page.widget, stamp])
+
+
+def _for_people(message: str, scope: Any) -> str:
+    """Word an error for its reader: no server paths; a leaver is told what to do."""
+    import re
+
+    if "not employed on plan" in message and scope is not None and scope.rep_id:
+        return (
+            f"There is no statement for {scope.rep_id} in the current period: the records show "
+            "you are not on a plan in it (for example after leaving). Ask your sales operations "
+            "team for your final statement."
+        )
+    # "  - /srv/data/company, table reps: ..." -> "  - table reps: ..."
+    return re.sub(r"(?m)(^\s*-\s*)(?:[^,\n]*[/\\][^,\n]*),\s*", r"\1", message)

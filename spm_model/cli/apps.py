@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
         if issue_links:
             from spm_model.data import load_dataset
 
-            reps = load_dataset(data).reps
+            ds = load_dataset(data)
+            reps = ds.reps
             everyone = {s.key: s for s in scopes_for_company(reps)}
             if for_:
                 chosen = []
@@ -78,7 +79,13 @@ def register(app: typer.Typer) -> None:
                         raise SpmConfigError(f"--for: {who!r} is not a rep id or 'finance'")
                     chosen += hit
             else:
-                chosen = list(everyone.values())
+                chosen = scopes_for_company(reps, as_of=ds.as_of)
+                gone = len(everyone) - len(chosen)
+                if gone:
+                    typer.echo(
+                        f"{gone} people who left before {ds.as_of} get no link (no current "
+                        "statement; --for REP issues one)"
+                    )
             typer.echo(f"Links (shown once; {access} stores only salted hashes):")
             for s, token in issue(access, chosen):
                 for app_name in ("my_pay", "my_team", "comp_cost"):

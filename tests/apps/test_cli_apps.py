@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from spm_model.apps.access import read_access, resolve_token
@@ -101,3 +102,36 @@ def test_sigterm_to_spm_serve_stops_the_server_it_started():
         if child.poll() is None:
             child.kill()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_default_links_skip_people_who_have_left_and_their_page_says_why(tmp_path):
+    from spm_model.apps.access import Scope, scopes_for_company
+    from spm_model.apps.session import _for_people
+    from spm_model.data import load_dataset
+
+    ds = load_dataset("data/sample")
+    left = set(ds.reps.loc[ds.reps["end_date"] < pd.Timestamp(str(ds.as_of)), "rep_id"])
+    assert left  # the sample company has leavers
+    keys = {s.rep_id for s in scopes_for_company(ds.reps, as_of=ds.as_of)}
+    assert not (keys & left) and len(keys - {None}) == len(ds.reps) - len(left)
+    res = runner.invoke(
+        app,
+        [
+            "serve",
+            "--data",
+            "data/sample",
+            "--plans",
+            "templates/plans",
+            "--access",
+            str(tmp_path / "a.yaml"),
+            "--issue-links",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert f"{len(left)} people who left before {ds.as_of} get no link" in res.output
+    # a leaver's page (a link issued with --for) explains, without the server's paths
+    msg = "1 problem(s) found:\n  - /srv/data/company, table reps: R0014 not employed on plan"
+    shown = _for_people(msg, Scope("rep", "R0014"))
+    assert "/srv" not in shown and "Ask your sales operations team" in shown
+    other = _for_people("1 problem(s) found:\n  - /srv/data/x, table quotas: bad", None)
+    assert other == "1 problem(s) found:\n  - table quotas: bad"
