@@ -66,8 +66,10 @@ class PayView:
     estimate : Estimate
         Exact payable now, at 100% and at 120% of quota (:func:`spm_model.calc.estimate`).
     attainment, pace, expected_share : float
-        From the company scorecards (pace = attainment / the share of a period's
-        bookings normally in by this day); NaN when unknown.
+        Attainment of the statement's first line with a quota (the plan's main
+        measure, as the statement reads it), pace = attainment / the share of a
+        period's bookings normally in by this day (from the company scorecards);
+        NaN when unknown.
     quota, credited : float
         Quota and credit to date of the main measure (currency).
     next_tier : NextTier or None
@@ -172,6 +174,15 @@ def my_pay(bundle: Bundle, rep_id: str | None = None) -> PayView:
     main = main[main["period"] == label]
     sc = est.scenarios.set_index("scenario")["payable"]
     names = bundle.ds.reps.set_index("rep_id")["name"]
+    # attainment and pace as the statement measures them: its first line with a quota (the
+    # company scorecard's measure, the rep's largest quota, can be another one)
+    expected = float(row.get("expected_share", np.nan))
+    if len(main) and pd.notna(main["attainment"].iloc[0]):
+        attainment = float(main["attainment"].iloc[0])
+        pace = attainment / expected if expected and np.isfinite(expected) else float("nan")
+    else:
+        attainment = float(row.get("attainment", np.nan))
+        pace = float(row.get("pace", np.nan))
     return PayView(
         rep_id=rep,
         name=str(names.get(rep, rep)),
@@ -180,9 +191,9 @@ def my_pay(bundle: Bundle, rep_id: str | None = None) -> PayView:
         as_of=est.as_of,
         currency=est.currency,
         estimate=est,
-        attainment=float(row.get("attainment", np.nan)),
-        pace=float(row.get("pace", np.nan)),
-        expected_share=float(row.get("expected_share", np.nan)),
+        attainment=attainment,
+        pace=pace,
+        expected_share=expected,
         quota=float(main["quota"].iloc[0]) if len(main) else float("nan"),
         credited=float(main["credited"].iloc[0]) if len(main) else float("nan"),
         next_tier=next_tier(plan, base, rep),

@@ -73,6 +73,11 @@ def test_my_pay_figures_are_the_engines(built):
     with pytest.raises(SpmConfigError):
         views.what_if_deals(v, "  ")
     assert views.dispute_lines(v)[-1][1].endswith("TOTAL")
+    # the attainment card is the statement's own (its first line with a quota)
+    st = base.statement("R0013")
+    first = st[st["quota"].notna() & (st["component"] != "TOTAL")].iloc[0]
+    assert v.attainment == pytest.approx(float(first["attainment"]))
+    assert v.pace == pytest.approx(v.attainment / v.expected_share)
 
 
 def test_my_team_is_the_subtree_and_reads_disputes_live(built):
