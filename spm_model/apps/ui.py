@@ -230,6 +230,7 @@ class MyPayPage:
             self.d_result.value = f'<p class="spm-note">{html.escape(str(exc))}</p>'
             return
         self._request = uuid.uuid4().hex
+        self.d_reason.value = ""  # a second click (a double-click) now asks for a reason
         self.d_result.value = (
             f"<p style='font-family:system-ui'>Dispute <b class='spm-dispute-id'>"
             f"{html.escape(row['dispute_id'])}</b> recorded; your manager sees it now.</p>"

@@ -135,6 +135,19 @@ def _append(journal: Path, make_row: Any) -> dict[str, Any]:
     return row
 
 
+#: An identical dispute written again within this many seconds is the same dispute.
+DUPLICATE_SECONDS = 30.0
+
+
+def _seconds_between(earlier: Any, later: str) -> float:
+    try:
+        a = dt.datetime.fromisoformat(str(earlier))
+        b = dt.datetime.fromisoformat(later)
+    except ValueError:
+        return float("inf")
+    return abs((b - a).total_seconds())
+
+
 def append_dispute(
     source: str | os.PathLike[str],
     rep_id: str,
@@ -194,6 +207,19 @@ def append_dispute(
             for e in opens:
                 if e.get("request_id") == request_id:
                     return e, False
+        # the same dispute sent twice within seconds (a double-click, a retried request) is
+        # one dispute
+        for e in reversed(opens[-20:]):
+            same = (
+                e.get("rep_id") == str(rep_id)
+                and e.get("period") == str(period)
+                and e.get("amount") == claimed
+                and e.get("reason") == str(reason).strip()
+                and e.get("line") == line
+                and e.get("category") == category
+            )
+            if same and _seconds_between(e.get("written_at"), now) <= DUPLICATE_SECONDS:
+                return e, False
         row = {
             "op": "open",
             "dispute_id": f"W{len(opens) + 1:06d}",

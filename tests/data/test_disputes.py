@@ -67,6 +67,16 @@ def test_a_repeated_request_is_stored_once(tmp_path):
     assert len(read_disputes(tmp_path)) == 1
 
 
+def test_the_same_dispute_sent_twice_within_seconds_is_one(tmp_path):
+    """A double-click sends the form twice, each with a fresh request id."""
+    a = append_dispute(tmp_path, "R0013", "2026-Q3", 50, "missing deal", request_id="x1")
+    b = append_dispute(tmp_path, "R0013", "2026-Q3", 50, "missing deal ", request_id="x2")
+    assert a == b and len(read_disputes(tmp_path)) == 1
+    c = append_dispute(tmp_path, "R0013", "2026-Q3", 60, "missing deal", request_id="x3")
+    assert c["dispute_id"] == "W000002"  # another amount: another dispute
+    assert len(read_disputes(tmp_path)) == 2
+
+
 def test_a_writer_killed_mid_row_leaves_a_readable_table(tmp_path):
     for i in range(3):
         append_dispute(tmp_path, "R0013", "2026-Q3", 10 * i, f"claim {i}")
