@@ -115,6 +115,28 @@ def test_column_meaning_and_headers():
     assert human_header("ote") == "OTE"
 
 
+def test_percent_points_and_rows_counted_in_units(tmp_path):
+    """``*_pct`` columns hold percent points (10.0 is 10%): shown with a % sign, unscaled (a
+    tolerance of 10 read 1000.0%); a money column's rows whose ``unit`` is not the currency
+    (meetings) are plain numbers."""
+    assert column_kind("potential_max_dev_pct_after", pd.Series([4.9])) == "points"
+    assert column_kind("accounts_moved_pct", pd.Series([15.0])) == "points"
+    assert column_kind("pct_of_target", pd.Series([0.5])) == "percent"
+    terr = pd.DataFrame({"scope": ["East"], "potential_tolerance_pct": [10.0]})
+    quota = pd.DataFrame(
+        {
+            "measure": ["new_business", "meetings"],
+            "assigned": [1_000_000.0, 180.0],
+            "unit": ["USD", "count"],
+        }
+    )
+    p = write_workbook(tmp_path / "w.xlsx", {"territory": terr, "quota": quota}, currency="USD")
+    wb = openpyxl.load_workbook(p)
+    assert wb["territory"]["B2"].number_format == '0.0"%"'
+    assert wb["quota"]["B2"].number_format == '#,##0.00 "USD"'
+    assert wb["quota"]["B3"].number_format == "#,##0"
+
+
 def test_report_workbook(tmp_path):
     from spm_model.reports import write_excel
 

@@ -32,10 +32,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Kind = Literal["money", "percent", "count", "number", "date", "text"]
+Kind = Literal["money", "percent", "points", "count", "number", "date", "text"]
 
 SUMMARY_SHEET = "Summary"
 PERCENT_FORMAT = "0.0%"
+#: Values already in percent (``*_pct`` columns: 10.0 is 10%): shown with a % sign, unscaled.
+POINTS_FORMAT = '0.0"%"'
 COUNT_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -56,6 +58,8 @@ _MONEY_WORDS = re.compile(
     r"arr|acv|tcv|pipeline|spend|cost_of_sales|assigned|to_assign|difference|total|"
     r"p10|p50|p90|p95|mean_cost|forecast)($|_|\b|\[)",
 )
+# ``max_dev_pct``, ``accounts_moved_pct_after``: percent points (``pct_of_target`` is a fraction)
+_POINTS = re.compile(r"_pct($|_)")
 _NOT_MONEY = re.compile(r"(^|_)(id|count|n|days|day|months|month|rank|level|year|index)($|_)")
 _ACRONYMS = {
     "id": "ID",
@@ -141,6 +145,8 @@ def column_kind(name: object, values: pd.Series) -> Kind:
             return "date"
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return "text"
+    if _POINTS.search(key):
+        return "points"
     if not key.endswith(("_count", "_n")):
         if _PERCENT_WORDS.search(key) or key.startswith("p_"):
             return "percent"
@@ -166,6 +172,7 @@ def number_format(kind: Kind, currency: str | None) -> str | None:
         return f'#,##0.00 "{currency}"' if currency else NUMBER_FORMAT
     return {
         "percent": PERCENT_FORMAT,
+        "points": POINTS_FORMAT,
         "count": COUNT_FORMAT,
         "number": NUMBER_FORMAT,
         "date": DATE_FORMAT,
@@ -295,13 +302,22 @@ def _write_sheet(ws: Any, sheet: Sheet, currency: str | None) -> None:
     for j, col in enumerate(df.columns, start=1):
         cell = ws.cell(row=header_row, column=j, value=human_header(col))
         cell.font = bold
+    # a table with a ``unit`` column (measures in currency and in counts side by side):
+    # money columns of rows not in the currency are plain numbers
+    unit = df["unit"].astype(object).tolist() if "unit" in df.columns else None
     for j, col in enumerate(df.columns, start=1):
         fmt = number_format(kinds[col], currency)
         values = df[col].tolist()
         for i, v in enumerate(values, start=header_row + 1):
             cell = ws.cell(row=i, column=j, value=_cell_value(v))
             if fmt and cell.value is not None and not isinstance(cell.value, str):
-                cell.number_format = fmt
+                row_unit = unit[i - header_row - 1] if unit is not None else None
+                if kinds[col] == "money" and row_unit not in (None, currency, "money"):
+                    cell.number_format = (
+                        COUNT_FORMAT if float(cell.value).is_integer() else (NUMBER_FORMAT)
+                    )
+                else:
+                    cell.number_format = fmt
         shown = [human_header(col)] + [_shown(v, kinds[col]) for v in values[:300]]
         width = max(len(s) for s in shown) + 2
         ws.column_dimensions[get_column_letter(j)].width = min(60, max(8, width))
@@ -324,6 +340,8 @@ def _shown(v: Any, kind: Kind) -> str:
         return f"{v:,.2f}" + (" USD" if kind == "money" else "")
     if kind == "percent" and isinstance(v, (int, float)):
         return f"{v:.1%}"
+    if kind == "points" and isinstance(v, (int, float)):
+        return f"{v:.1f}%"
     if isinstance(v, dt.date):
         return v.isoformat()[:16]
     return str(v)
