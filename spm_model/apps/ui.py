@@ -97,25 +97,38 @@ class MyPayPage:
                 "Payable now",
                 "payable_now",
                 v.figures["payable_now"],
-                views.money(v.figures["payable_now"]),
+                views.money(v.figures["payable_now"], cur),
             ),
             _card(
                 "At 100% of quota",
                 "payable_at_100",
                 v.figures["payable_at_100"],
-                views.money(v.figures["payable_at_100"]),
+                views.money(v.figures["payable_at_100"], cur),
             ),
             _card(
                 "At 120% of quota",
                 "payable_at_120",
                 v.figures["payable_at_120"],
-                views.money(v.figures["payable_at_120"]),
+                views.money(v.figures["payable_at_120"], cur),
             ),
             _card("Attainment", "attainment", v.attainment * 100, views.pct(v.attainment)),
             _card("Pace", "pace", v.pace * 100, views.pct(v.pace)),
         ]
+        main = v.lines.dropna(subset=["quota"])
+        measure = str(main["measure"].iloc[0]) if len(main) else ""
+        spec = views.plan_of(bundle, v.rep_id).measures.get(measure)
+        if spec is not None and spec.unit == "count":
+
+            def amount(x: float) -> str:
+                return "—" if x != x else f"{x:,.0f} {measure.replace('_', ' ')}"
+
+        else:
+
+            def amount(x: float) -> str:
+                return views.money(x, cur)
+
         pace_note = (
-            f"{views.money(v.credited)} credited against a quota of {views.money(v.quota)}; "
+            f"{amount(v.credited)} credited against a quota of {amount(v.quota)}; "
             f"by this day a period usually has {views.pct(v.expected_share)} of its bookings in "
             "(the company's seasonality), so pace = attainment / that share."
         )
