@@ -349,8 +349,11 @@ class CreditingResult:
                 part["source_rep_id"] = pd.Categorical.from_codes(
                     seller[sel], dtype=c["rep_id"].dtype
                 )
+                # the rolled-up row's own rule, as the materialised roll-up has it: a
+                # cancellation rolls up as a cancellation (the clawback of the manager)
                 part["source_rule"] = pd.Categorical.from_codes(
-                    eff[idx[sel]].astype(np.int64), dtype=c["rule"].dtype
+                    c["rule"].cat.codes.to_numpy()[idx[sel]].astype(np.int64),
+                    dtype=c["rule"].dtype,
                 )
                 part["rep_id"] = pd.Categorical.from_codes(up[sel], dtype=c["rep_id"].dtype)
                 part["rule"] = pd.Categorical.from_codes(

@@ -244,3 +244,21 @@ def test_a_plan_counts_its_clawback_window_in_days_or_months():
     for bad in ({"method": "full"}, {"window_days": 90, "window_months": 3}):
         with pytest.raises(PlanError, match="exactly one of window_days or window_months"):
             Plan.from_dict({**base, "clawback": bad})
+
+
+def test_lazy_and_materialised_rollups_label_a_cancellation_alike(ds):
+    """A manager's roll-up of a cancelled deal is a cancellation in both forms (the lazy one
+    labelled it with the reversed owner rule, so the manager's statement showed no clawback)."""
+    lazy = credit_transactions(ds, rollup="lazy")
+    mat = credit_transactions(ds, rollup=True)
+    assert not lazy.rollup_materialised and mat.rollup_materialised
+    cols = ["txn_id", "rep_id", "source_rep_id", "source_rule", "amount"]
+
+    def norm(r):
+        out = r[cols].astype({c: object for c in cols[:-1]})
+        return out.sort_values(cols).reset_index(drop=True)
+
+    a, b = norm(lazy.rollup_rows(["M1", "M2"])), norm(mat.rollup_rows(["M1", "M2"]))
+    pd.testing.assert_frame_equal(a, b)
+    t7 = a[(a["txn_id"] == "T7") & (a["rep_id"] == "M2")]
+    assert len(t7) and set(t7["source_rule"]) == {"cancellation"}
