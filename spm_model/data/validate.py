@@ -470,4 +470,25 @@ def _cancellations(ds: Dataset) -> list[Problem]:
         "original_txn_id",
         "a transaction cannot refer to itself",
     )
+    # cancellations of one booking may reverse at most the booking (to the cent)
+    cents = (pd.to_numeric(amounts, errors="coerce").fillna(0.0) * 100).round()
+    booked = pd.Series(cents.to_numpy(), index=t["txn_id"].astype(object))
+    booked = booked[~booked.index.duplicated()]
+    c_rows = np.flatnonzero(canc & orig.notna().to_numpy())
+    if len(c_rows):
+        keys = orig.iloc[c_rows].astype(object)
+        running = (-cents.iloc[c_rows]).groupby(keys.to_numpy()).cumsum().to_numpy()
+        limit = booked.reindex(keys).to_numpy()
+        over = c_rows[np.isfinite(limit) & (running > limit)]
+        _add(
+            problems,
+            where,
+            "transactions",
+            over,
+            "amount",
+            lambda i: (
+                f"cancellations of {t['original_txn_id'].iloc[i]} reverse more than it "
+                f"booked ({booked.get(t['original_txn_id'].iloc[i], 0) / 100:,.2f})"
+            ),
+        )
     return problems

@@ -86,7 +86,7 @@ def test_many_bad_rows_are_counted_not_listed(tmp_path):
 
 def test_in_memory_dataset_reports_type_problems():
     tables = tiny_tables()
-    tables["transactions"] = tables["transactions"].assign(amount=["1", "x", "3", "4", "5", "-6"])
+    tables["transactions"] = tables["transactions"].assign(amount=["1", "x", "3", "4", "5", "-1"])
     ds = Dataset(tables, tiny_meta())
     problems = ds.validate()
     assert [(p.table, p.row, p.column) for p in problems] == [("transactions", 3, "amount")]
@@ -102,6 +102,28 @@ def test_a_negative_booking_is_a_problem_with_its_row():
     problems = Dataset(tables, tiny_meta()).validate()
     assert [(p.row, p.column) for p in problems] == [(3, "amount")]
     assert "a booking must have a zero or positive amount, got -5000.50" in problems[0].message
+
+
+def test_cancellations_that_reverse_more_than_the_booking_are_named():
+    """T1 booked 10,000.00; T6 cancels all of it, a second cancellation of 1.00 is one too many
+    (crediting would reverse 10,001.00 silently); a cancellation of part of T2 is fine."""
+    tables = tiny_tables()
+    extra = pd.DataFrame(
+        {
+            "txn_id": ["T7", "T8"],
+            "kind": ["cancellation", "cancellation"],
+            "amount": [-1.0, -2500.0],
+            "original_txn_id": ["T1", "T2"],
+        }
+    )
+    t = tables["transactions"]
+    rows = t.iloc[[5, 5]].copy().reset_index(drop=True)
+    for col in extra.columns:
+        rows[col] = extra[col]
+    tables["transactions"] = pd.concat([t, rows], ignore_index=True)
+    problems = Dataset(tables, tiny_meta()).validate()
+    assert [(p.row, p.column) for p in problems] == [(8, "amount")]
+    assert "cancellations of T1 reverse more than it booked (10,000.00)" in problems[0].message
 
 
 def test_meta_problems_are_reported_per_field(folder):
