@@ -208,11 +208,13 @@ class CalcResult:
 
         return explain(self, rep_id, period)
 
-    def write(self, out_dir, formats: Sequence[str] = ("csv", "xlsx", "md")):
+    def write(
+        self, out_dir, formats: Sequence[str] = ("csv", "xlsx", "md"), folder: str | None = None
+    ):
         """Write statements atomically to ``out_dir`` (see ``write_statements``)."""
         from spm_model.calc.outputs import write_statements
 
-        return write_statements(self, out_dir, formats)
+        return write_statements(self, out_dir, formats, folder=folder)
 
 
 # -- draws -----------------------------------------------------------------------------------

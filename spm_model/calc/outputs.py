@@ -239,6 +239,7 @@ def write_statements(
     formats: Sequence[str] = ("csv", "xlsx", "md"),
     *,
     reps: Sequence[str] | None = None,
+    folder: str | None = None,
 ) -> Path:
     """Write the statements of ``result`` atomically.
 
@@ -252,6 +253,9 @@ def write_statements(
         What to write.
     reps : sequence of str, optional
         Per-rep statements only for these reps (default: all).
+    folder : str, optional
+        The run folder's name instead of ``<plan_id>_<period>`` (two versions of
+        one plan in a period each need their own).
 
     Returns
     -------
@@ -261,7 +265,11 @@ def write_statements(
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise SpmConfigError(f"unknown output format(s) {bad}; choose from {', '.join(FORMATS)}")
-    target = Path(out_dir) / f"{_file_name(result.plan.id)}_{_file_name(result.period)}"
+    target = Path(out_dir) / (
+        _file_name(folder)
+        if folder
+        else f"{_file_name(result.plan.id)}_{_file_name(result.period)}"
+    )
     reps = list(result.reps if reps is None else reps)
     with atomic_path(target, is_dir=True) as tmp:
         if "csv" in formats:

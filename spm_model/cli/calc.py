@@ -125,8 +125,20 @@ def register(app: typer.Typer) -> None:
                         progress=show.bar,
                     )
                 ]
+            ids = [res.plan.id for res in results]
+            versions = [(res.plan.id, res.plan.version) for res in results]
+
+            def folder(res: Any) -> str | None:
+                """Two versions of one plan in the period: a folder each."""
+                p = res.plan
+                if ids.count(p.id) == 1:
+                    return None
+                if versions.count((p.id, p.version)) == 1:
+                    return f"{p.id}_v{p.version}_{period}"
+                return f"{p.id}_from_{p.effective_from}_{period}"
+
             with show.step(f"writing {', '.join(fmts)} to {out}"):
-                targets = [res.write(out, fmts) for res in results]
+                targets = [res.write(out, fmts, folder=folder(res)) for res in results]
         covered: set[str] = set()
         for res, target in zip(results, targets, strict=True):
             s = res.summary

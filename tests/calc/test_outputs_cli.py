@@ -231,3 +231,25 @@ def test_the_target_incentive_source_is_chosen_and_explained(tmp_path, company, 
     r = CliRunner().invoke(app, [*calc, "--out", str(tmp_path), "--ti-source", "plans"])
     assert r.exit_code == 1
     assert "--ti-source must be one of auto, rep, plan_mix, plan, not 'plans'" in str(r.exception)
+
+
+def test_two_versions_of_one_plan_in_a_period_write_a_folder_each(tmp_path):
+    """saas_ae changes on 16 August 2026 (version 2026.2): the 2026-Q3 statements of both
+    versions are kept (the second overwrote the first's folder)."""
+    import yaml
+
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    base = yaml.safe_load((ROOT / "templates" / "plans" / "saas_ae.yaml").read_text())
+    v1 = {**base, "effective_to": "2026-08-15"}
+    v2 = {**base, "version": "2026.2", "effective_from": "2026-08-16"}
+    (plans / "saas_ae_v1.yaml").write_text(yaml.safe_dump(v1, sort_keys=False))
+    (plans / "saas_ae_v2.yaml").write_text(yaml.safe_dump(v2, sort_keys=False))
+    out = tmp_path / "out"
+    args = ["calc", "--plan", str(plans), "--data", str(SAMPLE), "--period", "2026-Q3"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out), "--formats", "csv"])
+    assert r.exit_code == 0, r.output
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders == [f"saas_ae_v{base['version']}_2026-Q3", "saas_ae_v2026.2_2026-Q3"]
+    for f in folders:
+        assert (out / f / "summary.csv").is_file()
