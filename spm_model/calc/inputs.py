@@ -619,8 +619,13 @@ def _credit_rows(
     iv: pd.DataFrame,
     p_start: np.ndarray,
     p_end: np.ndarray,
+    problems: list[Problem] | None = None,
 ) -> pd.DataFrame:
-    """Credit rows feeding a credit/margin/units measure, restricted to covered days."""
+    """Credit rows feeding a credit/margin/units measure, restricted to covered days.
+
+    A cancellation dated after the rep left the plan is on no statement: it is named in
+    ``problems`` (the plan's clawback then needs recovering from final pay by hand).
+    """
     members = list(iv["rep_id"].unique())
     c = credits.rollup_rows(members) if m.rollup else credits.direct
     dm = m.data_measure or name
@@ -636,6 +641,35 @@ def _credit_rows(
     rep = c["rep_id"].astype(object).to_numpy()
     keep = _covered(rep, day, iv)
     k = _period_index(day, p_start, p_end)
+    if problems is not None:
+        cancel = (c["rule"] == "cancellation").to_numpy() | (
+            (c["rule"] == "rollup") & (c["source_rule"] == "cancellation")
+        ).to_numpy()
+        # reps who left the company (a rep who moved plan has the credit on the new plan)
+        ended = ds.reps.set_index(ds.reps["rep_id"].astype(object))["end_date"].dropna()
+        last = ended.to_numpy().astype("datetime64[D]").astype(np.int64)
+        last = pd.Series(last, index=ended.index)
+        after = day > pd.Series(rep).map(last).fillna(np.iinfo(np.int64).max).to_numpy()
+        lost = np.flatnonzero(cancel & ~keep & (k >= 0) & after)
+        for r in dict.fromkeys(rep[lost]):
+            mine = lost[rep[lost] == r]
+            end = (np.datetime64(int(last[r]), "D")).astype(str)
+            txt = ", ".join(
+                f"{c['txn_id'].iloc[i]} on {str(c['date'].iloc[i])[:10]} "
+                f"({c['amount'].iloc[i]:,.2f})"
+                for i in mine[:5]
+            )
+            problems.append(
+                Problem(
+                    ds.source,
+                    "transactions",
+                    None,
+                    "kind",
+                    f"{r} left on {end}: cancellation credit dated after it is on no "
+                    f"statement ({txt}{', ...' if len(mine) > 5 else ''}); recover any clawback "
+                    "from final pay by hand",
+                )
+            )
     keep &= k >= 0
     out = c[keep].copy()
     out["_k"] = k[keep]
@@ -644,7 +678,7 @@ def _credit_rows(
 
 def _credited(name, m, ds, credits, iv, p_start, p_end, labels, problems) -> pd.DataFrame:
     if m.source in ("credit", "margin", "units"):
-        rows = _credit_rows(name, m, credits, ds, iv, p_start, p_end)
+        rows = _credit_rows(name, m, credits, ds, iv, p_start, p_end, problems)
         is_cancel = (rows["rule"] == "cancellation") | (
             (rows["rule"] == "rollup") & (rows["source_rule"] == "cancellation")
         )

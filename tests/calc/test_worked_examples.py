@@ -425,3 +425,20 @@ def test_a_plan_on_another_fiscal_calendar_than_the_data_is_refused(company, mak
         calculate(make_plan(flat), ds, "2026-Q1")
     res = calculate(make_plan(flat, fy_start_month=4), ds, "2026-Q1")
     assert res.lines.iloc[0]["quota"] == 100_000.0 and res.summary["earned"].tolist() == [8_000.0]
+
+
+def test_a_cancellation_after_the_rep_left_is_named_not_dropped_silently(company, make_plan):
+    """Booked 10 March, the rep leaves 30 April, the customer cancels 10 May: the reversal falls
+    after the last day on the plan, on no statement; the run says so."""
+    flat = [{"type": "commission", "name": "c", "measure": "sales", "rate": 0.10}]
+    plan = make_plan(flat, clawback={"window_days": 90})
+    ds = company(
+        [("2025-03-10", 10_000)], end="2025-04-30", cancellations=[("2025-05-10", "T1", -10_000)]
+    )
+    res = calculate(plan, ds, "2025-Q2")
+    msgs = [p.message for p in res.inputs.problems]
+    assert any(
+        m.startswith("A left on 2025-04-30: cancellation credit dated after it is on no statement")
+        and "on 2025-05-10 (-10,000.00)" in m
+        for m in msgs
+    ), msgs
