@@ -46,14 +46,32 @@ def _card(label: str, name: str, value: float, text: str) -> str:
     )
 
 
+def _whole(x: Any) -> str:
+    return "—" if pd.isna(x) else f"{x:,.0f}"
+
+
+def _two_places(x: Any) -> str:
+    return "—" if pd.isna(x) else f"{x:,.2f}"
+
+
 def _table(
     df: pd.DataFrame, money_cols: tuple[str, ...] = (), pct_cols: tuple[str, ...] = ()
 ) -> str:
     if df.empty:
         return '<p class="spm-note">none</p>'
+    from spm_model.data.workbook import human_header
+
     fmt: dict[str, Any] = {c: views.money for c in money_cols if c in df}
     fmt.update({c: views.pct for c in pct_cols if c in df})
-    return df.to_html(index=False, classes="spm-table", formatters=fmt, na_rep="—", border=0)
+    for c in df.columns:
+        if c in fmt or not pd.api.types.is_numeric_dtype(df[c]) or df[c].dtype == bool:
+            continue
+        vals = pd.to_numeric(df[c], errors="coerce").dropna()
+        whole = bool(len(vals)) and bool((vals == vals.round()).all())
+        fmt[c] = _whole if whole else _two_places
+    shown = df.rename(columns={c: human_header(c) for c in df.columns})
+    fmt = {human_header(c): f for c, f in fmt.items()}
+    return shown.to_html(index=False, classes="spm-table", formatters=fmt, na_rep="—", border=0)
 
 
 def refusal_page(reason: str = "") -> Any:
@@ -266,7 +284,8 @@ class MyTeamPage:
             STYLE
             + '<div class="spm-app">'
             + _header("My team", who, bundle, v.period)
-            + "<h3>Leaderboard (payout from the exact as-of statement)</h3>"
+            + f"<h3>Leaderboard (payout from the exact as-of statements, {html.escape(v.period)}"
+            " to date: a monthly plan's months of the period added up)</h3>"
             + _table(
                 v.leaderboard,
                 money_cols=("payout_now", "payout_at_quota", "payout_gap"),
