@@ -577,12 +577,19 @@ def executive_summary(
         detail = ""
         if lo is not None and hi is not None:
             detail = f"80% range {money(lo)} to {money(hi)}"
+        unsure = figures.get("forecast_checks_passed") is False
+        if unsure:
+            detail += (
+                "; indicative only: the model did not pass all its convergence checks "
+                "(see the forecast section)"
+            )
         cards.append(
             Headline(
                 f"New business forecast {label}",
                 money(mean),
                 "Expected new-business bookings; 8 in 10 outcomes fall in the range.",
                 detail,
+                tone="warn" if unsure else "neutral",
             )
         )
 
@@ -592,7 +599,13 @@ def executive_summary(
     if before is None or after is None:
         cards.append(_na("Territory balance", "territories were not rebalanced"))
     else:
-        moved_text = f", moving {format_percent(moved, points=True)} of accounts" if moved else ""
+        pot = _get(figures, "territory_potential_moved_pct")
+        moved_text = (
+            f", moving {format_percent(moved, points=True)} of accounts"
+            + (f" ({format_percent(pot, points=True)} of potential)" if pot is not None else "")
+            if moved
+            else ""
+        )
         cards.append(
             Headline(
                 "Territory balance (worst gap)",

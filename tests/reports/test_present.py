@@ -251,3 +251,24 @@ def test_html_title_comes_from_the_recorded_report_title():
     page = notebook_to_html(nb)
     assert "<title>Acme · 2026-Q3 report</title>" in page
     assert "<title>Other</title>" in notebook_to_html(nb, title="Other")
+
+
+def test_the_first_screen_carries_its_caveats():
+    """A forecast whose model failed its checks says so on its card (it was only in section 6);
+    the territory card names the potential moved beside the accounts moved."""
+    figs = {**FIGURES, "forecast_checks_passed": False, "territory_potential_moved_pct": 32.2}
+    s = present.executive_summary(
+        figs, company="Northwind", period="2026-Q3", currency="USD", as_of="2026-09-30"
+    )
+    cards = {h.label: h for h in s.headlines}
+    fc = cards["New business forecast 2026-10 to 2026-12"]
+    assert fc.tone == "warn" and "indicative only" in fc.detail
+    assert "moving 15% of accounts (32% of potential)" in s.text()
+    ok = present.executive_summary(
+        {**FIGURES, "forecast_checks_passed": True},
+        company="N",
+        period="2026-Q3",
+        currency="USD",
+        as_of="2026-09-30",
+    )
+    assert "indicative" not in ok.text()
