@@ -251,6 +251,7 @@ def test_relaxed_tolerance_reads_the_diagnosis():
     assert relaxed_tolerance(asked, None) is None
 
 
+@pytest.mark.slow  # several proofs of infeasibility and a CLI run: about 20 s
 def test_an_unreachable_region_fails_or_is_balanced_as_far_as_it_can_be(tmp_path):
     from spm_model.territory import InfeasibleAlignment
 
