@@ -32,6 +32,11 @@ def _fmt_bound(x: Decimal, basis: str) -> str:
     return pct(x) if basis == "attainment" else f"{x:,.2f}"
 
 
+def _spec_field(spec: Any, name: str, default: Any) -> Any:
+    """Read a measure's setting from the plan's raw mapping (checks run on it) or a Measure."""
+    return spec.get(name, default) if isinstance(spec, Mapping) else getattr(spec, name, default)
+
+
 class Tier(BaseModel):
     """One commission tier ``[from, to)``; ``to`` omitted on the last (open) tier.
 
@@ -162,8 +167,8 @@ class Commission(Component):
                 )
             spec = measures.get(self.measure) if self.measure else None
             if spec is not None:
-                src = spec.get("source", "credit") if isinstance(spec, Mapping) else spec.source
-                rollup = spec.get("rollup", False) if isinstance(spec, Mapping) else spec.rollup
+                src = _spec_field(spec, "source", "credit")
+                rollup = _spec_field(spec, "rollup", False)
                 if src != "credit" or rollup:
                     p.append(
                         (
@@ -185,7 +190,7 @@ class Commission(Component):
             spec = measures.get(m) if m is not None else None
             if spec is None:
                 return False
-            unit = spec.get("unit", "money") if isinstance(spec, Mapping) else spec.unit
+            unit = _spec_field(spec, "unit", "money")
             return unit == "money"
 
         rates: list[tuple[tuple[str | int, ...], float, str]] = []
