@@ -118,6 +118,13 @@ def register(app: typer.Typer) -> None:
             "dataset's quotas for the years it covers: the cost at proposed quotas. Without "
             "--horizon its last year is simulated.",
         ),
+        sales_growth: float | None = typer.Option(
+            None,
+            "--sales-growth",
+            help="With --quotas for a year the dataset has no quotas for: annual growth of "
+            "sales from the previous year's quota level, a fraction (0.08 = +8%; 0 keeps "
+            "that level). Default: learnt as `spm quota` learns it.",
+        ),
         family: str = typer.Option("lognormal", help="lognormal, normal, gamma or empirical."),
         plan_dir: Path | None = typer.Option(
             None,
@@ -149,6 +156,13 @@ def register(app: typer.Typer) -> None:
         from spm_model.simulate import sensitivity as tornado
         from spm_model.simulate import simulate as run
 
+        if sales_growth is not None and quotas is None:
+            from spm_model.errors import SpmConfigError
+
+            raise SpmConfigError(
+                "--sales-growth needs --quotas: it grows sales from the previous year's quota "
+                "level to a proposal's year (without --quotas sales follow the dataset's quotas)"
+            )
         with Display(quiet) as show:
             plans = [load_plan(p) for p in plan]
             with show.step(f"loading {data}"):
@@ -161,7 +175,13 @@ def register(app: typer.Typer) -> None:
                 credits = credit_dataset(ds, _company_plans(plans, plan[0].parent, plan_dir))
             with show.step("fitting the scenario model to the history"):
                 model = from_dataset(
-                    ds, plans[0], horizon=horizon, family=family, credits=credits, quotas=proposal
+                    ds,
+                    plans[0],
+                    horizon=horizon,
+                    family=family,
+                    credits=credits,
+                    quotas=proposal,
+                    sales_growth=sales_growth,
                 )
             res = run(
                 model,
@@ -185,6 +205,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(
                 f"\nnote: quotas of some reps for {', '.join(projected)} projected from the "
                 "same period of the previous fiscal year (not in the quotas table)"
+            )
+        growth = model.info.get("sales_growth") or {}
+        if growth:
+            rates = ", ".join(f"{m} {g:+.1%}" for m, g in growth.items())
+            typer.echo(
+                f"\nnote: sales in {model.info['fiscal_year']} are drawn at the previous year's "
+                f"quota level grown a year ({rates}; {model.info['sales_growth_source']}; "
+                "--sales-growth to set)"
             )
         if table is not None:
             typer.echo(

@@ -398,11 +398,13 @@ def _horizon_quotas(
     fy: int,
     quota_growth: float,
     strict: bool = True,
+    measure_growth: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, set[str]]:
     """Quota per rep, measure and horizon period, projected where the table has none.
 
     A missing quota is the same period of the previous fiscal year (else the
-    rep's nearest quota of that year) times ``quota_growth``. With ``strict``
+    rep's nearest quota of that year) times ``quota_growth`` (and, per measure,
+    ``measure_growth``: factors in the order of ``measures``). With ``strict``
     an active rep with nothing to project from is an error naming the periods;
     otherwise that quota is NaN.
 
@@ -447,7 +449,9 @@ def _horizon_quotas(
                     for u in sorted(range(len(prev)), key=lambda u: (abs(u - t), -u)):
                         v = idx.get((rid, qname[m], prev[u]))
                         if v is not None:
-                            v *= quota_growth
+                            v *= quota_growth * (
+                                1.0 if measure_growth is None else measure_growth[j]
+                            )
                             if active:
                                 projected.add(lab)
                             break
@@ -497,6 +501,7 @@ def from_dataset(
     seasonality: bool = True,
     large_deals: Mapping[str, Mapping[str, float]] | None = None,
     quotas: pd.DataFrame | None = None,
+    sales_growth: float | Mapping[str, float] | None = None,
 ) -> ScenarioModel:
     """Scenario model fitted from a dataset's history for the reps on ``plan``.
 
@@ -553,7 +558,20 @@ def from_dataset(
         table held (or would have projected) for the horizon and paid against
         the given ones (``ScenarioModel.sales_basis``), so a quota raised 20%
         lowers attainment by a sixth rather than raising sales 20%. A rep with
-        no earlier quota to compare with is drawn against the new quota.
+        no earlier quota to compare with is drawn against the new quota. Where
+        the table has no quotas for the horizon (next year's proposal), the
+        previous year's quotas are that level grown by ``sales_growth``.
+    sales_growth : float or mapping, optional
+        With ``quotas``, for a horizon the quotas table does not cover: annual
+        growth of each rep's sales from the previous fiscal year's quotas to the
+        horizon, a fraction (0.08 = +8%), for every measure or per measure (plan
+        or quota measure name; absent measures 0). Default: learnt as the quota
+        methods learn it (:func:`spm_model.quota.build_history`: credit per
+        full-capacity rep-month, the last twelve months against a year earlier),
+        so the cost of a proposal assumes the sales growth its quotas assume;
+        ``0`` keeps sales at the previous year's quota level.
+        ``info["sales_growth"]`` holds the growth used per quota measure and
+        ``info["sales_growth_source"]`` where it came from.
 
     Returns
     -------
@@ -592,21 +610,33 @@ def from_dataset(
     quota, projected = _horizon_quotas(ds, plan, r_tab, measures, labels, fy, quota_growth)
     ql = _quota_labels(ds, freq)
     ppy = PERIODS_PER_YEAR[freq]
-    basis = None
-    if quotas is not None:
-        # the history measured attainment against the quotas of its time: keep each rep's
-        # sales at the level those quotas imply for the horizon and pay on the new quotas
-        ref, _ = _horizon_quotas(
-            ds_history, plan, r_tab, measures, labels, fy, quota_growth, strict=False
-        )
-        basis = np.where(np.isfinite(ref) & (ref > 0), ref, quota)
-        if np.array_equal(basis, quota):
-            basis = None
     # history: the run's one crediting, in the view the plan's statements read
     if credits is None:
         from spm_model.calc.credit import credit_dataset
 
         credits = credit_dataset(ds, [plan])
+    basis = None
+    growth_used: dict[str, float] = {}
+    growth_source = ""
+    if quotas is not None:
+        # the history measured attainment against the quotas of its time: keep each rep's
+        # sales at the level those quotas imply for the horizon (grown from the previous
+        # year's where the table has none for it) and pay on the new quotas
+        ref, ref_projected = _horizon_quotas(
+            ds_history, plan, r_tab, measures, labels, fy, quota_growth, strict=False
+        )
+        if ref_projected:
+            qmeasures = list(dict.fromkeys(qname.values()))
+            growth_used, growth_source = _sales_growth(
+                ds_history, fy, credits, sales_growth, qmeasures, qname
+            )
+            factor = [1.0 + growth_used[qname[m]] for m in measures]
+            ref, _ = _horizon_quotas(
+                ds_history, plan, r_tab, measures, labels, fy, quota_growth, False, factor
+            )
+        basis = np.where(np.isfinite(ref) & (ref > 0), ref, quota)
+        if np.array_equal(basis, quota):
+            basis = None
     cred = credited_history(credits, plan, measures, freq, ds)
     qparts = []
     for m in measures:
@@ -708,8 +738,59 @@ def from_dataset(
             "estimated": rho,
             "quota_projected": sorted(projected),
             "sales_basis": "quotas before the override" if basis is not None else "quota",
+            "sales_growth": growth_used,
+            "sales_growth_source": growth_source,
         },
         sales_basis=basis,
+    )
+
+
+def _sales_growth(
+    ds: Dataset,
+    fy: int,
+    credits: CreditingResult,
+    given: float | Mapping[str, float] | None,
+    quota_measures: list[str],
+    qname: Mapping[str, str],
+) -> tuple[dict[str, float], str]:
+    """Annual sales growth per quota measure into fiscal year ``fy``, and its source.
+
+    Returns
+    -------
+    growth : dict str -> float
+        Fraction per quota measure (0.08 = +8%).
+    source : str
+        ``"given"``, ``"learnt ..."`` or why it could not be learnt (then 0).
+    """
+    if given is not None:
+        if isinstance(given, Mapping):
+            by_quota = {qname.get(k, k): v for k, v in given.items()}
+            out = {m: by_quota.get(m, 0.0) for m in quota_measures}
+        else:
+            out = dict.fromkeys(quota_measures, given)
+        bad = {
+            m: v
+            for m, v in out.items()
+            if isinstance(v, bool) or not isinstance(v, int | float) or not -1 < v < np.inf
+        }
+        if bad:
+            raise SpmConfigError(
+                "sales_growth: "
+                + ", ".join(f"{m}={v!r}" for m, v in bad.items())
+                + " (a fraction > -1: 0.08 = +8% a year)"
+            )
+        return {m: float(v) for m, v in out.items()}, "given"
+    from spm_model.errors import SpmError
+    from spm_model.quota.history import build_history
+
+    try:
+        learnt = build_history(ds, int(fy), credits=credits).growth
+    except SpmError as exc:
+        reason = str(exc).splitlines()[0]
+        return dict.fromkeys(quota_measures, 0.0), f"not learnt ({reason}): 0 used"
+    return (
+        {m: float(learnt.get(m, 0.0)) for m in quota_measures},
+        "learnt: credit per full-capacity rep-month, the last twelve months against a year earlier",
     )
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from spm_model.calc import credit_dataset
 from spm_model.cli import app
 from spm_model.data import load_dataset
-from spm_model.errors import SpmDataError
+from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.plans import Plan, load_plan
 from spm_model.simulate import from_dataset, sensitivity, simulate
 
@@ -224,6 +224,10 @@ def test_cost_at_proposed_quotas_cli_equals_the_report_path(tmp_path):
              str(out), "--no-plots")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "2027-Q1..2027-Q4" in r.output
+    # next year has no quotas in the dataset: sales grow from FY2026's level, and it says so
+    assert "note: sales in 2027 are drawn at the previous year's quota level grown a year" in (
+        _flat(r.output)
+    )
     cli = json.loads((out / "summary.json").read_text())["plans"]["saas_ae"]
     from spm_model.quota import set_quotas
 
@@ -243,6 +247,12 @@ def test_cost_at_proposed_quotas_cli_equals_the_report_path(tmp_path):
     want = q.pivot(index="rep_id", columns="period", values="amount").loc[model.rep_ids]
     j = model.measures.index("new_business")
     np.testing.assert_allclose(model.quota[:, j, :], want.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_sales_growth_without_a_quotas_file_is_an_error():
+    r = _run("--seed", "1", "--scenarios", "100", "--sales-growth", "0.1")
+    assert r.exit_code != 0 and isinstance(r.exception, SpmConfigError)
+    assert "--sales-growth needs --quotas" in str(r.exception)
 
 
 def test_quotas_file_problems_are_listed_with_rows(tmp_path):

@@ -394,10 +394,12 @@ def test_from_dataset_at_proposed_quotas_draws_sales_against_the_old_quotas(saas
         for t, lab in enumerate(base.periods)
     ]
     prop = pd.DataFrame(rows, columns=["rep_id", "period", "measure", "amount"])
-    model = from_dataset(ds, saas_plan, quotas=prop)
+    model = from_dataset(ds, saas_plan, quotas=prop, sales_growth=0.0)
     assert model.periods == base.periods
     np.testing.assert_allclose(model.quota, base.quota * 1.25)
     np.testing.assert_allclose(model.basis, base.quota)
+    assert model.info["sales_growth"] == {"new_business": 0.0, "renewal": 0.0}
+    assert model.info["sales_growth_source"] == "given"
     a = simulate(base, saas_plan, 400, seed=5)
     b = simulate(model, saas_plan, 400, seed=5)
     np.testing.assert_array_equal(a.revenue_cents, b.revenue_cents)
@@ -405,3 +407,71 @@ def test_from_dataset_at_proposed_quotas_draws_sales_against_the_old_quotas(saas
     assert model.info["sales_basis"] == "quotas before the override"
     assert "sales drawn against the earlier quotas" in repr(model)
     assert "sales drawn" not in repr(base)
+
+
+def test_next_years_sales_grow_from_last_years_quotas_as_the_quotas_assume(saas_plan):
+    """FY2027 has no quotas in the table: sales are FY2026's quota level grown a year.
+
+    Default: the growth the quota methods learn (credit per full-capacity rep-month,
+    the last twelve months against a year earlier); a given growth replaces it, and a
+    horizon the table has quotas for (FY2026) is not grown.
+    """
+    import pandas as pd
+
+    from spm_model.quota import build_history
+
+    ds = load_dataset(ROOT / "data" / "sample")
+    base = from_dataset(ds, saas_plan, horizon="2027")  # FY2026 quotas carried forward
+    prop = pd.DataFrame(
+        [
+            (rid, lab, meas, float(base.quota[i, j, t]) * 1.4)
+            for i, rid in enumerate(base.rep_ids)
+            for j, meas in enumerate(base.measures)
+            for t, lab in enumerate(base.periods)
+        ],
+        columns=["rep_id", "period", "measure", "amount"],
+    )
+    assert base.measures == ["new_business", "renewal"]
+    learnt = build_history(ds, 2027, credits=credit_dataset(ds, [saas_plan])).growth
+    assert 0.0 < learnt["new_business"] < 1.0
+    model = from_dataset(ds, saas_plan, quotas=prop)
+    grown = 1 + np.array([learnt["new_business"], learnt["renewal"]])
+    np.testing.assert_allclose(model.basis, base.quota * grown[None, :, None])
+    assert model.info["sales_growth"] == {m: learnt[m] for m in base.measures}
+    assert model.info["sales_growth_source"].startswith("learnt")
+    given = from_dataset(ds, saas_plan, quotas=prop, sales_growth={"new_business": 0.1})
+    np.testing.assert_allclose(given.basis[:, 0], base.quota[:, 0] * 1.1)
+    np.testing.assert_allclose(given.basis[:, 1], base.quota[:, 1])  # absent: no growth
+    # more growth, more sales against the same quotas: a higher cost
+    flat = from_dataset(ds, saas_plan, quotas=prop, sales_growth=0.0)
+    assert simulate(model, saas_plan, 400, seed=5).costs().mean() > (
+        simulate(flat, saas_plan, 400, seed=5).costs().mean()
+    )
+    # FY2026 is in the table: its quotas are the level, nothing is grown
+    this = from_dataset(ds, saas_plan, horizon="2026")
+    prop26 = pd.DataFrame(
+        [
+            (rid, lab, meas, float(this.quota[i, j, t]) * 1.4)
+            for i, rid in enumerate(this.rep_ids)
+            for j, meas in enumerate(this.measures)
+            for t, lab in enumerate(this.periods)
+        ],
+        columns=["rep_id", "period", "measure", "amount"],
+    )
+    m26 = from_dataset(ds, saas_plan, horizon="2026", quotas=prop26)
+    np.testing.assert_allclose(m26.basis, this.quota)
+    assert m26.info["sales_growth"] == {}
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "fast", {"new_business": float("inf")}])
+def test_a_sales_growth_that_is_not_a_fraction_above_minus_one_is_refused(saas_plan, bad):
+    import pandas as pd
+
+    ds = load_dataset(ROOT / "data" / "sample")
+    base = from_dataset(ds, saas_plan, horizon="2027")
+    prop = pd.DataFrame(
+        [(rid, lab, "new_business", 1e6) for rid in base.rep_ids for lab in base.periods],
+        columns=["rep_id", "period", "measure", "amount"],
+    )
+    with pytest.raises(SpmConfigError, match="sales_growth: new_business="):
+        from_dataset(ds, saas_plan, quotas=prop, sales_growth=bad)
