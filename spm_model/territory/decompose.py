@@ -51,6 +51,7 @@ from spm_model.territory.heuristic import (
 )
 from spm_model.territory.model import candidate_columns
 from spm_model.territory.problem import Compiled
+from spm_model.territory.quiet import solver_stdout_silenced
 from spm_model.territory.repair import balance_repair, improve_local
 
 _log = logging.getLogger(__name__)
@@ -164,15 +165,16 @@ def _group_lp(c: Compiled, tg: np.ndarray, k_groups: int = 3) -> np.ndarray:
     if c.budget is not None:
         blocks.append(sp.csr_matrix(-stay_g[cu, cg][None, :]))
         b.append(np.array([-c.min_stay()]))
-    res = linprog(
-        gcost[cu, cg],
-        A_ub=sp.vstack(blocks).tocsr(),
-        b_ub=np.concatenate(b),
-        A_eq=A_eq,
-        b_eq=np.ones(c.n),
-        bounds=(0, 1),
-        method="highs",
-    )
+    with solver_stdout_silenced():  # HiGHS's stray MIP debug line (see .quiet)
+        res = linprog(
+            gcost[cu, cg],
+            A_ub=sp.vstack(blocks).tocsr(),
+            b_ub=np.concatenate(b),
+            A_eq=A_eq,
+            b_eq=np.ones(c.n),
+            bounds=(0, 1),
+            method="highs",
+        )
     if res.status != 0:
         raise InfeasibleAlignment(
             f"group allocation LP failed ({res.message}); the tolerance or budget may be too tight"

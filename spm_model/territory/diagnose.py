@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from spm_model.errors import SpmConfigError, SpmError
 from spm_model.territory.model import candidate_columns
 from spm_model.territory.problem import Compiled
+from spm_model.territory.quiet import solver_stdout_silenced
 
 
 class InfeasibleAlignment(SpmConfigError):
@@ -114,13 +115,14 @@ def _solve(cost, A_ub, b_ub, A_eq, ncol_int, lower, upper, integer, time_limit):
     if integer:
         integ[:ncol_int] = 1
     cons = [LinearConstraint(A_ub, -np.inf, b_ub), LinearConstraint(A_eq, 1.0, 1.0)]
-    res = milp(
-        cost,
-        integrality=integ,
-        bounds=Bounds(lower, upper),
-        constraints=cons,
-        options={"time_limit": time_limit, "mip_rel_gap": 1e-6, "disp": False},
-    )
+    with solver_stdout_silenced():  # HiGHS's stray MIP debug line (see .quiet)
+        res = milp(
+            cost,
+            integrality=integ,
+            bounds=Bounds(lower, upper),
+            constraints=cons,
+            options={"time_limit": time_limit, "mip_rel_gap": 1e-6, "disp": False},
+        )
     # status 0: optimal; 1: limit reached (x may hold a feasible point, not proven)
     proven = res.status == 0
     return res, proven

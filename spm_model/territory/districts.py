@@ -47,6 +47,7 @@ import pandas as pd
 from spm_model.errors import SpmConfigError
 from spm_model.territory.diagnose import AlignmentNotFound, InfeasibleAlignment
 from spm_model.territory.problem import TerritoryProblem
+from spm_model.territory.quiet import solver_stdout_silenced
 from spm_model.territory.solve import AlignmentResult, solve
 
 
@@ -235,15 +236,16 @@ def _exact_design(
         lbs += [np.full(n, -np.inf), np.zeros(n)]
         ubs += [np.zeros(n), np.full(n, np.inf)]
     left = max(time_limit - (time.perf_counter() - t0), 1.0)
-    res = milp(
-        np.r_[cost.ravel(), np.zeros(n)],
-        constraints=LinearConstraint(
-            sp.vstack(blocks).tocsr(), np.concatenate(lbs), np.concatenate(ubs)
-        ),
-        integrality=np.ones(nx + n),
-        bounds=Bounds(0, 1),
-        options={"time_limit": left, "mip_rel_gap": gap_target, "disp": False},
-    )
+    with solver_stdout_silenced():  # HiGHS's stray MIP debug line (see .quiet)
+        res = milp(
+            np.r_[cost.ravel(), np.zeros(n)],
+            constraints=LinearConstraint(
+                sp.vstack(blocks).tocsr(), np.concatenate(lbs), np.concatenate(ubs)
+            ),
+            integrality=np.ones(nx + n),
+            bounds=Bounds(0, 1),
+            options={"time_limit": left, "mip_rel_gap": gap_target, "disp": False},
+        )
     if res.x is None:
         return None
     centres = np.flatnonzero(res.x[nx:] > 0.5)

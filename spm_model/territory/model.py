@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from spm_model.territory.problem import Compiled
+from spm_model.territory.quiet import solver_stdout_silenced
 
 
 @dataclass
@@ -307,7 +308,11 @@ def build_and_solve(
             sol.col_value = np.asarray(start, dtype=float)
             sol.value_valid = True
             h.setSolution(sol)
-    h.run()
+    if verbose:
+        h.run()
+    else:
+        with solver_stdout_silenced():  # HiGHS's stray MIP debug line (see .quiet)
+            h.run()
     st = h.getModelStatus()
     status = h.modelStatusToString(st)
     info = h.getInfo()
