@@ -65,6 +65,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "forecast_backtest": ("spm_model.forecast", "backtest"),
     # performance (middle layer): scorecards, coaching flags, drivers, leaderboards, trends
     "attainment_drivers": ("spm_model.performance", "attainment_drivers"),
+    "behind_pace": ("spm_model.performance", "behind_pace"),
     "coaching_flags": ("spm_model.performance", "coaching_flags"),
     "leaderboard": ("spm_model.performance", "leaderboard"),
     "scorecards": ("spm_model.performance", "scorecards"),
@@ -97,6 +98,7 @@ __all__ = [
     "__version__",
     "attainment_drivers",
     "backtest",
+    "behind_pace",
     "calculate",
     "coaching_flags",
     "credit_transactions",
@@ -150,6 +152,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
     from spm_model.forecast import backtest as forecast_backtest
     from spm_model.performance import (
         attainment_drivers,
+        behind_pace,
         coaching_flags,
         leaderboard,
         scorecards,

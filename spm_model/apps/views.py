@@ -276,7 +276,8 @@ class TeamView:
         Ranked by attainment within the scope, with ``payout_now`` and
         ``payout_at_quota`` from the exact as-of statements (currency).
     behind : DataFrame
-        Reps behind pace (pace < 1) with the reasons their flags give.
+        Reps behind pace (pace < 1) with the reasons their flags and scorecards give
+        (:func:`spm_model.performance.behind_pace`).
     disputes : DataFrame
         Open disputes of the scope (the data's table plus the journal, read now).
     """
@@ -293,7 +294,7 @@ class TeamView:
 
 def my_team(bundle: Bundle) -> TeamView:
     """Build the My team view of a bundle (scorecards, flags, leaderboard, disputes)."""
-    from spm_model.performance import leaderboard
+    from spm_model.performance import behind_pace, leaderboard
 
     card = bundle.card
     others = card[card["rep_id"] != bundle.scope.rep_id] if bundle.scope.rep_id else card
@@ -318,9 +319,7 @@ def my_team(bundle: Bundle) -> TeamView:
     flags = flags.sort_values("severity", ascending=False)[
         ["rep_id", "name", "flag", "reason", "severity"]
     ].reset_index(drop=True)
-    behind = sc[sc["pace"] < 1].sort_values("pace")[["rep_id", "name", "attainment", "pace"]]
-    why = flags.groupby("rep_id")["reason"].apply(lambda s: " ".join(s))
-    behind = behind.assign(why=behind["rep_id"].map(why).fillna("no coaching flag raised"))
+    behind = behind_pace(others, flags)
     disputes = read_disputes(
         bundle.source, bundle.ds.disputes, status="open", reps=sorted(bundle.reps)
     )

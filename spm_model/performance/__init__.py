@@ -25,6 +25,7 @@ from spm_model.performance.flags import (
     tenure_curve,
 )
 from spm_model.performance.leaderboard import estimated_payouts, leaderboard, load_plans
+from spm_model.performance.pace import behind_pace
 from spm_model.performance.scorecard import PEER_METRICS, attainment_panel, scorecards
 from spm_model.performance.trends import plot_trends, trends
 
@@ -38,6 +39,7 @@ __all__ = [
     "analytics_credit",
     "attainment_drivers",
     "attainment_panel",
+    "behind_pace",
     "coaching_flags",
     "driver_panel",
     "estimated_payouts",
