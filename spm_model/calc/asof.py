@@ -139,6 +139,7 @@ def as_of(
         reps=reps,
         ti_source=ti_source,
         workers=workers,
+        stop_at_data_end=False,  # the rest of the period is still to come
     )
     res.as_of = cut.date()
     return res

@@ -31,7 +31,7 @@ from spm_model.calc.inputs import CalcInputs, TISource, build_inputs, fiscal_per
 from spm_model.crediting import CreditingResult, credit_transactions
 from spm_model.data.dataset import Dataset
 from spm_model.data.periods import PeriodSpan
-from spm_model.errors import SpmError
+from spm_model.errors import Problem, SpmError
 from spm_model.plans import PeriodOutcome, Plan, accumulate_inputs, with_year_to_date
 from spm_model.plans.money import ZERO, round_cents
 from spm_model.progress import Progress, make_bar
@@ -380,6 +380,7 @@ def calculate(
     ti_source: TISource = "auto",
     progress: Progress = False,
     workers: int = 1,
+    stop_at_data_end: bool = True,
 ) -> CalcResult:
     """Compute every rep's exact statement for ``period``.
 
@@ -408,6 +409,12 @@ def calculate(
     workers : int
         Processes for the per-rep exact evaluation (``fork`` start method;
         results are identical to a single process).
+    stop_at_data_end : bool
+        Leave out the measurement periods of ``period`` whose pay period begins
+        after the data's end (``ds.as_of``): a fiscal year asked for before it is
+        over runs to the last pay period with data, and ``inputs.problems`` says which
+        periods were left out (computed on no sales, a year-to-date plan would
+        true its managers down). As-of estimates pass ``False``.
 
     Returns
     -------
@@ -415,9 +422,23 @@ def calculate(
         Statement lines and summary per rep; money in ``plan.currency``.
     """
     fy_periods, inside = fiscal_periods_through(plan, period)
+    late = _after_the_data(plan, ds, inside) if stop_at_data_end else []
+    if late:
+        inside, fy_periods = inside[: -len(late)], fy_periods[: -len(late)]
     if credits is None:
         credits = credit_transactions(ds, clawback=clawback_policy(plan), rollup="lazy")
     inputs = build_inputs(plan, ds, credits, fy_periods, reps=reps, ti_source=ti_source)
+    if late:
+        inputs.problems.append(
+            Problem(
+                ds.source,
+                "transactions",
+                None,
+                "date",
+                f"{period}: {', '.join(p.label for p in late)} begin(s) after the end of the "
+                f"data ({ds.as_of}): left out, the statements run to {inside[-1].label}",
+            )
+        )
     first_inside = len(fy_periods) - len(inside)
     hires = hire_dates(ds)
     openings = _opening_balances(plan, ds, credits, fy_periods, inputs, hires, ti_source, reps)
@@ -432,6 +453,62 @@ def calculate(
         workers=workers,
         progress=progress,
     )
+
+
+def reps_without_a_plan(ds: Dataset, plans: Sequence[Plan], period: str) -> pd.DataFrame:
+    """Reps employed in ``period`` whose plan is not among ``plans`` (nobody pays them).
+
+    Reads ``plan_assignments`` when the dataset has it (assignments overlapping the
+    period), else ``reps.plan_id``; reps with no plan at all are not listed.
+
+    Returns
+    -------
+    DataFrame
+        ``rep_id, name, plan_id``, one row per rep and unknown plan.
+    """
+    from spm_model.data.periods import parse_period
+
+    fy = plans[0].fy_start_month if plans else ds.meta.fy_start_month
+    span = parse_period(period, fy)
+    lo, hi = pd.Timestamp(span.start), pd.Timestamp(span.end)
+    r = ds.reps
+    employed = (r["hire_date"].isna() | (r["hire_date"] <= hi)) & (
+        r["end_date"].isna() | (r["end_date"] >= lo)
+    )
+    known = {p.id for p in plans}
+    if "plan_assignments" in ds.tables and len(ds["plan_assignments"]):
+        pa = ds["plan_assignments"]
+        on = (pa["start_date"].isna() | (pa["start_date"] <= hi)) & (
+            pa["end_date"].isna() | (pa["end_date"] >= lo)
+        )
+        pairs = pa.loc[on, ["rep_id", "plan_id"]].astype(object)
+    else:
+        pairs = r[["rep_id", "plan_id"]].astype(object)
+    pairs = pairs[pairs["plan_id"].notna() & ~pairs["plan_id"].isin(list(known))]
+    ok = set(r.loc[employed, "rep_id"].astype(object))
+    pairs = pairs[pairs["rep_id"].isin(list(ok))].drop_duplicates()
+    names = r.set_index(r["rep_id"].astype(object))["name"]
+    out = pairs.assign(name=pairs["rep_id"].map(names))[["rep_id", "name", "plan_id"]]
+    return out.sort_values(["plan_id", "rep_id"]).reset_index(drop=True)
+
+
+def _after_the_data(plan: Plan, ds: Dataset, inside: list[PeriodSpan]) -> list[PeriodSpan]:
+    """Return the trailing periods of ``inside`` whose pay period begins after the data's end.
+
+    A measurement period inside a pay period that has begun stays (a month measured
+    after a leaver's last day is still paid at its quarter's end); never all of them.
+    """
+    from spm_model.data.periods import parse_period, period_labels
+
+    try:
+        end = pd.Timestamp(ds.as_of)
+    except (KeyError, TypeError, ValueError):  # no end date and no transactions
+        return []
+    starts = pd.DatetimeIndex([pd.Timestamp(p.start) for p in inside])
+    labels = period_labels(starts, plan.pay_frequency, plan.fy_start_month)
+    pay_start = [pd.Timestamp(parse_period(str(x), plan.fy_start_month).start) for x in labels]
+    late = [p for p, ps in zip(inside, pay_start, strict=True) if ps > end]
+    return late if len(late) < len(inside) else []
 
 
 def hire_dates(ds: Dataset) -> dict[str, date | None]:

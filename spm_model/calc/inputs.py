@@ -650,13 +650,13 @@ def _credit_rows(
         last = ended.to_numpy().astype("datetime64[D]").astype(np.int64)
         last = pd.Series(last, index=ended.index)
         after = day > pd.Series(rep).map(last).fillna(np.iinfo(np.int64).max).to_numpy()
-        lost = np.flatnonzero(cancel & ~keep & (k >= 0) & after)
+        lost = np.flatnonzero(cancel & ~keep & (k >= 0) & after & (c["cents"].to_numpy() != 0))
         for r in dict.fromkeys(rep[lost]):
             mine = lost[rep[lost] == r]
             end = (np.datetime64(int(last[r]), "D")).astype(str)
             txt = ", ".join(
                 f"{c['txn_id'].iloc[i]} on {str(c['date'].iloc[i])[:10]} "
-                f"({c['amount'].iloc[i]:,.2f})"
+                f"({int(c['cents'].iloc[i]) / 100:,.2f})"
                 for i in mine[:5]
             )
             problems.append(
@@ -664,7 +664,7 @@ def _credit_rows(
                     ds.source,
                     "transactions",
                     None,
-                    "kind",
+                    "date",
                     f"{r} left on {end}: cancellation credit dated after it is on no "
                     f"statement ({txt}{', ...' if len(mine) > 5 else ''}); recover any clawback "
                     "from final pay by hand",
@@ -879,11 +879,46 @@ def _quota(
         before = _div_round(q_cents * counted_through(np.full(len(q_rep), p_start[k] - 1)), q_days)
         part = through - before
         rows.append(pd.DataFrame({"rep_id": q_rep[sel], "period": labels[k], "q": part[sel]}))
-    if not rows:
-        return _no_quota()
-    g = pd.concat(rows, ignore_index=True).groupby(["rep_id", "period"], as_index=False)["q"].sum()
+    g = (
+        pd.concat(rows, ignore_index=True).groupby(["rep_id", "period"], as_index=False)["q"].sum()
+        if rows
+        else pd.DataFrame({"rep_id": [], "period": [], "q": []})
+    )
+    _name_missing_quotas(qm, name, ds, rep_list, labels, cov_arr, g, problems)
     del money
+    if g.empty:
+        return _no_quota()
     return pd.DataFrame({"rep_id": g["rep_id"], "period": g["period"], "quota": g["q"] / 100.0})
+
+
+def _name_missing_quotas(qm, name, ds, rep_list, labels, cov_arr, have, problems) -> None:
+    """Add a problem per period in which reps on the plan have no quota row for the measure.
+
+    Their quota is 0, so any pay that reads attainment is 0: a quotas table whose
+    periods do not cover the plan's (another fiscal calendar, a year not loaded yet)
+    must not pass as a quiet zero.
+    """
+    got = set(zip(have["rep_id"].astype(object), have["period"].astype(object), strict=True))
+    for k, lab in enumerate(labels):
+        lacking = [
+            str(r) for i, r in enumerate(rep_list) if cov_arr[i, k] > 0 and (r, lab) not in got
+        ]
+        if lacking:
+            shown = ", ".join(lacking[:8]) + (", ..." if len(lacking) > 8 else "")
+            problems.append(
+                Problem(
+                    ds.source,
+                    "quotas",
+                    None,
+                    "period",
+                    f"no quota row for measure {qm!r}"
+                    + (f" (plan measure {name!r})" if name != qm else "")
+                    + f" covers {lab} for "
+                    f"{len(lacking)} rep(s) on the plan ({shown}): their quota is 0, so pay "
+                    "that reads attainment is 0; add the rows (period labels in the plan's "
+                    "fiscal calendar)",
+                )
+            )
 
 
 def _deals(plan, ds, credits, iv, p_start, p_end, labels) -> dict[tuple[str, str], list[Deal]]:

@@ -274,7 +274,10 @@ def replay(
         raise SpmConfigError(f"replay needs a fiscal year such as 2025, got {year!r}")
     if credits is None:
         credits = credit_dataset(ds, _company_plans(plan, plans))
-    calc = calculate(plan, ds, span.label, credits=credits, reps=reps, progress=progress)
+    # the whole year, as payroll ran it (payments may be dated after the last transaction)
+    calc = calculate(
+        plan, ds, span.label, credits=credits, reps=reps, progress=progress, stop_at_data_end=False
+    )
     pds = ds if payments is None else ds.replace(payments=payments)
     recon = reconcile(calc, pds, tolerance)
     edges = _edge_neighbours(calc, pds, recon, credits, tolerance)
@@ -388,7 +391,7 @@ def _edge_neighbours(
             continue
         label = str(period_labels(pd.DatetimeIndex([neighbour_day]), freq, plan.fy_start_month)[0])
         try:
-            nb = calculate(plan, ds, label, credits=credits, reps=who)
+            nb = calculate(plan, ds, label, credits=credits, reps=who, stop_at_data_end=False)
         except (SpmError, ValueError):
             # no statement can be made there (outside the plan's dates; ValueError: the
             # input builder cannot yet merge a period with neither credit nor quotas)

@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compute every rep's exact statement for a period; write CSV, Excel and statements."""
         from spm_model.calc import calculate, calculate_many, credit_dataset
+        from spm_model.calc.engine import reps_without_a_plan
         from spm_model.calc.outputs import FORMATS
         from spm_model.data import load_dataset
         from spm_model.errors import SpmConfigError
@@ -104,6 +105,15 @@ def register(app: typer.Typer) -> None:
                 results = calculate_many(
                     plans, ds, period, credits=credits, ti_source=source, progress=show.bar
                 )
+                orphans = reps_without_a_plan(ds, plans, period)
+                for pid, grp in orphans.groupby("plan_id", sort=True):
+                    who = ", ".join(grp["rep_id"].head(10)) + (", ..." if len(grp) > 10 else "")
+                    typer.secho(
+                        f"warning: {len(grp)} rep(s) employed in {period} are on plan {pid!r}, "
+                        f"which has no file in {plan}: not paid ({who})",
+                        fg=typer.colors.YELLOW,
+                        err=True,
+                    )
                 if not results:
                     first = min(p.effective_from for p in plans)
                     raise SpmConfigError(
@@ -140,6 +150,7 @@ def register(app: typer.Typer) -> None:
             with show.step(f"writing {', '.join(fmts)} to {out}"):
                 targets = [res.write(out, fmts, folder=folder(res)) for res in results]
         covered: set[str] = set()
+        warned: set[str] = set()
         for res, target in zip(results, targets, strict=True):
             s = res.summary
             covered |= set(s["rep_id"])
@@ -149,7 +160,9 @@ def register(app: typer.Typer) -> None:
                 f"payable {s['payable'].sum():,.2f} {res.plan.currency} -> {target}"
             )
             for prob in res.inputs.problems:
-                typer.secho(f"warning: {prob}", fg=typer.colors.YELLOW, err=True)
+                if str(prob) not in warned:  # a data problem several plans meet, once
+                    warned.add(str(prob))
+                    typer.secho(f"warning: {prob}", fg=typer.colors.YELLOW, err=True)
         if len(results) > 1:
             import pandas as pd
 

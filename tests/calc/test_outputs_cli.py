@@ -253,3 +253,25 @@ def test_two_versions_of_one_plan_in_a_period_write_a_folder_each(tmp_path):
     assert folders == [f"saas_ae_v{base['version']}_2026-Q3", "saas_ae_v2026.2_2026-Q3"]
     for f in folders:
         assert (out / f / "summary.csv").is_file()
+
+
+def test_reps_on_a_plan_without_a_file_are_named(tmp_path):
+    """The plan folder lacks field_rep.yaml: its rep is paid by nobody, and the run says so."""
+    import shutil
+
+    plans = tmp_path / "plans"
+    shutil.copytree(ROOT / "templates" / "plans", plans)
+    (plans / "field_rep.yaml").unlink()
+    args = ["calc", "--plan", str(plans), "--data", str(SAMPLE), "--period", "2026-Q2"]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--formats", "csv"])
+    assert r.exit_code == 0, r.output
+    assert (
+        f"warning: 1 rep(s) employed in 2026-Q2 are on plan 'field_rep', which has no file in "
+        f"{plans}: not paid (R0017)"
+    ) in " ".join(r.output.split())
+    full = CliRunner().invoke(
+        app,
+        ["calc", "--plan", str(ROOT / "templates" / "plans"), "--data", str(SAMPLE), "--period",
+         "2026-Q2", "--out", str(tmp_path / "all"), "--formats", "csv"],
+    )  # fmt: skip
+    assert full.exit_code == 0 and "which has no file" not in full.output

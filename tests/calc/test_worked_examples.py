@@ -442,3 +442,61 @@ def test_a_cancellation_after_the_rep_left_is_named_not_dropped_silently(company
         and "on 2025-05-10 (-10,000.00)" in m
         for m in msgs
     ), msgs
+
+
+def test_a_period_without_quota_rows_is_named_not_paid_as_a_quiet_zero(company, make_plan):
+    """Quotas for 2025-Q1 only: in 2025-Q2 the rep's 40,000 meets a quota of 0, so a curve on
+    attainment pays 0; the run names the measure, the period and the rep."""
+    curve = [
+        {
+            "type": "payout_curve",
+            "name": "b",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 1.0, "payout": 1.0}],
+        }
+    ]
+    plan = make_plan(curve, pay_mix={"base": 0.5, "variable": 0.5})
+    ds = company([("2025-02-01", 40_000), ("2025-05-01", 40_000)], [("2025-Q1", 100_000)])
+    ok = calculate(plan, ds, "2025-Q1")
+    assert not [p for p in ok.inputs.problems if "no quota row" in p.message]
+    res = calculate(plan, ds, "2025-Q2")
+    assert res.summary["earned"].tolist() == [0.0]
+    msgs = [p.message for p in res.inputs.problems if "no quota row" in p.message]
+    assert msgs == [
+        "no quota row for measure 'sales' covers 2025-Q2 for 1 rep(s) on the plan (A): their "
+        "quota is 0, so pay that reads attainment is 0; add the rows (period labels in the "
+        "plan's fiscal calendar)"
+    ]
+
+
+def test_a_year_asked_for_before_it_ends_runs_to_the_last_pay_period_with_data(
+    company, make_plan
+):
+    """Data end 30 September; 2025 on a quarterly year-to-date plan with a 50% threshold: Q1-Q3
+    pay 7,812.50 each (25,000 of a 40,000 quarterly quota: 62.5% of a 12,500 quarterly
+    target). Q4 has not begun: it is left out and named. Computed on no sales it took the
+    year to date to 75,000 / 160,000 = 46.9%, under the threshold: -23,437.50."""
+    curve = [
+        {
+            "type": "payout_curve",
+            "name": "b",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [{"attainment": 0.5, "payout": 0.5}, {"attainment": 1.0, "payout": 1.0}],
+        }
+    ]
+    plan = make_plan(curve, cumulative=True, pay_mix={"base": 0.5, "variable": 0.5})
+    sales = [("2025-02-01", 25_000), ("2025-05-01", 25_000), ("2025-08-01", 25_000)]
+    quotas = [(f"2025-Q{i}", 40_000) for i in range(1, 5)]
+    ds = company(sales, quotas)
+    ds.meta.end_date = pd.Timestamp("2025-09-30").date()
+    res = calculate(plan, ds, "2025")
+    assert res.summary["period"].tolist() == ["2025-Q1", "2025-Q2", "2025-Q3"]
+    assert res.summary["earned"].tolist() == [7_812.5, 7_812.5, 7_812.5]
+    assert [p.message for p in res.inputs.problems if "begin" in p.message] == [
+        "2025: 2025-Q4 begin(s) after the end of the data (2025-09-30): left out, the "
+        "statements run to 2025-Q3"
+    ]
+    whole = calculate(plan, ds, "2025", stop_at_data_end=False)
+    assert whole.summary["earned"].tolist() == [7_812.5, 7_812.5, 7_812.5, -23_437.5]
