@@ -151,12 +151,16 @@ def scorecards(
     card = reps.loc[active, ["rep_id", "name", "role", "region", "team", "manager_id", "hire_date"]]
     card = card.reset_index(drop=True)
 
-    # quota and achievement, primary measure = largest quota of the rep in the period
+    # quota and achievement, primary measure = the quota measure of the heaviest component of
+    # the rep's plan (when the plans are known), else the largest money quota of the rep
     quotas = pdata.quotas(start, end)
     actual = pdata.actuals(start, cut)
     mq = quotas.merge(actual, on=["rep_id", "measure"], how="left").fillna({"actual": 0.0})
     mq["_money"] = mq["measure"].isin(pdata.product_measures)
-    mq = mq.sort_values(["rep_id", "_money", "quota"], ascending=[True, False, False])
+    mq["_rank"] = _plan_rank(mq, reps, pdata.plans)
+    mq = mq.sort_values(
+        ["rep_id", "_rank", "_money", "quota"], ascending=[True, True, False, False]
+    )
     primary = mq.drop_duplicates("rep_id").set_index("rep_id")
     card["primary_measure"] = card["rep_id"].map(primary["measure"])
     card["quota"] = card["rep_id"].map(primary["quota"]).astype(float)
@@ -363,6 +367,34 @@ def scorecards(
         notes[m] = [f"{n}; {text}" if n else text for n in notes[m]]
     card["note"] = notes
     return _add_peers(card, cfg.peer_keys)
+
+
+def _plan_rank(mq: pd.DataFrame, reps: pd.DataFrame, plans: dict) -> np.ndarray:
+    """Return the rank of each (rep, quota measure) row in the rep's plan.
+
+    0 for the quota measure of the component with the largest weight, 1 for the next,
+    ...; measures the plan does not weigh (or reps without a known plan) rank last, so
+    the largest quota decides there.
+    """
+    last = 1_000
+    if not plans or mq.empty:
+        return np.full(len(mq), last)
+    order: dict[str, dict[str, int]] = {}
+    for pid, plan in plans.items():
+        ranked: dict[str, int] = {}
+        comps = sorted(plan.components, key=lambda c: -float(getattr(c, "weight", 0.0) or 0.0))
+        for c in comps:
+            # a component's measures: one, or a matrix's row then column
+            for attr in ("measure", "row_measure", "col_measure"):
+                m = getattr(c, attr, None)
+                if m in plan.measures:
+                    ranked.setdefault(plan.measures[m].quota_measure or m, len(ranked))
+        order[pid] = ranked
+    plan_of = reps.set_index(reps["rep_id"].astype(object))["plan_id"].astype(object)
+    pids = mq["rep_id"].astype(object).map(plan_of)
+    return np.array(
+        [order.get(p, {}).get(m, last) for p, m in zip(pids, mq["measure"], strict=True)]
+    )
 
 
 def _add_peers(card: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:

@@ -122,3 +122,36 @@ def test_attainment_panel_and_config():
 def test_bad_period_label():
     with pytest.raises(ValueError, match="not a period label"):
         scorecards(handmade(), "2024-Q9")
+
+
+def test_the_primary_measure_is_the_plans_heaviest_components():
+    """With the plans known, a rep is scored on the quota measure of the plan's heaviest
+    component (a matrix counts its row measure first), not on whichever quota is largest."""
+    from pathlib import Path
+
+    from spm_model import load_plan
+    from spm_model.performance.scorecard import _plan_rank
+
+    plans = {
+        p.id: p
+        for p in (load_plan(f) for f in sorted(Path("templates/plans").glob("*.yaml")))
+    }
+    reps = pd.DataFrame(
+        {"rep_id": ["A", "F", "X"], "plan_id": ["saas_ae", "field_rep", "nobody's"]}
+    )
+    mq = pd.DataFrame(
+        {
+            "rep_id": ["A", "A", "F", "F", "X"],
+            "measure": ["renewal", "new_business", "renewal", "new_business", "renewal"],
+        }
+    )
+    # saas_ae: new business 80%, renewals 20%; field_rep: a matrix on new business (80%)
+    assert _plan_rank(mq, reps, plans).tolist() == [1, 0, 2, 0, 1000]
+    assert _plan_rank(mq, reps, {}).tolist() == [1000] * 5
+    # the sample company: every AE on the new-business quota, every AM on renewals
+    from spm_model.data import load_dataset
+
+    ds = load_dataset("data/sample")
+    card = scorecards(PerformanceData(ds, plans=plans), "2026-Q2")
+    by_role = card.groupby("role")["primary_measure"].agg(set)
+    assert by_role["AE"] == {"new_business"} and by_role["AM"] == {"renewal"}
