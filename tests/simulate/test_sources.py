@@ -475,3 +475,33 @@ def test_a_sales_growth_that_is_not_a_fraction_above_minus_one_is_refused(saas_p
     )
     with pytest.raises(SpmConfigError, match="sales_growth: new_business="):
         from_dataset(ds, saas_plan, quotas=prop, sales_growth=bad)
+
+
+def test_periods_a_rep_worked_less_than_half_of_are_left_out_of_the_fit():
+    """Hired 19 December: the 13 days of 2025-Q4 (a prorated quota met 35.6x by one deal) do
+    not enter the fit; a rep hired on 15 November (47 of 92 days) and a leaver on 31 January
+    (31 of 90 days) keep theirs and lose theirs respectively."""
+    import pandas as pd
+
+    from spm_model.simulate.build import _mostly_employed
+
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["late", "mid", "gone"],
+            "hire_date": pd.to_datetime(["2025-12-19", "2025-11-15", "2020-01-01"]),
+            "end_date": pd.to_datetime([None, None, "2026-01-31"]),
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "rep_id": ["late", "late", "mid", "gone", "gone"],
+            "period": ["2025-Q4", "2026-Q1", "2025-Q4", "2025-Q4", "2026-Q1"],
+            "attainment": [35.6, 1.1, 0.8, 0.9, 0.2],
+        }
+    )
+    kept = _mostly_employed(hist, reps, 1)
+    assert list(zip(kept["rep_id"], kept["period"], strict=True)) == [
+        ("late", "2026-Q1"),
+        ("mid", "2025-Q4"),
+        ("gone", "2025-Q4"),
+    ]
