@@ -250,6 +250,8 @@ def register(app: typer.Typer) -> None:
                 over_assign=oa,
                 unset="skip" if skip_unset else "error",
             )
+        if out is not None:  # before printing: a closed pipe (| head) must not lose the file
+            atomic_write_text(out, res.table.to_csv(index=False, lineterminator="\n"))
         for note in res.notes:
             typer.echo(f"note: {note}")
         pd.set_option("display.width", 200)
@@ -270,5 +272,4 @@ def register(app: typer.Typer) -> None:
             typer.echo("\nReliability (stated chance vs share that reached quota):")
             typer.echo(res.reliability.round(3).to_string(index=False))
         if out is not None:
-            atomic_write_text(out, res.table.to_csv(index=False, lineterminator="\n"))
             typer.echo(f"table written to {out}")

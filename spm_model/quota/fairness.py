@@ -458,7 +458,12 @@ def fairness_groups(
     words = []
     for r in out.itertuples(index=False):
         if r.test == "territory_balance":
-            when = f", FY{r.year_}; {r.years_} years combined" if r.year_ is not None else ""
+            when = (
+                f"; most uneven in FY{r.year_}, evidence combined over {r.years_} fiscal years' "
+                "snapshots (every year the data touch and the plan year)"
+                if r.year_ is not None
+                else ""
+            )
             w = (
                 f"{r.level} {r.group}: territories unequal (potential spread "
                 f"{r.group_value:.2f} vs {r.rest_value:.2f} elsewhere, log scale{when})"

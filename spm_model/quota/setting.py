@@ -50,6 +50,16 @@ UNASSIGNED = "(unassigned)"
 FREQS = ("month", "quarter", "year")
 
 
+def percent_text(x: float) -> str:
+    """Format a fraction as a percentage to 0.01 point, rounded to 1e-9 first.
+
+    Two computations of one value then read alike: +21.275% met exactly
+    (2,425,500 / 2,000,000 - 1) and asked (1.05 x 1.05 x 1.1 - 1) differ in the
+    last bits, and printed straight they read 21.27% and 21.28%.
+    """
+    return f"{round(float(x), 9):.2%}"
+
+
 @dataclass
 class QuotaResult:
     """Quotas for one fiscal year, with everything needed to defend them.
@@ -148,7 +158,8 @@ class QuotaResult:
             lines.append(
                 f"{r.measure}: quotas (reps {int(r.assigned):,} + vacancies {int(r.unassigned):,})"
                 f" sum to {int(r.assigned + r.unassigned):,} = target {int(r.company_target):,}"
-                f" + {r.over_assignment:.2%} (asked {r.over_assign_asked:.2%}; {how})"
+                f" + {percent_text(r.over_assignment)} (asked {percent_text(r.over_assign_asked)};"
+                f" {how})"
             )
         return lines
 

@@ -145,7 +145,7 @@ def test_region_split_unevenly_in_the_past_is_still_seen():
     assert ("region", "South") in set(zip(out["level"], out["group"], strict=True))
     assert set(out["group"]) <= {"South", "South-0", "South-1"}
     row = tb[(tb["level"] == "region") & (tb["group"] == "South")].iloc[0]
-    assert "4 years combined" in row["words"] and "FY2026" not in row["words"]
+    assert "combined over 4 fiscal years' snapshots" in row["words"] and "FY2026" not in row["words"]
 
 
 def test_generated_company_planted_region_is_found_and_nothing_else():

@@ -221,3 +221,14 @@ def test_cli_backtest_reports_calibration(tmp_path, monkeypatch, capsys):
     )
     assert code == 0, se
     assert "Brier" in so and "base rate" in so and "Reliability" in so
+
+
+def test_an_over_assignment_met_exactly_reads_as_asked():
+    """1.05 x 1.05 x 1.1 = +21.275%, met exactly by 2,425,500 on a 2,000,000 target: the two
+    computations differ in the last bits and printed straight read 21.27% against 21.28%."""
+    from spm_model.quota.setting import percent_text
+
+    met, asked = 2_425_500 / 2_000_000 - 1, 1.05 * 1.05 * 1.1 - 1
+    assert f"{met:.2%}" != f"{asked:.2%}"  # the case is real
+    assert percent_text(met) == percent_text(asked) == "21.27%"
+    assert percent_text(0.1) == "10.00%"
