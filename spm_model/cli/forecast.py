@@ -50,6 +50,16 @@ def _drift_option() -> typer.models.OptionInfo:
     )
 
 
+def _level_regime_option() -> typer.models.OptionInfo:
+    """Return the ``--level-regime`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["level_regime"],
+        "--level-regime",
+        help="State-space model: the level noise's half-year regimes: shared (with the "
+        "observation noise), own (a walk of its own) or auto (own for 20 series or more).",
+    )
+
+
 def _load(
     data: Path,
     columns: str | None = None,
@@ -163,6 +173,7 @@ def register(app: typer.Typer) -> None:
         model: str = _model_option(),
         seasonality: str = _seasonality_option(),
         drift: str = _drift_option(),
+        level_regime: str = _level_regime_option(),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -216,6 +227,7 @@ def register(app: typer.Typer) -> None:
             model=model,
             seasonality=seasonality,
             drift=drift,
+            level_regime=level_regime,
             refits=refits,
         )
         with show, warnings.catch_warnings():
@@ -328,6 +340,7 @@ def register(app: typer.Typer) -> None:
         model: str = _model_option(),
         seasonality: str = _seasonality_option(),
         drift: str = _drift_option(),
+        level_regime: str = _level_regime_option(),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
         ),
@@ -378,6 +391,7 @@ def register(app: typer.Typer) -> None:
                     "model": model,
                     "seasonality": seasonality,
                     "drift": drift,
+                    "level_regime": level_regime,
                 },
                 measure=measure,
                 include_bayes=bayes,

@@ -152,6 +152,7 @@ def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_h
             cfg.lag12,
             seasonality=cfg.seasonality,
             drift_per_series=cfg.resolved_drift(len(design.reps)) == "per_series",
+            level_regime=cfg.level_regime,
         )
     return build_model(
         design,

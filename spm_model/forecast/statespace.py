@@ -193,6 +193,8 @@ PARTIAL_CENTRING: float | None = None
 #: many series to be read. Stepping the own walk after the cut-off (as the observation noise's
 #: does) widened the Texas intervals (80% cover 86.8% on the number of sales).
 LEVEL_REGIME = "shared"
+#: Forms of the level noise's regime walk (:data:`LEVEL_REGIME`).
+LEVEL_REGIMES = ("shared", "own")
 
 #: Prior of the noise regime walk's step sd ``sigma_noise_regime``: ``"halfnormal"``
 #: (``HalfNormal(0.2)``), ``"lognormal"`` (``LogNormal(log NOISE_REGIME_STEP, 1)``) or ``"auto"``
@@ -318,6 +320,7 @@ class SSData:
     business_days: np.ndarray  # (T,) business days above the calendar month's usual number
     season_centring: float = 0.0  # partial centring of the seasonal deviations
     regime_centring: float = 0.0  # partial centring of the regime walk's steps
+    level_regime: str = "shared"  # the level noise's regime walk, as built
     sigma_centring: float = 1.0  # partial centring of the per-series noise scales
 
 
@@ -415,6 +418,7 @@ def build_ss_model(
     level_noise: str | None = None,
     seasonality: str | None = None,
     drift_per_series: bool | None = None,
+    level_regime: str | None = None,
 ) -> Any:
     """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
 
@@ -439,6 +443,11 @@ def build_ss_model(
     drift_per_series : bool, optional
         Each series its own long-run drift, partially pooled around the shared
         one (default :data:`DRIFT_PER_SERIES`).
+    level_regime : {"shared", "own", "auto"}, optional
+        The level noise's regime walk: the observation noise's, or its own over the
+        same blocks; ``"auto"``: its own for panels of many series whose data show
+        noise regimes (:meth:`~spm_model.forecast.config.ForecastConfig.resolved_level_regime`).
+        Default :data:`LEVEL_REGIME`. The form used is ``model.spm_ss.level_regime``.
 
     Returns
     -------
@@ -459,7 +468,19 @@ def build_ss_model(
         fixed_deviations = seasonality != "evolving_common"
     else:
         raise ValueError(f"seasonality must be one of {SEASONALITIES}, got {seasonality!r}")
+    level_regime = LEVEL_REGIME if level_regime is None else level_regime
+    if level_regime not in (*LEVEL_REGIMES, "auto"):
+        raise ValueError(
+            f"level_regime must be one of {LEVEL_REGIMES} or 'auto', got {level_regime!r}"
+        )
     s = ss_data(d)
+    if level_regime == "auto":
+        from spm_model.forecast.config import ForecastConfig
+
+        level_regime = ForecastConfig(level_regime="auto").resolved_level_regime(
+            len(d.reps), shows_regimes=s.regime_centring > 0
+        )
+    s.level_regime = level_regime
     g = s.grid
     coords = {
         "rep": d.reps,
@@ -509,8 +530,8 @@ def build_ss_model(
                 c = s.regime_centring
                 steps = _partially_centred(pm, "noise_regime_z", s_reg, c, dims="noise_step")
                 walk = pt.cumsum(steps)
-        level_walk: Any = walk if LEVEL_REGIME == "shared" else None
-        if s.regime_months and LEVEL_REGIME == "own":
+        level_walk: Any = walk if level_regime == "shared" else None
+        if s.regime_months and level_regime == "own":
             # the level noise's own walk, centred as much as the noise regime's
             s_lreg = pm.LogNormal("sigma_level_regime", np.log(LEVEL_REGIME_STEP), 1.0)
             c = s.regime_centring
@@ -584,9 +605,9 @@ def build_ss_model(
             regime = pm.Deterministic(
                 "noise_regime", pt.concatenate([pt.zeros(1), walk]), dims="noise_block"
             )
-        level_regime: Any = regime if LEVEL_REGIME == "shared" else pt.zeros(n_b)
-        if LEVEL_REGIME == "own" and level_walk is not None:
-            level_regime = pm.Deterministic(
+        level_mult: Any = regime if level_regime == "shared" else pt.zeros(n_b)
+        if level_regime == "own" and level_walk is not None:
+            level_mult = pm.Deterministic(
                 "level_regime", pt.concatenate([pt.zeros(1), level_walk]), dims="noise_block"
             )
         qb = pt.square(sigma_slope)
@@ -602,7 +623,7 @@ def build_ss_model(
             ll = amounts_loglik(
                 g.log_y, pos, season, season_dev, s.fiscal_month, ten_rows, rows, ramp_tau,
                 lag12, g.lag12, days, s.business_days, log_sigma, log_sigma_level, regime,
-                level_regime, s.regime_block, qb, phi, drift, nu, s.init_level, s.weight, student,
+                level_mult, s.regime_block, qb, phi, drift, nu, s.init_level, s.weight, student,
                 season_gain=gain,
             )  # fmt: skip
         else:
@@ -612,7 +633,7 @@ def build_ss_model(
             e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
             mult = pt.exp(2.0 * regime[s.regime_block])[None, :]  # (1, T)
             h = pt.exp(2.0 * log_sigma)[:, None] * mult
-            ql = pt.exp(2.0 * log_sigma_level)[:, None] * pt.exp(2.0 * level_regime[s.regime_block])
+            ql = pt.exp(2.0 * log_sigma_level)[:, None] * pt.exp(2.0 * level_mult[s.regime_block])
             ll = kalman_loglik(
                 e, pos, h, ql, qb, phi, drift, nu, s.init_level, student=student, weight=s.weight,
                 fiscal_month=None if gain is None else s.fiscal_month,
@@ -711,7 +732,7 @@ def _regime_mult(p: dict[str, np.ndarray], s: SSData, name: str = "noise_regime"
     observation noise's when it is shared, :data:`LEVEL_REGIME`).
     """
     n_s = p["phi"].shape[0]
-    if name == "level_regime" and LEVEL_REGIME == "shared":
+    if name == "level_regime" and name not in p:  # shared: the observation noise's walk
         name = "noise_regime"
     if not s.regime_months or name not in p:
         return np.ones((n_s, len(s.regime_block)))
@@ -893,7 +914,7 @@ def forecast_log_amounts(
         block = np.arange(n_h) // s.regime_months
         steps = p["sigma_noise_regime"][:, None] * rng.standard_normal((n_s, n_new))
         log_mult = np.cumsum(steps, axis=1)[:, block]
-        if LEVEL_REGIME == "shared":
+        if "level_regime" not in p:  # shared with the observation noise
             log_lmult = log_mult
         # its own walk is held at the last block's: today's level noise (LEVEL_REGIME)
     out = np.empty((n_s, len(ri), n_h))

@@ -168,3 +168,36 @@ def test_drift_is_per_series_for_small_panels_and_shared_for_large_ones():
     shared = ForecastConfig(drift="shared")
     names = {v.name for v in build_configured_model(design, shared, "state_space", True).free_RVs}
     assert "drift" in names and not names & {"sigma_drift_rep", "drift_rep_z"}
+
+
+def test_level_noise_has_its_own_regime_walk_on_panels_of_many_series_with_regimes():
+    from spm_model.forecast.config import AUTO_OWN_LEVEL_REGIME_MIN_SERIES
+    from spm_model.forecast.datasets import txhousing_panel
+    from spm_model.forecast.estimator import build_configured_model, make_design, prepare_panel
+    from spm_model.forecast.simulate import simulate_panel
+
+    c = ForecastConfig()
+    assert c.level_regime == "auto" and AUTO_OWN_LEVEL_REGIME_MIN_SERIES == 20
+    assert c.resolved_level_regime(7) == c.resolved_level_regime(19) == "shared"
+    assert c.resolved_level_regime(20) == c.resolved_level_regime(46) == "own"
+    assert c.resolved_level_regime(46, shows_regimes=False) == "shared"
+    assert ForecastConfig(level_regime="shared").resolved_level_regime(46) == "shared"
+    assert ForecastConfig(level_regime="own").resolved_level_regime(6, False) == "own"
+    with pytest.raises(SpmConfigError, match="level_regime"):
+        BookingsForecaster(level_regime="per_series")
+
+    def built(panel, cfg):
+        design = make_design(prepare_panel(panel, None, None, None), 12)
+        model = build_configured_model(design, cfg, "state_space", True)
+        return model.spm_ss.level_regime, {v.name for v in model.free_RVs}
+
+    # Texas home sales: 46 series whose noise moved with the crash: the own walk
+    form, names = built(txhousing_panel("sales"), c)
+    assert form == "own" and {"sigma_level_regime", "level_regime_z"} <= names
+    form, names = built(txhousing_panel("sales"), ForecastConfig(level_regime="shared"))
+    assert form == "shared" and not names & {"sigma_level_regime", "level_regime_z"}
+    # 20 simulated series with one noise level throughout: nothing for a walk to learn
+    panel, _ = simulate_panel(n_reps=20, n_months=60, n_regions=2, teams_per_region=2, seed=0)
+    form, names = built(panel, c)
+    assert form == "shared" and "sigma_noise_regime" in names
+    assert built(panel, ForecastConfig(level_regime="own"))[0] == "own"

@@ -129,6 +129,11 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
     e = s.grid.log_y - _offsets(draw, s)[0]
     mult = np.exp(2 * draw["noise_regime"][0, s.regime_block])[None, :]
     lmult = mult if level_regime == "shared" else np.ones_like(mult)
+    if level_regime == "none":
+        # an own walk that stays at zero: a constant level noise (a posterior without
+        # `level_regime` shares the observation noise's walk)
+        n_b0 = int(s.regime_block.max()) + 1
+        draw["level_regime"] = np.zeros((1, n_b0))
     if level_regime == "own":
         # the level noise's own walk
         draw["level_regime"] = np.concatenate([[0.0], 0.5 * np.cos(np.arange(1, n_b))])[None]
@@ -245,10 +250,11 @@ def test_state_space_forecasts_every_series_including_a_missing_cutoff_month(fit
     assert rep.shape == (50, len(fc.panel_))
 
 
-def test_level_noise_regime_follows_its_setting_in_the_forecast(fits, monkeypatch):
-    """Shared (default): the level noise steps with the observation noise's walk after the
-    cut-off. Its own walk ("own"): held at the last block, so the size of its steps does not
-    change the draws, while the observation noise's walk still takes its step."""
+def test_level_noise_regime_follows_its_setting_in_the_forecast(fits):
+    """Shared (a posterior without ``level_regime``): the level noise steps with the
+    observation noise's walk after the cut-off. Its own walk (``level_regime`` in the
+    posterior): held at the last block, so the size of its steps does not change the draws,
+    while the observation noise's walk still takes its step."""
     from spm_model.forecast import statespace
 
     fc = fits[0]
@@ -271,7 +277,6 @@ def test_level_noise_regime_follows_its_setting_in_the_forecast(fits, monkeypatc
     wild_noise = {**post, "sigma_noise_regime": 5.0 + 0 * post["sigma_noise_regime"]}
     # shared: a wild walk after the cut-off widens both noises
     assert spread(draws(wild_noise)) > 1.5 * spread(base)
-    monkeypatch.setattr(statespace, "LEVEL_REGIME", "own")
     own = {**post, "level_regime": np.zeros_like(post["noise_regime"])}
     own["sigma_level_regime"] = 0.2 + 0 * post["sigma_noise_regime"]
     held = draws(own)
