@@ -845,6 +845,13 @@ def _quota(
     q_days = q_hi - q_lo + 1
     q_cents = np.rint(qt["amount"].to_numpy(np.float64) * 100).astype(np.int64)
     q_rep = qt["rep_id"].astype(object).to_numpy()
+    if prorate and plan.proration.quota_rows == "as_employed":
+        # the row is already the quota of the days employed: spread it over those days only
+        r = ds.reps.set_index(ds.reps["rep_id"].astype(object))
+        hire = _days_col(pd.Series(q_rep).map(r["hire_date"]), -int(_FAR))
+        left = _days_col(pd.Series(q_rep).map(r["end_date"]), int(_FAR))
+        employed = np.minimum(q_hi, left) - np.maximum(q_lo, hire) + 1
+        q_days = np.where(employed > 0, employed, q_days)
 
     def counted_through(limit: np.ndarray) -> np.ndarray:
         """Count each quota row's days from its start to ``limit`` (inclusive).

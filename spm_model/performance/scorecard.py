@@ -164,6 +164,7 @@ def scorecards(
     primary = mq.drop_duplicates("rep_id").set_index("rep_id")
     card["primary_measure"] = card["rep_id"].map(primary["measure"])
     card["quota"] = card["rep_id"].map(primary["quota"]).astype(float)
+    card["quota"] = card["quota"] * _employed_share(card, reps, pdata.plans, start, end)
     own_money = actual[actual["measure"].isin(pdata.product_measures)]
     total_money = own_money.groupby("rep_id")["actual"].sum()
     by_primary = actual.set_index(["rep_id", "measure"])["actual"]
@@ -367,6 +368,46 @@ def scorecards(
         notes[m] = [f"{n}; {text}" if n else text for n in notes[m]]
     card["note"] = notes
     return _add_peers(card, cfg.peer_keys)
+
+
+def _employed_share(
+    card: pd.DataFrame, reps: pd.DataFrame, plans: dict, start: pd.Timestamp, end: pd.Timestamp
+) -> np.ndarray:
+    """Share of the period each rep was employed, where the rep's plan prorates quota rows.
+
+    A plan whose quota rows are full-period quotas (``proration.quota_rows:
+    full_period``) prorates a hire's or leaver's quota by days; with the plans known
+    the scorecard does the same, so both show one attainment. Rows already set for the
+    days employed (``as_employed``), reps without a known plan and plans that do not
+    prorate quotas keep the row as it is (1.0).
+    """
+    if not plans or card.empty:
+        return np.ones(len(card))
+    r = reps.set_index(reps["rep_id"].astype(object))
+    ids = card["rep_id"].astype(object)
+    lo, hi = np.datetime64(start.date(), "D"), np.datetime64(end.date(), "D")
+
+    def day(col: str, fill: np.datetime64) -> np.ndarray:
+        v = pd.to_datetime(ids.map(r[col]).to_numpy()).to_numpy().astype("datetime64[D]")
+        return np.where(np.isnat(v), fill, v)
+
+    first = np.maximum(day("hire_date", lo), lo)
+    last = np.minimum(day("end_date", hi), hi)
+    days = np.maximum((last - first).astype(np.int64) + 1, 0).astype(float)
+    share = days / float((hi - lo).astype(np.int64) + 1)
+
+    def prorates(pid: object) -> bool:
+        plan = plans.get(pid)
+        pr = getattr(plan, "proration", None)
+        return bool(
+            pr is not None
+            and pr.method == "days"
+            and "quota" in pr.apply_to
+            and pr.quota_rows == "full_period"  # "as_employed" rows need no proration
+        )
+
+    on = ids.map(r["plan_id"]).map(prorates).fillna(False).to_numpy(bool)
+    return np.where(on, share, 1.0)
 
 
 def _plan_rank(mq: pd.DataFrame, reps: pd.DataFrame, plans: dict) -> np.ndarray:

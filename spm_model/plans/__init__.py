@@ -22,7 +22,7 @@ coarser), cumulative (year to date with true-up), true_up.negative
 (annual), measures {name: Measure}, components [...], cap {multiple_of_target,
 amount}, draw {kind, amount | fraction_of_target, periods, starts,
 recover_after_window}, clawback {window_days, method full|pro_rata}, proration
-{method days|none, apply_to}``.
+{method days|none, apply_to, quota_rows full_period|as_employed}``.
 
 ``Measure`` says where the values come from (``source``: credit, margin, units,
 activities, pipeline; ``data_measure``, ``product_families``,

@@ -177,6 +177,17 @@ class ProrationSettings(BaseModel):
         default_factory=lambda: ["quota", "target_incentive"],  # type: ignore[arg-type]
         description="What is prorated.",
     )
+    quota_rows: Literal["full_period", "as_employed"] = Field(
+        "full_period",
+        description=(
+            "What a quota row holds. 'full_period': the quota of a rep employed the whole "
+            "period, prorated by days for hires, leavers and plan changes. 'as_employed': "
+            "already the quota for the days the rep is employed in the period (what `spm "
+            "quota` and the generator write: a hire's first quarter is set for the weeks "
+            "after the hire), so only a move between plans prorates it; prorating a hire's "
+            "row again would count the hire twice."
+        ),
+    )
 
 
 # -- results ---------------------------------------------------------------------------------

@@ -265,7 +265,10 @@ def plan_summary(plan: Plan, attainments: Sequence[float] = DEFAULT_ATTAINMENTS)
             )
             + f"{plan.clawback.method.replace('_', ' ')}"
         )
-    lines.append(f"proration: {plan.proration.method} ({', '.join(plan.proration.apply_to)})")
+    pr = plan.proration
+    rows = "quota rows for the days employed" if pr.quota_rows == "as_employed" else ""
+    what = ", ".join([*pr.apply_to, *([rows] if rows else [])])
+    lines.append(f"proration: {pr.method} ({what})")
     ref_q = reference_quotas(plan, ti)
     table = payout_table(plan, attainments, target_incentive=ti, quotas=ref_q)
     lines.append("")

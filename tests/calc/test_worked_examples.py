@@ -500,3 +500,29 @@ def test_a_year_asked_for_before_it_ends_runs_to_the_last_pay_period_with_data(
     ]
     whole = calculate(plan, ds, "2025", stop_at_data_end=False)
     assert whole.summary["earned"].tolist() == [7_812.5, 7_812.5, 7_812.5, -23_437.5]
+
+
+@pytest.mark.parametrize(("rows", "quota"), [("full_period", 25_000.0), ("as_employed", 50_000.0)])
+def test_quota_rows_set_for_the_days_employed_are_not_prorated_again(company, make_plan, rows, quota):
+    """Hired 15 February: employed 45 of 2025-Q1's 90 days. The quota row says 50,000. Read as
+    a full-quarter quota it is prorated to 50,000 x 45 / 90 = 25,000; read as already set for
+    the days employed (what spm quota and the generator write) it stays 50,000, and 50,000
+    sold is 100%, not 200%."""
+    curve = [
+        {
+            "type": "payout_curve",
+            "name": "b",
+            "measure": "sales",
+            "weight": 1.0,
+            "points": [{"attainment": 0.0, "payout": 0.0}, {"attainment": 2.0, "payout": 2.0}],
+        }
+    ]
+    plan = make_plan(
+        curve,
+        pay_mix={"base": 0.5, "variable": 0.5},
+        proration={"method": "days", "quota_rows": rows},
+    )
+    ds = company([("2025-03-01", 50_000)], [("2025-Q1", 50_000)], hire="2025-02-15")
+    line = calculate(plan, ds, "2025-Q1").lines.iloc[0]
+    assert line["quota"] == quota
+    assert line["attainment"] == 50_000 / quota
