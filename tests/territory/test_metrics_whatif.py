@@ -70,6 +70,7 @@ def medium():
     return TerritoryProblem(units, terrs, tolerance=0.08, max_moved=0.2)
 
 
+@pytest.mark.slow  # about 13 s: make test-slow (make test stays under 6 minutes)
 def test_heuristic_and_mip_on_generated_instance(medium):
     c = medium.compile()
     h = solve(medium, method="heuristic", time_limit=10)
@@ -114,6 +115,7 @@ def test_what_if_helpers(medium):
     assert isinstance(results["impossible"], str) and "binds" in results["impossible"]
 
 
+@pytest.mark.slow  # about 13 s: make test-slow (make test stays under 6 minutes)
 def test_frontier_is_monotone(medium):
     f = tradeoff_frontier(medium, budgets=[0.05, 0.15, 0.3, 1.0], time_limit=4, method="heuristic")
     ok = f[f["feasible"]]
