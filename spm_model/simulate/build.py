@@ -823,6 +823,11 @@ def _sales_growth(
         for n in hist.notes
         if "to compare with a year earlier" in n and n.split(":")[0] in quota_measures
     ]
+    short += [
+        f"{m}: not a quota measure of the history, 0 used"
+        for m in quota_measures
+        if m not in hist.growth
+    ]
     if short:  # too little history a year apart: say what was used instead
         source += " (" + "; ".join(short) + ")"
     return {m: float(hist.growth.get(m, 0.0)) for m in quota_measures}, source
