@@ -118,6 +118,41 @@ def _why(
     return str(rule)
 
 
+def _cache(result: CalcResult) -> dict:
+    """Return the result's explain cache: the run's tables split by rep once, not per call.
+
+    Statements of every rep (``spm calc --formats md``) explain each rep; without it each
+    explanation scanned the whole credit, quota, lines and summary tables again (about
+    0.7 s a rep on a 320-rep company, 272 reps' statements 87 s).
+    """
+    c = result.__dict__.get("_explain_cache")
+    if c is None:
+        c = result.__dict__["_explain_cache"] = {}
+    return c
+
+
+def _by_rep(result: CalcResult, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows of ``frame`` (one of the result's tables) for one rep, split once."""
+    c = _cache(result)
+    if name not in c:
+        ids = frame["rep_id"].astype(object)
+        c[name] = ({k: g for k, g in frame.groupby(ids, sort=False)}, frame.iloc[:0])
+    return c[name]
+
+
+def _rep_credit(result: CalcResult, rep_id: str, rollup: bool) -> pd.DataFrame:
+    """Return a rep's credit rows: the direct credit, or the roll-up view through the team."""
+    if rollup:
+        c = _cache(result)
+        key = ("rollup", rep_id)
+        if key not in c:
+            r = result.credits.rollup_rows([rep_id])
+            c[key] = r[r["rep_id"] == rep_id]
+        return c[key]
+    groups, empty = _by_rep(result, "direct", result.credits.direct)
+    return groups.get(rep_id, empty)
+
+
 def _rows_for(result: CalcResult, rep_id: str, measure_name: str, span: PeriodSpan) -> pd.DataFrame:
     """Credit rows (or activities/opportunities) that make up one measure in one period."""
     plan = result.plan
@@ -137,9 +172,8 @@ def _rows_for(result: CalcResult, rep_id: str, measure_name: str, span: PeriodSp
 
     ds = result.dataset
     if m.source in ("credit", "margin", "units"):
-        cr = result.credits
-        c = cr.rollup_rows([rep_id]) if m.rollup else cr.direct
-        c = c[(c["rep_id"] == rep_id) & (c["date"] >= lo) & (c["date"] <= hi)]
+        c = _rep_credit(result, rep_id, bool(m.rollup))
+        c = c[(c["date"] >= lo) & (c["date"] <= hi)]
         c = c[c["measure"] == (m.data_measure or measure_name)]
         if m.product_families is not None and ds is not None:
             fam = ds.products.set_index(ds.products["product_id"].astype(object))["family"].astype(
@@ -228,11 +262,15 @@ def _quota_text(
         return f"quota {_money(quota)}"
     from spm_model.data.periods import parse_period
 
-    q = ds.quotas
-    q = q[(q["rep_id"].astype(object) == rep_id) & (q["measure"].astype(object) == qm)]
+    groups, empty = _by_rep(result, "quotas", ds.quotas)
+    q = groups.get(rep_id, empty)
+    q = q[q["measure"].astype(object) == qm]
+    spans = _cache(result).setdefault("spans", {})
     parts = []
     for lab, amt in zip(q["period"].astype(object), q["amount"], strict=True):
-        p = parse_period(lab, result.plan.fy_start_month)
+        if lab not in spans:
+            spans[lab] = parse_period(lab, result.plan.fy_start_month)
+        p = spans[lab]
         if p.end < span.start or p.start > span.end:
             continue
         parts.append(f"quotas {lab} {qm} {_money(amt)}")
@@ -300,8 +338,10 @@ def explain(result: CalcResult, rep_id: str, period: str | None = None) -> Expla
             "and trued up."
         )
     credit_frames = []
-    lines_all = result.lines[result.lines["rep_id"] == rep_id]
-    summ_all = result.summary[result.summary["rep_id"] == rep_id]
+    groups, empty = _by_rep(result, "lines", result.lines)
+    lines_all = groups.get(rep_id, empty)
+    groups, empty = _by_rep(result, "summary", result.summary)
+    summ_all = groups.get(rep_id, empty)
     labels = result.inputs.labels
     for span in spans:
         t = labels.index(span.label)
