@@ -47,6 +47,9 @@ class _Collector:
                 msg = f"{msg} (got {e.get('input')!r})"
             elif e["type"] == "value_error":
                 msg = msg.removeprefix("Value error, ")
+            elif e["type"] == "less_than_equal" and e.get("ctx", {}).get("le") == 1:
+                got = e.get("input")
+                msg = f"{got!r} is above 1: this field is a fraction (0.5 or '50%' for 50%)"
             elif e["type"] == "float_parsing" and is_percent_text(e.get("input")):
                 msg = (
                     f"{e.get('input')!r} is a percentage, but this field is an amount "

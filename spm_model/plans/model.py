@@ -133,7 +133,11 @@ class DrawSettings(BaseModel):
     kind: Literal["recoverable", "non_recoverable"] = Field(..., description="Draw kind.")
     amount: float | None = Field(None, ge=0, description="Currency per pay period.")
     fraction_of_target: Fraction | None = Field(
-        None, ge=0, description="Alternatively: fraction of the pay-period target incentive."
+        None,
+        ge=0,
+        le=1,
+        description="Alternatively: fraction of the pay-period target incentive (0.5 or '50%'; "
+        "at most the whole target: 50 is refused, not read as 5000%).",
     )
     periods: int = Field(..., ge=1, description="Number of pay periods with a draw.")
     starts: Literal["hire_date", "plan_start"] = Field(

@@ -61,3 +61,23 @@ def test_spm_explain_on_a_folder_without_yaml(tmp_path):
     assert r.returncode == 1
     assert "is a folder with no plan files (*.yaml, *.yml) in it" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_draw_written_as_50_is_refused_not_paid_at_5000_percent(tmp_path):
+    """fraction_of_target: 50 passed and paid a 1,256,250 draw on a generated company."""
+    import yaml
+
+    d = yaml.safe_load((ROOT / "templates" / "plans" / "saas_ae.yaml").read_text())
+    for value, ok in ((50, False), (1.5, False), ("50%", True), (0.5, True), (1, True)):
+        d["draw"] = {"kind": "recoverable", "fraction_of_target": value, "periods": 2}
+        f = tmp_path / "p.yaml"
+        f.write_text(yaml.safe_dump(d, sort_keys=False))
+        if ok:
+            assert float(load_plan(f).draw.fraction_of_target) == (0.5 if value == "50%" else value)
+            continue
+        with pytest.raises(PlanError) as err:
+            load_plan(f)
+        assert (
+            f"draw.fraction_of_target: {value!r} is above 1: this field is a fraction "
+            "(0.5 or '50%' for 50%)"
+        ) in str(err.value)
