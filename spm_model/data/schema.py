@@ -401,8 +401,10 @@ SPLITS = TableSchema(
             "share",
             "float",
             min_value=0,
+            max_value=1,
             unit="fraction",
-            description="Share of the amount credited (shares may total more than 1 for overlays).",
+            description="Share of the amount credited, at most 1 a row (the rows of one deal may "
+            "total more than 1 for overlays).",
         ),
         Column(
             "reason", "str", nullable=True, required=False, description="Why the deal is split."

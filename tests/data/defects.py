@@ -163,6 +163,14 @@ DEFECTS: list[Defect] = [
         "-5 is below the minimum 0",
     ),
     Defect(
+        "split_share_above_one",
+        "splits.csv",
+        set_cell("splits", 0, "share", "1.2"),
+        2,
+        "share",
+        "1.2 is above the maximum 1",
+    ),
+    Defect(
         "negative_potential",
         "accounts.csv",
         set_cell("accounts", 0, "potential", "-1000"),
