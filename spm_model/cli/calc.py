@@ -263,7 +263,11 @@ def register(app: typer.Typer) -> None:
         from spm_model.errors import SpmConfigError
         from spm_model.plans import load_plan
 
+        if not (tolerance >= 0 and tolerance < float("inf")):
+            raise SpmConfigError(f"--tolerance must be a finite amount >= 0, got {tolerance}")
         ds = load_dataset(data)
+        if year is not None:
+            _check_period(ds, str(year), "--year")  # wholly outside the data: nothing to replay
         if plan.is_dir():
             if reps:
                 raise SpmConfigError("--reps needs a single --plan file")
@@ -452,7 +456,7 @@ def _is_member(plan, ds, rep: str) -> bool:
     )
 
 
-def _check_period(ds: Any, period: str) -> None:
+def _check_period(ds: Any, period: str, option: str = "--period") -> None:
     """Stop on a period wholly outside the data (a label that does not parse is left to the run)."""
     from spm_model.data import parse_period
 
@@ -460,4 +464,4 @@ def _check_period(ds: Any, period: str) -> None:
         span = parse_period(period, ds.meta.fy_start_month)
     except ValueError:
         return
-    ds.check_covers(span.start, span.end, f"--period {period}")
+    ds.check_covers(span.start, span.end, f"{option} {period}")

@@ -73,13 +73,20 @@ def register(app: typer.Typer) -> None:
             credits = _company_credits(ds, p, plan)
         deals = [WhatIfDeal.parse(d) for d in deal]
         atts = attainment or [1.0, 1.2]
+        bad = [a for a in atts if not 0 <= a <= 10]
+        if bad:
+            raise SpmConfigError(
+                f"--attainment {bad[0]:g}: a fraction of quota (1.2 = 120%), between 0 and 10"
+            )
         day = as_of or str(ds.as_of)
         try:
             when = dt.date.fromisoformat(day)
         except ValueError:
-            when = None  # the estimate reports a date it cannot read
-        if when is not None:
-            ds.check_covers(when, when, f"--as-of {day}")
+            # 03/04/2025 is 3 April or 4 March depending on who wrote it: never guessed
+            raise SpmConfigError(
+                f"--as-of {day!r}: write the date as YYYY-MM-DD (e.g. 2025-04-03)"
+            ) from None
+        ds.check_covers(when, when, f"--as-of {day}")
         est = run_estimate(
             p, ds, rep, day, deals=deals, attainments=atts, period=period, credits=credits
         )

@@ -275,3 +275,24 @@ def test_reps_on_a_plan_without_a_file_are_named(tmp_path):
          "2026-Q2", "--out", str(tmp_path / "all"), "--formats", "csv"],
     )  # fmt: skip
     assert full.exit_code == 0 and "which has no file" not in full.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["estimate", "--plan", "templates/plans", "--rep", "R0016", "--as-of", "03/04/2026"],
+         "--as-of '03/04/2026': write the date as YYYY-MM-DD"),
+        (["estimate", "--plan", "templates/plans", "--rep", "R0016", "--attainment", "150"],
+         "--attainment 150: a fraction of quota (1.2 = 120%), between 0 and 10"),
+        (["replay", "--plan", "templates/plans/saas_ae.yaml", "--year", "2030"],
+         "--year 2030 is after the data"),
+        (["replay", "--plan", "templates/plans/saas_ae.yaml", "--year", "2025", "--tolerance",
+          "-1"], "--tolerance must be a finite amount >= 0"),
+    ],
+)  # fmt: skip
+def test_ambiguous_dates_percent_attainments_and_years_after_the_data_are_refused(args, message):
+    """03/04/2026 was read as 4 March, 150 as 15,000%, a replay of 2030 called every row a
+    match, and a negative tolerance made every exact payment an error."""
+    r = CliRunner().invoke(app, [*args, "--data", str(SAMPLE)])
+    assert r.exit_code == 1
+    assert message in str(r.exception) + r.output
