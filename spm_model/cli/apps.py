@@ -168,13 +168,24 @@ def register(app: typer.Typer) -> None:
         resolve: str | None = typer.Option(
             None, "--resolve", help="Resolve this journal dispute (with --grant)."
         ),
-        grant: float = typer.Option(0.0, "--grant", help="Amount granted (currency)."),
+        grant: float | None = typer.Option(
+            None, "--grant", help="Amount granted (currency; required with --resolve)."
+        ),
         reject: str | None = typer.Option(None, "--reject", help="Reject this journal dispute."),
     ) -> None:
         """List disputes: the data's own table plus those raised in the apps (one table)."""
         from spm_model.data import load_dataset
         from spm_model.data.disputes import read_disputes, resolve_dispute
+        from spm_model.errors import SpmConfigError
 
+        if resolve and reject:
+            raise SpmConfigError("--resolve and --reject: choose one")
+        if resolve and grant is None:
+            raise SpmConfigError(
+                "--resolve needs --grant (the amount granted; --reject to grant nothing)"
+            )
+        if reject and grant is not None:
+            raise SpmConfigError("--reject grants nothing: drop --grant")
         if resolve or reject:
             row = resolve_dispute(
                 data, resolve or reject or "", "resolved" if resolve else "rejected", grant

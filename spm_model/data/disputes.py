@@ -255,10 +255,26 @@ def resolve_dispute(
         )
     day = pd.Timestamp(resolved if resolved is not None else dt.date.today()).date().isoformat()
     granted = 0.0 if status == "rejected" else round(float(resolution_amount or 0.0), 2)
+    if not 0 <= granted < float("inf"):
+        raise SpmConfigError(f"the amount granted must be >= 0, got {resolution_amount!r}")
 
     def make(events: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
-        if not any(e.get("op") == "open" and e["dispute_id"] == dispute_id for e in events):
+        opened = [e for e in events if e.get("op") == "open" and e["dispute_id"] == dispute_id]
+        if not opened:
             raise SpmConfigError(f"no dispute {dispute_id!r} in the journal")
+        closed = [e for e in events if e.get("op") == "resolve" and e["dispute_id"] == dispute_id]
+        if closed:
+            last = closed[-1]
+            raise SpmConfigError(
+                f"dispute {dispute_id!r} is already {last['status']} "
+                f"({last['resolved_date']}, {float(last['resolution_amount']):,.2f})"
+            )
+        claimed = opened[-1].get("amount")
+        if claimed is not None and not pd.isna(claimed) and granted > float(claimed) + 1e-9:
+            raise SpmConfigError(
+                f"the amount granted ({granted:,.2f}) is more than dispute {dispute_id!r} "
+                f"claims ({float(claimed):,.2f})"
+            )
         return {
             "op": "resolve",
             "dispute_id": dispute_id,

@@ -81,6 +81,31 @@ def test_disputes_lists_the_journal_with_the_table(tmp_path):
     assert res.exit_code == 0 and "by_category" in res.output
 
 
+def test_a_dispute_is_closed_once_for_no_more_than_it_claims(tmp_path):
+    """A grant above the claim, a negative grant, --resolve without --grant, both flags and a
+    second decision on a closed dispute were all accepted."""
+    import shutil
+
+    data = tmp_path / "company"
+    shutil.copytree("data/sample", data)
+    (data / "disputes.journal.jsonl").unlink(missing_ok=True)
+    d = append_dispute(data, "R0013", "2026-Q3", 1500.0, "deal missing")["dispute_id"]
+    base = ["disputes", "--data", str(data)]
+    for extra, message in (
+        (["--resolve", d, "--grant", "2000"], "more than dispute"),
+        (["--resolve", d, "--grant", "-50"], "must be >= 0"),
+        (["--resolve", d], "--resolve needs --grant"),
+        (["--resolve", d, "--reject", d, "--grant", "1"], "choose one"),
+        (["--reject", d, "--grant", "1"], "--reject grants nothing"),
+    ):
+        res = runner.invoke(app, [*base, *extra])
+        assert res.exit_code == 1 and message in str(res.exception), (extra, res.output)
+    res = runner.invoke(app, [*base, "--resolve", d, "--grant", "1500"])
+    assert res.exit_code == 0 and "resolved (1,500.00)" in res.output
+    res = runner.invoke(app, [*base, "--reject", d])
+    assert res.exit_code == 1 and "is already resolved" in str(res.exception)
+
+
 def test_sigterm_to_spm_serve_stops_the_server_it_started():
     """`kill`, `docker stop` and service managers send SIGTERM: the voila child must stop too
     (before, `spm serve` died at once and left the server running, port and kernels)."""
