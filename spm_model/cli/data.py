@@ -125,6 +125,14 @@ def register(app: typer.Typer) -> None:
             ..., "--out", help="Dataset folder (writes <table>.csv there) or a .csv path."
         ),
         sheet: str | None = typer.Option(None, "--sheet", help="Sheet of an .xlsx export."),
+        replace: bool = typer.Option(
+            False, "--replace", help="Overwrite the table's CSV if it exists."
+        ),
+        append: bool = typer.Option(
+            False,
+            "--append",
+            help="Add the rows after the table's existing ones (rows already there refused).",
+        ),
     ) -> None:
         """Import an export into one canonical table through a column mapping (see the data guide).
 
@@ -133,5 +141,10 @@ def register(app: typer.Typer) -> None:
         """
         from spm_model.data.import_map import import_export
 
-        path, table = import_export(export, mapping, out, sheet=sheet)
+        if replace and append:
+            from spm_model.errors import SpmConfigError
+
+            raise SpmConfigError("--replace and --append: choose one")
+        mode = "replace" if replace else "append" if append else "new"
+        path, table = import_export(export, mapping, out, sheet=sheet, mode=mode)
         typer.echo(f"{export}: {len(table):,} rows written to {path}")

@@ -31,6 +31,7 @@ to test that a mapping round-trips.
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import re
 import warnings
@@ -376,14 +377,27 @@ def import_export(
     mapping: str | os.PathLike[str] | ImportMapping,
     out: str | os.PathLike[str],
     sheet: str | None = None,
+    mode: str = "new",
 ) -> tuple[Path, pd.DataFrame]:
     """Import an export file into ``out`` (a dataset folder, or a ``.csv`` path), atomically.
+
+    Parameters
+    ----------
+    mode : {"new", "replace", "append"}
+        What to do when the table's CSV already exists: ``"new"`` (default) refuses
+        (importing this month's export must not silently drop the history);
+        ``"replace"`` overwrites it; ``"append"`` adds the export's rows after the
+        existing ones, refusing rows whose key (the table's unique columns) is
+        already there.
 
     Returns
     -------
     (Path, DataFrame)
-        The CSV written (``<folder>/<table>.csv``) and the canonical table.
+        The CSV written (``<folder>/<table>.csv``) and the canonical table (the
+        imported rows only).
     """
+    if mode not in ("new", "replace", "append"):
+        raise SpmConfigError(f"mode must be 'new', 'replace' or 'append', got {mode!r}")
     from spm_model.data.io import atomic_write_text
 
     m = mapping if isinstance(mapping, ImportMapping) else read_mapping(mapping)
@@ -395,4 +409,33 @@ def import_export(
         target.mkdir(parents=True, exist_ok=True)
         target = target / f"{m.table}.csv"
     text = table.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d")
+    if target.exists() and mode == "new":
+        n = sum(1 for _ in target.open()) - 1
+        raise SpmConfigError(
+            f"--out {target} exists ({n:,} rows): --replace to overwrite it with the "
+            f"{len(table):,} imported rows, or --append to add them"
+        )
+    if target.exists() and mode == "append":
+        old_text = target.read_text()
+        have = pd.read_csv(target, dtype=str, keep_default_na=False)
+        new_rows = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        if list(have.columns) != list(new_rows.columns):
+            raise SpmConfigError(
+                f"--append: {target} has columns {list(have.columns)}, the import "
+                f"{list(new_rows.columns)}"
+            )
+        from spm_model.data.schema import TABLES
+
+        key = list(getattr(TABLES.get(m.table), "key", ()) or ())
+        if key and all(k in have for k in key):
+            seen = set(map(tuple, have[key].to_numpy().tolist()))
+            dup = [t for t in map(tuple, new_rows[key].to_numpy().tolist()) if t in seen]
+            if dup:
+                shown = ", ".join("/".join(t) for t in dup[:5])
+                raise SpmConfigError(
+                    f"--append: {len(dup)} imported row(s) are already in {target} "
+                    f"({', '.join(key)}: {shown}{', ...' if len(dup) > 5 else ''})"
+                )
+        body = text.split("\n", 1)[1] if "\n" in text else ""
+        text = old_text + ("" if old_text.endswith("\n") else "\n") + body
     return atomic_write_text(target, text), table

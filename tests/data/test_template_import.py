@@ -78,6 +78,33 @@ def test_spm_import_round_trips_the_worked_mapping(tmp_path):
     pd.testing.assert_frame_equal(back, original)
 
 
+def test_an_import_into_an_existing_table_never_drops_its_rows_silently(tmp_path):
+    """The sample's opportunities imported again: refused (the table exists); --append refuses
+    rows already there; half the export appended after the other half gives the whole table;
+    --replace overwrites."""
+    from spm_model.data.import_map import import_export
+
+    path, original = _export(tmp_path)
+    company = tmp_path / "company"
+    shutil.copytree(SAMPLE, company)
+    target = company / "opportunities.csv"
+    before = target.read_text()
+    with pytest.raises(SpmConfigError, match="exists .* --replace to overwrite it .* --append"):
+        import_export(path, MAPPING, company)
+    assert target.read_text() == before  # untouched
+    with pytest.raises(SpmConfigError, match="already in"):
+        import_export(path, MAPPING, company, mode="append")
+    export = pd.read_csv(path, dtype=str)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    half = len(export) // 2
+    export.iloc[:half].to_csv(first, index=False)
+    export.iloc[half:].to_csv(second, index=False)
+    import_export(first, MAPPING, company, mode="replace")
+    assert len(load_dataset(company, validate=False).opportunities) == half
+    import_export(second, MAPPING, company, mode="append")
+    pd.testing.assert_frame_equal(load_dataset(company).opportunities, original)
+
+
 def test_mapping_errors_point_at_the_cause(tmp_path):
     with pytest.raises(SpmConfigError, match="did you mean 'amount'"):
         ImportMapping("opportunities", {**read_mapping(MAPPING).columns, "amout": "Amount"})
