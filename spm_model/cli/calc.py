@@ -408,6 +408,14 @@ def register(app: typer.Typer) -> None:
                 res.split_report.to_csv(tmp / "split_report.csv", index=False, lineterminator="\n")
                 res.issues.to_csv(tmp / "issues.csv", index=False, lineterminator="\n")
             typer.echo(f"credits written to {out}")
+        if not res.conserved:  # the reports are written; a run that checks the exit code stops
+            typer.secho(
+                f"error: crediting does not conserve the transactions ({len(res.violations)} "
+                "unexplained; see above): fix the splits or exceptions before paying on it",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
 
 
 def _company_credits(ds, plan, path: Path):

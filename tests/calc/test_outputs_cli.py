@@ -296,3 +296,25 @@ def test_ambiguous_dates_percent_attainments_and_years_after_the_data_are_refuse
     r = CliRunner().invoke(app, [*args, "--data", str(SAMPLE)])
     assert r.exit_code == 1
     assert message in str(r.exception) + r.output
+
+
+def test_spm_credit_exits_1_when_the_credit_does_not_add_up(tmp_path):
+    """A split whose shares total 0.9 credits 90% of a deal: the reports are written and the
+    run fails, so a pay run that checks the exit code stops (it exited 0)."""
+    import shutil
+
+    import pandas as pd
+
+    company = tmp_path / "company"
+    shutil.copytree(SAMPLE, company)
+    splits = pd.read_csv(company / "splits.csv")
+    first = splits["txn_id"].iloc[0]
+    row = splits.index[splits["txn_id"] == first][0]
+    splits.loc[row, "share"] = splits.loc[row, "share"] - 0.1
+    splits.to_csv(company / "splits.csv", index=False)
+    r = CliRunner().invoke(app, ["credit", str(company), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    assert "crediting does not conserve the transactions" in r.output
+    assert (tmp_path / "out" / "conservation.csv").is_file()
+    ok = CliRunner().invoke(app, ["credit", str(SAMPLE)])
+    assert ok.exit_code == 0, ok.output
