@@ -381,19 +381,26 @@ def test_sales_basis_keeps_sales_and_lowers_attainment(saas_plan):
     assert b.costs().mean() < a.costs().mean()
 
 
-def test_from_dataset_at_proposed_quotas_draws_sales_against_the_old_quotas(saas_plan):
-    """A proposal 25% above the projected quotas is paid on, but credit is drawn as before."""
+def _proposal(model, factor: float):
+    """The model's quota rows times ``factor``, as a quotas table (a proposal)."""
     import pandas as pd
 
+    return pd.DataFrame(
+        [
+            (rid, lab, meas, float(model.quota[i, j, t]) * factor)
+            for i, rid in enumerate(model.rep_ids)
+            for j, meas in enumerate(model.measures)
+            for t, lab in enumerate(model.periods)
+        ],
+        columns=["rep_id", "period", "measure", "amount"],
+    )
+
+
+def test_from_dataset_at_proposed_quotas_draws_sales_against_the_old_quotas(saas_plan):
+    """A proposal 25% above the projected quotas is paid on, but credit is drawn as before."""
     ds = load_dataset(ROOT / "data" / "sample")
     base = from_dataset(ds, saas_plan, horizon="2027")  # FY2026 quotas carried forward
-    rows = [
-        (rid, lab, meas, float(base.quota[i, j, t]) * 1.25)
-        for i, rid in enumerate(base.rep_ids)
-        for j, meas in enumerate(base.measures)
-        for t, lab in enumerate(base.periods)
-    ]
-    prop = pd.DataFrame(rows, columns=["rep_id", "period", "measure", "amount"])
+    prop = _proposal(base, 1.25)
     model = from_dataset(ds, saas_plan, quotas=prop, sales_growth=0.0)
     assert model.periods == base.periods
     np.testing.assert_allclose(model.quota, base.quota * 1.25)
@@ -416,21 +423,11 @@ def test_next_years_sales_grow_from_last_years_quotas_as_the_quotas_assume(saas_
     the last twelve months against a year earlier); a given growth replaces it, and a
     horizon the table has quotas for (FY2026) is not grown.
     """
-    import pandas as pd
-
     from spm_model.quota import build_history
 
     ds = load_dataset(ROOT / "data" / "sample")
     base = from_dataset(ds, saas_plan, horizon="2027")  # FY2026 quotas carried forward
-    prop = pd.DataFrame(
-        [
-            (rid, lab, meas, float(base.quota[i, j, t]) * 1.4)
-            for i, rid in enumerate(base.rep_ids)
-            for j, meas in enumerate(base.measures)
-            for t, lab in enumerate(base.periods)
-        ],
-        columns=["rep_id", "period", "measure", "amount"],
-    )
+    prop = _proposal(base, 1.4)
     assert base.measures == ["new_business", "renewal"]
     learnt = build_history(ds, 2027, credits=credit_dataset(ds, [saas_plan])).growth
     assert 0.0 < learnt["new_business"] < 1.0
@@ -449,16 +446,7 @@ def test_next_years_sales_grow_from_last_years_quotas_as_the_quotas_assume(saas_
     )
     # FY2026 is in the table: its quotas are the level, nothing is grown
     this = from_dataset(ds, saas_plan, horizon="2026")
-    prop26 = pd.DataFrame(
-        [
-            (rid, lab, meas, float(this.quota[i, j, t]) * 1.4)
-            for i, rid in enumerate(this.rep_ids)
-            for j, meas in enumerate(this.measures)
-            for t, lab in enumerate(this.periods)
-        ],
-        columns=["rep_id", "period", "measure", "amount"],
-    )
-    m26 = from_dataset(ds, saas_plan, horizon="2026", quotas=prop26)
+    m26 = from_dataset(ds, saas_plan, horizon="2026", quotas=_proposal(this, 1.4))
     np.testing.assert_allclose(m26.basis, this.quota)
     assert m26.info["sales_growth"] == {}
 
