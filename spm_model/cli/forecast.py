@@ -60,6 +60,17 @@ def _level_regime_option() -> typer.models.OptionInfo:
     )
 
 
+def _common_index_option() -> typer.models.OptionInfo:
+    """Return the ``--common-index`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["common_index"],
+        "--common-index",
+        help="State-space model: split off the movement all series share and forecast it as a "
+        "series of its own: on, off or auto (on for 20 series or more where it explains 5% "
+        "or more of their year-on-year changes beyond chance).",
+    )
+
+
 def _load(
     data: Path,
     columns: str | None = None,
@@ -174,6 +185,7 @@ def register(app: typer.Typer) -> None:
         seasonality: str = _seasonality_option(),
         drift: str = _drift_option(),
         level_regime: str = _level_regime_option(),
+        common_index: str = _common_index_option(),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -189,6 +201,7 @@ def register(app: typer.Typer) -> None:
         import warnings
 
         import matplotlib.pyplot as plt
+        import numpy as np
         import pandas as pd
 
         from spm_model.data.io import atomic_path
@@ -228,6 +241,7 @@ def register(app: typer.Typer) -> None:
             seasonality=seasonality,
             drift=drift,
             level_regime=level_regime,
+            common_index=common_index,
             refits=refits,
         )
         with show, warnings.catch_warnings():
@@ -238,10 +252,20 @@ def register(app: typer.Typer) -> None:
             with show.step(f"predicting {horizon} months"):
                 pred = fc.predict(horizon)
         currency = fc.panel_.attrs.get("currency", "currency")
+        if fc.log_index_ is not None:
+            typer.echo(
+                f"common index: split off (it explains {fc.common_share_:.0%} of the series' "
+                "year-on-year changes beyond chance) and forecast as a series of its own"
+            )
         typer.echo(fc.diagnostics_.summary())
         with show, show.step(f"writing {out}"), atomic_path(out, is_dir=True) as tmp:
             pred.to_dataset(name="bookings").to_netcdf(tmp / "draws.nc")
             fc.idata_.to_netcdf(str(tmp / "posterior.nc"))
+            if fc.log_index_ is not None:
+                fc.index_forecaster_.idata_.to_netcdf(str(tmp / "common_index_posterior.nc"))
+                index = fc.log_index_.to_frame()
+                index["index"] = np.exp(index["log_index"])
+                index.to_csv(tmp / "common_index.csv")
             tables = [interval_table(pred, lv) for lv in ("rep", "team", "region", "company")]
             summary = pd.concat(tables, ignore_index=True)
             summary.to_csv(tmp / "summary.csv", index=False)
@@ -341,6 +365,7 @@ def register(app: typer.Typer) -> None:
         seasonality: str = _seasonality_option(),
         drift: str = _drift_option(),
         level_regime: str = _level_regime_option(),
+        common_index: str = _common_index_option(),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
         ),
@@ -392,6 +417,7 @@ def register(app: typer.Typer) -> None:
                     "seasonality": seasonality,
                     "drift": drift,
                     "level_regime": level_regime,
+                    "common_index": common_index,
                 },
                 measure=measure,
                 include_bayes=bayes,

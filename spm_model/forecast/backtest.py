@@ -21,6 +21,10 @@ who left during the horizon is scored up to the month of leaving):
 * ``wape_rep``: WAPE of the per-rep medians (fraction);
 * ``coverage_50/80/95``: share of rep-months inside the central 50/80/95%
   intervals (fractions; ideal = the nominal level);
+* ``coverage_total_50/80/95``: share of months whose total over those reps lies
+  in the central interval of the summed draws (fractions): whether the forecast
+  knows how far the series move together (independent series' intervals of the
+  total are far too narrow when they do);
 * ``content_50/80/95``: the mean probability each forecast puts inside its own
   central interval: the coverage a calibrated forecast would show. It equals
   the nominal level unless forecasts have an atom at zero (a rep with a 30%
@@ -93,6 +97,7 @@ class BacktestResult:
             "coverage_50": "50% cover",
             "coverage_80": "80% cover",
             "coverage_95": "95% cover",
+            "coverage_total_80": "total's 80% cover",
             "content_80": "80% content",
             "coverage_nominal_80": "80% cover, nominal interval",
         }
@@ -107,6 +112,7 @@ class BacktestResult:
                     "coverage_50",
                     "coverage_80",
                     "coverage_95",
+                    "coverage_total_80",
                     "content_80",
                     "coverage_nominal_80",
                 )
@@ -182,6 +188,7 @@ def score(draws: Any, actual: pd.DataFrame, scale: pd.Series | None = None) -> d
     total_actual = np.where(seen, a0, 0.0).sum(axis=0)
     total_point = np.median(total_draws, axis=0)
     rep_point = np.median(x, axis=0)[seen]
+    total_hits = {lv: interval_hits(total_draws, total_actual, lv) for lv in LEVELS}
     return {
         "crps": crps,
         "crps_scaled": scaled,
@@ -190,6 +197,7 @@ def score(draws: Any, actual: pd.DataFrame, scale: pd.Series | None = None) -> d
         "nominal": nominal,
         "total_actual": total_actual,
         "total_point": total_point,
+        "total_hits": total_hits,
         "rep_actual": a0[seen],
         "rep_point": rep_point,
     }
@@ -212,6 +220,10 @@ def _summarise(parts: list[dict[str, Any]]) -> dict[str, float]:
     for lv in LEVELS:
         out[f"coverage_{round(lv * 100)}"] = float(
             np.concatenate([p["hits"][lv] for p in parts]).mean()
+        )
+    for lv in LEVELS:
+        out[f"coverage_total_{round(lv * 100)}"] = float(
+            np.concatenate([p["total_hits"][lv] for p in parts]).mean()
         )
     for lv in LEVELS:
         out[f"content_{round(lv * 100)}"] = float(

@@ -15,6 +15,13 @@ from pydantic import ValidationError
 from spm_model.data import Dataset
 from spm_model.errors import SpmConfigError, SpmDataError
 from spm_model.forecast.baselines import active_reps
+from spm_model.forecast.common_index import (
+    combine_draws,
+    common_share,
+    estimate_log_index,
+    split_panel,
+    with_index_fit,
+)
 from spm_model.forecast.config import ForecastConfig
 from spm_model.forecast.diagnostics import (
     Diagnostics,
@@ -279,6 +286,12 @@ class BookingsForecaster:
     >>> draws = fc.predict(horizon=6)  # xarray (sample, rep, month)  # doctest: +SKIP
     """
 
+    #: Log common index split off the panel (None: not used; see
+    #: :mod:`~spm_model.forecast.common_index`).
+    log_index_: pd.Series | None = None
+    #: The forecaster of the common index (a panel of one series), when one was split off.
+    index_forecaster_: BookingsForecaster | None = None
+
     def __init__(self, config: ForecastConfig | dict | None = None, **overrides: Any):
         self.config = config_from(config, **overrides)
 
@@ -333,16 +346,49 @@ class BookingsForecaster:
         BookingsForecaster
             ``self``, fitted.
         """
-        cfg = self.config
         panel = prepare_panel(data, measure, cutoff, credits)
         if panel.empty:
             raise SpmDataError("no rep-months to fit (is the cutoff before the first month?)")
+        kind, design = self._resolve_model(panel)
+        self.common_share_ = float("nan")
+        self.log_index_ = None
+        self.index_forecaster_ = None
+        model_panel = panel
+        if kind == "state_space":
+            log_index = estimate_log_index(panel)
+            self.common_share_ = common_share(panel, log_index)
+            if self.config.resolved_common_index(len(design.reps), self.common_share_):
+                model_panel, index_panel = split_panel(panel, log_index)
+                design = make_design(model_panel, self.config.block_months)
+                self.log_index_ = log_index
+        self._sample_model(model_panel, kind, design)
+        self.panel_ = panel
+        if self.log_index_ is not None:
+            sub = self.config.model_copy(
+                update={"common_index": "off", "model": "state_space", "hurdle": "off"}
+            )
+            idx = BookingsForecaster(sub)
+            index_panel = prepare_panel(index_panel)
+            idx._sample_model(index_panel, "state_space", idx._resolve_model(index_panel)[1])
+            self.index_forecaster_ = idx
+            self.diagnostics_ = with_index_fit(self.diagnostics_, idx.diagnostics_)
+        self.diagnostics_.warn()
+        self._warn_lumpy()
+        return self
+
+    def _resolve_model(self, panel: pd.DataFrame) -> tuple[str, Design]:
+        """Return the model kind used for ``panel`` and its design."""
         try:
-            design = make_design(panel, cfg.block_months)
+            design = make_design(panel, self.config.block_months)
         except ValueError as exc:
             raise SpmDataError(str(exc)) from None
+        kind = self.config.resolved_model(len(design.grid_months), 1.0 - design.positive_share)
+        return kind, design
+
+    def _sample_model(self, panel: pd.DataFrame, kind: str, design: Design) -> None:
+        """Build and sample ``kind`` on ``panel`` (refitting failed fits); set the fitted state."""
+        cfg = self.config
         use_hurdle = cfg.hurdle == "on" or (cfg.hurdle == "auto" and design.positive_share < 1.0)
-        kind = cfg.resolved_model(len(design.grid_months), 1.0 - design.positive_share)
         likelihood = cfg.resolved_likelihood(kind)
         model = build_configured_model(design, cfg, kind, use_hurdle)
         sampler = cfg.resolved_sampler()
@@ -375,9 +421,6 @@ class BookingsForecaster:
             diag, sampling_seconds=seconds, earlier_fits=tuple(earlier)
         )
         self.reps_ = self._rep_table()
-        self.diagnostics_.warn()
-        self._warn_lumpy()
-        return self
 
     def _warn_lumpy(self) -> None:
         """Warn when the state-space model's Student-t fitted lumpy months (``nu`` near 2)."""
@@ -463,6 +506,8 @@ class BookingsForecaster:
             y = np.exp(np.clip(log_amount, -50.0, 50.0))
             if self.hurdle_:
                 y = np.where(rng.random(y.shape) < 1.0 / (1.0 + np.exp(-logit_ss)), y, 0.0)
+            if self.index_forecaster_ is not None:
+                y = combine_draws(y, self._index_draws(months, rng), rng)
             y = y.reshape(y.shape[0], -1)
             return self._to_array(y, reps, months)
         ridx = np.repeat([rep_pos[r] for r in reps.index], len(months))
@@ -487,6 +532,15 @@ class BookingsForecaster:
             mu = mu + walk.reshape(n_s, n_r * n_m)
         y = draw_bookings(p, mu, logit, sigma, rng, likelihood=likelihood)
         return self._to_array(y, reps, months)
+
+    def _index_draws(self, months: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
+        """Draws of the common index ``exp(c)`` in ``months``: (index samples, months)."""
+        idx = self.index_forecaster_
+        # the index ends at the last month with bookings in some series, which can be before
+        # the panel's cut-off
+        ahead = (months[-1].year - idx.cutoff_.year) * 12 + months[-1].month - idx.cutoff_.month
+        draws = idx.predict(ahead, seed=int(rng.integers(2**31)))
+        return draws.sel(month=months).isel(rep=0).transpose("sample", "month").to_numpy()
 
     def _to_array(self, y: np.ndarray, reps: pd.DataFrame, months: pd.DatetimeIndex) -> Any:
         """Zero months after known end dates; draws (samples, reps x months) as a DataArray."""
@@ -540,7 +594,7 @@ class BookingsForecaster:
             if self.hurdle_:
                 pr = posterior_hurdle_logit(p, s)
                 y = np.where(rng.random(y.shape) < 1.0 / (1.0 + np.exp(-pr)), y, 0.0)
-            return y[:, d.rep_idx, d.month_idx]
+            return y[:, d.rep_idx, d.month_idx] * self._index_scale()
         mu, logit, sigma = linear_predictors(
             p,
             d.rep_idx,
@@ -554,6 +608,19 @@ class BookingsForecaster:
         if not self.hurdle_:
             logit = None
         return draw_bookings(p, mu, logit, sigma, rng, likelihood=likelihood)
+
+    def _index_scale(self) -> np.ndarray | float:
+        """``exp(c)`` of each training row's month (1.0 without a common index)."""
+        if self.log_index_ is None:
+            return 1.0
+        d = self.design_
+        months = d.grid_months[d.month_idx]
+        return np.exp(months.map(self.log_index_).to_numpy(dtype=float, na_value=0.0))
+
+    def observed_bookings(self) -> np.ndarray:
+        """Return the training rows' bookings (currency), in ``predict_in_sample``'s order."""
+        self._check_fitted()
+        return self.design_.y * self._index_scale()
 
     def parameter_summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
         """Posterior mean, sd, central interval and diagnostics of the main parameters."""

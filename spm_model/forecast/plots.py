@@ -101,7 +101,7 @@ def ppc_plot(forecaster: Any, n_lines: int = 40, seed: int = 0) -> Any:
     import matplotlib.pyplot as plt
 
     rep = forecaster.predict_in_sample(seed=seed, max_samples=400)
-    y = forecaster.design_.y
+    y = forecaster.observed_bookings()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     ax = axes[0]
     pos = y > 0

@@ -468,6 +468,9 @@ def build_ss_model(
         fixed_deviations = seasonality != "evolving_common"
     else:
         raise ValueError(f"seasonality must be one of {SEASONALITIES}, got {seasonality!r}")
+    # one series has no deviations from the shared pattern: it is the pattern (with them the
+    # data tell only the sum of the two, and the sampler wanders along it)
+    fixed_deviations = fixed_deviations and len(d.reps) > 1
     level_regime = LEVEL_REGIME if level_regime is None else level_regime
     if level_regime not in (*LEVEL_REGIMES, "auto"):
         raise ValueError(

@@ -146,3 +146,29 @@ def test_baseline_fits_print_no_statsmodels_warnings():
     )
     assert r.returncode == 0 and "done" in r.stdout, r.stderr[-2000:]
     assert "ConvergenceWarning" not in r.stderr and "mlefit" not in r.stderr, r.stderr[-2000:]
+
+
+def test_total_coverage_knows_whether_series_move_together():
+    import xarray as xr
+
+    from spm_model.forecast.backtest import _summarise
+
+    # 10 series, 1 month; each series' draws are 100 + 10 z. Every series came in at 110 (a
+    # shock all shared): each lies inside its own 80% interval (100 +/- 12.8), but the total
+    # 1,100 lies inside the total's interval only when the draws move together
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((4000, 10))
+    month = pd.DatetimeIndex(["2025-01-01"])
+    actual = pd.DataFrame({"rep_id": [f"r{i}" for i in range(10)], "month": month[0],
+                           "bookings": 110.0})
+
+    def scored(samples):
+        d = xr.DataArray(samples[:, :, None], dims=("sample", "rep", "month"),
+                         coords={"rep": [f"r{i}" for i in range(10)], "month": month})
+        return _summarise([score(d, actual)])
+
+    independent = scored(100.0 + 10.0 * z)
+    together = scored(100.0 + 10.0 * np.repeat(z[:, :1], 10, axis=1))
+    assert independent["coverage_80"] == together["coverage_80"] == 1.0
+    assert independent["coverage_total_80"] == 0.0  # total 1,000 +/- 40: 1,100 is outside
+    assert together["coverage_total_80"] == 1.0  # total 1,000 +/- 128
