@@ -66,8 +66,9 @@ def _common_index_option() -> typer.models.OptionInfo:
         _DEFAULT["common_index"],
         "--common-index",
         help="State-space model: split off the movement all series share and forecast it as a "
-        "series of its own: on, off or auto (on for 20 series or more where it explains 5% "
-        "or more of their year-on-year changes beyond chance).",
+        "series of its own (honest intervals of totals; wider per-series intervals, slower "
+        "fits): off (default), on or auto (on for 20 series or more where it explains 5% or "
+        "more of their year-on-year changes beyond chance).",
     )
 
 

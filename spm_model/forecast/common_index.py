@@ -23,6 +23,13 @@ Whether a panel has a common movement worth its own model is read off the data b
 fit (:func:`common_share`): the share of the series' year-on-year changes that the index's
 year-on-year change explains, net of the ``1 / n`` a panel of ``n`` independent series shows
 by chance.
+
+It is an option (``ForecastConfig.common_index``, default ``"off"``). On Texas home sales
+(number of sales, 5 cut-offs across the crash and the rebound) it took the scaled CRPS from
+1.2% to 8.5% better than ETS and the months whose total lies in its 80% interval from 47% to
+83%; at the last five cut-offs the CRPS is unchanged (+11.7% against +11.9%), the total's cover
+goes from 37% to 93%, but the series' own 80% intervals cover 88.7% (84.5% without) and the fit
+of the series net of the index mixes its seasonal scale slowly (user guide, "A common index").
 """
 
 from __future__ import annotations

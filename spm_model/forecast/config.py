@@ -223,14 +223,17 @@ class ForecastConfig(BaseModel):
         ),
     )
     common_index: Literal["auto", "on", "off"] = Field(
-        "auto",
+        "off",
         description=(
             "State-space model: split off the month-to-month movement all series share (a "
             "two-way fixed-effects index, forecast by the same model as a series of its own) "
-            "and fit the series net of it (spm_model.forecast.common_index). 'auto' (default): "
-            f"on for panels of {AUTO_COMMON_INDEX_MIN_SERIES} series or more whose index "
-            f"explains at least {AUTO_COMMON_INDEX_MIN_SHARE:.0%} of their year-on-year changes "
-            "beyond chance."
+            "and fit the series net of it (spm_model.forecast.common_index): intervals of "
+            "totals that know the series move together, and forecasts that recover from a "
+            "shock all series shared; per-series intervals come out wider and fits take two "
+            "to three times as long (docs/user-guide.md, 'A common index'). 'off' (default), "
+            f"'on', or 'auto': on for panels of {AUTO_COMMON_INDEX_MIN_SERIES} series or more "
+            f"whose index explains at least {AUTO_COMMON_INDEX_MIN_SHARE:.0%} of their "
+            "year-on-year changes beyond chance."
         ),
     )
     block_months: int = Field(12, ge=3, le=36, description="Length of a level block, in months.")
@@ -310,7 +313,8 @@ class ForecastConfig(BaseModel):
         (:func:`~spm_model.forecast.common_index.common_share`).
         """
         if self.common_index != "auto":
-            return self.common_index == "on"
+            # one series is its own index: nothing would be left to fit
+            return self.common_index == "on" and n_series >= 2
         return n_series >= AUTO_COMMON_INDEX_MIN_SERIES and share >= AUTO_COMMON_INDEX_MIN_SHARE
 
     def resolved_likelihood(self, model: str | None = None) -> str:

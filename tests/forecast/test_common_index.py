@@ -119,11 +119,13 @@ def test_diagnostics_of_both_fits_are_checked_together():
 
 
 def test_common_index_setting_resolves_by_share_and_series():
-    auto = ForecastConfig()
+    assert ForecastConfig().common_index == "off"  # the default: see the user guide
+    auto = ForecastConfig(common_index="auto")
     assert auto.resolved_common_index(46, 0.29)
     assert not auto.resolved_common_index(46, 0.03)
     assert not auto.resolved_common_index(6, 0.9)  # a few series: their index is mostly noise
     assert ForecastConfig(common_index="on").resolved_common_index(2, 0.0)
+    assert not ForecastConfig(common_index="on").resolved_common_index(1, 0.0)
     assert not ForecastConfig(common_index="off").resolved_common_index(46, 0.9)
 
 
