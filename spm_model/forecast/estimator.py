@@ -325,6 +325,11 @@ class BookingsForecaster:
         :func:`~spm_model.forecast.diagnostics.refit_settings`); the last fit is
         kept and ``diagnostics_.earlier_fits`` lists the others.
 
+        With ``config.common_index`` on (state-space model), the model is fitted to
+        the panel net of its common index and the index on its own, as a panel of
+        one series (:mod:`~spm_model.forecast.common_index`; ``log_index_``,
+        ``index_forecaster_``); ``diagnostics_`` checks both fits.
+
         Parameters
         ----------
         data : Dataset or DataFrame
