@@ -90,6 +90,7 @@ def test_heuristic_and_mip_on_generated_instance(medium):
     assert ax.get_title()
 
 
+@pytest.mark.slow  # about 12 s: make test-slow (make test stays under 6 minutes)
 def test_what_if_helpers(medium):
     p2 = add_territory(medium, "NEW", 40.0, -100.0, capacity=1.0)
     assert p2.compile().m == medium.compile().m + 1
