@@ -7,7 +7,12 @@ from pathlib import Path
 import typer
 
 from spm_model.cli.progress import Display, quiet_option
-from spm_model.forecast.config import AUTO_REFITS, ForecastConfig
+from spm_model.forecast.config import (
+    AUTO_COMMON_INDEX_MIN_SERIES,
+    AUTO_COMMON_INDEX_MIN_SHARE,
+    AUTO_REFITS,
+    ForecastConfig,
+)
 
 _DEFAULT = {name: f.default for name, f in ForecastConfig.model_fields.items()}
 
@@ -67,8 +72,9 @@ def _common_index_option() -> typer.models.OptionInfo:
         "--common-index",
         help="State-space model: split off the movement all series share and forecast it as a "
         "series of its own (honest intervals of totals; wider per-series intervals, slower "
-        "fits): off (default), on or auto (on for 20 series or more where it explains 5% or "
-        "more of their year-on-year changes beyond chance).",
+        f"fits): off (default), on or auto (on for {AUTO_COMMON_INDEX_MIN_SERIES} series or more "
+        f"where it explains {AUTO_COMMON_INDEX_MIN_SHARE:.0%} or more of their year-on-year "
+        "changes beyond chance).",
     )
 
 

@@ -359,7 +359,7 @@ class BookingsForecaster:
         self.log_index_ = None
         self.index_forecaster_ = None
         model_panel = panel
-        if kind == "state_space":
+        if kind == "state_space" and self.config.common_index != "off":
             log_index = estimate_log_index(panel)
             self.common_share_ = common_share(panel, log_index)
             if self.config.resolved_common_index(len(design.reps), self.common_share_):
