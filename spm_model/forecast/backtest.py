@@ -127,12 +127,30 @@ class BacktestResult:
         )
 
 
+#: Months of history a backtest cut-off must leave before it.
+MIN_HISTORY_MONTHS = 12
+
+
 def default_cutoffs(
     panel: pd.DataFrame, horizon: int, n_cutoffs: int, step: int = 3
 ) -> list[pd.Timestamp]:
-    """Return ``n_cutoffs`` cut-offs ``step`` months apart, the last ``horizon`` before the end."""
+    """Up to ``n_cutoffs`` cut-offs ``step`` months apart, the last ``horizon`` before the end.
+
+    Cut-offs that would leave fewer than :data:`MIN_HISTORY_MONTHS` months of
+    history are left out (a short panel gets fewer cut-offs, not an error);
+    :class:`~spm_model.errors.SpmConfigError` when none is left.
+    """
+    first = pd.Timestamp(panel["month"].min())
     last = pd.Timestamp(panel["month"].max())
-    return sorted(last - pd.DateOffset(months=horizon + step * i) for i in range(n_cutoffs))
+    cuts = [last - pd.DateOffset(months=horizon + step * i) for i in range(n_cutoffs)]
+    kept = sorted(c for c in cuts if c >= first + pd.DateOffset(months=MIN_HISTORY_MONTHS))
+    if not kept:
+        raise SpmConfigError(
+            f"the data ({first:%Y-%m} to {last:%Y-%m}) are too short to backtest {horizon} "
+            f"months ahead: a cut-off needs {MIN_HISTORY_MONTHS} months of history before it "
+            f"and {horizon} after it; shorten the horizon or add history"
+        )
+    return kept
 
 
 def _training_panel(panel: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -374,17 +392,23 @@ def backtest(
     panel = prepare_panel(data, measure, credits=credits)
     if cutoffs is None:
         cuts = default_cutoffs(panel, horizon, n_cutoffs)
+        if len(cuts) < n_cutoffs and progress is not None:
+            progress(
+                f"note: {len(cuts)} of {n_cutoffs} default cut-offs leave {MIN_HISTORY_MONTHS} "
+                "months of history; backtesting those"
+            )
     else:
         cuts = [parse_cutoff(c) for c in cutoffs]
     first = panel["month"].min()
     for c in cuts:
         if (
-            c < first + pd.DateOffset(months=12)
+            c < first + pd.DateOffset(months=MIN_HISTORY_MONTHS)
             or c + pd.DateOffset(months=horizon) > panel["month"].max()
         ):
             raise SpmConfigError(
-                f"cut-off {c:%Y-%m} leaves less than 12 months of history or fewer than {horizon} "
-                f"months to score (data {first:%Y-%m} to {panel['month'].max():%Y-%m})"
+                f"cut-off {c:%Y-%m} leaves less than {MIN_HISTORY_MONTHS} months of history or "
+                f"fewer than {horizon} months to score "
+                f"(data {first:%Y-%m} to {panel['month'].max():%Y-%m})"
             )
     names = (["bayes"] if include_bayes else []) + list(baselines)
     parts: dict[str, list[dict[str, Any]]] = {n: [] for n in names}

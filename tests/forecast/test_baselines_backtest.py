@@ -8,7 +8,7 @@ import pytest
 
 from spm_model.errors import SpmConfigError
 from spm_model.forecast import BASELINES, SeasonalNaive, backtest, simulate_panel
-from spm_model.forecast.backtest import score
+from spm_model.forecast.backtest import default_cutoffs, score
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,39 @@ def test_seasonal_naive_repeats_last_year_with_no_noise():
     np.testing.assert_allclose(
         d.values[:, 0, :], np.tile(np.r_[np.arange(1.0, 13.0), 1, 2] * 100, (50, 1))
     )
+
+
+def test_default_cutoffs_keep_a_year_of_history():
+    # 24 months (2023-01 .. 2024-12), 6 ahead, 3 apart: 2024-06, 2024-03, then 2023-12 and
+    # 2023-09, both before 2024-01 (a year after the first month): left out
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    p = pd.DataFrame({"rep_id": "a", "month": months, "bookings": 100.0})
+    cuts = default_cutoffs(p, horizon=6, n_cutoffs=4)
+    assert [f"{c:%Y-%m}" for c in cuts] == ["2024-03", "2024-06"]
+    assert [f"{c:%Y-%m}" for c in default_cutoffs(p, horizon=6, n_cutoffs=2)] == [
+        "2024-03",
+        "2024-06",
+    ]
+    with pytest.raises(SpmConfigError, match="too short to backtest 13 months ahead"):
+        default_cutoffs(p, horizon=13, n_cutoffs=4)
+
+
+def test_backtest_of_a_short_panel_notes_the_cutoffs_it_left_out():
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    rng = np.random.default_rng(3)
+    p = pd.DataFrame(
+        {
+            "rep_id": np.repeat(["a", "b"], 24),
+            "month": np.tile(months, 2),
+            "bookings": rng.gamma(20.0, 5.0, 48),
+        }
+    )
+    notes: list[str] = []
+    res = backtest(
+        p, horizon=6, baselines=("seasonal_naive",), include_bayes=False, progress=notes.append
+    )
+    assert res.cutoffs == ["2024-03", "2024-06"]
+    assert any("2 of 4 default cut-offs" in n for n in notes)
 
 
 def test_score_only_counts_rep_months_that_happened(panel):
