@@ -136,6 +136,9 @@ from spm_model.forecast.model import (
 #: Amount likelihoods the state-space model supports.
 SS_LIKELIHOODS = ("student_t", "normal")
 
+#: Prior median of the level noise scale (log amounts per month): a level moving about 5% a month.
+LEVEL_NOISE_PRIOR = 0.05
+
 #: Level noise of each series: "per_rep" (own scale, partially pooled) or "tied" (a pooled
 #: multiple of the series' observation noise scale).
 LEVEL_NOISE = "per_rep"
@@ -572,14 +575,16 @@ def build_ss_model(
             log_sigma_level = pm.Deterministic("log_sigma_level", log_sigma + ratio, dims="rep")
         else:
             if shear:
-                ll_mean_s = pm.Flat("log_sigma_level_mean_shifted", initval=np.log(0.05))
+                ll_mean_s = pm.Flat(
+                    "log_sigma_level_mean_shifted", initval=np.log(LEVEL_NOISE_PRIOR)
+                )
                 ll_mean = pm.Deterministic("log_sigma_level_mean", ll_mean_s - lw_bar)
                 pm.Potential(
                     "log_sigma_level_mean_prior",
-                    pm.logp(pm.Normal.dist(np.log(0.05), 1.0), ll_mean),
+                    pm.logp(pm.Normal.dist(np.log(LEVEL_NOISE_PRIOR), 1.0), ll_mean),
                 )
             else:
-                ll_mean = pm.Normal("log_sigma_level_mean", np.log(0.05), 1.0)
+                ll_mean = pm.Normal("log_sigma_level_mean", np.log(LEVEL_NOISE_PRIOR), 1.0)
             ll_sd = pm.HalfNormal("log_sigma_level_sd", 0.5)
             ll_z = pm.Normal("log_sigma_level_z", 0.0, 1.0, dims="rep")
             log_sigma_level = pm.Deterministic(
