@@ -432,6 +432,11 @@ def register(app: typer.Typer) -> None:
                 stack=stack,
             )
         typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")
+        if cutoffs is None and len(res.cutoffs) < n_cutoffs:
+            typer.echo(
+                f"note: the data leave a year of history before only {len(res.cutoffs)} of the "
+                f"{n_cutoffs} default cut-offs"
+            )
         typer.echo(res.to_markdown())
         failed = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         if failed:

@@ -237,3 +237,20 @@ def test_coverage_notes_name_late_starters_and_quiet_series():
     assert notes[0] == "1 series start after the cut-off 2022-12 and are not forecast: east"
     assert "forecast as still selling" in notes[1] and notes[1].endswith(": north")
     assert coverage_notes(check_panel(_long(30))) == []
+
+
+def test_forecast_backtest_of_two_years_uses_the_default_cutoffs_it_can(tmp_path):
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+
+    f = tmp_path / "short.csv"
+    _long(24).to_csv(f, index=False)
+    args = ["forecast-backtest", "--data", str(f), "--no-bayes", "--baselines", "seasonal_naive"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "cut-offs 2022-03, 2022-06; horizon 6 months" in res.output
+    assert "only 2 of the 4 default cut-offs" in res.output
+    res = CliRunner().invoke(app, [*args, "--horizon", "13"])
+    assert res.exit_code == 1
+    assert "too short to backtest 13 months ahead" in str(res.exception) + res.output
