@@ -253,8 +253,8 @@ def test_state_space_forecasts_every_series_including_a_missing_cutoff_month(fit
 def test_level_noise_regime_follows_its_setting_in_the_forecast(fits):
     """Shared (a posterior without ``level_regime``): the level noise steps with the
     observation noise's walk after the cut-off. Its own walk (``level_regime`` in the
-    posterior): held at the last block, so the size of its steps does not change the draws,
-    while the observation noise's walk still takes its step."""
+    posterior): carried by its own history (back towards its usual level), not by the size of
+    its steps, while the observation noise's walk still takes its step."""
     from spm_model.forecast import statespace
 
     fc = fits[0]
@@ -290,6 +290,35 @@ def test_level_noise_regime_follows_its_setting_in_the_forecast(fits):
     past = {**own, "level_regime": own["level_regime"] + 1.0}
     past["level_regime"][:, 0] = 0.0
     assert not np.array_equal(held, draws(past))
+    # ahead, the walk goes back towards its usual level (LEVEL_REGIME_AHEAD = "revert"):
+    # calmer past blocks narrow the forecast against holding today's level noise, wilder
+    # ones widen it
+    assert statespace.LEVEL_REGIME_AHEAD == "revert"
+    calm = {**own, "level_regime": own["level_regime"] - 1.0}
+    calm["level_regime"][:, 0] = 0.0
+    try:
+        statespace.LEVEL_REGIME_AHEAD = "hold"
+        held_calm, held_wild = draws(calm), draws(past)
+    finally:
+        statespace.LEVEL_REGIME_AHEAD = "revert"
+    assert spread(draws(calm)) < spread(held_calm)
+    assert spread(draws(past)) > spread(held_wild)
+
+
+def test_level_regime_ahead_reverts_at_its_own_pace():
+    """Handmade walks: back towards the mean of the blocks at the lag-one autocorrelation."""
+    from spm_model.forecast.statespace import level_regime_ahead
+
+    # blocks 0, 1, 2, 3 back from the cut-off: mean 1.5, deviations -1.5, -0.5, 0.5, 1.5;
+    # lag-one autocorrelation (0.75 - 0.25 + 0.75) / (2.25 + 0.25 + 0.25) = 1.25 / 2.75
+    rho = 1.25 / 2.75
+    ahead = level_regime_ahead(np.array([[0.0, 1.0, 2.0, 3.0]]), 3)
+    np.testing.assert_allclose(ahead, [[1.5 * (1 - rho**k) for k in (1, 2, 3)]])
+    # a one-off block: no persistence (clipped at 0), straight to the mean
+    np.testing.assert_allclose(level_regime_ahead(np.array([[0.0, -1, -1, -1]]), 2), -0.75)
+    # a flat history, or too few blocks to read a pace: held at today's
+    np.testing.assert_array_equal(level_regime_ahead(np.zeros((2, 5)), 2), 0.0)
+    np.testing.assert_array_equal(level_regime_ahead(np.array([[0.0, 2.0]]), 2), 0.0)
 
 
 def test_each_series_own_drift_carries_its_forecast(fits):
