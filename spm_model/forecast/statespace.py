@@ -211,6 +211,20 @@ LEVEL_REGIMES = ("shared", "own")
 #: at the calm cut-offs 2014-01 ... 2015-01 within 0.0001 (docs/user-guide.md).
 LEVEL_REGIME_AHEAD = "revert"
 
+#: Whether forecasts draw each month's shocks with the share in common that the series'
+#: one-step surprises had in the history (:func:`common_correlation`), so sums over series
+#: (a region, the company) get the spread their co-movement implies; False: independent series.
+#: Each series' own forecast is unchanged. Texas number of sales, nine cut-offs 2007-01 ...
+#: 2015-01 (2026-12-07, same fits): the total's 80% / 95% intervals covered 41% / 61% of months
+#: with independent series, 63% / 76% with common shocks (ETS 35% / 57%); scaled CRPS 0.0753 and
+#: 0.0752, 80% cover 83.4% both.
+COMMON_SHOCKS = True
+#: Window, in months, over which the series' surprises are summed to read the share of the level
+#: shocks in common (the observation noise's share is read month by month): common surprises
+#: last, so the correlation grows with the window (Texas number of sales at 2015-01: 0.11 month
+#: by month, 0.18 over 6 months, 0.27 over 12), and a level shock stays in every later month.
+COMMON_LEVEL_MONTHS = 6
+
 #: Prior of the noise regime walk's step sd ``sigma_noise_regime``: ``"halfnormal"``
 #: (``HalfNormal(0.2)``), ``"lognormal"`` (``LogNormal(log NOISE_REGIME_STEP, 1)``) or ``"auto"``
 #: (the default since 2026-12-05): log-normal where the walk is sampled half-centred (its data
@@ -844,6 +858,40 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
     }
 
 
+def common_correlation(fl: dict[str, np.ndarray], s: SSData, months: int = 1) -> np.ndarray:
+    """Correlation of the series' one-step surprises within a month, per draw: (S,) in [0, 0.99].
+
+    The model fits the series as independent given its parameters, but real series share
+    shocks (a market, the calendar, a crash): their sums then move more than sums of
+    independent draws, and a total's intervals come out far too narrow. The standardised
+    surprises ``z = v / sqrt(f)`` of the months with bookings give the equicorrelation
+    ``rho = sum_t sum_{r != q} z_rt z_qt / sum_t (n_t - 1) sum_r z_rt**2`` (the average
+    product of two series' surprises in the same month over the average square; scale-free),
+    clipped to [0, 0.99]; 0 with one series. With ``months`` > 1 the surprises are first
+    summed over windows of that many months (the last ending at the cut-off; month by month
+    when the history holds fewer than eight windows): surprises common to the series last,
+    and a level shock stays in every later month. :func:`forecast_log_amounts` draws each
+    month's observation shocks with the monthly share in common and its level shocks with the
+    share over :data:`COMMON_LEVEL_MONTHS`, which leaves every series' own forecast
+    distribution as it was.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = fl["v"] / np.sqrt(fl["f"])
+    seen = (s.grid.positive[None] > 0) & (s.weight[None, None, :] > 0) & np.isfinite(z)
+    z = np.where(seen, z, 0.0)
+    n_w = z.shape[2] // months
+    if months > 1 and n_w >= 8:  # sums over windows of `months`, the last ending at the cut-off
+        cut = z.shape[2] - n_w * months
+        z = z[:, :, cut:].reshape(*z.shape[:2], n_w, months).sum(axis=3)
+        seen = seen[:, :, cut:].reshape(*seen.shape[:2], n_w, months).any(axis=3)
+    n_t = seen.sum(axis=1)  # (S, T) series seen each month
+    sq = np.square(z).sum(axis=1)
+    off = np.square(z.sum(axis=1)) - sq  # sum over pairs r != q of z_r z_q
+    denom = ((n_t - 1).clip(min=0) * sq).sum(axis=1)
+    rho = np.divide(off.sum(axis=1), denom, out=np.zeros(len(denom)), where=denom > 0)
+    return np.clip(rho, 0.0, 0.99)
+
+
 def innovation_range(fl: dict[str, np.ndarray], s: SSData) -> tuple[np.ndarray, np.ndarray]:
     """Return the smallest and largest standardised one-step surprise of the history, per draw.
 
@@ -914,6 +962,10 @@ def forecast_log_amounts(
     z_low, z_high = innovation_range(fl, s)
     n_s = p["phi"].shape[0]
     n_h = len(months)
+    rho = common_correlation(fl, s) if COMMON_SHOCKS else np.zeros(n_s)
+    w_common, w_own = np.sqrt(rho)[:, None], np.sqrt(1.0 - rho)[:, None]
+    rho_l = common_correlation(fl, s, COMMON_LEVEL_MONTHS) if COMMON_SHOCKS else np.zeros(n_s)
+    wl_common, wl_own = np.sqrt(rho_l)[:, None], np.sqrt(1.0 - rho_l)[:, None]
     ri = np.asarray(rep_idx)
     h, ql, qb = _noise(p)
     l_m, b_m = fl["level"][:, ri], fl["slope"][:, ri]
@@ -969,13 +1021,16 @@ def forecast_log_amounts(
         # step out of month t has month t's level noise (the cut-off month's block at j = 0)
         lvl_reg = np.exp(log_lmult[:, j - 1 : j]) if j > 0 else 1.0
         predicted = lev + slo + static[:, :, j] + adj[:, :, fm[j]]
-        lev = lev + slo + sd_level * lvl_reg * rng.standard_normal(lev.shape)
+        # the month's shocks share a common part across the series (``rho``): each series'
+        # noise keeps its distribution, the sums get the co-movement the history showed
+        shock = wl_common * rng.standard_normal((n_s, 1)) + wl_own * rng.standard_normal(lev.shape)
+        lev = lev + slo + sd_level * lvl_reg * shock
         slo = drift + phi * (slo - drift) + np.sqrt(qb) * rng.standard_normal(slo.shape)
-        if likelihood == "normal":
-            eps = rng.standard_normal(lev.shape)
-        else:
+        eps = w_common * rng.standard_normal((n_s, 1)) + w_own * rng.standard_normal(lev.shape)
+        if likelihood != "normal":  # Student-t: the normal over an own chi-square's scale
             nu = p["nu"][:, None]
-            eps = rng.standard_t(np.broadcast_to(nu, lev.shape)) * np.sqrt((nu - 2.0) / nu)
+            chi2 = rng.chisquare(np.broadcast_to(nu, lev.shape))
+            eps = eps / np.sqrt(chi2 / nu) * np.sqrt((nu - 2.0) / nu)
         eps = np.clip(eps, z_low, z_high)
         out[:, :, j] = lev + static[:, :, j] + adj[:, :, fm[j]] + sd_obs * reg * eps
         if gain is not None:

@@ -305,21 +305,6 @@ def test_level_noise_regime_follows_its_setting_in_the_forecast(fits):
     assert spread(draws(past)) > spread(held_wild)
 
 
-def test_level_regime_ahead_reverts_at_its_own_pace():
-    """Handmade walks: back towards the mean of the blocks at the lag-one autocorrelation."""
-    from spm_model.forecast.statespace import level_regime_ahead
-
-    # blocks 0, 1, 2, 3 back from the cut-off: mean 1.5, deviations -1.5, -0.5, 0.5, 1.5;
-    # lag-one autocorrelation (0.75 - 0.25 + 0.75) / (2.25 + 0.25 + 0.25) = 1.25 / 2.75
-    rho = 1.25 / 2.75
-    ahead = level_regime_ahead(np.array([[0.0, 1.0, 2.0, 3.0]]), 3)
-    np.testing.assert_allclose(ahead, [[1.5 * (1 - rho**k) for k in (1, 2, 3)]])
-    # a one-off block: no persistence (clipped at 0), straight to the mean
-    np.testing.assert_allclose(level_regime_ahead(np.array([[0.0, -1, -1, -1]]), 2), -0.75)
-    # a flat history, or too few blocks to read a pace: held at today's
-    np.testing.assert_array_equal(level_regime_ahead(np.zeros((2, 5)), 2), 0.0)
-    np.testing.assert_array_equal(level_regime_ahead(np.array([[0.0, 2.0]]), 2), 0.0)
-
 
 def test_each_series_own_drift_carries_its_forecast(fits):
     """With a drift per series (``drift_rep``), each series' forecast grows at its own rate:
@@ -486,3 +471,34 @@ def test_an_evolving_seasonal_pattern_fits_and_forecasts_every_series():
     assert "sigma_season_rep" not in fc.idata_.posterior
     pred = fc.predict(6)
     assert pred.sizes["rep"] == 6 and np.isfinite(pred.to_numpy()).all()
+
+
+
+def test_common_shocks_widen_totals_not_series(fits, monkeypatch):
+    """With a share of each month's shocks in common, the forecast of the sum over series
+    spreads wider while each series' own forecast keeps its spread."""
+    from spm_model.forecast import statespace
+
+    fc = fits[0]
+    post = fc.posterior()
+    months = pd.date_range("2025-01-01", periods=6, freq="MS")
+    reps = np.arange(len(fc.design_.reps))
+    hires = fc.reps_.loc[fc.design_.reps, "hire_date"].to_numpy()
+    post = {k: np.repeat(v, 8, axis=0) for k, v in post.items()}  # more draws, steadier spreads
+
+    def draws(rho):
+        def same_share(fl, s, months=1):
+            return np.full(len(fl["v"]), rho)
+
+        monkeypatch.setattr(statespace, "common_correlation", same_share)
+        args = (fc.design_, fc.model_.spm_ss, reps, months, hires)
+        rng = np.random.default_rng(5)
+        return np.exp(statespace.forecast_log_amounts(post, *args, rng, fc.likelihood_)[0])
+
+    def spread(x):
+        return np.log(np.quantile(x, 0.9, 0) / np.quantile(x, 0.1, 0))
+
+    own, common = draws(0.0), draws(0.8)
+    total_own, total_common = spread(own.sum(axis=1)), spread(common.sum(axis=1))
+    assert (total_common > 1.5 * total_own).all()
+    np.testing.assert_allclose(spread(common).mean(), spread(own).mean(), rtol=0.05)
