@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from decimal import Decimal
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from spm_model.errors import yaml_hint
 from spm_model.plans.components.base import COMPONENT_TYPES, Component
@@ -33,7 +34,9 @@ class _Collector:
             PlanProblem(self.source, self.lines.line_of(path), format_path(path), message)
         )
 
-    def add_validation(self, prefix: PathT, err: ValidationError) -> None:
+    def add_validation(
+        self, prefix: PathT, err: ValidationError, model: type[BaseModel] | None = None
+    ) -> None:
         for e in err.errors():
             loc = tuple(
                 x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-"))
@@ -41,6 +44,9 @@ class _Collector:
             msg = e["msg"]
             if e["type"] == "extra_forbidden":
                 msg = f"unknown field {loc[-1]!r}" if loc else msg
+                if loc and model is not None:
+                    near = get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1)
+                    msg += f" (did you mean {near[0]!r}?)" if near else ""
             elif e["type"] == "missing":
                 msg = f"missing required field {loc[-1]!r}" if loc else msg
             elif e["type"] == "literal_error":
@@ -56,6 +62,31 @@ class _Collector:
                     "(currency or units); percentages go in rates, weights and attainments"
                 )
             self.add((*prefix, *loc), msg)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Return the pydantic models an annotation can hold (Optional, unions, lists, dicts)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in get_args(annotation) for m in _models_in(a)]
+
+
+def _fields_at(model: type[BaseModel], loc: PathT) -> list[str]:
+    """Return the field names (and aliases) of the models at ``loc`` below ``model``."""
+    models = [model]
+    for key in loc:
+        if isinstance(key, int):
+            continue  # a list item: the same models
+        nxt = [
+            m
+            for cur in models
+            if (f := cur.model_fields.get(key))
+            for m in _models_in(f.annotation)
+        ]
+        models = nxt or models
+    names = {n for m in models for n in m.model_fields}
+    names |= {f.alias for m in models for f in m.model_fields.values() if f.alias}
+    return sorted(names)
 
 
 def _parse_component(raw: Any, i: int, col: _Collector) -> Component | None:
@@ -79,7 +110,7 @@ def _parse_component(raw: Any, i: int, col: _Collector) -> Component | None:
     try:
         return cls.model_validate(dict(raw))
     except ValidationError as err:
-        col.add_validation(path, err)
+        col.add_validation(path, err, cls)
         return None
 
 
@@ -201,7 +232,7 @@ def plan_from_data(data: Any, source: str = "<dict>", lines: LineMap | None = No
     except ValidationError as err:
         keep = [e for e in err.errors() if e["loc"][:1] != ("components",)]
         if keep:
-            col.add_validation((), ValidationError.from_exception_data(err.title, keep))  # type: ignore[arg-type]
+            col.add_validation((), ValidationError.from_exception_data(err.title, keep), Plan)  # type: ignore[arg-type]
     components: list[Component | None] = []
     if raw_components is None:
         col.add(("components",), "missing required field 'components'")
