@@ -858,6 +858,17 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
     }
 
 
+def _surprises(fl: dict[str, np.ndarray], s: SSData) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised one-step surprises ``v / sqrt(f)`` (S, R, T) and where they count.
+
+    They count in the months with bookings and likelihood weight, where finite.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = fl["v"] / np.sqrt(fl["f"])
+    seen = (s.grid.positive[None] > 0) & (s.weight[None, None, :] > 0) & np.isfinite(z)
+    return z, seen
+
+
 def common_correlation(fl: dict[str, np.ndarray], s: SSData, months: int = 1) -> np.ndarray:
     """Correlation of the series' one-step surprises within a month, per draw: (S,) in [0, 0.99].
 
@@ -875,9 +886,7 @@ def common_correlation(fl: dict[str, np.ndarray], s: SSData, months: int = 1) ->
     share over :data:`COMMON_LEVEL_MONTHS`, which leaves every series' own forecast
     distribution as it was.
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = fl["v"] / np.sqrt(fl["f"])
-    seen = (s.grid.positive[None] > 0) & (s.weight[None, None, :] > 0) & np.isfinite(z)
+    z, seen = _surprises(fl, s)
     z = np.where(seen, z, 0.0)
     n_w = z.shape[2] // months
     if months > 1 and n_w >= 8:  # sums over windows of `months`, the last ending at the cut-off
@@ -913,9 +922,7 @@ def innovation_range(fl: dict[str, np.ndarray], s: SSData) -> tuple[np.ndarray, 
         ``(S, 1)`` lower and upper bounds (standard deviations of the noise);
         -inf / +inf for a draw without an observed month.
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = fl["v"] / np.sqrt(fl["f"])
-    seen = (s.grid.positive[None] > 0) & (s.weight[None, None, :] > 0) & np.isfinite(z)
+    z, seen = _surprises(fl, s)
     low = np.where(seen, z, np.inf).min(axis=(1, 2))
     high = np.where(seen, z, -np.inf).max(axis=(1, 2))
     none = ~seen.any(axis=(1, 2))
