@@ -432,7 +432,8 @@ def register(app: typer.Typer) -> None:
                 stack=stack,
             )
         typer.echo(f"cut-offs {', '.join(res.cutoffs)}; horizon {res.horizon} months")
-        if cutoffs is None and len(res.cutoffs) < n_cutoffs:
+        if cutoffs is None and len(res.cutoffs) < n_cutoffs and not show.enabled:
+            # (with the display on, the backtest's own progress note has said so)
             typer.echo(
                 f"note: the data leave a year of history before only {len(res.cutoffs)} of the "
                 f"{n_cutoffs} default cut-offs"
