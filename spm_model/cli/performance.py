@@ -21,6 +21,7 @@ TEAM_COLUMNS = [
     "quota",
     "bookings",
     "attainment",
+    "ytd_attainment",
     "pace",
     "win_rate",
     "avg_deal_size",
@@ -31,7 +32,7 @@ TEAM_COLUMNS = [
     "prospecting_per_month",
     "attainment_peer_pct",
 ]
-_PCT = {"attainment", "pace", "win_rate", "attainment_peer_pct"}
+_PCT = {"attainment", "ytd_attainment", "pace", "win_rate", "attainment_peer_pct"}
 # short headers that wrap, so a team's table fits a 1280 px screen
 _HEADERS = {
     "rep_id": "Rep",
@@ -40,6 +41,7 @@ _HEADERS = {
     "quota": "Quota",
     "bookings": "Bookings",
     "attainment": "Attain\u00adment",
+    "ytd_attainment": "Year to date",
     "pace": "Pace",
     "win_rate": "Win rate",
     "avg_deal_size": "Average deal",

@@ -123,6 +123,9 @@ def scorecards(
     DataFrame
         One row per rep active in the period. Money in the dataset currency;
         attainment, shares, pace, win rate and coverage as fractions (1.0 = 100%);
+        ``ytd_quota``, ``ytd_bookings`` and ``ytd_attainment``: the primary measure from the
+        start of the fiscal year (what a cumulative plan pays on; ``plan_cumulative`` says
+        whose plan that is);
         ``sales_cycle_days`` in days; ``tenure_months`` in months. Look-back
         counts for the coaching flags: ``prospecting_touches`` (calls and emails),
         ``months_observed`` (months of the look-back the rep was employed),
@@ -176,6 +179,22 @@ def scorecards(
         card["rep_id"].map(total_money).fillna(0.0).to_numpy(),
     ).astype(float)
     card["attainment"] = _div(card["bookings"], card["quota"])
+
+    # year to date on the primary measure: what a cumulative plan (year-to-date true-up) pays on
+    fy_start = pd.Timestamp(pdata.span(str(sp.fiscal_year)).start)
+    ytd_q = pdata.quotas(fy_start, end).set_index(["rep_id", "measure"])["quota"]
+    ytd_a = pdata.actuals(fy_start, cut).set_index(["rep_id", "measure"])["actual"]
+    ytd_keys = pd.MultiIndex.from_tuples(keys) if keys else None
+    card["ytd_quota"] = (
+        ytd_q.reindex(ytd_keys).to_numpy(dtype=float) if keys else np.array([], dtype=float)
+    ) * _employed_share(card, reps, pdata.plans, fy_start, end)
+    card["ytd_bookings"] = np.where(
+        card["primary_measure"].notna(),
+        ytd_a.reindex(ytd_keys).fillna(0.0).to_numpy(dtype=float) if keys else [],
+        np.nan,
+    ).astype(float)
+    card["ytd_attainment"] = _div(card["ytd_bookings"], card["ytd_quota"])
+    card["plan_cumulative"] = _plan_is_cumulative(card, reps, pdata.plans)
 
     # pace against the within-period booking profile
     elapsed = ((cut - start).days + 1) / sp.days
@@ -408,6 +427,15 @@ def _employed_share(
 
     on = ids.map(r["plan_id"]).map(prorates).fillna(False).to_numpy(bool)
     return np.where(on, share, 1.0)
+
+
+def _plan_is_cumulative(card: pd.DataFrame, reps: pd.DataFrame, plans: dict) -> np.ndarray:
+    """Whether each rep's plan measures year to date (``cumulative: true``); False when unknown."""
+    if not plans or card.empty:
+        return np.zeros(len(card), dtype=bool)
+    plan_of = reps.set_index(reps["rep_id"].astype(object))["plan_id"].astype(object)
+    cumulative = {pid: bool(p.cumulative) for pid, p in plans.items()}
+    return np.array([cumulative.get(plan_of.get(r), False) for r in card["rep_id"]], dtype=bool)
 
 
 def _plan_rank(mq: pd.DataFrame, reps: pd.DataFrame, plans: dict) -> np.ndarray:

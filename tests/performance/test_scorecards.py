@@ -55,6 +55,36 @@ def test_r1_every_figure_by_hand(card):
     assert r["peer_size"] == 1 and r["attainment_peer_pct"] == 0.5
 
 
+def test_year_to_date_figures_by_hand(card):
+    """A cumulative (year-to-date) plan pays on the year so far: the scorecard shows it too."""
+    r = card.loc["R1"]
+    # Q1 quota 40,000 + Q2 100,000; T0 (20,000, February) + the quarter's 38,000
+    assert r["ytd_quota"] == 140_000
+    assert r["ytd_bookings"] == 58_000
+    assert r["ytd_attainment"] == pytest.approx(58_000 / 140_000)
+    # R2's only quota is Q2's: the year so far is the quarter
+    assert card.loc["R2", "ytd_quota"] == card.loc["R2", "quota"] == 50_000
+    assert card.loc["R2", "ytd_bookings"] == card.loc["R2", "bookings"]
+    assert not card["plan_cumulative"].any()  # no plans given: not known to be cumulative
+
+
+def test_which_plans_measure_year_to_date():
+    from pathlib import Path
+
+    from spm_model import load_plan
+
+    plans = {
+        p.id: p
+        for p in (load_plan(f) for f in sorted(Path("templates/plans").glob("*.yaml")))
+    }
+    card = scorecards(
+        PerformanceData(handmade(), plans=plans), "2024-Q2", as_of="2024-05-15"
+    ).set_index("rep_id")
+    # sales_manager measures year to date (cumulative: true); saas_ae quarter by quarter
+    assert card.loc["M1", "plan_cumulative"]
+    assert not card.loc[["R1", "R2"], "plan_cumulative"].any()
+
+
 def test_manager_rollup_sdr_meetings_and_missing_ratios(card):
     m = card.loc["M1"]
     assert m["bookings"] == 38_000 + 8_000  # direct reports' own credit
