@@ -217,7 +217,8 @@ class ForecastConfig(BaseModel):
         description=(
             "State-space model: how the level noise changes over the history's half-years. "
             "'shared': with the observation noise (one regime walk); 'own': a walk of its own, "
-            "held at today's value after the cut-off; 'auto' (default): 'own' for panels of "
+            "carried back towards its usual level after the cut-off; 'auto' (default): 'own' "
+            "for panels of "
             f"{AUTO_OWN_LEVEL_REGIME_MIN_SERIES} series or more whose data show noise regimes, "
             "else 'shared'."
         ),

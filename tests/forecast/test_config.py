@@ -201,3 +201,24 @@ def test_level_noise_has_its_own_regime_walk_on_panels_of_many_series_with_regim
     form, names = built(panel, c)
     assert form == "shared" and "sigma_noise_regime" in names
     assert built(panel, ForecastConfig(level_regime="own"))[0] == "own"
+
+
+def test_evolving_patterns_sample_their_initial_states_non_centred():
+    """Where the data weight half-centres the fixed deviations (Texas), an evolving pattern's
+    deviations, only its initial states, are sampled non-centred."""
+    from pytensor.graph.basic import ancestors
+
+    from spm_model.forecast.datasets import txhousing_panel
+    from spm_model.forecast.estimator import build_configured_model, make_design, prepare_panel
+
+    design = make_design(prepare_panel(txhousing_panel("sales"), None, None, None), 12)
+
+    def z_depends_on_scale(seasonality):
+        cfg = ForecastConfig(seasonality=seasonality)
+        model = build_configured_model(design, cfg, "state_space", True)
+        assert model.spm_ss.season_centring == 0.5  # the data weight's choice
+        z = model["season_rep_z"]
+        return model["sigma_season_rep"] in set(ancestors(z.owner.inputs))
+
+    assert z_depends_on_scale("fixed")  # half-centred: z ~ N(0, sigma^0.5)
+    assert not z_depends_on_scale("evolving")  # non-centred: z ~ N(0, 1)
