@@ -24,7 +24,9 @@ are partially pooled over reps on the log scale (``log_sigma_mean/sd``,
 shared (as an option each series has its own drift, partially pooled around
 ``drift``: :data:`DRIFT_PER_SERIES`). Seasonality is a shared 12-month
 pattern (``ZeroSumNormal``) plus per-rep deviations (``ZeroSumNormal`` over
-the 12 months with the pooled scale ``sigma_season_rep``). As an option
+the 12 months and over the reps, with the pooled scale ``sigma_season_rep``: the
+shared pattern is the reps' average, so the two do not trade off along a ridge,
+which held the shared February effect at bulk ESS 391 and refitted most Texas fits). As an option
 (``ForecastConfig.seasonality``) it evolves: each observed month's one-step
 prediction error ``v`` moves its series' adjustment ``adj`` for that month of
 the year by ``season_gain`` times ``v`` (exponential smoothing's seasonal
@@ -535,7 +537,9 @@ def build_ss_model(
             # 2012-01: sigma_season_rep bulk ESS 379 against 192 half-centred and 85 centred)
             c = 0.0 if evolving else s.season_centring
             dev_sd: Any = s_dev**c if c else 1.0
-            dev_z = pm.ZeroSumNormal("season_rep_z", sigma=dev_sd, dims=("rep", "fiscal_month"))
+            dev_z = pm.ZeroSumNormal(
+                "season_rep_z", sigma=dev_sd, dims=("rep", "fiscal_month"), n_zerosum_axes=2
+            )
             season_dev = pm.Deterministic(
                 "season_rep",
                 (s_dev ** (1.0 - c) if c else s_dev) * dev_z,

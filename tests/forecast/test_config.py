@@ -75,6 +75,7 @@ class _Sampled(Exception):
     [(36, "auto", True), (60, "auto", False), (36, "diagonal", False), (60, "low_rank", True)],
 )
 def test_nutpie_gets_the_low_rank_mass_matrix_when_resolved(monkeypatch, months, setting, expect):
+    import numpy as np
     import pymc as pm
 
     from spm_model.forecast import simulate_panel
@@ -222,3 +223,25 @@ def test_evolving_patterns_sample_their_initial_states_non_centred():
 
     assert z_depends_on_scale("fixed")  # half-centred: z ~ N(0, sigma^0.5)
     assert not z_depends_on_scale("evolving")  # non-centred: z ~ N(0, 1)
+
+
+def test_series_seasonal_deviations_sum_to_zero_over_series_and_months():
+    """The shared pattern is the series' average: the deviations sum to zero over the series as
+    well as over the months, so the shared pattern and the deviations' mean do not trade off
+    (that ridge held the shared February effect at bulk ESS 391 on Texas at 2014-07)."""
+    import numpy as np
+    import pymc as pm
+
+    from spm_model.forecast import simulate_panel
+    from spm_model.forecast.estimator import build_configured_model, make_design, prepare_panel
+
+    panel, _ = simulate_panel(n_reps=5, n_months=48, n_regions=1, teams_per_region=1, seed=3)
+    design = make_design(prepare_panel(panel, None, None, None), 12)
+    for seasonality in ("fixed", "evolving"):
+        model = build_configured_model(
+            design, ForecastConfig(seasonality=seasonality), "state_space", True
+        )
+        dev = pm.draw(model["season_rep"], random_seed=1)
+        assert dev.shape == (5, 12) and np.abs(dev).max() > 1e-3
+        np.testing.assert_allclose(dev.sum(axis=0), 0.0, atol=1e-12)
+        np.testing.assert_allclose(dev.sum(axis=1), 0.0, atol=1e-12)
