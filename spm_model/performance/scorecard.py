@@ -172,10 +172,15 @@ def scorecards(
     total_money = own_money.groupby("rep_id")["actual"].sum()
     by_primary = actual.set_index(["rep_id", "measure"])["actual"]
     keys = list(zip(card["rep_id"], card["primary_measure"], strict=True))
-    prim_actual = by_primary.reindex(pd.MultiIndex.from_tuples(keys) if keys else None)
+    key_index = pd.MultiIndex.from_tuples(keys) if keys else None
+
+    def on_primary(values: pd.Series) -> np.ndarray:
+        """Each rep's value on its primary measure (NaN where there is none)."""
+        return values.reindex(key_index).to_numpy(dtype=float) if keys else np.array([])
+
     card["bookings"] = np.where(
         card["primary_measure"].notna(),
-        prim_actual.fillna(0.0).to_numpy() if keys else [],
+        np.nan_to_num(on_primary(by_primary)),
         card["rep_id"].map(total_money).fillna(0.0).to_numpy(),
     ).astype(float)
     card["attainment"] = _div(card["bookings"], card["quota"])
@@ -184,15 +189,10 @@ def scorecards(
     fy_start = pd.Timestamp(pdata.span(str(sp.fiscal_year)).start)
     ytd_q = pdata.quotas(fy_start, end).set_index(["rep_id", "measure"])["quota"]
     ytd_a = pdata.actuals(fy_start, cut).set_index(["rep_id", "measure"])["actual"]
-    ytd_keys = pd.MultiIndex.from_tuples(keys) if keys else None
-    card["ytd_quota"] = (
-        ytd_q.reindex(ytd_keys).to_numpy(dtype=float) if keys else np.array([], dtype=float)
-    ) * _employed_share(card, reps, pdata.plans, fy_start, end)
+    card["ytd_quota"] = on_primary(ytd_q) * _employed_share(card, reps, pdata.plans, fy_start, end)
     card["ytd_bookings"] = np.where(
-        card["primary_measure"].notna(),
-        ytd_a.reindex(ytd_keys).fillna(0.0).to_numpy(dtype=float) if keys else [],
-        np.nan,
-    ).astype(float)
+        card["primary_measure"].notna(), np.nan_to_num(on_primary(ytd_a)), np.nan
+    )
     card["ytd_attainment"] = _div(card["ytd_bookings"], card["ytd_quota"])
     card["plan_cumulative"] = _plan_is_cumulative(card, reps, pdata.plans)
 
@@ -429,11 +429,16 @@ def _employed_share(
     return np.where(on, share, 1.0)
 
 
+def _plan_of(reps: pd.DataFrame) -> pd.Series:
+    """Plan id of each rep, indexed by rep id."""
+    return reps.set_index(reps["rep_id"].astype(object))["plan_id"].astype(object)
+
+
 def _plan_is_cumulative(card: pd.DataFrame, reps: pd.DataFrame, plans: dict) -> np.ndarray:
     """Whether each rep's plan measures year to date (``cumulative: true``); False when unknown."""
     if not plans or card.empty:
         return np.zeros(len(card), dtype=bool)
-    plan_of = reps.set_index(reps["rep_id"].astype(object))["plan_id"].astype(object)
+    plan_of = _plan_of(reps)
     cumulative = {pid: bool(p.cumulative) for pid, p in plans.items()}
     return np.array([cumulative.get(plan_of.get(r), False) for r in card["rep_id"]], dtype=bool)
 
@@ -459,8 +464,7 @@ def _plan_rank(mq: pd.DataFrame, reps: pd.DataFrame, plans: dict) -> np.ndarray:
                 if m in plan.measures:
                     ranked.setdefault(plan.measures[m].quota_measure or m, len(ranked))
         order[pid] = ranked
-    plan_of = reps.set_index(reps["rep_id"].astype(object))["plan_id"].astype(object)
-    pids = mq["rep_id"].astype(object).map(plan_of)
+    pids = mq["rep_id"].astype(object).map(_plan_of(reps))
     return np.array(
         [order.get(p, {}).get(m, last) for p, m in zip(pids, mq["measure"], strict=True)]
     )
