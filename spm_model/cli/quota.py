@@ -204,10 +204,11 @@ def register(app: typer.Typer) -> None:
             help="Total over-assignment above --target (0.1 = 10%); per-level pairs compound.",
         ),
         skip_unset: bool = typer.Option(
-            False,
-            "--skip-unset",
-            help="A measure nobody has history for and without a --target is left out (noted) "
-            "instead of stopping the run.",
+            True,
+            "--skip-unset/--no-skip-unset",
+            help="A measure nobody has history for before the held-out year and without a "
+            "--target is left out with a note (default: a backtest scores what it can); "
+            "--no-skip-unset stops the run instead.",
         ),
         quiet: bool = quiet_option(),
     ) -> None:

@@ -102,3 +102,27 @@ def test_a_measure_nobody_sold_stops_the_run_or_is_left_out(tmp_path, monkeypatc
     assert code == 0, se
     assert "note: measure 'services': no rep has history to set quotas from" in so + se
     assert set(pd.read_csv(out)["measure"]) == {"meetings", "new_business", "renewal"}
+
+
+def test_the_backtest_scores_the_measures_it_can(tmp_path, monkeypatch, capsys):
+    """A backtest leaves out (with a note) a measure nobody has history for; --no-skip-unset stops."""
+    from spm_model.data import Dataset, load_dataset
+
+    ds = load_dataset(SAMPLE)
+    services = set(ds.products.loc[ds.products["measure"] == "services", "product_id"])
+    kept = ds.transactions[~ds.transactions["product_id"].isin(services)]
+    tables = {**ds.tables, "transactions": kept}
+    for name in ("credit_exceptions", "splits"):
+        tables[name] = ds[name][ds[name]["txn_id"].isin(kept["txn_id"])]
+    data = tmp_path / "young"
+    Dataset(tables, meta=ds.meta).save(data)
+    out = tmp_path / "bt.csv"
+    code, so, se = run(["quota-backtest", "--data", data, "--out", out, "-q"], monkeypatch, capsys)
+    assert code == 0, se
+    assert "note: measure 'services': no rep has history before FY2025; left out" in so
+    assert len(pd.read_csv(out)) == 6
+    out.unlink()
+    args = ["quota-backtest", "--data", data, "--out", out, "--no-skip-unset", "-q"]
+    code, _, se = run(args, monkeypatch, capsys)
+    assert code == 1 and "measure 'services': no rep has history" in se
+    assert not out.exists()
