@@ -426,6 +426,48 @@ def test_innovation_range_is_the_historys_smallest_and_largest_surprise():
     assert np.isneginf(low).all() and np.isposinf(high).all()
 
 
+def test_surprise_range_is_the_historys_smallest_and_largest_log_surprise():
+    from types import SimpleNamespace
+
+    from spm_model.forecast.statespace import surprise_range
+
+    # two draws, two series, three months; series 2 month 2 had no bookings, month 3 no weight
+    v = np.array([[[0.2, -0.7, 9.0], [1.5, 4.0, -9.0]], [[0.1, 0.0, 0.0], [-0.3, 0.0, 0.0]]])
+    s = SimpleNamespace(
+        grid=SimpleNamespace(positive=np.array([[1.0, 1.0, 1.0], [1.0, 0.0, 1.0]])),
+        weight=np.array([1.0, 1.0, 0.0]),
+    )
+    low, high = surprise_range({"v": v, "f": np.ones_like(v)}, s)
+    np.testing.assert_array_equal(low[:, 0], [-0.7, -0.3])
+    np.testing.assert_array_equal(high[:, 0], [1.5, 0.1])
+    s.grid.positive = np.zeros((2, 3))
+    low, high = surprise_range({"v": v, "f": np.ones_like(v)}, s)
+    assert np.isneginf(low).all() and np.isposinf(high).all()
+
+
+def test_a_wild_noise_regime_walk_stays_within_the_historys_log_surprises(fits):
+    """Texas active listings at 2014-01: today's noise scale tiny, the history's standardised
+    surprises 25-30 and the regime walk's step 1.1-2.2, so the next block's multiplier times a
+    clipped noise ran to exp(45) times the median. The noise stays within the history's own
+    surprises in log units."""
+    from spm_model.forecast import statespace
+
+    fc = fits[0]
+    post = fc.posterior()
+    assert "sigma_noise_regime" in post
+    wild = {**post, "sigma_noise_regime": np.full_like(post["sigma_noise_regime"], 6.0)}
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    reps = np.arange(len(fc.design_.reps))
+    hires = fc.reps_.loc[fc.design_.reps, "hire_date"].to_numpy()
+    s = fc.model_.spm_ss
+    args = (fc.design_, s, reps, months, hires)
+    x = statespace.forecast_log_amounts(wild, *args, np.random.default_rng(3), "student_t")[0]
+    low, high = statespace.surprise_range(statespace.run_filter(wild, s), s)
+    # the level's own spread (filtered state rolled forward) is all that may go beyond
+    spread = np.abs(x - np.median(x, axis=0)).max()
+    assert spread < 1.5 + float(high.max() - low.min())
+
+
 def test_forecast_noise_stays_within_the_historys_surprises(fits):
     """Student-t noise near 2 degrees of freedom on the log scale: ``exp`` of it has no mean
     and single draws ran to 10^10 times a rep's month. The forecast's noise stays within the
