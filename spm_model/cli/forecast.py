@@ -213,6 +213,7 @@ def register(app: typer.Typer) -> None:
 
         from spm_model.data.io import atomic_path
         from spm_model.forecast import BookingsForecaster, ConvergenceWarning
+        from spm_model.forecast.metrics import format_amount
         from spm_model.forecast.outputs import interval_table, quota_attainment_probability
         from spm_model.forecast.plots import fan_chart, ppc_plot
 
@@ -326,8 +327,8 @@ def register(app: typer.Typer) -> None:
         company = summary[(summary["level"] == "company") & (summary["month"] == "total")].iloc[0]
         typer.echo(
             f"{len(pred['rep'])} {'reps' if ds is not None else 'series'}, {horizon} months from "
-            f"{first:%Y-%m}: company total median {company['p50']:,.0f}, 80% interval "
-            f"{company['p10']:,.0f} to {company['p90']:,.0f}"
+            f"{first:%Y-%m}: company total median {format_amount(company['p50'])}, 80% interval "
+            f"{format_amount(company['p10'])} to {format_amount(company['p90'])}"
             + (f" {currency}" if "currency" in fc.panel_.attrs else "")
         )
         for n in notes[1:]:

@@ -50,7 +50,14 @@ from spm_model.data import Dataset
 from spm_model.errors import SpmConfigError
 from spm_model.forecast.baselines import BASELINES
 from spm_model.forecast.config import ForecastConfig
-from spm_model.forecast.metrics import crps_samples, interval_content, interval_hits, mape, wape
+from spm_model.forecast.metrics import (
+    crps_samples,
+    format_amount,
+    interval_content,
+    interval_hits,
+    mape,
+    wape,
+)
 from spm_model.forecast.panel import parse_cutoff
 
 if TYPE_CHECKING:
@@ -104,7 +111,7 @@ class BacktestResult:
         out = ["| model | " + " | ".join(cols.values()) + " |", "|---|" + "---:|" * len(cols)]
         for name, r in t.iterrows():
             cells = [f"{r['crps_scaled']:.3f}", f"{r['scaled_vs_best_baseline']:+.1%}"]
-            cells += [f"{r['crps_rep']:,.0f}", f"{r['crps_vs_best_baseline']:+.1%}"]
+            cells += [format_amount(r["crps_rep"]), f"{r['crps_vs_best_baseline']:+.1%}"]
             cells += [f"{r[c]:.1%}" for c in ("wape_total", "mape_total", "wape_rep")]
             cells += [
                 f"{r[c]:.1%}"
@@ -448,7 +455,7 @@ def backtest(
             if progress is not None:
                 progress(
                     f"cut-off {c:%Y-%m}: {name} scaled CRPS {rows[-1]['crps_scaled']:.3f}, "
-                    f"CRPS {rows[-1]['crps_rep']:,.0f}"
+                    f"CRPS {format_amount(rows[-1]['crps_rep'])}"
                 )
         if stack and len(made) > 1:
             w = stacking_weights(history, names, horizon, c)

@@ -146,3 +146,21 @@ def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
     f = np.asarray(forecast, dtype=float)
     nz = a != 0
     return float(np.mean(np.abs(a[nz] - f[nz]) / np.abs(a[nz]))) if nz.any() else float("nan")
+
+
+def format_amount(x: float) -> str:
+    """Format an amount for a table: whole units from 100 on, three significant figures below.
+
+    From 100 on with thousands separators; below, three significant figures (a panel of
+    small numbers, months of inventory or rates, read ``0`` and ``1`` in whole units).
+
+    Examples
+    --------
+    >>> format_amount(122761.4), format_amount(12.345), format_amount(0.04123)
+    ('122,761', '12.3', '0.0412')
+    """
+    if not np.isfinite(x):
+        return str(x)
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"

@@ -92,3 +92,13 @@ def test_nominal_interval_holds_the_nominal_probability_with_an_atom_at_zero():
     assert interval_hits(samples, y[:500], 0.8, "central").mean() > 0.85
     with pytest.raises(ValueError, match="kind"):
         interval_bounds(x, 0.8, "shortest")
+
+
+def test_amounts_keep_three_significant_figures_below_100():
+    from spm_model.forecast.metrics import format_amount
+
+    assert format_amount(122_761.4) == "122,761"
+    assert format_amount(100.0) == "100"
+    assert format_amount(12.345) == "12.3"
+    assert format_amount(0.4123) == "0.412"  # months of inventory read "0" in whole units
+    assert format_amount(float("nan")) == "nan"
