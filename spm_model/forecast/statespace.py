@@ -953,8 +953,8 @@ def surprise_range(fl: dict[str, np.ndarray], s: SSData) -> tuple[np.ndarray, np
     where a city's count was redefined: standardised surprises up to 25-30 of today's
     tiny scale, ``sigma_noise_regime`` 1.1-2.2): draws ``exp(45)`` times their median and
     a mean scaled CRPS of 195,661 against ETS's 0.075. So the forecast month's noise is
-    also kept inside the history's own surprises in log units (for that city's
-    listings, about +/-1.5).
+    also kept inside the history's own surprises in log units, the largest of any
+    series (on that panel about +/-2).
 
     Returns
     -------
