@@ -273,10 +273,16 @@ def test_level_noise_regime_follows_its_setting_in_the_forecast(fits):
     def spread(x):
         return np.log(np.quantile(np.exp(x), 0.9, 0) / np.quantile(np.exp(x), 0.1, 0)).mean()
 
-    base = draws(post)
-    wild_noise = {**post, "sigma_noise_regime": 5.0 + 0 * post["sigma_noise_regime"]}
-    # shared: a wild walk after the cut-off widens both noises
+    # shared: a wild walk after the cut-off widens both noises, as far as the regimes its
+    # history went through (here a past block at +2)
+    stormy = {**post, "noise_regime": post["noise_regime"].copy()}
+    stormy["noise_regime"][:, -1] = 2.0
+    base = draws(stormy)
+    wild_noise = {**stormy, "sigma_noise_regime": 5.0 + 0 * post["sigma_noise_regime"]}
     assert spread(draws(wild_noise)) > 1.5 * spread(base)
+    # ... and no further: without the stormy block the same wild walk is held near today's
+    calm_past = {**post, "sigma_noise_regime": wild_noise["sigma_noise_regime"]}
+    assert spread(draws(calm_past)) < spread(draws(wild_noise))
     own = {**post, "level_regime": np.zeros_like(post["noise_regime"])}
     own["sigma_level_regime"] = 0.2 + 0 * post["sigma_noise_regime"]
     held = draws(own)
