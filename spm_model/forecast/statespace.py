@@ -935,8 +935,16 @@ def innovation_range(fl: dict[str, np.ndarray], s: SSData) -> tuple[np.ndarray, 
         -inf / +inf for a draw without an observed month.
     """
     z, seen = _surprises(fl, s)
-    low = np.where(seen, z, np.inf).min(axis=(1, 2))
-    high = np.where(seen, z, -np.inf).max(axis=(1, 2))
+    return _seen_range(z, seen)
+
+
+def _seen_range(x: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest ``x`` (S, R, T) where ``seen``, per draw: ``(S, 1)`` each.
+
+    -inf / +inf for a draw with nothing seen (no bound).
+    """
+    low = np.where(seen, x, np.inf).min(axis=(1, 2))
+    high = np.where(seen, x, -np.inf).max(axis=(1, 2))
     none = ~seen.any(axis=(1, 2))
     low[none], high[none] = -np.inf, np.inf
     return low[:, None], high[:, None]
@@ -963,12 +971,7 @@ def surprise_range(fl: dict[str, np.ndarray], s: SSData) -> tuple[np.ndarray, np
         without an observed month.
     """
     _, seen = _surprises(fl, s)
-    v = fl["v"]
-    low = np.where(seen, v, np.inf).min(axis=(1, 2))
-    high = np.where(seen, v, -np.inf).max(axis=(1, 2))
-    none = ~seen.any(axis=(1, 2))
-    low[none], high[none] = -np.inf, np.inf
-    return low[:, None], high[:, None]
+    return _seen_range(fl["v"], seen)
 
 
 def loglik_amounts(p: dict[str, np.ndarray], s: SSData, likelihood: str) -> np.ndarray:

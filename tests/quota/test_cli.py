@@ -80,19 +80,22 @@ def test_spm_quota_backtest_prints_every_method(tmp_path, monkeypatch, capsys):
     assert len(t) == 6
 
 
-def test_a_measure_nobody_sold_stops_the_run_or_is_left_out(tmp_path, monkeypatch, capsys):
+def _sample_without_services(folder):
+    """The sample company as if nobody had ever sold services (saved to ``folder``)."""
     from spm_model.data import Dataset, load_dataset
 
     ds = load_dataset(SAMPLE)
     services = set(ds.products.loc[ds.products["measure"] == "services", "product_id"])
-    tx = ds.transactions
-    kept = tx[~tx["product_id"].isin(services)]
+    kept = ds.transactions[~ds.transactions["product_id"].isin(services)]
     tables = {**ds.tables, "transactions": kept}
     for name in ("credit_exceptions", "splits"):  # rows on the removed transactions go too
         tables[name] = ds[name][ds[name]["txn_id"].isin(kept["txn_id"])]
-    young = Dataset(tables, meta=ds.meta)
-    data = tmp_path / "young"
-    young.save(data)
+    Dataset(tables, meta=ds.meta).save(folder)
+    return folder
+
+
+def test_a_measure_nobody_sold_stops_the_run_or_is_left_out(tmp_path, monkeypatch, capsys):
+    data = _sample_without_services(tmp_path / "young")
     out = tmp_path / "quotas.csv"
     args = ["quota", "--data", data, "--year", "2026", "--out", out, "-q"]
     code, _, se = run(args, monkeypatch, capsys)
@@ -105,17 +108,8 @@ def test_a_measure_nobody_sold_stops_the_run_or_is_left_out(tmp_path, monkeypatc
 
 
 def test_the_backtest_scores_the_measures_it_can(tmp_path, monkeypatch, capsys):
-    """A backtest leaves out (with a note) a measure nobody has history for; --no-skip-unset stops."""
-    from spm_model.data import Dataset, load_dataset
-
-    ds = load_dataset(SAMPLE)
-    services = set(ds.products.loc[ds.products["measure"] == "services", "product_id"])
-    kept = ds.transactions[~ds.transactions["product_id"].isin(services)]
-    tables = {**ds.tables, "transactions": kept}
-    for name in ("credit_exceptions", "splits"):
-        tables[name] = ds[name][ds[name]["txn_id"].isin(kept["txn_id"])]
-    data = tmp_path / "young"
-    Dataset(tables, meta=ds.meta).save(data)
+    """A backtest leaves out (noted) a measure nobody has history for; --no-skip-unset stops."""
+    data = _sample_without_services(tmp_path / "young")
     out = tmp_path / "bt.csv"
     code, so, se = run(["quota-backtest", "--data", data, "--out", out, "-q"], monkeypatch, capsys)
     assert code == 0, se
