@@ -36,6 +36,7 @@ from spm_model.forecast.model import (
     build_model,
     business_day_deviation,
     draw_bookings,
+    easter_deviation,
     fiscal_month_index,
     lag12_covariate,
     linear_predictors,
@@ -528,6 +529,7 @@ class BookingsForecaster:
             tenure_months(mm, hires),
             lag12=lag12_covariate(d, ridx, mm),
             business_days=business_day_deviation(mm),
+            easter=easter_deviation(mm),
         )
         if "sigma_drift" in p:
             # the level keeps walking after the cut-off: monthly steps of sigma_drift / sqrt(block)
@@ -609,6 +611,7 @@ class BookingsForecaster:
             d.block,
             d.lag12,
             d.business_days,
+            easter=d.easter,
         )
         if not self.hurdle_:
             logit = None

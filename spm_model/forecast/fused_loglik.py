@@ -72,7 +72,7 @@ def amounts_loglik_grad_tm(
     horizon: float,
     lag: float,
     x12: np.ndarray,
-    days: float,
+    days: np.ndarray,
     x_days: np.ndarray,
     log_sigma: np.ndarray,
     log_sigma_level: np.ndarray,
@@ -96,7 +96,9 @@ def amounts_loglik_grad_tm(
     them so. :func:`amounts_loglik_grad` takes them (R, T).
 
     The filter sees ``e[r, t] = log_y[r, t] - season[m] - season_dev[r, m]
-    - ramp[r, t] - lag * x12[r, t] - days * x_days[t]`` (``m = fiscal_month[t]``; the log ramp
+    - ramp[r, t] - lag * x12[r, t] - days . x_days[t]`` (``m = fiscal_month[t]``; ``days``
+    the (K,) coefficients of the K calendar covariates ``x_days`` (T, K): business days, Easter;
+    the log ramp
     is computed from ``tenure``, the rows ``ramp_rows`` of the tenure, and
     ``ramp_tau``; zero on other rows and from ``horizon`` months), observation
     variances ``h[r, t] = exp(2 log_sigma[r] + 2 regime[block[t]])`` and level
@@ -124,12 +126,16 @@ def amounts_loglik_grad_tm(
     lmult = np.exp(2.0 * level_regime)
     h_r = np.exp(2.0 * log_sigma)
     ql_r = np.exp(2.0 * log_sigma_level)
+    n_k = days.shape[0]
     for t in range(n_t):
         m = fiscal_month[t]
         mt = mult[block[t]]
         lt = lmult[block[t]]
+        cal = 0.0
+        for k in range(n_k):
+            cal += days[k] * x_days[t, k]
         for r in range(n_r):
-            e[t, r] = log_y[t, r] - season[m] - dev_t[m, r] - lag * x12[t, r] - days * x_days[t]
+            e[t, r] = log_y[t, r] - season[m] - dev_t[m, r] - lag * x12[t, r] - cal
             h[t, r] = h_r[r] * mt
             ql[t, r] = ql_r[r] * lt
     ramp, ramp_d_tau = _ramp_rows(tenure, ramp_tau, horizon)
@@ -145,7 +151,7 @@ def amounts_loglik_grad_tm(
     d_dev_t = np.zeros((season_dev.shape[1], n_r))
     d_tau = 0.0
     d_lag = 0.0
-    d_days = 0.0
+    d_days = np.zeros(n_k)
     d_ls = np.zeros(n_r)
     d_lsl = np.zeros(n_r)
     d_regime = np.zeros_like(regime)
@@ -171,7 +177,8 @@ def amounts_loglik_grad_tm(
             sum_lreg += gq
         d_season[m] -= sum_de
         d_lag -= sum_lag
-        d_days -= sum_de * x_days[t]
+        for k in range(n_k):
+            d_days[k] -= sum_de * x_days[t, k]
         d_regime[block[t]] += sum_reg
         d_lregime[block[t]] += sum_lreg
     for i in range(n_rows):
@@ -350,7 +357,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
     ):  # pragma: no cover  (runs inside nutpie's compiled graph)
         out = amounts_loglik_grad_tm(
             log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
-            days.item(), x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
+            days, x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
             drift, nu.item(), gain.item(), init, weight, student, evolving,
         )  # fmt: skip
         return (
@@ -359,7 +366,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
             out[2],
             np.array(out[3], dtype=np.float64),
             np.array(out[4], dtype=np.float64),
-            np.array(out[5], dtype=np.float64),
+            out[5],
             out[6],
             out[7],
             out[8],
@@ -493,7 +500,8 @@ def amounts_loglik(
     ``regime`` and ``level_regime`` (blocks,), ``drift`` (a scalar, shared, or (R,) per rep)
     and the scalars are PyTensor expressions; the
     rest are data (``tenure``: the rows ``ramp_rows`` of the reps' tenure in months;
-    ``x_days`` (T,): the business-day covariate).
+    ``x_days`` (T, K): the calendar covariates, business days and Easter, whose coefficients
+    ``days`` (K,) are PyTensor expressions too).
     """
     op = _op_class()("amounts", (student, season_gain is not None))
     n_reps = np.shape(log_y)[0]
@@ -501,6 +509,7 @@ def amounts_loglik(
     log_y, mask, x12 = (
         np.ascontiguousarray(np.asarray(a, dtype=float).T) for a in (log_y, mask, x12)
     )
+    x_days = np.ascontiguousarray(x_days, dtype=float).reshape(len(x_days), -1)  # (T, K)
     return op(
         log_y, mask, season, season_dev, fiscal_month, tenure, ramp_rows, ramp_tau,
         RAMP_HORIZON, lag, x12, days, x_days, log_sigma, log_sigma_level, regime, level_regime,

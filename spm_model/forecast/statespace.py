@@ -6,7 +6,7 @@ For rep ``r`` in month ``t`` (fiscal month ``m``) with bookings, the log amount 
 
     log bookings[r, t] = level[r, t] + season[m] + season_dev[r, m] + adj[r, m]
                          + log ramp(tenure) + lag12 * x12[r, t]
-                         + business_days * bd[t] + eps[r, t]
+                         + business_days * bd[t] + easter * ea[t] + eps[r, t]
     adj[r, m] += season_gain * v[r, t]     (as an option, after each observed month;
                                             adj starts at 0, and stays there by default)
     level[r, t + 1] = level[r, t] + slope[r, t] + eta,
@@ -107,6 +107,9 @@ Priors (log scale of monthly bookings):
   the calendar month's usual number (``bd[t]``,
   :func:`~spm_model.forecast.model.business_day_deviation`;
   :data:`~spm_model.forecast.model.BUSINESS_DAYS`);
+* ``easter ~ Normal(0, 0.2)``: the effect of the eight days before Easter falling in the
+  month rather than their usual share (``ea[t]``, non-zero in March and April;
+  :func:`~spm_model.forecast.model.easter_deviation`; :data:`~spm_model.forecast.model.EASTER`);
 * ``ramp_tau``, ``lag12`` and the hurdle as in :mod:`spm_model.forecast.model`.
 
 Initial state of each rep: level ``Normal(mean of its first observed log
@@ -126,9 +129,12 @@ from spm_model.forecast.fused_loglik import amounts_loglik, hurdle_loglik
 from spm_model.forecast.kalman import INIT_LEVEL_SD, INIT_SLOPE_SD, kalman_loglik
 from spm_model.forecast.model import (
     BUSINESS_DAYS,
+    EASTER,
+    EASTER_PRIOR_SD,
     Design,
     Grid,
     business_day_deviation,
+    easter_deviation,
     fiscal_month_index,
     lag12_covariate,
     log_ramp_fraction,
@@ -333,6 +339,7 @@ SS_MAIN_PARAMS = (
     "ramp_tau",
     "lag12",
     "business_days",
+    "easter",
     "hurdle_lag12",
     "hurdle_intercept",
     "sigma_hurdle_rep",
@@ -353,6 +360,7 @@ class SSData:
     regime_block: np.ndarray  # (T,) block of the noise regime (0: the last before the cut-off)
     regime_months: int  # months per block (0: no regime)
     business_days: np.ndarray  # (T,) business days above the calendar month's usual number
+    easter: np.ndarray  # (T,) share of the days before Easter above the calendar month's usual
     season_centring: float = 0.0  # partial centring of the seasonal deviations
     regime_centring: float = 0.0  # partial centring of the regime walk's steps
     level_regime: str = "shared"  # the level noise's regime walk, as built
@@ -391,6 +399,7 @@ def ss_data(d: Design) -> SSData:
         regime_block=block,
         regime_months=int(NOISE_REGIME_MONTHS or 0) if block.max() > 0 else 0,
         business_days=business_day_deviation(d.grid_months),
+        easter=easter_deviation(d.grid_months),
         season_centring=c_season,
         regime_centring=c_regime,
         sigma_centring=c_sigma,
@@ -555,6 +564,7 @@ def build_ss_model(
         lag12: Any = pm.Normal("lag12", 0.0, 0.5) if lag_effect else 0.0
         lag_term: Any = lag12 * g.lag12 if lag_effect else 0.0
         days: Any = pm.Normal("business_days", 0.0, 0.05) if BUSINESS_DAYS else 0.0
+        easter: Any = pm.Normal("easter", 0.0, EASTER_PRIOR_SD) if EASTER else 0.0
         n_b = int(s.regime_block.max()) + 1 if s.regime_months else 1
         shear = bool(REGIME_SHEAR and s.regime_months and n_b > 1)
         walk: Any = None
@@ -666,15 +676,23 @@ def build_ss_model(
         if evolving:
             gain = pm.Beta("season_gain", 1.0, SEASON_GAIN_PRIOR_B)
         if FUSED_LOGLIK:
+            # the calendar covariates and their coefficients (zero when a term is off)
+            calendar = pt.stack([pt.as_tensor_variable(days), pt.as_tensor_variable(easter)])
+            x_calendar = np.column_stack([s.business_days, s.easter])
             ll = amounts_loglik(
                 g.log_y, pos, season, season_dev, s.fiscal_month, ten_rows, rows, ramp_tau,
-                lag12, g.lag12, days, s.business_days, log_sigma, log_sigma_level, regime,
+                lag12, g.lag12, calendar, x_calendar, log_sigma, log_sigma_level, regime,
                 level_mult, s.regime_block, qb, phi, drift, nu, s.init_level, s.weight, student,
                 season_gain=gain,
             )  # fmt: skip
         else:
             offset = static_offset(
-                season, season_dev, s.fiscal_month, log_ramp, lag_term, days * s.business_days
+                season,
+                season_dev,
+                s.fiscal_month,
+                log_ramp,
+                lag_term,
+                days * s.business_days + easter * s.easter,
             )
             e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
             mult = pt.exp(2.0 * regime[s.regime_block])[None, :]  # (1, T)
@@ -746,6 +764,8 @@ def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
         out = out + p["lag12"][:, None, None] * g.lag12[None]
     if "business_days" in p:
         out = out + p["business_days"][:, None, None] * s.business_days[None, None, :]
+    if "easter" in p:
+        out = out + p["easter"][:, None, None] * s.easter[None, None, :]
     return out
 
 
@@ -1051,6 +1071,8 @@ def forecast_log_amounts(
     if "business_days" in p:
         bd = business_day_deviation(months)
         static = static + p["business_days"][:, None, None] * bd[None, None, :]
+    if "easter" in p:
+        static = static + p["easter"][:, None, None] * easter_deviation(months)[None, None, :]
     sd_obs = np.sqrt(h[:, ri])
     sd_level = np.sqrt(ql[:, ri])
     # the noise regimes walk on after the cut-off: a new block every `regime_months` months

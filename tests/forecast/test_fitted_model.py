@@ -125,6 +125,7 @@ def _at_draw(fitted, i):
         d.block,
         d.lag12,
         d.business_days,
+        easter=d.easter,
     )
     m = fitted.model_
     givens = {rv: pt.constant(np.asarray(point[rv.name], dtype=rv.dtype)) for rv in m.free_RVs}

@@ -35,8 +35,10 @@ def _amount_args(rng: np.random.Generator) -> list:
         RAMP_HORIZON,
         0.3,  # lag
         rng.normal(size=(N_R, N_T)),  # x12
-        0.04,  # business days coefficient
-        np.resize([1.0, -1.0, 0.0, 2.0, -1.0], N_T),  # business days above the usual
+        np.array([0.04, -0.15]),  # calendar coefficients: business days, Easter
+        np.column_stack(  # business days above the usual; Easter's share in March and April
+            [np.resize([1.0, -1.0, 0.0, 2.0, -1.0], N_T), np.resize([0.0, 0.5, -0.5, 0.0], N_T)]
+        ),
         np.log([0.2, 0.3, 0.25, 0.15]),  # log_sigma
         np.log([0.03, 0.05, 0.02, 0.04]),  # log_sigma_level
         np.concatenate([[0.0], 0.2 * rng.normal(size=block.max())]),  # regime
@@ -138,7 +140,7 @@ def test_ramp_inside_the_kernel_is_the_model_ramp():
     args[2] = np.zeros(12)
     args[3] = np.zeros((N_R, 12))
     args[9] = 0.0
-    args[11] = 0.0
+    args[11] = np.zeros(2)
     args[15] = np.zeros_like(args[15])
     args[16] = np.zeros_like(args[16])
     e = args[0].copy()

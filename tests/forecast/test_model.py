@@ -12,6 +12,7 @@ from spm_model.forecast.model import (
     RAMP_HORIZON,
     build_model,
     business_day_deviation,
+    easter_deviation,
     linear_predictors,
     log_ramp_fraction,
     make_design,
@@ -44,9 +45,11 @@ def _at_prior_draw(d, likelihood, seed, quarter_noise):
     p = {k: v[None] for k, v in point.items()}
     p["log_sigma_rep"] = log_sigma_rep[None]
     assert np.ptp(d.business_days) > 0 and "business_days" in point
+    assert np.ptp(d.easter) > 0 and "easter" in point  # the 30 months hold two Easters
     predictors = linear_predictors(
-        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12, d.business_days
-    )
+        p, d.rep_idx, d.years, d.fiscal_month, d.tenure, d.block, d.lag12, d.business_days,
+        easter=d.easter,
+    )  # fmt: skip
     assert ("log_sigma_month_of_quarter" in point) == quarter_noise
     return point, predictors, {v.name: x for v, x in zip(model.potentials, pots, strict=True)}
 
@@ -151,4 +154,28 @@ def test_business_day_deviation_counts_weekdays_against_the_calendar_months_usua
     assert business_day_deviation(months) == pytest.approx(expected)
     cycle = pd.date_range("2001-01-01", "2028-12-01", freq="MS")
     by_month = pd.Series(business_day_deviation(cycle)).groupby(cycle.month).mean()
+    assert np.allclose(by_month, 0.0)
+
+
+def test_easter_deviation_is_the_share_of_the_week_before_easter_in_march_and_april():
+    """Handmade: Easter on 27 March 2016, 4 April 2010 and 21 April 2019."""
+    from spm_model.forecast.model import _usual_easter_share
+
+    usual = _usual_easter_share(8)
+    assert usual[2] + usual[3] == pytest.approx(1.0) and usual[[0, 1, *range(4, 12)]].sum() == 0
+    months = pd.DatetimeIndex(
+        ["2016-03-01", "2016-04-01", "2010-03-01", "2010-04-01", "2019-03-01", "2019-04-01",
+         "2019-05-01", "2016-12-01"]
+    )  # fmt: skip
+    # 2016: 19-26 March, all eight days in March; 2010: 27 March - 3 April, five in March;
+    # 2019: 13-20 April, none in March; other months never hold any
+    share = np.array([1.0, 0.0, 5 / 8, 3 / 8, 0.0, 1.0, 0.0, 0.0])
+    expected = share - np.array([usual[2], usual[3]] * 3 + [0.0, 0.0])
+    assert easter_deviation(months) == pytest.approx(expected)
+    # one day: Holy Saturday, in March for Easter on 1 April (2018), in April for 8 April (2012)
+    one = easter_deviation(pd.DatetimeIndex(["2018-03-01", "2012-03-01"]), window=1)
+    assert one == pytest.approx([1.0 - _usual_easter_share(1)[2], -_usual_easter_share(1)[2]])
+    # centred: no calendar month's usual level moves
+    years = pd.date_range("1901-01-01", "2099-12-01", freq="MS")
+    by_month = pd.Series(easter_deviation(years)).groupby(years.month).mean()
     assert np.allclose(by_month, 0.0)
