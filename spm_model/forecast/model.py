@@ -282,15 +282,13 @@ def _easter_share(years: np.ndarray, months: np.ndarray, window: int) -> np.ndar
     """Share of the ``window`` days before Easter Sunday that fall in each (year, month)."""
     from dateutil.easter import easter
 
+    if not 1 <= window <= 21:  # Easter is 22 March at the earliest: the window stays in March
+        raise ValueError(f"the Easter window is 1 to 21 days, not {window}")
     out = np.zeros(len(years))
     for y in np.unique(years):
-        sunday = pd.Timestamp(easter(int(y)))
+        start = pd.Timestamp(easter(int(y))) - pd.Timedelta(days=window)
         # days in March of the window [Easter - window, Easter - 1]; the rest are in April
-        in_march = int(
-            np.clip(
-                (pd.Timestamp(int(y), 4, 1) - (sunday - pd.Timedelta(days=window))).days, 0, window
-            )
-        )
+        in_march = min(max((pd.Timestamp(int(y), 4, 1) - start).days, 0), window)
         sel = years == y
         out[sel & (months == 3)] = in_march / window
         out[sel & (months == 4)] = (window - in_march) / window
@@ -299,6 +297,7 @@ def _easter_share(years: np.ndarray, months: np.ndarray, window: int) -> np.ndar
 
 @functools.cache
 def _usual_easter_share(window: int) -> np.ndarray:
+    """Mean share of the window in each calendar month over 1901-2099, (12,)."""
     years = np.repeat(np.arange(1901, 2100), 12)
     months = np.tile(np.arange(1, 13), 2099 - 1901 + 1)
     share = _easter_share(years, months, window)

@@ -175,6 +175,8 @@ def test_easter_deviation_is_the_share_of_the_week_before_easter_in_march_and_ap
     # one day: Holy Saturday, in March for Easter on 1 April (2018), in April for 8 April (2012)
     one = easter_deviation(pd.DatetimeIndex(["2018-03-01", "2012-03-01"]), window=1)
     assert one == pytest.approx([1.0 - _usual_easter_share(1)[2], -_usual_easter_share(1)[2]])
+    with pytest.raises(ValueError, match="1 to 21 days"):
+        easter_deviation(months, window=30)  # would reach into February
     # centred: no calendar month's usual level moves
     years = pd.date_range("1901-01-01", "2099-12-01", freq="MS")
     by_month = pd.Series(easter_deviation(years)).groupby(years.month).mean()
