@@ -762,10 +762,15 @@ def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
     out = out + log_ramp_fraction(g.tenure[None], p["ramp_tau"][:, None, None])
     if "lag12" in p:
         out = out + p["lag12"][:, None, None] * g.lag12[None]
-    if "business_days" in p:
-        out = out + p["business_days"][:, None, None] * s.business_days[None, None, :]
-    if "easter" in p:
-        out = out + p["easter"][:, None, None] * s.easter[None, None, :]
+    return out + _calendar_term(p, s.business_days, s.easter)
+
+
+def _calendar_term(p: dict[str, np.ndarray], business_days: np.ndarray, easter: np.ndarray) -> Any:
+    """Business-day and Easter part of the log amount per draw and month, (S, 1, T) (or 0)."""
+    out: Any = 0.0
+    for name, x in (("business_days", business_days), ("easter", easter)):
+        if name in p:
+            out = out + p[name][:, None, None] * x[None, None, :]
     return out
 
 
@@ -1068,11 +1073,7 @@ def forecast_log_amounts(
     gain = p["season_gain"][:, None] if "season_gain" in p else None
     if "lag12" in p:
         static = static + p["lag12"][:, None, None] * lag[None]
-    if "business_days" in p:
-        bd = business_day_deviation(months)
-        static = static + p["business_days"][:, None, None] * bd[None, None, :]
-    if "easter" in p:
-        static = static + p["easter"][:, None, None] * easter_deviation(months)[None, None, :]
+    static = static + _calendar_term(p, business_day_deviation(months), easter_deviation(months))
     sd_obs = np.sqrt(h[:, ri])
     sd_level = np.sqrt(ql[:, ri])
     # the noise regimes walk on after the cut-off: a new block every `regime_months` months
