@@ -262,8 +262,16 @@ def register(app: typer.Typer) -> None:
             "\nCalibration of the stated chance of reaching quota (Brier: lower is better; "
             "a chance that knows something scores below the base rate's):"
         )
+        common = _common_chance_methods(res.detail)
         for r in res.table.itertuples(index=False):
-            verdict = "better" if r.brier < r.brier_base_rate else "not better"
+            if r.method in common:
+                # Brier = base rate's + (stated - reached)^2: a tie at best; the gap is the test
+                verdict = (
+                    "one chance for every rep of a measure: it can tie the base rate, not beat "
+                    "it; judge it by the gap between stated and reached"
+                )
+            else:
+                verdict = "better" if r.brier < r.brier_base_rate else "not better"
             typer.echo(
                 f"  {r.method}: Brier {r.brier:.3f} vs base rate {r.brier_base_rate:.3f} "
                 f"({verdict}); stated {r.chance_mean:.1%} on average, {r.share_at_quota:.1%} "
@@ -274,3 +282,18 @@ def register(app: typer.Typer) -> None:
             typer.echo(res.reliability.round(3).to_string(index=False))
         if out is not None:
             typer.echo(f"table written to {out}")
+
+
+def _common_chance_methods(detail: Any) -> set[str]:
+    """Methods that state one chance of reaching quota for every rep of a measure (to 0.05).
+
+    Their Brier score is the base rate's plus the squared gap between the chance stated and
+    the share that reached quota, so it can tie the base rate but never beat it.
+    """
+    if detail is None or "chance" not in detail:
+        return set()
+    spread = detail.groupby(["method", "measure"])["chance"].agg(lambda c: c.max() - c.min())
+    by_method = spread.groupby(level="method").max()
+    # the common chance is solved to about 1e-5; whole-unit quotas of count measures
+    # (meetings) spread it by a few points
+    return set(by_method[by_method < 0.05].index)

@@ -221,6 +221,26 @@ def test_cli_backtest_reports_calibration(tmp_path, monkeypatch, capsys):
     )
     assert code == 0, se
     assert "Brier" in so and "base rate" in so and "Reliability" in so
+    lines = {ln.split(":")[0].strip(): ln for ln in so.splitlines() if "Brier " in ln}
+    # the equal-chance method states one chance for all: it can only tie the base rate
+    assert "can tie the base rate, not beat it" in lines["probabilistic"]
+    assert "(better)" in lines["history"] or "(not better)" in lines["history"]
+
+
+def test_common_chance_methods_are_those_with_one_chance_per_measure():
+    import pandas as pd
+
+    from spm_model.cli.quota import _common_chance_methods
+
+    detail = pd.DataFrame(
+        {
+            "method": ["history"] * 3 + ["probabilistic"] * 3,
+            "measure": ["a", "a", "b", "a", "a", "b"],
+            "chance": [0.2, 0.9, 0.5, 0.41, 0.41001, 0.63],
+        }
+    )
+    assert _common_chance_methods(detail) == {"probabilistic"}
+    assert _common_chance_methods(detail.drop(columns="chance")) == set()
 
 
 def test_an_over_assignment_met_exactly_reads_as_asked():
