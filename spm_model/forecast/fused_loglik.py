@@ -88,6 +88,7 @@ def amounts_loglik_grad_tm(
     weight: np.ndarray,
     student: bool,
     evolving: bool,
+    robust: bool = False,
 ) -> tuple:
     """Kalman log likelihood of the log amounts and its gradient w.r.t. the model's parameters.
 
@@ -106,7 +107,7 @@ def amounts_loglik_grad_tm(
     noise's own walk, the same ``regime`` when it is shared, or zeros). ``season_gain``: the
     share of each month's prediction error its series' seasonal adjustment for that month of
     the year takes (:func:`~spm_model.forecast.kalman.kalman_loglik_grad_tm`; only when
-    ``evolving``).
+    ``evolving``). ``robust``: with ``student``, the filter's robust update (same function).
 
     Returns
     -------
@@ -145,7 +146,7 @@ def amounts_loglik_grad_tm(
             e[t, r] -= ramp[i, t]
     ll, d_e, d_h, d_ql, d_qb, d_phi, d_drift, d_nu, d_gain = kalman_loglik_grad_tm(
         e, mask, h, ql, qb, phi, drift, nu, init_level, student, weight, fiscal_month,
-        season_gain, evolving,
+        season_gain, evolving, robust,
     )  # fmt: skip
     d_season = np.zeros_like(season)
     d_dev_t = np.zeros((season_dev.shape[1], n_r))
@@ -325,7 +326,7 @@ _SPECS: dict[str, dict[str, Any]] = {
 def _amounts_numba(flags: tuple[bool, ...]) -> Any:
     from pytensor.link.numba.dispatch.basic import numba_njit
 
-    student, evolving = flags
+    student, evolving, robust = flags
 
     @numba_njit
     def amounts(
@@ -358,7 +359,7 @@ def _amounts_numba(flags: tuple[bool, ...]) -> Any:
         out = amounts_loglik_grad_tm(
             log_y, mask, season, dev, fm, ten, rows, tau.item(), hor.item(), lag.item(), x12,
             days, x_days, ls, lsl, regime, lregime, block, qb.item(), phi.item(),
-            drift, nu.item(), gain.item(), init, weight, student, evolving,
+            drift, nu.item(), gain.item(), init, weight, student, evolving, robust,
         )  # fmt: skip
         return (
             np.array(out[0], dtype=np.float64),
@@ -493,6 +494,7 @@ def amounts_loglik(
     weight: np.ndarray,
     student: bool,
     season_gain: Any = None,
+    robust: bool = False,
 ) -> Any:
     """Symbolic log likelihood of the log amounts (see :func:`amounts_loglik_grad_tm`).
 
@@ -503,7 +505,7 @@ def amounts_loglik(
     ``x_days`` (T, K): the calendar covariates, business days and Easter, whose coefficients
     ``days`` (K,) are PyTensor expressions too).
     """
-    op = _op_class()("amounts", (student, season_gain is not None))
+    op = _op_class()("amounts", (student, season_gain is not None, robust))
     n_reps = np.shape(log_y)[0]
     # the data month-major, as the kernel reads them (amounts_loglik_grad_tm)
     log_y, mask, x12 = (

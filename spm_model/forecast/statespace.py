@@ -77,10 +77,15 @@ likelihood is that of the one-step prediction errors ``v`` with variances
 this kind of machine a latent random walk sampled poorly where the filtered
 form did not (``MEASURED.md``). Missing months and months without bookings
 skip the update (the filter only predicts), so gaps simply widen the state's
-uncertainty. With Student-t noise the filter is the best linear one and the
-errors are scored with a Student-t of the same variance (a quasi-likelihood:
-heavy tails without per-observation latent scales); with ``"normal"`` the
-likelihood is exact.
+uncertainty. With Student-t noise the errors are scored with a Student-t of the
+filter's variance (heavy tails without per-observation latent scales), and the filter
+is either the best linear one or, with :data:`ROBUST_UPDATE`, a robust one: each
+month's noise variance in the update is scaled by ``(nu - 2 + v**2 / F) / (nu + 1)``,
+so ordinary months move the level more and a gross error hardly at all, and the level
+keeps as variance the square of the move it declined, so a lasting shift is taken up the
+month after (:func:`~spm_model.forecast.kalman.kalman_loglik_grad_tm`). Each
+prediction depends only on the past either way: the likelihood is the exact
+prediction-error decomposition of the filter. With ``"normal"`` the filter is linear.
 
 Months without bookings are the hurdle's (:mod:`spm_model.forecast.model`):
 ``P(bookings > 0) = logistic(hurdle_intercept + rep offset + month of quarter
@@ -218,6 +223,20 @@ LEVEL_REGIMES = ("shared", "own")
 #: 0.0858 -> 0.0828 on the number of sales, 0.0993 -> 0.0964 on dollar volume (ETS 0.0868, 0.1064);
 #: at the calm cut-offs 2014-01 ... 2015-01 within 0.0001 (docs/user-guide.md).
 LEVEL_REGIME_AHEAD = "revert"
+
+#: Whether the Student-t model's filter updates its state robustly: each observed month's
+#: noise variance in the update is scaled by ``(nu - 2 + v**2 / f) / (nu + 1)`` (the inverse
+#: of the posterior mean of the Student-t's precision multiplier given the month's prediction
+#: error ``v`` of variance ``f``), so an ordinary month, which the t's narrow core makes more
+#: informative than a normal error of the same variance, moves the level more, and a gross
+#: error (a month keyed at a tenth of its size) hardly at all; the level keeps as variance the
+#: square of the move the update declined, so a lasting shift is taken up the month after. The
+#: likelihood stays the exact prediction-error decomposition of this observation-driven filter;
+#: with normal errors, or False, the linear Kalman update. Five cut-offs each (2026-12-07): Texas
+#: active listings +13.2% against ETS (linear: +3.5%), months of inventory +6.5% (-1.5%), the
+#: flows within their noise (number of sales +12.0% / +11.9%, meat +24.5% / +24.1%, wine +3.7% /
+#: +4.0%, Norway +4.5% / +5.3%).
+ROBUST_UPDATE = True
 
 #: Whether forecasts draw each month's shocks with the share in common that the series'
 #: one-step surprises had in the history (:func:`common_correlation`), so sums over series
@@ -365,6 +384,7 @@ class SSData:
     regime_centring: float = 0.0  # partial centring of the regime walk's steps
     level_regime: str = "shared"  # the level noise's regime walk, as built
     sigma_centring: float = 1.0  # partial centring of the per-series noise scales
+    robust: bool = False  # the Student-t filter's robust update (ROBUST_UPDATE), as built
 
 
 def ss_data(d: Design) -> SSData:
@@ -403,25 +423,32 @@ def ss_data(d: Design) -> SSData:
         season_centring=c_season,
         regime_centring=c_regime,
         sigma_centring=c_sigma,
+        robust=bool(ROBUST_UPDATE),
     )
 
 
-def _filter_step(xp: Any, e, m, h, lv, b, p11, p12, p22, phi, drift, ql, qb):
+def _filter_step(xp: Any, e, m, h, lv, b, p11, p12, p22, phi, drift, ql, qb, nu=None):
     """One month of the Kalman filter for every rep (and draw): update, then predict.
 
     ``l, b, p11, p12, p22`` are the predicted state and covariance for this
     month; ``e`` the de-seasonalised log amount, ``m`` 1 where it is observed
-    (else the update is skipped), ``h`` the observation noise variance.
+    (else the update is skipped), ``h`` the observation noise variance; ``nu``
+    given: the robust update of Student-t errors (:data:`ROBUST_UPDATE`: ``h``
+    scaled by ``(nu - 2 + v**2 / f) / (nu + 1)`` in the update, and the square of
+    the move declined added to the level's variance).
     Returns the next month's predicted state, the prediction error and its
     variance.
     """
     v = e - lv
     f = p11 + h
-    k1 = m * p11 / f
-    k2 = m * p12 / f
+    g = f if nu is None else p11 + h * (1.0 + m * ((nu - 2.0 + v * v / f) / (nu + 1.0) - 1.0))
+    k1 = m * p11 / g
+    k2 = m * p12 / g
     l_u = lv + k1 * v
     b_u = b + k2 * v
     q11 = p11 - k1 * p11
+    if nu is not None:  # the level's variance keeps the square of the move declined
+        q11 = q11 + (m * p11 * (1.0 / f - 1.0 / g) * v) ** 2
     q12 = p12 - k1 * p12
     q22 = p22 - k2 * p12
     l_n = l_u + b_u
@@ -521,6 +548,7 @@ def build_ss_model(
             f"level_regime must be one of {LEVEL_REGIMES} or 'auto', got {level_regime!r}"
         )
     s = ss_data(d)
+    s.robust = s.robust and likelihood == "student_t"
     if level_regime == "auto":
         from spm_model.forecast.config import ForecastConfig
 
@@ -683,7 +711,7 @@ def build_ss_model(
                 g.log_y, pos, season, season_dev, s.fiscal_month, ten_rows, rows, ramp_tau,
                 lag12, g.lag12, calendar, x_calendar, log_sigma, log_sigma_level, regime,
                 level_mult, s.regime_block, qb, phi, drift, nu, s.init_level, s.weight, student,
-                season_gain=gain,
+                season_gain=gain, robust=s.robust,
             )  # fmt: skip
         else:
             offset = static_offset(
@@ -701,7 +729,7 @@ def build_ss_model(
             ll = kalman_loglik(
                 e, pos, h, ql, qb, phi, drift, nu, s.init_level, student=student, weight=s.weight,
                 fiscal_month=None if gain is None else s.fiscal_month,
-                season_gain=0.0 if gain is None else gain,
+                season_gain=0.0 if gain is None else gain, robust=s.robust,
             )  # fmt: skip
         pm.Potential("log_bookings_loglik", ll)
         if hurdle:
@@ -852,6 +880,7 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
     mult = _regime_mult(p, s)
     ql_mult = _regime_mult(p, s, "level_regime")
     phi, drift = p["phi"][:, None], _drift(p)
+    nu = p["nu"][:, None] if s.robust and "nu" in p else None
     n_r, n_t = g.y.shape
     lv = np.broadcast_to(s.init_level, (n_s, n_r)).copy()
     b = np.broadcast_to(drift, (n_s, n_r)).copy()
@@ -878,6 +907,7 @@ def run_filter(p: dict[str, np.ndarray], s: SSData) -> dict[str, np.ndarray]:
             drift,
             ql * ql_mult[:, t : t + 1],
             qb,
+            nu,
         )
         lv, b, p11, p12, p22, v[:, :, t], f[:, :, t] = out[:7]
         adj[:, :, m] += gain * g.positive[None, :, t] * v[:, :, t]

@@ -82,7 +82,7 @@ def _finite_difference_check(fn, args, diff_args, extra=()):
         grad = np.atleast_1d(np.asarray(res[out_pos], dtype=float))
         num = np.zeros(x.shape)
         for idx in np.ndindex(x.shape):
-            step = 1e-6 * max(1e-3, abs(x[idx]))
+            step = max(1e-7, 1e-6 * abs(x[idx]))  # a drift of 0 would otherwise step 1e-9
             hi, lo = list(args), list(args)
             xp, xm = x.copy(), x.copy()
             xp[idx] += step
@@ -93,12 +93,16 @@ def _finite_difference_check(fn, args, diff_args, extra=()):
         np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-6, err_msg=f"argument {i}")
 
 
-@pytest.mark.parametrize("student", [True, False])
-def test_amounts_kernel_gradient_matches_finite_differences(student):
+@pytest.mark.parametrize(("student", "robust"), [(True, False), (True, True), (False, False)])
+def test_amounts_kernel_gradient_matches_finite_differences(student, robust):
     args = _amount_args(np.random.default_rng(3))
     if student:
         diff = (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20, 21, 22)
-        _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, True))
+        if robust:
+            args[0] = args[0].copy()
+            args[0][2, 11] += 2.0 * args[1][2, 11]  # an outlier where observed
+            args[21] = 3.2  # heavy tails
+        _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, True, robust))
     else:  # no d_nu: the seasonal gain's derivative is checked on its own
         diff = (2, 3, 7, 9, 11, 13, 14, 15, 16, 18, 19, 20)
         _finite_difference_check(amounts_loglik_grad, args, diff, extra=(student, True))
@@ -155,21 +159,26 @@ def test_ramp_inside_the_kernel_is_the_model_ramp():
 
 
 def _density_and_gradient(
-    fused: bool, mode: str, drift_per_series: bool = False, season_gain: bool = False
+    fused: bool,
+    mode: str,
+    drift_per_series: bool = False,
+    season_gain: bool = False,
+    robust: bool = False,
 ):
     import spm_model.forecast.statespace as ss
 
     panel, _ = simulate_panel(n_reps=6, n_months=60, n_regions=1, teams_per_region=2, seed=3)
     design = make_design(panel, 12)
-    old, old_drift, old_gain = ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN
+    old = ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN, ss.ROBUST_UPDATE
     ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN = fused, drift_per_series, season_gain
+    ss.ROBUST_UPDATE = robust
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ss.build_ss_model(design, "student_t", hurdle=True, lag_effect=True)
             f = model.logp_dlogp_function(mode=mode, ravel_inputs=True)
     finally:
-        ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN = old, old_drift, old_gain
+        ss.FUSED_LOGLIK, ss.DRIFT_PER_SERIES, ss.SEASON_GAIN, ss.ROBUST_UPDATE = old
     f.set_extra_values({})
     ip = model.initial_point()
     x0 = np.concatenate([np.ravel(ip[v.name]) for v in f._grad_vars])
@@ -180,14 +189,18 @@ def _density_and_gradient(
 
 
 @pytest.mark.parametrize(
-    ("drift_per_series", "season_gain"),
-    [(False, False), pytest.param(True, True, marks=pytest.mark.slow)],  # each compiles a model: 14 s
+    ("drift_per_series", "season_gain", "robust"),
+    [
+        (False, False, False),
+        pytest.param(True, True, False, marks=pytest.mark.slow),  # each compiles a model: 14 s
+        pytest.param(False, False, True, marks=pytest.mark.slow),
+    ],
 )
-def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series, season_gain):
+def test_fused_model_has_the_graphs_density_and_gradient(drift_per_series, season_gain, robust):
     """Same log density and gradient as the plain PyTensor graph (ramp, regime, hurdle, lag;
-    a shared drift or one per series and an evolving seasonal pattern)."""
-    plain, rows = _density_and_gradient(False, "FAST_RUN", drift_per_series, season_gain)
-    fused, _ = _density_and_gradient(True, "FAST_RUN", drift_per_series, season_gain)
+    a shared drift or one per series, an evolving seasonal pattern, the robust update)."""
+    plain, rows = _density_and_gradient(False, "FAST_RUN", drift_per_series, season_gain, robust)
+    fused, _ = _density_and_gradient(True, "FAST_RUN", drift_per_series, season_gain, robust)
     assert rows > 0  # the simulated reps include new hires, so the ramp is exercised
     for (lp0, g0), (lp1, g1) in zip(plain, fused, strict=True):
         assert lp1 == pytest.approx(lp0, rel=1e-10)

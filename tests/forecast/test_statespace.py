@@ -43,18 +43,22 @@ _FM = (np.arange(20) + 2) % 12
 
 
 @pytest.mark.parametrize("gain", [0.0, 0.15])
-@pytest.mark.parametrize("student", [True, False])
-def test_kalman_gradient_matches_finite_differences(student, gain):
+@pytest.mark.parametrize(("student", "robust"), [(True, False), (False, False), (True, True)])
+def test_kalman_gradient_matches_finite_differences(student, robust, gain):
     args, init = _filter_inputs()
+    if robust:
+        args[0] = args[0].copy()
+        args[0][1, 7] += 1.5  # an outlier, which the robust update hardly follows
+        args[7] = 3.5  # heavy tails
     args = [*args, gain]  # the seasonal adjustment's gain, last
 
     def kernel(*a):
-        return kalman_loglik_grad(*a[:8], init, student, _weight(), _FM, a[8], True)
+        return kalman_loglik_grad(*a[:8], init, student, _weight(), _FM, a[8], True, robust)
 
     res = kernel(*args)
     if gain == 0.0:
         # a fixed pattern (no adjustment computed) has the same likelihood and no gain derivative
-        fixed = kalman_loglik_grad(*args[:8], init, student, _weight(), _FM, 0.0, False)
+        fixed = kalman_loglik_grad(*args[:8], init, student, _weight(), _FM, 0.0, False, robust)
         assert fixed[0] == pytest.approx(res[0], rel=1e-13)
         assert fixed[8] == 0.0 != res[8]
     names = {0: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8}  # argument -> output position
@@ -141,8 +145,10 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
         lmult = np.exp(2 * draw["level_regime"][0, s.regime_block])[None, :]
     h = np.exp(2 * draw["log_sigma"][0])[:, None] * mult
     ql = np.exp(2 * draw["log_sigma_level"][0])[:, None] * lmult
-    for lik, gain in (("student_t", 0.0), ("normal", 0.0), ("student_t", 0.1), ("normal", 0.2)):
+    cases = [("student_t", 0.0), ("normal", 0.0), ("student_t", 0.1), ("normal", 0.2)]
+    for lik, gain, robust in [(*c, False) for c in cases] + [(*c, True) for c in cases]:
         draw["season_gain"] = np.array([gain])
+        s.robust = robust and lik == "student_t"  # as built: normal errors update linearly
         kern = kalman_loglik_grad(
             e,
             s.grid.positive,
@@ -158,6 +164,7 @@ def test_numpy_filter_equals_the_graphs_kernel(level_regime, monkeypatch):
             s.fiscal_month,
             gain,
             True,
+            robust,
         )[0]
         assert loglik_amounts(draw, s, lik)[0] == pytest.approx(kern, rel=1e-10)
         # each series' seasonal adjustment is the gain times its errors in that month of the year
