@@ -590,3 +590,51 @@ def test_a_planted_easter_effect_is_found_and_forecast():
     got = log_med[:, march] - log_med[:, april]
     # without the Easter term the forecast would sit 0.38 above the truth (the usual share)
     np.testing.assert_allclose(got, expect, atol=0.08)
+
+
+def _one_strong_season_panel() -> tuple[pd.DataFrame, np.ndarray]:
+    """Ten series over 2009-2016 with a shared seasonal pattern; series r0's own summer peak
+    is 0.35 of the log stronger (a college town among cities)."""
+    rng = np.random.default_rng(21)
+    months = pd.date_range("2009-01-01", "2016-06-01", freq="MS")
+    month = months.month.to_numpy()
+    shared = 0.15 * np.sin(2 * np.pi * (month - 3) / 12)
+    own = 0.35 * np.cos(2 * np.pi * (month - 6.5) / 12)  # May-August high
+    rows = []
+    for r in range(10):
+        level = 8.0 + 0.1 * r + np.cumsum(rng.normal(0, 0.02, len(months)))
+        small = rng.normal(0, 0.03, 12)[month - 1]  # the others' own small deviations
+        dev = own if r == 0 else small
+        y = np.exp(level + shared + dev + rng.normal(0, 0.06, len(months)))
+        rows.append(pd.DataFrame({"rep_id": f"r{r}", "month": months, "bookings": y}))
+    panel = pd.concat(rows, ignore_index=True)
+    return panel, own
+
+
+@pytest.mark.parametrize("tails", [True, False])
+def test_one_series_with_a_much_stronger_season_keeps_it(tails, monkeypatch):
+    """With Student-t deviations (the default) the outlying series' seasonal deviation is
+    recovered (its range within 20% of the truth's, 0.70) where normal deviations with their
+    pooled scale shrink it; its forecast's rise into the summer follows."""
+    from spm_model.forecast import statespace
+
+    monkeypatch.setattr(statespace, "SEASON_REP_TAILS", tails)
+    panel, own = _one_strong_season_panel()
+    history = panel[panel.month <= "2015-12-01"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fc = BookingsForecaster(model="state_space", draws=300, tune=300, seed=5, refits=0)
+        fc.fit(history)
+    reps = list(fc.idata_.posterior["rep"].values)
+    dev = np.median(fc.posterior()["season_rep"][:, reps.index("r0")], axis=0)  # by fiscal month
+    truth = own[:12] - own[:12].mean()  # January to December, centred like the deviations
+    got_range, true_range = dev.max() - dev.min(), truth.max() - truth.min()
+    if tails:
+        assert abs(got_range / true_range - 1.0) < 0.2
+        log_med = np.log(np.median(fc.predict(6).sel(rep="r0").values, axis=0))
+        # January to June 2016: the rise into June, as the truth has it (shared plus own)
+        shared = 0.15 * np.sin(2 * np.pi * (np.arange(1, 7) - 3) / 12)
+        rise = (shared + own[:6])[5] - (shared + own[:6])[0]
+        assert abs((log_med[5] - log_med[0]) - rise) < 0.15
+    else:  # the pooled scale: shrunk by more than a fifth
+        assert got_range / true_range < 0.8
