@@ -75,7 +75,6 @@ class _Sampled(Exception):
     [(36, "auto", True), (60, "auto", False), (36, "diagonal", False), (60, "low_rank", True)],
 )
 def test_nutpie_gets_the_low_rank_mass_matrix_when_resolved(monkeypatch, months, setting, expect):
-    import numpy as np
     import pymc as pm
 
     from spm_model.forecast import simulate_panel
@@ -245,3 +244,21 @@ def test_series_seasonal_deviations_sum_to_zero_over_series_and_months():
         assert dev.shape == (5, 12) and np.abs(dev).max() > 1e-3
         np.testing.assert_allclose(dev.sum(axis=0), 0.0, atol=1e-12)
         np.testing.assert_allclose(dev.sum(axis=1), 0.0, atol=1e-12)
+
+
+def test_series_seasonal_deviations_are_student_t_and_normal_without_tails(monkeypatch):
+    """Heavy tails (the default): the deviations' free draws are Student-t with
+    SEASON_REP_NU degrees of freedom; without, the zero-sum normal."""
+    from spm_model.forecast import simulate_panel, statespace
+    from spm_model.forecast.estimator import build_configured_model, make_design, prepare_panel
+
+    panel, _ = simulate_panel(n_reps=6, n_months=60, n_regions=1, teams_per_region=1, seed=4)
+    design = make_design(prepare_panel(panel, None, None, None), 12)
+    for tails, op in ((True, "StudentT"), (False, "ZeroSumNormal")):
+        monkeypatch.setattr(statespace, "SEASON_REP_TAILS", tails)
+        model = build_configured_model(design, ForecastConfig(), "state_space", True)
+        z = model["season_rep_z"]
+        assert type(z.owner.op).__name__.startswith(op)
+        if tails:
+            nu = z.owner.inputs[-3]  # ..., nu, mu, sigma
+            assert float(nu.eval().item()) == statespace.SEASON_REP_NU
