@@ -366,10 +366,12 @@ def kalman_loglik_grad_tm(
     a_11 = np.zeros(n_r)
     a_12 = np.zeros(n_r)
     a_22 = np.zeros(n_r)
-    a_q12 = np.zeros(n_r)  # the adjoint of q12, between the two loops
-    t_n12 = np.zeros(n_r)
+    # carried between the loops of a month's backward step: the adjoints of q12, of the
+    # gains k1 and k2, and of the updated covariance q12 before its gain term
+    a_q12 = np.zeros(n_r)
     t_k1 = np.zeros(n_r)
     t_k2 = np.zeros(n_r)
+    t_n12 = np.zeros(n_r)
     acc_drift = np.zeros(n_r)
     acc_phi = np.zeros(n_r)
     acc_qb = np.zeros(n_r)
