@@ -46,6 +46,15 @@ def _seasonality_option() -> typer.models.OptionInfo:
     )
 
 
+def _season_deviations_option() -> typer.models.OptionInfo:
+    """Return the ``--season-deviations`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["season_deviations"],
+        help="State-space model: each series' seasonal deviations normal (default) or "
+        "student_t (heavy tails: one series with a far stronger season keeps it).",
+    )
+
+
 def _drift_option() -> typer.models.OptionInfo:
     """Return the ``--drift`` option of the commands that fit the Bayesian model."""
     return typer.Option(
@@ -190,6 +199,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(20240101, help="Seed of the sampler and of the predictive draws."),
         model: str = _model_option(),
         seasonality: str = _seasonality_option(),
+        season_deviations: str = _season_deviations_option(),
         drift: str = _drift_option(),
         level_regime: str = _level_regime_option(),
         common_index: str = _common_index_option(),
@@ -247,6 +257,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             model=model,
             seasonality=seasonality,
+            season_deviations=season_deviations,
             drift=drift,
             level_regime=level_regime,
             common_index=common_index,
@@ -371,6 +382,7 @@ def register(app: typer.Typer) -> None:
         ),
         model: str = _model_option(),
         seasonality: str = _seasonality_option(),
+        season_deviations: str = _season_deviations_option(),
         drift: str = _drift_option(),
         level_regime: str = _level_regime_option(),
         common_index: str = _common_index_option(),
@@ -423,6 +435,7 @@ def register(app: typer.Typer) -> None:
                     "level_drift": level_drift,
                     "model": model,
                     "seasonality": seasonality,
+                    "season_deviations": season_deviations,
                     "drift": drift,
                     "level_regime": level_regime,
                     "common_index": common_index,

@@ -203,6 +203,19 @@ class ForecastConfig(BaseModel):
             "(docs/user-guide.md): backtest before choosing."
         ),
     )
+    season_deviations: Literal["normal", "student_t"] = Field(
+        "normal",
+        description=(
+            "State-space model only: the distribution of each series' fixed seasonal "
+            "deviations from the shared pattern. 'normal' (default): partially pooled, zero-sum; "
+            "'student_t': heavy-tailed (3 degrees of freedom), so the one series whose "
+            "seasonality is far stronger than the others' (a college town's summer) keeps it. "
+            "On long real panels 'student_t' scored better (Texas home sales across the boom and "
+            "bust 6.3% better than ETS against 4.0%), but on panels whose series differ little "
+            "it mixes badly (simulated 200 x 36 to 200 x 72: R-hat 1.04-1.07): backtest, and "
+            "check the fit's diagnostics, before choosing it."
+        ),
+    )
     drift: Literal["auto", "shared", "per_series"] = Field(
         "auto",
         description=(

@@ -159,6 +159,7 @@ def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_h
             use_hurdle,
             cfg.lag12,
             seasonality=cfg.seasonality,
+            season_tails=cfg.season_deviations == "student_t",
             drift_per_series=cfg.resolved_drift(len(design.reps)) == "per_series",
             level_regime=cfg.level_regime,
         )

@@ -94,8 +94,8 @@ Months without bookings are the hurdle's (:mod:`spm_model.forecast.model`):
 Priors (log scale of monthly bookings):
 
 * ``season ~ ZeroSumNormal(0.5)``, ``sigma_season_rep ~ LogNormal(log 0.05, 1)``
-  (:data:`SEASON_REP_SCALE`), the series' deviations Student-t with 3 degrees of freedom
-  (:data:`SEASON_REP_TAILS`);
+  (:data:`SEASON_REP_SCALE`), the series' deviations zero-sum normal (Student-t with 3
+  degrees of freedom as an option, :data:`SEASON_REP_TAILS`);
 * ``log_sigma_mean ~ Normal(log 0.3, 1)``, ``log_sigma_sd ~ HalfNormal(0.5)``;
 * ``log_sigma_level_mean ~ Normal(log 0.05, 1)``: a level moving about 5% a
   month; ``log_sigma_level_sd ~ HalfNormal(0.5)``;
@@ -298,8 +298,8 @@ FUSED_LOGLIK = True
 # prior; docs/performance.md, 2026-12-05).
 SEASON_REP_SCALE = 0.05
 
-#: Whether the series' seasonal deviations from the shared pattern are Student-t (the default;
-#: :data:`SEASON_REP_NU` degrees of freedom, scale ``sigma_season_rep``) rather than normal, so
+#: Whether the series' seasonal deviations from the shared pattern are Student-t
+#: (:data:`SEASON_REP_NU` degrees of freedom, scale ``sigma_season_rep``) rather than normal, so
 #: the one series whose seasonality is far stronger than the others' keeps it instead of being
 #: shrunk to the pooled scale. Texas home sales at 2012-01: Bryan-College Station's summer peak,
 #: +0.3 of the log beyond the shared one, came out at +0.12-0.14 with normal deviations (pooled
@@ -312,8 +312,17 @@ SEASON_REP_SCALE = 0.05
 #: subspace, no latent scale) scored alike (Texas across the boom and bust +6.8%, Norway's first
 #: four cut-offs 0.1498 against 0.1487) but left one small series' deviations bimodal (South
 #: Padre Island at 2010-07, R-hat 1.03, refitted). The cost of the t draws: the 50 x 180
-#: benchmark 55 s warm against 46 s (docs/performance.md).
-SEASON_REP_TAILS = True
+#: benchmark 55 s warm against 46 s (docs/performance.md). Here the model builder's default;
+#: fits take ``ForecastConfig.season_deviations`` ("normal" or "student_t"). Off since 2026-12-07
+#: 21:10 UTC: where the series' seasonal patterns barely differ the t deviations mix badly
+#: (panels simulated by :func:`~spm_model.forecast.simulate.simulate_panel`, defaults otherwise,
+#: one fit each: 100 x 36 R-hat 1.05, min main bulk ESS 66; 200 x 36 1.13 / 14; 200 x 48 1.04 /
+#: 47; 100 x 60 1.02 / 283; 200 x 72 1.07 / 41; with 5 degrees of freedom 200 x 36 1.01 / 211;
+#: half-centred 1.47 / 4), where the normal deviations pass (200 x 36 1.01 / 500; 100 x 60
+#: 1.01 / 930; 200 x 72 1.01 / 429). An outlier test on the data's own seasonal deviations
+#: could not tell the panels apart (the simulated ones, with new hires and lumpy months, showed
+#: larger outliers than Texas).
+SEASON_REP_TAILS = False
 #: Degrees of freedom of the Student-t seasonal deviations (:data:`SEASON_REP_TAILS`).
 SEASON_REP_NU = 3.0
 
@@ -510,6 +519,7 @@ def build_ss_model(
     seasonality: str | None = None,
     drift_per_series: bool | None = None,
     level_regime: str | None = None,
+    season_tails: bool | None = None,
 ) -> Any:
     """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
 
@@ -539,6 +549,9 @@ def build_ss_model(
         same blocks; ``"auto"``: its own for panels of many series whose data show
         noise regimes (:meth:`~spm_model.forecast.config.ForecastConfig.resolved_level_regime`).
         Default :data:`LEVEL_REGIME`. The form used is ``model.spm_ss.level_regime``.
+    season_tails : bool, optional
+        Student-t rather than normal seasonal deviations of the series (default
+        :data:`SEASON_REP_TAILS`; ``ForecastConfig.season_deviations``).
 
     Returns
     -------
@@ -594,7 +607,8 @@ def build_ss_model(
             # 2012-01: sigma_season_rep bulk ESS 379 against 192 half-centred and 85 centred)
             c = 0.0 if evolving else s.season_centring
             dev_sd: Any = s_dev**c if c else 1.0
-            if SEASON_REP_TAILS and len(d.reps) > 2:
+            tails = SEASON_REP_TAILS if season_tails is None else season_tails
+            if tails and len(d.reps) > 2:
                 # Student-t deviations (3 degrees of freedom): the one series whose seasonality
                 # is far stronger than the others' keeps it; centred over the months and the
                 # series, as the zero-sum normal is

@@ -246,18 +246,24 @@ def test_series_seasonal_deviations_sum_to_zero_over_series_and_months():
         np.testing.assert_allclose(dev.sum(axis=1), 0.0, atol=1e-12)
 
 
-def test_series_seasonal_deviations_are_student_t_and_normal_without_tails(monkeypatch):
-    """Heavy tails (the default): the deviations' free draws are Student-t with
-    SEASON_REP_NU degrees of freedom; without, the zero-sum normal."""
+def test_series_seasonal_deviations_are_normal_by_default_and_student_t_on_request(monkeypatch):
+    """``season_deviations="student_t"``: the deviations' free draws are Student-t with
+    SEASON_REP_NU degrees of freedom; by default (and with the module setting off), the
+    zero-sum normal. Called directly, the model builder follows ``SEASON_REP_TAILS``."""
     from spm_model.forecast import simulate_panel, statespace
     from spm_model.forecast.estimator import build_configured_model, make_design, prepare_panel
 
     panel, _ = simulate_panel(n_reps=6, n_months=60, n_regions=1, teams_per_region=1, seed=4)
     design = make_design(prepare_panel(panel, None, None, None), 12)
+    assert ForecastConfig().season_deviations == "normal"
+    assert statespace.SEASON_REP_TAILS is False
     for tails, op in ((True, "StudentT"), (False, "ZeroSumNormal")):
-        monkeypatch.setattr(statespace, "SEASON_REP_TAILS", tails)
-        model = build_configured_model(design, ForecastConfig(), "state_space", True)
+        cfg = ForecastConfig(season_deviations="student_t" if tails else "normal")
+        model = build_configured_model(design, cfg, "state_space", True)
         z = model["season_rep_z"]
+        assert type(z.owner.op).__name__.startswith(op)
+        monkeypatch.setattr(statespace, "SEASON_REP_TAILS", tails)
+        z = statespace.build_ss_model(design)["season_rep_z"]
         assert type(z.owner.op).__name__.startswith(op)
         if tails:
             nu = z.owner.inputs[-3]  # ..., nu, mu, sigma
