@@ -32,8 +32,8 @@ def _model_option() -> typer.models.OptionInfo:
     """Return the ``--model`` option of the commands that fit the Bayesian model."""
     return typer.Option(
         _DEFAULT["model"],
-        help="Bayesian model: auto (state_space for >= 48 months of history with < 10% "
-        "zero months, else regression), regression or state_space.",
+        help="Bayesian model: auto (state_space for >= 36 months of history, 48 beyond 200 "
+        "series, with < 10% zero months, else regression), regression or state_space.",
     )
 
 

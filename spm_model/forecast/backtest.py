@@ -442,7 +442,11 @@ def backtest(
                     n_samples = int(made["bayes"].sizes["sample"])
                 else:
                     n_months = len(pd.period_range(train["month"].min(), c, freq="M"))
-                    kind = cfg.resolved_model(n_months, float((train["bookings"] == 0).mean()))
+                    kind = cfg.resolved_model(
+                        n_months,
+                        float((train["bookings"] == 0).mean()),
+                        int(train["rep_id"].nunique()),
+                    )
                     n_samples = cfg.resolved_draws(kind) * cfg.chains
                 draws = (
                     BASELINES[name](seed=cfg.seed).fit(train).predict(horizon, n_samples=n_samples)

@@ -235,8 +235,9 @@ class BookingsForecaster:
     """Hierarchical Bayesian forecast of monthly bookings per rep (PyMC).
 
     Two models (``model``; the default ``"auto"`` picks the state-space model
-    for histories of at least 48 months with fewer than 10% of months without
-    bookings, the regression model for shorter or lumpier ones, see
+    for histories of at least 36 months (48 for more than 200 series) with fewer
+    than 10% of months without bookings, the regression model for shorter or
+    lumpier ones, see
     :meth:`ForecastConfig.resolved_model`):
 
     * ``"state_space"`` (:mod:`spm_model.forecast.statespace`): each series'
@@ -389,7 +390,9 @@ class BookingsForecaster:
             design = make_design(panel, self.config.block_months)
         except ValueError as exc:
             raise SpmDataError(str(exc)) from None
-        kind = self.config.resolved_model(len(design.grid_months), 1.0 - design.positive_share)
+        kind = self.config.resolved_model(
+            len(design.grid_months), 1.0 - design.positive_share, len(design.reps)
+        )
         return kind, design
 
     def _sample_model(self, panel: pd.DataFrame, kind: str, design: Design) -> None:

@@ -7,8 +7,10 @@ import pytest
 from spm_model.errors import SpmConfigError
 from spm_model.forecast import BookingsForecaster
 from spm_model.forecast.config import (
+    AUTO_SHORT_STATE_SPACE_MAX_SERIES,
     AUTO_STATE_SPACE_MAX_ZERO_SHARE,
     AUTO_STATE_SPACE_MONTHS,
+    AUTO_STATE_SPACE_MONTHS_MANY_SERIES,
     LOW_RANK_MAX_PARAMETERS,
     ForecastConfig,
 )
@@ -17,14 +19,27 @@ from spm_model.forecast.config import (
 def test_auto_is_the_default_and_picks_state_space_for_long_histories():
     c = ForecastConfig()
     assert c.model == "auto"
-    assert AUTO_STATE_SPACE_MONTHS == 48
-    # the sample company (36 months) and other short rep histories: the regression model
-    assert c.resolved_model(36) == "regression"
-    assert c.resolved_model(47) == "regression"
+    assert AUTO_STATE_SPACE_MONTHS == 36
+    # histories under three years: the regression model
+    assert c.resolved_model(35) == "regression"
+    assert c.resolved_model(24, zero_share=0.0, n_series=20) == "regression"
     assert c.resolved_model(None) == "regression"
-    # long real panels (the Texas housing panel: 187 months)
-    assert c.resolved_model(48) == "state_space"
+    # dense panels of three years or more (Texas, Norway from 36 months; the Texas housing
+    # panel: 187 months)
+    assert c.resolved_model(36) == "state_space"
+    assert c.resolved_model(36, zero_share=0.0, n_series=46) == "state_space"
     assert c.resolved_model(187) == "state_space"
+
+
+def test_auto_needs_four_years_for_the_state_space_model_of_many_series():
+    """500 series x 36 months: the state-space fit is slow and mixes badly, the regression
+    model's is not; from four years the state-space model again."""
+    c = ForecastConfig()
+    assert (AUTO_SHORT_STATE_SPACE_MAX_SERIES, AUTO_STATE_SPACE_MONTHS_MANY_SERIES) == (200, 48)
+    assert c.resolved_model(36, zero_share=0.0, n_series=200) == "state_space"
+    assert c.resolved_model(36, zero_share=0.0, n_series=201) == "regression"
+    assert c.resolved_model(47, zero_share=0.0, n_series=500) == "regression"
+    assert c.resolved_model(48, zero_share=0.0, n_series=500) == "state_space"
     assert c.resolved_likelihood("state_space") == "student_t"
     assert c.resolved_likelihood("regression") == "generalized_gamma"
 
@@ -39,7 +54,9 @@ def test_auto_keeps_the_regression_model_for_lumpy_histories_with_many_zero_mont
     # a generated company with five years of rep histories: a third of its months are zero
     assert c.resolved_model(60, zero_share=0.10) == "regression"
     assert c.resolved_model(60, zero_share=0.326) == "regression"
-    assert c.resolved_model(36, zero_share=0.0) == "regression"
+    # the sample company: 36 months of lumpy rep histories
+    assert c.resolved_model(36, zero_share=0.25) == "regression"
+    assert c.resolved_model(30, zero_share=0.0) == "regression"
     assert ForecastConfig(model="state_space").resolved_model(60, zero_share=0.5) == "state_space"
 
 
@@ -72,7 +89,7 @@ class _Sampled(Exception):
 
 @pytest.mark.parametrize(
     "months,setting,expect",
-    [(36, "auto", True), (60, "auto", False), (36, "diagonal", False), (60, "low_rank", True)],
+    [(30, "auto", True), (60, "auto", False), (30, "diagonal", False), (60, "low_rank", True)],
 )
 def test_nutpie_gets_the_low_rank_mass_matrix_when_resolved(monkeypatch, months, setting, expect):
     import pymc as pm
