@@ -44,6 +44,7 @@ from spm_model.forecast.model import (
     posterior_arrays,
     tenure_months,
 )
+from spm_model.forecast.numba_linking import link_by_symbol
 from spm_model.forecast.panel import check_panel, monthly_bookings, parse_cutoff
 from spm_model.forecast.statespace import (
     SS_MAIN_PARAMS,
@@ -186,7 +187,7 @@ def _sample(
 
     draws = settings.draws
     cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
-    with model, warnings.catch_warnings(), ieee_compilation():
+    with model, warnings.catch_warnings(), ieee_compilation(), link_by_symbol():
         warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         if sampler == "advi":

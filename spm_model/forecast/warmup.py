@@ -56,6 +56,7 @@ def warm_up(models: tuple[str, ...] = WARM_UP_MODELS) -> dict[str, float]:
         make_design,
         prepare_panel,
     )
+    from spm_model.forecast.numba_linking import link_by_symbol
     from spm_model.forecast.simulate import simulate_panel
 
     cfg = config_from({"drift": "shared"})  # the building blocks of every panel size
@@ -65,7 +66,7 @@ def warm_up(models: tuple[str, ...] = WARM_UP_MODELS) -> dict[str, float]:
     for kind in models:
         t = time.perf_counter()
         model = build_configured_model(design, cfg, kind, use_hurdle=True)
-        with warnings.catch_warnings(), ieee_compilation():
+        with warnings.catch_warnings(), ieee_compilation(), link_by_symbol():
             warnings.filterwarnings("ignore", category=UserWarning)
             warnings.filterwarnings("ignore", category=RuntimeWarning)
             nutpie.compile_pymc_model(model)
