@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spm_model.forecast.mcmc_stats import diagnostics_table, multichain_statistics
+from spm_model.forecast.mcmc_stats import (
+    diagnostics_table,
+    multichain_statistics,
+    statistics_in_blocks,
+)
 
 
 def _ar1(rng, n_chain, n_draw, phi, shape=()):
@@ -81,3 +85,23 @@ def test_too_few_draws_give_nan_like_arviz(n_draw):
     x = np.random.default_rng(0).normal(size=(1, 2, n_draw))
     got = multichain_statistics(x)
     assert np.isnan(got).all() == (n_draw < 4)
+
+
+@pytest.mark.parametrize(("block", "workers"), [(7, 1), (7, 2), (64, 3), (1000, 2)])
+def test_statistics_in_blocks_equal_one_call_to_the_bit(block, workers):
+    rng = np.random.default_rng(5)
+    x = np.concatenate(
+        [
+            np.moveaxis(_ar1(rng, 2, 200, 0.9, (50,)), 2, 0),
+            np.ones((3, 2, 200)),  # constant
+            rng.integers(0, 3, size=(4, 2, 200)).astype(float),  # ties
+        ]
+    )
+    x[10, 1, 17] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        whole = multichain_statistics(x)
+        blocks = statistics_in_blocks(x, block=block, workers=workers)
+    assert blocks.shape == (57, 5)
+    np.testing.assert_array_equal(blocks, whole)
+    assert np.isnan(blocks[10]).all() and not np.isnan(blocks[11]).any()
