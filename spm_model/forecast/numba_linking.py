@@ -1,27 +1,34 @@
-"""Compile nutpie's C entry points without compiling the model's code a second time.
+"""Compile the model's numba code once per fit instead of three times.
 
-nutpie calls the model through two numba C callbacks (``numba.cfunc``): one wraps
-the log density and its gradient, one the expansion of a draw into the trace's
-variables. Each wraps a numba function that PyTensor has just compiled or loaded
-from its cache. numba links a copy of every function a new function calls into
-the new function's LLVM module, then optimises and compiles the whole module:
-for the callbacks that is the whole log-density graph again, optimised at -O3 and
-turned into machine code a second time. On the 50 x 180 state-space model that
-is 5.8 s of a 12.3 s compilation whose every other piece came from the caches.
+numba links a copy of every function a new function calls into the new
+function's LLVM module, then optimises the whole module at -O3 and turns it into
+machine code. A fit of the forecaster compiled the log density's code that way
+three times over: PyTensor's graph body (calling the nodes' functions, each
+compiled and cached on its own), the body's cached wrapper (the copy kept on
+disk), and nutpie's C callback around it (``numba.cfunc``); the expansion of a
+draw into the trace's variables the same. On the 50 x 180 state-space model a
+first fit spent about 15 s of its compilation in LLVM, much of it on those copies.
 
-The callbacks cannot be cached (they embed the address of nutpie's data), and
-every function they call is already compiled and loaded in numba's JIT engine.
-Inside :func:`link_by_symbol`, an uncached C callback calls those functions by
-their symbols instead of linking copies: the same machine code runs (the draws
-are bit-identical), the callback's own module is a few lines, and it keeps the
-libraries it calls alive for as long as it lives. A dependency whose symbols
-are not all in the engine is linked as numba does by default, and numba versions
-without the internals used here compile as usual.
+Inside :func:`link_by_symbol`:
+
+* nutpie's callbacks (never cached: they embed the address of nutpie's data) and
+  a graph's body (never cached on its own) call the functions they use by symbol:
+  those are already compiled and loaded in numba's JIT engine, and the library
+  keeps them alive for as long as it lives;
+* the body's cached wrapper is the one self-contained copy: it links the body
+  and everything the body calls, and skips the module-wide -O3 pass (every piece
+  was optimised when it was compiled; the calls between them are not inlined),
+  so the disk cache stays loadable by a process that compiled nothing else.
+
+The same machine code runs, so the draws are bit-identical. A dependency whose
+symbols are not all in the engine is linked as numba does by default, and
+versions of numba or PyTensor without the internals used here compile as usual.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,12 +44,12 @@ def _engine_defines(library: Any, engine: Any) -> bool:
 
 
 def _finalize_by_symbol(library: Any) -> None:
-    """Finalize a C callback's ``library``, calling already loaded code by symbol.
+    """Finalize an uncached ``library``, calling already loaded code by symbol.
 
     numba's ``CPUCodeLibrary.finalize`` with one change: a linking library whose
     symbols are all defined in the JIT engine is not copied into the module. The
     library keeps its list of linking libraries, so their code is not freed while
-    the callback exists.
+    it lives.
     """
     from numba.core.compiler_lock import require_global_compiler_lock
 
@@ -75,11 +82,53 @@ def _finalize_by_symbol(library: Any) -> None:
     library._finalize_final_module()
 
 
+#: Run numba's module-wide optimisation on a self-contained copy. Off: its pieces are optimised
+#: already, and only inlining across them would change (50 x 180 log density and gradient:
+#: 350-362 us per call either way; a first fit's compilation about 2 s shorter)
+OPTIMISE_SELF_CONTAINED = False
+
+
+def _finalize_self_contained(library: Any) -> None:
+    """Finalize ``library`` with a copy of everything it calls, through by-symbol libraries.
+
+    numba links the libraries a function calls directly; a library finalized by
+    symbol (:func:`_finalize_by_symbol`) carries only declarations of what *it*
+    calls, so those are linked here too: the result holds all its code, as a
+    library cached on disk must.
+    """
+    from numba.core.compiler_lock import require_global_compiler_lock
+
+    require_global_compiler_lock()
+    library._codegen._check_llvm_bugs()
+    library._raise_if_finalized()
+    queue = list(library._linking_libraries)
+    seen: set[int] = set()
+    while queue:
+        dep = queue.pop(0)
+        if id(dep) in seen:
+            continue
+        seen.add(id(dep))
+        library._reload_init.update(dep._reload_init)
+        library._final_module.link_in(dep._get_module_for_linking(), preserve=True)
+        if getattr(dep, "_spm_link", None) == "symbol":
+            queue.extend(dep._linking_libraries)
+    if OPTIMISE_SELF_CONTAINED:
+        library._optimize_final_module()
+    library._final_module.verify()
+    library._finalize_final_module()  # numba's check that nothing is left undefined
+
+
+#: Python functions whose numba libraries finalize by symbol ("symbol") or with the code of
+#: by-symbol libraries they call ("self_contained"), inside :func:`link_by_symbol`
+_TARGETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _supported() -> bool:
     try:
-        from numba.core import ccallback, codegen
+        from numba.core import ccallback, codegen, typed_passes
         from numba.core.caching import NullCache
-    except ImportError:  # pragma: no cover  (numba is a dependency)
+        from pytensor.link.numba.linker import NumbaLinker
+    except ImportError:  # pragma: no cover  (numba and PyTensor are dependencies)
         return False
     del NullCache
     lib = codegen.CPUCodeLibrary
@@ -89,50 +138,114 @@ def _supported() -> bool:
         "_finalize_final_module",
         "_verify_declare_only_symbols",
         "_raise_if_finalized",
+        "finalize",
     )
-    return all(hasattr(lib, name) for name in needed) and hasattr(ccallback.CFunc, "compile")
+    return (
+        all(hasattr(lib, name) for name in needed)
+        and hasattr(ccallback.CFunc, "compile")
+        and hasattr(typed_passes.BaseNativeLowering, "run_pass")
+        and hasattr(NumbaLinker, "jit_compile")
+    )
+
+
+def _outer_functions(fn: Any, cache_key: Any) -> list[tuple[Any, str]]:
+    """Return the graph body's Python function, compiled by symbol, and the cached wrapper's.
+
+    PyTensor's cacheable form of a graph is a generated wrapper (cached on disk)
+    calling the graph's body, ``jitable_func`` (not cached). The body calls its
+    nodes' functions by symbol; the wrapper copies in the body and all it calls.
+    An uncacheable graph is its body alone, compiled uncached.
+    """
+    if cache_key is None:
+        return [(fn.py_func, "symbol")]
+    body = getattr(fn.py_func, "__globals__", {}).get("jitable_func")
+    if body is None or not hasattr(body, "py_func"):
+        return []
+    return [(body.py_func, "symbol"), (fn.py_func, "self_contained")]
 
 
 @contextlib.contextmanager
 def link_by_symbol() -> Iterator[bool]:
-    """Compile uncached numba C callbacks by calling already loaded code by symbol.
+    """Compile the outer numba functions of PyTensor graphs and nutpie's callbacks by symbol.
+
+    Inside the block:
+
+    * an uncached numba C callback (nutpie's two) calls the functions it uses by
+      symbol;
+    * a PyTensor graph compiled for numba gets an outer function that is not
+      cached on disk and calls its nodes' functions by symbol; the nodes'
+      functions are compiled and cached as usual (self-contained).
+
+    Nothing cached on disk refers to code by symbol, so every cache stays
+    loadable by any later process.
 
     Yields
     ------
     bool
-        Whether the change is active (False with numba versions whose internals
-        differ; those compile as usual).
+        Whether the change is active (False with numba or PyTensor versions whose
+        internals differ; those compile as usual).
 
     Notes
     -----
-    Patches ``numba.core.ccallback.CFunc.compile`` for the duration of the block
-    (held under numba's compiler lock, so it also covers C callbacks other threads
-    compile meanwhile; the result is the same machine code either way). Cached
-    callbacks (``cfunc(cache=True)``) compile as usual: their cache must hold
-    everything they call.
+    Patches ``CFunc.compile``, ``BaseNativeLowering.run_pass`` and
+    ``CPUCodeLibrary.finalize`` (numba) and ``NumbaLinker.jit_compile``
+    (PyTensor) for the duration of the block; only the libraries of the functions
+    registered here change, so code other threads compile meanwhile is unaffected.
     """
-    if not _supported():  # pragma: no cover  (the pinned numba has them)
+    if not _supported():  # pragma: no cover  (the pinned versions have them)
         yield False
         return
-    from numba.core import ccallback
+    from numba.core import ccallback, codegen, typed_passes
     from numba.core.caching import NullCache
-    from numba.core.compiler_lock import global_compiler_lock
+    from pytensor.link.numba.linker import NumbaLinker
 
-    original = ccallback.CFunc.compile
+    originals = (
+        ccallback.CFunc.compile,
+        typed_passes.BaseNativeLowering.run_pass,
+        codegen.CPUCodeLibrary.finalize,
+        NumbaLinker.jit_compile,
+    )
+    cfunc_compile, run_pass, finalize, jit_compile = originals
 
-    @global_compiler_lock
-    def compile(self: Any) -> None:
-        if not isinstance(self._cache, NullCache):
-            return original(self)
-        cres = self._compile_uncached()
-        library = cres.library
-        _finalize_by_symbol(library)
-        self._library = library
-        self._wrapper_name = cres.fndesc.llvm_cfunc_wrapper_name
-        self._wrapper_address = library.get_pointer_to_function(self._wrapper_name)
+    def compile_cfunc(self: Any) -> Any:
+        if isinstance(self._cache, NullCache):
+            _TARGETS[self._pyfunc] = "symbol"
+        return cfunc_compile(self)
 
-    ccallback.CFunc.compile = compile
+    def lowering(self: Any, state: Any) -> Any:
+        mode = _TARGETS.get(state.func_id.func) if state.library is None else None
+        if mode is not None:
+            library = state.targetctx.codegen().create_library(state.func_id.func_qualname)
+            library.enable_object_caching()
+            library._spm_link = mode
+            state.library = library
+        return run_pass(self, state)
+
+    def finalize_library(self: Any) -> None:
+        mode = getattr(self, "_spm_link", None)
+        if mode == "symbol":
+            _finalize_by_symbol(self)
+        elif mode == "self_contained":
+            _finalize_self_contained(self)
+        else:
+            finalize(self)
+
+    def compile_graph(self: Any, fn_and_cache: Any) -> Any:
+        fn, cache_key = fn_and_cache
+        for func, mode in _outer_functions(fn, cache_key):
+            _TARGETS[func] = mode
+        return jit_compile(self, fn_and_cache)
+
+    ccallback.CFunc.compile = compile_cfunc
+    typed_passes.BaseNativeLowering.run_pass = lowering
+    codegen.CPUCodeLibrary.finalize = finalize_library
+    NumbaLinker.jit_compile = compile_graph
     try:
         yield True
     finally:
-        ccallback.CFunc.compile = original
+        (
+            ccallback.CFunc.compile,
+            typed_passes.BaseNativeLowering.run_pass,
+            codegen.CPUCodeLibrary.finalize,
+            NumbaLinker.jit_compile,
+        ) = originals

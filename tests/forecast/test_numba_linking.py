@@ -111,3 +111,51 @@ def _square(v):
 
 def _square_plus_one(v):
     return _square(v) + 1.0
+
+
+_GRAPH = """
+import contextlib, json, sys
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from spm_model.forecast.numba_linking import link_by_symbol
+
+x = pt.dvector("x")
+y = (pt.exp(0.5 * x) * pt.log1p(x**2)).sum() + pt.cumsum(x)[-1] ** 2
+ieee = pytensor.config.change_flags(numba__fastmath=False)  # as the forecaster compiles
+with ieee, link_by_symbol() if sys.argv[1] == "on" else contextlib.nullcontext():
+    f = pytensor.function([x], [y, pytensor.grad(y, x)], mode="NUMBA")
+    value, grad = f(np.linspace(-1.0, 2.0, 7))
+library = next(iter(f.vm.jit_fn.overloads.values())).library
+print(json.dumps({
+    "value": float(value), "grad": grad.tolist(),
+    "from_cache": sum(f.vm.jit_fn.stats.cache_hits.values()),
+    "link": getattr(library, "_spm_link", None),
+}))
+"""
+
+
+def _graph_run(cache_dir, mode: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache_dir}")
+    out = subprocess.run(
+        [sys.executable, "-c", _GRAPH, mode], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_graph_compiled_inside_is_cached_whole_and_loads_in_a_process_without_it(tmp_path):
+    """The graph's outer function is cached with a copy of everything it calls: a later
+    process that never compiled the nodes loads it and gets the same bits."""
+    first = _graph_run(tmp_path, "on")
+    assert first["link"] == "self_contained" and first["from_cache"] == 0
+    again = _graph_run(tmp_path, "off")  # plain numba, nothing compiled in this process
+    assert again["from_cache"] == 1
+    assert (again["value"], again["grad"]) == (first["value"], first["grad"])
+    plain = _graph_run(tmp_path / "plain", "off")  # numba's own linking from scratch
+    assert plain["from_cache"] == 0
+    assert (plain["value"], plain["grad"]) == (first["value"], first["grad"])
