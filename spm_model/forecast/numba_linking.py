@@ -166,15 +166,16 @@ def _outer_functions(fn: Any, cache_key: Any) -> list[tuple[Any, str]]:
 
 @contextlib.contextmanager
 def link_by_symbol() -> Iterator[bool]:
-    """Compile the outer numba functions of PyTensor graphs and nutpie's callbacks by symbol.
+    """Compile PyTensor graphs' outer numba functions and nutpie's callbacks by symbol.
 
     Inside the block:
 
     * an uncached numba C callback (nutpie's two) calls the functions it uses by
       symbol;
-    * a PyTensor graph compiled for numba gets an outer function that is not
-      cached on disk and calls its nodes' functions by symbol; the nodes'
-      functions are compiled and cached as usual (self-contained).
+    * a PyTensor graph compiled for numba gets a body (not cached) that calls its
+      nodes' functions by symbol, and a cached wrapper that holds a copy of the
+      body and of everything it calls, without a second module-wide -O3 pass;
+      the nodes' functions are compiled and cached as usual.
 
     Nothing cached on disk refers to code by symbol, so every cache stays
     loadable by any later process.
