@@ -8,7 +8,7 @@ compile directory (``PYTENSOR_FLAGS=base_compiledir=...``, default
 later fit whatever the size of its panel. :func:`warm_up` compiles a tiny model of each kind (no
 sampling) to fill those caches; ``make venv`` runs it (``spm warmup``) into the
 project's cache, which every ``make`` target uses. A later fit still
-compiles its own graph, once per panel (about 20-25 s for 50 x 180 on the 2-core
+compiles its own graph, once per panel (about 15-20 s for 50 x 180 on the 2-core
 development machine; 6-7 s when the graph is cached).
 """
 
