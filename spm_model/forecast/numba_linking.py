@@ -43,6 +43,15 @@ def _engine_defines(library: Any, engine: Any) -> bool:
     return bool(names) and all(engine.is_symbol_defined(name) for name in names)
 
 
+def _begin_finalize(library: Any) -> None:
+    """Run the checks numba's ``CPUCodeLibrary.finalize`` starts with."""
+    from numba.core.compiler_lock import require_global_compiler_lock
+
+    require_global_compiler_lock()
+    library._codegen._check_llvm_bugs()
+    library._raise_if_finalized()
+
+
 def _finalize_by_symbol(library: Any) -> None:
     """Finalize an uncached ``library``, calling already loaded code by symbol.
 
@@ -51,11 +60,7 @@ def _finalize_by_symbol(library: Any) -> None:
     library keeps its list of linking libraries, so their code is not freed while
     it lives.
     """
-    from numba.core.compiler_lock import require_global_compiler_lock
-
-    require_global_compiler_lock()
-    library._codegen._check_llvm_bugs()
-    library._raise_if_finalized()
+    _begin_finalize(library)
     engine = library._codegen._engine
     seen: set[int] = set()
     for dep in library._linking_libraries:
@@ -96,11 +101,7 @@ def _finalize_self_contained(library: Any) -> None:
     calls, so those are linked here too: the result holds all its code, as a
     library cached on disk must.
     """
-    from numba.core.compiler_lock import require_global_compiler_lock
-
-    require_global_compiler_lock()
-    library._codegen._check_llvm_bugs()
-    library._raise_if_finalized()
+    _begin_finalize(library)
     queue = list(library._linking_libraries)
     seen: set[int] = set()
     while queue:
@@ -125,12 +126,10 @@ _TARGETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _supported() -> bool:
     try:
-        from numba.core import ccallback, codegen, typed_passes
-        from numba.core.caching import NullCache
+        from numba.core import caching, ccallback, codegen, typed_passes
         from pytensor.link.numba.linker import NumbaLinker
     except ImportError:  # pragma: no cover  (numba and PyTensor are dependencies)
         return False
-    del NullCache
     lib = codegen.CPUCodeLibrary
     needed = (
         "_get_module_for_linking",
@@ -142,6 +141,7 @@ def _supported() -> bool:
     )
     return (
         all(hasattr(lib, name) for name in needed)
+        and hasattr(caching, "NullCache")
         and hasattr(ccallback.CFunc, "compile")
         and hasattr(typed_passes.BaseNativeLowering, "run_pass")
         and hasattr(NumbaLinker, "jit_compile")
