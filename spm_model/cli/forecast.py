@@ -87,6 +87,17 @@ def _common_index_option() -> typer.models.OptionInfo:
     )
 
 
+def _common_movement_option() -> typer.models.OptionInfo:
+    """Return the ``--common-movement`` option of the commands that fit the Bayesian model."""
+    return typer.Option(
+        _DEFAULT["common_movement"],
+        "--common-movement",
+        help="State-space model: a path of its own inside the model for the movement all "
+        "series share (a shock every series felt moves one path; slower fits): off (default) "
+        "or on.",
+    )
+
+
 def _load(
     data: Path,
     columns: str | None = None,
@@ -203,6 +214,7 @@ def register(app: typer.Typer) -> None:
         drift: str = _drift_option(),
         level_regime: str = _level_regime_option(),
         common_index: str = _common_index_option(),
+        common_movement: str = _common_movement_option(),
         plan: Path | None = typer.Option(
             None, help="Plan YAML: also write expected and P90 commission accruals."
         ),
@@ -261,6 +273,7 @@ def register(app: typer.Typer) -> None:
             drift=drift,
             level_regime=level_regime,
             common_index=common_index,
+            common_movement=common_movement,
             refits=refits,
         )
         with show, warnings.catch_warnings():
@@ -386,6 +399,7 @@ def register(app: typer.Typer) -> None:
         drift: str = _drift_option(),
         level_regime: str = _level_regime_option(),
         common_index: str = _common_index_option(),
+        common_movement: str = _common_movement_option(),
         stack: bool = typer.Option(
             False, help="Also score a stacked forecast (weights per horizon from earlier cut-offs)."
         ),
@@ -439,6 +453,7 @@ def register(app: typer.Typer) -> None:
                     "drift": drift,
                     "level_regime": level_regime,
                     "common_index": common_index,
+                    "common_movement": common_movement,
                 },
                 measure=measure,
                 include_bayes=bayes,

@@ -163,6 +163,7 @@ def build_configured_model(design: Design, cfg: ForecastConfig, kind: str, use_h
             season_tails=cfg.season_deviations == "student_t",
             drift_per_series=cfg.resolved_drift(len(design.reps)) == "per_series",
             level_regime=cfg.level_regime,
+            common_movement=cfg.common_movement == "on",
         )
     return build_model(
         design,

@@ -284,6 +284,25 @@ LEVEL_REGIME_STEP = 0.15
 #: housing backtest (5 cut-offs) it also scored better without: scaled CRPS 0.0880 against 0.0889,
 #: total WAPE 4.6% against 4.8%, main-parameter bulk ESS 257-316 against 90-229.
 SLOPE_NOISE = False
+#: The common movement (``common_movement=True``, ``ForecastConfig.common_movement="on"``): a
+#: path ``common_month[t]`` every series' log amount shares, sampled month by month (centred:
+#: the panel's cross-section pins each month) with the density of a local linear trend (level
+#: step ``sigma_common_level``, damped slope ``phi_common`` with step ``sigma_common_slope``,
+#: the long-run ``drift``) plus a month's transient (``sigma_common_month``). The series'
+#: own levels then carry only their own movement, and their slopes revert to zero. Each month
+#: of the year's mean of the path is zero (the shared seasonal pattern is ``season``). Used for
+#: panels of at least :data:`COMMON_MOVEMENT_MIN_SERIES` series.
+COMMON_MOVEMENT = False
+COMMON_MOVEMENT_MIN_SERIES = 5
+COMMON_MOVEMENT_PRIOR = 0.05
+#: Prior scale of the path's mean per month of the year (those means do not enter the
+#: likelihood; a scale near the path's own posterior scale keeps the sampler's steps even).
+COMMON_MEANS_SD = 0.02
+#: The common path's level noise follows the series' level regimes (the half-year blocks'
+#: walk): calm after calm half-years. Without it the path's one level-noise scale, set by the
+#: crash, widened every calm year's forecast (Texas number of sales at 2014-01: scaled CRPS
+#: 0.0752 against 0.0726 with it, 80% cover 92.4% against 90.9%).
+COMMON_REGIME = True
 
 #: Whether the log amounts' and the hurdle's likelihoods are each one fused numba Op
 #: (:mod:`spm_model.forecast.fused_loglik`; same density, about half the cost of a gradient
@@ -370,6 +389,8 @@ SEASONALITIES = ("fixed", "evolving", "evolving_common")
 
 SS_MAIN_PARAMS = (
     "season",
+    "sigma_common_month",
+    "sigma_common_level",
     "sigma_season_rep",
     "log_sigma_mean",
     "log_sigma_sd",
@@ -520,6 +541,7 @@ def build_ss_model(
     drift_per_series: bool | None = None,
     level_regime: str | None = None,
     season_tails: bool | None = None,
+    common_movement: bool | None = None,
 ) -> Any:
     """Build the PyMC state-space model of :mod:`this module <spm_model.forecast.statespace>`.
 
@@ -552,6 +574,9 @@ def build_ss_model(
     season_tails : bool, optional
         Student-t rather than normal seasonal deviations of the series (default
         :data:`SEASON_REP_TAILS`; ``ForecastConfig.season_deviations``).
+    common_movement : bool, optional
+        Model the movement all series share as a path of its own (default
+        :data:`COMMON_MOVEMENT`; ``ForecastConfig.common_movement``).
 
     Returns
     -------
@@ -711,7 +736,9 @@ def build_ss_model(
         sigma_slope: Any = pm.HalfNormal("sigma_slope", 0.005) if SLOPE_NOISE else 0.0
         phi = pm.Beta("phi", 8.0, 2.0)
         drift: Any = pm.Normal("drift", 0.0, 0.01)
-        if DRIFT_PER_SERIES if drift_per_series is None else drift_per_series:
+        shared_drift = drift
+        drift_per = DRIFT_PER_SERIES if drift_per_series is None else drift_per_series
+        if drift_per:
             # each series' long-run slope, partially pooled around the shared drift
             s_drift = pm.HalfNormal("sigma_drift_rep", DRIFT_REP_SCALE)
             dev = _partially_centred(pm, "drift_rep_z", s_drift, 0.0)  # non-centred
@@ -745,14 +772,31 @@ def build_ss_model(
         gain: Any = None
         if evolving:
             gain = pm.Beta("season_gain", 1.0, SEASON_GAIN_PRIOR_B)
+        common: Any = None
+        if common_movement is None:
+            common_movement = COMMON_MOVEMENT
+        if common_movement and len(d.reps) >= COMMON_MOVEMENT_MIN_SERIES:
+            model.add_coord("month", np.arange(g.y.shape[1]))
+            # its level noise follows the series' level regimes when COMMON_REGIME
+            c_mult = pt.exp(2.0 * level_mult[s.regime_block]) if COMMON_REGIME else None
+            common = _common_movement(pm, pt, s, shared_drift, g.y.shape[1], c_mult)
+        # with the common movement the long-run drift is its own: the series' slopes revert to
+        # zero (or to their own deviations from it)
+        series_drift: Any = drift
+        if common is not None:
+            series_drift = drift - shared_drift if drift_per else 0.0
         if FUSED_LOGLIK:
             # the calendar covariates and their coefficients (zero when a term is off)
             calendar = pt.stack([pt.as_tensor_variable(days), pt.as_tensor_variable(easter)])
             x_calendar = np.column_stack([s.business_days, s.easter])
+            if common is not None:  # the month effects as one more calendar covariate each
+                calendar = pt.concatenate([calendar, common])
+                x_calendar = np.column_stack([x_calendar, np.eye(len(s.fiscal_month))])
             ll = amounts_loglik(
                 g.log_y, pos, season, season_dev, s.fiscal_month, ten_rows, rows, ramp_tau,
                 lag12, g.lag12, calendar, x_calendar, log_sigma, log_sigma_level, regime,
-                level_mult, s.regime_block, qb, phi, drift, nu, s.init_level, s.weight, student,
+                level_mult, s.regime_block, qb, phi, series_drift, nu, s.init_level, s.weight,
+                student,
                 season_gain=gain, robust=s.robust,
             )  # fmt: skip
         else:
@@ -764,12 +808,15 @@ def build_ss_model(
                 lag_term,
                 days * s.business_days + easter * s.easter,
             )
+            if common is not None:
+                offset = offset + common[None, :]
             e = pt.as_tensor_variable(g.log_y) - offset  # (R, T); used only where positive
             mult = pt.exp(2.0 * regime[s.regime_block])[None, :]  # (1, T)
             h = pt.exp(2.0 * log_sigma)[:, None] * mult
             ql = pt.exp(2.0 * log_sigma_level)[:, None] * pt.exp(2.0 * level_mult[s.regime_block])
             ll = kalman_loglik(
-                e, pos, h, ql, qb, phi, drift, nu, s.init_level, student=student, weight=s.weight,
+                e, pos, h, ql, qb, phi, series_drift, nu, s.init_level, student=student,
+                weight=s.weight,
                 fiscal_month=None if gain is None else s.fiscal_month,
                 season_gain=0.0 if gain is None else gain, robust=s.robust,
             )  # fmt: skip
@@ -778,6 +825,32 @@ def build_ss_model(
             _hurdle(pm, pt, d, g, log_ramp, ten_rows, rows, ramp_tau, lag_effect)
     model.spm_ss = s
     return model
+
+
+def _common_movement(
+    pm: Any, pt: Any, s: SSData, drift: Any, n_t: int, level_mult: Any = None
+) -> Any:
+    """Add the common movement's path and its density to the model (:data:`COMMON_MOVEMENT`)."""
+    s_cm = pm.HalfNormal("sigma_common_month", COMMON_MOVEMENT_PRIOR)
+    s_cl = pm.HalfNormal("sigma_common_level", COMMON_MOVEMENT_PRIOR)
+    s_cb = pm.HalfNormal("sigma_common_slope", 0.01)
+    phi_c = pm.Beta("phi_common", 8.0, 2.0)
+    # each month of the year's mean of the path is zero: the free means do not enter the
+    # likelihood (the shared pattern `season` and the series' levels take them) and get a prior
+    free = pm.Flat("common_free", shape=n_t, initval=np.zeros(n_t))
+    onehot = np.eye(12)[s.fiscal_month]  # (T, 12)
+    means = pt.dot(free, onehot) / onehot.sum(axis=0).clip(min=1)
+    pm.Potential("common_means_prior", -0.5 * pt.sum(pt.square(means / COMMON_MEANS_SD)))
+    path = pm.Deterministic("common_month", free - pt.dot(onehot, means), dims="month")
+    ql: Any = pt.square(s_cl)[None]
+    if level_mult is not None:
+        ql = ql[:, None] * level_mult[None, :]
+    density = kalman_loglik(
+        path[None, :], np.ones((1, n_t)), pt.square(s_cm)[None], ql,
+        pt.square(s_cb), phi_c, drift, 30.0, np.zeros(1), student=False,
+    )  # fmt: skip
+    pm.Potential("common_month_prior", density)
+    return path
 
 
 def _hurdle(
@@ -832,6 +905,8 @@ def _offsets(p: dict[str, np.ndarray], s: SSData) -> np.ndarray:
     out = out + log_ramp_fraction(g.tenure[None], p["ramp_tau"][:, None, None])
     if "lag12" in p:
         out = out + p["lag12"][:, None, None] * g.lag12[None]
+    if "common_month" in p:
+        out = out + p["common_month"][:, None, :]
     return out + _calendar_term(p, s.business_days, s.easter)
 
 
@@ -861,8 +936,11 @@ def _noise(p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _drift(p: dict[str, np.ndarray]) -> np.ndarray:
     """Long-run slope per draw and series, (S, R), or (S, 1) when the series share it."""
+    common = "common_month" in p  # the drift is the common movement's
     if "drift_rep" in p:
-        return p["drift_rep"]
+        return p["drift_rep"] - p["drift"][:, None] if common else p["drift_rep"]
+    if common:
+        return np.zeros_like(p["drift"])[:, None]
     return p["drift"][:, None]
 
 
@@ -1191,10 +1269,65 @@ def forecast_log_amounts(
         out[:, :, j] = lev + static[:, :, j] + adj[:, :, fm[j]] + noise
         if gain is not None:
             adj[:, :, fm[j]] += gain * (out[:, :, j] - predicted)
+    if "common_month" in p:  # the common movement ahead, every series alike
+        c_mult = _regime_mult(p, s, "level_regime") if COMMON_REGIME else None
+        out += common_ahead(p, n_h, rng, c_mult)[:, None, :]
     logit = np.full(out.shape, np.nan)
     if "hurdle_intercept" in p:
         logit = hurdle_logit(p, ri, fm, log_ramp, lag)
     return out, logit
+
+
+def common_ahead(
+    p: dict[str, np.ndarray],
+    n_new: int,
+    rng: np.random.Generator,
+    level_mult: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw the common movement of the ``n_new`` months after the cut-off: (S, n_new).
+
+    Each draw's path ``common_month`` (S, T) is filtered as the model's density has it (a
+    local linear trend with a damped slope plus a month's transient; the numpy mirror of the
+    kernel on one series with normal errors); the state is drawn from its predicted
+    distribution for the first month after the cut-off and rolled forward, and each month adds
+    its transient. ``level_mult`` (S, T): the level noise's variance multiplier of each past
+    month (:data:`COMMON_REGIME`; the months ahead keep the cut-off block's, one).
+    """
+    c = p["common_month"]
+    h = np.square(p["sigma_common_month"])
+    q = np.square(p["sigma_common_level"])
+    q_t = q[:, None] * (np.ones_like(c) if level_mult is None else level_mult)
+    qb = np.square(p["sigma_common_slope"])
+    phi, drift = p["phi_common"], p["drift"]
+    n_s = c.shape[0]
+    lv = np.zeros(n_s)
+    b = drift.copy()
+    p11 = np.full(n_s, INIT_LEVEL_SD**2)
+    p12 = np.zeros(n_s)
+    p22 = np.full(n_s, INIT_SLOPE_SD**2)
+    for t in range(c.shape[1]):
+        v = c[:, t] - lv
+        k1, k2 = p11 / (p11 + h), p12 / (p11 + h)
+        b_u = b + k2 * v
+        lv = lv + k1 * v + b_u
+        b = drift + phi * (b_u - drift)
+        q11, q12, q22 = p11 * (1.0 - k1), p12 * (1.0 - k1), p22 - k2 * p12
+        p11 = q11 + 2.0 * q12 + q22 + q_t[:, t]
+        p12 = phi * (q12 + q22)
+        p22 = phi * phi * q22 + qb
+    # (lv, b): the first month's predicted level and the slope it moves on by
+    c11 = np.sqrt(np.maximum(p11, 1e-12))
+    c21 = p12 / c11
+    c22 = np.sqrt(np.maximum(p22 - c21 * c21, 0.0))
+    z1, z2 = rng.standard_normal((2, n_s))
+    lv, b = lv + c11 * z1, b + c21 * z1 + c22 * z2
+    out = np.empty((n_s, n_new))
+    for j in range(n_new):
+        if j:
+            lv = lv + b + np.sqrt(q) * rng.standard_normal(n_s)
+            b = drift + phi * (b - drift) + np.sqrt(qb) * rng.standard_normal(n_s)
+        out[:, j] = lv + np.sqrt(h) * rng.standard_normal(n_s)
+    return out
 
 
 def hurdle_logit(
