@@ -205,3 +205,29 @@ def test_a_fit_with_the_common_movement_forecasts_every_series_after_a_shared_dr
     year_ago = panel[panel.month.isin(pd.DatetimeIndex(d.month.values) - pd.DateOffset(years=1))]
     ratio = float(d.median("sample").sum("rep").sum()) / (year_ago.bookings.sum() * np.exp(-0.4))
     assert ratio == pytest.approx(1.0, abs=0.15)
+
+
+def test_the_option_builds_the_path_for_panels_of_five_series_or_more_and_the_cli_checks_it():
+    from typer.testing import CliRunner
+
+    from spm_model.cli import app
+    from spm_model.errors import SpmConfigError
+    from spm_model.forecast.config import ForecastConfig
+    from spm_model.forecast.estimator import build_configured_model
+
+    on = ForecastConfig(common_movement="on")
+    assert ForecastConfig().common_movement == "off"
+    for n, expect in ((6, True), (4, False)):
+        design = make_design(check_panel(_panel(n_series=n)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            names = set(build_configured_model(design, on, "state_space", True).named_vars)
+        assert ({"common_month", "sigma_common_level", "phi_common"} <= names) is expect, n
+    with pytest.raises(SpmConfigError, match="common_movement"):
+        BookingsForecaster(common_movement="sometimes")
+    res = CliRunner().invoke(
+        app,
+        ["forecast-backtest", "--data", "data/sample", "--no-bayes", "--common-movement", "x"],
+    )
+    assert res.exit_code == 1
+    assert "common_movement" in str(res.exception) + res.output
