@@ -1197,13 +1197,7 @@ def forecast_log_amounts(
     h, ql, qb = _noise(p)
     l_m, b_m = fl["level"][:, ri], fl["slope"][:, ri]
     p11, p12, p22 = fl["p11"][:, ri], fl["p12"][:, ri], fl["p22"][:, ri]
-    # 2 x 2 Cholesky of the filtered covariance
-    c11 = np.sqrt(np.maximum(p11, 1e-12))
-    c21 = p12 / c11
-    c22 = np.sqrt(np.maximum(p22 - c21 * c21, 0.0))
-    z1, z2 = rng.standard_normal((2, *l_m.shape))
-    lev = l_m + c11 * z1
-    slo = b_m + c21 * z1 + c22 * z2
+    lev, slo = _draw_state(l_m, b_m, p11, p12, p22, rng)
     phi, drift = p["phi"][:, None], _drift(p)
     if drift.shape[1] > 1:
         drift = drift[:, ri]
@@ -1278,6 +1272,22 @@ def forecast_log_amounts(
     return out, logit
 
 
+def _draw_state(
+    lv: np.ndarray,
+    b: np.ndarray,
+    p11: np.ndarray,
+    p12: np.ndarray,
+    p22: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw level and slope from their normal distribution (means, 2 x 2 covariance)."""
+    c11 = np.sqrt(np.maximum(p11, 1e-12))
+    c21 = p12 / c11
+    c22 = np.sqrt(np.maximum(p22 - c21 * c21, 0.0))
+    z1, z2 = rng.standard_normal((2, *np.shape(lv)))
+    return lv + c11 * z1, b + c21 * z1 + c22 * z2
+
+
 def common_ahead(
     p: dict[str, np.ndarray],
     n_new: int,
@@ -1306,21 +1316,10 @@ def common_ahead(
     p12 = np.zeros(n_s)
     p22 = np.full(n_s, INIT_SLOPE_SD**2)
     for t in range(c.shape[1]):
-        v = c[:, t] - lv
-        k1, k2 = p11 / (p11 + h), p12 / (p11 + h)
-        b_u = b + k2 * v
-        lv = lv + k1 * v + b_u
-        b = drift + phi * (b_u - drift)
-        q11, q12, q22 = p11 * (1.0 - k1), p12 * (1.0 - k1), p22 - k2 * p12
-        p11 = q11 + 2.0 * q12 + q22 + q_t[:, t]
-        p12 = phi * (q12 + q22)
-        p22 = phi * phi * q22 + qb
+        step = _filter_step(np, c[:, t], 1.0, h, lv, b, p11, p12, p22, phi, drift, q_t[:, t], qb)
+        lv, b, p11, p12, p22 = step[:5]
     # (lv, b): the first month's predicted level and the slope it moves on by
-    c11 = np.sqrt(np.maximum(p11, 1e-12))
-    c21 = p12 / c11
-    c22 = np.sqrt(np.maximum(p22 - c21 * c21, 0.0))
-    z1, z2 = rng.standard_normal((2, n_s))
-    lv, b = lv + c11 * z1, b + c21 * z1 + c22 * z2
+    lv, b = _draw_state(lv, b, p11, p12, p22, rng)
     out = np.empty((n_s, n_new))
     for j in range(n_new):
         if j:

@@ -59,6 +59,18 @@ def _density(c: np.ndarray, h: float, q: np.ndarray, qb: float, phi: float, drif
     return ll
 
 
+def _flat_path(n_s: int, n_t: int, h: float, q: float) -> dict[str, np.ndarray]:
+    """Draws of a flat common path (zeros) with transient variance ``h``, level variance ``q``."""
+    return {
+        "common_month": np.zeros((n_s, n_t)),
+        "sigma_common_month": np.full(n_s, np.sqrt(h)),
+        "sigma_common_level": np.full(n_s, np.sqrt(q)),
+        "sigma_common_slope": np.full(n_s, 1e-9),
+        "phi_common": np.zeros(n_s),
+        "drift": np.zeros(n_s),
+    }
+
+
 def test_common_movement_ahead_continues_a_straight_path():
     # a path rising 0.01 a month with no noise: the filtered slope is the drift and the draws
     # ahead go on rising by as much (tiny scales: the spread is nil)
@@ -80,14 +92,7 @@ def test_common_movement_ahead_spreads_as_its_noises_say():
     # variance, j level steps and the transient
     n_t, n_s = 120, 40_000
     h, q = 0.03**2, 0.02**2
-    p = {
-        "common_month": np.zeros((n_s, n_t)),
-        "sigma_common_month": np.full(n_s, np.sqrt(h)),
-        "sigma_common_level": np.full(n_s, np.sqrt(q)),
-        "sigma_common_slope": np.full(n_s, 1e-9),
-        "phi_common": np.zeros(n_s),
-        "drift": np.zeros(n_s),
-    }
+    p = _flat_path(n_s, n_t, h, q)
     out = common_ahead(p, 6, np.random.default_rng(1))
     # steady-state predicted variance of a local level: P = q/2 + sqrt(q^2/4 + q h)
     pv = q / 2 + np.sqrt(q * q / 4 + q * h)
@@ -103,14 +108,7 @@ def test_common_movement_ahead_keeps_the_cut_off_blocks_level_noise():
     h, q = 0.03**2, 0.02**2
     mult = np.ones((n_s, n_t))
     mult[:, : n_t - 6] = 16.0
-    p = {
-        "common_month": np.zeros((n_s, n_t)),
-        "sigma_common_month": np.full(n_s, np.sqrt(h)),
-        "sigma_common_level": np.full(n_s, np.sqrt(q)),
-        "sigma_common_slope": np.full(n_s, 1e-9),
-        "phi_common": np.zeros(n_s),
-        "drift": np.zeros(n_s),
-    }
+    p = _flat_path(n_s, n_t, h, q)
     wide = common_ahead(p, 6, np.random.default_rng(1), mult).std(axis=0)
     calm = common_ahead(p, 6, np.random.default_rng(1)).std(axis=0)
     steps = np.diff(wide**2)
